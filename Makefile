@@ -1,0 +1,36 @@
+# Everything installs into a local virtual environment; nothing touches the system Python.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: install demo test lint typecheck docs clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+# The main job on the shipped example content.
+demo: install
+	$(BIN)/qms validate
+	$(BIN)/qms list
+
+# Every test, plus the linters and the type checker.
+test: install lint typecheck
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check tools tests
+
+typecheck: install
+	$(BIN)/mypy
+
+# Regenerate docs/cli.md from the commands' own help.
+docs: install
+	$(BIN)/python -m gitqms.cli.reference > docs/cli.md
+
+clean:
+	rm -rf $(VENV) site .pytest_cache .mypy_cache .ruff_cache

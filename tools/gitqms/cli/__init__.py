@@ -1,0 +1,1 @@
+"""The `qms` command line: thin click commands over the core."""

@@ -1,0 +1,56 @@
+"""What the commands share: the repository they act on, and rendering for people and machines."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..repository import Repository
+from ..validation.findings import Finding
+
+FORMAT_OPTION = click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for machines.",
+)
+
+
+def echo_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Record text for a terminal: control characters (escape sequences) shown, not obeyed."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def echo_findings(findings: list[Finding]) -> None:
+    for finding in findings:
+        colour = "red" if finding.severity == "error" else "yellow"
+        record = f"{finding.record}: " if finding.record else ""
+        click.echo(
+            f"{finding.location}: "
+            + click.style(finding.severity, fg=colour, bold=True)
+            + printable(f": {record}{finding.message} [{finding.code}]")
+        )
+        click.echo(printable(f"    fix: {finding.fix}"))
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def repository(ctx: click.Context) -> Repository:
+    """The repository named by --repo, or found from the current folder."""
+    start = ctx.find_root().obj
+    return Repository.discover(start if start is not None else Path.cwd())

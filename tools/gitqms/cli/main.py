@@ -1,0 +1,76 @@
+"""The `qms` group: options every command shares and the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .. import __version__
+from ..errors import Exit, QmsError
+from . import records, scaffold, validate
+
+
+class QmsGroup(click.Group):
+    """Maps outcomes to exit codes: QmsError -> its message; anything else -> crash log, exit 3."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except QmsError as error:
+            click.secho(f"error: {error}", fg="red", err=True)
+            raise click.exceptions.Exit(error.exit_code) from None
+        except Exception:
+            if ctx.params.get("debug"):
+                raise
+            log = _crash_log()
+            click.secho(
+                f"internal error: gitqms {__version__} failed unexpectedly; nothing was changed.\n"
+                f"  details: {log}\n  please report it with that file, or rerun with --debug",
+                fg="red",
+                err=True,
+            )
+            raise click.exceptions.Exit(Exit.INTERNAL) from None
+
+
+def _crash_log() -> str:
+    with tempfile.NamedTemporaryFile(
+        "w", prefix="gitqms-crash-", suffix=".log", delete=False, encoding="utf-8"
+    ) as handle:
+        handle.write(f"gitqms {__version__}\nargv: {sys.argv!r}\n\n{traceback.format_exc()}")
+        return handle.name
+
+
+@click.group(cls=QmsGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="qms")
+@click.option(
+    "-C",
+    "--repo",
+    "repo_path",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="QMS repository to work in (default: the one containing the current folder).",
+)
+@click.option("--debug", is_flag=True, help="Show the full traceback of an internal error.")
+@click.pass_context
+def cli(ctx: click.Context, repo_path: Path | None, debug: bool) -> None:
+    """gitqms: document control, deviations and CAPA for hospital ATMP quality teams.
+
+    Records are YAML and Markdown files in a Git repository; signatures are signed commits.
+    Exit codes: 0 success, 1 findings, 2 usage error, 3 internal error.
+    """
+    ctx.obj = repo_path
+
+
+for _command in (validate.validate, scaffold.init, scaffold.new, records.list_records):
+    cli.add_command(_command)
+
+
+def main() -> None:
+    cli(prog_name="qms")

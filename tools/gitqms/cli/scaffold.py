@@ -1,0 +1,92 @@
+"""`qms init` and `qms new`."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+
+from .. import git
+from ..errors import QmsError
+from ..scaffold import (
+    CAPA_SOURCES,
+    DEVIATION_TYPES,
+    Admin,
+    NewRecord,
+    ensure_new_folder,
+    init_repository,
+    new_record,
+    update_schemas,
+)
+from ..validation.run import require_config
+from .common import repository
+
+
+@click.command()
+@click.argument("path", type=click.Path(path_type=Path), required=False)
+@click.option("--admin", "admin_id", help="Person ID of the first admin (e.g. a.weber).")
+@click.option("--name", "admin_name", help="The admin's printed name, as in signature blocks.")
+@click.option("--email", "admin_email", help="The admin's email (default: git config user.email).")
+@click.option("--organisation", default="Example Hospital", show_default=True, help="Organisation name.")
+@click.option("--update-schemas", is_flag=True,
+              help="Instead: refresh schemas/ of the current repository from this gitqms.")
+@click.pass_context
+def init(ctx: click.Context, path: Path | None, admin_id: str | None, admin_name: str | None,
+         admin_email: str | None, organisation: str, update_schemas: bool) -> None:
+    """Create a new QMS repository at PATH: git repository, folders, schemas, qms.yaml, site.
+
+    Refuses to touch a folder that exists and is not empty. The first admin defaults to your
+    git identity (user.name, user.email).
+    """
+    if update_schemas:
+        changed = update_schemas_of(ctx)
+        click.echo("\n".join(changed) if changed else "schemas/ is up to date")
+        return
+    if path is None:
+        raise click.UsageError("PATH is required (the folder to create)")
+    ensure_new_folder(path)
+    cwd = Path.cwd()
+    name = admin_name or git.config_value(cwd, "user.name")
+    email = admin_email or git.config_value(cwd, "user.email")
+    if not name or not email:
+        raise QmsError("the first admin needs a name and an email",
+                       hint="pass --name 'Dr. Anna Weber' --email anna.weber@hospital.example "
+                            "(or set git config user.name and user.email)")
+    person_id = admin_id or _person_id(email)
+    init_repository(path, Admin(person_id, name, email), organisation)
+    click.echo(f"created QMS repository {path} (admin: {person_id} <{email}>)")
+    click.echo(f"next: cd {path} && qms new sop --title 'Document control'")
+
+
+def update_schemas_of(ctx: click.Context) -> list[str]:
+    return update_schemas(repository(ctx))
+
+
+def _person_id(email: str) -> str:
+    local = email.split("@")[0].lower()
+    cleaned = "".join(c for c in local if c.isalnum() or c in "._-").lstrip("._-0123456789")
+    return cleaned[:32] or "admin"
+
+
+@click.command()
+@click.argument("kind", type=click.Choice(["sop", "capa", "deviation"]))
+@click.option("--title", required=True, help="One-line title of the record.")
+@click.option("--owner", help="Person ID of the owner (default: you, by your git email).")
+@click.option("--area", help="Area from qms.yaml (default: the first listed).")
+@click.option("--type", "deviation_type", type=click.Choice(DEVIATION_TYPES), default="unplanned",
+              show_default=True, help="Deviation type (deviations only).")
+@click.option("--source", type=click.Choice(CAPA_SOURCES), help="What raised the CAPA (CAPAs only).")
+@click.option("--ref", "references", multiple=True, help="Record that raised the CAPA, e.g. DEV-2026-0001.")
+@click.pass_context
+def new(ctx: click.Context, kind: str, title: str, owner: str | None, area: str | None,
+        deviation_type: str, source: str | None, references: tuple[str, ...]) -> None:
+    """Write a new SOP, CAPA or deviation from its template, with the next free ID.
+
+    IDs are never reused: the next one is above every ID in the folder, the index and the
+    whole history. Prints the new file's path.
+    """
+    repo = repository(ctx)
+    request = NewRecord(kind, title, owner, area, deviation_type, source, references)
+    path = new_record(repo, require_config(repo), request, datetime.now(timezone.utc))
+    click.echo(path.relative_to(repo.root).as_posix())

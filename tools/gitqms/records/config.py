@@ -1,0 +1,131 @@
+"""qms.yaml as typed objects: organisation, people and keys, roles, policies."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+CONFIG_FILE = "qms.yaml"
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    public_key: str  # "ssh-ed25519 AAAA…", without the comment
+    valid_from: str
+    valid_until: str | None
+    revoked_on: str | None
+    revoked_reason: str | None
+
+
+@dataclass(frozen=True)
+class Person:
+    id: str
+    name: str  # printed name, as in signature blocks
+    email: str
+    roles: frozenset[str]
+    title: str | None = None
+    keys: tuple[SigningKey, ...] = ()
+
+
+@dataclass(frozen=True)
+class SignatureRule:
+    roles: frozenset[str]
+    count: int = 1
+
+
+@dataclass(frozen=True)
+class DuePolicy:
+    report_hours: int = 24
+    investigation_days: int = 30
+    capa_effectiveness_months: int = 3
+    sop_review_months: int = 24
+    training_window_days: int = 14
+    oos_notification_hours: int = 48
+
+
+@dataclass(frozen=True)
+class QmsConfig:
+    organisation: str
+    site: str | None
+    people: tuple[Person, ...]
+    roles: Mapping[str, str]
+    areas: Mapping[str, str]
+    audiences: Mapping[str, str]
+    signatures: Mapping[str, Mapping[str, SignatureRule]]  # kind -> meaning -> rule
+    separation_of_duties: bool
+    due: DuePolicy
+    coi_pattern: re.Pattern[str]
+    forbidden_patterns: tuple[tuple[str, re.Pattern[str]], ...]
+    protected_branches: tuple[str, ...]
+    _by_id: Mapping[str, Person] = field(default_factory=dict, repr=False, compare=False)
+    _by_email: Mapping[str, Person] = field(default_factory=dict, repr=False, compare=False)
+
+    def person(self, person_id: str) -> Person | None:
+        return self._by_id.get(person_id)
+
+    def person_by_email(self, email: str) -> Person | None:
+        return self._by_email.get(email.lower())
+
+
+def key_material(public_key: str) -> str:
+    """'ssh-ed25519 AAAA… comment' -> 'ssh-ed25519 AAAA…': the comment is not part of the key."""
+    return " ".join(public_key.split()[:2])
+
+
+def build_config(data: Mapping[str, Any]) -> QmsConfig:
+    """Typed configuration from data that has passed qms.schema.json.
+
+    Regular expressions must already be known to compile (the semantic checks say so).
+    """
+    people = tuple(
+        Person(
+            id=item["id"],
+            name=item["name"],
+            email=item["email"],
+            roles=frozenset(item["roles"]),
+            title=item.get("title"),
+            keys=tuple(
+                SigningKey(
+                    public_key=key_material(key["public_key"]),
+                    valid_from=key["valid_from"],
+                    valid_until=key.get("valid_until"),
+                    revoked_on=(key.get("revoked") or {}).get("on"),
+                    revoked_reason=(key.get("revoked") or {}).get("reason"),
+                )
+                for key in item.get("keys") or ()
+            ),
+        )
+        for item in data["people"]
+    )
+    policy = data["signatures"]
+    signatures = {
+        kind: MappingProxyType(
+            {
+                meaning: SignatureRule(frozenset(rule["roles"]), rule.get("count", 1))
+                for meaning, rule in (policy.get(kind) or {}).items()
+            }
+        )
+        for kind in ("sop", "capa", "deviation", "qms")
+    }
+    privacy = data.get("privacy") or {}
+    return QmsConfig(
+        organisation=data["organisation"]["name"],
+        site=data["organisation"].get("site"),
+        people=people,
+        roles=MappingProxyType(dict(data["roles"])),
+        areas=MappingProxyType(dict(data["areas"])),
+        audiences=MappingProxyType(dict(data["audiences"])),
+        signatures=MappingProxyType(signatures),
+        separation_of_duties=policy.get("separation_of_duties", True),
+        due=DuePolicy(**data.get("due_dates", {})),
+        coi_pattern=re.compile(data["coi"]["pattern"]),
+        forbidden_patterns=tuple(
+            (item["name"], re.compile(item["pattern"])) for item in privacy.get("forbidden_patterns", ())
+        ),
+        protected_branches=tuple(data.get("protected_branches") or ("main",)),
+        _by_id=MappingProxyType({person.id: person for person in people}),
+        _by_email=MappingProxyType({person.email.lower(): person for person in people}),
+    )

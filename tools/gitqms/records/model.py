@@ -1,0 +1,246 @@
+"""Typed, immutable records, built once from data that has passed its schema."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, ClassVar
+
+from .kinds import CAPA, DEVIATION, SOP, Kind
+
+
+def _tuple(value: Any) -> tuple[str, ...]:
+    return tuple(value or ())
+
+
+@dataclass(frozen=True)
+class Record:
+    id: str
+    title: str
+    path: str
+    raw: Mapping[str, Any]  # every field as written, read-only
+
+    kind: ClassVar[Kind]
+
+    @property
+    def references(self) -> tuple[str, ...]:
+        """IDs of other records this one names."""
+        return ()
+
+
+@dataclass(frozen=True)
+class Sop(Record):
+    version: int = 1
+    owner: str = ""
+    area: str = ""
+    effective_date: str | None = None
+    review_period_months: int = 24
+    supersedes: str | None = None
+    change_reason: str = ""
+    change_control: str | None = None
+    training_audience: tuple[str, ...] = ()
+    training_window_days: int | None = None
+    retention_years: int | None = None
+    tags: tuple[str, ...] = ()
+    related_sops: tuple[str, ...] = ()
+    body: str = ""
+    kind: ClassVar[Kind] = SOP
+
+    @property
+    def supersedes_id(self) -> str | None:
+        return self.supersedes.split(" v")[0] if self.supersedes else None
+
+    @property
+    def supersedes_version(self) -> int | None:
+        return int(self.supersedes.split(" v")[1]) if self.supersedes else None
+
+    @property
+    def references(self) -> tuple[str, ...]:
+        extra = (self.supersedes_id,) if self.supersedes_id else ()
+        return self.related_sops + extra
+
+
+@dataclass(frozen=True)
+class Risk:
+    severity: int
+    occurrence: int
+    detectability: int
+    rationale: str
+
+    @property
+    def priority(self) -> int:
+        """Risk priority number, severity × occurrence × detectability (1 to 125)."""
+        return self.severity * self.occurrence * self.detectability
+
+
+@dataclass(frozen=True)
+class RootCause:
+    method: str
+    category: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Action:
+    id: str
+    type: str
+    description: str
+    owner: str
+    due: str
+    status: str
+    completed: str | None
+    evidence: str | None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in ("open", "in-progress")
+
+
+@dataclass(frozen=True)
+class Effectiveness:
+    criteria: str | None
+    due: str | None
+    result: str | None
+    verdict: str | None
+    checked_on: str | None
+    checked_by: str | None
+
+
+@dataclass(frozen=True)
+class Capa(Record):
+    state: str = "initiated"
+    owner: str = ""
+    opened: str = ""
+    due: str = ""
+    source_type: str = ""
+    source_references: tuple[str, ...] = ()
+    problem: str = ""
+    risk: Risk | None = None
+    root_cause: RootCause | None = None
+    actions: tuple[Action, ...] = ()
+    effectiveness: Effectiveness | None = None
+    closed: str | None = None
+    related_sops: tuple[str, ...] = ()
+    kind: ClassVar[Kind] = CAPA
+
+    @property
+    def references(self) -> tuple[str, ...]:
+        return self.source_references + self.related_sops
+
+
+@dataclass(frozen=True)
+class Classification:
+    level: str
+    severity: int
+    occurrence: int
+    detectability: int
+    rationale: str
+
+
+@dataclass(frozen=True)
+class Deviation(Record):
+    type: str = "unplanned"
+    state: str = "reported"
+    occurred_at: str = ""
+    discovered_at: str = ""
+    reported_at: str | None = None
+    reported_by: str = ""
+    owner: str = ""
+    area: str = ""
+    coi: str | None = None
+    patient_involved: bool = False
+    description: str = ""
+    classification: Classification | None = None
+    investigation_due: str | None = None
+    capa: tuple[str, ...] = ()
+    sops: tuple[str, ...] = ()
+    closed: str | None = None
+    kind: ClassVar[Kind] = DEVIATION
+
+    @property
+    def references(self) -> tuple[str, ...]:
+        return self.capa + self.sops
+
+
+def build_record(kind: Kind, path: str, data: Mapping[str, Any], body: str | None) -> Record:
+    """A typed record from data that has passed its schema."""
+    raw = MappingProxyType(dict(data))
+    common: dict[str, Any] = {"id": data["id"], "title": data["title"], "path": path, "raw": raw}
+    if kind is SOP:
+        training = data["training"]
+        return Sop(
+            **common,
+            version=data["version"],
+            owner=data["owner"],
+            area=data["area"],
+            effective_date=data.get("effective_date"),
+            review_period_months=data["review_period_months"],
+            supersedes=data.get("supersedes"),
+            change_reason=data["change_reason"],
+            change_control=data.get("change_control"),
+            training_audience=_tuple(training["audience"]),
+            training_window_days=training.get("window_days"),
+            retention_years=data.get("retention_years"),
+            tags=_tuple(data.get("tags")),
+            related_sops=_tuple(data.get("related_sops")),
+            body=body or "",
+        )
+    if kind is CAPA:
+        risk, cause, check = data.get("risk"), data.get("root_cause"), data.get("effectiveness")
+        return Capa(
+            **common,
+            state=data["state"],
+            owner=data["owner"],
+            opened=data["opened"],
+            due=data["due"],
+            source_type=data["source"]["type"],
+            source_references=_tuple(data["source"].get("references")),
+            problem=data["problem"],
+            risk=Risk(**risk) if risk else None,
+            root_cause=RootCause(**cause) if cause else None,
+            actions=tuple(
+                Action(
+                    id=item["id"],
+                    type=item["type"],
+                    description=item["description"],
+                    owner=item["owner"],
+                    due=item["due"],
+                    status=item["status"],
+                    completed=item.get("completed"),
+                    evidence=item.get("evidence"),
+                )
+                for item in data.get("actions") or ()
+            ),
+            effectiveness=Effectiveness(
+                *(check.get(k) for k in ("criteria", "due", "result", "verdict", "checked_on", "checked_by"))
+            )
+            if check
+            else None,
+            closed=data.get("closed"),
+            related_sops=_tuple(data.get("related_sops")),
+        )
+    classification = data.get("classification")
+    return Deviation(
+        **common,
+        type=data["type"],
+        state=data["state"],
+        occurred_at=data["occurred_at"],
+        discovered_at=data["discovered_at"],
+        reported_at=data.get("reported_at"),
+        reported_by=data["reported_by"],
+        owner=data["owner"],
+        area=data["area"],
+        coi=(data.get("product") or {}).get("coi"),
+        patient_involved=data["patient_involved"],
+        description=data["description"],
+        classification=Classification(
+            **{k: classification[k] for k in ("level", "severity", "occurrence", "detectability", "rationale")}
+        )
+        if classification
+        else None,
+        investigation_due=(data.get("investigation") or {}).get("due"),
+        capa=_tuple(data.get("capa")),
+        sops=_tuple(data.get("sops")),
+        closed=data.get("closed"),
+    )

@@ -1,0 +1,101 @@
+"""A QMS repository on disk: its root and the files in its record folders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from .errors import QmsError, RepositoryNotFound
+from .records.config import CONFIG_FILE
+from .records.kinds import BY_FOLDER, IGNORED_NAMES, KINDS, Kind, record_id_from_path
+
+
+@dataclass(frozen=True)
+class RecordFile:
+    kind: Kind
+    path: str  # relative, forward slashes: "sops/SOP-0003.md"
+    id: str  # from the file name
+
+
+@dataclass(frozen=True)
+class Layout:
+    records: tuple[RecordFile, ...]
+    strays: tuple[str, ...]  # files in record folders that are not named as records
+
+
+@dataclass(frozen=True)
+class Repository:
+    root: Path
+
+    @classmethod
+    def discover(cls, start: Path) -> Repository:
+        """The nearest directory at or above `start` that holds qms.yaml."""
+        here = start.resolve()
+        for candidate in (here, *here.parents):
+            if (candidate / CONFIG_FILE).is_file():
+                return cls(candidate)
+        raise RepositoryNotFound(
+            f"no {CONFIG_FILE} in {here} or any folder above it",
+            hint="run the command inside a QMS repository, pass --repo PATH, "
+            "or create one with 'qms init PATH'",
+        )
+
+    def layout(self) -> Layout:
+        records: list[RecordFile] = []
+        strays: list[str] = []
+        for kind in KINDS:
+            folder = self.root / kind.folder
+            if not folder.is_dir():
+                continue
+            for entry in sorted(folder.iterdir()):
+                relative = PurePosixPath(kind.folder, entry.name)
+                if entry.name in IGNORED_NAMES:
+                    continue
+                record_id = record_id_from_path(relative) if entry.is_file() else None
+                if record_id is None:
+                    strays.append(relative.as_posix())
+                else:
+                    records.append(RecordFile(kind, relative.as_posix(), record_id))
+        return Layout(tuple(records), tuple(strays))
+
+    def relative(self, path: Path) -> str:
+        """A user-given path as a repository-relative POSIX path; refuses paths outside."""
+        full = path if path.is_absolute() else Path.cwd() / path
+        try:
+            return full.resolve().relative_to(self.root).as_posix()
+        except ValueError:
+            raise QmsError(
+                f"{path} is outside the QMS repository {self.root}",
+                hint="name files inside the repository, or pass --repo",
+            ) from None
+
+    def select(self, paths: list[Path]) -> tuple[set[str], bool]:
+        """Record paths chosen by the user's paths, and whether qms.yaml was named."""
+        layout = self.layout()
+        chosen: set[str] = set()
+        config = False
+        for path in paths:
+            relative = self.relative(path)
+            if relative == CONFIG_FILE:
+                config = True
+                continue
+            if relative in ("", "."):
+                chosen.update(record.path for record in layout.records)
+                chosen.update(layout.strays)
+                config = True
+                continue
+            matches = [
+                name
+                for name in [record.path for record in layout.records] + list(layout.strays)
+                if name == relative or name.startswith(relative.rstrip("/") + "/")
+            ]
+            if not matches:
+                folder = PurePosixPath(relative).parts[0] if relative else ""
+                raise QmsError(
+                    f"{relative} is not a record of this repository",
+                    hint=f"name {CONFIG_FILE} or files in "
+                    + ", ".join(f"{k.folder}/" for k in KINDS)
+                    + ("" if folder in BY_FOLDER else "; other files are not validated"),
+                )
+            chosen.update(matches)
+        return chosen, config

@@ -1,0 +1,276 @@
+"""The one YAML loader for records and configuration.
+
+Record text is untrusted input, and a value must never change meaning on load:
+- only JSON-like types come out (text, whole numbers, decimals, true/false, null, lists, maps);
+- `2026-01-01`, `yes`, `no`, `on`, `off`, `010`, `1:30` and the like stay text, so a schema
+  that wants a date string or a boolean sees exactly what was written;
+- a duplicate key, an explicit tag, a merge key or a non-text key is an error;
+- file size, nesting depth and alias expansion are bounded, so a small file cannot expand
+  into a large one (the "billion laughs" attack).
+libyaml parses when it is present; the pure-Python parser is the fallback.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.reader import ReaderError
+
+try:
+    from yaml import CSafeLoader as _BaseLoader
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+
+MAX_FILE_BYTES = 1024 * 1024
+MAX_NODES = 50_000  # after alias expansion; a large CAPA has a few hundred
+MAX_DEPTH = 64
+
+PathKey = tuple[str | int, ...]
+LineMap = Mapping[PathKey, int]
+
+
+class LoadError(Exception):
+    """The text could not be read as a record. `line` is 1-based, or 0 for the whole file."""
+
+    def __init__(self, line: int, message: str, fix: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
+        self.fix = fix
+
+
+@dataclass(frozen=True)
+class Loaded:
+    data: Any
+    lines: LineMap  # path inside the data -> 1-based line in the file
+
+
+class _StrictLoader(_BaseLoader):  # type: ignore[misc,valid-type]
+    """SafeLoader narrowed to the YAML 1.2 JSON schema, without implicit dates or yes/no."""
+
+
+_StrictLoader.yaml_implicit_resolvers = {}
+for _tag, _pattern, _first in (
+    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("tag:yaml.org,2002:int", r"^[-+]?(?:0|[1-9][0-9]*)$", "-+0123456789"),
+    (
+        "tag:yaml.org,2002:float",
+        r"^[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$",
+        "-+0123456789.",
+    ),
+    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", "~nN"),
+):
+    _StrictLoader.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
+# An empty plain scalar resolves with first character "" (see Resolver.resolve).
+_StrictLoader.yaml_implicit_resolvers.setdefault("", []).append(
+    ("tag:yaml.org,2002:null", re.compile(r"^$"))
+)
+
+
+def _line(node: Node) -> int:
+    return int(node.start_mark.line) + 1
+
+
+def _scalar(loader: _StrictLoader, node: Node) -> Any:
+    assert isinstance(node, ScalarNode)
+    value: str = node.value
+    tag = node.tag
+    if tag == "tag:yaml.org,2002:str":
+        return value
+    if tag == "tag:yaml.org,2002:int" and re.fullmatch(r"[-+]?[0-9]+", value):
+        return int(value, 10)
+    if tag == "tag:yaml.org,2002:float":
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    if tag == "tag:yaml.org,2002:bool" and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    if tag == "tag:yaml.org,2002:null" and value in ("", "~", "null", "Null", "NULL"):
+        return None
+    raise LoadError(
+        _line(node),
+        f"the value {value!r} carries the tag {tag!r}, which records may not use",
+        "remove the '!!' tag; write plain text, numbers, true/false or null",
+    )
+
+
+def _sequence(loader: _StrictLoader, node: Node) -> list[Any]:
+    assert isinstance(node, SequenceNode)
+    return [loader.construct_object(item, deep=True) for item in node.value]
+
+
+def _mapping(loader: _StrictLoader, node: Node) -> dict[str, Any]:
+    assert isinstance(node, MappingNode)
+    result: dict[str, Any] = {}
+    first_seen: dict[str, int] = {}
+    for key_node, value_node in node.value:
+        if not isinstance(key_node, ScalarNode) or key_node.tag != "tag:yaml.org,2002:str":
+            shown = key_node.value if isinstance(key_node, ScalarNode) else "a list or map"
+            raise LoadError(
+                _line(key_node),
+                f"the key {shown!r} is not text",
+                "field names are text: write a name such as 'title', or quote the key",
+            )
+        key = key_node.value
+        if key in first_seen:
+            raise LoadError(
+                _line(key_node),
+                f"duplicate key '{key}' (first given on line {first_seen[key]})",
+                "keep one of the two values and delete the other; YAML would silently keep the last",
+            )
+        first_seen[key] = _line(key_node)
+        result[key] = loader.construct_object(value_node, deep=True)
+    return result
+
+
+def _unsupported(loader: _StrictLoader, node: Node) -> Any:
+    raise LoadError(
+        _line(node),
+        f"the tag {node.tag!r} is not allowed in records",
+        "remove the '!' tag; records hold only plain text, numbers, true/false, lists and maps",
+    )
+
+
+_StrictLoader.yaml_constructors = {}
+_StrictLoader.yaml_multi_constructors = {}
+for _t in ("str", "int", "float", "bool", "null"):
+    _StrictLoader.add_constructor(f"tag:yaml.org,2002:{_t}", _scalar)
+_StrictLoader.add_constructor("tag:yaml.org,2002:seq", _sequence)
+_StrictLoader.add_constructor("tag:yaml.org,2002:map", _mapping)
+_StrictLoader.add_constructor(None, _unsupported)
+
+
+def _children(node: Node) -> Iterator[tuple[str | int, Node]]:
+    if isinstance(node, MappingNode):
+        for key_node, value_node in node.value:
+            yield (key_node.value if isinstance(key_node, ScalarNode) else "?"), value_node
+    elif isinstance(node, SequenceNode):
+        yield from enumerate(node.value)
+
+
+def _check_bounds(root: Node) -> None:
+    """Count nodes as if every alias were expanded; refuse deep, recursive or explosive trees."""
+    sizes: dict[int, int] = {}
+
+    def size(node: Node, depth: int) -> int:
+        if depth > MAX_DEPTH:
+            raise LoadError(
+                _line(node),
+                f"nesting deeper than {MAX_DEPTH} levels, or an alias that contains itself",
+                "flatten the structure; records need only a few levels",
+            )
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        total = 1
+        for _, child in _children(node):
+            total += size(child, depth + 1)
+            if total > MAX_NODES:
+                raise LoadError(
+                    _line(node),
+                    f"more than {MAX_NODES} values once aliases are expanded",
+                    "remove the anchors (&) and aliases (*); write each value out",
+                )
+        sizes[id(node)] = total
+        return total
+
+    size(root, 0)
+
+
+def _line_map(root: Node, offset: int) -> dict[PathKey, int]:
+    lines: dict[PathKey, int] = {(): _line(root) + offset}
+    seen: set[int] = set()
+    stack: list[tuple[PathKey, Node]] = [((), root)]
+    while stack:
+        path, node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, MappingNode):
+            for key_node, value_node in node.value:
+                child = (*path, key_node.value)
+                lines[child] = _line(key_node) + offset
+                stack.append((child, value_node))
+        elif isinstance(node, SequenceNode):
+            for index, item in enumerate(node.value):
+                lines[(*path, index)] = _line(item) + offset
+                stack.append(((*path, index), item))
+    return lines
+
+
+def load_yaml(text: str, *, line_offset: int = 0) -> Loaded:
+    """Parse one YAML document. `line_offset` shifts line numbers (front matter in Markdown)."""
+    loader = _StrictLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return Loaded(None, {(): 1 + line_offset})
+        _check_bounds(node)
+        lines = _line_map(node, line_offset)
+        return Loaded(loader.construct_document(node), lines)
+    except LoadError as error:
+        error.line += line_offset if error.line else 0
+        raise
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = (mark.line + 1 + line_offset) if mark is not None else 0
+        problem = error.problem or error.context or "the text is not valid YAML"
+        if "another document" in problem:
+            raise LoadError(
+                line,
+                "the file holds more than one YAML document (a second '---' line)",
+                "a record is one document: remove the extra '---' line",
+            ) from None
+        raise LoadError(
+            line,
+            f"YAML syntax error: {problem}",
+            "check indentation and quoting on this line; quote values that contain ': ' or '#'",
+        ) from None
+    except ReaderError as error:
+        raise LoadError(
+            text.count("\n", 0, error.position) + 1 + line_offset,
+            f"the character {chr(error.character)!r} (U+{error.character:04X}) is not allowed in YAML",
+            "delete the control character; records hold printable text only",
+        ) from None
+    except yaml.YAMLError as error:
+        raise LoadError(0, f"YAML error: {error}", "check that the file is plain YAML") from None
+    except RecursionError:
+        raise LoadError(0, "the YAML nests too deeply", "flatten the structure") from None
+    finally:
+        loader.dispose()
+
+
+def oversize(size: int, limit: int = MAX_FILE_BYTES) -> LoadError:
+    return LoadError(
+        0,
+        f"the file is {size / 1_048_576:.1f} MiB, over the {limit // 1024} KiB limit for a record",
+        "records are text; keep evidence such as PDFs and images outside the record "
+        "and reference them by name",
+    )
+
+
+def decode_record_bytes(raw: bytes, *, limit: int = MAX_FILE_BYTES) -> str:
+    """Bytes of a record file to text, refusing what is too large, binary or not UTF-8."""
+    if len(raw) > limit:
+        raise oversize(len(raw), limit)
+    if b"\0" in raw:
+        raise LoadError(
+            raw.count(b"\n", 0, raw.index(b"\0")) + 1,
+            "the file is binary (it contains a NUL byte), not a text record",
+            "replace it with a YAML or Markdown record; keep binaries outside sops/, capa/, deviations/",
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise LoadError(
+            raw.count(b"\n", 0, error.start) + 1,
+            f"the text is not valid UTF-8 (byte 0x{raw[error.start]:02x} at offset {error.start})",
+            "save the file as UTF-8 (most editors: 'Save with encoding' → UTF-8)",
+        ) from None
+    return text.removeprefix("\ufeff")

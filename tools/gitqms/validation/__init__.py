@@ -1,0 +1,1 @@
+"""Validation: schema and semantic checks that yield one stream of findings."""

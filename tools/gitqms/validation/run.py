@@ -1,0 +1,166 @@
+"""Validate a repository: qms.yaml, then every record, into one list of findings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ..errors import QmsError
+from ..records.config import CONFIG_FILE, QmsConfig, build_config
+from ..records.document import Document, read_document
+from ..records.kinds import KINDS
+from ..records.model import Record, build_record
+from ..repository import RecordFile, Repository
+from ..safeyaml import LoadError
+from .findings import Finding
+from .schemas import SCHEMA_NAMES, packaged_schema_text, schema_problems
+from .semantic import Context, config_findings, record_findings, text_findings
+
+
+@dataclass
+class Validation:
+    findings: list[Finding] = field(default_factory=list)
+    records: dict[str, Record] = field(default_factory=dict)
+    config: QmsConfig | None = None
+    files: int = 0
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for finding in self.findings if finding.severity == "error")
+
+    @property
+    def warnings(self) -> int:
+        return len(self.findings) - self.errors
+
+
+def _load_error(path: str, error: LoadError, record_id: str | None) -> Finding:
+    return Finding(path, error.line, "error", "file.unreadable", error.message, error.fix, record_id)
+
+
+def _schema_findings(doc: Document, schema: str, record_id: str | None) -> list[Finding]:
+    if not isinstance(doc.data, dict):
+        return [
+            Finding(
+                doc.path,
+                1,
+                "error",
+                "schema.type",
+                "the file does not hold a map of fields",
+                "write the record as 'field: value' lines (see the templates made by 'qms new')",
+                record_id,
+            )
+        ]
+    return [
+        Finding(doc.path, doc.line_of(p.location), "error", p.code, p.message, p.fix, record_id)
+        for p in schema_problems(schema, doc.data)
+    ]
+
+
+def load_config(root: Path, result: Validation) -> None:
+    try:
+        doc = read_document(root, CONFIG_FILE, markdown=False)
+    except LoadError as error:
+        result.findings.append(_load_error(CONFIG_FILE, error, None))
+        return
+    found = _schema_findings(doc, "qms", None)
+    if not found:
+        found = config_findings(doc)
+        if not any(f.severity == "error" for f in found):
+            result.config = build_config(doc.data)
+    result.findings.extend(found)
+
+
+def _check_record(file: RecordFile, root: Path, ctx: Context, result: Validation) -> None:
+    try:
+        doc = read_document(root, file.path, markdown=file.kind.suffix == ".md")
+    except LoadError as error:
+        result.findings.append(_load_error(file.path, error, file.id))
+        return
+    found = _schema_findings(doc, file.kind.name, file.id)
+    if found:
+        # The privacy scan still runs: a patient identifier must be named even in a broken file.
+        found += text_findings(doc, ctx, file.id)
+    else:
+        record = build_record(file.kind, file.path, doc.data, doc.body)
+        found = record_findings(record, doc, ctx)
+        result.records[record.id] = record
+    result.findings.extend(found)
+
+
+def _schema_drift(root: Path) -> list[Finding]:
+    """The repository's schemas/ is for editors; say when it no longer matches the tool's."""
+    found = []
+    for name in SCHEMA_NAMES:
+        path = root / "schemas" / f"{name}.schema.json"
+        if path.is_file() and path.read_text("utf-8") != packaged_schema_text(name):
+            found.append(
+                Finding(
+                    f"schemas/{name}.schema.json",
+                    0,
+                    "warning",
+                    "schemas.drift",
+                    "this copy differs from the schema that qms validates with",
+                    "records are always checked against the schemas of the installed gitqms; "
+                    "restore this copy with 'qms init --update-schemas'",
+                )
+            )
+    return found
+
+
+def validate(
+    repo: Repository,
+    paths: list[Path] | None = None,
+    *,
+    now: datetime | None = None,
+) -> Validation:
+    """Validate the whole repository, or only the files named by `paths`."""
+    result = Validation()
+    layout = repo.layout()
+    chosen, with_config = repo.select(paths) if paths else (None, True)
+    load_config(repo.root, result)
+    if not with_config:
+        # qms.yaml was not asked for: name it only when its errors stop the records' checks.
+        result.findings = []
+        if result.config is None:
+            result.findings.append(
+                Finding(
+                    CONFIG_FILE, 0, "error", "config.invalid",
+                    "qms.yaml has errors, so people, areas and COI references were not checked",
+                    "run 'qms validate qms.yaml' and correct it first",
+                )
+            )
+    ctx = Context(
+        result.config,
+        {record.id: record.path for record in layout.records},
+        now or datetime.now(timezone.utc),
+    )
+    for file in layout.records:
+        if chosen is None or file.path in chosen:
+            result.files += 1
+            _check_record(file, repo.root, ctx, result)
+    for stray in layout.strays:
+        if chosen is None or stray in chosen:
+            expected = " or ".join(f"{k.folder}/{k.example_id()}{k.suffix}" for k in KINDS)
+            result.findings.append(
+                Finding(
+                    stray, 0, "error", "layout.unexpected-file",
+                    "this file is not named as a record, so it is not under control",
+                    f"name records as {expected}; keep other files outside the record folders",
+                )
+            )
+    if chosen is None:
+        result.files += 1
+        result.findings.extend(_schema_drift(repo.root))
+    result.findings.sort()
+    return result
+
+
+def require_config(repo: Repository) -> QmsConfig:
+    """The repository's configuration, or an error naming the first problem in qms.yaml."""
+    result = Validation()
+    load_config(repo.root, result)
+    if result.config is None:
+        first = next(f for f in result.findings if f.severity == "error")
+        raise QmsError(f"{first.location}: {first.message}", hint=first.fix)
+    return result.config

@@ -1,0 +1,242 @@
+"""JSON Schema checks, compiled once per run, with errors turned into words a QA author can act on.
+
+Schemas may carry two annotations that jsonschema ignores and we read:
+- `x-fix`: what to write in a field that fails;
+- `x-when`: on an `if/then` branch, the rule that made its requirements apply.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError
+
+SCHEMA_NAMES = ("sop", "capa", "deviation", "qms")
+
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DATE_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})"
+)
+_YES_NO = {"yes", "no", "y", "n", "on", "off"}
+
+Location = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class SchemaProblem:
+    location: Location  # where in the data; the line comes from the document's line map
+    code: str
+    message: str
+    fix: str
+
+
+def _format_checker() -> FormatChecker:
+    checker = FormatChecker(formats=())
+
+    @checker.checks("date", raises=ValueError)
+    def is_date(value: object) -> bool:
+        if not isinstance(value, str):
+            return True
+        if not _DATE.fullmatch(value):
+            return False
+        date.fromisoformat(value)
+        return True
+
+    @checker.checks("date-time", raises=ValueError)
+    def is_date_time(value: object) -> bool:
+        if not isinstance(value, str):
+            return True
+        if not _DATE_TIME.fullmatch(value):
+            return False
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return True
+
+    return checker
+
+
+def packaged_schema_text(name: str) -> str:
+    return resources.files("gitqms").joinpath("schemas", f"{name}.schema.json").read_text("utf-8")
+
+
+@cache
+def validator(name: str) -> Draft202012Validator:
+    """The compiled validator for one record type; built once per process."""
+    schema = json.loads(packaged_schema_text(name))
+    return Draft202012Validator(schema, format_checker=_format_checker())
+
+
+def dotted(location: Location) -> str:
+    parts: list[str] = []
+    for part in location:
+        if isinstance(part, int):
+            parts.append(f"[{part}]")
+        else:
+            parts.append(("." if parts else "") + part)
+    return "".join(parts) or "(the record)"
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "empty"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return f"the text {shown!r}"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, list):
+        return "a list"
+    return "a map of fields"
+
+
+_TYPE_WORDS = {
+    "string": "text",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "array": "a list",
+    "object": "a map of fields",
+    "null": "empty",
+}
+
+
+def _annotations(schema: Mapping[str, Any], error: ValidationError) -> tuple[str | None, str | None]:
+    """The innermost `x-fix` and `x-when` along the failing keyword's schema path."""
+    fix = when = None
+    node: Any = schema
+    for step in error.absolute_schema_path:
+        if isinstance(node, Mapping):
+            fix = node.get("x-fix", fix)
+            when = node.get("x-when", when)
+            if step == "$ref":
+                node = _resolve(schema, node["$ref"])
+                continue
+        try:
+            node = node[step]
+        except (KeyError, IndexError, TypeError):
+            break
+    if isinstance(node, Mapping):
+        fix = node.get("x-fix", fix)
+        when = node.get("x-when", when)
+    return fix, when
+
+
+def _resolve(schema: Mapping[str, Any], ref: str) -> Any:
+    node: Any = schema
+    for part in ref.removeprefix("#/").split("/"):
+        node = node[part]
+    return node
+
+
+def _problems(schema: Mapping[str, Any], error: ValidationError) -> Iterator[SchemaProblem]:
+    location: Location = tuple(error.absolute_path)
+    where = dotted(location)
+    fix, when = _annotations(schema, error)
+    because = f" ({when})" if when else ""
+    keyword, instance, expected = error.validator, error.instance, error.validator_value
+
+    if keyword == "required":
+        for name in expected:
+            if isinstance(instance, dict) and name not in instance:
+                field = dotted((*location, name))
+                yield SchemaProblem(
+                    location,
+                    "schema.required",
+                    f"missing field '{field}'{because}",
+                    f"add '{name}:' with its value",
+                )
+        return
+    if keyword == "additionalProperties" and isinstance(instance, dict):
+        allowed = sorted(error.schema.get("properties", {}))
+        for name in instance:
+            if name not in allowed:
+                yield SchemaProblem(
+                    (*location, name),
+                    "schema.unknown-field",
+                    f"unknown field '{dotted((*location, name))}'",
+                    "remove it or correct its spelling"
+                    + (f"; fields allowed here: {', '.join(allowed)}" if allowed else ""),
+                )
+        return
+    if keyword == "type":
+        wanted = expected if isinstance(expected, list) else [expected]
+        words = " or ".join(_TYPE_WORDS.get(w, w) for w in wanted if w != "null")
+        message = f"'{where}' must be {words}, not {_describe(instance)}"
+        if "boolean" in wanted and isinstance(instance, str) and instance.lower() in _YES_NO:
+            fix = (
+                f"write true or false; {instance!r} is kept as text so that it cannot "
+                "silently change meaning"
+            )
+        elif "integer" in wanted and isinstance(instance, float | str):
+            fix = fix or "write a whole number without quotes or decimals"
+        yield SchemaProblem(location, "schema.type", message + because, fix or f"write {words}")
+        return
+    if keyword in ("enum", "const"):
+        options = expected if keyword == "enum" else [expected]
+        listed = ", ".join(json.dumps(option) for option in options)
+        yield SchemaProblem(
+            location,
+            f"schema.{keyword}",
+            f"'{where}' is {_describe(instance)}; allowed: {listed}{because}",
+            fix or f"use one of: {listed}",
+        )
+        return
+    if keyword in ("pattern", "format"):
+        kind = {"date": "a valid date", "date-time": "a valid date-time with zone"}.get(
+            str(expected), "in the expected form"
+        )
+        yield SchemaProblem(
+            location,
+            f"schema.{keyword}",
+            f"'{where}' is {_describe(instance)}, which is not {kind}{because}",
+            fix or f"match the pattern {expected}",
+        )
+        return
+    words = {
+        "minLength": f"'{where}' is too short (at least {expected} characters)",
+        "maxLength": f"'{where}' is too long (at most {expected} characters)",
+        "minimum": f"'{where}' is {instance}, below the minimum {expected}",
+        "maximum": f"'{where}' is {instance}, above the maximum {expected}",
+        "minItems": f"'{where}' needs at least {expected} entr{'y' if expected == 1 else 'ies'}",
+        "uniqueItems": f"'{where}' lists the same entry more than once",
+        "minProperties": f"'{where}' needs at least {expected} entr{'y' if expected == 1 else 'ies'}",
+        "anyOf": f"'{where}' does not meet the rule",
+    }
+    if keyword == "propertyNames":
+        bad = [key for key in instance if not re.search(error.validator_value.get("pattern", ""), key)]
+        yield SchemaProblem(
+            location,
+            "schema.name",
+            f"'{where}' has the name {bad[0] if bad else '?'!r}, which is not lower-case-with-hyphens",
+            "use lower-case names joined by hyphens, such as 'qa-manager'",
+        )
+        return
+    yield SchemaProblem(
+        location,
+        f"schema.{keyword}",
+        words.get(str(keyword), f"'{where}': {error.message}") + because,
+        fix or "see the record's schema in schemas/",
+    )
+
+
+def schema_problems(name: str, data: Any) -> list[SchemaProblem]:
+    """Every schema problem of one document, deduplicated, in document order."""
+    compiled = validator(name)
+    seen: set[tuple[Location, str, str]] = set()
+    problems: list[SchemaProblem] = []
+    for error in compiled.iter_errors(data):
+        for problem in _problems(compiled.schema, error):
+            key = (problem.location, problem.code, problem.message)
+            if key not in seen:
+                seen.add(key)
+                problems.append(problem)
+    return problems

@@ -1,0 +1,381 @@
+"""Checks a schema cannot express: IDs and file names, references, date order, privacy."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import PurePosixPath
+from typing import Any
+
+from ..records.config import QmsConfig, key_material
+from ..records.document import Document
+from ..records.model import Capa, Deviation, Record, Sop
+from .findings import Finding, Severity
+from .schemas import Location, dotted
+
+PLACEHOLDER = "FILL IN"
+REFERENCE_FIELDS = frozenset({"related_sops", "references", "capa", "sops", "supersedes"})
+PERSON_FIELDS = frozenset({"owner", "checked_by", "approved_by"})
+# Used when qms.yaml cannot be read, so privacy is never checked by nothing.
+DEFAULT_FORBIDDEN: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("date of birth", re.compile(r"(?i)\b(d\.?o\.?b\.?|date of birth|born on)\s*[:=]?\s*\d")),
+    (
+        "medical record number",
+        re.compile(
+            r"(?i)\b(mrn|medical record (no|number)|patient (id|number|no)\.?|hospital number)"
+            r"\s*[:#=]?\s*[A-Z]*[0-9][A-Z0-9-]{3,}"
+        ),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Context:
+    config: QmsConfig | None
+    ids: Mapping[str, str]  # every record ID in the repository -> its path
+    now: datetime  # aware, UTC
+
+
+def _walk(value: Any, location: Location = ()) -> Iterator[tuple[Location, Any]]:
+    yield location, value
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _walk(item, (*location, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _walk(item, (*location, index))
+
+
+def _field_name(location: Location) -> str | None:
+    for part in reversed(location):
+        if isinstance(part, str):
+            return part
+    return None
+
+
+class _Reporter:
+    def __init__(self, doc: Document, record_id: str | None) -> None:
+        self.doc = doc
+        self.record_id = record_id
+        self.found: list[Finding] = []
+
+    def __call__(
+        self,
+        location: Location,
+        code: str,
+        message: str,
+        fix: str,
+        severity: Severity = "error",
+        line: int | None = None,
+    ) -> None:
+        self.found.append(
+            Finding(
+                self.doc.path,
+                line if line is not None else self.doc.line_of(location),
+                severity,
+                code,
+                message,
+                fix,
+                self.record_id,
+            )
+        )
+
+
+def _moment(value: str) -> datetime:
+    """A date or date-time string as an aware datetime; a date means its start, in UTC."""
+    if "T" in value:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return datetime.combine(date.fromisoformat(value), datetime.min.time(), timezone.utc)
+
+
+def _before(later: str, earlier: str) -> bool:
+    """Whether `later` is strictly before `earlier`; a plain date is compared by calendar day."""
+    if "T" in later and "T" in earlier:
+        return _moment(later) < _moment(earlier)
+    return later[:10] < earlier[:10]
+
+
+def _get(data: Any, location: Location) -> Any:
+    for part in location:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _date_rules(record: Record) -> Iterator[tuple[Location, Location, str]]:
+    """(earlier, later, what) pairs that must be in order."""
+    raw = record.raw
+    if isinstance(record, Deviation):
+        yield ("occurred_at",), ("discovered_at",), "discovered before it occurred"
+        yield ("discovered_at",), ("reported_at",), "reported before it was discovered"
+        for later in (("classification", "classified_on"), ("investigation", "due"), ("closed",)):
+            yield ("discovered_at",), later, f"'{dotted(later)}' is before the discovery"
+        yield ("investigation", "due"), ("investigation", "extension", "due"), (
+            "the extended due date is not after the original one"
+        )
+        for index, _ in enumerate(raw.get("external_reporting") or ()):
+            yield ("occurred_at",), ("external_reporting", index, "done_at"), (
+                "reported externally before it occurred"
+            )
+    elif isinstance(record, Capa):
+        later_fields: list[Location] = [("due",), ("closed",), ("effectiveness", "due")]
+        later_fields.append(("effectiveness", "checked_on"))
+        for index, _ in enumerate(raw.get("actions") or ()):
+            later_fields += [("actions", index, "due"), ("actions", index, "completed")]
+            yield ("actions", index, "completed"), ("closed",), "an action completed after closure"
+        for later in later_fields:
+            yield ("opened",), later, f"'{dotted(later)}' is before the CAPA was opened"
+
+
+_PAST_FIELDS = {
+    "deviation": [("occurred_at",), ("discovered_at",), ("reported_at",), ("closed",),
+                  ("classification", "classified_on")],
+    "capa": [("opened",), ("closed",), ("effectiveness", "checked_on")],
+}
+
+
+def _check_dates(record: Record, report: _Reporter, now: datetime) -> None:
+    raw = record.raw
+    for earlier, later, what in _date_rules(record):
+        first, second = _get(raw, earlier), _get(raw, later)
+        if isinstance(first, str) and isinstance(second, str) and _before(second, first):
+            report(
+                later,
+                "dates.order",
+                f"{what}: '{dotted(later)}' {second} is earlier than '{dotted(earlier)}' {first}",
+                "correct whichever date is wrong; dates must follow the order of events",
+            )
+    # Events cannot be recorded before they happen (ALCOA: contemporaneous). A day of slack
+    # covers dates written in a zone ahead of UTC.
+    horizon = (now + timedelta(days=1)).isoformat()
+    past = list(_PAST_FIELDS.get(record.kind.name, []))
+    if isinstance(record, Capa):
+        past += [("actions", i, "completed") for i in range(len(record.actions))]
+    for location in past:
+        value = _get(raw, location)
+        if isinstance(value, str) and _before(horizon, value):
+            report(
+                location,
+                "dates.future",
+                f"'{dotted(location)}' is {value}, in the future",
+                "record events when they have happened, with the date they happened",
+            )
+
+
+def _check_identity(record: Record, doc: Document, ctx: Context, report: _Reporter) -> None:
+    stem = PurePosixPath(doc.path).stem
+    if record.id != stem:
+        report(
+            ("id",),
+            "id.file-name",
+            f"the ID {record.id} does not match the file name {PurePosixPath(doc.path).name}",
+            f"set 'id: {stem}'; records are never renamed, so the file name is the ID",
+        )
+        owner = ctx.ids.get(record.id)
+        if owner is not None and owner != doc.path:
+            report(
+                ("id",),
+                "id.duplicate",
+                f"the ID {record.id} is already the ID of {owner}",
+                "IDs are never reused: give this record the ID of its own file name",
+            )
+
+
+def _check_references(record: Record, ctx: Context, report: _Reporter) -> None:
+    config = ctx.config
+    for location, value in _walk(dict(record.raw)):
+        name = _field_name(location)
+        if not isinstance(value, str) or name is None:
+            continue
+        if name in REFERENCE_FIELDS:
+            target = value.split(" v")[0]
+            if target == record.id and name != "supersedes":
+                report(location, "ref.self", f"'{dotted(location)}' names the record itself",
+                       "remove the entry", "warning")
+            elif target not in ctx.ids and re.fullmatch(r"(SOP|CAPA|DEV)-[0-9-]+", target):
+                report(
+                    location,
+                    "ref.unknown-record",
+                    f"'{dotted(location)}' names {target}, which is not a record of this repository",
+                    "correct the ID, or create the record first with 'qms new'",
+                )
+        elif name in PERSON_FIELDS and config is not None and config.person(value) is None:
+            known = ", ".join(sorted(p.id for p in config.people)[:12])
+            report(
+                location,
+                "ref.unknown-person",
+                f"'{dotted(location)}' names {value!r}, who is not a person in qms.yaml",
+                f"use a person ID from qms.yaml ({known}), or add the person with 'qms people add'",
+            )
+    if config is None:
+        return
+    area = record.raw.get("area")
+    if isinstance(area, str) and area not in config.areas:
+        report(("area",), "ref.unknown-area", f"the area {area!r} is not listed in qms.yaml",
+               f"use one of: {', '.join(config.areas)}; or add it under 'areas:' in qms.yaml")
+    if isinstance(record, Sop):
+        for index, audience in enumerate(record.training_audience):
+            if audience not in config.audiences:
+                report(("training", "audience", index), "ref.unknown-audience",
+                       f"the training audience {audience!r} is not listed in qms.yaml",
+                       f"use one of: {', '.join(config.audiences)}; or add it under 'audiences:'")
+
+
+def _check_kind_rules(record: Record, ctx: Context, report: _Reporter) -> None:
+    if isinstance(record, Sop) and record.supersedes_id == record.id:
+        previous = record.supersedes_version or 0
+        if previous >= record.version:
+            report(
+                ("supersedes",),
+                "sop.supersedes",
+                f"version {record.version} cannot supersede version {previous} of itself",
+                f"a revision supersedes an earlier version: 'supersedes: {record.id} "
+                f"v{record.version - 1}'",
+            )
+    if isinstance(record, Capa):
+        seen: dict[str, int] = {}
+        for index, action in enumerate(record.actions):
+            if action.id in seen:
+                report(("actions", index, "id"), "capa.action-id",
+                       f"the action ID {action.id} is used twice (first as actions[{seen[action.id]}])",
+                       "number each action once: A1, A2, …")
+            seen.setdefault(action.id, index)
+    if isinstance(record, Deviation):
+        config = ctx.config
+        if record.coi is not None and config is not None and not config.coi_pattern.fullmatch(record.coi):
+            report(
+                ("product", "coi"),
+                "coi.pattern",
+                "'product.coi' does not match the chain-of-identity pattern of qms.yaml "
+                f"({config.coi_pattern.pattern})",
+                "write the pseudonymous COI reference exactly as issued; never a patient "
+                "name or hospital number",
+            )
+        if record.reported_at is not None and config is not None:
+            delay = _moment(record.reported_at) - _moment(record.discovered_at)
+            limit = config.due.report_hours
+            if delay > timedelta(hours=limit):
+                hours = delay.total_seconds() / 3600
+                report(("reported_at",), "deviation.late-report",
+                       f"reported {hours:.0f} h after discovery; the policy asks for {limit} h",
+                       "no change to the dates: explain the delay in 'description'", "warning")
+
+
+def _check_text(doc: Document, ctx: Context, report: _Reporter) -> None:
+    """Patient identifiers and left-over placeholders, in every text field and the body."""
+    patterns = ctx.config.forbidden_patterns if ctx.config is not None else DEFAULT_FORBIDDEN
+    texts: list[tuple[Location, str, int | None]] = [
+        (location, value, None) for location, value in _walk(doc.data) if isinstance(value, str)
+    ]
+    if doc.body:
+        texts += [
+            (("body",), line, doc.body_line + offset)
+            for offset, line in enumerate(doc.body.splitlines())
+        ]
+    placeholder_lines: list[int] = []
+    for location, text, line in texts:
+        where = "the body" if location == ("body",) else f"'{dotted(location)}'"
+        for name, pattern in patterns:
+            if pattern.search(text):
+                # The matching text is not repeated: it may itself be the identifier.
+                report(
+                    location,
+                    "privacy.patient-identifier",
+                    f"{where} looks like it holds a patient identifier ({name})",
+                    "remove it; name a patient only by the chain-of-identity pseudonym (COI)",
+                    line=line,
+                )
+                break
+        if PLACEHOLDER in text:
+            if line is not None:
+                placeholder_lines.append(line)
+            else:
+                report(location, "placeholder", f"{where} still holds template text ({PLACEHOLDER} …)",
+                       "replace the template text with the real content", "warning")
+    if placeholder_lines:
+        shown = ", ".join(map(str, placeholder_lines[:10])) + (" …" if len(placeholder_lines) > 10 else "")
+        report(("body",), "placeholder",
+               f"the body still holds template text ({PLACEHOLDER} …) on line(s) {shown}",
+               "replace the template text with the real content", "warning", line=placeholder_lines[0])
+
+
+def record_findings(record: Record, doc: Document, ctx: Context) -> list[Finding]:
+    report = _Reporter(doc, record.id)
+    _check_identity(record, doc, ctx, report)
+    _check_references(record, ctx, report)
+    _check_dates(record, report, ctx.now)
+    _check_kind_rules(record, ctx, report)
+    _check_text(doc, ctx, report)
+    return report.found
+
+
+def text_findings(doc: Document, ctx: Context, record_id: str | None) -> list[Finding]:
+    """The privacy scan alone, for records that failed their schema."""
+    report = _Reporter(doc, record_id)
+    _check_text(doc, ctx, report)
+    return [finding for finding in report.found if finding.code.startswith("privacy")]
+
+
+def config_findings(doc: Document) -> list[Finding]:
+    """qms.yaml beyond its schema: unique people, known roles, one owner per key, valid patterns."""
+    report = _Reporter(doc, None)
+    data = doc.data
+    roles = set(data["roles"])
+    ids: dict[str, int] = {}
+    emails: dict[str, int] = {}
+    keys: dict[str, str] = {}
+    for index, person in enumerate(data["people"]):
+        here: Location = ("people", index)
+        if person["id"] in ids:
+            report((*here, "id"), "config.person-id", f"the person ID {person['id']!r} is used twice",
+                   "give every person one unique ID")
+        ids.setdefault(person["id"], index)
+        email = person["email"].lower()
+        if email in emails:
+            report((*here, "email"), "config.email",
+                   f"the email {person['email']} belongs to two people",
+                   "each person signs with their own email; correct one of them")
+        emails.setdefault(email, index)
+        for r, role in enumerate(person["roles"]):
+            if role not in roles:
+                report((*here, "roles", r), "config.unknown-role", f"the role {role!r} is not defined",
+                       f"use one of: {', '.join(sorted(roles))}; or define it under 'roles:'")
+        for k, key in enumerate(person.get("keys") or ()):
+            material = key_material(key["public_key"])
+            if material in keys and keys[material] != person["id"]:
+                report((*here, "keys", k), "config.key-reuse",
+                       f"this key is already registered to {keys[material]}",
+                       "a signing key belongs to one person only; register a key of their own")
+            keys.setdefault(material, person["id"])
+            until, revoked = key.get("valid_until"), (key.get("revoked") or {}).get("on")
+            for field, value in (("valid_until", until), ("revoked", revoked)):
+                if value is not None and value < key["valid_from"]:
+                    report((*here, "keys", k, field), "config.key-window",
+                           f"'{field}' {value} is before 'valid_from' {key['valid_from']}",
+                           "correct the key's validity window")
+    if not any("admin" in person["roles"] for person in data["people"]):
+        report(("people",), "config.no-admin", "no person holds the role 'admin'",
+               "give at least one person the admin role; only admins can change people and keys")
+    for kind, meanings in data["signatures"].items():
+        if not isinstance(meanings, dict):
+            continue
+        for meaning, rule in meanings.items():
+            for r, role in enumerate(rule["roles"]):
+                if role not in roles:
+                    report(("signatures", kind, meaning, "roles", r), "config.unknown-role",
+                           f"the policy for '{kind}: {meaning}' names the undefined role {role!r}",
+                           f"use one of: {', '.join(sorted(roles))}")
+    patterns: list[tuple[Location, str]] = [(("coi", "pattern"), data["coi"]["pattern"])]
+    for index, item in enumerate((data.get("privacy") or {}).get("forbidden_patterns") or ()):
+        patterns.append((("privacy", "forbidden_patterns", index, "pattern"), item["pattern"]))
+    for location, pattern in patterns:
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            report(location, "config.regex", f"'{dotted(location)}' is not a valid regular expression: {error}",
+                   "correct the pattern (Python regular-expression syntax)")
+    return report.found
