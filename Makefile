@@ -24,6 +24,7 @@ test: install lint typecheck
 
 lint: install
 	$(BIN)/ruff check tools tests
+	$(BIN)/ruff format --check tools tests
 
 typecheck: install
 	$(BIN)/mypy

@@ -16,14 +16,20 @@ def git_identity(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     home = tmp_path_factory.mktemp("home")
     config = home / ".gitconfig"
     config.write_text(
-        "[user]\n\tname = Dr. Anna Weber\n\temail = anna.weber@st-aurelia.example\n"
+        "[user]\n\tname = Dr. Anna Weber\n\temail = a.weber@st-aurelia.example\n"
         "[init]\n\tdefaultBranch = main\n"
     )
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for variable in ("GIT_DIR", "GIT_WORK_TREE", "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL",
-                     "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
+    for variable in (
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_AUTHOR_NAME",
+        "GIT_AUTHOR_EMAIL",
+        "GIT_COMMITTER_NAME",
+        "GIT_COMMITTER_EMAIL",
+    ):
         monkeypatch.delenv(variable, raising=False)
 
 

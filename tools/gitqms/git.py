@@ -47,7 +47,9 @@ def run(cwd: Path, args: Sequence[str], *, check: bool = True) -> subprocess.Com
             check=False,
         )
     except FileNotFoundError:
-        raise GitError("git is not installed", hint="install git (e.g. apt-get install git)") from None
+        raise GitError(
+            "git is not installed", hint="install git (e.g. apt-get install git)"
+        ) from None
     if check and result.returncode != 0:
         words = result.stderr.strip() or result.stdout.strip() or f"exit {result.returncode}"
         raise GitError(f"git {args[0]} failed in {cwd}: {words}")
@@ -80,8 +82,17 @@ def paths_ever_added(cwd: Path, folders: Sequence[str]) -> set[str]:
         return set()
     history = run(
         cwd,
-        ["log", "--all", "--format=", "--name-only", "--diff-filter=A", "--no-renames", "-z",
-         "--", *folders],
+        [
+            "log",
+            "--all",
+            "--format=",
+            "--name-only",
+            "--diff-filter=A",
+            "--no-renames",
+            "-z",
+            "--",
+            *folders,
+        ],
     ).stdout
     index = run(cwd, ["ls-files", "-z", "--", *folders]).stdout
     return set(_nul_split(history)) | set(_nul_split(index))

@@ -50,7 +50,7 @@ class Loaded:
     lines: LineMap  # path inside the data -> 1-based line in the file
 
 
-class _StrictLoader(_BaseLoader):  # type: ignore[misc,valid-type]
+class _StrictLoader(_BaseLoader):
     """SafeLoader narrowed to the YAML 1.2 JSON schema, without implicit dates or yes/no."""
 
 

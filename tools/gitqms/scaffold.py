@@ -19,10 +19,27 @@ from .records.kinds import BY_NAME, KINDS, Kind
 from .repository import Repository
 from .validation.schemas import SCHEMA_NAMES, packaged_schema_text
 
-DEVIATION_TYPES = ("unplanned", "planned", "oos", "excursion", "coi-break", "chain-of-custody",
-                   "adverse-reaction", "equipment", "documentation")
-CAPA_SOURCES = ("deviation", "oos", "complaint", "audit", "inspection", "trend",
-                "management-review", "adverse-reaction")
+DEVIATION_TYPES = (
+    "unplanned",
+    "planned",
+    "oos",
+    "excursion",
+    "coi-break",
+    "chain-of-custody",
+    "adverse-reaction",
+    "equipment",
+    "documentation",
+)
+CAPA_SOURCES = (
+    "deviation",
+    "oos",
+    "complaint",
+    "audit",
+    "inspection",
+    "trend",
+    "management-review",
+    "adverse-reaction",
+)
 _NEEDS_RECORD = {"deviation", "oos", "adverse-reaction"}
 _NEEDS_EXTERNAL = {"complaint", "audit", "inspection"}
 _PERSON_ID = re.compile(r"[a-z][a-z0-9._-]{1,31}")
@@ -56,18 +73,24 @@ def ensure_new_folder(path: Path) -> None:
     """Refuse a target that exists and is not an empty folder."""
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
         what = "a QMS repository" if (path / CONFIG_FILE).exists() else "not empty"
-        raise QmsError(f"{path} already exists and is {what}; qms init never overwrites",
-                       hint="choose a new folder, or an empty one")
+        raise QmsError(
+            f"{path} already exists and is {what}; qms init never overwrites",
+            hint="choose a new folder, or an empty one",
+        )
 
 
 def init_repository(path: Path, admin: Admin, organisation: str) -> None:
     """Scaffold a QMS repository at `path`; all or nothing, never over existing files."""
     ensure_new_folder(path)
     if not _PERSON_ID.fullmatch(admin.id):
-        raise QmsError(f"the person ID {admin.id!r} is not valid",
-                       hint="use lower case letters, digits and . _ -, starting with a letter (e.g. a.weber)")
+        raise QmsError(
+            f"the person ID {admin.id!r} is not valid",
+            hint="use lower case letters, digits and . _ -, starting with a letter (e.g. a.weber)",
+        )
     if "@" not in admin.email:
-        raise QmsError(f"{admin.email!r} is not an email address", hint="pass --email NAME@HOSPITAL")
+        raise QmsError(
+            f"{admin.email!r} is not an email address", hint="pass --email NAME@HOSPITAL"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.init-"))
     try:
@@ -82,8 +105,12 @@ def init_repository(path: Path, admin: Admin, organisation: str) -> None:
 
 
 def _write_layout(root: Path, admin: Admin, organisation: str) -> None:
-    values = {"organisation": _quoted(organisation), "admin_id": admin.id,
-              "admin_name": _quoted(admin.name), "admin_email": _quoted(admin.email)}
+    values = {
+        "organisation": _quoted(organisation),
+        "admin_id": admin.id,
+        "admin_name": _quoted(admin.name),
+        "admin_email": _quoted(admin.email),
+    }
     (root / CONFIG_FILE).write_text(_fill(_template("qms.yaml"), **values))
     site_name = _quoted(f"{organisation} — controlled documents")
     (root / "mkdocs.yml").write_text(_fill(_template("mkdocs.yml"), site_name=site_name))
@@ -119,13 +146,18 @@ def next_id(repo: Repository, kind: Kind, year: int) -> str:
     highest = 0
     for name in names:
         match = kind.id_pattern.fullmatch(Path(name).stem)
-        if match and Path(name).parent.as_posix() == kind.folder and (
-            not kind.yearly or int(match["year"]) == year
+        if (
+            match
+            and Path(name).parent.as_posix() == kind.folder
+            and (not kind.yearly or int(match["year"]) == year)
         ):
             highest = max(highest, int(match["number"]))
     if highest >= 9999:
-        raise QmsError(f"all {kind.label} numbers for {year} are used" if kind.yearly
-                       else f"all {kind.label} numbers are used")
+        raise QmsError(
+            f"all {kind.label} numbers for {year} are used"
+            if kind.yearly
+            else f"all {kind.label} numbers are used"
+        )
     return kind.format_id(highest + 1, year)
 
 
@@ -161,27 +193,42 @@ def new_record(repo: Repository, config: QmsConfig, request: NewRecord, now: dat
     kind = BY_NAME[request.kind]
     title = request.title.strip()
     if not 3 <= len(title) <= 200 or "\n" in title:
-        raise QmsError("the title must be one line of 3 to 200 characters", hint="pass --title TEXT")
+        raise QmsError(
+            "the title must be one line of 3 to 200 characters", hint="pass --title TEXT"
+        )
     owner = _owner(repo, config, request.owner)
     area = request.area or next(iter(config.areas))
     if area not in config.areas:
-        raise QmsError(f"the area {area!r} is not in qms.yaml", hint=f"use one of: {', '.join(config.areas)}")
+        raise QmsError(
+            f"the area {area!r} is not in qms.yaml", hint=f"use one of: {', '.join(config.areas)}"
+        )
     for reference in request.references:
         if not (repo.root / _path_of(reference)).is_file():
-            raise QmsError(f"{reference} is not a record of this repository",
-                           hint="name an existing record, as DEV-2026-0001")
+            raise QmsError(
+                f"{reference} is not a record of this repository",
+                hint="name an existing record, as DEV-2026-0001",
+            )
     record_id = next_id(repo, kind, now.year)
     values = {"id": record_id, "title": _quoted(title), "owner": owner, "area": area}
     if kind.name == "sop":
-        text = _fill(_template("sop.md"), **values, audience=next(iter(config.audiences)),
-                     review_months=str(config.due.sop_review_months),
-                     training_days=str(config.due.training_window_days))
+        text = _fill(
+            _template("sop.md"),
+            **values,
+            audience=next(iter(config.audiences)),
+            review_months=str(config.due.sop_review_months),
+            training_days=str(config.due.training_window_days),
+        )
     elif kind.name == "deviation":
         stamp = _quoted(now.strftime("%Y-%m-%dT%H:%M:%SZ"))
         reporter = config.person(owner)
-        text = _fill(_template("deviation.yaml"), **values, type=request.deviation_type, now=stamp,
-                     reporter=_quoted(reporter.name if reporter else owner),
-                     type_block=_type_block(request.deviation_type))
+        text = _fill(
+            _template("deviation.yaml"),
+            **values,
+            type=request.deviation_type,
+            now=stamp,
+            reporter=_quoted(reporter.name if reporter else owner),
+            type_block=_type_block(request.deviation_type),
+        )
     else:
         text = _capa_text(values, request, now)
     path = repo.root / kind.folder / f"{record_id}{kind.suffix}"
@@ -202,8 +249,10 @@ def _type_block(deviation_type: str) -> str:
     if deviation_type == "excursion":
         return f"excursion:\n  parameter: {fill}\n  limit: {fill}\n  observed: {fill}\n"
     if deviation_type == "oos":
-        return (f"product:\n  name: {fill}\noos:\n  parameter: {fill}\n  specification: {fill}\n"
-                f"  result: {fill}\n")
+        return (
+            f"product:\n  name: {fill}\noos:\n  parameter: {fill}\n  specification: {fill}\n"
+            f"  result: {fill}\n"
+        )
     if deviation_type == "adverse-reaction":
         return "adverse_reaction:\n  category: other  # crs, icans, infusion-reaction, …\n"
     return ""
@@ -213,13 +262,20 @@ def _capa_text(values: dict[str, str], request: NewRecord, now: datetime) -> str
     refs = request.references
     source = request.source or ("deviation" if any(r.startswith("DEV-") for r in refs) else "trend")
     if source in _NEEDS_RECORD and not refs:
-        raise QmsError(f"a CAPA from a {source} must name it",
-                       hint="pass --ref DEV-YYYY-NNNN (the deviation's ID)")
+        raise QmsError(
+            f"a CAPA from a {source} must name it",
+            hint="pass --ref DEV-YYYY-NNNN (the deviation's ID)",
+        )
     block = ""
     if refs:
         block += "  references: [" + ", ".join(refs) + "]\n"
     if source in _NEEDS_EXTERNAL and not refs:
         block += f"  external_ref: {_quoted('FILL IN: report or complaint number')}\n"
-    return _fill(_template("capa.yaml"), **values, source=source, source_block=block,
-                 today=_quoted(now.date().isoformat()),
-                 due=_quoted((now.date() + timedelta(days=90)).isoformat()))
+    return _fill(
+        _template("capa.yaml"),
+        **values,
+        source=source,
+        source_block=block,
+        today=_quoted(now.date().isoformat()),
+        due=_quoted((now.date() + timedelta(days=90)).isoformat()),
+    )

@@ -16,16 +16,24 @@ from .common import FORMAT_OPTION, echo_json, plural, printable, repository
 def _summary(record: Record) -> dict[str, str]:
     if isinstance(record, Sop):
         state = f"version {record.version}"
-        dates = f"effective {record.effective_date}" if record.effective_date else "no effective date"
+        dates = (
+            f"effective {record.effective_date}" if record.effective_date else "no effective date"
+        )
         return {"state": state, "owner": record.owner, "dates": dates}
     if isinstance(record, Capa):
         open_actions = sum(1 for action in record.actions if action.is_open)
-        return {"state": record.state, "owner": record.owner,
-                "dates": f"opened {record.opened}, due {record.due}, {plural(open_actions, 'open action')}"}
+        return {
+            "state": record.state,
+            "owner": record.owner,
+            "dates": f"opened {record.opened}, due {record.due}, {plural(open_actions, 'open action')}",
+        }
     assert isinstance(record, Deviation)
     level = record.classification.level if record.classification else "unclassified"
-    return {"state": f"{record.state} ({record.type}, {level})", "owner": record.owner,
-            "dates": f"discovered {record.discovered_at[:10]}"}
+    return {
+        "state": f"{record.state} ({record.type}, {level})",
+        "owner": record.owner,
+        "dates": f"discovered {record.discovered_at[:10]}",
+    }
 
 
 @click.command("list")
@@ -42,12 +50,28 @@ def list_records(ctx: click.Context, kind: str | None, output_format: str) -> No
     chosen.sort(key=lambda r: (r.kind.folder, r.id))
     broken = len({f.path for f in result.findings if f.severity == "error" and f.record})
     if output_format == "json":
-        echo_json({"records": [{"id": r.id, "kind": r.kind.name, "title": r.title, "path": r.path,
-                                **_summary(r)} for r in chosen], "invalid_files": broken})
+        echo_json(
+            {
+                "records": [
+                    {
+                        "id": r.id,
+                        "kind": r.kind.name,
+                        "title": r.title,
+                        "path": r.path,
+                        **_summary(r),
+                    }
+                    for r in chosen
+                ],
+                "invalid_files": broken,
+            }
+        )
     else:
-        table = Table(title=f"{result.config.organisation if result.config else 'QMS'}: "
-                            f"{plural(len(chosen), 'record')}")
-        for column in ("ID", "Title", "State", "Owner", "Dates"):
+        table = Table(
+            title=f"{result.config.organisation if result.config else 'QMS'}: "
+            f"{plural(len(chosen), 'record')}"
+        )
+        table.add_column("ID", no_wrap=True)
+        for column in ("Title", "State", "Owner", "Dates"):
             table.add_column(column, overflow="fold")
         for record in chosen:
             summary = _summary(record)
@@ -56,5 +80,7 @@ def list_records(ctx: click.Context, kind: str | None, output_format: str) -> No
             table.add_row(*(Text(printable(cell)) for cell in cells))
         Console(soft_wrap=False).print(table)
         if broken:
-            click.secho(f"{plural(broken, 'record')} left out with errors: run 'qms validate'", fg="red")
+            click.secho(
+                f"{plural(broken, 'record')} left out with errors: run 'qms validate'", fg="red"
+            )
     ctx.exit(Exit.FINDINGS if broken else Exit.OK)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -28,12 +28,24 @@ from .common import repository
 @click.option("--admin", "admin_id", help="Person ID of the first admin (e.g. a.weber).")
 @click.option("--name", "admin_name", help="The admin's printed name, as in signature blocks.")
 @click.option("--email", "admin_email", help="The admin's email (default: git config user.email).")
-@click.option("--organisation", default="Example Hospital", show_default=True, help="Organisation name.")
-@click.option("--update-schemas", is_flag=True,
-              help="Instead: refresh schemas/ of the current repository from this gitqms.")
+@click.option(
+    "--organisation", default="Example Hospital", show_default=True, help="Organisation name."
+)
+@click.option(
+    "--update-schemas",
+    is_flag=True,
+    help="Instead: refresh schemas/ of the current repository from this gitqms.",
+)
 @click.pass_context
-def init(ctx: click.Context, path: Path | None, admin_id: str | None, admin_name: str | None,
-         admin_email: str | None, organisation: str, update_schemas: bool) -> None:
+def init(
+    ctx: click.Context,
+    path: Path | None,
+    admin_id: str | None,
+    admin_name: str | None,
+    admin_email: str | None,
+    organisation: str,
+    update_schemas: bool,
+) -> None:
     """Create a new QMS repository at PATH: git repository, folders, schemas, qms.yaml, site.
 
     Refuses to touch a folder that exists and is not empty. The first admin defaults to your
@@ -50,9 +62,11 @@ def init(ctx: click.Context, path: Path | None, admin_id: str | None, admin_name
     name = admin_name or git.config_value(cwd, "user.name")
     email = admin_email or git.config_value(cwd, "user.email")
     if not name or not email:
-        raise QmsError("the first admin needs a name and an email",
-                       hint="pass --name 'Dr. Anna Weber' --email anna.weber@hospital.example "
-                            "(or set git config user.name and user.email)")
+        raise QmsError(
+            "the first admin needs a name and an email",
+            hint="pass --name 'Dr. Anna Weber' --email anna.weber@hospital.example "
+            "(or set git config user.name and user.email)",
+        )
     person_id = admin_id or _person_id(email)
     init_repository(path, Admin(person_id, name, email), organisation)
     click.echo(f"created QMS repository {path} (admin: {person_id} <{email}>)")
@@ -74,13 +88,31 @@ def _person_id(email: str) -> str:
 @click.option("--title", required=True, help="One-line title of the record.")
 @click.option("--owner", help="Person ID of the owner (default: you, by your git email).")
 @click.option("--area", help="Area from qms.yaml (default: the first listed).")
-@click.option("--type", "deviation_type", type=click.Choice(DEVIATION_TYPES), default="unplanned",
-              show_default=True, help="Deviation type (deviations only).")
-@click.option("--source", type=click.Choice(CAPA_SOURCES), help="What raised the CAPA (CAPAs only).")
-@click.option("--ref", "references", multiple=True, help="Record that raised the CAPA, e.g. DEV-2026-0001.")
+@click.option(
+    "--type",
+    "deviation_type",
+    type=click.Choice(DEVIATION_TYPES),
+    default="unplanned",
+    show_default=True,
+    help="Deviation type (deviations only).",
+)
+@click.option(
+    "--source", type=click.Choice(CAPA_SOURCES), help="What raised the CAPA (CAPAs only)."
+)
+@click.option(
+    "--ref", "references", multiple=True, help="Record that raised the CAPA, e.g. DEV-2026-0001."
+)
 @click.pass_context
-def new(ctx: click.Context, kind: str, title: str, owner: str | None, area: str | None,
-        deviation_type: str, source: str | None, references: tuple[str, ...]) -> None:
+def new(
+    ctx: click.Context,
+    kind: str,
+    title: str,
+    owner: str | None,
+    area: str | None,
+    deviation_type: str,
+    source: str | None,
+    references: tuple[str, ...],
+) -> None:
     """Write a new SOP, CAPA or deviation from its template, with the next free ID.
 
     IDs are never reused: the next one is above every ID in the folder, the index and the
@@ -88,5 +120,5 @@ def new(ctx: click.Context, kind: str, title: str, owner: str | None, area: str 
     """
     repo = repository(ctx)
     request = NewRecord(kind, title, owner, area, deviation_type, source, references)
-    path = new_record(repo, require_config(repo), request, datetime.now(timezone.utc))
+    path = new_record(repo, require_config(repo), request, datetime.now(UTC))
     click.echo(path.relative_to(repo.root).as_posix())

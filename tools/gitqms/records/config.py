@@ -123,7 +123,8 @@ def build_config(data: Mapping[str, Any]) -> QmsConfig:
         due=DuePolicy(**data.get("due_dates", {})),
         coi_pattern=re.compile(data["coi"]["pattern"]),
         forbidden_patterns=tuple(
-            (item["name"], re.compile(item["pattern"])) for item in privacy.get("forbidden_patterns", ())
+            (item["name"], re.compile(item["pattern"]))
+            for item in privacy.get("forbidden_patterns", ())
         ),
         protected_branches=tuple(data.get("protected_branches") or ("main",)),
         _by_id=MappingProxyType({person.id: person for person in people}),

@@ -213,7 +213,10 @@ def build_record(kind: Kind, path: str, data: Mapping[str, Any], body: str | Non
                 for item in data.get("actions") or ()
             ),
             effectiveness=Effectiveness(
-                *(check.get(k) for k in ("criteria", "due", "result", "verdict", "checked_on", "checked_by"))
+                *(
+                    check.get(k)
+                    for k in ("criteria", "due", "result", "verdict", "checked_on", "checked_by")
+                )
             )
             if check
             else None,
@@ -235,7 +238,10 @@ def build_record(kind: Kind, path: str, data: Mapping[str, Any], body: str | Non
         patient_involved=data["patient_involved"],
         description=data["description"],
         classification=Classification(
-            **{k: classification[k] for k in ("level", "severity", "occurrence", "detectability", "rationale")}
+            **{
+                k: classification[k]
+                for k in ("level", "severity", "occurrence", "detectability", "rationale")
+            }
         )
         if classification
         else None,

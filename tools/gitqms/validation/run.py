@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import QmsError
@@ -35,7 +35,9 @@ class Validation:
 
 
 def _load_error(path: str, error: LoadError, record_id: str | None) -> Finding:
-    return Finding(path, error.line, "error", "file.unreadable", error.message, error.fix, record_id)
+    return Finding(
+        path, error.line, "error", "file.unreadable", error.message, error.fix, record_id
+    )
 
 
 def _schema_findings(doc: Document, schema: str, record_id: str | None) -> list[Finding]:
@@ -125,7 +127,10 @@ def validate(
         if result.config is None:
             result.findings.append(
                 Finding(
-                    CONFIG_FILE, 0, "error", "config.invalid",
+                    CONFIG_FILE,
+                    0,
+                    "error",
+                    "config.invalid",
                     "qms.yaml has errors, so people, areas and COI references were not checked",
                     "run 'qms validate qms.yaml' and correct it first",
                 )
@@ -133,7 +138,7 @@ def validate(
     ctx = Context(
         result.config,
         {record.id: record.path for record in layout.records},
-        now or datetime.now(timezone.utc),
+        now or datetime.now(UTC),
     )
     for file in layout.records:
         if chosen is None or file.path in chosen:
@@ -144,7 +149,10 @@ def validate(
             expected = " or ".join(f"{k.folder}/{k.example_id()}{k.suffix}" for k in KINDS)
             result.findings.append(
                 Finding(
-                    stray, 0, "error", "layout.unexpected-file",
+                    stray,
+                    0,
+                    "error",
+                    "layout.unexpected-file",
                     "this file is not named as a record, so it is not under control",
                     f"name records as {expected}; keep other files outside the record folders",
                 )

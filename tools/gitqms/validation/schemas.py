@@ -109,7 +109,9 @@ _TYPE_WORDS = {
 }
 
 
-def _annotations(schema: Mapping[str, Any], error: ValidationError) -> tuple[str | None, str | None]:
+def _annotations(
+    schema: Mapping[str, Any], error: ValidationError
+) -> tuple[str | None, str | None]:
     """The innermost `x-fix` and `x-when` along the failing keyword's schema path."""
     fix = when = None
     node: Any = schema
@@ -142,7 +144,10 @@ def _problems(schema: Mapping[str, Any], error: ValidationError) -> Iterator[Sch
     where = dotted(location)
     fix, when = _annotations(schema, error)
     because = f" ({when})" if when else ""
-    keyword, instance, expected = error.validator, error.instance, error.validator_value
+    keyword: Any = error.validator
+    instance: Any = error.instance
+    expected: Any = error.validator_value
+    subschema: Any = error.schema
 
     if keyword == "required":
         for name in expected:
@@ -156,7 +161,7 @@ def _problems(schema: Mapping[str, Any], error: ValidationError) -> Iterator[Sch
                 )
         return
     if keyword == "additionalProperties" and isinstance(instance, dict):
-        allowed = sorted(error.schema.get("properties", {}))
+        allowed = sorted(subschema.get("properties", {}))
         for name in instance:
             if name not in allowed:
                 yield SchemaProblem(
@@ -169,7 +174,7 @@ def _problems(schema: Mapping[str, Any], error: ValidationError) -> Iterator[Sch
         return
     if keyword == "type":
         wanted = expected if isinstance(expected, list) else [expected]
-        words = " or ".join(_TYPE_WORDS.get(w, w) for w in wanted if w != "null")
+        words = " or ".join(_TYPE_WORDS.get(str(w), str(w)) for w in wanted if w != "null")
         message = f"'{where}' must be {words}, not {_describe(instance)}"
         if "boolean" in wanted and isinstance(instance, str) and instance.lower() in _YES_NO:
             fix = (
@@ -201,7 +206,7 @@ def _problems(schema: Mapping[str, Any], error: ValidationError) -> Iterator[Sch
             fix or f"match the pattern {expected}",
         )
         return
-    words = {
+    messages = {
         "minLength": f"'{where}' is too short (at least {expected} characters)",
         "maxLength": f"'{where}' is too long (at most {expected} characters)",
         "minimum": f"'{where}' is {instance}, below the minimum {expected}",
@@ -212,7 +217,7 @@ def _problems(schema: Mapping[str, Any], error: ValidationError) -> Iterator[Sch
         "anyOf": f"'{where}' does not meet the rule",
     }
     if keyword == "propertyNames":
-        bad = [key for key in instance if not re.search(error.validator_value.get("pattern", ""), key)]
+        bad = [key for key in instance if not re.search(expected.get("pattern", ""), key)]
         yield SchemaProblem(
             location,
             "schema.name",
@@ -223,7 +228,7 @@ def _problems(schema: Mapping[str, Any], error: ValidationError) -> Iterator[Sch
     yield SchemaProblem(
         location,
         f"schema.{keyword}",
-        words.get(str(keyword), f"'{where}': {error.message}") + because,
+        messages.get(str(keyword), f"'{where}': {error.message}") + because,
         fix or "see the record's schema in schemas/",
     )
 
@@ -231,10 +236,11 @@ def _problems(schema: Mapping[str, Any], error: ValidationError) -> Iterator[Sch
 def schema_problems(name: str, data: Any) -> list[SchemaProblem]:
     """Every schema problem of one document, deduplicated, in document order."""
     compiled = validator(name)
+    schema: Mapping[str, Any] = compiled.schema  # type: ignore[assignment]
     seen: set[tuple[Location, str, str]] = set()
     problems: list[SchemaProblem] = []
     for error in compiled.iter_errors(data):
-        for problem in _problems(compiled.schema, error):
+        for problem in _problems(schema, error):
             key = (problem.location, problem.code, problem.message)
             if key not in seen:
                 seen.add(key)

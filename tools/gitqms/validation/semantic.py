@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -87,7 +87,7 @@ def _moment(value: str) -> datetime:
     """A date or date-time string as an aware datetime; a date means its start, in UTC."""
     if "T" in value:
         return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return datetime.combine(date.fromisoformat(value), datetime.min.time(), timezone.utc)
+    return datetime.combine(date.fromisoformat(value), datetime.min.time(), UTC)
 
 
 def _before(later: str, earlier: str) -> bool:
@@ -106,7 +106,10 @@ def _get(data: Any, location: Location) -> Any:
     return data
 
 
-def _date_rules(record: Record) -> Iterator[tuple[Location, Location, str]]:
+DateRule = tuple[Location, Location, str]
+
+
+def _date_rules(record: Record) -> Iterator[DateRule]:
     """(earlier, later, what) pairs that must be in order."""
     raw = record.raw
     if isinstance(record, Deviation):
@@ -114,12 +117,16 @@ def _date_rules(record: Record) -> Iterator[tuple[Location, Location, str]]:
         yield ("discovered_at",), ("reported_at",), "reported before it was discovered"
         for later in (("classification", "classified_on"), ("investigation", "due"), ("closed",)):
             yield ("discovered_at",), later, f"'{dotted(later)}' is before the discovery"
-        yield ("investigation", "due"), ("investigation", "extension", "due"), (
-            "the extended due date is not after the original one"
+        yield (
+            ("investigation", "due"),
+            ("investigation", "extension", "due"),
+            ("the extended due date is not after the original one"),
         )
         for index, _ in enumerate(raw.get("external_reporting") or ()):
-            yield ("occurred_at",), ("external_reporting", index, "done_at"), (
-                "reported externally before it occurred"
+            yield (
+                ("occurred_at",),
+                ("external_reporting", index, "done_at"),
+                ("reported externally before it occurred"),
             )
     elif isinstance(record, Capa):
         later_fields: list[Location] = [("due",), ("closed",), ("effectiveness", "due")]
@@ -127,13 +134,18 @@ def _date_rules(record: Record) -> Iterator[tuple[Location, Location, str]]:
         for index, _ in enumerate(raw.get("actions") or ()):
             later_fields += [("actions", index, "due"), ("actions", index, "completed")]
             yield ("actions", index, "completed"), ("closed",), "an action completed after closure"
-        for later in later_fields:
-            yield ("opened",), later, f"'{dotted(later)}' is before the CAPA was opened"
+        for field in later_fields:
+            yield ("opened",), field, f"'{dotted(field)}' is before the CAPA was opened"
 
 
-_PAST_FIELDS = {
-    "deviation": [("occurred_at",), ("discovered_at",), ("reported_at",), ("closed",),
-                  ("classification", "classified_on")],
+_PAST_FIELDS: dict[str, list[Location]] = {
+    "deviation": [
+        ("occurred_at",),
+        ("discovered_at",),
+        ("reported_at",),
+        ("closed",),
+        ("classification", "classified_on"),
+    ],
     "capa": [("opened",), ("closed",), ("effectiveness", "checked_on")],
 }
 
@@ -194,8 +206,13 @@ def _check_references(record: Record, ctx: Context, report: _Reporter) -> None:
         if name in REFERENCE_FIELDS:
             target = value.split(" v")[0]
             if target == record.id and name != "supersedes":
-                report(location, "ref.self", f"'{dotted(location)}' names the record itself",
-                       "remove the entry", "warning")
+                report(
+                    location,
+                    "ref.self",
+                    f"'{dotted(location)}' names the record itself",
+                    "remove the entry",
+                    "warning",
+                )
             elif target not in ctx.ids and re.fullmatch(r"(SOP|CAPA|DEV)-[0-9-]+", target):
                 report(
                     location,
@@ -215,14 +232,21 @@ def _check_references(record: Record, ctx: Context, report: _Reporter) -> None:
         return
     area = record.raw.get("area")
     if isinstance(area, str) and area not in config.areas:
-        report(("area",), "ref.unknown-area", f"the area {area!r} is not listed in qms.yaml",
-               f"use one of: {', '.join(config.areas)}; or add it under 'areas:' in qms.yaml")
+        report(
+            ("area",),
+            "ref.unknown-area",
+            f"the area {area!r} is not listed in qms.yaml",
+            f"use one of: {', '.join(config.areas)}; or add it under 'areas:' in qms.yaml",
+        )
     if isinstance(record, Sop):
         for index, audience in enumerate(record.training_audience):
             if audience not in config.audiences:
-                report(("training", "audience", index), "ref.unknown-audience",
-                       f"the training audience {audience!r} is not listed in qms.yaml",
-                       f"use one of: {', '.join(config.audiences)}; or add it under 'audiences:'")
+                report(
+                    ("training", "audience", index),
+                    "ref.unknown-audience",
+                    f"the training audience {audience!r} is not listed in qms.yaml",
+                    f"use one of: {', '.join(config.audiences)}; or add it under 'audiences:'",
+                )
 
 
 def _check_kind_rules(record: Record, ctx: Context, report: _Reporter) -> None:
@@ -240,13 +264,20 @@ def _check_kind_rules(record: Record, ctx: Context, report: _Reporter) -> None:
         seen: dict[str, int] = {}
         for index, action in enumerate(record.actions):
             if action.id in seen:
-                report(("actions", index, "id"), "capa.action-id",
-                       f"the action ID {action.id} is used twice (first as actions[{seen[action.id]}])",
-                       "number each action once: A1, A2, …")
+                report(
+                    ("actions", index, "id"),
+                    "capa.action-id",
+                    f"the action ID {action.id} is used twice (first as actions[{seen[action.id]}])",
+                    "number each action once: A1, A2, …",
+                )
             seen.setdefault(action.id, index)
     if isinstance(record, Deviation):
         config = ctx.config
-        if record.coi is not None and config is not None and not config.coi_pattern.fullmatch(record.coi):
+        if (
+            record.coi is not None
+            and config is not None
+            and not config.coi_pattern.fullmatch(record.coi)
+        ):
             report(
                 ("product", "coi"),
                 "coi.pattern",
@@ -260,9 +291,13 @@ def _check_kind_rules(record: Record, ctx: Context, report: _Reporter) -> None:
             limit = config.due.report_hours
             if delay > timedelta(hours=limit):
                 hours = delay.total_seconds() / 3600
-                report(("reported_at",), "deviation.late-report",
-                       f"reported {hours:.0f} h after discovery; the policy asks for {limit} h",
-                       "no change to the dates: explain the delay in 'description'", "warning")
+                report(
+                    ("reported_at",),
+                    "deviation.late-report",
+                    f"reported {hours:.0f} h after discovery; the policy asks for {limit} h",
+                    "no change to the dates: explain the delay in 'description'",
+                    "warning",
+                )
 
 
 def _check_text(doc: Document, ctx: Context, report: _Reporter) -> None:
@@ -294,13 +329,25 @@ def _check_text(doc: Document, ctx: Context, report: _Reporter) -> None:
             if line is not None:
                 placeholder_lines.append(line)
             else:
-                report(location, "placeholder", f"{where} still holds template text ({PLACEHOLDER} …)",
-                       "replace the template text with the real content", "warning")
+                report(
+                    location,
+                    "placeholder",
+                    f"{where} still holds template text ({PLACEHOLDER} …)",
+                    "replace the template text with the real content",
+                    "warning",
+                )
     if placeholder_lines:
-        shown = ", ".join(map(str, placeholder_lines[:10])) + (" …" if len(placeholder_lines) > 10 else "")
-        report(("body",), "placeholder",
-               f"the body still holds template text ({PLACEHOLDER} …) on line(s) {shown}",
-               "replace the template text with the real content", "warning", line=placeholder_lines[0])
+        shown = ", ".join(map(str, placeholder_lines[:10])) + (
+            " …" if len(placeholder_lines) > 10 else ""
+        )
+        report(
+            ("body",),
+            "placeholder",
+            f"the body still holds template text ({PLACEHOLDER} …) on line(s) {shown}",
+            "replace the template text with the real content",
+            "warning",
+            line=placeholder_lines[0],
+        )
 
 
 def record_findings(record: Record, doc: Document, ctx: Context) -> list[Finding]:
@@ -331,44 +378,68 @@ def config_findings(doc: Document) -> list[Finding]:
     for index, person in enumerate(data["people"]):
         here: Location = ("people", index)
         if person["id"] in ids:
-            report((*here, "id"), "config.person-id", f"the person ID {person['id']!r} is used twice",
-                   "give every person one unique ID")
+            report(
+                (*here, "id"),
+                "config.person-id",
+                f"the person ID {person['id']!r} is used twice",
+                "give every person one unique ID",
+            )
         ids.setdefault(person["id"], index)
         email = person["email"].lower()
         if email in emails:
-            report((*here, "email"), "config.email",
-                   f"the email {person['email']} belongs to two people",
-                   "each person signs with their own email; correct one of them")
+            report(
+                (*here, "email"),
+                "config.email",
+                f"the email {person['email']} belongs to two people",
+                "each person signs with their own email; correct one of them",
+            )
         emails.setdefault(email, index)
         for r, role in enumerate(person["roles"]):
             if role not in roles:
-                report((*here, "roles", r), "config.unknown-role", f"the role {role!r} is not defined",
-                       f"use one of: {', '.join(sorted(roles))}; or define it under 'roles:'")
+                report(
+                    (*here, "roles", r),
+                    "config.unknown-role",
+                    f"the role {role!r} is not defined",
+                    f"use one of: {', '.join(sorted(roles))}; or define it under 'roles:'",
+                )
         for k, key in enumerate(person.get("keys") or ()):
             material = key_material(key["public_key"])
             if material in keys and keys[material] != person["id"]:
-                report((*here, "keys", k), "config.key-reuse",
-                       f"this key is already registered to {keys[material]}",
-                       "a signing key belongs to one person only; register a key of their own")
+                report(
+                    (*here, "keys", k),
+                    "config.key-reuse",
+                    f"this key is already registered to {keys[material]}",
+                    "a signing key belongs to one person only; register a key of their own",
+                )
             keys.setdefault(material, person["id"])
             until, revoked = key.get("valid_until"), (key.get("revoked") or {}).get("on")
             for field, value in (("valid_until", until), ("revoked", revoked)):
                 if value is not None and value < key["valid_from"]:
-                    report((*here, "keys", k, field), "config.key-window",
-                           f"'{field}' {value} is before 'valid_from' {key['valid_from']}",
-                           "correct the key's validity window")
+                    report(
+                        (*here, "keys", k, field),
+                        "config.key-window",
+                        f"'{field}' {value} is before 'valid_from' {key['valid_from']}",
+                        "correct the key's validity window",
+                    )
     if not any("admin" in person["roles"] for person in data["people"]):
-        report(("people",), "config.no-admin", "no person holds the role 'admin'",
-               "give at least one person the admin role; only admins can change people and keys")
+        report(
+            ("people",),
+            "config.no-admin",
+            "no person holds the role 'admin'",
+            "give at least one person the admin role; only admins can change people and keys",
+        )
     for kind, meanings in data["signatures"].items():
         if not isinstance(meanings, dict):
             continue
         for meaning, rule in meanings.items():
             for r, role in enumerate(rule["roles"]):
                 if role not in roles:
-                    report(("signatures", kind, meaning, "roles", r), "config.unknown-role",
-                           f"the policy for '{kind}: {meaning}' names the undefined role {role!r}",
-                           f"use one of: {', '.join(sorted(roles))}")
+                    report(
+                        ("signatures", kind, meaning, "roles", r),
+                        "config.unknown-role",
+                        f"the policy for '{kind}: {meaning}' names the undefined role {role!r}",
+                        f"use one of: {', '.join(sorted(roles))}",
+                    )
     patterns: list[tuple[Location, str]] = [(("coi", "pattern"), data["coi"]["pattern"])]
     for index, item in enumerate((data.get("privacy") or {}).get("forbidden_patterns") or ()):
         patterns.append((("privacy", "forbidden_patterns", index, "pattern"), item["pattern"]))
@@ -376,6 +447,10 @@ def config_findings(doc: Document) -> list[Finding]:
         try:
             re.compile(pattern)
         except re.error as error:
-            report(location, "config.regex", f"'{dotted(location)}' is not a valid regular expression: {error}",
-                   "correct the pattern (Python regular-expression syntax)")
+            report(
+                location,
+                "config.regex",
+                f"'{dotted(location)}' is not a valid regular expression: {error}",
+                "correct the pattern (Python regular-expression syntax)",
+            )
     return report.found

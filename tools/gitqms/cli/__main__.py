@@ -1,0 +1,5 @@
+"""`python -m gitqms.cli` runs the `qms` command."""
+
+from .main import main
+
+main()
