@@ -71,6 +71,11 @@ def test_init_then_new_then_validate_passes(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stdout
     assert "0 errors" in result.stdout
     assert "still holds template text" in result.stdout  # the author is told what to fill in
+    # The deviation does not yet name the CAPA raised from it: a warning says which side to fix.
+    assert (
+        f"CAPA-{year}-0001 names DEV-{year}-0001, but DEV-{year}-0001 does not name"
+        in result.stdout
+    )
 
 
 def test_init_refuses_an_existing_folder_and_changes_nothing(tmp_path: Path) -> None:

@@ -9,30 +9,36 @@ from pathlib import Path
 from .errors import QmsError
 
 
-def create_exclusive(path: Path, text: str) -> None:
-    """Write a new file in one step; refuse if the path exists, even if it appears meanwhile."""
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+def _written_beside(path: Path, text: str) -> Path:
+    """A complete, synced temporary file in the same folder as `path`."""
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+    except BaseException:
+        os.unlink(name)
+        raise
+    return Path(name)
+
+
+def create_exclusive(path: Path, text: str) -> None:
+    """Write a new file in one step; refuse if the path exists, even if it appears meanwhile."""
+    temporary = _written_beside(path, text)
+    try:
         os.link(temporary, path)  # atomic, and fails if `path` exists
     except FileExistsError:
         raise QmsError(f"{path} already exists; it was left untouched") from None
     finally:
-        os.unlink(temporary)
+        temporary.unlink()
 
 
 def replace_atomic(path: Path, text: str) -> None:
     """Replace a file's content in one step (write beside it, then rename over it)."""
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temporary = _written_beside(path, text)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
         os.replace(temporary, path)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise

@@ -15,13 +15,14 @@ from ..repository import RecordFile, Repository
 from ..safeyaml import LoadError
 from .findings import Finding
 from .schemas import SCHEMA_NAMES, packaged_schema_text, schema_problems
-from .semantic import Context, config_findings, record_findings, text_findings
+from .semantic import Context, config_findings, link_findings, record_findings, text_findings
 
 
 @dataclass
 class Validation:
     findings: list[Finding] = field(default_factory=list)
     records: dict[str, Record] = field(default_factory=dict)
+    documents: dict[str, Document] = field(default_factory=dict)  # by record ID
     config: QmsConfig | None = None
     files: int = 0
 
@@ -87,6 +88,7 @@ def _check_record(file: RecordFile, root: Path, ctx: Context, result: Validation
         record = build_record(file.kind, file.path, doc.data, doc.body)
         found = record_findings(record, doc, ctx)
         result.records[record.id] = record
+        result.documents[record.id] = doc
     result.findings.extend(found)
 
 
@@ -160,6 +162,7 @@ def validate(
     if chosen is None:
         result.files += 1
         result.findings.extend(_schema_drift(repo.root))
+        result.findings.extend(link_findings(result.records, result.documents))
     result.findings.sort()
     return result
 

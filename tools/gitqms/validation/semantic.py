@@ -360,6 +360,39 @@ def record_findings(record: Record, doc: Document, ctx: Context) -> list[Finding
     return report.found
 
 
+def link_findings(records: Mapping[str, Record], docs: Mapping[str, Document]) -> list[Finding]:
+    """A deviation and the CAPA it raised should name each other; say where one side is silent."""
+    found: list[Finding] = []
+    for record in records.values():
+        if isinstance(record, Capa):
+            links: tuple[str, ...] = record.source_references
+            field, back = ("source", "references"), "capa"
+        elif isinstance(record, Deviation):
+            links, field, back = record.capa, ("capa",), "source.references"
+        else:
+            continue
+        for index, other_id in enumerate(links):
+            other = records.get(other_id)
+            if (
+                other is None
+                or not isinstance(other, Capa | Deviation)
+                or type(other) is type(record)
+            ):
+                continue
+            names = other.capa if isinstance(other, Deviation) else other.source_references
+            if record.id not in names:
+                report = _Reporter(docs[record.id], record.id)
+                report(
+                    (*field, index),
+                    "ref.one-way",
+                    f"{record.id} names {other_id}, but {other_id} does not name {record.id}",
+                    f"add {record.id} to '{back}' of {other_id}, or remove the link here",
+                    "warning",
+                )
+                found += report.found
+    return found
+
+
 def text_findings(doc: Document, ctx: Context, record_id: str | None) -> list[Finding]:
     """The privacy scan alone, for records that failed their schema."""
     report = _Reporter(doc, record_id)

@@ -1,0 +1,29 @@
+"""The MkDocs configuration builds, strictly, with nothing loaded from the internet."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from helpers import ROOT
+
+
+def test_mkdocs_builds_strict_and_offline(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    index = (site / "index.html").read_text()
+    assert "St. Aurelia University Hospital" in index
+    assert (site / "cli" / "index.html").is_file()
+    for page in site.rglob("*.html"):
+        remote = re.findall(r'(?:src|href)="(https?://[^"]+\.(?:js|css|woff2?))"', page.read_text())
+        assert not remote, f"{page} loads {remote} from the internet"
+    assert "fonts.googleapis" not in index
