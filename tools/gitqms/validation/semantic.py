@@ -366,7 +366,8 @@ def link_findings(records: Mapping[str, Record], docs: Mapping[str, Document]) -
     for record in records.values():
         if isinstance(record, Capa):
             links: tuple[str, ...] = record.source_references
-            field, back = ("source", "references"), "capa"
+            field: Location = ("source", "references")
+            back = "capa"
         elif isinstance(record, Deviation):
             links, field, back = record.capa, ("capa",), "source.references"
         else:
