@@ -204,3 +204,10 @@ def test_list_shows_record_text_literally(example: Path) -> None:
     assert result.exit_code == 0, result.stdout
     assert "[red]Deviation" in result.stdout  # shown as written, not obeyed as markup
     assert "\x1b" not in result.stdout
+
+
+def test_repo_option_works_like_git_dash_c(example: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = run("--repo", example, "validate", "sops/SOP-0001.md", cwd=elsewhere)
+    assert (result.returncode, result.stdout) == (0, "0 errors, 0 warnings in 1 file\n")

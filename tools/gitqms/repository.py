@@ -60,9 +60,8 @@ class Repository:
 
     def relative(self, path: Path) -> str:
         """A user-given path as a repository-relative POSIX path; refuses paths outside."""
-        full = path if path.is_absolute() else Path.cwd() / path
         try:
-            return full.resolve().relative_to(self.root).as_posix()
+            return path.resolve().relative_to(self.root).as_posix()
         except ValueError:
             raise QmsError(
                 f"{path} is outside the QMS repository {self.root}",

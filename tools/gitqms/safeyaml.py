@@ -29,6 +29,11 @@ except ImportError:  # pragma: no cover - PyYAML built without libyaml
 MAX_FILE_BYTES = 1024 * 1024
 MAX_NODES = 50_000  # after alias expansion; a large CAPA has a few hundred
 MAX_DEPTH = 64
+# libyaml's composer recurses in C: tens of thousands of levels overflow the stack before
+# _check_bounds could refuse them. A cheap textual bound on nesting refuses those first.
+_PARSER_SAFE_DEPTH = 1000
+_BLOCK_PREFIX = re.compile(r"^[ \t?-]*", re.MULTILINE)
+_FLOW = re.compile(r"[\[\]{}]")
 
 PathKey = tuple[str | int, ...]
 LineMap = Mapping[PathKey, int]
@@ -52,6 +57,8 @@ class Loaded:
 
 class _StrictLoader(_BaseLoader):
     """SafeLoader narrowed to the YAML 1.2 JSON schema, without implicit dates or yes/no."""
+
+    line_offset = 0  # set per document; shifts the lines named in messages
 
 
 _StrictLoader.yaml_implicit_resolvers = {}
@@ -118,10 +125,16 @@ def _mapping(loader: _StrictLoader, node: Node) -> dict[str, Any]:
                 "field names are text: write a name such as 'title', or quote the key",
             )
         key = key_node.value
+        if key == "<<":
+            raise LoadError(
+                _line(key_node),
+                "merge keys ('<<') are not allowed in records",
+                "write the fields out in full; a merge hides where a value came from",
+            )
         if key in first_seen:
             raise LoadError(
                 _line(key_node),
-                f"duplicate key '{key}' (first given on line {first_seen[key]})",
+                f"duplicate key '{key}' (first given on line {first_seen[key] + loader.line_offset})",
                 "keep one of the two values and delete the other; YAML would silently keep the last",
             )
         first_seen[key] = _line(key_node)
@@ -204,9 +217,34 @@ def _line_map(root: Node, offset: int) -> dict[PathKey, int]:
     return lines
 
 
+def _nesting_bound(text: str) -> tuple[int, int]:
+    """An upper bound on nesting depth, and the line where it is reached: the longest run of
+    indentation and block indicators at a line's start, plus the deepest flow brackets
+    (counted even inside quotes)."""
+    block = max(_BLOCK_PREFIX.finditer(text), key=lambda m: len(m.group()), default=None)
+    block_depth = len(block.group()) if block else 0
+    depth = deepest = where = 0
+    if text.count("[") + text.count("{") > _PARSER_SAFE_DEPTH - block_depth:
+        for match in _FLOW.finditer(text):
+            depth = depth + 1 if match.group() in "[{" else max(depth - 1, 0)
+            if depth > deepest:
+                deepest, where = depth, match.start()
+    if block is not None and block_depth >= deepest:
+        where = block.start()
+    return block_depth + deepest, text.count("\n", 0, where) + 1
+
+
 def load_yaml(text: str, *, line_offset: int = 0) -> Loaded:
     """Parse one YAML document. `line_offset` shifts line numbers (front matter in Markdown)."""
+    bound, line = _nesting_bound(text)
+    if bound > _PARSER_SAFE_DEPTH:
+        raise LoadError(
+            line + line_offset,
+            f"nesting deeper than {MAX_DEPTH} levels, or an alias that contains itself",
+            "flatten the structure; records need only a few levels",
+        )
     loader = _StrictLoader(text)
+    loader.line_offset = line_offset
     try:
         node = loader.get_single_node()
         if node is None:

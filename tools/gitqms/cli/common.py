@@ -50,7 +50,12 @@ def plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
+def start_folder(ctx: click.Context) -> Path:
+    """Where the command acts as if started: --repo (like git -C), else the current folder."""
+    start: Path | None = ctx.find_root().obj
+    return start if start is not None else Path.cwd()
+
+
 def repository(ctx: click.Context) -> Repository:
     """The repository named by --repo, or found from the current folder."""
-    start = ctx.find_root().obj
-    return Repository.discover(start if start is not None else Path.cwd())
+    return Repository.discover(start_folder(ctx))

@@ -8,7 +8,7 @@ import click
 
 from ..errors import Exit
 from ..validation.run import validate as run_validation
-from .common import FORMAT_OPTION, echo_findings, echo_json, plural, repository
+from .common import FORMAT_OPTION, echo_findings, echo_json, plural, repository, start_folder
 
 
 @click.command()
@@ -18,10 +18,13 @@ from .common import FORMAT_OPTION, echo_findings, echo_json, plural, repository
 def validate(ctx: click.Context, paths: tuple[Path, ...], output_format: str) -> None:
     """Check records and qms.yaml against their schemas and the QMS rules.
 
-    With no PATHS, checks the whole repository. Every finding names its file, line, record
+    With no PATHS, checks the whole repository. Relative PATHS are taken from --repo when
+    given (as with git -C), else from the current folder. Every finding names its file, line, record
     and what to do. Exits 1 if any error was found (warnings alone exit 0).
     """
-    result = run_validation(repository(ctx), list(paths) or None)
+    start = start_folder(ctx)
+    chosen = [path if path.is_absolute() else start / path for path in paths]
+    result = run_validation(repository(ctx), chosen or None)
     if output_format == "json":
         echo_json(
             {

@@ -87,8 +87,9 @@ def _check_record(file: RecordFile, root: Path, ctx: Context, result: Validation
     else:
         record = build_record(file.kind, file.path, doc.data, doc.body)
         found = record_findings(record, doc, ctx)
-        result.records[record.id] = record
-        result.documents[record.id] = doc
+        if record.id == file.id:  # a record claiming another file's ID is reported, not kept
+            result.records[record.id] = record
+            result.documents[record.id] = doc
     result.findings.extend(found)
 
 

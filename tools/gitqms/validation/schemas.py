@@ -91,7 +91,9 @@ def _describe(value: Any) -> str:
     if isinstance(value, str):
         shown = value if len(value) <= 40 else value[:37] + "..."
         return f"the text {shown!r}"
-    if isinstance(value, int | float):
+    if isinstance(value, float):
+        return f"the decimal number {value}"
+    if isinstance(value, int):
         return f"the number {value}"
     if isinstance(value, list):
         return "a list"
@@ -112,23 +114,30 @@ _TYPE_WORDS = {
 def _annotations(
     schema: Mapping[str, Any], error: ValidationError
 ) -> tuple[str | None, str | None]:
-    """The innermost `x-fix` and `x-when` along the failing keyword's schema path."""
+    """The innermost `x-fix` and `x-when` along the failing keyword's schema path.
+
+    A `$ref` is followed whether or not the path names it; an `x-fix` written beside a `$ref`
+    is more specific than the referenced definition's own and wins over it.
+    """
     fix = when = None
     node: Any = schema
-    for step in error.absolute_schema_path:
-        if isinstance(node, Mapping):
-            fix = node.get("x-fix", fix)
+    for step in (*error.absolute_schema_path, None):
+        pinned = False  # an x-fix beside a $ref outranks the definition's
+        while isinstance(node, Mapping):
             when = node.get("x-when", when)
-            if step == "$ref":
+            if not pinned:
+                fix = node.get("x-fix", fix)
+            if "$ref" in node and (step is None or step == "$ref" or step not in node):
+                pinned = pinned or "x-fix" in node
                 node = _resolve(schema, node["$ref"])
                 continue
+            break
+        if step is None or step == "$ref":
+            continue
         try:
             node = node[step]
         except (KeyError, IndexError, TypeError):
             break
-    if isinstance(node, Mapping):
-        fix = node.get("x-fix", fix)
-        when = node.get("x-when", when)
     return fix, when
 
 

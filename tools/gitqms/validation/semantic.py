@@ -205,7 +205,7 @@ def _check_references(record: Record, ctx: Context, report: _Reporter) -> None:
             continue
         if name in REFERENCE_FIELDS:
             target = value.split(" v")[0]
-            if target == record.id and name != "supersedes":
+            if target == PurePosixPath(record.path).stem and name != "supersedes":
                 report(
                     location,
                     "ref.self",
@@ -351,7 +351,7 @@ def _check_text(doc: Document, ctx: Context, report: _Reporter) -> None:
 
 
 def record_findings(record: Record, doc: Document, ctx: Context) -> list[Finding]:
-    report = _Reporter(doc, record.id)
+    report = _Reporter(doc, PurePosixPath(doc.path).stem)  # the file name is the ID
     _check_identity(record, doc, ctx, report)
     _check_references(record, ctx, report)
     _check_dates(record, report, ctx.now)
