@@ -16,6 +16,7 @@ from .findings import Finding, Severity
 from .schemas import Location, dotted
 
 PLACEHOLDER = "FILL IN"
+_PLACEHOLDER_RE = re.compile(re.escape(PLACEHOLDER))
 REFERENCE_FIELDS = frozenset({"related_sops", "references", "capa", "sops", "supersedes"})
 PERSON_FIELDS = frozenset({"owner", "checked_by", "approved_by"})
 # Used when qms.yaml cannot be read, so privacy is never checked by nothing.
@@ -300,53 +301,62 @@ def _check_kind_rules(record: Record, ctx: Context, report: _Reporter) -> None:
                 )
 
 
+def _body_lines(body: str, first_line: int, pattern: re.Pattern[str]) -> list[int]:
+    """Lines of the body where `pattern` matches; one search over the whole body."""
+    return [first_line + body.count("\n", 0, match.start()) for match in pattern.finditer(body)]
+
+
 def _check_text(doc: Document, ctx: Context, report: _Reporter) -> None:
-    """Patient identifiers and left-over placeholders, in every text field and the body."""
+    """Patient identifiers and left-over placeholders, in every text field and the body.
+
+    The matching text is never repeated in a finding: it may itself be the identifier.
+    """
     patterns = ctx.config.forbidden_patterns if ctx.config is not None else DEFAULT_FORBIDDEN
-    texts: list[tuple[Location, str, int | None]] = [
-        (location, value, None) for location, value in _walk(doc.data) if isinstance(value, str)
-    ]
-    if doc.body:
-        texts += [
-            (("body",), line, doc.body_line + offset)
-            for offset, line in enumerate(doc.body.splitlines())
-        ]
-    placeholder_lines: list[int] = []
-    for location, text, line in texts:
-        where = "the body" if location == ("body",) else f"'{dotted(location)}'"
-        for name, pattern in patterns:
-            if pattern.search(text):
-                # The matching text is not repeated: it may itself be the identifier.
-                report(
-                    location,
-                    "privacy.patient-identifier",
-                    f"{where} looks like it holds a patient identifier ({name})",
-                    "remove it; name a patient only by the chain-of-identity pseudonym (COI)",
-                    line=line,
-                )
-                break
+    fix = "remove it; name a patient only by the chain-of-identity pseudonym (COI)"
+    for location, text in _walk(doc.data):
+        if not isinstance(text, str):
+            continue
+        where = f"'{dotted(location)}'"
+        hit = next((name for name, pattern in patterns if pattern.search(text)), None)
+        if hit is not None:
+            report(
+                location,
+                "privacy.patient-identifier",
+                f"{where} looks like it holds a patient identifier ({hit})",
+                fix,
+            )
         if PLACEHOLDER in text:
-            if line is not None:
-                placeholder_lines.append(line)
-            else:
-                report(
-                    location,
-                    "placeholder",
-                    f"{where} still holds template text ({PLACEHOLDER} …)",
-                    "replace the template text with the real content",
-                    "warning",
-                )
-    if placeholder_lines:
-        shown = ", ".join(map(str, placeholder_lines[:10])) + (
-            " …" if len(placeholder_lines) > 10 else ""
+            report(
+                location,
+                "placeholder",
+                f"{where} still holds template text ({PLACEHOLDER} …)",
+                "replace the template text with the real content",
+                "warning",
+            )
+    if not doc.body:
+        return
+    flagged: dict[int, str] = {}
+    for name, pattern in patterns:
+        for line in _body_lines(doc.body, doc.body_line, pattern):
+            flagged.setdefault(line, name)
+    for line, name in sorted(flagged.items()):
+        report(
+            ("body",),
+            "privacy.patient-identifier",
+            f"the body looks like it holds a patient identifier ({name})",
+            fix,
+            line=line,
         )
+    placeholders = sorted(set(_body_lines(doc.body, doc.body_line, _PLACEHOLDER_RE)))
+    if placeholders:
+        shown = ", ".join(map(str, placeholders[:10])) + (" …" if len(placeholders) > 10 else "")
         report(
             ("body",),
             "placeholder",
             f"the body still holds template text ({PLACEHOLDER} …) on line(s) {shown}",
             "replace the template text with the real content",
             "warning",
-            line=placeholder_lines[0],
+            line=placeholders[0],
         )
 
 
