@@ -71,14 +71,19 @@ def list_records(ctx: click.Context, kind: str | None, output_format: str) -> No
             f"{plural(len(chosen), 'record')}"
         )
         table.add_column("ID", no_wrap=True)
-        for column in ("Title", "State", "Owner", "Dates"):
-            table.add_column(column, overflow="fold")
+        table.add_column("Title")
+        table.add_column("State")
+        table.add_column("Owner", no_wrap=True)
+        table.add_column("Dates")
         for record in chosen:
             summary = _summary(record)
             # Text(): record fields are shown as written, never read as rich markup.
             cells = (record.id, record.title, summary["state"], summary["owner"], summary["dates"])
             table.add_row(*(Text(printable(cell)) for cell in cells))
-        Console(soft_wrap=False).print(table)
+        console = Console()
+        if not console.is_terminal:  # piped or logged: a fixed width wider than rich's 80
+            console = Console(width=120)
+        console.print(table)
         if broken:
             click.secho(
                 f"{plural(broken, 'record')} left out with errors: run 'qms validate'", fg="red"
