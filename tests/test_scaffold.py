@@ -161,7 +161,10 @@ def test_new_sees_ids_on_other_branches_and_in_the_index(tmp_path: Path) -> None
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("new", "sop", "--title", "x"), "the title must be one line of 3 to 200 characters"),
+        (
+            ("new", "sop", "--title", "x"),
+            "the values given would make SOP-0001.md invalid: 'title' is too short",
+        ),
         (
             ("new", "sop", "--title", "Valid title", "--owner", "nobody"),
             "'nobody' is not a person in qms.yaml",
@@ -172,7 +175,8 @@ def test_new_sees_ids_on_other_branches_and_in_the_index(tmp_path: Path) -> None
         ),
         (
             ("new", "capa", "--title", "Valid title", "--source", "deviation"),
-            "a CAPA from a deviation must name it",
+            "missing field 'source.references' (a CAPA raised from a deviation, OOS result or "
+            "adverse reaction must name that record)",
         ),
         (
             ("new", "capa", "--title", "Valid title", "--ref", "DEV-2026-0042"),

@@ -422,6 +422,7 @@ def test_critical_deviation_after_capa_decision_needs_a_capa(example: Path) -> N
         example, "deviations", r"^state: (capa-decided|closed)$", r"^capa: ", r"^  level: "
     )
     replace_field(path, "level", "  level: critical", indent="  ")
+    replace_field(path, "required", "  required: false", indent="  ")  # CAPA decided: none
     drop_field(path, "capa")
     assert found(example, rel(example, path)) == [
         error(
@@ -561,7 +562,7 @@ def test_reference_to_an_unknown_person(example: Path) -> None:
     ]
     people = ", ".join(sorted(person["id"] for person in config(example)["people"])[:12])
     assert got[0]["fix"] == (
-        f"use a person ID from qms.yaml ({people}), or add the person with 'qms people add'"
+        f"use a person ID from qms.yaml ({people}), or add the person under 'people:' there"
     )
 
 
@@ -663,7 +664,7 @@ def test_coi_not_matching_the_configured_pattern(example: Path) -> None:
 
 
 IDENTIFIERS = [
-    ("MRN: 12345678", "12345678", "medical record or patient number"),
+    ("MRN: 12345678", "12345678", "medical record number"),
     ("DOB: 01.02.1960", "01.02.1960", "date of birth"),
 ]
 
@@ -681,7 +682,7 @@ def test_patient_identifier_in_a_description(
             rel(example, path),
             line,
             "privacy.patient-identifier",
-            f"'description' looks like it holds a patient identifier ({name})",
+            f"this line looks like it holds a patient identifier ({name})",
             path.stem,
         )
     ]
@@ -706,7 +707,7 @@ def test_patient_identifier_in_an_sop_body(
             rel(example, path),
             line,
             "privacy.patient-identifier",
-            f"the body looks like it holds a patient identifier ({name})",
+            f"this line looks like it holds a patient identifier ({name})",
             path.stem,
         )
     ]

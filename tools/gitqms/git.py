@@ -62,9 +62,7 @@ def _nul_split(output: str) -> list[str]:
 
 def init(path: Path, *, branch: str = "main") -> None:
     """A new repository at `path`, with `branch` as its first branch."""
-    import git as gitpython  # GitPython: porcelain is simpler here; imported only when needed
-
-    gitpython.Repo.init(path, mkdir=False, initial_branch=branch)
+    run(path, ["init", "--quiet", f"--initial-branch={branch}"])
 
 
 def is_repository(path: Path) -> bool:
@@ -89,6 +87,7 @@ def paths_ever_added(cwd: Path, folders: Sequence[str]) -> set[str]:
             "--name-only",
             "--diff-filter=A",
             "--no-renames",
+            "--relative",  # paths as seen from `cwd`, which may be a folder of a larger repository
             "-z",
             "--",
             *folders,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -45,6 +46,9 @@ class Repository:
         strays: list[str] = []
         for kind in KINDS:
             folder = self.root / kind.folder
+            if folder.is_symlink():  # records must live in the repository, not behind a link
+                strays.append(kind.folder)
+                continue
             if not folder.is_dir():
                 continue
             for entry in sorted(folder.iterdir()):
@@ -59,14 +63,19 @@ class Repository:
         return Layout(tuple(records), tuple(strays))
 
     def relative(self, path: Path) -> str:
-        """A user-given path as a repository-relative POSIX path; refuses paths outside."""
-        try:
-            return path.resolve().relative_to(self.root).as_posix()
-        except ValueError:
-            raise QmsError(
-                f"{path} is outside the QMS repository {self.root}",
-                hint="name files inside the repository, or pass --repo",
-            ) from None
+        """A user-given path as a repository-relative POSIX path; refuses paths outside.
+
+        The last component is not resolved, so a link inside the repository is named as itself.
+        """
+        for candidate in (Path(os.path.normpath(path.absolute())), path.resolve()):
+            try:
+                return candidate.relative_to(self.root).as_posix()
+            except ValueError:
+                continue
+        raise QmsError(
+            f"{path} is outside the QMS repository {self.root}",
+            hint="name files inside the repository, or pass --repo",
+        )
 
     def select(self, paths: list[Path]) -> tuple[set[str], bool]:
         """Record paths chosen by the user's paths, and whether qms.yaml was named."""

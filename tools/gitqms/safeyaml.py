@@ -29,10 +29,11 @@ except ImportError:  # pragma: no cover - PyYAML built without libyaml
 MAX_FILE_BYTES = 1024 * 1024
 MAX_NODES = 50_000  # after alias expansion; a large CAPA has a few hundred
 MAX_DEPTH = 64
+_MAX_DIGITS = 18
 # libyaml's composer recurses in C: tens of thousands of levels overflow the stack before
 # _check_bounds could refuse them. A cheap textual bound on nesting refuses those first.
 _PARSER_SAFE_DEPTH = 1000
-_BLOCK_PREFIX = re.compile(r"^[ \t?-]*", re.MULTILINE)
+_BLOCK_PREFIX = re.compile(r"^(?:[ \t]|[-?](?=[ \t]))*", re.MULTILINE)
 _FLOW = re.compile(r"[\[\]{}]")
 
 PathKey = tuple[str | int, ...]
@@ -90,6 +91,12 @@ def _scalar(loader: _StrictLoader, node: Node) -> Any:
     if tag == "tag:yaml.org,2002:str":
         return value
     if tag == "tag:yaml.org,2002:int" and re.fullmatch(r"[-+]?[0-9]+", value):
+        if len(value) > _MAX_DIGITS:
+            raise LoadError(
+                _line(node),
+                f"a number of {len(value)} digits, longer than any field allows",
+                "write the real value; quote it if it is an identifier rather than a number",
+            )
         return int(value, 10)
     if tag == "tag:yaml.org,2002:float":
         try:
@@ -207,7 +214,8 @@ def _line_map(root: Node, offset: int) -> dict[PathKey, int]:
         seen.add(id(node))
         if isinstance(node, MappingNode):
             for key_node, value_node in node.value:
-                child = (*path, key_node.value)
+                key = key_node.value if isinstance(key_node, ScalarNode) else "?"
+                child = (*path, key)
                 lines[child] = _line(key_node) + offset
                 stack.append((child, value_node))
         elif isinstance(node, SequenceNode):
@@ -256,7 +264,10 @@ def load_yaml(text: str, *, line_offset: int = 0) -> Loaded:
         error.line += line_offset if error.line else 0
         raise
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
+        # At the end of the text the problem mark points past the last line; the context
+        # mark says where the unfinished construct (an unclosed quote, say) began.
+        at_end = "end of stream" in (error.problem or "")
+        mark = (error.context_mark if at_end else None) or error.problem_mark or error.context_mark
         line = (mark.line + 1 + line_offset) if mark is not None else 0
         problem = error.problem or error.context or "the text is not valid YAML"
         if "another document" in problem:

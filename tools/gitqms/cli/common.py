@@ -23,15 +23,17 @@ FORMAT_OPTION = click.option(
 
 
 def echo_json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+    # ASCII only: control, C1 and bidi characters from record text arrive escaped.
+    click.echo(json.dumps(value, indent=2, ensure_ascii=True))
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# C0 and C1 controls, and the bidi overrides that can make text read differently than it is.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def printable(text: str) -> str:
     """Record text for a terminal: control characters (escape sequences) shown, not obeyed."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return _CONTROL.sub(lambda m: ascii(m.group())[1:-1], text)
 
 
 def echo_findings(findings: list[Finding]) -> None:
@@ -39,7 +41,7 @@ def echo_findings(findings: list[Finding]) -> None:
         colour = "red" if finding.severity == "error" else "yellow"
         record = f"{finding.record}: " if finding.record else ""
         click.echo(
-            f"{finding.location}: "
+            printable(f"{finding.location}: ")
             + click.style(finding.severity, fg=colour, bold=True)
             + printable(f": {record}{finding.message} [{finding.code}]")
         )

@@ -14,6 +14,7 @@ import click
 from .. import __version__
 from ..errors import Exit, QmsError
 from . import records, scaffold, validate
+from .common import printable
 
 
 class QmsGroup(click.Group):
@@ -29,7 +30,7 @@ class QmsGroup(click.Group):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             raise click.exceptions.Exit(Exit.FINDINGS) from None
         except QmsError as error:
-            click.secho(f"error: {error}", fg="red", err=True)
+            click.secho(printable(f"error: {error}"), fg="red", err=True)
             raise click.exceptions.Exit(error.exit_code) from None
         except Exception:
             if ctx.params.get("debug"):
@@ -58,7 +59,7 @@ def _crash_log() -> str:
     "-C",
     "--repo",
     "repo_path",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=None,
     help="QMS repository to work in (default: the one containing the current folder).",
 )

@@ -7,18 +7,8 @@ from pathlib import Path
 
 import click
 
-from .. import git
-from ..errors import QmsError
-from ..scaffold import (
-    CAPA_SOURCES,
-    DEVIATION_TYPES,
-    Admin,
-    NewRecord,
-    ensure_new_folder,
-    init_repository,
-    new_record,
-    update_schemas,
-)
+from ..init_repo import ensure_new_folder, first_admin, init_repository, update_schemas
+from ..new_record import CAPA_SOURCES, DEVIATION_TYPES, NewRecord, new_record
 from ..validation.run import require_config
 from .common import repository
 
@@ -34,7 +24,7 @@ from .common import repository
 @click.option(
     "--update-schemas",
     is_flag=True,
-    help="Instead: refresh schemas/ of the current repository from this gitqms.",
+    help="Instead of creating: refresh schemas/ of the current repository from this gitqms.",
 )
 @click.pass_context
 def init(
@@ -52,35 +42,22 @@ def init(
     git identity (user.name, user.email).
     """
     if update_schemas:
+        if path is not None:
+            raise click.UsageError("--update-schemas works on the current repository; drop PATH")
         changed = update_schemas_of(ctx)
         click.echo("\n".join(changed) if changed else "schemas/ is up to date")
         return
     if path is None:
         raise click.UsageError("PATH is required (the folder to create)")
     ensure_new_folder(path)
-    cwd = Path.cwd()
-    name = admin_name or git.config_value(cwd, "user.name")
-    email = admin_email or git.config_value(cwd, "user.email")
-    if not name or not email:
-        raise QmsError(
-            "the first admin needs a name and an email",
-            hint="pass --name 'Dr. Anna Weber' --email anna.weber@hospital.example "
-            "(or set git config user.name and user.email)",
-        )
-    person_id = admin_id or _person_id(email)
-    init_repository(path, Admin(person_id, name, email), organisation)
-    click.echo(f"created QMS repository {path} (admin: {person_id} <{email}>)")
+    admin = first_admin(Path.cwd(), admin_id, admin_name, admin_email)
+    init_repository(path, admin, organisation)
+    click.echo(f"created QMS repository {path} (admin: {admin.id} <{admin.email}>)")
     click.echo(f"next: cd {path} && qms new sop --title 'Document control'")
 
 
 def update_schemas_of(ctx: click.Context) -> list[str]:
     return update_schemas(repository(ctx))
-
-
-def _person_id(email: str) -> str:
-    local = email.split("@")[0].lower()
-    cleaned = "".join(c for c in local if c.isalnum() or c in "._-").lstrip("._-0123456789")
-    return cleaned[:32] or "admin"
 
 
 @click.command()
@@ -116,7 +93,8 @@ def new(
     """Write a new SOP, CAPA or deviation from its template, with the next free ID.
 
     IDs are never reused: the next one is above every ID in the folder, the index and the
-    whole history. Prints the new file's path.
+    whole history. The record is checked against its schema before it is written. Prints the
+    new file's path.
     """
     repo = repository(ctx)
     request = NewRecord(kind, title, owner, area, deviation_type, source, references)

@@ -47,9 +47,8 @@ def split_front_matter(text: str) -> tuple[str, str, int]:
     )
 
 
-def parse_document(path: str, raw: bytes, *, markdown: bool) -> Document:
-    """Parse the bytes of a record file; raises LoadError naming the line."""
-    text = decode_record_bytes(raw)
+def parse_document(path: str, text: str, *, markdown: bool) -> Document:
+    """Parse the text of a record file; raises LoadError naming the line."""
     if not markdown:
         loaded = load_yaml(text)
         return Document(path, loaded.data, loaded.lines)
@@ -58,10 +57,16 @@ def parse_document(path: str, raw: bytes, *, markdown: bool) -> Document:
     return Document(path, loaded.data, loaded.lines, body, body_line)
 
 
-def read_document(root: Path, path: str, *, markdown: bool) -> Document:
-    """Read a record from the working tree; size is checked before the file is read."""
+def read_text(root: Path, path: str) -> str:
+    """A record's text from the working tree: a regular file, size checked before reading."""
     full = root / path
     try:
+        if full.is_symlink():
+            raise LoadError(
+                0,
+                "the record is a symbolic link, not a file",
+                "replace the link with the record itself; links can point outside the repository",
+            )
         size = full.stat().st_size
         if size > MAX_FILE_BYTES:
             raise oversize(size)
@@ -70,4 +75,8 @@ def read_document(root: Path, path: str, *, markdown: bool) -> Document:
         raise LoadError(
             0, f"cannot read the file: {error.strerror}", "check that it exists and is readable"
         ) from None
-    return parse_document(path, raw, markdown=markdown)
+    return decode_record_bytes(raw)
+
+
+def read_document(root: Path, path: str, *, markdown: bool) -> Document:
+    return parse_document(path, read_text(root, path), markdown=markdown)

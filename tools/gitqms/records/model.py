@@ -23,11 +23,6 @@ class Record:
 
     kind: ClassVar[Kind]
 
-    @property
-    def references(self) -> tuple[str, ...]:
-        """IDs of other records this one names."""
-        return ()
-
 
 @dataclass(frozen=True)
 class Sop(Record):
@@ -55,11 +50,6 @@ class Sop(Record):
     def supersedes_version(self) -> int | None:
         return int(self.supersedes.split(" v")[1]) if self.supersedes else None
 
-    @property
-    def references(self) -> tuple[str, ...]:
-        extra = (self.supersedes_id,) if self.supersedes_id else ()
-        return self.related_sops + extra
-
 
 @dataclass(frozen=True)
 class Risk:
@@ -67,11 +57,6 @@ class Risk:
     occurrence: int
     detectability: int
     rationale: str
-
-    @property
-    def priority(self) -> int:
-        """Risk priority number, severity × occurrence × detectability (1 to 125)."""
-        return self.severity * self.occurrence * self.detectability
 
 
 @dataclass(frozen=True)
@@ -124,10 +109,6 @@ class Capa(Record):
     related_sops: tuple[str, ...] = ()
     kind: ClassVar[Kind] = CAPA
 
-    @property
-    def references(self) -> tuple[str, ...]:
-        return self.source_references + self.related_sops
-
 
 @dataclass(frozen=True)
 class Classification:
@@ -158,10 +139,6 @@ class Deviation(Record):
     closed: str | None = None
     kind: ClassVar[Kind] = DEVIATION
 
-    @property
-    def references(self) -> tuple[str, ...]:
-        return self.capa + self.sops
-
 
 def build_record(kind: Kind, path: str, data: Mapping[str, Any], body: str | None) -> Record:
     """A typed record from data that has passed its schema."""
@@ -171,7 +148,7 @@ def build_record(kind: Kind, path: str, data: Mapping[str, Any], body: str | Non
         training = data["training"]
         return Sop(
             **common,
-            version=data["version"],
+            version=int(data["version"]),  # JSON Schema counts 1.0 as an integer
             owner=data["owner"],
             area=data["area"],
             effective_date=data.get("effective_date"),

@@ -24,7 +24,3 @@ class Finding:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def has_errors(findings: list[Finding]) -> bool:
-    return any(finding.severity == "error" for finding in findings)

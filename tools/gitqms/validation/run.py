@@ -8,14 +8,14 @@ from pathlib import Path
 
 from ..errors import QmsError
 from ..records.config import CONFIG_FILE, QmsConfig, build_config
-from ..records.document import Document, read_document
+from ..records.document import Document, parse_document, read_document, read_text
 from ..records.kinds import KINDS
 from ..records.model import Record, build_record
 from ..repository import RecordFile, Repository
 from ..safeyaml import LoadError
 from .findings import Finding
 from .schemas import SCHEMA_NAMES, packaged_schema_text, schema_problems
-from .semantic import Context, config_findings, link_findings, record_findings, text_findings
+from .semantic import Context, config_findings, link_findings, privacy_findings, record_findings
 
 
 @dataclass
@@ -76,15 +76,19 @@ def load_config(root: Path, result: Validation) -> None:
 
 def _check_record(file: RecordFile, root: Path, ctx: Context, result: Validation) -> None:
     try:
-        doc = read_document(root, file.path, markdown=file.kind.suffix == ".md")
+        text = read_text(root, file.path)
+    except LoadError as error:
+        result.findings.append(_load_error(file.path, error, file.id))
+        return
+    # Every line is scanned, comments and broken files included: identifiers never enter Git.
+    result.findings.extend(privacy_findings(file.path, text, ctx, file.id))
+    try:
+        doc = parse_document(file.path, text, markdown=file.kind.suffix == ".md")
     except LoadError as error:
         result.findings.append(_load_error(file.path, error, file.id))
         return
     found = _schema_findings(doc, file.kind.name, file.id)
-    if found:
-        # The privacy scan still runs: a patient identifier must be named even in a broken file.
-        found += text_findings(doc, ctx, file.id)
-    else:
+    if not found:
         record = build_record(file.kind, file.path, doc.data, doc.body)
         found = record_findings(record, doc, ctx)
         if record.id == file.id:  # a record claiming another file's ID is reported, not kept
@@ -98,7 +102,7 @@ def _schema_drift(root: Path) -> list[Finding]:
     found = []
     for name in SCHEMA_NAMES:
         path = root / "schemas" / f"{name}.schema.json"
-        if path.is_file() and path.read_text("utf-8") != packaged_schema_text(name):
+        if path.is_file() and path.read_bytes() != packaged_schema_text(name).encode():
             found.append(
                 Finding(
                     f"schemas/{name}.schema.json",
@@ -124,7 +128,9 @@ def validate(
     layout = repo.layout()
     chosen, with_config = repo.select(paths) if paths else (None, True)
     load_config(repo.root, result)
-    if not with_config:
+    if with_config:
+        result.files += 1
+    else:
         # qms.yaml was not asked for: name it only when its errors stop the records' checks.
         result.findings = []
         if result.config is None:
@@ -161,7 +167,6 @@ def validate(
                 )
             )
     if chosen is None:
-        result.files += 1
         result.findings.extend(_schema_drift(repo.root))
         result.findings.extend(link_findings(result.records, result.documents))
     result.findings.sort()

@@ -11,6 +11,7 @@ from typing import Any
 
 from ..records.config import QmsConfig, key_material
 from ..records.document import Document
+from ..records.kinds import kind_of_id
 from ..records.model import Capa, Deviation, Record, Sop
 from .findings import Finding, Severity
 from .schemas import Location, dotted
@@ -30,6 +31,10 @@ DEFAULT_FORBIDDEN: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
 )
+
+
+# A COI pattern that accepts any of these would let a name or a number in.
+_NOT_PSEUDONYMS = ("", "Smith, John", "John Smith 1961-03-02", "12345678")
 
 
 @dataclass(frozen=True)
@@ -135,6 +140,12 @@ def _date_rules(record: Record) -> Iterator[DateRule]:
         for index, _ in enumerate(raw.get("actions") or ()):
             later_fields += [("actions", index, "due"), ("actions", index, "completed")]
             yield ("actions", index, "completed"), ("closed",), "an action completed after closure"
+            yield (
+                ("actions", index, "completed"),
+                ("effectiveness", "checked_on"),
+                ("effectiveness checked before an action was completed"),
+            )
+        yield ("effectiveness", "checked_on"), ("closed",), "closed before the effectiveness check"
         for field in later_fields:
             yield ("opened",), field, f"'{dotted(field)}' is before the CAPA was opened"
 
@@ -214,7 +225,7 @@ def _check_references(record: Record, ctx: Context, report: _Reporter) -> None:
                     "remove the entry",
                     "warning",
                 )
-            elif target not in ctx.ids and re.fullmatch(r"(SOP|CAPA|DEV)-[0-9-]+", target):
+            elif target not in ctx.ids and kind_of_id(target) is not None:
                 report(
                     location,
                     "ref.unknown-record",
@@ -227,7 +238,7 @@ def _check_references(record: Record, ctx: Context, report: _Reporter) -> None:
                 location,
                 "ref.unknown-person",
                 f"'{dotted(location)}' names {value!r}, who is not a person in qms.yaml",
-                f"use a person ID from qms.yaml ({known}), or add the person with 'qms people add'",
+                f"use a person ID from qms.yaml ({known}), or add the person under 'people:' there",
             )
     if config is None:
         return
@@ -248,6 +259,24 @@ def _check_references(record: Record, ctx: Context, report: _Reporter) -> None:
                     f"the training audience {audience!r} is not listed in qms.yaml",
                     f"use one of: {', '.join(config.audiences)}; or add it under 'audiences:'",
                 )
+
+
+def _check_investigation_due(record: Deviation, config: QmsConfig, report: _Reporter) -> None:
+    """The investigation is due within the policy's days of discovery; later needs an extension."""
+    assert record.investigation_due is not None
+    allowed = date.fromisoformat(record.discovered_at[:10]) + timedelta(
+        days=config.due.investigation_days
+    )
+    extension = (record.raw.get("investigation") or {}).get("extension")
+    if date.fromisoformat(record.investigation_due) > allowed and extension is None:
+        report(
+            ("investigation", "due"),
+            "deviation.investigation-due",
+            f"'investigation.due' {record.investigation_due} is later than the "
+            f"{config.due.investigation_days} days after discovery that the policy allows ({allowed})",
+            f"set it to {allowed} or earlier, or record a justified 'investigation.extension' "
+            "approved by QA",
+        )
 
 
 def _check_kind_rules(record: Record, ctx: Context, report: _Reporter) -> None:
@@ -287,6 +316,8 @@ def _check_kind_rules(record: Record, ctx: Context, report: _Reporter) -> None:
                 "write the pseudonymous COI reference exactly as issued; never a patient "
                 "name or hospital number",
             )
+        if record.investigation_due is not None and config is not None:
+            _check_investigation_due(record, config, report)
         if record.reported_at is not None and config is not None:
             delay = _moment(record.reported_at) - _moment(record.discovered_at)
             limit = config.due.report_hours
@@ -301,62 +332,64 @@ def _check_kind_rules(record: Record, ctx: Context, report: _Reporter) -> None:
                 )
 
 
-def _body_lines(body: str, first_line: int, pattern: re.Pattern[str]) -> list[int]:
-    """Lines of the body where `pattern` matches; one search over the whole body."""
-    return [first_line + body.count("\n", 0, match.start()) for match in pattern.finditer(body)]
+def _lines_matching(text: str, first_line: int, pattern: re.Pattern[str]) -> list[int]:
+    """Lines of `text` where `pattern` matches; one search over the whole text."""
+    return [first_line + text.count("\n", 0, match.start()) for match in pattern.finditer(text)]
 
 
-def _check_text(doc: Document, ctx: Context, report: _Reporter) -> None:
-    """Patient identifiers and left-over placeholders, in every text field and the body.
+def forbidden_patterns(config: QmsConfig | None) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """The built-in patterns always apply; qms.yaml can add to them, never remove them."""
+    extra = config.forbidden_patterns if config is not None else ()
+    builtin = {pattern.pattern for _, pattern in DEFAULT_FORBIDDEN}
+    return DEFAULT_FORBIDDEN + tuple(item for item in extra if item[1].pattern not in builtin)
+
+
+def privacy_findings(path: str, text: str, ctx: Context, record_id: str | None) -> list[Finding]:
+    """Every line of a record's text that looks like it holds a patient identifier.
 
     The matching text is never repeated in a finding: it may itself be the identifier.
     """
-    patterns = ctx.config.forbidden_patterns if ctx.config is not None else DEFAULT_FORBIDDEN
-    fix = "remove it; name a patient only by the chain-of-identity pseudonym (COI)"
+    flagged: dict[int, str] = {}
+    for name, pattern in forbidden_patterns(ctx.config):
+        for line in _lines_matching(text, 1, pattern):
+            flagged.setdefault(line, name)
+    return [
+        Finding(
+            path,
+            line,
+            "error",
+            "privacy.patient-identifier",
+            f"this line looks like it holds a patient identifier ({name})",
+            "remove it; name a patient only by the chain-of-identity pseudonym (COI)",
+            record_id,
+        )
+        for line, name in sorted(flagged.items())
+    ]
+
+
+def _check_placeholders(doc: Document, report: _Reporter) -> None:
+    """Template text left in a field or in the body."""
     for location, text in _walk(doc.data):
-        if not isinstance(text, str):
-            continue
-        where = f"'{dotted(location)}'"
-        hit = next((name for name, pattern in patterns if pattern.search(text)), None)
-        if hit is not None:
-            report(
-                location,
-                "privacy.patient-identifier",
-                f"{where} looks like it holds a patient identifier ({hit})",
-                fix,
-            )
-        if PLACEHOLDER in text:
+        if isinstance(text, str) and PLACEHOLDER in text:
             report(
                 location,
                 "placeholder",
-                f"{where} still holds template text ({PLACEHOLDER} …)",
+                f"'{dotted(location)}' still holds template text ({PLACEHOLDER} …)",
                 "replace the template text with the real content",
                 "warning",
             )
     if not doc.body:
         return
-    flagged: dict[int, str] = {}
-    for name, pattern in patterns:
-        for line in _body_lines(doc.body, doc.body_line, pattern):
-            flagged.setdefault(line, name)
-    for line, name in sorted(flagged.items()):
-        report(
-            ("body",),
-            "privacy.patient-identifier",
-            f"the body looks like it holds a patient identifier ({name})",
-            fix,
-            line=line,
-        )
-    placeholders = sorted(set(_body_lines(doc.body, doc.body_line, _PLACEHOLDER_RE)))
-    if placeholders:
-        shown = ", ".join(map(str, placeholders[:10])) + (" …" if len(placeholders) > 10 else "")
+    lines = sorted(set(_lines_matching(doc.body, doc.body_line, _PLACEHOLDER_RE)))
+    if lines:
+        shown = ", ".join(map(str, lines[:10])) + (" …" if len(lines) > 10 else "")
         report(
             ("body",),
             "placeholder",
             f"the body still holds template text ({PLACEHOLDER} …) on line(s) {shown}",
             "replace the template text with the real content",
             "warning",
-            line=placeholders[0],
+            line=lines[0],
         )
 
 
@@ -366,7 +399,7 @@ def record_findings(record: Record, doc: Document, ctx: Context) -> list[Finding
     _check_references(record, ctx, report)
     _check_dates(record, report, ctx.now)
     _check_kind_rules(record, ctx, report)
-    _check_text(doc, ctx, report)
+    _check_placeholders(doc, report)
     return report.found
 
 
@@ -402,13 +435,6 @@ def link_findings(records: Mapping[str, Record], docs: Mapping[str, Document]) -
                 )
                 found += report.found
     return found
-
-
-def text_findings(doc: Document, ctx: Context, record_id: str | None) -> list[Finding]:
-    """The privacy scan alone, for records that failed their schema."""
-    report = _Reporter(doc, record_id)
-    _check_text(doc, ctx, report)
-    return [finding for finding in report.found if finding.code.startswith("privacy")]
 
 
 def config_findings(doc: Document) -> list[Finding]:
@@ -489,12 +515,21 @@ def config_findings(doc: Document) -> list[Finding]:
         patterns.append((("privacy", "forbidden_patterns", index, "pattern"), item["pattern"]))
     for location, pattern in patterns:
         try:
-            re.compile(pattern)
+            compiled = re.compile(pattern)
         except re.error as error:
             report(
                 location,
                 "config.regex",
                 f"'{dotted(location)}' is not a valid regular expression: {error}",
                 "correct the pattern (Python regular-expression syntax)",
+            )
+            continue
+        if location == ("coi", "pattern") and any(map(compiled.fullmatch, _NOT_PSEUDONYMS)):
+            report(
+                location,
+                "config.coi-pattern",
+                "the COI pattern also accepts empty text or names, so it cannot keep patient "
+                "identifiers out",
+                "allow only the pseudonym's own form, e.g. '^COI-[A-Z]{3}-[0-9]{6}$'",
             )
     return report.found

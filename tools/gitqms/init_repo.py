@@ -1,0 +1,109 @@
+"""`qms init`: a new QMS repository, created whole or not at all."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import git
+from .errors import QmsError
+from .files import replace_atomic
+from .records.config import CONFIG_FILE
+from .records.kinds import KINDS
+from .repository import Repository
+from .template import check_before_writing, fill, quoted, template
+from .validation.schemas import SCHEMA_NAMES, packaged_schema_text
+
+
+@dataclass(frozen=True)
+class Admin:
+    id: str
+    name: str
+    email: str
+
+
+def ensure_new_folder(path: Path) -> None:
+    """Refuse a target that exists and is not an empty folder."""
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        what = "a QMS repository" if (path / CONFIG_FILE).exists() else "not empty"
+        raise QmsError(
+            f"{path} already exists and is {what}; qms init never overwrites",
+            hint="choose a new folder, or an empty one",
+        )
+
+
+def first_admin(cwd: Path, person_id: str | None, name: str | None, email: str | None) -> Admin:
+    """The first admin from the options given, else from the git identity."""
+    name = name or git.config_value(cwd, "user.name")
+    email = email or git.config_value(cwd, "user.email")
+    if not name or not email:
+        raise QmsError(
+            "the first admin needs a name and an email",
+            hint="pass --name 'Dr. Anna Weber' --email anna.weber@hospital.example "
+            "(or set git config user.name and user.email)",
+        )
+    if person_id is None:
+        local = email.split("@")[0].lower()
+        person_id = "".join(c for c in local if c.isalnum() or c in "._-").lstrip("._-0123456789")
+    return Admin(person_id[:32] or "admin", name, email)
+
+
+def init_repository(path: Path, admin: Admin, organisation: str) -> None:
+    """Scaffold a QMS repository at `path`: built beside it, then moved into place."""
+    ensure_new_folder(path)
+    config = fill(
+        template("qms.yaml"),
+        organisation=quoted(organisation),
+        admin_id=quoted(admin.id),
+        admin_name=quoted(admin.name),
+        admin_email=quoted(admin.email),
+    )
+    check_before_writing(config, "qms", markdown=False, what=CONFIG_FILE)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.init-"))
+    except OSError as error:
+        raise QmsError(f"cannot create {path}: {error.strerror}") from None
+    try:
+        _write_layout(staging, config, organisation)
+        git.init(staging)
+        if path.exists():
+            path.rmdir()
+        staging.rename(path)
+    except OSError as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise QmsError(f"cannot create {path}: {error.strerror}") from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _write_layout(root: Path, config: str, organisation: str) -> None:
+    (root / CONFIG_FILE).write_text(config)
+    site_name = quoted(f"{organisation} — controlled documents")
+    (root / "mkdocs.yml").write_text(fill(template("mkdocs.yml"), site_name=site_name))
+    (root / ".gitignore").write_text(template("gitignore"))
+    (root / "docs").mkdir()
+    (root / "docs" / "index.md").write_text(fill(template("index.md"), organisation=organisation))
+    for kind in KINDS:
+        (root / kind.folder).mkdir()
+        (root / kind.folder / ".gitkeep").write_text("")
+    (root / "schemas").mkdir()
+    for name in SCHEMA_NAMES:
+        (root / "schemas" / f"{name}.schema.json").write_text(packaged_schema_text(name))
+
+
+def update_schemas(repo: Repository) -> list[str]:
+    """Bring the repository's copies of the schemas in line with the installed gitqms."""
+    changed = []
+    folder = repo.root / "schemas"
+    folder.mkdir(exist_ok=True)
+    for name in SCHEMA_NAMES:
+        target = folder / f"{name}.schema.json"
+        text = packaged_schema_text(name)
+        if not target.is_file() or target.read_bytes() != text.encode():
+            replace_atomic(target, text)
+            changed.append(f"schemas/{name}.schema.json")
+    return changed
