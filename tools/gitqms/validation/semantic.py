@@ -33,8 +33,16 @@ DEFAULT_FORBIDDEN: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
-# A COI pattern that accepts any of these would let a name or a number in.
+# A COI pattern that accepts any of these, bare or after its own literal prefix, would let a
+# name or a number in.
 _NOT_PSEUDONYMS = ("", "Smith, John", "John Smith 1961-03-02", "12345678")
+
+
+def _accepts_names(source: str, pattern: re.Pattern[str]) -> bool:
+    prefix = re.match(r"\^?([A-Za-z0-9_-]*)", source)
+    literal = prefix.group(1) if prefix else ""
+    samples = {*_NOT_PSEUDONYMS, *(literal + sample for sample in _NOT_PSEUDONYMS)}
+    return any(pattern.fullmatch(sample) for sample in samples)
 
 
 @dataclass(frozen=True)
@@ -524,7 +532,7 @@ def config_findings(doc: Document) -> list[Finding]:
                 "correct the pattern (Python regular-expression syntax)",
             )
             continue
-        if location == ("coi", "pattern") and any(map(compiled.fullmatch, _NOT_PSEUDONYMS)):
+        if location == ("coi", "pattern") and _accepts_names(pattern, compiled):
             report(
                 location,
                 "config.coi-pattern",
