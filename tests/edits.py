@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 
 def records(repo: Path, folder: str) -> list[Path]:
@@ -102,3 +105,9 @@ def insert_after(path: Path, line: int, text: str) -> None:
     lines = path.read_text(encoding="utf-8").split("\n")
     lines[line:line] = text.split("\n")
     path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def config(repo: Path) -> dict[str, Any]:
+    """The repository's qms.yaml as data."""
+    data: dict[str, Any] = yaml.safe_load((repo / "qms.yaml").read_text(encoding="utf-8"))
+    return data

@@ -21,6 +21,7 @@ import yaml
 
 from edits import (
     add_field,
+    config,
     drop_field,
     insert_after,
     line_of,
@@ -80,11 +81,6 @@ def finding(
         "fix": fix,
         "record": record,
     }
-
-
-def config(repo: Path) -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load((repo / "qms.yaml").read_text(encoding="utf-8"))
-    return data
 
 
 def load(path: Path) -> dict[str, Any]:

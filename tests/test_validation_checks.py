@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from edits import (
     add_field,
+    config,
     drop_field,
     line_of,
     record_with,
@@ -65,11 +65,6 @@ def error(path: str, line: int, code: str, message: str, record: str | None) -> 
         "message": message,
         "record": record,
     }
-
-
-def config(repo: Path) -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load((repo / "qms.yaml").read_text(encoding="utf-8"))
-    return data
 
 
 def schema_properties(repo: Path, name: str) -> list[str]:

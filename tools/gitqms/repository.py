@@ -77,33 +77,26 @@ class Repository:
             hint="name files inside the repository, or pass --repo",
         )
 
-    def select(self, paths: list[Path]) -> tuple[set[str], bool]:
-        """Record paths chosen by the user's paths, and whether qms.yaml was named."""
-        layout = self.layout()
+    def select(self, layout: Layout, paths: list[Path]) -> tuple[set[str], bool]:
+        """Files of `layout` chosen by the user's paths, and whether qms.yaml was named."""
+        names = [record.path for record in layout.records] + list(layout.strays)
         chosen: set[str] = set()
         config = False
         for path in paths:
             relative = self.relative(path)
+            whole = relative == "."
+            config = config or whole or relative == CONFIG_FILE
             if relative == CONFIG_FILE:
-                config = True
                 continue
-            if relative in ("", "."):
-                chosen.update(record.path for record in layout.records)
-                chosen.update(layout.strays)
-                config = True
-                continue
-            matches = [
-                name
-                for name in [record.path for record in layout.records] + list(layout.strays)
-                if name == relative or name.startswith(relative.rstrip("/") + "/")
-            ]
+            folder = "" if whole else relative.rstrip("/") + "/"
+            matches = [name for name in names if name == relative or name.startswith(folder)]
             if not matches:
-                folder = PurePosixPath(relative).parts[0] if relative else ""
+                top = PurePosixPath(relative).parts[0]
                 raise QmsError(
                     f"{relative} is not a record of this repository",
                     hint=f"name {CONFIG_FILE} or files in "
                     + ", ".join(f"{k.folder}/" for k in KINDS)
-                    + ("" if folder in BY_FOLDER else "; other files are not validated"),
+                    + ("" if top in BY_FOLDER else "; other files are not validated"),
                 )
             chosen.update(matches)
         return chosen, config

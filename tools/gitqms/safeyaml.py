@@ -32,8 +32,8 @@ MAX_DEPTH = 64
 _MAX_DIGITS = 18
 # libyaml's composer recurses in C: tens of thousands of levels overflow the stack before
 # _check_bounds could refuse them. A cheap textual bound on nesting refuses those first.
-_PARSER_SAFE_DEPTH = 1000
-_BLOCK_PREFIX = re.compile(r"^(?:[ \t]|[-?](?=[ \t]))*", re.MULTILINE)
+_PARSER_SAFE_DEPTH = 500  # far above any record, far below the ~30,000 levels that crash
+_DEEP_BLOCK = re.compile(rf"^(?:[ \t]|[-?](?=[ \t])){{{_PARSER_SAFE_DEPTH}}}", re.MULTILINE)
 _FLOW = re.compile(r"[\[\]{}]")
 
 PathKey = tuple[str | int, ...]
@@ -225,27 +225,27 @@ def _line_map(root: Node, offset: int) -> dict[PathKey, int]:
     return lines
 
 
-def _nesting_bound(text: str) -> tuple[int, int]:
-    """An upper bound on nesting depth, and the line where it is reached: the longest run of
-    indentation and block indicators at a line's start, plus the deepest flow brackets
-    (counted even inside quotes)."""
-    block = max(_BLOCK_PREFIX.finditer(text), key=lambda m: len(m.group()), default=None)
-    block_depth = len(block.group()) if block else 0
-    depth = deepest = where = 0
-    if text.count("[") + text.count("{") > _PARSER_SAFE_DEPTH - block_depth:
-        for match in _FLOW.finditer(text):
-            depth = depth + 1 if match.group() in "[{" else max(depth - 1, 0)
-            if depth > deepest:
-                deepest, where = depth, match.start()
-    if block is not None and block_depth >= deepest:
-        where = block.start()
-    return block_depth + deepest, text.count("\n", 0, where) + 1
+def _too_deep_at(text: str) -> int | None:
+    """The line where nesting could overflow the C parser, judged from the text alone: a run of
+    indentation and block indicators, or of open flow brackets (counted even inside quotes),
+    longer than the safe depth. None when neither is."""
+    block = _DEEP_BLOCK.search(text)
+    if block is not None:
+        return text.count("\n", 0, block.start()) + 1
+    if text.count("[") + text.count("{") <= _PARSER_SAFE_DEPTH:
+        return None
+    depth = 0
+    for match in _FLOW.finditer(text):
+        depth = depth + 1 if match.group() in "[{" else max(depth - 1, 0)
+        if depth > _PARSER_SAFE_DEPTH:
+            return text.count("\n", 0, match.start()) + 1
+    return None
 
 
 def load_yaml(text: str, *, line_offset: int = 0) -> Loaded:
     """Parse one YAML document. `line_offset` shifts line numbers (front matter in Markdown)."""
-    bound, line = _nesting_bound(text)
-    if bound > _PARSER_SAFE_DEPTH:
+    line = _too_deep_at(text)
+    if line is not None:
         raise LoadError(
             line + line_offset,
             f"nesting deeper than {MAX_DEPTH} levels, or an alias that contains itself",

@@ -23,6 +23,7 @@ from .common import repository
 )
 @click.option(
     "--update-schemas",
+    "refresh_schemas",
     is_flag=True,
     help="Instead of creating: refresh schemas/ of the current repository from this gitqms.",
 )
@@ -34,17 +35,17 @@ def init(
     admin_name: str | None,
     admin_email: str | None,
     organisation: str,
-    update_schemas: bool,
+    refresh_schemas: bool,
 ) -> None:
     """Create a new QMS repository at PATH: git repository, folders, schemas, qms.yaml, site.
 
     Refuses to touch a folder that exists and is not empty. The first admin defaults to your
     git identity (user.name, user.email).
     """
-    if update_schemas:
+    if refresh_schemas:
         if path is not None:
             raise click.UsageError("--update-schemas works on the current repository; drop PATH")
-        changed = update_schemas_of(ctx)
+        changed = update_schemas(repository(ctx))
         click.echo("\n".join(changed) if changed else "schemas/ is up to date")
         return
     if path is None:
@@ -54,10 +55,6 @@ def init(
     init_repository(path, admin, organisation)
     click.echo(f"created QMS repository {path} (admin: {admin.id} <{admin.email}>)")
     click.echo(f"next: cd {path} && qms new sop --title 'Document control'")
-
-
-def update_schemas_of(ctx: click.Context) -> list[str]:
-    return update_schemas(repository(ctx))
 
 
 @click.command()

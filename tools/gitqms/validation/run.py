@@ -126,7 +126,7 @@ def validate(
     """Validate the whole repository, or only the files named by `paths`."""
     result = Validation()
     layout = repo.layout()
-    chosen, with_config = repo.select(paths) if paths else (None, True)
+    chosen, with_config = repo.select(layout, paths) if paths else (None, True)
     load_config(repo.root, result)
     if with_config:
         result.files += 1
