@@ -26,6 +26,12 @@ class QmsError(Exception):
         return f"{self.message}\n  fix: {self.hint}" if self.hint else self.message
 
 
+class Refused(QmsError):
+    """A rule forbids what was asked (a signature that would not count, a key reuse)."""
+
+    exit_code = Exit.FINDINGS
+
+
 class RepositoryNotFound(QmsError):
     """No qms.yaml in the directory or any parent."""
 

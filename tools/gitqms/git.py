@@ -6,10 +6,16 @@ would point git at another repository removed. Output that holds paths is read N
 
 from __future__ import annotations
 
+import contextlib
 import os
+import queue
 import subprocess
-from collections.abc import Sequence
+import tempfile
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from .errors import GitError
 
@@ -95,3 +101,270 @@ def paths_ever_added(cwd: Path, folders: Sequence[str]) -> set[str]:
     ).stdout
     index = run(cwd, ["ls-files", "-z", "--", *folders]).stdout
     return set(_nul_split(history)) | set(_nul_split(index))
+
+
+# --- history: streaming reads ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Change:
+    """One file changed by a commit, relative to its first parent."""
+
+    path: str
+    old_blob: str | None  # None when added
+    new_blob: str | None  # None when deleted
+    status: str  # A, M, D, T
+
+
+@dataclass(frozen=True)
+class LoggedCommit:
+    id: str
+    parents: tuple[str, ...]
+    changes: tuple[Change, ...]
+
+
+_NULL_OID = "0" * 40
+
+
+def _popen(cwd: Path, args: Sequence[str], *, stdin: bool = False) -> subprocess.Popen[bytes]:
+    try:
+        return subprocess.Popen(
+            ["git", *args],
+            cwd=cwd,
+            env=_environment(),
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+    except FileNotFoundError:
+        raise GitError(
+            "git is not installed", hint="install git (e.g. apt-get install git)"
+        ) from None
+
+
+def _finish(process: subprocess.Popen[bytes], args: Sequence[str], cwd: Path) -> None:
+    assert process.stderr is not None
+    error = process.stderr.read().decode("utf-8", "replace").strip()
+    if process.wait() != 0:
+        raise GitError(f"git {args[0]} failed in {cwd}: {error or f'exit {process.returncode}'}")
+
+
+def _nul_tokens(stream: IO[bytes], chunk_size: int = 1 << 20) -> Iterator[bytes]:
+    rest = b""
+    while chunk := stream.read(chunk_size):
+        parts = (rest + chunk).split(b"\0")
+        rest = parts.pop()
+        yield from parts
+    if rest:
+        yield rest
+
+
+def log_changes(cwd: Path, revisions: Sequence[str]) -> Iterator[LoggedCommit]:
+    """Every commit in `revisions`, parents first, with the files it changed.
+
+    One `git log` process streams it all. Merges are diffed against their first parent, so a
+    change a merge brings in shows on the merge as well as on the side branch.
+    """
+    args = [
+        "log",
+        "-z",
+        "--topo-order",
+        "--reverse",
+        "--format=%x01%H %P",
+        "--raw",
+        "--no-renames",
+        "--no-abbrev",
+        "--diff-merges=first-parent",
+        *revisions,
+        "--",
+    ]
+    process = _popen(cwd, args)
+    assert process.stdout is not None
+    current: tuple[str, tuple[str, ...]] | None = None
+    changes: list[Change] = []
+    header: str | None = None
+    for token in _nul_tokens(process.stdout):
+        text = token.decode("utf-8", "surrogateescape").lstrip("\n")
+        if header is not None:  # this token is the path of the raw line before it
+            _, _, old, new, status = header.split(" ")
+            changes.append(
+                Change(
+                    text,
+                    None if old == _NULL_OID else old,
+                    None if new == _NULL_OID else new,
+                    status[:1],
+                )
+            )
+            header = None
+        elif text.startswith("\x01"):
+            if current is not None:
+                yield LoggedCommit(current[0], current[1], tuple(changes))
+            commit_id, *parents = text[1:].split()
+            current, changes = (commit_id, tuple(parents)), []
+        elif text.startswith(":"):
+            header = text
+    if current is not None:
+        yield LoggedCommit(current[0], current[1], tuple(changes))
+    _finish(process, args, cwd)
+
+
+def cat_objects(cwd: Path, names: Iterable[str]) -> Iterator[tuple[str, str | None, bytes]]:
+    """(name, type, content) for each object name, from one `git cat-file --batch` stream.
+
+    Names may be object ids or `rev:path`; a missing object comes back with type None. A
+    thread feeds the names so a long list never blocks against git's output.
+    """
+    args = ["cat-file", "--batch"]
+    process = _popen(cwd, args, stdin=True)
+    assert process.stdin is not None and process.stdout is not None
+    pending: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+
+    def feed(stdin: IO[bytes]) -> None:
+        try:
+            for name in names:
+                if "\n" in name:
+                    raise ValueError("object names cannot contain newlines")
+                pending.put(name)
+                stdin.write(name.encode("utf-8", "surrogateescape") + b"\n")
+        except BrokenPipeError:
+            pass
+        finally:
+            pending.put(None)
+            with contextlib.suppress(BrokenPipeError):
+                stdin.close()
+
+    writer = threading.Thread(target=feed, args=(process.stdin,), daemon=True)
+    writer.start()
+    stdout = process.stdout
+    try:
+        while (name := pending.get()) is not None:
+            reply = stdout.readline().rstrip(b"\n")
+            if reply.endswith((b" missing", b" ambiguous")):
+                yield name, None, b""
+                continue
+            line = reply.split(b" ")
+            if len(line) != 3:
+                raise GitError(f"git cat-file: unexpected reply {b' '.join(line)[:80]!r}")
+            size = int(line[2])
+            content = stdout.read(size)
+            stdout.read(1)  # the newline after each object
+            yield name, line[1].decode(), content
+    finally:
+        writer.join()
+        stdout.close()
+    _finish(process, args, cwd)
+
+
+def show_prefix(cwd: Path) -> str:
+    """The path of `cwd` inside its repository's work tree, '' at the top, else ending in '/'."""
+    return run(cwd, ["rev-parse", "--show-prefix"]).stdout.strip()
+
+
+def rev_parse(cwd: Path, revision: str) -> str | None:
+    result = run(
+        cwd, ["rev-parse", "--verify", "--quiet", "--end-of-options", revision], check=False
+    )
+    return result.stdout.strip() or None
+
+
+def expand_range(cwd: Path, revisions: Sequence[str]) -> list[str]:
+    """Check that each revision or range parses, so a typo is a usage error, not git's noise."""
+    result = run(cwd, ["rev-parse", *revisions, "--"], check=False)
+    if result.returncode != 0:
+        raise GitError(
+            f"not a revision or range: {' '.join(revisions)}",
+            hint="use a branch, a commit id or BASE..HEAD; see git help revisions",
+        )
+    return list(revisions)
+
+
+# --- writing: commits made without touching the index or work tree ----------------------
+
+
+def hash_blob(cwd: Path, content: bytes) -> str:
+    result = subprocess.run(
+        ["git", "hash-object", "-w", "--stdin"],
+        cwd=cwd,
+        env=_environment(),
+        input=content,
+        capture_output=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise GitError(f"git hash-object failed: {result.stderr.decode(errors='replace')}")
+    return result.stdout.decode().strip()
+
+
+def tree_with_file(cwd: Path, base_tree: str, path: str, blob: str) -> str:
+    """The id of `base_tree` with `path` (from the top of the work tree) set to `blob`."""
+    with tempfile.TemporaryDirectory(prefix="qms-index-") as folder:
+        env = _environment() | {"GIT_INDEX_FILE": str(Path(folder) / "index")}
+        for args in (
+            ["read-tree", base_tree],
+            ["update-index", "--add", "--cacheinfo", f"100644,{blob},{path}"],
+            ["write-tree"],
+        ):
+            result = subprocess.run(
+                ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=False
+            )
+            if result.returncode != 0:
+                raise GitError(f"git {args[0]} failed: {result.stderr.strip()}")
+    return result.stdout.strip()
+
+
+def commit_tree_signed(cwd: Path, tree: str, parents: Sequence[str], message: str) -> str:
+    """A commit signed with the user's own git signing setup (gpg.format, user.signingkey)."""
+    args = ["commit-tree", "-S", tree]
+    for parent in parents:
+        args += ["-p", parent]
+    result = subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        env=_environment(),
+        input=message,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise GitError(
+            f"git could not sign the commit: {result.stderr.strip()}",
+            hint="check `git config gpg.format` and `git config user.signingkey`; "
+            "a key with a passphrase needs ssh-agent",
+        )
+    return result.stdout.strip()
+
+
+def update_ref(cwd: Path, ref: str, new: str, old: str, reason: str) -> None:
+    """Move `ref` from `old` to `new`, failing if someone else moved it meanwhile."""
+    result = run(cwd, ["update-ref", "-m", reason, ref, new, old], check=False)
+    if result.returncode != 0:
+        raise GitError(
+            f"{ref} moved while signing; nothing was changed: {result.stderr.strip()}",
+            hint="run the command again",
+        )
+
+
+def symbolic_head(cwd: Path) -> str | None:
+    """'refs/heads/main' when HEAD is on a branch, None when detached."""
+    result = run(cwd, ["symbolic-ref", "--quiet", "HEAD"], check=False)
+    return result.stdout.strip() or None
+
+
+def update_index_entry(cwd: Path, path: str, blob: str) -> None:
+    """Point the index at `blob` for `path`, leaving every other staged change as it was."""
+    run(cwd, ["update-index", "--add", "--cacheinfo", f"100644,{blob},{path}"])
+
+
+def status_porcelain(cwd: Path, paths: Sequence[str]) -> str:
+    return run(cwd, ["status", "--porcelain", "-z", "--", *paths]).stdout
+
+
+def set_config(cwd: Path, key: str, value: str) -> None:
+    """Set a value in the repository's own config (.git/config), never the global one."""
+    run(cwd, ["config", "--local", key, value])
+
+
+def stage_all_and_write_tree(cwd: Path) -> str:
+    run(cwd, ["add", "--all"])
+    return run(cwd, ["write-tree"]).stdout.strip()

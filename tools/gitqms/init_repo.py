@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from . import git
@@ -13,6 +14,10 @@ from .files import replace_atomic
 from .records.config import CONFIG_FILE
 from .records.kinds import KINDS
 from .repository import Repository
+from .signatures.claims import trailer_lines
+from .signatures.commits import format_trailers
+from .signatures.signing import config_claim, signing_key
+from .signatures.verify import verify_history
 from .template import check_before_writing, fill, quoted, template
 from .validation.schemas import SCHEMA_NAMES, packaged_schema_text
 
@@ -22,6 +27,8 @@ class Admin:
     id: str
     name: str
     email: str
+    key: str | None = None  # "ssh-ed25519 AAAA…": registered, and the first commit signed with it
+    key_file: Path | None = None
 
 
 def ensure_new_folder(path: Path) -> None:
@@ -60,6 +67,8 @@ def init_repository(path: Path, admin: Admin, organisation: str) -> None:
         admin_name=quoted(admin.name),
         admin_email=quoted(admin.email),
     )
+    if admin.key:
+        config = _with_key(config, admin.key)
     check_before_writing(config, "qms", markdown=False, what=CONFIG_FILE)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -69,6 +78,8 @@ def init_repository(path: Path, admin: Admin, organisation: str) -> None:
     try:
         _write_layout(staging, config, organisation)
         git.init(staging)
+        if admin.key and admin.key_file:
+            _first_signed_commit(staging, admin, admin.key_file, config)
         if path.exists():
             path.rmdir()
         staging.rename(path)
@@ -78,6 +89,43 @@ def init_repository(path: Path, admin: Admin, organisation: str) -> None:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def _with_key(config: str, key: str) -> str:
+    """The first admin's entry in the filled qms.yaml template, with their signing key."""
+    roles = "    roles: [admin, qa-manager]\n"
+    assert config.count(roles) == 1
+    today = datetime.now(UTC).date().isoformat()
+    entry = f'    keys:\n      - public_key: "{key}"\n        valid_from: "{today}"\n'
+    return config.replace(roles, roles + entry)
+
+
+def _first_signed_commit(root: Path, admin: Admin, key_file: Path, config: str) -> None:
+    """The trust root: the commit that introduces qms.yaml, signed by the first admin.
+
+    The new repository is set to sign as the admin with the key given, unless git's own
+    settings already sign with that key.
+    """
+    try:
+        configured = signing_key(root).openssh
+    except QmsError:
+        configured = None
+    if configured != admin.key:
+        private = key_file.with_suffix("") if key_file.suffix == ".pub" else key_file
+        git.set_config(root, "gpg.format", "ssh")
+        git.set_config(root, "user.signingkey", str(private if private.is_file() else key_file))
+    if git.config_value(root, "user.email") != admin.email:
+        git.set_config(root, "user.email", admin.email)
+        git.set_config(root, "user.name", admin.name)
+    tree = git.stage_all_and_write_tree(root)
+    claims = [config_claim(config.encode("utf-8"))]
+    reason = "Initialise the quality management system; the first admin and key are the trust root"
+    message = f"Initialise the QMS\n\n{format_trailers(trailer_lines(claims, reason))}\n"
+    commit = git.commit_tree_signed(root, tree, [], message)
+    problems = [p for v in verify_history(root, [commit]).verdicts for p in v.problems]
+    if problems:
+        raise QmsError("the first commit would not verify: " + "; ".join(problems))
+    git.run(root, ["update-ref", "refs/heads/main", commit])
 
 
 def _write_layout(root: Path, config: str, organisation: str) -> None:

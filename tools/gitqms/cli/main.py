@@ -13,7 +13,7 @@ import click
 
 from .. import __version__
 from ..errors import Exit, QmsError
-from . import records, scaffold, validate
+from . import audit, records, registry, scaffold, signing, validate
 from .common import printable
 
 
@@ -74,7 +74,19 @@ def cli(ctx: click.Context, repo_path: Path | None, debug: bool) -> None:
     ctx.obj = repo_path
 
 
-for _command in (validate.validate, scaffold.init, scaffold.new, records.list_records):
+for _command in (
+    validate.validate,
+    scaffold.init,
+    scaffold.new,
+    records.list_records,
+    registry.people,
+    registry.keys,
+    signing.sign,
+    signing.review,
+    signing.approve,
+    audit.verify,
+    audit.log,
+):
     cli.add_command(_command)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import click
 
 from ..init_repo import ensure_new_folder, first_admin, init_repository, update_schemas
 from ..new_record import CAPA_SOURCES, DEVIATION_TYPES, NewRecord, new_record
+from ..registry_edit import read_public_key
 from ..validation.run import require_config
 from .common import repository
 
@@ -18,6 +20,12 @@ from .common import repository
 @click.option("--admin", "admin_id", help="Person ID of the first admin (e.g. a.weber).")
 @click.option("--name", "admin_name", help="The admin's printed name, as in signature blocks.")
 @click.option("--email", "admin_email", help="The admin's email (default: git config user.email).")
+@click.option(
+    "--key",
+    "key_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The admin's SSH public key (.pub): registered, and the first commit is signed with it.",
+)
 @click.option(
     "--organisation", default="Example Hospital", show_default=True, help="Organisation name."
 )
@@ -34,13 +42,15 @@ def init(
     admin_id: str | None,
     admin_name: str | None,
     admin_email: str | None,
+    key_file: Path | None,
     organisation: str,
     refresh_schemas: bool,
 ) -> None:
     """Create a new QMS repository at PATH: git repository, folders, schemas, qms.yaml, site.
 
     Refuses to touch a folder that exists and is not empty. The first admin defaults to your
-    git identity (user.name, user.email).
+    git identity (user.name, user.email). With --key, the admin's key is registered and the
+    first commit, the trust root of every later signature, is signed with it.
     """
     if refresh_schemas:
         if path is not None:
@@ -52,6 +62,8 @@ def init(
         raise click.UsageError("PATH is required (the folder to create)")
     ensure_new_folder(path)
     admin = first_admin(Path.cwd(), admin_id, admin_name, admin_email)
+    if key_file is not None:
+        admin = replace(admin, key=read_public_key(key_file), key_file=key_file.absolute())
     init_repository(path, admin, organisation)
     click.echo(f"created QMS repository {path} (admin: {admin.id} <{admin.email}>)")
     click.echo(f"next: cd {path} && qms new sop --title 'Document control'")

@@ -18,6 +18,8 @@ class SigningKey:
     valid_until: str | None
     revoked_on: str | None
     revoked_reason: str | None
+    verify_required: bool = False  # FIDO keys: user verification (PIN) required
+    no_touch_required: bool = False  # FIDO keys: user presence not required
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,10 @@ class Person:
 class SignatureRule:
     roles: frozenset[str]
     count: int = 1
+    independent: bool = False  # separation of duties: an author of the version cannot sign
+
+
+INDEPENDENT_BY_DEFAULT = frozenset({"reviewed", "approved"})
 
 
 @dataclass(frozen=True)
@@ -94,6 +100,8 @@ def build_config(data: Mapping[str, Any]) -> QmsConfig:
                     valid_until=key.get("valid_until"),
                     revoked_on=(key.get("revoked") or {}).get("on"),
                     revoked_reason=(key.get("revoked") or {}).get("reason"),
+                    verify_required=key.get("verify_required", False),
+                    no_touch_required=key.get("no_touch_required", False),
                 )
                 for key in item.get("keys") or ()
             ),
@@ -104,7 +112,11 @@ def build_config(data: Mapping[str, Any]) -> QmsConfig:
     signatures = {
         kind: MappingProxyType(
             {
-                meaning: SignatureRule(frozenset(rule["roles"]), rule.get("count", 1))
+                meaning: SignatureRule(
+                    frozenset(rule["roles"]),
+                    rule.get("count", 1),
+                    rule.get("independent", meaning in INDEPENDENT_BY_DEFAULT),
+                )
                 for meaning, rule in (policy.get(kind) or {}).items()
             }
         )

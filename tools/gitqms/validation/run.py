@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..errors import QmsError
 from ..records.config import CONFIG_FILE, QmsConfig, build_config
-from ..records.document import Document, parse_document, read_document, read_text
+from ..records.document import Document, parse_document, read_text
 from ..records.kinds import KINDS
 from ..records.model import Record, build_record
 from ..repository import RecordFile, Repository
@@ -62,16 +62,27 @@ def _schema_findings(doc: Document, schema: str, record_id: str | None) -> list[
 
 def load_config(root: Path, result: Validation) -> None:
     try:
-        doc = read_document(root, CONFIG_FILE, markdown=False)
+        text = read_text(root, CONFIG_FILE)
     except LoadError as error:
         result.findings.append(_load_error(CONFIG_FILE, error, None))
         return
-    found = _schema_findings(doc, "qms", None)
-    if not found:
-        found = config_findings(doc)
-        if not any(f.severity == "error" for f in found):
-            result.config = build_config(doc.data)
+    result.config, found = parse_config(text)
     result.findings.extend(found)
+
+
+def parse_config(text: str) -> tuple[QmsConfig | None, list[Finding]]:
+    """qms.yaml from its text (the work tree's, or a blob from history), with its findings."""
+    try:
+        doc = parse_document(CONFIG_FILE, text, markdown=False)
+    except LoadError as error:
+        return None, [_load_error(CONFIG_FILE, error, None)]
+    found = _schema_findings(doc, "qms", None)
+    if found:
+        return None, found
+    found = config_findings(doc)
+    if any(f.severity == "error" for f in found):
+        return None, found
+    return build_config(doc.data), found
 
 
 def _check_record(file: RecordFile, root: Path, ctx: Context, result: Validation) -> None:

@@ -1,0 +1,59 @@
+"""`qms sign`, `qms review`, `qms approve`: electronic signatures as signed commits."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import click
+
+from ..signatures.signing import sign_records
+from .common import printable, start_folder
+
+_REASON = click.option(
+    "--reason",
+    help="Why you sign; recorded in the commit's Reason trailer and shown in the audit trail.",
+)
+
+
+def _sign(ctx: click.Context, records: tuple[str, ...], meaning: str, reason: str | None) -> None:
+    commit = sign_records(start_folder(ctx), list(records), meaning, reason, datetime.now(UTC))
+    click.echo(printable(f"signed '{meaning}' for {', '.join(records)} in commit {commit[:12]}"))
+
+
+@click.command()
+@click.argument("records", nargs=-1, required=True, metavar="RECORD...")
+@click.option(
+    "--meaning",
+    required=True,
+    help="What the signature means, as named in the signature policy of qms.yaml "
+    "(reviewed, approved, retired, periodic-review, classified, closed, ...).",
+)
+@_REASON
+@click.pass_context
+def sign(ctx: click.Context, records: tuple[str, ...], meaning: str, reason: str | None) -> None:
+    """Sign records: one signed commit over their committed content.
+
+    Uses your git identity (user.name, user.email) and git's SSH signing setup (gpg.format
+    ssh, user.signingkey). Before anything is written it checks that the records validate,
+    that your key is registered to you and valid, that you hold a role the policy requires
+    for MEANING, and separation of duties (an author of a version cannot approve it).
+    """
+    _sign(ctx, records, meaning, reason)
+
+
+@click.command()
+@click.argument("records", nargs=-1, required=True, metavar="RECORD...")
+@_REASON
+@click.pass_context
+def review(ctx: click.Context, records: tuple[str, ...], reason: str | None) -> None:
+    """Sign records with the meaning 'reviewed' (same as qms sign --meaning reviewed)."""
+    _sign(ctx, records, "reviewed", reason)
+
+
+@click.command()
+@click.argument("records", nargs=-1, required=True, metavar="RECORD...")
+@_REASON
+@click.pass_context
+def approve(ctx: click.Context, records: tuple[str, ...], reason: str | None) -> None:
+    """Sign records with the meaning 'approved' (same as qms sign --meaning approved)."""
+    _sign(ctx, records, "approved", reason)

@@ -1,0 +1,223 @@
+"""`qms people …` and `qms keys …`: edits of qms.yaml, each made as one admin-signed commit.
+
+qms.yaml is edited with ruamel.yaml's round-trip mode, which keeps its comments, order and
+quoting; the edited text then passes the same checks as `qms validate` before anything is
+written. The commit is built from the committed qms.yaml, never from the work tree.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import YAMLError
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString as Quoted
+
+from . import git
+from .errors import QmsError, Refused
+from .files import replace_atomic
+from .records.config import CONFIG_FILE
+from .repository import Repository
+from .signatures.registry import Registry
+from .signatures.signing import (
+    commit_signature,
+    config_claim,
+    current_signer,
+    head,
+    require_committed,
+)
+from .signatures.sshkeys import KeyFormatError, parse_openssh
+from .signatures.verify import walk_history
+from .validation.run import parse_config
+
+Edit = Callable[[CommentedMap, Registry], str]  # changes the data, returns the subject line
+
+
+def _yaml() -> YAML:
+    yaml = YAML()  # round-trip
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.preserve_quotes = True
+    yaml.width = 100
+    return yaml
+
+
+@dataclass(frozen=True)
+class RegistryChange:
+    commit: str
+    subject: str
+
+
+def change_registry(root: Path, edit: Edit, reason: str | None, now: datetime) -> RegistryChange:
+    repo = Repository.discover(root)
+    base = head(repo.root)
+    path = f"{git.show_prefix(repo.root)}{CONFIG_FILE}"
+    require_committed(repo.root, [CONFIG_FILE], CONFIG_FILE)
+    committed = [c for _, kind, c in git.cat_objects(repo.root, [f"{base.commit}:{path}"]) if kind]
+    if not committed:
+        raise QmsError(f"{CONFIG_FILE} is not committed yet", hint="commit it first")
+    walk = walk_history(repo.root, [base.commit])
+    registry = walk.registry_at(base.commit)
+    if registry is None:
+        raise Refused(
+            "there is no trusted registry at HEAD, so no one can change it",
+            hint="run `qms verify` to see why the registry is not trusted",
+        )
+    signer = current_signer(repo.root, registry, now)
+    rule = registry.config.signatures.get("qms", {}).get("changed")
+    allowed = rule.roles if rule else frozenset({"admin"})
+    if not signer.person.roles & allowed:
+        raise Refused(
+            f"changes to {CONFIG_FILE} are signed by {', '.join(sorted(allowed))}; "
+            f"{signer.person.id} holds {', '.join(sorted(signer.person.roles))}",
+            hint="ask an admin to make this change",
+        )
+    yaml = _yaml()
+    try:
+        data = yaml.load(committed[0].decode("utf-8"))
+    except (YAMLError, UnicodeDecodeError) as error:
+        raise QmsError(f"{CONFIG_FILE} cannot be edited: {error}") from None
+    subject = edit(data, registry)
+    out = io.StringIO()
+    yaml.dump(data, out)
+    text = out.getvalue()
+    config, findings = parse_config(text)
+    errors = [f for f in findings if f.severity == "error"]
+    if config is None or errors:
+        raise QmsError(
+            "the change would make qms.yaml invalid, so nothing was written:\n  "
+            + "\n  ".join(f"{f.message} ({f.fix})" for f in errors)
+        )
+    content = text.encode("utf-8")
+    blob = git.hash_blob(repo.root, content)
+    tree = git.tree_with_file(repo.root, base.tree, path, blob)
+    commit = commit_signature(repo.root, base, tree, [config_claim(content)], reason, subject)
+    replace_atomic(repo.root / CONFIG_FILE, text)
+    git.update_index_entry(repo.root, path, blob)
+    return RegistryChange(commit, subject)
+
+
+def _people(data: CommentedMap) -> CommentedSeq:
+    people = data.get("people")
+    if not isinstance(people, CommentedSeq):
+        raise QmsError(f"{CONFIG_FILE} has no people list")
+    return people
+
+
+def _person(data: CommentedMap, person_id: str) -> CommentedMap:
+    for person in _people(data):
+        if person.get("id") == person_id:
+            assert isinstance(person, CommentedMap)
+            return person
+    raise QmsError(
+        f"no person {person_id!r} in {CONFIG_FILE}",
+        hint="see `qms people list`, or add them: qms people add ID --name … --email … --role …",
+    )
+
+
+def add_person(person_id: str, name: str, email: str, roles: list[str], title: str | None) -> Edit:
+    def edit(data: CommentedMap, registry: Registry) -> str:
+        config = registry.config
+        if config.person(person_id):
+            raise QmsError(f"{person_id} is already registered", hint="choose another ID")
+        if config.person_by_email(email):
+            other = config.person_by_email(email)
+            assert other is not None
+            raise QmsError(f"{email} is already the email of {other.id}")
+        unknown = [role for role in roles if role not in config.roles]
+        if unknown:
+            raise QmsError(
+                f"unknown role(s): {', '.join(unknown)}",
+                hint=f"roles defined in {CONFIG_FILE}: {', '.join(config.roles)}",
+            )
+        entry = CommentedMap(id=person_id, name=Quoted(name))
+        if title:
+            entry["title"] = Quoted(title)
+        entry["email"] = Quoted(email)
+        entry["roles"] = _flow(roles)
+        _people(data).append(entry)
+        return f"Register {person_id} ({', '.join(roles)})"
+
+    return edit
+
+
+def _flow(items: list[str]) -> CommentedSeq:
+    seq = CommentedSeq(items)
+    seq.fa.set_flow_style()
+    return seq
+
+
+def read_public_key(path: Path) -> str:
+    """The one key line of a .pub file, checked, without its comment."""
+    try:
+        text = path.read_text(errors="replace").strip()
+    except OSError as error:
+        raise QmsError(f"cannot read {path}: {error.strerror}") from None
+    if "PRIVATE KEY" in text:
+        raise QmsError(
+            f"{path} is a private key; register the public half only",
+            hint=f"use {path}.pub",
+        )
+    try:
+        return parse_openssh(text.splitlines()[0] if text else "").openssh
+    except KeyFormatError as error:
+        raise QmsError(f"{path} is not an OpenSSH public key: {error}") from None
+
+
+def add_key(
+    person_id: str,
+    public_key: str,
+    valid_from: date,
+    valid_until: date | None,
+    verify_required: bool = False,
+) -> Edit:
+    def edit(data: CommentedMap, registry: Registry) -> str:
+        key = parse_openssh(public_key)
+        owner = registry.key(key.blob)
+        if owner is not None:
+            whose = "this person" if owner.person.id == person_id else owner.person.id
+            raise Refused(
+                f"key {key.fingerprint} is already registered to {whose}; a key is never "
+                "registered twice or reassigned",
+                hint="each person generates their own key: ssh-keygen -t ed25519",
+            )
+        if valid_until is not None and valid_until < valid_from:
+            raise QmsError("--valid-until is before --valid-from")
+        person = _person(data, person_id)
+        entry = CommentedMap(
+            public_key=Quoted(key.openssh), valid_from=Quoted(valid_from.isoformat())
+        )
+        if valid_until:
+            entry["valid_until"] = Quoted(valid_until.isoformat())
+        if verify_required:
+            entry["verify_required"] = True
+        person.setdefault("keys", CommentedSeq()).append(entry)
+        return f"Register key {key.fingerprint} for {person_id}"
+
+    return edit
+
+
+def revoke_key(person_id: str, fingerprint: str, on: date, reason: str) -> Edit:
+    def edit(data: CommentedMap, registry: Registry) -> str:
+        person = _person(data, person_id)
+        for entry in person.get("keys") or ():
+            try:
+                key = parse_openssh(entry["public_key"])
+            except KeyFormatError:
+                continue
+            if key.fingerprint != fingerprint:
+                continue
+            if entry.get("revoked"):
+                raise QmsError(f"key {fingerprint} of {person_id} is already revoked")
+            entry["revoked"] = CommentedMap(on=Quoted(on.isoformat()), reason=Quoted(reason))
+            return f"Revoke key {fingerprint} of {person_id}"
+        raise QmsError(
+            f"{person_id} has no key {fingerprint}",
+            hint="see `qms keys list` for fingerprints",
+        )
+
+    return edit

@@ -1,0 +1,1 @@
+"""Electronic signatures: SSHSIG, commit trailers, the registry and the verifier."""

@@ -1,0 +1,95 @@
+"""What a signature commit claims, from its trailers, and the version a record's content states.
+
+QMS-Record: SOP-0003       one group per record signed
+QMS-Version: 4             SOP: its version; CAPA and deviation: the state they are in
+QMS-Content: sha256:…      the record file's bytes at this commit
+QMS-Meaning: approved      once, for every record in the commit
+Reason: …                  once, optional
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from ..records.config import CONFIG_FILE
+from .commits import Commit
+
+RECORD = "QMS-Record"
+VERSION = "QMS-Version"
+CONTENT = "QMS-Content"
+MEANING = "QMS-Meaning"
+REASON = "Reason"
+CONFIG_RECORD = CONFIG_FILE  # registry changes name qms.yaml as their record
+
+
+@dataclass(frozen=True)
+class Claim:
+    record: str
+    version: str | None
+    content: str | None
+    meaning: str
+
+
+@dataclass(frozen=True)
+class Claims:
+    claims: tuple[Claim, ...]
+    reason: str | None
+    problem: str | None = None  # trailers that cannot be read as a signature
+
+
+def read_claims(commit: Commit) -> Claims | None:
+    """The commit's claims, or None when it carries no QMS trailers at all."""
+    qms = [(k, v) for k, v in commit.trailers if k.lower().startswith("qms-")]
+    reasons = commit.trailer_values(REASON)
+    reason = reasons[-1] if reasons else None
+    if not qms:
+        return None
+    meanings = [v for k, v in qms if k.lower() == MEANING.lower()]
+    if len(meanings) != 1:
+        return Claims((), reason, f"needs exactly one {MEANING} trailer, found {len(meanings)}")
+    groups: list[dict[str, str]] = []
+    for key, value in qms:
+        lower = key.lower()
+        if lower == RECORD.lower():
+            groups.append({"record": value})
+        elif lower in (VERSION.lower(), CONTENT.lower()):
+            if not groups or lower in groups[-1]:
+                return Claims((), reason, f"{key} must follow its own {RECORD} trailer")
+            groups[-1][lower] = value
+        elif lower != MEANING.lower():
+            return Claims((), reason, f"unknown trailer {key}")
+    if not groups:
+        return Claims((), reason, f"no {RECORD} trailer")
+    claims = tuple(
+        Claim(g["record"], g.get(VERSION.lower()), g.get(CONTENT.lower()), meanings[0])
+        for g in groups
+    )
+    return Claims(claims, reason)
+
+
+def content_hash(content: bytes) -> str:
+    return "sha256:" + hashlib.sha256(content).hexdigest()
+
+
+def version_of(data: Any) -> str | None:
+    """The version a record's content states: an SOP's version, a CAPA's or deviation's state."""
+    if not isinstance(data, dict):
+        return None
+    value = data.get("version", data.get("state"))
+    return None if value is None or isinstance(value, dict | list) else str(value)
+
+
+def trailer_lines(claims: list[Claim], reason: str | None) -> list[tuple[str, str]]:
+    pairs: list[tuple[str, str]] = []
+    for claim in claims:
+        pairs.append((RECORD, claim.record))
+        if claim.version is not None:
+            pairs.append((VERSION, claim.version))
+        if claim.content is not None:
+            pairs.append((CONTENT, claim.content))
+    pairs.append((MEANING, claims[0].meaning))
+    if reason:
+        pairs.append((REASON, reason))
+    return pairs

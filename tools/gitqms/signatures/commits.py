@@ -1,0 +1,134 @@
+"""Raw git commit objects: headers, the signed payload, the message and its trailers."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+
+_IDENT = re.compile(rb"^(?P<name>.*?) ?<(?P<email>[^<>]*)> (?P<time>-?\d+) (?P<tz>[+-]\d{4})$")
+_TRAILER = re.compile(r"^(?P<key>[A-Za-z0-9][A-Za-z0-9-]*): ?(?P<value>.*)$")
+
+
+@dataclass(frozen=True)
+class Identity:
+    name: str
+    email: str
+    time: datetime  # aware, in the zone the commit states
+
+    @property
+    def utc(self) -> datetime:
+        return self.time.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Commit:
+    id: str
+    tree: str
+    parents: tuple[str, ...]
+    author: Identity
+    committer: Identity
+    message: str
+    signature: str | None  # the armored gpgsig header, if any
+    payload: bytes = field(repr=False)  # the object without its signature: what was signed
+    trailers: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def summary(self) -> str:
+        return self.message.split("\n", 1)[0].strip()
+
+    def trailer_values(self, key: str) -> list[str]:
+        lower = key.lower()
+        return [value for name, value in self.trailers if name.lower() == lower]
+
+
+class CommitFormatError(ValueError):
+    pass
+
+
+def parse_commit(commit_id: str, raw: bytes) -> Commit:
+    """Split a commit object into its parts; the signature header is cut out of the payload."""
+    head, sep, body = raw.partition(b"\n\n")
+    if not sep:
+        head, body = raw.rstrip(b"\n"), b""
+    headers: list[tuple[bytes, bytes]] = []
+    payload_lines: list[bytes] = []
+    in_signature = False
+    for line in head.split(b"\n"):
+        if line.startswith(b" ") and headers:
+            name, value = headers[-1]
+            headers[-1] = (name, value + b"\n" + line[1:])
+            if not in_signature:
+                payload_lines.append(line)
+            continue
+        name, _, value = line.partition(b" ")
+        headers.append((name, value))
+        in_signature = name == b"gpgsig"
+        if not in_signature:
+            payload_lines.append(line)
+    payload = b"\n".join(payload_lines) + b"\n\n" + body if sep else b"\n".join(payload_lines)
+    values: dict[bytes, list[bytes]] = {}
+    for name, value in headers:
+        values.setdefault(name, []).append(value)
+    try:
+        tree = values[b"tree"][0].decode("ascii")
+        author = _identity(values[b"author"][0])
+        committer = _identity(values[b"committer"][0])
+    except (KeyError, UnicodeDecodeError) as error:
+        raise CommitFormatError(f"commit {commit_id} is malformed: {error}") from None
+    if len(values.get(b"gpgsig", [])) > 1:
+        raise CommitFormatError(f"commit {commit_id} carries more than one signature")
+    signature = values[b"gpgsig"][0].decode("utf-8", "replace") if b"gpgsig" in values else None
+    message = body.decode("utf-8", "replace")
+    return Commit(
+        id=commit_id,
+        tree=tree,
+        parents=tuple(p.decode("ascii") for p in values.get(b"parent", [])),
+        author=author,
+        committer=committer,
+        message=message,
+        signature=signature,
+        payload=payload,
+        trailers=parse_trailers(message),
+    )
+
+
+def _identity(value: bytes) -> Identity:
+    match = _IDENT.match(value)
+    if not match:
+        raise CommitFormatError(f"bad identity line {value[:80]!r}")
+    tz = match["tz"].decode()
+    offset = timedelta(hours=int(tz[1:3]), minutes=int(tz[3:5])) * (-1 if tz[0] == "-" else 1)
+    when = datetime.fromtimestamp(int(match["time"]), timezone(offset))
+    return Identity(
+        name=match["name"].decode("utf-8", "replace"),
+        email=match["email"].decode("utf-8", "replace"),
+        time=when,
+    )
+
+
+def parse_trailers(message: str) -> tuple[tuple[str, str], ...]:
+    """The `Key: value` lines of the message's last paragraph, if every line there is one.
+
+    Only the last paragraph counts, as for `git interpret-trailers`, so a `QMS-Meaning:` line
+    quoted in the body of a message is not a trailer.
+    """
+    paragraphs = [p for p in re.split(r"\n\s*\n", message.strip()) if p.strip()]
+    if len(paragraphs) < 2:
+        return ()
+    trailers: list[tuple[str, str]] = []
+    for line in paragraphs[-1].splitlines():
+        if line[:1] in (" ", "\t") and trailers:  # folded continuation line
+            key, value = trailers[-1]
+            trailers[-1] = (key, f"{value} {line.strip()}")
+            continue
+        match = _TRAILER.match(line)
+        if not match:
+            return ()
+        trailers.append((match["key"], match["value"].strip()))
+    return tuple(trailers)
+
+
+def format_trailers(pairs: list[tuple[str, str]]) -> str:
+    """Trailer lines; values are folded onto one line so they cannot forge another trailer."""
+    return "\n".join(f"{key}: {' '.join(value.split())}" for key, value in pairs)

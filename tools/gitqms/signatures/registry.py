@@ -1,0 +1,57 @@
+"""The people-and-keys registry of one qms.yaml: who owns a key, and whether it may sign."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from functools import cached_property
+
+from ..records.config import Person, QmsConfig, SigningKey
+from .sshkeys import KeyFormatError, parse_openssh
+
+
+@dataclass(frozen=True)
+class RegisteredKey:
+    person: Person
+    key: SigningKey
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class Registry:
+    """qms.yaml as the registry a signature is judged by. `blob` names the qms.yaml version."""
+
+    config: QmsConfig
+    blob: str
+
+    @cached_property
+    def _keys(self) -> dict[bytes, RegisteredKey]:
+        keys: dict[bytes, RegisteredKey] = {}
+        for person in self.config.people:
+            for key in person.keys:
+                try:
+                    parsed = parse_openssh(key.public_key)
+                except KeyFormatError:
+                    continue  # validation reports it; an unreadable key signs nothing
+                keys.setdefault(parsed.blob, RegisteredKey(person, key, parsed.fingerprint))
+        return keys
+
+    def key(self, blob: bytes) -> RegisteredKey | None:
+        return self._keys.get(blob)
+
+    def key_by_fingerprint(self, fingerprint: str) -> RegisteredKey | None:
+        return next((k for k in self._keys.values() if k.fingerprint == fingerprint), None)
+
+    def all_keys(self) -> list[RegisteredKey]:
+        return list(self._keys.values())
+
+
+def key_window_problem(key: SigningKey, day: date) -> str | None:
+    """Why `key` may not sign on `day`, in words; None when it may."""
+    if key.revoked_on is not None:
+        return f"the key was revoked on {key.revoked_on} ({key.revoked_reason})"
+    if day < date.fromisoformat(key.valid_from):
+        return f"the key is valid only from {key.valid_from}, and the commit is dated {day}"
+    if key.valid_until is not None and day > date.fromisoformat(key.valid_until):
+        return f"the key expired on {key.valid_until}, and the commit is dated {day}"
+    return None

@@ -1,0 +1,290 @@
+"""Making signatures: one signed commit per command, checked before anything is written.
+
+The commit is built with plumbing (`commit-tree`, then a compare-and-swap `update-ref`), so the
+index and work tree are never touched and an interrupted or refused signature leaves the
+repository exactly as it was. Before the branch moves, the new commit goes through the same
+verifier that `qms verify` runs; a signature it would reject is never published.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .. import git
+from ..errors import QmsError, Refused
+from ..records.config import Person, SignatureRule
+from ..records.kinds import kind_of_id
+from .claims import CONFIG_RECORD, Claim, content_hash, trailer_lines, version_of
+from .commits import format_trailers
+from .registry import Registry, key_window_problem
+from .sshkeys import KeyFormatError, SshKey, parse_openssh
+from .verify import Walk, _data, walk_history
+
+
+@dataclass(frozen=True)
+class Signer:
+    person: Person
+    key: SshKey
+    email: str
+
+
+def signing_key(root: Path) -> SshKey:
+    """The public key git will sign with, from gpg.format and user.signingkey."""
+    fmt = git.config_value(root, "gpg.format") or "openpgp"
+    if fmt != "ssh":
+        raise QmsError(
+            f"git signs with {fmt}, and gitqms signatures are SSH signatures",
+            hint="git config --global gpg.format ssh",
+        )
+    value = git.config_value(root, "user.signingkey")
+    if not value:
+        raise QmsError(
+            "git has no signing key configured (user.signingkey)",
+            hint="git config --global user.signingkey ~/.ssh/id_ed25519.pub "
+            "(then register it: qms keys add YOUR-ID ~/.ssh/id_ed25519.pub)",
+        )
+    line = value.removeprefix("key::") if value.startswith("key::") else None
+    if line is None:
+        path = Path(value).expanduser()
+        candidates = [path] if path.suffix == ".pub" else [path, path.with_name(path.name + ".pub")]
+        for candidate in candidates:
+            try:
+                text = candidate.read_text(errors="replace").strip()
+            except OSError:
+                continue
+            if text.split(" ", 1)[0] in _KEY_PREFIXES:
+                line = text.splitlines()[0]
+                break
+        if line is None:
+            raise QmsError(
+                f"cannot find the public half of the signing key {value}",
+                hint=f"keep it beside the private key as {path.name}.pub, or point "
+                "user.signingkey at the .pub file",
+            )
+    try:
+        return parse_openssh(line)
+    except KeyFormatError as error:
+        raise QmsError(f"the signing key {value} cannot be read: {error}") from None
+
+
+_KEY_PREFIXES = (
+    "ssh-ed25519",
+    "ssh-rsa",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "sk-ssh-ed25519@openssh.com",
+    "sk-ecdsa-sha2-nistp256@openssh.com",
+)
+
+
+def current_signer(root: Path, registry: Registry, today: datetime) -> Signer:
+    """The registered person behind this git setup, with a key that may sign today."""
+    email = git.config_value(root, "user.email")
+    if not email:
+        raise QmsError("git has no user.email", hint="git config --global user.email YOU@hospital")
+    person = registry.config.person_by_email(email)
+    if person is None:
+        raise QmsError(
+            f"{email} is not a registered person in qms.yaml",
+            hint="ask an admin to run: qms people add YOUR-ID --name 'Printed Name' "
+            f"--email {email} --role ROLE",
+        )
+    key = signing_key(root)
+    registered = registry.key(key.blob)
+    if registered is None:
+        raise QmsError(
+            f"your signing key {key.fingerprint} is not registered in qms.yaml",
+            hint=f"ask an admin to run: qms keys add {person.id} PATH/TO/KEY.pub",
+        )
+    if registered.person.id != person.id:
+        raise QmsError(
+            f"your signing key {key.fingerprint} is registered to {registered.person.id}, "
+            f"not to {person.id} ({email})",
+            hint="sign with your own key: git config user.signingkey PATH/TO/YOUR/KEY.pub",
+        )
+    problem = key_window_problem(registered.key, today.astimezone(UTC).date())
+    if problem:
+        raise QmsError(
+            f"your signing key {key.fingerprint} cannot sign: {problem}",
+            hint=f"ask an admin to register a new key: qms keys add {person.id} NEW_KEY.pub",
+        )
+    return Signer(person, key, email)
+
+
+@dataclass(frozen=True)
+class Head:
+    ref: str  # the branch HEAD is on, or HEAD itself when detached
+    commit: str
+    tree: str
+
+
+def head(root: Path) -> Head:
+    commit = git.rev_parse(root, "HEAD^{commit}")
+    if commit is None:
+        raise QmsError("the repository has no commits yet", hint="commit the records first")
+    tree = git.rev_parse(root, "HEAD^{tree}")
+    assert tree is not None
+    return Head(git.symbolic_head(root) or "HEAD", commit, tree)
+
+
+def require_committed(root: Path, paths: list[str], what: str) -> None:
+    """Refuse to sign a file whose work-tree copy differs from what would be signed."""
+    if git.status_porcelain(root, paths):
+        raise QmsError(
+            f"{what} has uncommitted changes; a signature covers the committed content only",
+            hint="commit the change first (with a 'Reason:' trailer), or restore the file",
+        )
+
+
+def commit_signature(
+    root: Path,
+    base: Head,
+    tree: str,
+    claims: list[Claim],
+    reason: str | None,
+    subject: str,
+) -> str:
+    """Make the signed commit, verify it as `qms verify` would, then move the branch to it."""
+    message = f"{subject}\n\n{format_trailers(trailer_lines(claims, reason))}\n"
+    new = git.commit_tree_signed(root, tree, [base.commit], message)
+    walk = walk_history(root, [new])
+    problems = [
+        f"{v.record}: {problem}"
+        for v in walk.report.verdicts
+        if v.commit == new
+        for problem in v.problems
+    ]
+    if problems:
+        raise Refused(
+            "the new signature would not verify, so it was not recorded:\n  "
+            + "\n  ".join(problems)
+        )
+    git.update_ref(root, base.ref, new, base.commit, f"qms: {subject}")
+    return new
+
+
+def plan_record_signatures(
+    walk: Walk,
+    base: Head,
+    records: dict[str, bytes],
+    meaning: str,
+    signer: Signer,
+    registry: Registry,
+) -> list[Claim]:
+    """The claims to sign, after the checks the verifier will make, each with its fix."""
+    claims = []
+    problems = []
+    for record_id, content in records.items():
+        kind = kind_of_id(record_id)
+        assert kind is not None
+        rule = registry.config.signatures.get(kind.name, {}).get(meaning)
+        version = version_of(_data(content, record_id))
+        claim = Claim(record_id, version, content_hash(content), meaning)
+        problems += _claim_problems(walk, base, claim, kind.name, rule, signer)
+        claims.append(claim)
+    if problems:
+        raise Refused("cannot sign:\n  " + "\n  ".join(problems))
+    return claims
+
+
+def _claim_problems(
+    walk: Walk,
+    base: Head,
+    claim: Claim,
+    kind: str,
+    rule: SignatureRule | None,
+    signer: Signer,
+) -> list[str]:
+    record_id, meaning = claim.record, claim.meaning
+    person = signer.person
+    registry = walk.registry_at(base.commit)
+    assert registry is not None
+    if rule is None:
+        known = ", ".join(sorted(registry.config.signatures.get(kind, {}))) or "none"
+        return [
+            f"{record_id}: '{meaning}' is not a signature meaning for {kind} records (known: {known})"
+        ]
+    problems = []
+    if not person.roles & rule.roles:
+        problems.append(
+            f"{record_id}: '{meaning}' needs one of the roles {', '.join(sorted(rule.roles))}; "
+            f"{person.id} holds {', '.join(sorted(person.roles))}"
+        )
+    independent = rule.independent and registry.config.separation_of_duties
+    if independent and person.email.lower() in walk.authors_at(base.commit, record_id):
+        problems.append(
+            f"{record_id}: {person.id} changed this version and cannot sign it '{meaning}' "
+            "(separation of duties); another person with the role must sign"
+        )
+    earlier = walk.seen.get((record_id, claim.content, meaning, person.id))
+    if earlier:
+        problems.append(
+            f"{record_id}: {person.id} already signed '{meaning}' for this content "
+            f"(version {claim.version}) in commit {earlier[:12]}"
+        )
+    return problems
+
+
+def subject_for(meaning: str, claims: list[Claim]) -> str:
+    names = ", ".join(
+        f"{c.record} v{c.version}" if c.record.startswith("SOP-") else c.record for c in claims
+    )
+    return f"{meaning.capitalize()}: {names}"
+
+
+def config_claim(content: bytes) -> Claim:
+    return Claim(CONFIG_RECORD, None, content_hash(content), "changed")
+
+
+def sign_records(
+    root: Path, record_ids: list[str], meaning: str, reason: str | None, now: datetime
+) -> str:
+    """`qms sign`: one signed commit over the committed content of each record."""
+    from ..repository import Repository
+    from ..validation.run import validate
+
+    repo = Repository.discover(root)
+    base = head(repo.root)
+    history_prefix = git.show_prefix(repo.root)
+    paths = {}
+    for record_id in dict.fromkeys(record_ids):
+        kind = kind_of_id(record_id)
+        if kind is None:
+            raise QmsError(
+                f"{record_id!r} is not a record ID",
+                hint="name records by ID, such as SOP-0003, CAPA-2026-0001 or DEV-2026-0002",
+            )
+        paths[record_id] = f"{kind.folder}/{record_id}{kind.suffix}"
+    require_committed(repo.root, list(paths.values()), ", ".join(paths))
+    contents = {}
+    for record_id, path in paths.items():
+        blob = git.cat_objects(repo.root, [f"{base.commit}:{history_prefix}{path}"])
+        found = [content for _, kind, content in blob if kind == "blob"]
+        if not found:
+            raise QmsError(
+                f"{record_id} is not committed ({path} is not in HEAD)",
+                hint="create it with `qms new`, commit it, then sign",
+            )
+        contents[record_id] = found[0]
+    result = validate(repo, [repo.root / path for path in paths.values()], now=now)
+    errors = [f for f in result.findings if f.severity == "error"]
+    if errors:
+        raise QmsError(
+            f"{len(errors)} validation error(s) in what you are signing; "
+            f"run `qms validate {' '.join(paths.values())}` and fix them first"
+        )
+    walk = walk_history(repo.root, [base.commit])
+    registry = walk.registry_at(base.commit)
+    if registry is None:
+        raise QmsError(
+            "no trusted qms.yaml at HEAD: the registry was never signed by an admin",
+            hint="run `qms verify` to see why",
+        )
+    signer = current_signer(repo.root, registry, now)
+    claims = plan_record_signatures(walk, base, contents, meaning, signer, registry)
+    return commit_signature(
+        repo.root, base, base.tree, claims, reason, subject_for(meaning, claims)
+    )

@@ -1,0 +1,538 @@
+"""The verifier: every signature commit judged against the registry of its first parent.
+
+One walk over history, parents before children, keeps three things per commit:
+- the trusted qms.yaml: the trust root's, changed only by commits that an admin of the parent's
+  registry validly signed; an unsigned or unauthorised change is reported and not adopted;
+- who authored each record since its last approval, for separation of duties;
+- the signatures already counted, so one person signs a meaning once per version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+
+from ..history import History, Step, load_history
+from ..records.config import Person, SignatureRule
+from ..records.document import split_front_matter
+from ..records.kinds import kind_of_id
+from ..safeyaml import LoadError, decode_record_bytes, load_yaml
+from ..validation.run import parse_config
+from .claims import CONFIG_RECORD, Claim, Claims, content_hash, read_claims, version_of
+from .commits import Commit
+from .registry import Registry, key_window_problem
+from .sshsig import SignatureError, parse_armored
+from .sshsig import verify as verify_sshsig
+
+RELEASE_MEANING = "approved"  # a valid approval starts the next version's authorship afresh
+_STATE_FIELDS = frozenset({"state"})  # what a signed state change may write without authoring
+
+
+@dataclass(frozen=True)
+class Verdict:
+    commit: str
+    when: datetime  # committer date, UTC
+    record: str
+    version: str | None
+    meaning: str
+    reason: str | None
+    signer: str  # printed name from the registry, else the committer's name
+    email: str  # the committer's
+    person: str | None
+    role: str | None  # the signer's role that the policy accepted
+    fingerprint: str | None
+    problems: tuple[str, ...] = ()
+    superseded: str | None = None  # why this valid signature no longer covers the record
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def status(self) -> str:
+        if self.problems:
+            return "invalid"
+        return "superseded" if self.superseded else "valid"
+
+
+@dataclass
+class Report:
+    verdicts: list[Verdict]
+    commits: int
+    trust_root: str | None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def failures(self) -> list[Verdict]:
+        return [v for v in self.verdicts if not v.ok]
+
+
+def git_blob_id(content: bytes) -> str:
+    return hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()
+
+
+def verify_history(
+    root: Path, revisions: Sequence[str] = ("HEAD",), *, trust_root: str | None = None
+) -> Report:
+    return walk_history(root, revisions, trust_root=trust_root).report
+
+
+def walk_history(
+    root: Path, revisions: Sequence[str] = ("HEAD",), *, trust_root: str | None = None
+) -> Walk:
+    """The finished walk: its report, and the trusted registry and authorship at each commit."""
+    walk = Walk(load_history(root, revisions), trust_root)
+    walk.run()
+    return walk
+
+
+class Walk:
+    def __init__(self, history: History, trust_root: str | None) -> None:
+        self.history = history
+        self.pinned_root = trust_root
+        self.config_path = history.path_of(CONFIG_RECORD)
+        self.claims: dict[str, Claims] = {}
+        self.config_blob: dict[str, str | None] = {}
+        self.trusted: dict[str, str | None] = {}
+        self.pending: dict[str, dict[str, frozenset[str]]] = {}
+        self.seen: dict[
+            tuple[str, str | None, str, str], str
+        ] = {}  # (record, content, meaning, person)
+        self.registries: dict[str, Registry | None] = {}
+        self.contents: dict[str, bytes | None] = {}
+        self.root_commit: str | None = None
+        self.verdicts: list[Verdict] = []
+        self.notes: list[str] = []
+        self.report = Report([], 0, None)
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def _prefetch(self) -> None:
+        """Fetch in one batch every blob the walk will read."""
+        in_range = {step.commit.id for step in self.history.steps}
+        names: set[str] = set()
+        for step in self.history.steps:
+            claims = read_claims(step.commit)
+            if claims is not None:
+                self.claims[step.commit.id] = claims
+                for claim in claims.claims:
+                    names.add(f"{step.commit.id}:{self.history.path_of(claim.record)}")
+                    change = step.records.get(claim.record)
+                    if change and change.old_blob:
+                        names.add(change.old_blob)
+            if step.config and step.config.new_blob:
+                names.add(step.config.new_blob)
+            for parent in step.commit.parents:
+                if parent not in in_range:
+                    names.add(f"{parent}:{self.config_path}")
+        self.contents = self.history.blobs(sorted(names))
+        for step in self.history.steps:
+            for parent in step.commit.parents:
+                if parent not in in_range and parent not in self.config_blob:
+                    content = self.contents.get(f"{parent}:{self.config_path}")
+                    blob = None if content is None else git_blob_id(content)
+                    if content is not None:
+                        self.contents[blob or ""] = content
+                    self.config_blob[parent] = blob
+                    self.trusted[parent] = blob  # the base of a range is taken as verified
+                    self.pending[parent] = {}
+                    if blob:
+                        self.notes.append(
+                            f"the registry at {parent[:12]}, the base of the range, is taken as "
+                            "verified; run `qms verify` without a range to check it"
+                        )
+
+    def registry(self, blob: str | None) -> Registry | None:
+        if blob is None:
+            return None
+        if blob not in self.registries:
+            content = self.contents.get(blob)
+            config = None
+            if content is not None:
+                try:
+                    config, _ = parse_config(decode_record_bytes(content))
+                except LoadError:
+                    config = None
+            self.registries[blob] = None if config is None else Registry(config, blob)
+        return self.registries[blob]
+
+    # -- the walk ---------------------------------------------------------------------------
+
+    def run(self) -> None:
+        self._prefetch()
+        for step in self.history.steps:
+            self._step(step)
+        self._mark_superseded()
+        root = self.pinned_root or self.root_commit
+        self.report = Report(self.verdicts, len(self.history.steps), root, self.notes)
+
+    def registry_at(self, commit: str) -> Registry | None:
+        """The registry that a child of `commit` is judged by."""
+        return self.registry(self.trusted.get(commit))
+
+    def authors_at(self, commit: str, record: str) -> frozenset[str]:
+        """Emails of everyone who changed `record` since its last approval, as of `commit`."""
+        return self.pending.get(commit, {}).get(record, frozenset())
+
+    def _step(self, step: Step) -> None:
+        commit = step.commit
+        parents = commit.parents
+        first = parents[0] if parents else None
+        blob = self.config_blob.get(first) if first else None
+        if step.config is not None:
+            blob = step.config.new_blob
+        self.config_blob[commit.id] = blob
+
+        is_root = (
+            commit.id.startswith(self.pinned_root)
+            if self.pinned_root
+            else (
+                self.root_commit is None
+                and blob is not None
+                and all(self.config_blob.get(p) is None for p in parents)
+            )
+        )
+        if is_root:
+            self.root_commit = commit.id
+            self.trusted[commit.id] = blob
+        # A commit cannot authorise itself: it is judged by its parent's registry. Only the trust
+        # root, which nothing precedes, is judged by its own.
+        judge_by = blob if is_root else (self.trusted.get(first) if first else None)
+        registry = self.registry(judge_by)
+        pending = self._merged_pending(parents)
+
+        claims = self.claims.get(commit.id)
+        verdicts = self._judge(step, claims, registry, pending) if claims else []
+        self.verdicts.extend(verdicts)
+
+        if not is_root:
+            self.trusted[commit.id] = self._trusted_after(step, blob, verdicts, registry)
+        self.pending[commit.id] = self._pending_after(step, pending, claims, verdicts)
+
+    def _trusted_after(
+        self, step: Step, blob: str | None, verdicts: list[Verdict], registry: Registry | None
+    ) -> str | None:
+        commit = step.commit
+        parent_trusted = [self.trusted.get(p) for p in commit.parents]
+        first_trusted = parent_trusted[0] if parent_trusted else None
+        if blob in parent_trusted or (first_trusted is None and blob is None):
+            return blob
+        if first_trusted is None:
+            return None  # before the trust root nothing is trusted
+        signed = [v for v in verdicts if v.record == CONFIG_RECORD]
+        if any(v.ok for v in signed):
+            if self.registry(blob) is not None:
+                return blob
+            self._replace_last(
+                signed[-1], "the new qms.yaml does not validate, so it is not in force"
+            )
+            return first_trusted
+        if not signed:
+            who = f"{commit.committer.name} <{commit.committer.email}>"
+            self.verdicts.append(
+                self._verdict(
+                    commit,
+                    Claim(CONFIG_RECORD, None, None, "changed"),
+                    None,
+                    registry,
+                    (
+                        f"qms.yaml was changed by {who} without an admin's signature "
+                        "(meaning 'changed'); the change is not in force",
+                    ),
+                )
+            )
+        return first_trusted
+
+    def _replace_last(self, verdict: Verdict, problem: str) -> None:
+        index = self.verdicts.index(verdict)
+        self.verdicts[index] = replace(verdict, problems=(*verdict.problems, problem))
+
+    def _merged_pending(self, parents: tuple[str, ...]) -> dict[str, frozenset[str]]:
+        maps = [self.pending.get(p, {}) for p in parents]
+        if not maps:
+            return {}
+        merged = maps[0]
+        for other in maps[1:]:
+            if other is merged or not other:
+                continue
+            merged = dict(merged)
+            for record, authors in other.items():
+                merged[record] = merged.get(record, frozenset()) | authors
+        return merged
+
+    def _pending_after(
+        self,
+        step: Step,
+        pending: dict[str, frozenset[str]],
+        claims: Claims | None,
+        verdicts: list[Verdict],
+    ) -> dict[str, frozenset[str]]:
+        commit = step.commit
+        updates: dict[str, frozenset[str] | None] = {}
+        if len(commit.parents) <= 1:  # a merge only brings in changes authored on its branch
+            signed = {c.record for c in claims.claims} if claims else set()
+            for record, change in step.records.items():
+                if record in signed and not self._authored(step, record, change):
+                    continue
+                people = frozenset({commit.author.email.lower(), commit.committer.email.lower()})
+                updates[record] = pending.get(record, frozenset()) | people
+        for verdict in verdicts:
+            if verdict.ok and verdict.meaning == RELEASE_MEANING:
+                updates[verdict.record] = None
+        if not updates:
+            return pending
+        result = dict(pending)
+        for record, authors in updates.items():
+            if authors is None:
+                result.pop(record, None)
+            else:
+                result[record] = authors
+        return result
+
+    def _authored(self, step: Step, record: str, change: object) -> bool:
+        """Whether a signature commit changed more of the record than its state."""
+        from ..git import Change
+
+        assert isinstance(change, Change)
+        old = _data(self.contents.get(change.old_blob or ""), record)
+        new = _data(self.contents.get(f"{step.commit.id}:{self.history.path_of(record)}"), record)
+        if not isinstance(old, dict) or not isinstance(new, dict):
+            return True
+        keys = (old.keys() | new.keys()) - _STATE_FIELDS
+        return any(old.get(k) != new.get(k) for k in keys)
+
+    # -- judging one signature commit ---------------------------------------------------------
+
+    def _judge(
+        self,
+        step: Step,
+        claims: Claims,
+        registry: Registry | None,
+        pending: Mapping[str, frozenset[str]],
+    ) -> list[Verdict]:
+        commit = step.commit
+        if claims.problem:
+            claim = Claim("?", None, None, "?")
+            return [
+                self._verdict(
+                    commit, claim, None, registry, (f"malformed trailers: {claims.problem}",)
+                )
+            ]
+        signer_problem, person, fingerprint = self._check_signer(commit, registry)
+        verdicts = []
+        for claim in claims.claims:
+            if signer_problem:
+                problems: tuple[str, ...] = (signer_problem,)
+                role = None
+            else:
+                assert registry is not None and person is not None
+                role, found = self._check_claim(step, claim, registry, person, pending)
+                problems = tuple(found)
+            verdict = self._verdict(commit, claim, person, registry, problems, role, fingerprint)
+            verdict = replace(verdict, reason=claims.reason)
+            if verdict.ok and person is not None:
+                key = (claim.record, claim.content, claim.meaning, person.id)
+                if key in self.seen:
+                    verdict = replace(
+                        verdict,
+                        problems=(
+                            f"{person.name} already signed '{claim.meaning}' for this content of "
+                            f"{claim.record} in commit {self.seen[key][:12]}; one signature per "
+                            "person, meaning and version",
+                        ),
+                    )
+                else:
+                    self.seen[key] = commit.id
+            verdicts.append(verdict)
+        return verdicts
+
+    def _check_signer(
+        self, commit: Commit, registry: Registry | None
+    ) -> tuple[str | None, Person | None, str | None]:
+        """The person whose registered key made a good signature, or why there is none."""
+        if commit.signature is None:
+            return "the commit carries signature trailers but is not signed", None, None
+        if "BEGIN PGP SIGNATURE" in commit.signature:
+            return (
+                "the commit has an OpenPGP signature; gitqms accepts SSH signatures "
+                "(git config gpg.format ssh)",
+                None,
+                None,
+            )
+        try:
+            signature = parse_armored(commit.signature)
+            checked = verify_sshsig(signature, commit.payload)
+        except SignatureError as error:
+            return f"the signature does not verify: {error} (altered or copied commit)", None, None
+        fingerprint = checked.key.fingerprint
+        if registry is None:
+            return (
+                "no trusted qms.yaml registry precedes this commit (is it before the trust root?)",
+                None,
+                fingerprint,
+            )
+        registered = registry.key(checked.key.blob)
+        if registered is None:
+            return (
+                f"key {fingerprint} is not registered in qms.yaml at the parent commit",
+                None,
+                fingerprint,
+            )
+        person = registered.person
+        if person.email.lower() != commit.committer.email.lower():
+            return (
+                f"key {fingerprint} is registered to {person.id} <{person.email}>, but the "
+                f"committer is <{commit.committer.email}>",
+                None,
+                fingerprint,
+            )
+        problem = key_window_problem(registered.key, commit.committer.utc.date())
+        if problem is None and checked.key.is_sk:
+            if not checked.user_present and not registered.key.no_touch_required:
+                problem = "the security key did not confirm user presence (no touch)"
+            elif registered.key.verify_required and not checked.user_verified:
+                problem = "the security key did not verify the user (PIN), which this key requires"
+        return problem, person, fingerprint
+
+    def _check_claim(
+        self,
+        step: Step,
+        claim: Claim,
+        registry: Registry,
+        person: Person,
+        pending: Mapping[str, frozenset[str]],
+    ) -> tuple[str | None, list[str]]:
+        problems: list[str] = []
+        kind = (
+            "qms"
+            if claim.record == CONFIG_RECORD
+            else getattr(kind_of_id(claim.record), "name", None)
+        )
+        if kind is None:
+            return None, [f"{claim.record!r} is not a record ID"]
+        rule: SignatureRule | None = registry.config.signatures.get(kind, {}).get(claim.meaning)
+        role = None
+        if rule is None:
+            problems.append(
+                f"the signature policy has no meaning '{claim.meaning}' for {kind} records"
+            )
+        else:
+            held = sorted(person.roles & rule.roles)
+            role = held[0] if held else None
+            if role is None:
+                problems.append(
+                    f"{person.id} holds {', '.join(sorted(person.roles))}; '{claim.meaning}' on "
+                    f"a {kind} record needs one of {', '.join(sorted(rule.roles))}"
+                )
+        content = self.contents.get(f"{step.commit.id}:{self.history.path_of(claim.record)}")
+        if content is None:
+            problems.append(f"{claim.record} does not exist in this commit")
+        else:
+            actual = content_hash(content)
+            if claim.content != actual:
+                problems.append(
+                    f"the trailer claims content {claim.content or '(none)'}, but "
+                    f"{claim.record} at this commit is {actual}"
+                )
+            if kind != "qms":
+                version = version_of(_data(content, claim.record))
+                if claim.version != version:
+                    problems.append(
+                        f"the trailer claims version {claim.version or '(none)'}, but the "
+                        f"record at this commit states {version}"
+                    )
+        separation = registry.config.separation_of_duties
+        if rule is not None and rule.independent and separation:
+            authors = set(pending.get(claim.record, frozenset()))
+            change = step.records.get(claim.record)
+            if change is not None and self._authored(step, claim.record, change):
+                authors |= {step.commit.author.email.lower(), step.commit.committer.email.lower()}
+            if person.email.lower() in authors:
+                problems.append(
+                    f"{person.id} authored changes to this version of {claim.record} and "
+                    f"cannot sign it '{claim.meaning}' (separation of duties)"
+                )
+        return role, problems
+
+    def _verdict(
+        self,
+        commit: Commit,
+        claim: Claim,
+        person: Person | None,
+        registry: Registry | None,
+        problems: tuple[str, ...],
+        role: str | None = None,
+        fingerprint: str | None = None,
+    ) -> Verdict:
+        if person is None and registry is not None:
+            person_hint = registry.config.person_by_email(commit.committer.email)
+        else:
+            person_hint = person
+        return Verdict(
+            commit=commit.id,
+            when=commit.committer.utc,
+            record=claim.record,
+            version=claim.version,
+            meaning=claim.meaning,
+            reason=None,
+            signer=person_hint.name if person_hint else commit.committer.name,
+            email=commit.committer.email,
+            person=person.id if person else None,
+            role=role,
+            fingerprint=fingerprint,
+            problems=problems,
+        )
+
+    # -- after the walk ---------------------------------------------------------------------
+
+    def _mark_superseded(self) -> None:
+        """A valid signature stops covering its record once the record's content changes."""
+        if not self.history.steps:
+            return
+        tip = self.history.steps[-1].commit.id
+        signed = {v.record for v in self.verdicts if v.ok}
+        current = self.history.blobs(f"{tip}:{self.history.path_of(r)}" for r in sorted(signed))
+        last_change: dict[str, Commit] = {}
+        for step in self.history.steps:
+            for record in step.records:
+                last_change[record] = step.commit
+            if step.config is not None:
+                last_change[CONFIG_RECORD] = step.commit
+        for index, verdict in enumerate(self.verdicts):
+            if not verdict.ok or verdict.record == CONFIG_RECORD:
+                continue  # a registry change is meant to be followed by others
+            content = current.get(f"{tip}:{self.history.path_of(verdict.record)}")
+            changed = last_change.get(verdict.record)
+            if content is not None and content_hash(content) == self._claimed(verdict):
+                continue
+            by = f" in {changed.id[:12]} by {changed.author.name}" if changed else ""
+            self.verdicts[index] = replace(
+                verdict,
+                superseded=f"the record changed after this signature{by}; it covers earlier content",
+            )
+
+    def _claimed(self, verdict: Verdict) -> str | None:
+        claims = self.claims.get(verdict.commit)
+        if claims is None:
+            return None
+        return next((c.content for c in claims.claims if c.record == verdict.record), None)
+
+
+def _data(content: bytes | None, record: str) -> object:
+    """A record's fields (an SOP's body under "(body)"), or None when it does not parse."""
+    if content is None:
+        return None
+    try:
+        text = decode_record_bytes(content)
+        body = None
+        if record.startswith("SOP-"):
+            text, body, _ = split_front_matter(text)
+        data = load_yaml(text).data
+    except (LoadError, ValueError):
+        return None
+    if isinstance(data, dict) and body is not None:
+        data["(body)"] = body
+    return data
