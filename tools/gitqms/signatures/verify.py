@@ -217,9 +217,12 @@ class Walk:
     ) -> str | None:
         commit = step.commit
         parent_trusted = [self.trusted.get(p) for p in commit.parents]
+        if blob in parent_trusted:
+            return blob  # unchanged, or restored to what was trusted
+        for parent in commit.parents:
+            if blob == self.config_blob.get(parent):
+                return self.trusted.get(parent)  # not changed here: the parent's trust carries
         first_trusted = parent_trusted[0] if parent_trusted else None
-        if blob in parent_trusted or (first_trusted is None and blob is None):
-            return blob
         if first_trusted is None:
             return None  # before the trust root nothing is trusted
         signed = [v for v in verdicts if v.record == CONFIG_RECORD]
