@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint typecheck docs clean
+.PHONY: install demo test lint typecheck docs clean bench-verify
 
 install: $(VENV)/.installed
 
@@ -35,3 +35,8 @@ docs: install
 
 clean:
 	rm -rf $(VENV) site .pytest_cache .mypy_cache .ruff_cache
+
+# Time `qms verify` against git's own signature check on a generated repository of 2,000
+# SSH-signed commits; results in benchmarks/results/verify-2000.json.
+bench-verify: install
+	$(BIN)/python benchmarks/verify_bench.py --signatures 2000

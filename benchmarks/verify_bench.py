@@ -51,13 +51,6 @@ from typing import Any
 import cryptography
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from gitqms.signatures.claims import Claim, content_hash, trailer_lines
-from gitqms.signatures.commits import format_trailers
-from gitqms.signatures.signing import config_claim, subject_for
-from gitqms.signatures.sshkeys import parse_openssh
-from gitqms.signatures.sshsig import sign_ed25519
-from gitqms.validation.run import parse_config
-
 PROJECT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -136,6 +129,8 @@ def commit_object(
     if not sign:
         return objects.write(b"commit", payload)
     assert who.key is not None
+    from gitqms.signatures.sshsig import sign_ed25519
+
     armored = sign_ed25519(who.key, payload)
     gpgsig = "gpgsig " + armored.rstrip("\n").replace("\n", "\n ") + "\n"
     return objects.write(b"commit", (head + gpgsig).encode() + b"\n" + body)
@@ -157,6 +152,8 @@ def public_line(key: Ed25519PrivateKey) -> str:
 
 def registry_text(keys: dict[str, Ed25519PrivateKey]) -> str:
     """This project's qms.yaml with a `keys:` entry for each person in `keys`."""
+    from gitqms.validation.run import parse_config
+
     text = (PROJECT / "qms.yaml").read_text()
     for person_id, key in keys.items():
         pattern = re.compile(
@@ -203,6 +200,13 @@ def git(repo: Path, *args: str, check: bool = True, text: bool = True) -> Any:
 
 
 def build(folder: Path, signatures: int) -> Built:
+    # gitqms is imported here, not at the top, so the verify worker's import time is its own.
+    from gitqms.signatures.claims import Claim, content_hash, trailer_lines
+    from gitqms.signatures.commits import format_trailers
+    from gitqms.signatures.signing import config_claim, subject_for
+    from gitqms.signatures.sshkeys import parse_openssh
+    from gitqms.validation.run import parse_config
+
     t0 = time.perf_counter()
     repo = folder / "repo"
     repo.mkdir()
@@ -240,7 +244,6 @@ def build(folder: Path, signatures: int) -> Built:
     versions = dict.fromkeys(records, 0)
     sop_entries: dict[str, tuple[bytes, str]] = {}
     content = b""
-    signed_so_far = 0
     t_sign = 0.0
     for index in range(signatures):
         cycle = index // 2
@@ -274,10 +277,9 @@ def build(folder: Path, signatures: int) -> Built:
         tip = commit_object(objects, tree, [tip], signer, when, message, sign=True)
         t_sign += time.perf_counter() - s
         commits += 1
-        signed_so_far += 1
-        if signed_so_far == 1:
+        if index == 0:
             samples["first review"] = tip
-        elif signed_so_far == 2:
+        elif index == 1:
             samples["first approval"] = tip
     samples["last signature"] = tip
     t_write = time.perf_counter() - t0

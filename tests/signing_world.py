@@ -54,10 +54,14 @@ def git(repo: Path, *args: str, env: dict[str, str] | None = None, input: str | 
     return result.stdout.strip()
 
 
-class World:
-    KEY_TYPES = {"ed25519": ["-t", "ed25519"], "ecdsa": ["-t", "ecdsa", "-b", "256"],
-                 "rsa": ["-t", "rsa", "-b", "3072"]}  # fmt: skip
+KEY_TYPES = {
+    "ed25519": ["-t", "ed25519"],
+    "ecdsa": ["-t", "ecdsa", "-b", "256"],
+    "rsa": ["-t", "rsa", "-b", "3072"],
+}
 
+
+class World:
     def __init__(self, base: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         self.base = base
         self.repo = base / "qms"
@@ -72,7 +76,7 @@ class World:
             [
                 "ssh-keygen",
                 "-q",
-                *self.KEY_TYPES[key_type],
+                *KEY_TYPES[key_type],
                 "-N",
                 "",
                 "-C",
@@ -134,8 +138,15 @@ class World:
             check=True,
         ).stdout
 
-    def trailers(self, record: str, path: str, meaning: str, *, version: str | None = None,
-                 content: str | None = None) -> str:  # fmt: skip
+    def trailers(
+        self,
+        record: str,
+        path: str,
+        meaning: str,
+        *,
+        version: str | None = None,
+        content: str | None = None,
+    ) -> str:
         """Trailers as `qms sign` writes them, unless told to lie about version or content."""
         digest = content or "sha256:" + hashlib.sha256(self.content(path)).hexdigest()
         lines = [f"QMS-Record: {record}"]

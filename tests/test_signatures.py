@@ -53,8 +53,18 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Story]:
         s = Story(world, people)
 
         world.act(admin)
-        result = qms("init", str(world.repo), "--admin", admin.id, "--name", admin.name,
-                     "--email", admin.email, "--key", str(admin.pub))  # fmt: skip
+        result = qms(
+            "init",
+            str(world.repo),
+            "--admin",
+            admin.id,
+            "--name",
+            admin.name,
+            "--email",
+            admin.email,
+            "--key",
+            str(admin.pub),
+        )
         assert result.exit_code == 0, result.output + result.stderr
         s.expect(world.head(), "valid")  # the trust root, signed by the first admin
         for person, roles in (
@@ -64,12 +74,27 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Story]:
             (lindqvist, ["sop-reviewer"]),
         ):
             role_args = [arg for role in roles for arg in ("--role", role)]
-            world.qms(admin, "people", "add", person.id, "--name", person.name,
-                      "--email", person.email, *role_args)  # fmt: skip
+            world.qms(
+                admin,
+                "people",
+                "add",
+                person.id,
+                "--name",
+                person.name,
+                "--email",
+                person.email,
+                *role_args,
+            )
             s.expect(world.head(), "valid")
             window = ["--valid-from", "2020-01-01", "--valid-until", "2021-12-31"]
-            world.qms(admin, "keys", "add", person.id, str(person.pub),
-                      *(window if person is dubois else []))  # fmt: skip
+            world.qms(
+                admin,
+                "keys",
+                "add",
+                person.id,
+                str(person.pub),
+                *(window if person is dubois else []),
+            )
             s.expect(world.head(), "valid")
 
         # A clean life cycle: authored by l.santos, reviewed, approved ...
@@ -99,18 +124,24 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Story]:
         s.expect(world.raw_commit(lindqvist, reviewed), "invalid", "the key was revoked on")
         wrong_version = world.trailers("SOP-0001", SOP, "reviewed", version="9")
         s.expect(world.raw_commit(okafor, wrong_version), "invalid", "claims version 9")
-        wrong_content = world.trailers("SOP-0001", SOP, "reviewed", version="1",
-                                       content="sha256:" + "0" * 64)  # fmt: skip
+        wrong_content = world.trailers(
+            "SOP-0001", SOP, "reviewed", version="1", content="sha256:" + "0" * 64
+        )
         s.expect(world.raw_commit(okafor, wrong_content), "invalid", "claims content sha256:000")
 
         # A registry change that authorises its own signer is judged by the parent's registry,
         # and is not adopted: the intruder's next signature fails the same way.
         config = world.repo / "qms.yaml"
         original = config.read_text()
-        config.write_text(original.replace(
-            "roles:\n", f'  - id: mallory\n    name: "Mallory Intruder"\n    email: "{mallory.email}"\n'
-            f'    roles: [admin, qa-manager]\n    keys:\n      - public_key: "{mallory.public_line()}"\n'
-            '        valid_from: "2020-01-01"\nroles:\n', 1))  # fmt: skip
+        config.write_text(
+            original.replace(
+                "roles:\n",
+                f'  - id: mallory\n    name: "Mallory Intruder"\n    email: "{mallory.email}"\n'
+                f'    roles: [admin, qa-manager]\n    keys:\n      - public_key: "{mallory.public_line()}"\n'
+                '        valid_from: "2020-01-01"\nroles:\n',
+                1,
+            )
+        )
         digest = "sha256:" + hashlib.sha256(config.read_bytes()).hexdigest()
         message = f"Add admin\n\nQMS-Record: qms.yaml\nQMS-Content: {digest}\nQMS-Meaning: changed"
         with world.acting(mallory):
@@ -212,7 +243,7 @@ def test_verdicts_agree_with_git_verify_commit(story: Story, tmp_path: Path) -> 
                 cwd=repo,
                 capture_output=True,
                 check=False,
-            ).returncode  # fmt: skip
+            ).returncode
             == 0
         )
         ours = not any(words in p for p in verdict.problems for words in git_judges)

@@ -122,7 +122,9 @@ def verify(sig: SshSignature, message: bytes, *, namespace: str = "git") -> Chec
     data = _signed_data(namespace, sig.hash_algorithm, message)
     try:
         return _verify_raw(sig.key, sig.signature, data)
-    except KeyFormatError as error:
+    except SignatureError:
+        raise
+    except (KeyFormatError, ValueError) as error:  # ValueError: e.g. a negative ECDSA integer
         raise SignatureError(f"malformed signature: {error}") from None
     except InvalidSignature:
         raise SignatureError("the signature does not match the signed content") from None
