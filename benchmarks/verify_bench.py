@@ -44,6 +44,7 @@ import sys
 import tempfile
 import time
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -160,7 +161,7 @@ def registry_text(keys: dict[str, Ed25519PrivateKey]) -> str:
             rf"(^  - id: {re.escape(person_id)}\n(?:    .*\n)*?    roles: \[[^\]\n]*\]\n)", re.M
         )
         entry = f'    keys:\n      - public_key: "{public_line(key)}"\n        valid_from: "2020-01-01"\n'
-        text, count = pattern.subn(lambda m, e=entry: m[1] + e, text, count=1)
+        text, count = pattern.subn(r"\g<1>" + entry.replace("\\", r"\\"), text, count=1)
         if count != 1:
             raise SystemExit(f"cannot find the roles line of {person_id} in qms.yaml")
     config, findings = parse_config(text)
@@ -369,15 +370,15 @@ def worker(repo: Path, runs: int, profile: Path | None) -> None:
         times.append(time.perf_counter() - t)
         failures += len(report.failures)
         if run == 0:
-            peak_after_first = _max_rss_mb(resource.RUSAGE_SELF)
+            peak_after_first = _peak_mb()
         del report
     result: dict[str, Any] = {
         "import_seconds": imported,
         "times": times,
         "failures": failures,
         "peak_mb_first_run": peak_after_first,
-        "peak_mb_self": _max_rss_mb(resource.RUSAGE_SELF),
-        "peak_mb_git_children": _max_rss_mb(resource.RUSAGE_CHILDREN),
+        "peak_mb_self": _peak_mb(),
+        "peak_mb_getrusage": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
     if profile is not None:
         profiler = cProfile.Profile()
@@ -391,8 +392,17 @@ def worker(repo: Path, runs: int, profile: Path | None) -> None:
     print(json.dumps(result))
 
 
-def _max_rss_mb(who: int) -> float:
-    return resource.getrusage(who).ru_maxrss / 1024  # kilobytes on Linux
+def _peak_mb() -> float:
+    """This process's peak RSS. On Linux getrusage's ru_maxrss also counts the parent's RSS at
+    the time of the fork (the kernel carries it over at exec), so a worker started by a large
+    parent would report the parent's size; VmHWM belongs to this process's own memory alone."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
 
 
 def time_qms(built: Built, runs: int, profile: Path | None) -> dict[str, Any]:
@@ -411,18 +421,14 @@ def time_qms(built: Built, runs: int, profile: Path | None) -> dict[str, Any]:
 def time_git(built: Built, limit: int | None) -> dict[str, Any]:
     args = ["git", "-c", f"gpg.ssh.allowedSignersFile={built.allowed_signers}", "log"]
     args += ["--format=%G?"] + (["-n", str(limit)] if limit else []) + ["HEAD"]
-    with tempfile.TemporaryFile() as errors:
-        t = time.perf_counter()
-        process = subprocess.Popen(args, cwd=built.repo, stdout=subprocess.PIPE, stderr=errors)
-        assert process.stdout is not None
-        out = process.stdout.read()
-        _, status, usage = os.wait4(process.pid, 0)  # this child's own rusage, ssh-keygens included
-        seconds = time.perf_counter() - t
-        process.returncode = os.waitstatus_to_exitcode(status)
-        process.stdout.close()
-        if process.returncode != 0:
-            errors.seek(0)
-            raise SystemExit(f"git log failed: {errors.read().decode(errors='replace')}")
+    # No memory figure for git: a child's ru_maxrss includes this process's RSS at the fork,
+    # which is the generator's, not git's.
+    t = time.perf_counter()
+    result = subprocess.run(args, cwd=built.repo, capture_output=True, check=False)
+    seconds = time.perf_counter() - t
+    if result.returncode != 0:
+        raise SystemExit(f"git log failed: {result.stderr.decode(errors='replace')}")
+    out = result.stdout
     marks = out.decode().split()
     counts = {mark: marks.count(mark) for mark in sorted(set(marks))}
     good = counts.get("G", 0)
@@ -440,7 +446,6 @@ def time_git(built: Built, limit: int | None) -> dict[str, Any]:
         "seconds": seconds if measured_all else per_signature * built.signatures,
         "extrapolated": not measured_all,
         "per_signature_us": per_signature * 1e6,
-        "peak_mb": usage.ru_maxrss / 1024,
     }
 
 
@@ -456,13 +461,14 @@ def versions() -> dict[str, str]:
         "ssh": first_line(["ssh", "-V"]),
         "platform": platform.platform(),
         "cpus": str(os.cpu_count()),
+        "load_average": " ".join(f"{x:.2f}" for x in os.getloadavg()),
     }
 
 
 # --- the report ------------------------------------------------------------------------------
 
 
-def table(rows: list[tuple[str, ...]]) -> str:
+def table(rows: Sequence[tuple[str, ...]]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [
         "  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True))
@@ -528,7 +534,12 @@ def main() -> None:
 
         RESULTS.mkdir(exist_ok=True)
         profile = RESULTS / f"verify-{n}-profile.txt" if options.profile else None
-        print(f"timing verify_history in a fresh process, {options.runs} runs ...", flush=True)
+        load = os.getloadavg()[0]
+        print(
+            f"timing verify_history in a fresh process, {options.runs} runs "
+            f"(1-minute load average {load:.2f} on {os.cpu_count()} CPUs) ...",
+            flush=True,
+        )
         qms = time_qms(built, options.runs, profile)
         what = (
             f"newest {options.baseline_limit} commits" if options.baseline_limit else "all commits"
@@ -565,7 +576,8 @@ def main() -> None:
         print(
             f"qms verify: runs {', '.join(f'{t:.3f}' for t in qms['times'])} s (first = cold "
             f"process; import {qms['import_seconds']:.2f} s not included); peak RSS "
-            f"{qms['peak_mb_self']:.0f} MB Python, {qms['peak_mb_git_children']:.0f} MB git children"
+            f"{qms['peak_mb_self']:.0f} MB (VmHWM of the verify process, 3 runs; after the first "
+            f"{qms['peak_mb_first_run']:.0f} MB)"
         )
         note = (
             f"extrapolated from {baseline['seconds_measured']:.2f} s for the newest "
@@ -600,7 +612,6 @@ def main() -> None:
             "us_per_signature": median / built.signatures * 1e6,
             "peak_mb": qms["peak_mb_self"],
             "peak_mb_first_run": qms["peak_mb_first_run"],
-            "peak_mb_git_children": qms["peak_mb_git_children"],
             "statuses": statuses,
             "targets": targets,
             "generation": {
@@ -609,6 +620,7 @@ def main() -> None:
                 "pack_bytes": built.pack_bytes,
             },
             "head": built.head,
+            "load_average_before_timing": load,
             "environment": versions(),
             "command": " ".join([Path(sys.executable).name, *sys.argv]),
         }

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -272,3 +273,65 @@ def test_revoked_key_cannot_sign_any_more(world: World) -> None:
     assert "was revoked on" in out and "laptop stolen" in out
     keys = json.loads(world.qms(admin, "keys", "list", "--format", "json"))["keys"]
     assert next(k for k in keys if k["person"] == "m.okafor")["revoked_reason"] == "laptop stolen"
+
+
+def sk_signed_commit(world: World, person: Person, private: object, flags: int) -> str:
+    """A signature commit signed by a FIDO sk-ed25519 key, as a security key would sign it."""
+    from gitqms.signatures.sshsig import sign_sk_ed25519
+
+    head, tree = world.head(), world.git("rev-parse", "HEAD^{tree}")
+    who = f"{person.name} <{person.email}> {int(time.time())} +0000"
+    trailers = world.trailers("SOP-0001", SOP, "reviewed", version="1")
+    payload = f"tree {tree}\nparent {head}\nauthor {who}\ncommitter {who}\n\nReview\n\n{trailers}\n"
+    _, armored = sign_sk_ed25519(private, payload.encode(), flags=flags)  # type: ignore[arg-type]
+    header = "gpgsig " + "\n ".join(armored.rstrip("\n").split("\n"))
+    signed = payload.replace(f"committer {who}\n", f"committer {who}\n{header}\n", 1)
+    commit = world.git("hash-object", "-t", "commit", "-w", "--stdin", input=signed)
+    world.git("update-ref", "refs/heads/main", commit)
+    return commit
+
+
+@pytest.mark.parametrize(
+    ("verify_required", "flags", "problem"),
+    [
+        (False, 0x01, None),
+        (False, 0x00, "did not confirm user presence"),
+        (True, 0x01, "did not verify the user (PIN)"),
+        (True, 0x05, None),
+    ],
+)
+def test_security_key_flags_follow_the_registry(
+    world: World, tmp_path: Path, verify_required: bool, flags: int, problem: str | None
+) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from gitqms.signatures.sshsig import sign_sk_ed25519
+
+    admin = world.people["a.weber"]
+    fido = world.person("f.ido", "Fiona Ido")
+    private = Ed25519PrivateKey.generate()
+    public_line, _ = sign_sk_ed25519(private, b"")
+    pub = tmp_path / "fido.pub"
+    pub.write_text(public_line + " fido\n")
+    world.qms(
+        admin,
+        "people",
+        "add",
+        fido.id,
+        "--name",
+        fido.name,
+        "--email",
+        fido.email,
+        "--role",
+        "sop-reviewer",
+    )
+    world.qms(
+        admin, "keys", "add", fido.id, str(pub), *(["--verify-required"] if verify_required else [])
+    )
+    commit = sk_signed_commit(world, fido, private, flags)
+    report = json.loads(world.qms(admin, "verify", "--format", "json", ok=False))
+    verdict = next(v for v in report["signatures"] if v["commit"] == commit)
+    if problem is None:
+        assert verdict["status"] == "valid", verdict
+    else:
+        assert verdict["status"] == "invalid" and problem in verdict["problems"][0]

@@ -79,7 +79,7 @@ def parse_armored(text: str) -> SshSignature:
         raise SignatureError("not an SSH signature (no SSHSIG armor)")
     try:
         blob = base64.b64decode("".join(line.strip() for line in lines[1:-1]), validate=True)
-    except binascii.Error:
+    except (binascii.Error, ValueError):  # ValueError: characters outside ASCII
         raise SignatureError("the signature's base64 is damaged") from None
     return parse(blob)
 
