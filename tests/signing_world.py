@@ -67,6 +67,9 @@ class World:
         self.repo = base / "qms"
         self.monkeypatch = monkeypatch
         self.people: dict[str, Person] = {}
+        for variable in ("AUTHOR", "COMMITTER"):  # each person's own git config decides
+            monkeypatch.delenv(f"GIT_{variable}_NAME", raising=False)
+            monkeypatch.delenv(f"GIT_{variable}_EMAIL", raising=False)
 
     def person(self, person_id: str, name: str, key_type: str = "ed25519") -> Person:
         keys = self.base / "keys"

@@ -4,58 +4,15 @@ with the repository left exactly as it was."""
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from helpers import qms
 from signing_world import Person, World
 
 SOP = "sops/SOP-0001.md"
-
-
-@pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
-    """A repository with an admin, a reviewer and an author, and one committed draft SOP."""
-    world = World(tmp_path, monkeypatch)
-    admin = world.person("a.weber", "Dr. Anna Weber")
-    reviewer = world.person("m.okafor", "Michael Okafor")
-    author = world.person("l.santos", "Lucia Santos")
-    world.act(admin)
-    result = qms(
-        "init",
-        str(world.repo),
-        "--admin",
-        admin.id,
-        "--name",
-        admin.name,
-        "--email",
-        admin.email,
-        "--key",
-        str(admin.pub),
-    )
-    assert result.exit_code == 0, result.stderr
-    for person, role in ((reviewer, "sop-reviewer"), (author, "sop-author")):
-        world.qms(
-            admin,
-            "people",
-            "add",
-            person.id,
-            "--name",
-            person.name,
-            "--email",
-            person.email,
-            "--role",
-            role,
-        )
-        world.qms(admin, "keys", "add", person.id, str(person.pub))
-    world.qms(author, "new", "sop", "--title", "Receipt of ATMPs")
-    text = re.sub(r"FILL IN[^\n]*", "Described.", (world.repo / SOP).read_text())
-    world.commit_file(author, SOP, text, "new procedure")
-    return world
 
 
 def snapshot(world: World) -> tuple[str, str, str]:

@@ -34,6 +34,8 @@ _LOCATION_VARIABLES = (
 
 def _environment() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in _LOCATION_VARIABLES}
+    env.pop("GIT_GRAFT_FILE", None)
+    env["GIT_NO_REPLACE_OBJECTS"] = "1"  # history as committed, not as refs/replace/* says
     env["GIT_TERMINAL_PROMPT"] = "0"
     env["LC_ALL"] = "C"
     return env

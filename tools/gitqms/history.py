@@ -8,7 +8,7 @@ more batch, only for the commits that need them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
 from . import git
@@ -58,7 +58,9 @@ def load_history(root: Path, revisions: Sequence[str]) -> History:
         try:
             commits[name] = parse_commit(name, raw)
         except CommitFormatError as error:
-            raise QmsError(str(error), hint="run `git fsck` on the repository") from None
+            raise QmsError(
+                str(error), hint="run `git fsck`; such a commit must be removed by the server"
+            ) from None
     steps = []
     for entry in logged:
         records: dict[str, git.Change] = {}
@@ -71,5 +73,12 @@ def load_history(root: Path, revisions: Sequence[str]) -> History:
                 config = change
             elif record_id := record_id_from_path(PurePosixPath(inside)):
                 records[record_id] = change
-        steps.append(Step(commits[entry.id], records, config))
+        commit = commits[entry.id]
+        if commit.parents != entry.parents:  # git reads only the parent lines right after tree
+            commit = replace(
+                commit,
+                parents=entry.parents,
+                problem="the commit object holds parent lines that git does not read as parents",
+            )
+        steps.append(Step(commit, records, config))
     return History(root, prefix, steps)

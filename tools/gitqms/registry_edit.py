@@ -62,6 +62,13 @@ def change_registry(root: Path, edit: Edit, reason: str | None, now: datetime) -
         raise QmsError(f"{CONFIG_FILE} is not committed yet", hint="commit it first")
     walk = walk_history(repo.root, [base.commit])
     registry = walk.registry_at(base.commit)
+    if registry is not None and walk.config_blob.get(base.commit) != registry.blob:
+        raise Refused(
+            f"the committed {CONFIG_FILE} holds changes that are not in force (not signed by "
+            "an admin); editing it now would sign them too",
+            hint=f"run `qms verify` to see the change, then restore the trusted {CONFIG_FILE} "
+            "(git revert that commit) and run this command again",
+        )
     if registry is None:
         raise Refused(
             "there is no trusted registry at HEAD, so no one can change it",

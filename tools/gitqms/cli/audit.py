@@ -54,13 +54,7 @@ def verify(
     """
     repo = repository(ctx)
     revs = git.expand_range(repo.root, list(revisions) or ["HEAD"])
-    root = trust_root or git.config_value(repo.root, "qms.trustRoot")
-    if root is not None:
-        resolved = git.rev_parse(repo.root, f"{root}^{{commit}}")
-        if resolved is None:
-            raise click.BadParameter(f"{root} is not a commit", param_hint="--trust-root")
-        root = resolved
-    report = verify_history(repo.root, revs, trust_root=root)
+    report = verify_history(repo.root, revs, trust_root=trust_root)
     if output_format == "json":
         echo_json(
             {

@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 
-_IDENT = re.compile(rb"^(?P<name>.*?) ?<(?P<email>[^<>]*)> (?P<time>-?\d+) (?P<tz>[+-]\d{4})$")
+_DATE = re.compile(rb"^(?P<time>\d{1,12}) (?P<tz>[+-][01]\d[0-5]\d)$")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
 _TRAILER = re.compile(r"^(?P<key>[A-Za-z0-9][A-Za-z0-9-]*): ?(?P<value>.*)$")
 
 
@@ -32,6 +33,7 @@ class Commit:
     signature: str | None  # the armored gpgsig header, if any
     payload: bytes = field(repr=False)  # the object without its signature: what was signed
     trailers: tuple[tuple[str, str], ...] = ()
+    problem: str | None = None  # a header that makes the signature untrustworthy
 
     @property
     def summary(self) -> str:
@@ -76,9 +78,12 @@ def parse_commit(commit_id: str, raw: bytes) -> Commit:
         committer = _identity(values[b"committer"][0])
     except (KeyError, UnicodeDecodeError) as error:
         raise CommitFormatError(f"commit {commit_id} is malformed: {error}") from None
-    if len(values.get(b"gpgsig", [])) > 1:
-        raise CommitFormatError(f"commit {commit_id} carries more than one signature")
     signature = values[b"gpgsig"][0].decode("utf-8", "replace") if b"gpgsig" in values else None
+    problem = None
+    if len(values.get(b"gpgsig", [])) > 1:
+        problem = "the commit carries more than one signature header"
+    elif any(name in values for name in (b"gpgsig-sha256", b"encoding")):
+        problem = "the commit has a gpgsig-sha256 or encoding header, which gitqms does not accept"
     message = body.decode("utf-8", "replace")
     return Commit(
         id=commit_id,
@@ -90,19 +95,29 @@ def parse_commit(commit_id: str, raw: bytes) -> Commit:
         signature=signature,
         payload=payload,
         trailers=parse_trailers(message),
+        problem=problem,
     )
 
 
 def _identity(value: bytes) -> Identity:
-    match = _IDENT.match(value)
+    """Split 'Name <email> time zone' the way git does: the email runs from the first '<' to
+    the next '>', and the date follows the last '>'."""
+    start = value.find(b"<")
+    end = value.find(b">", start + 1)
+    last = value.rfind(b">")
+    match = _DATE.match(value[last + 2 :]) if start >= 0 and end > start else None
     if not match:
         raise CommitFormatError(f"bad identity line {value[:80]!r}")
+    name, email = value[:start].rstrip(b" "), value[start + 1 : end]
     tz = match["tz"].decode()
     offset = timedelta(hours=int(tz[1:3]), minutes=int(tz[3:5])) * (-1 if tz[0] == "-" else 1)
-    when = datetime.fromtimestamp(int(match["time"]), timezone(offset))
+    try:
+        when = datetime.fromtimestamp(int(match["time"]), timezone(offset))
+    except (ValueError, OverflowError, OSError):
+        raise CommitFormatError(f"impossible date in identity line {value[:80]!r}") from None
     return Identity(
-        name=match["name"].decode("utf-8", "replace"),
-        email=match["email"].decode("utf-8", "replace"),
+        name=name.decode("utf-8", "replace"),
+        email=email.decode("utf-8", "replace"),
         time=when,
     )
 
@@ -113,17 +128,17 @@ def parse_trailers(message: str) -> tuple[tuple[str, str], ...]:
     Only the last paragraph counts, as for `git interpret-trailers`, so a `QMS-Meaning:` line
     quoted in the body of a message is not a trailer.
     """
-    paragraphs = [p for p in re.split(r"\n\s*\n", message.strip()) if p.strip()]
+    paragraphs = [p for p in re.split(r"\n[ \t]*\n", message.strip("\n")) if p.strip(" \t\n")]
     if len(paragraphs) < 2:
         return ()
     trailers: list[tuple[str, str]] = []
-    for line in paragraphs[-1].splitlines():
+    for line in paragraphs[-1].split("\n"):  # lines as git splits them: on \n only
         if line[:1] in (" ", "\t") and trailers:  # folded continuation line
             key, value = trailers[-1]
             trailers[-1] = (key, f"{value} {line.strip()}")
             continue
         match = _TRAILER.match(line)
-        if not match:
+        if not match or _CONTROL.search(line):
             return ()
         trailers.append((match["key"], match["value"].strip()))
     return tuple(trailers)

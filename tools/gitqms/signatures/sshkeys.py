@@ -149,7 +149,7 @@ def parse_openssh(line: str) -> SshKey:
         raise KeyFormatError("expected 'TYPE BASE64 [comment]', as in a .pub file")
     try:
         blob = base64.b64decode(parts[1], validate=True)
-    except binascii.Error:
+    except (binascii.Error, ValueError):  # ValueError: characters outside ASCII
         raise KeyFormatError("the key's base64 part is damaged") from None
     key = parse_blob(blob)
     if key.type != parts[0]:

@@ -12,9 +12,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from .. import git
+from ..errors import QmsError
 from ..history import History, Step, load_history
 from ..records.config import Person, SignatureRule
 from ..records.document import split_front_matter
@@ -83,8 +85,20 @@ def verify_history(
 def walk_history(
     root: Path, revisions: Sequence[str] = ("HEAD",), *, trust_root: str | None = None
 ) -> Walk:
-    """The finished walk: its report, and the trusted registry and authorship at each commit."""
-    walk = Walk(load_history(root, revisions), trust_root)
+    """The finished walk: its report, and the trusted registry and authorship at each commit.
+
+    The trust root is the one given, else `git config qms.trustRoot`, else found in history.
+    """
+    pinned = trust_root or git.config_value(root, "qms.trustRoot")
+    if pinned is not None:
+        resolved = git.rev_parse(root, f"{pinned}^{{commit}}")
+        if resolved is None:
+            raise QmsError(
+                f"the trust root {pinned} is not a commit of this repository",
+                hint="check --trust-root or git config qms.trustRoot",
+            )
+        pinned = resolved
+    walk = Walk(load_history(root, revisions), pinned)
     walk.run()
     return walk
 
@@ -104,6 +118,8 @@ class Walk:
         self.registries: dict[str, Registry | None] = {}
         self.contents: dict[str, bytes | None] = {}
         self.root_commit: str | None = None
+        self.lineage: dict[str, frozenset[str]] = {}  # trusted qms.yaml -> trusted before it
+        self.times: dict[str, datetime] = {}
         self.verdicts: list[Verdict] = []
         self.notes: list[str] = []
         self.report = Report([], 0, None)
@@ -128,6 +144,10 @@ class Walk:
             for parent in step.commit.parents:
                 if parent not in in_range:
                     names.add(f"{parent}:{self.config_path}")
+            for record in step.records if len(step.commit.parents) > 1 else ():
+                path = self.history.path_of(record)
+                names.update(f"{parent}:{path}" for parent in step.commit.parents[1:])
+                names.add(f"{step.commit.id}:{path}")
         self.contents = self.history.blobs(sorted(names))
         for step in self.history.steps:
             for parent in step.commit.parents:
@@ -138,6 +158,7 @@ class Walk:
                         self.contents[blob or ""] = content
                     self.config_blob[parent] = blob
                     self.trusted[parent] = blob  # the base of a range is taken as verified
+                    self.lineage.setdefault(blob or "", frozenset())
                     self.pending[parent] = {}
                     if blob:
                         self.notes.append(
@@ -163,8 +184,10 @@ class Walk:
 
     def run(self) -> None:
         self._prefetch()
+        self.root_commit = self._trust_root()
         for step in self.history.steps:
             self._step(step)
+        self._recheck_revocations()
         self._mark_superseded()
         root = self.pinned_root or self.root_commit
         self.report = Report(self.verdicts, len(self.history.steps), root, self.notes)
@@ -177,6 +200,36 @@ class Walk:
         """Emails of everyone who changed `record` since its last approval, as of `commit`."""
         return self.pending.get(commit, {}).get(record, frozenset())
 
+    def _trust_root(self) -> str | None:
+        """The pinned root, else the one commit in the range that introduces qms.yaml.
+
+        Inside a range whose base already has a registry, nothing in the range can be a root.
+        Two commits that both introduce qms.yaml (an unrelated history merged in) are refused
+        rather than guessed between: the attacker could choose which comes first.
+        """
+        blobs = dict(self.config_blob)
+        candidates = []
+        for step in self.history.steps:
+            parents = step.commit.parents
+            blob = blobs.get(parents[0]) if parents else None
+            if step.config is not None:
+                blob = step.config.new_blob
+            blobs[step.commit.id] = blob
+            if blob is not None and all(blobs.get(p) is None for p in parents):
+                candidates.append(step.commit.id)
+        if self.pinned_root:
+            return self.pinned_root
+        if any(blob for blob in self.config_blob.values()):
+            return None  # the base of the range holds the trusted registry
+        if len(candidates) > 1:
+            raise QmsError(
+                f"{len(candidates)} commits each introduce qms.yaml ("
+                + ", ".join(c[:12] for c in candidates)
+                + "); the trust root is ambiguous",
+                hint="pin it: git config qms.trustRoot COMMIT, or qms verify --trust-root COMMIT",
+            )
+        return candidates[0] if candidates else None
+
     def _step(self, step: Step) -> None:
         commit = step.commit
         parents = commit.parents
@@ -185,19 +238,12 @@ class Walk:
         if step.config is not None:
             blob = step.config.new_blob
         self.config_blob[commit.id] = blob
+        self.times[commit.id] = commit.committer.utc
 
-        is_root = (
-            commit.id.startswith(self.pinned_root)
-            if self.pinned_root
-            else (
-                self.root_commit is None
-                and blob is not None
-                and all(self.config_blob.get(p) is None for p in parents)
-            )
-        )
+        is_root = commit.id == self.root_commit
         if is_root:
-            self.root_commit = commit.id
             self.trusted[commit.id] = blob
+            self.lineage[blob or ""] = frozenset()
         # A commit cannot authorise itself: it is judged by its parent's registry. Only the trust
         # root, which nothing precedes, is judged by its own.
         judge_by = blob if is_root else (self.trusted.get(first) if first else None)
@@ -216,18 +262,26 @@ class Walk:
         self, step: Step, blob: str | None, verdicts: list[Verdict], registry: Registry | None
     ) -> str | None:
         commit = step.commit
-        parent_trusted = [self.trusted.get(p) for p in commit.parents]
-        if blob in parent_trusted:
-            return blob  # unchanged, or restored to what was trusted
-        for parent in commit.parents:
-            if blob == self.config_blob.get(parent):
-                return self.trusted.get(parent)  # not changed here: the parent's trust carries
-        first_trusted = parent_trusted[0] if parent_trusted else None
+        first = commit.parents[0] if commit.parents else None
+        first_trusted = self.trusted.get(first) if first else None
         if first_trusted is None:
             return None  # before the trust root nothing is trusted
+        if blob == first_trusted or blob == self.config_blob.get(first or ""):
+            return first_trusted  # unchanged here: the first parent's registry stays in force
+        for side in commit.parents[1:]:
+            # A merge takes a branch's registry only if it grew, by signed changes, out of the
+            # one in force here: an old registry (a key not yet revoked) cannot come back.
+            side_trusted = self.trusted.get(side)
+            if side_trusted == blob and first_trusted in self.lineage.get(blob or "", ()):
+                return blob
         signed = [v for v in verdicts if v.record == CONFIG_RECORD]
         if any(v.ok for v in signed):
             if self.registry(blob) is not None:
+                self.lineage[blob or ""] = (
+                    self.lineage.get(blob or "", frozenset())
+                    | self.lineage.get(first_trusted, frozenset())
+                    | {first_trusted}
+                )
                 return blob
             self._replace_last(
                 signed[-1], "the new qms.yaml does not validate, so it is not in force"
@@ -275,13 +329,14 @@ class Walk:
     ) -> dict[str, frozenset[str]]:
         commit = step.commit
         updates: dict[str, frozenset[str] | None] = {}
-        if len(commit.parents) <= 1:  # a merge only brings in changes authored on its branch
-            signed = {c.record for c in claims.claims} if claims else set()
-            for record, change in step.records.items():
-                if record in signed and not self._authored(step, record, change):
-                    continue
-                people = frozenset({commit.author.email.lower(), commit.committer.email.lower()})
-                updates[record] = pending.get(record, frozenset()) | people
+        signed = {c.record for c in claims.claims} if claims else set()
+        people = frozenset({commit.author.email.lower(), commit.committer.email.lower()})
+        for record, change in step.records.items():
+            if len(commit.parents) > 1 and self._brought_in(step, record):
+                continue  # authored on the merged branch, and counted there
+            if record in signed and not self._authored(step, record, change):
+                continue
+            updates[record] = pending.get(record, frozenset()) | people
         for verdict in verdicts:
             if verdict.ok and verdict.meaning == RELEASE_MEANING:
                 updates[verdict.record] = None
@@ -294,6 +349,12 @@ class Walk:
             else:
                 result[record] = authors
         return result
+
+    def _brought_in(self, step: Step, record: str) -> bool:
+        """Whether a merge's version of `record` is a merged branch's, not its own edit."""
+        path = self.history.path_of(record)
+        mine = self.contents.get(f"{step.commit.id}:{path}")
+        return any(mine == self.contents.get(f"{p}:{path}") for p in step.commit.parents[1:])
 
     def _authored(self, step: Step, record: str, change: object) -> bool:
         """Whether a signature commit changed more of the record than its state."""
@@ -358,6 +419,8 @@ class Walk:
         """The person whose registered key made a good signature, or why there is none."""
         if commit.signature is None:
             return "the commit carries signature trailers but is not signed", None, None
+        if commit.problem:
+            return commit.problem, None, None
         if "BEGIN PGP SIGNATURE" in commit.signature:
             return (
                 "the commit has an OpenPGP signature; gitqms accepts SSH signatures "
@@ -392,13 +455,51 @@ class Walk:
                 None,
                 fingerprint,
             )
-        problem = key_window_problem(registered.key, commit.committer.utc.date())
+        problem = key_window_problem(
+            registered.key, commit.committer.utc.date()
+        ) or self._date_problem(commit)
         if problem is None and checked.key.is_sk:
             if not checked.user_present and not registered.key.no_touch_required:
                 problem = "the security key did not confirm user presence (no touch)"
             elif registered.key.verify_required and not checked.user_verified:
                 problem = "the security key did not verify the user (PIN), which this key requires"
         return problem, person, fingerprint
+
+    def _date_problem(self, commit: Commit) -> str | None:
+        """The signer chooses the committer date; it may not go back behind a parent's."""
+        when = commit.committer.utc
+        for parent in commit.parents:
+            before = self.times.get(parent)
+            if before is not None and when < before:
+                return (
+                    f"the commit is dated {when:%Y-%m-%d %H:%M}Z, before its parent "
+                    f"{parent[:12]} ({before:%Y-%m-%d %H:%M}Z): a back-dated signature"
+                )
+        if when > datetime.now(UTC) + timedelta(days=1):
+            return f"the commit is dated in the future ({when:%Y-%m-%d}Z)"
+        return None
+
+    def _recheck_revocations(self) -> None:
+        """A key revoked later still voids what it signed on or after its revocation date,
+        even on a branch that started before the revocation was recorded."""
+        if not self.history.steps:
+            return
+        registry = self.registry_at(self.history.steps[-1].commit.id)
+        if registry is None:
+            return
+        for index, verdict in enumerate(self.verdicts):
+            if not verdict.ok or verdict.fingerprint is None:
+                continue
+            entry = registry.key_by_fingerprint(verdict.fingerprint)
+            revoked = entry.key.revoked_on if entry else None
+            if revoked is not None and verdict.when.date() >= date.fromisoformat(revoked):
+                self.verdicts[index] = replace(
+                    verdict,
+                    problems=(
+                        f"the key was revoked on {revoked} ({entry.key.revoked_reason if entry else ''}), "
+                        "and this signature is dated on or after that day",
+                    ),
+                )
 
     def _check_claim(
         self,
