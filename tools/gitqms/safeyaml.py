@@ -242,8 +242,9 @@ def _too_deep_at(text: str) -> int | None:
     return None
 
 
-def load_yaml(text: str, *, line_offset: int = 0) -> Loaded:
-    """Parse one YAML document. `line_offset` shifts line numbers (front matter in Markdown)."""
+def load_yaml(text: str, *, line_offset: int = 0, lines: bool = True) -> Loaded:
+    """Parse one YAML document. `line_offset` shifts line numbers (front matter in Markdown);
+    `lines=False` skips the line map when only the data is wanted."""
     line = _too_deep_at(text)
     if line is not None:
         raise LoadError(
@@ -258,8 +259,8 @@ def load_yaml(text: str, *, line_offset: int = 0) -> Loaded:
         if node is None:
             return Loaded(None, {(): 1 + line_offset})
         _check_bounds(node)
-        lines = _line_map(node, line_offset)
-        return Loaded(loader.construct_document(node), lines)
+        line_map = _line_map(node, line_offset) if lines else {}
+        return Loaded(loader.construct_document(node), line_map)
     except LoadError as error:
         error.line += line_offset if error.line else 0
         raise

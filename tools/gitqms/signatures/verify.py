@@ -626,15 +626,31 @@ class Walk:
 
 
 def _data(content: bytes | None, record: str) -> object:
-    """A record's fields (an SOP's body under "(body)"), or None when it does not parse."""
+    """A record's fields (an SOP's body under "(body)"), or None when it does not parse.
+
+    Signatures often share content (a review, then the approval), so results are cached by
+    the content's hash; callers must not change what they get.
+    """
     if content is None:
         return None
+    key = (record.startswith("SOP-"), hashlib.sha256(content).digest())
+    if key not in _PARSED:
+        if len(_PARSED) > 20_000:
+            _PARSED.clear()
+        _PARSED[key] = _parse(content, record)
+    return _PARSED[key]
+
+
+_PARSED: dict[tuple[bool, bytes], object] = {}
+
+
+def _parse(content: bytes, record: str) -> object:
     try:
         text = decode_record_bytes(content)
         body = None
         if record.startswith("SOP-"):
             text, body, _ = split_front_matter(text)
-        data = load_yaml(text).data
+        data = load_yaml(text, lines=False).data
     except (LoadError, ValueError):
         return None
     if isinstance(data, dict) and body is not None:
