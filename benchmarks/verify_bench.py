@@ -4,8 +4,9 @@
     .venv/bin/python benchmarks/verify_bench.py --signatures 10000 --profile
 
 Builds a throwaway repository shaped like a real one, then times on it
-  (a) `verify_history(repo, ["HEAD"])`, the verifier behind `qms verify`, in a fresh Python
-      process: 3 runs, the median reported, the first (cold) one shown beside it;
+  (a) `verify_history(repo, ["HEAD"])`, the verifier behind `qms verify`: one call in each of 3
+      fresh Python processes (--runs), the median reported, as `qms verify` runs it once per
+      process; a second call in the same process is timed for the record only;
   (b) `git -c gpg.ssh.allowedSignersFile=FILE log --format=%G? HEAD`, which starts ssh-keygen
       for every signed commit. With --baseline-limit K only the newest K commits are timed
       (`-n K`) and the time is extrapolated per signed commit; the output says so.
@@ -355,34 +356,17 @@ def check_with_qms(built: Built) -> dict[str, int]:
     return statuses
 
 
-def worker(repo: Path, runs: int, profile: Path | None) -> None:
-    """Runs in a fresh process: time verify_history, print JSON on stdout."""
+def worker(repo: Path, profile: Path | None) -> None:
+    """Runs in a fresh process: one cold verify_history call, then a warm repeat; JSON on stdout.
+
+    Only the cold call counts: `qms verify` makes one call per process, and the verifier may
+    keep caches at module level that a repeat in the same process would profit from. With
+    `profile`, one cold call runs under cProfile instead, and nothing is timed.
+    """
     t = time.perf_counter()
     from gitqms.signatures.verify import verify_history
 
     imported = time.perf_counter() - t
-    times = []
-    cpu_times = []  # this process only: git log and cat-file run beside it
-    peak_after_first = 0.0
-    failures = 0
-    for run in range(runs):
-        t, cpu = time.perf_counter(), time.process_time()
-        report = verify_history(repo, ["HEAD"])
-        times.append(time.perf_counter() - t)
-        cpu_times.append(time.process_time() - cpu)
-        failures += len(report.failures)
-        if run == 0:
-            peak_after_first = _peak_mb()
-        del report
-    result: dict[str, Any] = {
-        "import_seconds": imported,
-        "times": times,
-        "cpu_times": cpu_times,
-        "failures": failures,
-        "peak_mb_first_run": peak_after_first,
-        "peak_mb_self": _peak_mb(),
-        "peak_mb_getrusage": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    }
     if profile is not None:
         profiler = cProfile.Profile()
         profiler.enable()
@@ -390,8 +374,28 @@ def worker(repo: Path, runs: int, profile: Path | None) -> None:
         profiler.disable()
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(15)
-        profile.write_text(out.getvalue())
-        result["profile"] = str(profile)
+        profile.write_text(out.getvalue().rstrip() + "\n")
+        print(json.dumps({"profile": str(profile)}))
+        return
+    times, cpu_times, failures = [], [], 0
+    for _ in range(2):
+        t, cpu = time.perf_counter(), time.process_time()
+        report = verify_history(repo, ["HEAD"])
+        times.append(time.perf_counter() - t)
+        cpu_times.append(time.process_time() - cpu)  # this process only; git runs beside it
+        failures += len(report.failures)
+        if len(times) == 1:
+            peak_cold = _peak_mb()
+        del report
+    result: dict[str, Any] = {
+        "import_seconds": imported,
+        "cold_seconds": times[0],
+        "cold_cpu_seconds": cpu_times[0],
+        "warm_seconds": times[1],
+        "failures": failures,
+        "peak_mb_cold": peak_cold,
+        "peak_mb": _peak_mb(),
+    }
     print(json.dumps(result))
 
 
@@ -408,16 +412,30 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
 
 
-def time_qms(built: Built, runs: int, profile: Path | None) -> dict[str, Any]:
-    args = [sys.executable, __file__, "--worker", str(built.repo), "--runs", str(runs)]
+def time_qms(built: Built, runs: int) -> dict[str, Any]:
+    """`runs` fresh processes, each timing one cold call (and one warm repeat, for the record)."""
+    found: list[dict[str, Any]] = [_run_worker(built, None) for _ in range(runs)]
+    for data in found:
+        if data["failures"]:
+            raise SystemExit(f"the verify worker saw {data['failures']} failures")
+    return {
+        "times": [d["cold_seconds"] for d in found],
+        "cpu_times": [d["cold_cpu_seconds"] for d in found],
+        "warm_times": [d["warm_seconds"] for d in found],
+        "import_seconds": statistics.median(d["import_seconds"] for d in found),
+        "peak_mb_cold": max(d["peak_mb_cold"] for d in found),
+        "peak_mb": max(d["peak_mb"] for d in found),
+    }
+
+
+def _run_worker(built: Built, profile: Path | None) -> dict[str, Any]:
+    args = [sys.executable, __file__, "--worker", str(built.repo)]
     if profile is not None:
         args += ["--profile-to", str(profile)]
     result = subprocess.run(args, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise SystemExit(f"the verify worker failed:\n{result.stderr}")
     data: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
-    if data["failures"]:
-        raise SystemExit(f"the verify worker saw {data['failures']} failures")
     return data
 
 
@@ -468,6 +486,27 @@ def versions() -> dict[str, str]:
     }
 
 
+def package_state() -> dict[str, Any]:
+    """Which gitqms was measured: the project's commit, files changed since, a digest of the code."""
+    import gitqms
+
+    code = Path(gitqms.__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted(code.rglob("*.py")):
+        digest.update(path.relative_to(code).as_posix().encode() + b"\0" + path.read_bytes())
+
+    def git_out(*args: str) -> str:
+        result = subprocess.run(["git", *args], cwd=PROJECT, capture_output=True, text=True)
+        return result.stdout.strip() if result.returncode == 0 else ""
+
+    dirty = git_out("status", "--porcelain", "--", str(code)).splitlines()
+    return {
+        "commit": git_out("rev-parse", "HEAD"),
+        "uncommitted": [line[3:] for line in dirty],
+        "code_sha256": digest.hexdigest()[:16],
+    }
+
+
 # --- the report ------------------------------------------------------------------------------
 
 
@@ -513,12 +552,18 @@ def main() -> None:
         os.environ.pop(name, None)
 
     if options.worker is not None:
-        worker(options.worker, options.runs, options.profile_to)
+        worker(options.worker, options.profile_to)
         return
     if options.signatures < 2:
         parser.error("--signatures must be at least 2")
 
     n = options.signatures
+    package = package_state()
+    changes = f", uncommitted changes in {len(package['uncommitted'])} file(s)"
+    print(
+        f"gitqms at {package['commit'][:12]}{changes if package['uncommitted'] else ''}, "
+        f"code digest {package['code_sha256']}"
+    )
     folder = Path(tempfile.mkdtemp(prefix=f"qms-verify-bench-{n}-"))
     try:
         print(f"generating {n} signatures ...", flush=True)
@@ -539,11 +584,11 @@ def main() -> None:
         profile = RESULTS / f"verify-{n}-profile.txt" if options.profile else None
         load = os.getloadavg()[0]
         print(
-            f"timing verify_history in a fresh process, {options.runs} runs "
+            f"timing verify_history: {options.runs} runs, each in a fresh process "
             f"(1-minute load average {load:.2f} on {os.cpu_count()} CPUs) ...",
             flush=True,
         )
-        qms = time_qms(built, options.runs, profile)
+        qms = time_qms(built, options.runs)
         what = (
             f"newest {options.baseline_limit} commits" if options.baseline_limit else "all commits"
         )
@@ -570,18 +615,19 @@ def main() -> None:
                 git_cell,
                 f"{ratio:.1f}x",
                 f"{median / built.signatures * 1e6:.0f}",
-                f"{qms['peak_mb_self']:.0f}",
+                f"{qms['peak_mb_cold']:.0f}",
             ),
         ]
         print()
         print(table(rows))
         print()
         print(
-            f"qms verify: runs {', '.join(f'{t:.3f}' for t in qms['times'])} s wall, "
+            f"qms verify: cold runs {', '.join(f'{t:.3f}' for t in qms['times'])} s wall, "
             f"{', '.join(f'{t:.3f}' for t in qms['cpu_times'])} s CPU of the Python process "
-            f"(first = cold process; import {qms['import_seconds']:.2f} s not included); peak "
-            f"RSS {qms['peak_mb_self']:.0f} MB (VmHWM of the verify process over {options.runs} "
-            f"runs; {qms['peak_mb_first_run']:.0f} MB after the first)"
+            f"(one call per fresh process; import {qms['import_seconds']:.2f} s not included); "
+            f"a second call in the same process took "
+            f"{', '.join(f'{t:.3f}' for t in qms['warm_times'])} s; peak RSS "
+            f"{qms['peak_mb_cold']:.0f} MB after the cold call ({qms['peak_mb']:.0f} MB after both)"
         )
         note = (
             f"extrapolated from {baseline['seconds_measured']:.2f} s for the newest "
@@ -597,7 +643,8 @@ def main() -> None:
         for name, met in targets.items():
             print(f"target {name}: {'met' if met else 'NOT met'}")
         if profile is not None:
-            print(f"\ncProfile of one verify run (top 15, cumulative), also in {profile}:")
+            _run_worker(built, profile)  # after the timing, in a fresh process of its own
+            print(f"\ncProfile of one cold verify call (top 15, cumulative), also in {profile}:")
             print(profile.read_text())
 
         result = {
@@ -608,15 +655,15 @@ def main() -> None:
             "qms_verify_seconds": median,
             "qms_verify_runs": qms["times"],
             "qms_verify_cpu_runs": qms["cpu_times"],
-            "qms_verify_cold_seconds": qms["times"][0],
+            "qms_verify_warm_repeat_runs": qms["warm_times"],
             "qms_import_seconds": qms["import_seconds"],
             "git_seconds": baseline["seconds"],
             "git_extrapolated": baseline["extrapolated"],
             "git": baseline,
             "ratio": ratio,
             "us_per_signature": median / built.signatures * 1e6,
-            "peak_mb": qms["peak_mb_self"],
-            "peak_mb_first_run": qms["peak_mb_first_run"],
+            "peak_mb": qms["peak_mb_cold"],
+            "peak_mb_after_warm_repeat": qms["peak_mb"],
             "statuses": statuses,
             "targets": targets,
             "generation": {
@@ -626,9 +673,13 @@ def main() -> None:
             },
             "head": built.head,
             "load_average_before_timing": load,
+            "package": package,
             "environment": versions(),
             "command": " ".join([Path(sys.executable).name, *sys.argv]),
         }
+        if package_state()["code_sha256"] != package["code_sha256"]:
+            print("WARNING: the gitqms code changed during the run; the figures mix versions")
+            result["package_changed_during_run"] = True
         out = RESULTS / f"verify-{n}.json"
         out.write_text(json.dumps(result, indent=2) + "\n")
         print(f"\nwrote {out.relative_to(PROJECT)}")
