@@ -12,8 +12,8 @@ from typing import Any
 from .errors import QmsError
 from .records.config import CONFIG_FILE
 from .records.kinds import kind_of_id
-from .signatures.claims import CONFIG_RECORD
-from .signatures.verify import Verdict, _data, walk_history
+from .signatures.claims import CONFIG_RECORD, record_data
+from .signatures.verify import Verdict, walk_history
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,9 @@ def record_log(root: Path, record_id: str, revisions: Sequence[str] = ("HEAD",))
         if change is not None:
             old = blobs.get(change.old_blob or "")
             new = blobs.get(change.new_blob or "")
-            summary = summarise(_data(old, record_id), _data(new, record_id), change.status)
+            summary = summarise(
+                record_data(old, record_id), record_data(new, record_id), change.status
+            )
             if len(commit.parents) > 1:
                 summary = f"merged: {summary}"
         signed = verdicts.get(commit.id, [])

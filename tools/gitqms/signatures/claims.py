@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..records.config import CONFIG_FILE
+from ..records.document import split_front_matter
+from ..safeyaml import LoadError, decode_record_bytes, load_yaml
 from .commits import Commit
 
 RECORD = "QMS-Record"
@@ -93,3 +95,36 @@ def trailer_lines(claims: list[Claim], reason: str | None) -> list[tuple[str, st
     if reason:
         pairs.append((REASON, reason))
     return pairs
+
+
+def record_data(content: bytes | None, record: str) -> object:
+    """A record's fields (an SOP's body under "(body)"), or None when it does not parse.
+
+    Signatures often share content (a review, then the approval), so results are cached by
+    the content's hash; callers must not change what they get.
+    """
+    if content is None:
+        return None
+    key = (record.startswith("SOP-"), hashlib.sha256(content).digest())
+    if key not in _PARSED:
+        if len(_PARSED) > 20_000:
+            _PARSED.clear()
+        _PARSED[key] = _parse(content, record)
+    return _PARSED[key]
+
+
+_PARSED: dict[tuple[bool, bytes], object] = {}
+
+
+def _parse(content: bytes, record: str) -> object:
+    try:
+        text = decode_record_bytes(content)
+        body = None
+        if record.startswith("SOP-"):
+            text, body, _ = split_front_matter(text)
+        data = load_yaml(text, lines=False).data
+    except (LoadError, ValueError):
+        return None
+    if isinstance(data, dict) and body is not None:
+        data["(body)"] = body
+    return data

@@ -16,11 +16,11 @@ from .. import git
 from ..errors import QmsError, Refused
 from ..records.config import Person, SignatureRule
 from ..records.kinds import kind_of_id
-from .claims import CONFIG_RECORD, Claim, content_hash, trailer_lines, version_of
+from .claims import CONFIG_RECORD, Claim, content_hash, record_data, trailer_lines, version_of
 from .commits import format_trailers
 from .registry import Registry, key_window_problem
-from .sshkeys import KeyFormatError, SshKey, parse_openssh
-from .verify import Walk, _data, walk_history
+from .sshkeys import KEY_TYPES, KeyFormatError, SshKey, parse_openssh
+from .verify import Walk, walk_history
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def signing_key(root: Path) -> SshKey:
                 text = candidate.read_text(errors="replace").strip()
             except OSError:
                 continue
-            if text.split(" ", 1)[0] in _KEY_PREFIXES:
+            if text.split(" ", 1)[0] in KEY_TYPES:
                 line = text.splitlines()[0]
                 break
         if line is None:
@@ -67,17 +67,6 @@ def signing_key(root: Path) -> SshKey:
         return parse_openssh(line)
     except KeyFormatError as error:
         raise QmsError(f"the signing key {value} cannot be read: {error}") from None
-
-
-_KEY_PREFIXES = (
-    "ssh-ed25519",
-    "ssh-rsa",
-    "ecdsa-sha2-nistp256",
-    "ecdsa-sha2-nistp384",
-    "ecdsa-sha2-nistp521",
-    "sk-ssh-ed25519@openssh.com",
-    "sk-ecdsa-sha2-nistp256@openssh.com",
-)
 
 
 def current_signer(root: Path, registry: Registry, today: datetime) -> Signer:
@@ -181,7 +170,7 @@ def plan_record_signatures(
         kind = kind_of_id(record_id)
         assert kind is not None
         rule = registry.config.signatures.get(kind.name, {}).get(meaning)
-        version = version_of(_data(content, record_id))
+        version = version_of(record_data(content, record_id))
         claim = Claim(record_id, version, content_hash(content), meaning)
         problems += _claim_problems(walk, base, claim, kind.name, rule, signer)
         claims.append(claim)

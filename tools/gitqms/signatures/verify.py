@@ -19,11 +19,10 @@ from .. import git
 from ..errors import QmsError
 from ..history import History, Step, load_history
 from ..records.config import Person, SignatureRule
-from ..records.document import split_front_matter
 from ..records.kinds import kind_of_id
-from ..safeyaml import LoadError, decode_record_bytes, load_yaml
+from ..safeyaml import LoadError, decode_record_bytes
 from ..validation.run import parse_config
-from .claims import CONFIG_RECORD, Claim, Claims, content_hash, read_claims, version_of
+from .claims import CONFIG_RECORD, Claim, Claims, content_hash, read_claims, record_data, version_of
 from .commits import Commit
 from .registry import Registry, key_window_problem
 from .sshsig import SignatureError, parse_armored
@@ -356,13 +355,12 @@ class Walk:
         mine = self.contents.get(f"{step.commit.id}:{path}")
         return any(mine == self.contents.get(f"{p}:{path}") for p in step.commit.parents[1:])
 
-    def _authored(self, step: Step, record: str, change: object) -> bool:
+    def _authored(self, step: Step, record: str, change: git.Change) -> bool:
         """Whether a signature commit changed more of the record than its state."""
-        from ..git import Change
-
-        assert isinstance(change, Change)
-        old = _data(self.contents.get(change.old_blob or ""), record)
-        new = _data(self.contents.get(f"{step.commit.id}:{self.history.path_of(record)}"), record)
+        old = record_data(self.contents.get(change.old_blob or ""), record)
+        new = record_data(
+            self.contents.get(f"{step.commit.id}:{self.history.path_of(record)}"), record
+        )
         if not isinstance(old, dict) or not isinstance(new, dict):
             return True
         keys = (old.keys() | new.keys()) - _STATE_FIELDS
@@ -396,7 +394,7 @@ class Walk:
                 role, found = self._check_claim(step, claim, registry, person, pending)
                 problems = tuple(found)
             verdict = self._verdict(commit, claim, person, registry, problems, role, fingerprint)
-            verdict = replace(verdict, reason=claims.reason)
+            verdict = replace(verdict, reason=claims.reason) if claims.reason else verdict
             if verdict.ok and person is not None:
                 key = (claim.record, claim.content, claim.meaning, person.id)
                 if key in self.seen:
@@ -542,7 +540,7 @@ class Walk:
                     f"{claim.record} at this commit is {actual}"
                 )
             if kind != "qms":
-                version = version_of(_data(content, claim.record))
+                version = version_of(record_data(content, claim.record))
                 if claim.version != version:
                     problems.append(
                         f"the trailer claims version {claim.version or '(none)'}, but the "
@@ -623,36 +621,3 @@ class Walk:
         if claims is None:
             return None
         return next((c.content for c in claims.claims if c.record == verdict.record), None)
-
-
-def _data(content: bytes | None, record: str) -> object:
-    """A record's fields (an SOP's body under "(body)"), or None when it does not parse.
-
-    Signatures often share content (a review, then the approval), so results are cached by
-    the content's hash; callers must not change what they get.
-    """
-    if content is None:
-        return None
-    key = (record.startswith("SOP-"), hashlib.sha256(content).digest())
-    if key not in _PARSED:
-        if len(_PARSED) > 20_000:
-            _PARSED.clear()
-        _PARSED[key] = _parse(content, record)
-    return _PARSED[key]
-
-
-_PARSED: dict[tuple[bool, bytes], object] = {}
-
-
-def _parse(content: bytes, record: str) -> object:
-    try:
-        text = decode_record_bytes(content)
-        body = None
-        if record.startswith("SOP-"):
-            text, body, _ = split_front_matter(text)
-        data = load_yaml(text, lines=False).data
-    except (LoadError, ValueError):
-        return None
-    if isinstance(data, dict) and body is not None:
-        data["(body)"] = body
-    return data
