@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -226,3 +227,21 @@ def test_a_closed_pipe_ends_quietly(example: Path) -> None:
         text=True,
     )
     assert "internal error" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_failing_name_source_is_raised_not_a_silently_short_stream(tmp_path: Path) -> None:
+    """cat_objects reads names in a feeder thread; its errors must reach the caller."""
+    from gitqms import git
+
+    git.init(tmp_path)
+    (tmp_path / "a.txt").write_text("a\n")
+    blob = git.hash_blob(tmp_path, b"a\n")
+
+    def names() -> Iterator[str]:
+        yield blob
+        raise RuntimeError("the log broke off")
+
+    with pytest.raises(RuntimeError, match="broke off"):
+        list(git.cat_objects(tmp_path, names()))
+    with pytest.raises(ValueError, match="newlines"):
+        list(git.cat_objects(tmp_path, [blob, "HEAD:a\nb"]))

@@ -480,3 +480,56 @@ def test_decode_refuses_invalid_utf8_naming_the_line() -> None:
 
 def test_decode_drops_a_byte_order_mark() -> None:
     assert decode_record_bytes("\ufeffa: é\n".encode()) == "a: é\n"
+
+
+# --- the version a signature names: top-level fields only ------------------------------------
+
+
+def _versions_agree(record: str, content: bytes) -> None:
+    from gitqms.signatures.claims import record_data, stated_version, version_of
+
+    assert stated_version(content, record) == version_of(record_data(content, record))
+
+
+def test_stated_version_agrees_with_the_full_parse_on_every_example_record() -> None:
+    from helpers import ROOT
+
+    files = [*ROOT.glob("sops/*.md"), *ROOT.glob("capa/*.yaml"), *ROOT.glob("deviations/*.yaml")]
+    assert len(files) >= 5
+    for path in files:
+        _versions_agree(path.stem, path.read_bytes())
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "id: X\nversion: 3\n",
+        "version: 3\nversion: 4\n",  # duplicate: no version at all, in both readers
+        "title: 'a\nversion: 9'\nversion: 2\n",  # the column-0 line inside quotes is not a key
+        'title: "a\nversion: 9"\n',
+        "tags: [a,\nversion: 9]\n",
+        "<<: {version: 9}\n",  # merge keys are refused
+        "? [a]\n: 1\nversion: 2\n",  # a non-text key
+        "version: !!str 5\n",  # a tag
+        "version: 1.10\n",
+        "version: 0010\n",
+        "state: closed\n",
+        "state: true\n",
+        "version: {a: 1}\n",
+        "- version: 1\n",
+        "version: 3\nnotes: *missing\n",  # a syntax error anywhere
+        "",
+    ],
+)
+def test_stated_version_agrees_with_the_full_parse_on_awkward_yaml(text: str) -> None:
+    _versions_agree("CAPA-2026-0001", text.encode())
+    _versions_agree("SOP-0001", f"---\n{text}---\nbody\n".encode())
+
+
+def test_stated_version_reads_the_version_even_when_another_field_is_broken() -> None:
+    """A nested error is validation's business; the version the record states is still 3."""
+    from gitqms.signatures.claims import record_data, stated_version
+
+    content = b"id: CAPA-2026-0001\nstate: open\nowner: {a: 1, a: 2}\n"
+    assert record_data(content, "CAPA-2026-0001") is None
+    assert stated_version(content, "CAPA-2026-0001") == "open"

@@ -82,6 +82,12 @@ def config_value(cwd: Path, key: str) -> str | None:
     return result.stdout.strip() or None if result.returncode == 0 else None
 
 
+def committer_identity(cwd: Path) -> str:
+    """'Name <email>', as git signs by when user.signingkey is not set."""
+    ident = run(cwd, ["var", "GIT_COMMITTER_IDENT"]).stdout.strip()
+    return ident[: ident.rfind(">") + 1] or ident
+
+
 def paths_ever_added(cwd: Path, folders: Sequence[str]) -> set[str]:
     """Every path under `folders` that any commit on any ref, or the index, ever held."""
     if not is_repository(cwd):
@@ -220,6 +226,7 @@ def cat_objects(cwd: Path, names: Iterable[str]) -> Iterator[tuple[str, str | No
     process = _popen(cwd, args, stdin=True)
     assert process.stdin is not None and process.stdout is not None
     pending: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+    failed: list[BaseException] = []  # what went wrong while producing the names
 
     def feed(stdin: IO[bytes]) -> None:
         try:
@@ -230,6 +237,8 @@ def cat_objects(cwd: Path, names: Iterable[str]) -> Iterator[tuple[str, str | No
                 stdin.write(name.encode("utf-8", "surrogateescape") + b"\n")
         except BrokenPipeError:
             pass
+        except BaseException as error:  # re-raised by the reader: a short stream is never silent
+            failed.append(error)
         finally:
             pending.put(None)
             with contextlib.suppress(BrokenPipeError):
@@ -254,6 +263,9 @@ def cat_objects(cwd: Path, names: Iterable[str]) -> Iterator[tuple[str, str | No
     finally:
         writer.join()
         stdout.close()
+    if failed:
+        process.wait()
+        raise failed[0]
     _finish(process, args, cwd)
 
 
@@ -332,7 +344,7 @@ def commit_tree_signed(cwd: Path, tree: str, parents: Sequence[str], message: st
         raise GitError(
             f"git could not sign the commit: {result.stderr.strip()}",
             hint="check `git config gpg.format` and `git config user.signingkey`; "
-            "a key with a passphrase needs ssh-agent",
+            "a key with a passphrase needs ssh-agent (SSH) or gpg-agent (OpenPGP)",
         )
     return result.stdout.strip()
 

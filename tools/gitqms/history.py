@@ -7,7 +7,7 @@ more batch, only for the commits that need them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
@@ -50,9 +50,15 @@ class History:
 
 def load_history(root: Path, revisions: Sequence[str]) -> History:
     prefix = git.show_prefix(root)
-    logged = list(git.log_changes(root, revisions))
+    logged: list[git.LoggedCommit] = []
+
+    def ids() -> Iterator[str]:  # git log and git cat-file run side by side
+        for entry in git.log_changes(root, revisions):
+            logged.append(entry)
+            yield entry.id
+
     commits: dict[str, Commit] = {}
-    for name, kind, raw in git.cat_objects(root, (entry.id for entry in logged)):
+    for name, kind, raw in git.cat_objects(root, ids()):
         if kind != "commit":
             raise QmsError(f"commit {name} is missing from the repository")
         try:

@@ -296,6 +296,34 @@ def load_yaml(text: str, *, line_offset: int = 0, lines: bool = True) -> Loaded:
         loader.dispose()
 
 
+def load_fields(text: str, names: frozenset[str]) -> dict[str, Any] | None:
+    """Only the named top-level fields of a mapping, without building the rest of it.
+
+    The named fields are built by the same strict rules as `load_yaml`; None when the text is
+    not a mapping. Anything irregular at the top level (a duplicate or non-text key, a merge
+    key, a syntax error) is left to `load_yaml`, which raises the error it would raise.
+    """
+    if _too_deep_at(text) is None:
+        loader = _StrictLoader(text)
+        try:
+            node = loader.get_single_node()
+            if not isinstance(node, MappingNode):
+                return None
+            keys = [k.value for k, _ in node.value if isinstance(k, ScalarNode)]
+            regular = len(keys) == len(node.value) == len(set(keys)) and "<<" not in keys
+            if regular and all(k.tag == "tag:yaml.org,2002:str" for k, _ in node.value):
+                wanted = {k.value: v for k, v in node.value if k.value in names}
+                for value in wanted.values():
+                    _check_bounds(value)
+                return {key: loader.construct_object(v, deep=True) for key, v in wanted.items()}
+        except (yaml.YAMLError, LoadError, RecursionError):
+            pass  # load_yaml below says what is wrong, in its words
+        finally:
+            loader.dispose()
+    data = load_yaml(text, lines=False).data
+    return {k: v for k, v in data.items() if k in names} if isinstance(data, dict) else None
+
+
 def oversize(size: int, limit: int = MAX_FILE_BYTES) -> LoadError:
     return LoadError(
         0,

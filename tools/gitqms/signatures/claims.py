@@ -15,7 +15,7 @@ from typing import Any
 
 from ..records.config import CONFIG_FILE
 from ..records.document import split_front_matter
-from ..safeyaml import LoadError, decode_record_bytes, load_yaml
+from ..safeyaml import LoadError, decode_record_bytes, load_fields, load_yaml
 from .commits import Commit
 
 RECORD = "QMS-Record"
@@ -81,6 +81,32 @@ def version_of(data: Any) -> str | None:
         return None
     value = data.get("version", data.get("state"))
     return None if value is None or isinstance(value, dict | list) else str(value)
+
+
+def stated_version(content: bytes | None, record: str) -> str | None:
+    """The version the record's content states, reading only its `version` and `state` fields.
+
+    A signature names this in its QMS-Version trailer. Cached by the content's hash, like
+    `record_data`, since signatures often share content.
+    """
+    if content is None:
+        return None
+    key = (record.startswith("SOP-"), hashlib.sha256(content).digest())
+    if key not in _VERSIONS:
+        if len(_VERSIONS) > 100_000:
+            _VERSIONS.clear()
+        try:
+            text = decode_record_bytes(content)
+            if key[0]:
+                text = split_front_matter(text)[0]
+            _VERSIONS[key] = version_of(load_fields(text, _VERSION_FIELDS))
+        except (LoadError, ValueError):
+            _VERSIONS[key] = None
+    return _VERSIONS[key]
+
+
+_VERSION_FIELDS = frozenset({"version", "state"})
+_VERSIONS: dict[tuple[bool, bytes], str | None] = {}
 
 
 def trailer_lines(claims: list[Claim], reason: str | None) -> list[tuple[str, str]]:

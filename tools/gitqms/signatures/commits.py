@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
@@ -53,25 +54,34 @@ def parse_commit(commit_id: str, raw: bytes) -> Commit:
     head, sep, body = raw.partition(b"\n\n")
     if not sep:
         head, body = raw.rstrip(b"\n"), b""
-    headers: list[tuple[bytes, bytes]] = []
-    payload_lines: list[bytes] = []
-    in_signature = False
-    for line in head.split(b"\n"):
-        if line.startswith(b" ") and headers:
-            name, value = headers[-1]
-            headers[-1] = (name, value + b"\n" + line[1:])
-            if not in_signature:
-                payload_lines.append(line)
-            continue
-        name, _, value = line.partition(b" ")
-        headers.append((name, value))
-        in_signature = name == b"gpgsig"
-        if not in_signature:
-            payload_lines.append(line)
-    payload = b"\n".join(payload_lines) + b"\n\n" + body if sep else b"\n".join(payload_lines)
+    # Header lines, with continuation lines (a leading space) folded into their header; the
+    # payload is the object with the gpgsig header and its continuation lines cut out.
     values: dict[bytes, list[bytes]] = {}
-    for name, value in headers:
-        values.setdefault(name, []).append(value)
+    cut: list[tuple[int, int]] = []  # byte spans of gpgsig headers in `head`
+    name = b""
+    parts: list[bytes] = []
+    position = 0
+    for line in head.split(b"\n"):
+        end = position + len(line) + 1
+        if line[:1] == b" " and parts:
+            parts.append(line[1:])
+            if name == b"gpgsig":
+                cut[-1] = (cut[-1][0], end)
+        else:
+            if parts:
+                values.setdefault(name, []).append(b"\n".join(parts))
+            name, _, value = line.partition(b" ")
+            parts = [value]
+            if name == b"gpgsig":
+                cut.append((position, end))
+        position = end
+    if parts:
+        values.setdefault(name, []).append(b"\n".join(parts))
+    payload = raw
+    for start, stop in reversed(cut):
+        payload = payload[:start] + payload[stop:]
+    if not sep:
+        payload = payload.rstrip(b"\n") if cut else head
     try:
         tree = values[b"tree"][0].decode("ascii")
         author = _identity(values[b"author"][0])
@@ -109,10 +119,8 @@ def _identity(value: bytes) -> Identity:
     if not match:
         raise CommitFormatError(f"bad identity line {value[:80]!r}")
     name, email = value[:start].rstrip(b" "), value[start + 1 : end]
-    tz = match["tz"].decode()
-    offset = timedelta(hours=int(tz[1:3]), minutes=int(tz[3:5])) * (-1 if tz[0] == "-" else 1)
     try:
-        when = datetime.fromtimestamp(int(match["time"]), timezone(offset))
+        when = datetime.fromtimestamp(int(match["time"]), _zone(match["tz"]))
     except (ValueError, OverflowError, OSError):
         raise CommitFormatError(f"impossible date in identity line {value[:80]!r}") from None
     return Identity(
@@ -120,6 +128,13 @@ def _identity(value: bytes) -> Identity:
         email=email.decode("utf-8", "replace"),
         time=when,
     )
+
+
+@functools.cache
+def _zone(tz: bytes) -> timezone:
+    """'+0130' -> UTC+01:30; a history has few distinct zones."""
+    offset = timedelta(hours=int(tz[1:3]), minutes=int(tz[3:5]))
+    return timezone(-offset if tz[:1] == b"-" else offset)
 
 
 def parse_trailers(message: str) -> tuple[tuple[str, str], ...]:
