@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -53,7 +54,7 @@ def example(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     """A repository with an admin, a reviewer and an author, and one committed draft SOP."""
     world = World(tmp_path, monkeypatch)
     admin = world.person("a.weber", "Dr. Anna Weber")
@@ -90,4 +91,5 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
     world.qms(author, "new", "sop", "--title", "Receipt of ATMPs")
     text = re.sub(r"FILL IN[^\n]*", "Described.", (world.repo / SOP).read_text())
     world.commit_file(author, SOP, text, "new procedure")
-    return world
+    yield world
+    world.close()

@@ -1,14 +1,18 @@
-"""A QMS repository with real people: ssh-keygen keys, their own git configs, signed commits.
+"""A QMS repository with real people: ssh-keygen or gpg keys, their own git configs, signed
+commits.
 
-Each person signs with their own key through git's own SSH signing, exactly as on a desk:
-`World.act(person)` points GIT_CONFIG_GLOBAL at that person's config for what follows.
+Each person signs with their own key through git's own SSH or OpenPGP signing, exactly as on a
+desk: `World.act(person)` points GIT_CONFIG_GLOBAL (and, for a gpg user, GNUPGHOME) at that
+person's setup for what follows. `World.close()` stops the gpg-agents the keys started.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,8 +29,10 @@ ORG = "st-aurelia.example"
 class Person:
     id: str
     name: str
-    key: Path  # private key; the public half is key.pub
+    key: Path  # SSH: the private key, whose public half is key.pub; gpg: the exported .asc
     config: Path  # this person's global git config
+    gnupghome: Path | None = None  # gpg users: their own keyring
+    fingerprint: str = ""  # gpg users: the primary key's, as gpg prints it
 
     @property
     def email(self) -> str:
@@ -34,7 +40,19 @@ class Person:
 
     @property
     def pub(self) -> Path:
-        return self.key.with_name(self.key.name + ".pub")
+        return self.key if self.gnupghome else self.key.with_name(self.key.name + ".pub")
+
+    @property
+    def signing_key(self) -> str:
+        """What user.signingkey names: the SSH key file, or the OpenPGP fingerprint."""
+        return self.fingerprint if self.gnupghome else str(self.key)
+
+    def signing_env(self) -> dict[str, str]:
+        """Environment that makes git sign with this person's kind of key."""
+        env = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "gpg.format"}
+        if self.gnupghome is None:
+            return env | {"GIT_CONFIG_VALUE_0": "ssh"}
+        return env | {"GIT_CONFIG_VALUE_0": "openpgp", "GNUPGHOME": str(self.gnupghome)}
 
     def public_line(self) -> str:
         return " ".join(self.pub.read_text().split()[:2])
@@ -59,6 +77,36 @@ KEY_TYPES = {
     "ecdsa": ["-t", "ecdsa", "-b", "256"],
     "rsa": ["-t", "rsa", "-b", "3072"],
 }
+# OpenPGP people: the primary key's algorithm, and whether a separate subkey makes signatures.
+GPG_TYPES = {"gpg-ed25519": ("ed25519", False), "gpg-rsa": ("rsa3072", False)}
+GPG_TYPES["gpg-subkey"] = ("ed25519", True)
+
+
+def gpg(home: Path, *args: str, input: bytes | None = None) -> bytes:
+    result = subprocess.run(
+        ["gpg", "--homedir", str(home), "--batch", "--no-tty", *args],
+        input=input,
+        capture_output=True,
+        env=os.environ | {"GNUPGHOME": str(home)},
+        check=False,
+    )
+    assert result.returncode == 0, f"gpg {' '.join(args)}: {result.stderr.decode()}"
+    return result.stdout
+
+
+def gpg_home() -> Path:
+    """A new keyring folder; short, as gpg-agent's socket path must be."""
+    return Path(tempfile.mkdtemp(prefix="gq-gpg-"))
+
+
+def stop_gpg(home: Path) -> None:
+    subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False)
+    shutil.rmtree(home, ignore_errors=True)
+
+
+def primary_fingerprint(home: Path, spec: str) -> str:
+    out = gpg(home, "--with-colons", "--list-keys", "--fingerprint", "--", spec).decode()
+    return next(line.split(":")[9] for line in out.splitlines() if line.startswith("fpr:"))
 
 
 class World:
@@ -67,11 +115,14 @@ class World:
         self.repo = base / "qms"
         self.monkeypatch = monkeypatch
         self.people: dict[str, Person] = {}
+        self.gpg_homes: list[Path] = []
         for variable in ("AUTHOR", "COMMITTER"):  # each person's own git config decides
             monkeypatch.delenv(f"GIT_{variable}_NAME", raising=False)
             monkeypatch.delenv(f"GIT_{variable}_EMAIL", raising=False)
 
     def person(self, person_id: str, name: str, key_type: str = "ed25519") -> Person:
+        if key_type in GPG_TYPES:
+            return self.gpg_person(person_id, name, *GPG_TYPES[key_type])
         keys = self.base / "keys"
         keys.mkdir(exist_ok=True)
         key = keys / person_id
@@ -97,18 +148,65 @@ class World:
         self.people[person_id] = Person(person_id, name, key, config)
         return self.people[person_id]
 
+    def gpg_person(self, person_id: str, name: str, algorithm: str, subkey: bool) -> Person:
+        """A gpg user: their own keyring with a key made by gpg, and a config signing with it."""
+        home = gpg_home()
+        self.gpg_homes.append(home)
+        email = f"{person_id}@{ORG}"
+        gpg(
+            home,
+            "--passphrase",
+            "",
+            "--quick-gen-key",
+            f"{name} <{email}>",
+            algorithm,
+            "sign",
+            "never",
+        )
+        fingerprint = primary_fingerprint(home, email)
+        if subkey:
+            gpg(
+                home, "--passphrase", "", "--quick-add-key", fingerprint, "ed25519", "sign", "never"
+            )
+        keys = self.base / "keys"
+        keys.mkdir(exist_ok=True)
+        exported = keys / f"{person_id}.asc"
+        exported.write_bytes(gpg(home, "--armor", "--export", fingerprint))
+        config = self.base / f"{person_id}.gitconfig"
+        config.write_text(
+            f"[user]\n\tname = {name}\n\temail = {email}\n\tsigningkey = {fingerprint}\n"
+            "[gpg]\n\tformat = openpgp\n[init]\n\tdefaultBranch = main\n"
+        )
+        self.people[person_id] = Person(person_id, name, exported, config, home, fingerprint)
+        return self.people[person_id]
+
+    def close(self) -> None:
+        """Stop the gpg-agents of everyone's keyrings, and remove the keyrings."""
+        for home in self.gpg_homes:
+            stop_gpg(home)
+        self.gpg_homes.clear()
+
     def act(self, person: Person) -> None:
-        """From now on git (and qms, which runs git) acts as `person`."""
+        """From now on git (and qms, which runs git and gpg) acts as `person`."""
         self.monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(person.config))
+        if person.gnupghome is None:
+            self.monkeypatch.delenv("GNUPGHOME", raising=False)
+        else:
+            self.monkeypatch.setenv("GNUPGHOME", str(person.gnupghome))
 
     @contextmanager
     def acting(self, person: Person) -> Iterator[None]:
         previous = os.environ.get("GIT_CONFIG_GLOBAL", "")
+        home = os.environ.get("GNUPGHOME")
         self.act(person)
         try:
             yield
         finally:
             self.monkeypatch.setenv("GIT_CONFIG_GLOBAL", previous)
+            if home is None:
+                self.monkeypatch.delenv("GNUPGHOME", raising=False)
+            else:
+                self.monkeypatch.setenv("GNUPGHOME", home)
 
     def qms(self, person: Person, *args: str, ok: bool = True) -> str:
         with self.acting(person):
@@ -180,7 +278,9 @@ class World:
             env |= {"GIT_COMMITTER_DATE": date, "GIT_AUTHOR_DATE": date}
         args = ["commit", "-q", "--allow-empty", "-m", "Signature", "-m", trailers]
         if sign:
-            args.insert(1, f"--gpg-sign={(key or person).key}")
+            signer = key or person
+            args.insert(1, f"--gpg-sign={signer.signing_key}")
+            env |= signer.signing_env()
         else:
             args.insert(1, "--no-gpg-sign")
         with self.acting(person):

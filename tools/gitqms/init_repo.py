@@ -16,6 +16,8 @@ from .records.kinds import KINDS
 from .repository import Repository
 from .signatures.claims import trailer_lines
 from .signatures.commits import format_trailers
+from .signatures.keys import parse_public_key
+from .signatures.openpgp import is_openpgp
 from .signatures.signing import config_claim, signing_key
 from .signatures.verify import verify_history
 from .template import check_before_writing, fill, quoted, template
@@ -27,7 +29,8 @@ class Admin:
     id: str
     name: str
     email: str
-    key: str | None = None  # "ssh-ed25519 AAAA…": registered, and the first commit signed with it
+    key: str | None = None  # "ssh-ed25519 AAAA…" or an armored OpenPGP block: registered, and
+    # the first commit is signed with it
     key_file: Path | None = None
 
 
@@ -96,7 +99,12 @@ def _with_key(config: str, key: str) -> str:
     roles = "    roles: [admin, qa-manager]\n"
     assert config.count(roles) == 1
     today = datetime.now(UTC).date().isoformat()
-    entry = f'    keys:\n      - public_key: "{key}"\n        valid_from: "{today}"\n'
+    if is_openpgp(key):  # a literal block scalar, as `qms keys add` writes it
+        block = "".join(f"          {line}\n" if line else "\n" for line in key.splitlines())
+        value = f"|\n{block}"
+    else:
+        value = f'"{key}"\n'
+    entry = f'    keys:\n      - public_key: {value}        valid_from: "{today}"\n'
     return config.replace(roles, roles + entry)
 
 
@@ -106,11 +114,19 @@ def _first_signed_commit(root: Path, admin: Admin, key_file: Path, config: str) 
     The new repository is set to sign as the admin with the key given, unless git's own
     settings already sign with that key.
     """
-    try:
-        configured = signing_key(root).openssh
-    except QmsError:
-        configured = None
-    if configured != admin.key:
+    assert admin.key is not None
+    gpg = is_openpgp(admin.key)
+    wanted = parse_public_key(admin.key).fingerprint
+    configured = None
+    if (git.config_value(root, "gpg.format") or "openpgp") == ("openpgp" if gpg else "ssh"):
+        try:
+            configured = signing_key(root).fingerprint
+        except QmsError:
+            configured = None
+    if configured != wanted and gpg:
+        git.set_config(root, "gpg.format", "openpgp")
+        git.set_config(root, "user.signingkey", wanted)
+    elif configured != wanted:
         private = key_file.with_suffix("") if key_file.suffix == ".pub" else key_file
         git.set_config(root, "gpg.format", "ssh")
         git.set_config(root, "user.signingkey", str(private if private.is_file() else key_file))

@@ -17,12 +17,15 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString as Quoted
+from ruamel.yaml.scalarstring import LiteralScalarString
 
 from . import git
 from .errors import QmsError, Refused
 from .files import replace_atomic
 from .records.config import CONFIG_FILE
 from .repository import Repository
+from .signatures import openpgp
+from .signatures.keys import parse_public_key, stored_form
 from .signatures.registry import Registry
 from .signatures.signing import (
     commit_signature,
@@ -31,7 +34,7 @@ from .signatures.signing import (
     head,
     require_committed,
 )
-from .signatures.sshkeys import KeyFormatError, parse_openssh
+from .signatures.sshkeys import KeyFormatError
 from .signatures.verify import walk_history
 from .validation.run import parse_config
 
@@ -159,20 +162,36 @@ def _flow(items: list[str]) -> CommentedSeq:
 
 
 def read_public_key(path: Path) -> str:
-    """The one key line of a .pub file, checked, without its comment."""
+    """The public key in a .pub file (its key line, without comment) or an .asc file (its
+    armored OpenPGP block, re-armored canonically), checked."""
     try:
         text = path.read_text(errors="replace").strip()
     except OSError as error:
         raise QmsError(f"cannot read {path}: {error.strerror}") from None
+    if openpgp.SECRET_BEGIN in text:
+        raise QmsError(
+            f"{path} is an OpenPGP private (secret) key; register the public key only",
+            hint=f"{openpgp.EXPORT_HINT}, then qms keys add YOUR-ID you.asc",
+        )
     if "PRIVATE KEY" in text:
         raise QmsError(
             f"{path} is a private key; register the public half only",
             hint=f"use {path}.pub",
         )
+    if openpgp.KEY_BEGIN in text:
+        try:
+            return openpgp.parse_public_key(text).armored
+        except KeyFormatError as error:
+            raise QmsError(
+                f"{path} is not a usable OpenPGP public key: {error}",
+                hint=f"export it again: {openpgp.EXPORT_HINT}",
+            ) from None
     try:
-        return parse_openssh(text.splitlines()[0] if text else "").openssh
+        return stored_form(parse_public_key(text.splitlines()[0] if text else ""))
     except KeyFormatError as error:
-        raise QmsError(f"{path} is not an OpenSSH public key: {error}") from None
+        raise QmsError(
+            f"{path} is not an OpenSSH public key or an armored OpenPGP public key: {error}"
+        ) from None
 
 
 def add_key(
@@ -183,21 +202,26 @@ def add_key(
     verify_required: bool = False,
 ) -> Edit:
     def edit(data: CommentedMap, registry: Registry) -> str:
-        key = parse_openssh(public_key)
-        owner = registry.key(key.blob)
+        key = parse_public_key(public_key)
+        owner = registry.key_by_fingerprint(key.fingerprint)
         if owner is not None:
             whose = "this person" if owner.person.id == person_id else owner.person.id
+            make = (
+                "gpg --quick-gen-key 'Name <email>' ed25519 sign"
+                if isinstance(key, openpgp.OpenPgpKey)
+                else "ssh-keygen -t ed25519"
+            )
             raise Refused(
                 f"key {key.fingerprint} is already registered to {whose}; a key is never "
                 "registered twice or reassigned",
-                hint="each person generates their own key: ssh-keygen -t ed25519",
+                hint=f"each person generates their own key: {make}",
             )
         if valid_until is not None and valid_until < valid_from:
             raise QmsError("--valid-until is before --valid-from")
         person = _person(data, person_id)
-        entry = CommentedMap(
-            public_key=Quoted(key.openssh), valid_from=Quoted(valid_from.isoformat())
-        )
+        stored = stored_form(key)
+        text = LiteralScalarString(stored) if "\n" in stored else Quoted(stored)
+        entry = CommentedMap(public_key=text, valid_from=Quoted(valid_from.isoformat()))
         if valid_until:
             entry["valid_until"] = Quoted(valid_until.isoformat())
         if verify_required:
@@ -209,19 +233,21 @@ def add_key(
 
 
 def revoke_key(person_id: str, fingerprint: str, on: date, reason: str) -> Edit:
+    wanted = openpgp.normal_fingerprint(fingerprint)
+
     def edit(data: CommentedMap, registry: Registry) -> str:
         person = _person(data, person_id)
         for entry in person.get("keys") or ():
             try:
-                key = parse_openssh(entry["public_key"])
+                key = parse_public_key(str(entry["public_key"]))
             except KeyFormatError:
                 continue
-            if key.fingerprint != fingerprint:
+            if key.fingerprint != wanted:
                 continue
             if entry.get("revoked"):
-                raise QmsError(f"key {fingerprint} of {person_id} is already revoked")
+                raise QmsError(f"key {wanted} of {person_id} is already revoked")
             entry["revoked"] = CommentedMap(on=Quoted(on.isoformat()), reason=Quoted(reason))
-            return f"Revoke key {fingerprint} of {person_id}"
+            return f"Revoke key {wanted} of {person_id}"
         raise QmsError(
             f"{person_id} has no key {fingerprint}",
             hint="see `qms keys list` for fingerprints",

@@ -12,8 +12,9 @@ from rich.table import Table
 from rich.text import Text
 
 from .. import registry_edit
+from ..signatures.keys import parse_public_key
 from ..signatures.registry import key_window_problem
-from ..signatures.sshkeys import KeyFormatError, parse_openssh
+from ..signatures.sshkeys import KeyFormatError
 from ..validation.run import require_config
 from .common import FORMAT_OPTION, echo_json, printable, repository, start_folder
 
@@ -132,7 +133,11 @@ def keys_add(
     verify_required: bool,
     reason: str | None,
 ) -> None:
-    """Register PERSON's SSH public key (one admin-signed commit)."""
+    """Register PERSON's public key (one admin-signed commit).
+
+    PUBKEY_FILE is an SSH public key (.pub, from ssh-keygen) or an OpenPGP public key
+    (.asc, from `gpg --armor --export you@hospital > you.asc`).
+    """
     line = registry_edit.read_public_key(pubkey)
     start = valid_from.date() if valid_from else datetime.now(UTC).date()
     until = valid_until.date() if valid_until else None
@@ -149,7 +154,10 @@ def keys_add(
 def keys_revoke(
     ctx: click.Context, person_id: str, fingerprint: str, reason: str, on: datetime | None
 ) -> None:
-    """Revoke one of PERSON's keys by its SHA256 fingerprint (one admin-signed commit).
+    """Revoke one of PERSON's keys by its fingerprint (one admin-signed commit).
+
+    The fingerprint is as `qms keys list` shows it: SHA256:… for an SSH key, 40 hex digits for
+    an OpenPGP key.
 
     Signatures made on top of the revocation no longer count; earlier ones stay valid.
     """
@@ -169,8 +177,8 @@ def keys_list(ctx: click.Context, output_format: str) -> None:
     for person in config.people:
         for key in person.keys:
             try:
-                fingerprint = parse_openssh(key.public_key).fingerprint
-                key_type = key.public_key.split()[0]
+                parsed = parse_public_key(key.public_key)
+                fingerprint, key_type = parsed.fingerprint, parsed.type
             except KeyFormatError:
                 fingerprint, key_type = "(unreadable)", "?"
             problem = key_window_problem(key, today)

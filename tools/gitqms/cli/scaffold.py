@@ -24,7 +24,8 @@ from .common import repository
     "--key",
     "key_file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="The admin's SSH public key (.pub): registered, and the first commit is signed with it.",
+    help="The admin's public key, SSH (.pub) or OpenPGP (.asc): registered, and the first "
+    "commit is signed with it.",
 )
 @click.option(
     "--organisation", default="Example Hospital", show_default=True, help="Organisation name."

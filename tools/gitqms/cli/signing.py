@@ -33,8 +33,8 @@ def _sign(ctx: click.Context, records: tuple[str, ...], meaning: str, reason: st
 def sign(ctx: click.Context, records: tuple[str, ...], meaning: str, reason: str | None) -> None:
     """Sign records: one signed commit over their committed content.
 
-    Uses your git identity (user.name, user.email) and git's SSH signing setup (gpg.format
-    ssh, user.signingkey). Before anything is written it checks that the records validate,
+    Uses your git identity (user.name, user.email) and git's signing setup: SSH (gpg.format
+    ssh, user.signingkey) or OpenPGP through gpg (gpg.format openpgp, user.signingkey). Before anything is written it checks that the records validate,
     that your key is registered to you and valid, that you hold a role the policy requires
     for MEANING, and separation of duties (an author of a version cannot approve it).
     """

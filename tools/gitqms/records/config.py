@@ -13,7 +13,7 @@ CONFIG_FILE = "qms.yaml"
 
 @dataclass(frozen=True)
 class SigningKey:
-    public_key: str  # "ssh-ed25519 AAAA…", without the comment
+    public_key: str  # "ssh-ed25519 AAAA…" without the comment, or an armored OpenPGP block
     valid_from: str
     valid_until: str | None
     revoked_on: str | None
@@ -77,7 +77,12 @@ class QmsConfig:
 
 
 def key_material(public_key: str) -> str:
-    """'ssh-ed25519 AAAA… comment' -> 'ssh-ed25519 AAAA…': the comment is not part of the key."""
+    """'ssh-ed25519 AAAA… comment' -> 'ssh-ed25519 AAAA…': the comment is not part of the key.
+
+    An armored OpenPGP block is kept whole, line by line, without trailing spaces.
+    """
+    if public_key.lstrip().startswith("-----BEGIN PGP"):
+        return "\n".join(line.rstrip() for line in public_key.strip().splitlines()) + "\n"
     return " ".join(public_key.split()[:2])
 
 

@@ -7,7 +7,9 @@ from datetime import date
 from functools import cached_property
 
 from ..records.config import Person, QmsConfig, SigningKey
-from .sshkeys import KeyFormatError, parse_openssh
+from .keys import parse_public_key
+from .openpgp import is_openpgp
+from .sshkeys import KeyFormatError
 
 
 @dataclass(frozen=True)
@@ -25,22 +27,25 @@ class Registry:
     blob: str
 
     @cached_property
-    def _keys(self) -> dict[bytes, RegisteredKey]:
-        keys: dict[bytes, RegisteredKey] = {}
+    def _keys(self) -> dict[str, RegisteredKey]:
+        """Registered keys by fingerprint, SSH and OpenPGP alike."""
+        keys: dict[str, RegisteredKey] = {}
         for person in self.config.people:
             for key in person.keys:
                 try:
-                    parsed = parse_openssh(key.public_key)
+                    parsed = parse_public_key(key.public_key)
                 except KeyFormatError:
                     continue  # validation reports it; an unreadable key signs nothing
-                keys.setdefault(parsed.blob, RegisteredKey(person, key, parsed.fingerprint))
+                keys.setdefault(parsed.fingerprint, RegisteredKey(person, key, parsed.fingerprint))
         return keys
 
-    def key(self, blob: bytes) -> RegisteredKey | None:
-        return self._keys.get(blob)
-
     def key_by_fingerprint(self, fingerprint: str) -> RegisteredKey | None:
-        return next((k for k in self._keys.values() if k.fingerprint == fingerprint), None)
+        return self._keys.get(fingerprint)
+
+    @cached_property
+    def openpgp_blocks(self) -> tuple[str, ...]:
+        """The armored OpenPGP keys, for gpg's throwaway keyring."""
+        return tuple(k.key.public_key for k in self._keys.values() if is_openpgp(k.key.public_key))
 
     def all_keys(self) -> list[RegisteredKey]:
         return list(self._keys.values())

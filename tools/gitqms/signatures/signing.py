@@ -16,27 +16,32 @@ from .. import git
 from ..errors import QmsError, Refused
 from ..records.config import Person, SignatureRule
 from ..records.kinds import kind_of_id
-from .claims import CONFIG_RECORD, Claim, content_hash, record_data, trailer_lines, version_of
+from .claims import CONFIG_RECORD, Claim, content_hash, stated_version, trailer_lines
 from .commits import format_trailers
+from .openpgp import SecretKey, secret_keys
 from .registry import Registry, key_window_problem
 from .sshkeys import KEY_TYPES, KeyFormatError, SshKey, parse_openssh
 from .verify import Walk, walk_history
+
+SigningKey = SshKey | SecretKey  # both name their key by `.fingerprint`
 
 
 @dataclass(frozen=True)
 class Signer:
     person: Person
-    key: SshKey
+    key: SigningKey
     email: str
 
 
-def signing_key(root: Path) -> SshKey:
-    """The public key git will sign with, from gpg.format and user.signingkey."""
+def signing_key(root: Path) -> SigningKey:
+    """The key git will sign with, from gpg.format and user.signingkey."""
     fmt = git.config_value(root, "gpg.format") or "openpgp"
+    if fmt == "openpgp":
+        return openpgp_signing_key(root)
     if fmt != "ssh":
         raise QmsError(
-            f"git signs with {fmt}, and gitqms signatures are SSH signatures",
-            hint="git config --global gpg.format ssh",
+            f"git signs with {fmt} (gpg.format), and gitqms accepts SSH and OpenPGP signatures",
+            hint="git config --global gpg.format ssh (or openpgp, with a gpg key)",
         )
     value = git.config_value(root, "user.signingkey")
     if not value:
@@ -69,6 +74,45 @@ def signing_key(root: Path) -> SshKey:
         raise QmsError(f"the signing key {value} cannot be read: {error}") from None
 
 
+def openpgp_signing_key(root: Path) -> SecretKey:
+    """The gpg key git will sign with: user.signingkey, else the committer identity (as git)."""
+    configured = git.config_value(root, "user.signingkey")
+    if configured and (configured.startswith("key::") or Path(configured).expanduser().exists()):
+        raise QmsError(
+            "user.signingkey names an SSH key, but git signs with OpenPGP (gpg.format is "
+            "unset or openpgp)",
+            hint="git config --global gpg.format ssh",
+        )
+    spec = configured or git.committer_identity(root)
+    program = (
+        git.config_value(root, "gpg.openpgp.program")
+        or git.config_value(root, "gpg.program")
+        or "gpg"
+    )
+    found = secret_keys(program, spec)
+    if not found:
+        raise QmsError(
+            f"gpg has no secret key for {spec!r}, the key git would sign with",
+            hint="point git at your key: git config --global user.signingkey FINGERPRINT "
+            "(gpg --list-secret-keys shows it), or make one: "
+            "gpg --quick-gen-key 'Your Name <you@hospital>' ed25519 sign; "
+            "to sign with SSH instead: git config --global gpg.format ssh",
+        )
+    if len(found) > 1:
+        raise QmsError(
+            f"{len(found)} gpg secret keys match {spec!r}; gitqms cannot tell which git signs with",
+            hint="name yours: git config --global user.signingkey FINGERPRINT",
+        )
+    if found[0].validity in ("r", "e"):
+        state = "revoked" if found[0].validity == "r" else "expired"
+        raise QmsError(
+            f"your gpg key {found[0].fingerprint} is {state} in your keyring; gpg will not sign "
+            "with it",
+            hint="make a new key and ask an admin to register it: qms keys add YOUR-ID NEW_KEY.asc",
+        )
+    return found[0]
+
+
 def current_signer(root: Path, registry: Registry, today: datetime) -> Signer:
     """The registered person behind this git setup, with a key that may sign today."""
     email = git.config_value(root, "user.email")
@@ -82,23 +126,28 @@ def current_signer(root: Path, registry: Registry, today: datetime) -> Signer:
             f"--email {email} --role ROLE",
         )
     key = signing_key(root)
-    registered = registry.key(key.blob)
+    gpg = isinstance(key, SecretKey)
+    registered = registry.key_by_fingerprint(key.fingerprint)
     if registered is None:
+        export = f"gpg --armor --export {key.fingerprint} > {person.id}.asc, then " if gpg else ""
+        file = f"{person.id}.asc" if gpg else "PATH/TO/KEY.pub"
         raise QmsError(
             f"your signing key {key.fingerprint} is not registered in qms.yaml",
-            hint=f"ask an admin to run: qms keys add {person.id} PATH/TO/KEY.pub",
+            hint=f"{export}ask an admin to run: qms keys add {person.id} {file}",
         )
     if registered.person.id != person.id:
+        yours = "YOUR-FINGERPRINT" if gpg else "PATH/TO/YOUR/KEY.pub"
         raise QmsError(
             f"your signing key {key.fingerprint} is registered to {registered.person.id}, "
             f"not to {person.id} ({email})",
-            hint="sign with your own key: git config user.signingkey PATH/TO/YOUR/KEY.pub",
+            hint=f"sign with your own key: git config user.signingkey {yours}",
         )
     problem = key_window_problem(registered.key, today.astimezone(UTC).date())
     if problem:
         raise QmsError(
             f"your signing key {key.fingerprint} cannot sign: {problem}",
-            hint=f"ask an admin to register a new key: qms keys add {person.id} NEW_KEY.pub",
+            hint="ask an admin to register a new key: "
+            f"qms keys add {person.id} NEW_KEY.{'asc' if gpg else 'pub'}",
         )
     return Signer(person, key, email)
 
@@ -170,7 +219,7 @@ def plan_record_signatures(
         kind = kind_of_id(record_id)
         assert kind is not None
         rule = registry.config.signatures.get(kind.name, {}).get(meaning)
-        version = version_of(record_data(content, record_id))
+        version = stated_version(content, record_id)
         claim = Claim(record_id, version, content_hash(content), meaning)
         problems += _claim_problems(walk, base, claim, kind.name, rule, signer)
         claims.append(claim)

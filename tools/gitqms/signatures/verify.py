@@ -22,9 +22,19 @@ from ..records.config import Person, SignatureRule
 from ..records.kinds import kind_of_id
 from ..safeyaml import LoadError, decode_record_bytes
 from ..validation.run import parse_config
-from .claims import CONFIG_RECORD, Claim, Claims, content_hash, read_claims, record_data, version_of
+from .claims import (
+    CONFIG_RECORD,
+    Claim,
+    Claims,
+    content_hash,
+    read_claims,
+    record_data,
+    stated_version,
+)
 from .commits import Commit
+from .openpgp import SIGNATURE_BEGIN, Verifier
 from .registry import Registry, key_window_problem
+from .sshsig import BEGIN as SSH_BEGIN
 from .sshsig import SignatureError, parse_armored
 from .sshsig import verify as verify_sshsig
 
@@ -122,6 +132,7 @@ class Walk:
         self.verdicts: list[Verdict] = []
         self.notes: list[str] = []
         self.report = Report([], 0, None)
+        self.openpgp: Verifier | None = None  # gpg's throwaway keyrings, made on first need
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -182,10 +193,15 @@ class Walk:
     # -- the walk ---------------------------------------------------------------------------
 
     def run(self) -> None:
-        self._prefetch()
-        self.root_commit = self._trust_root()
-        for step in self.history.steps:
-            self._step(step)
+        try:
+            self._prefetch()
+            self.root_commit = self._trust_root()
+            for step in self.history.steps:
+                self._step(step)
+        finally:
+            if self.openpgp is not None:
+                self.openpgp.close()
+                self.openpgp = None
         self._recheck_revocations()
         self._mark_superseded()
         root = self.pinned_root or self.root_commit
@@ -419,26 +435,45 @@ class Walk:
             return "the commit carries signature trailers but is not signed", None, None
         if commit.problem:
             return commit.problem, None, None
-        if "BEGIN PGP SIGNATURE" in commit.signature:
+        armor = commit.signature.lstrip()
+        checked = None
+        if armor.startswith(SIGNATURE_BEGIN):  # OpenPGP: gpg, with the registry's keys only
+            if registry is None:
+                return (
+                    "no trusted qms.yaml registry precedes this commit (is it before the trust "
+                    "root?)",
+                    None,
+                    None,
+                )
+            self.openpgp = self.openpgp or Verifier()
+            gpg = self.openpgp.verify(commit.signature, commit.payload, registry.openpgp_blocks)
+            if gpg.unknown_key:
+                key = gpg.unknown_key
+                return f"key {key} is not registered in qms.yaml at the parent commit", None, None
+            if gpg.fingerprint is None:
+                return gpg.problem or "gpg did not confirm a good signature", None, None
+            fingerprint = gpg.fingerprint
+        elif armor.startswith(SSH_BEGIN):
+            try:
+                checked = verify_sshsig(parse_armored(commit.signature), commit.payload)
+            except SignatureError as error:
+                bad = f"the signature does not verify: {error} (altered or copied commit)"
+                return bad, None, None
+            fingerprint = checked.key.fingerprint
+        else:
+            kind = armor.split("\n", 1)[0].strip("- ")[:40]
             return (
-                "the commit has an OpenPGP signature; gitqms accepts SSH signatures "
-                "(git config gpg.format ssh)",
+                f"unsupported signature format ({kind}); gitqms accepts SSH and OpenPGP signatures",
                 None,
                 None,
             )
-        try:
-            signature = parse_armored(commit.signature)
-            checked = verify_sshsig(signature, commit.payload)
-        except SignatureError as error:
-            return f"the signature does not verify: {error} (altered or copied commit)", None, None
-        fingerprint = checked.key.fingerprint
         if registry is None:
             return (
                 "no trusted qms.yaml registry precedes this commit (is it before the trust root?)",
                 None,
                 fingerprint,
             )
-        registered = registry.key(checked.key.blob)
+        registered = registry.key_by_fingerprint(fingerprint)
         if registered is None:
             return (
                 f"key {fingerprint} is not registered in qms.yaml at the parent commit",
@@ -456,7 +491,7 @@ class Walk:
         problem = key_window_problem(
             registered.key, commit.committer.utc.date()
         ) or self._date_problem(commit)
-        if problem is None and checked.key.is_sk:
+        if problem is None and checked is not None and checked.key.is_sk:
             if not checked.user_present and not registered.key.no_touch_required:
                 problem = "the security key did not confirm user presence (no touch)"
             elif registered.key.verify_required and not checked.user_verified:
@@ -540,7 +575,7 @@ class Walk:
                     f"{claim.record} at this commit is {actual}"
                 )
             if kind != "qms":
-                version = version_of(record_data(content, claim.record))
+                version = stated_version(content, claim.record)
                 if claim.version != version:
                     problems.append(
                         f"the trailer claims version {claim.version or '(none)'}, but the "

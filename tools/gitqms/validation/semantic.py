@@ -13,6 +13,7 @@ from ..records.config import QmsConfig, key_material
 from ..records.document import Document
 from ..records.kinds import kind_of_id
 from ..records.model import Capa, Deviation, Record, Sop
+from ..signatures import openpgp
 from .findings import Finding, Severity
 from .schemas import Location, dotted
 
@@ -482,6 +483,18 @@ def config_findings(doc: Document) -> list[Finding]:
                 )
         for k, key in enumerate(person.get("keys") or ()):
             material = key_material(key["public_key"])
+            if openpgp.is_openpgp(material):
+                try:
+                    material = openpgp.parse_public_key(material).fingerprint
+                except openpgp.OpenPgpFormatError as error:
+                    report(
+                        (*here, "keys", k, "public_key"),
+                        "config.openpgp-key",
+                        f"the OpenPGP key cannot be read: {error}",
+                        "paste the whole block that `gpg --armor --export you@hospital` prints, "
+                        "from its BEGIN line to its END line, or register it with `qms keys add`",
+                    )
+                    continue
             if material in keys and keys[material] != person["id"]:
                 report(
                     (*here, "keys", k),
