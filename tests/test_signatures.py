@@ -204,6 +204,28 @@ def test_every_attack_gets_exactly_its_verdict(story: Story) -> None:
     assert report["failures"] == sum(1 for s, _ in story.expected.values() if s == "invalid")
 
 
+def test_checking_ahead_in_a_worker_process_gives_the_same_verdicts(
+    story: Story, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large histories check SSH signatures in a second process; the verdicts must not change,
+    whichever of the worker and the walk gets to each signature first."""
+    from gitqms.signatures import ahead
+
+    inline = walk_history(story.world.repo).report.verdicts
+    monkeypatch.setattr(ahead, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(ahead, "_BATCH", 2)
+    used = []
+    original = ahead.SshChecks.outcome
+
+    def outcome(self: ahead.SshChecks, commit: str, armored: str, payload: bytes) -> ahead.Outcome:
+        used.append(self._pool is not None)
+        return original(self, commit, armored, payload)
+
+    monkeypatch.setattr(ahead.SshChecks, "outcome", outcome)
+    assert walk_history(story.world.repo).report.verdicts == inline
+    assert used and all(used), "the worker process was not started"
+
+
 def test_verdicts_agree_with_git_verify_commit(story: Story, tmp_path: Path) -> None:
     """Where git can judge (signature, key known, window, revocation), it agrees with us."""
     repo = story.world.repo

@@ -341,3 +341,38 @@ def test_negative_ecdsa_mpint_is_a_signature_error(
     )
     damaged = sshsig.armor(sig.key.blob, sig.namespace, sig.hash_algorithm, inner)
     assert_both_reject(damaged, MESSAGE, tmp_path)
+
+
+def test_checks_made_ahead_in_a_worker_process_match_checks_made_here(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from gitqms.signatures import ahead, sshsig
+
+    monkeypatch.setattr(ahead, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(ahead, "_BATCH", 3)
+    key = ed25519.Ed25519PrivateKey.generate()
+    items = []
+    for n in range(10):
+        payload = b"commit %d\n" % n
+        signature = sshsig.sign_ed25519(key, payload)
+        # every third payload is altered after signing, and one signature is FIDO-flagged
+        if n % 3 == 0:
+            payload += b"tampered"
+        if n == 4:
+            signature = sshsig.sign_sk_ed25519(key, payload, flags=0)[1]
+        items.append((f"c{n}", signature, payload))
+    checks = ahead.SshChecks(items)
+    try:
+        for future, _ in list(checks._where.values()):
+            future.result(timeout=60)  # let the worker finish everything first
+        for commit, signature, payload in items:
+            got = checks.outcome(commit, signature, payload)
+            assert got == ahead.check(signature, payload)
+        assert [checks.outcome(*item).fingerprint is None for item in items] == [
+            n % 3 == 0 for n in range(10)
+        ]
+        assert checks.outcome(*items[4]).is_sk and not checks.outcome(*items[4]).user_present
+    finally:
+        checks.close()

@@ -533,3 +533,76 @@ def test_stated_version_reads_the_version_even_when_another_field_is_broken() ->
     content = b"id: CAPA-2026-0001\nstate: open\nowner: {a: 1, a: 2}\n"
     assert record_data(content, "CAPA-2026-0001") is None
     assert stated_version(content, "CAPA-2026-0001") == "open"
+
+
+# Lines that open, close or continue every construct that could hide a line from a reader that
+# looks at lines only: quotes, flow brackets, block texts, plain texts that run on, sequences.
+_FRAGMENTS = [
+    "version: 3",
+    "version: 4 # bumped",
+    "version: '5'",
+    'version: "6"',
+    "version: 07",
+    "version: 1.5",
+    "version: true",
+    "version:",
+    "state: closed",
+    "state: action-plan",
+    "state: null",
+    "title: plain words",
+    'title: "quoted: with colon"',
+    'title: "opens a quote',
+    "title: 'opens a quote",
+    'closes"',
+    "closes'",
+    "tags: [a, b]",
+    "tags: [a,",
+    "b]",
+    "owner: {id: x}",
+    "text: |",
+    "text: >-",
+    "  a line of text",
+    '  "a quoted line',
+    "  version: 9",
+    "  - item",
+    "  - version: 8",
+    "  nested: value",
+    "    deeper",
+    "- top item",
+    "# a comment",
+    "  # an indented comment",
+    "",
+    "anchor: &a 1",
+    "alias: *a",
+    "tagged: !!str 2",
+    "version: 10",
+    "version : 11",
+    "? version",
+    ": 12",
+    "version:\t13",
+    "x: a #b 'c",
+]
+
+
+def test_the_line_reader_never_disagrees_with_the_parser() -> None:
+    """Whenever the quick path names a version, a parser that reads the text names the same."""
+    import random
+
+    from gitqms.safeyaml import load_fields
+    from gitqms.signatures.claims import _quick_version, version_of
+
+    rng = random.Random(20261122)
+    quick = agreed = 0
+    for _ in range(30000):
+        text = "\n".join(rng.choice(_FRAGMENTS) for _ in range(rng.randint(1, 7))) + "\n"
+        version = _quick_version(text)
+        if version is None:
+            continue
+        quick += 1
+        try:
+            parsed = version_of(load_fields(text, frozenset({"version", "state"})))
+        except LoadError:
+            continue  # not YAML at all: validation reports it
+        assert parsed == version, text
+        agreed += 1
+    assert quick > 1000 and agreed > 1000, (quick, agreed)

@@ -324,6 +324,66 @@ def load_fields(text: str, names: frozenset[str]) -> dict[str, Any] | None:
     return {k: v for k, v in data.items() if k in names} if isinstance(data, dict) else None
 
 
+# -- a shortcut for one-line top-level fields, proven safe line by line ------------------------
+
+_KEY_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*):(?:[ \t]+(.*))?")
+_ONE_LINE_VALUE = re.compile(
+    r"""(?:"[^"\\]*"|'[^']*'|[\[{][^\[\]{}"'#]*[\]}]|[|>][^"'\[\]{}]*|(?!["'\[\]{}&*!%@`?|>]).*)"""
+    r"(?:[ \t]+#.*)?"
+)
+_BREAKS = re.compile("[\t\r\x85\u2028\u2029]")  # tabs and the line breaks other than \n
+
+
+def top_level_lines(text: str) -> dict[str, str | None] | None:
+    """Each top-level key's value as written on its line, when the text is simple enough to be
+    sure of that without a parser; None when it is not (the caller then parses).
+
+    Simple means: every line at column 0 is `key: value` with a plain key, and no value
+    anywhere opens a quote, bracket or other construct that could run on past its own line.
+    Then the lines at column 0 are exactly the top-level keys, since anything that continues a
+    value sits further right. A key's value is None when indented lines follow it (a nested
+    block, or a plain text that runs on), so only the parser can say what it is.
+    """
+    if _BREAKS.search(text):
+        return None
+    fields: dict[str, str | None] = {}
+    key: str | None = None
+    for line in text.split("\n"):
+        if line[:1] not in ("", " "):  # column 0: a comment or a top-level key
+            if line[0] == "#":
+                continue
+            match = _KEY_LINE.fullmatch(line)
+            if match is None or match[1] in fields or not _ONE_LINE_VALUE.fullmatch(match[2] or ""):
+                return None
+            key = match[1]
+            fields[key] = match[2] or ""
+            continue
+        content = line.lstrip(" ")
+        while content[:2] == "- " or content == "-":  # sequence entries
+            content = content[2:].lstrip(" ")
+        if not content or content[0] == "#":
+            continue
+        match = _KEY_LINE.fullmatch(content)
+        if key is None or not _ONE_LINE_VALUE.fullmatch((match[2] or "") if match else content):
+            return None
+        fields[key] = None  # the value goes on below its key line
+    return fields
+
+
+def plain_scalar_text(value: str) -> str | None:
+    """The text a one-line value stands for when the strict loader would load it as text or a
+    whole number written canonically ('3', 'closed', "'open'"); None when it is anything else."""
+    value = re.sub(r"[ \t]+#.*$", "", value).rstrip(" ")  # a "#" inside quotes: None
+    if re.fullmatch(r"0|[1-9][0-9]{0,17}", value):
+        return value
+    if re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", value) and not re.fullmatch(
+        r"true|True|TRUE|false|False|FALSE|null|Null|NULL", value
+    ):
+        return value
+    quoted = re.fullmatch(r""""([^"\\]*)"|'([^']*)'""", value)
+    return None if quoted is None else (quoted[1] if quoted[1] is not None else quoted[2])
+
+
 def oversize(size: int, limit: int = MAX_FILE_BYTES) -> LoadError:
     return LoadError(
         0,

@@ -15,7 +15,14 @@ from typing import Any
 
 from ..records.config import CONFIG_FILE
 from ..records.document import split_front_matter
-from ..safeyaml import LoadError, decode_record_bytes, load_fields, load_yaml
+from ..safeyaml import (
+    LoadError,
+    decode_record_bytes,
+    load_fields,
+    load_yaml,
+    plain_scalar_text,
+    top_level_lines,
+)
 from .commits import Commit
 
 RECORD = "QMS-Record"
@@ -99,10 +106,19 @@ def stated_version(content: bytes | None, record: str) -> str | None:
             text = decode_record_bytes(content)
             if key[0]:
                 text = split_front_matter(text)[0]
-            _VERSIONS[key] = version_of(load_fields(text, _VERSION_FIELDS))
+            _VERSIONS[key] = _quick_version(text) or version_of(load_fields(text, _VERSION_FIELDS))
         except (LoadError, ValueError):
             _VERSIONS[key] = None
     return _VERSIONS[key]
+
+
+def _quick_version(text: str) -> str | None:
+    """The version from the text's lines alone, when that is certain; else None (parse it)."""
+    fields = top_level_lines(text)
+    if fields is None:
+        return None
+    raw = fields.get("version", fields.get("state"))
+    return None if raw is None else plain_scalar_text(raw)
 
 
 _VERSION_FIELDS = frozenset({"version", "state"})

@@ -22,6 +22,7 @@ from ..records.config import Person, SignatureRule
 from ..records.kinds import kind_of_id
 from ..safeyaml import LoadError, decode_record_bytes
 from ..validation.run import parse_config
+from .ahead import SshChecks
 from .claims import (
     CONFIG_RECORD,
     Claim,
@@ -35,8 +36,6 @@ from .commits import Commit
 from .openpgp import SIGNATURE_BEGIN, Verifier
 from .registry import Registry, key_window_problem
 from .sshsig import BEGIN as SSH_BEGIN
-from .sshsig import SignatureError, parse_armored
-from .sshsig import verify as verify_sshsig
 
 RELEASE_MEANING = "approved"  # a valid approval starts the next version's authorship afresh
 _STATE_FIELDS = frozenset({"state"})  # what a signed state change may write without authoring
@@ -133,6 +132,7 @@ class Walk:
         self.notes: list[str] = []
         self.report = Report([], 0, None)
         self.openpgp: Verifier | None = None  # gpg's throwaway keyrings, made on first need
+        self.ssh_checks = SshChecks([])  # signatures checked ahead of the walk
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -141,9 +141,8 @@ class Walk:
         in_range = {step.commit.id for step in self.history.steps}
         names: set[str] = set()
         for step in self.history.steps:
-            claims = read_claims(step.commit)
+            claims = self.claims.get(step.commit.id)
             if claims is not None:
-                self.claims[step.commit.id] = claims
                 for claim in claims.claims:
                     names.add(f"{step.commit.id}:{self.history.path_of(claim.record)}")
                     change = step.records.get(claim.record)
@@ -193,12 +192,24 @@ class Walk:
     # -- the walk ---------------------------------------------------------------------------
 
     def run(self) -> None:
+        for step in self.history.steps:
+            if (claims := read_claims(step.commit)) is not None:
+                self.claims[step.commit.id] = claims
+        self.ssh_checks = SshChecks(
+            [
+                (commit.id, commit.signature or "", commit.payload)
+                for commit in (step.commit for step in self.history.steps)
+                if commit.id in self.claims
+                and (commit.signature or "").lstrip().startswith(SSH_BEGIN)
+            ]
+        )
         try:
             self._prefetch()
             self.root_commit = self._trust_root()
             for step in self.history.steps:
                 self._step(step)
         finally:
+            self.ssh_checks.close()
             if self.openpgp is not None:
                 self.openpgp.close()
                 self.openpgp = None
@@ -454,12 +465,11 @@ class Walk:
                 return gpg.problem or "gpg did not confirm a good signature", None, None
             fingerprint = gpg.fingerprint
         elif armor.startswith(SSH_BEGIN):
-            try:
-                checked = verify_sshsig(parse_armored(commit.signature), commit.payload)
-            except SignatureError as error:
-                bad = f"the signature does not verify: {error} (altered or copied commit)"
+            checked = self.ssh_checks.outcome(commit.id, commit.signature, commit.payload)
+            if checked.fingerprint is None:
+                bad = f"the signature does not verify: {checked.error} (altered or copied commit)"
                 return bad, None, None
-            fingerprint = checked.key.fingerprint
+            fingerprint = checked.fingerprint
         else:
             kind = armor.split("\n", 1)[0].strip("- ")[:40]
             return (
@@ -491,7 +501,7 @@ class Walk:
         problem = key_window_problem(
             registered.key, commit.committer.utc.date()
         ) or self._date_problem(commit)
-        if problem is None and checked is not None and checked.key.is_sk:
+        if problem is None and checked is not None and checked.is_sk:
             if not checked.user_present and not registered.key.no_touch_required:
                 problem = "the security key did not confirm user presence (no touch)"
             elif registered.key.verify_required and not checked.user_verified:
