@@ -218,7 +218,7 @@ def test_checking_ahead_in_a_worker_process_gives_the_same_verdicts(
     original = ahead.SshChecks.outcome
 
     def outcome(self: ahead.SshChecks, commit: str, armored: str, payload: bytes) -> ahead.Outcome:
-        used.append(self._pool is not None)
+        used.append(self._process is not None)
         return original(self, commit, armored, payload)
 
     monkeypatch.setattr(ahead.SshChecks, "outcome", outcome)

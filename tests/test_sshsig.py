@@ -363,10 +363,13 @@ def test_checks_made_ahead_in_a_worker_process_match_checks_made_here(
         if n == 4:
             signature = sshsig.sign_sk_ed25519(key, payload, flags=0)[1]
         items.append((f"c{n}", signature, payload))
-    checks = ahead.SshChecks(items)
+    checks = ahead.SshChecks()
+    for item in items:
+        checks.offer(*item)
+    checks.flush()
     try:
-        for future, _ in list(checks._where.values()):
-            future.result(timeout=60)  # let the worker finish everything first
+        for batch, _ in list(checks._where.values()):
+            batch.future.result(timeout=60)  # let the worker answer everything first
         for commit, signature, payload in items:
             got = checks.outcome(commit, signature, payload)
             assert got == ahead.check(signature, payload)
@@ -376,3 +379,25 @@ def test_checks_made_ahead_in_a_worker_process_match_checks_made_here(
         assert checks.outcome(*items[4]).is_sk and not checks.outcome(*items[4]).user_present
     finally:
         checks.close()
+
+
+def test_a_worker_that_dies_costs_time_not_verdicts(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from gitqms.signatures import ahead, sshsig
+
+    monkeypatch.setattr(ahead, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(ahead, "_BATCH", 2)
+    key = ed25519.Ed25519PrivateKey.generate()
+    items = [(f"c{n}", sshsig.sign_ed25519(key, b"%d" % n), b"%d" % n) for n in range(12)]
+    checks = ahead.SshChecks()
+    for item in items:
+        checks.offer(*item)
+    checks.flush()
+    assert checks._process is not None
+    checks._process.kill()
+    try:
+        assert all(checks.outcome(*item).fingerprint for item in items)
+    finally:
+        checks.close()
+    assert checks._process is None

@@ -7,7 +7,7 @@ more batch, only for the commits that need them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
@@ -48,7 +48,10 @@ class History:
         }
 
 
-def load_history(root: Path, revisions: Sequence[str]) -> History:
+def load_history(
+    root: Path, revisions: Sequence[str], on_commit: Callable[[Commit], None] | None = None
+) -> History:
+    """The commits of `revisions`, parents first; `on_commit` sees each as soon as it is read."""
     prefix = git.show_prefix(root)
     logged: list[git.LoggedCommit] = []
 
@@ -62,11 +65,13 @@ def load_history(root: Path, revisions: Sequence[str]) -> History:
         if kind != "commit":
             raise QmsError(f"commit {name} is missing from the repository")
         try:
-            commits[name] = parse_commit(name, raw)
+            commits[name] = commit = parse_commit(name, raw)
         except CommitFormatError as error:
             raise QmsError(
                 str(error), hint="run `git fsck`; such a commit must be removed by the server"
             ) from None
+        if on_commit is not None:
+            on_commit(commit)
     steps = []
     for entry in logged:
         records: dict[str, git.Change] = {}

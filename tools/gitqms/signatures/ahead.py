@@ -1,27 +1,36 @@
 """SSH signature checks run ahead of the walk, in a worker process on another core.
 
 Checking a signature needs only the commit's payload and signature, nothing the walk learns, so
-on a machine with two cores one of them can check while the other walks. The worker takes the
-signatures from the newest backwards while the walk, from the oldest, checks any it reaches
-first itself: the two meet in the middle and neither waits for the other.
+on a machine with two cores one of them checks while the other reads history and walks it. The
+signatures go to the worker in batches while history is still being read, oldest first, so the
+worker has a head start; when the walk reaches a batch not yet sent, it takes it back and checks
+it itself, so the walk never waits long.
 
 A process, not a thread: the walk holds the GIL almost all the time, and a thread that gives it
-up for every verification then waits for it back, which made threads slower than none.
+up for every verification then waits for it back, which made threads slower than none. The
+worker is `python -m gitqms.signatures.ahead`, fed through pipes, rather than multiprocessing,
+which would re-import the caller's main script in the worker.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import contextlib
 import os
-from collections.abc import Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+import pickle
+import queue
+import subprocess
+import sys
+import threading
+from concurrent.futures import Future
+from dataclasses import astuple, dataclass, field
+from pathlib import Path
+from typing import IO, Any
 
 from .sshsig import SignatureError, parse_armored, verify
 
 PARALLEL_FROM = 2000  # fewer signatures than this are checked in-process: a worker costs more
 _BATCH = 250
+_IN_FLIGHT = 2  # batches sent and not yet answered; the rest can still be taken back
 
 
 @dataclass(frozen=True)
@@ -44,42 +53,149 @@ def check(armored: str, payload: bytes) -> Outcome:
     return Outcome(key.fingerprint, key.is_sk, checked.user_present, checked.user_verified)
 
 
-def _check_batch(batch: Sequence[tuple[str, bytes]]) -> list[Outcome]:
-    return [check(armored, payload) for armored, payload in batch]
+@dataclass
+class _Batch:
+    items: list[tuple[str, bytes]]  # (armored signature, payload)
+    future: Future[list[Outcome]] = field(default_factory=Future)
 
 
 class SshChecks:
-    """Outcomes by commit id; `outcome()` never waits for a worker that has not got there."""
+    """Outcomes by commit id. Offer signed commits as history is read; ask for each outcome."""
 
-    def __init__(self, signed: Sequence[tuple[str, str, bytes]]) -> None:
-        """`signed`: (commit id, armored signature, payload), oldest first."""
-        self._where: dict[str, tuple[Future[list[Outcome]], int]] = {}
-        self._pool: ProcessPoolExecutor | None = None
-        if len(signed) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
+    def __init__(self) -> None:
+        self._where: dict[str, tuple[_Batch, int]] = {}
+        self._waiting: list[tuple[str, str, bytes]] = []  # offered, not yet batched
+        self._offered = 0
+        self._to_send: queue.SimpleQueue[_Batch | None] = queue.SimpleQueue()
+        self._sent: queue.SimpleQueue[_Batch | None] = queue.SimpleQueue()
+        self._slots = threading.Semaphore(_IN_FLIGHT)
+        self._process: subprocess.Popen[bytes] | None = None
+        self._threads: list[threading.Thread] = []
+        self._off = (os.cpu_count() or 1) < 2  # one core: everything in-process
+
+    def offer(self, commit: str, armored: str, payload: bytes) -> None:
+        """A signature the walk will ask about; checked ahead once there are enough of them."""
+        if self._off:
             return
-        methods = multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-        try:
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
-            for start in reversed(range(0, len(signed), _BATCH)):
-                batch = signed[start : start + _BATCH]
-                future = self._pool.submit(_check_batch, [(a, p) for _, a, p in batch])
-                for position, (commit, _, _) in enumerate(batch):
-                    self._where[commit] = (future, position)
-        except (OSError, BrokenProcessPool):  # no processes here: check everything in-process
-            self.close()
-            self._where.clear()
+        self._waiting.append((commit, armored, payload))
+        self._offered += 1
+        if self._offered >= PARALLEL_FROM and len(self._waiting) >= _BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        """Send what is waiting to the worker, if checking ahead is worth it."""
+        if self._off or self._offered < PARALLEL_FROM or not self._waiting:
+            return
+        if self._process is None and not self._start():
+            return
+        for start in range(0, len(self._waiting), _BATCH):
+            chunk = self._waiting[start : start + _BATCH]
+            batch = _Batch([(armored, payload) for _, armored, payload in chunk])
+            for position, (commit, _, _) in enumerate(chunk):
+                self._where[commit] = (batch, position)
+            self._to_send.put(batch)
+        self._waiting.clear()
 
     def outcome(self, commit: str, armored: str, payload: bytes) -> Outcome:
         found = self._where.get(commit)
         if found is not None:
-            future, position = found
-            if future.done() and not future.cancelled() and future.exception() is None:
-                return future.result()[position]
-            future.cancel()  # not started yet: the worker need not do it
+            batch, position = found
+            if not batch.future.cancel():  # sent: the answer is on its way
+                try:
+                    return batch.future.result()[position]
+                except Exception:  # the worker failed; check here instead
+                    pass
         return check(armored, payload)
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        if self._process is None:
+            return
+        for batch, _ in self._where.values():
+            batch.future.cancel()  # what was not sent need not be
+        self._to_send.put(None)
+        for thread in self._threads:
+            thread.join()
+        self._process.wait()
+        self._process = None
+
+    # -- the worker -------------------------------------------------------------------------
+
+    def _start(self) -> bool:
+        package_root = str(Path(__file__).resolve().parents[2])
+        path = os.environ.get("PYTHONPATH")
+        env = {**os.environ, "PYTHONPATH": package_root + (os.pathsep + path if path else "")}
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "gitqms.signatures.ahead"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=env,
+            )
+        except OSError:
+            self._off = True
+            return False
+        assert self._process.stdin is not None and self._process.stdout is not None
+        self._threads = [
+            threading.Thread(target=self._send, args=(self._process.stdin,), daemon=True),
+            threading.Thread(target=self._receive, args=(self._process.stdout,), daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+        return True
+
+    def _send(self, stdin: IO[bytes]) -> None:
+        try:
+            while (batch := self._to_send.get()) is not None:
+                self._slots.acquire()
+                if not batch.future.set_running_or_notify_cancel():
+                    self._slots.release()  # taken back by the walk
+                    continue
+                self._sent.put(batch)
+                _write_frame(stdin, batch.items)
+        except OSError:
+            pass  # the worker is gone; the receiver fails what was sent
+        finally:
+            self._sent.put(None)
+            with contextlib.suppress(OSError):
+                stdin.close()
+
+    def _receive(self, stdout: IO[bytes]) -> None:
+        failed: Exception | None = None
+        while (batch := self._sent.get()) is not None:
+            if failed is None:
+                try:
+                    answer = _read_frame(stdout)
+                    if answer is None:
+                        raise EOFError("the signature worker stopped")
+                    batch.future.set_result([Outcome(*values) for values in answer])
+                except Exception as error:
+                    failed = error
+            if failed is not None:
+                batch.future.set_exception(failed)
+            self._slots.release()
+        stdout.close()
+
+
+def _write_frame(stream: IO[bytes], value: object) -> None:
+    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(len(data).to_bytes(8, "big") + data)
+    stream.flush()
+
+
+def _read_frame(stream: IO[bytes]) -> Any:
+    """The next value, or None at the end. Pickle, since both ends are this module."""
+    header = stream.read(8)
+    if len(header) < 8:
+        return None
+    return pickle.loads(stream.read(int.from_bytes(header, "big")))
+
+
+def _serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
+    """The worker: batches of (signature, payload) in, one Outcome's fields per item out."""
+    while (items := _read_frame(stdin)) is not None:
+        _write_frame(stdout, [astuple(check(armored, payload)) for armored, payload in items])
+
+
+if __name__ == "__main__":
+    _serve(sys.stdin.buffer, sys.stdout.buffer)

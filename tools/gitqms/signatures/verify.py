@@ -106,13 +106,27 @@ def walk_history(
                 hint="check --trust-root or git config qms.trustRoot",
             )
         pinned = resolved
-    walk = Walk(load_history(root, revisions), pinned)
-    walk.run()
+    checks = SshChecks()
+
+    def offer(commit: Commit) -> None:
+        armored = commit.signature or ""
+        if armored.lstrip().startswith(SSH_BEGIN) and any(
+            key.lower().startswith("qms-") for key, _ in commit.trailers
+        ):
+            checks.offer(commit.id, armored, commit.payload)
+
+    try:
+        walk = Walk(load_history(root, revisions, on_commit=offer), pinned, checks)
+        walk.run()
+    finally:
+        checks.close()
     return walk
 
 
 class Walk:
-    def __init__(self, history: History, trust_root: str | None) -> None:
+    def __init__(
+        self, history: History, trust_root: str | None, ssh_checks: SshChecks | None = None
+    ) -> None:
         self.history = history
         self.pinned_root = trust_root
         self.config_path = history.path_of(CONFIG_RECORD)
@@ -132,7 +146,7 @@ class Walk:
         self.notes: list[str] = []
         self.report = Report([], 0, None)
         self.openpgp: Verifier | None = None  # gpg's throwaway keyrings, made on first need
-        self.ssh_checks = SshChecks([])  # signatures checked ahead of the walk
+        self.ssh_checks = ssh_checks or SshChecks()  # signatures checked ahead of the walk
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -195,21 +209,13 @@ class Walk:
         for step in self.history.steps:
             if (claims := read_claims(step.commit)) is not None:
                 self.claims[step.commit.id] = claims
-        self.ssh_checks = SshChecks(
-            [
-                (commit.id, commit.signature or "", commit.payload)
-                for commit in (step.commit for step in self.history.steps)
-                if commit.id in self.claims
-                and (commit.signature or "").lstrip().startswith(SSH_BEGIN)
-            ]
-        )
+        self.ssh_checks.flush()
         try:
             self._prefetch()
             self.root_commit = self._trust_root()
             for step in self.history.steps:
                 self._step(step)
         finally:
-            self.ssh_checks.close()
             if self.openpgp is not None:
                 self.openpgp.close()
                 self.openpgp = None
