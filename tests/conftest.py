@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import EXAMPLE_PARTS, ROOT, qms
+from helpers import EXAMPLE_PARTS, ROOT
 from signing_world import World
 
 SOP = "sops/SOP-0001.md"
@@ -60,20 +60,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     admin = world.person("a.weber", "Dr. Anna Weber")
     reviewer = world.person("m.okafor", "Michael Okafor")
     author = world.person("l.santos", "Lucia Santos")
-    world.act(admin)
-    result = qms(
-        "init",
-        str(world.repo),
-        "--admin",
-        admin.id,
-        "--name",
-        admin.name,
-        "--email",
-        admin.email,
-        "--key",
-        str(admin.pub),
-    )
-    assert result.exit_code == 0, result.stderr
+    world.init(admin)
     for person, role in ((reviewer, "sop-reviewer"), (author, "sop-author")):
         world.qms(
             admin,

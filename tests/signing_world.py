@@ -208,6 +208,23 @@ class World:
             else:
                 self.monkeypatch.setenv("GNUPGHOME", home)
 
+    def init(self, admin: Person) -> None:
+        """`qms init` of the world's repository, `admin` its first admin and key."""
+        self.act(admin)
+        result = qms(
+            "init",
+            str(self.repo),
+            "--admin",
+            admin.id,
+            "--name",
+            admin.name,
+            "--email",
+            admin.email,
+            "--key",
+            str(admin.pub),
+        )
+        assert result.exit_code == 0, result.output + result.stderr
+
     def qms(self, person: Person, *args: str, ok: bool = True) -> str:
         with self.acting(person):
             result = qms(*args, repo=self.repo)
@@ -286,3 +303,21 @@ class World:
         with self.acting(person):
             self.git(*args, env=env)
         return self.head()
+
+
+def snapshot(world: World) -> tuple[str, str, str]:
+    """What must not move when a command refuses: HEAD, the index and the work tree."""
+    return (
+        world.head(),
+        world.git("ls-files", "-s"),
+        world.git("status", "--porcelain", "--untracked-files=all"),
+    )
+
+
+def refused(world: World, person: Person, *args: str) -> str:
+    """Run a qms command that must fail, and check that it left the repository as it was."""
+    before = snapshot(world)
+    output = world.qms(person, *args, ok=False)
+    assert snapshot(world) == before, "a refused command changed the repository"
+    assert "Traceback" not in output
+    return output

@@ -19,7 +19,7 @@ from gitqms.signatures.openpgp import OpenPgpFormatError, armor, packets, parse_
 from gitqms.signatures.registry import Registry
 from gitqms.signatures.verify import walk_history
 from helpers import qms
-from signing_world import Person, World, gpg, gpg_home, stop_gpg
+from signing_world import Person, World, gpg, gpg_home, refused, stop_gpg
 
 SOP = "sops/SOP-0001.md"
 TODAY = datetime.now(UTC).date().isoformat()
@@ -68,20 +68,7 @@ def build_story(world: World) -> Story:
     mallory = world.person("mallory", "Mallory Intruder", "gpg-ed25519")  # never registered
     s = Story(world, {p.id: p for p in (admin, olga, ravi, sven, kim, dora, vera, santos)})
 
-    world.act(admin)
-    result = qms(
-        "init",
-        str(world.repo),
-        "--admin",
-        admin.id,
-        "--name",
-        admin.name,
-        "--email",
-        admin.email,
-        "--key",
-        str(admin.pub),
-    )
-    assert result.exit_code == 0, result.output + result.stderr
+    world.init(admin)
     s.expect(world.head(), "valid")
     for person, role in (
         (olga, "qa-manager"),
@@ -455,22 +442,6 @@ def test_the_verifier_leaves_no_keyring_and_ignores_the_users(
 
 
 # -- the commands -----------------------------------------------------------------------------
-
-
-def snapshot(world: World) -> tuple[str, str, str]:
-    return (
-        world.head(),
-        world.git("ls-files", "-s"),
-        world.git("status", "--porcelain", "--untracked-files=all"),
-    )
-
-
-def refused(world: World, person: Person, *args: str) -> str:
-    before = snapshot(world)
-    output = world.qms(person, *args, ok=False)
-    assert snapshot(world) == before, "a refused command changed the repository"
-    assert "Traceback" not in output
-    return output
 
 
 def add_gpg_person(world: World, person_id: str, role: str = "qa-manager") -> Person:

@@ -52,20 +52,7 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Story]:
         people = {p.id: p for p in (admin, okafor, santos, dubois, lindqvist, mallory)}
         s = Story(world, people)
 
-        world.act(admin)
-        result = qms(
-            "init",
-            str(world.repo),
-            "--admin",
-            admin.id,
-            "--name",
-            admin.name,
-            "--email",
-            admin.email,
-            "--key",
-            str(admin.pub),
-        )
-        assert result.exit_code == 0, result.output + result.stderr
+        world.init(admin)
         s.expect(world.head(), "valid")  # the trust root, signed by the first admin
         for person, roles in (
             (okafor, ["qa-officer", "sop-reviewer"]),

@@ -10,25 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from signing_world import Person, World
+from signing_world import Person, World, refused
 
 SOP = "sops/SOP-0001.md"
-
-
-def snapshot(world: World) -> tuple[str, str, str]:
-    """What must not move when a command refuses: HEAD, the index and the work tree."""
-    return (
-        world.head(),
-        world.git("ls-files", "-s"),
-        world.git("status", "--porcelain", "--untracked-files=all"),
-    )
-
-
-def refused(world: World, person: Person, *args: str) -> str:
-    before = snapshot(world)
-    output = world.qms(person, *args, ok=False)
-    assert snapshot(world) == before, "a refused command changed the repository"
-    return output
 
 
 def test_init_with_a_key_makes_a_signed_trust_root(world: World, tmp_path: Path) -> None:
