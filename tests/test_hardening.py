@@ -245,3 +245,25 @@ def test_a_failing_name_source_is_raised_not_a_silently_short_stream(tmp_path: P
         list(git.cat_objects(tmp_path, names()))
     with pytest.raises(ValueError, match="newlines"):
         list(git.cat_objects(tmp_path, [blob, "HEAD:a\nb"]))
+
+
+def test_a_reader_that_stops_early_is_not_blocked_by_the_feeder(tmp_path: Path) -> None:
+    """The caller may stop reading cat_objects (a malformed commit) while git cat-file still has
+    far more output than a pipe holds; stopping must not wait forever for the feeder thread."""
+    import threading
+
+    from gitqms import git
+
+    git.init(tmp_path)
+    blob = git.hash_blob(tmp_path, b"x" * 4096)
+    outcome: list[str] = []
+
+    def read_one() -> None:
+        for name, _, _ in git.cat_objects(tmp_path, [blob] * 5000):
+            outcome.append(name)
+            break
+
+    reader = threading.Thread(target=read_one, daemon=True)
+    reader.start()
+    reader.join(timeout=60)
+    assert not reader.is_alive() and outcome == [blob]

@@ -644,3 +644,22 @@ def test_one_openpgp_key_for_two_people_is_reported(example: Path, keyring: Path
     with_keys(example, [ann, again])
     found = findings(example, "config.key-reuse")
     assert len(found) == 1 and "this key is already registered to" in str(found[0]["message"])
+
+
+def test_gpg_is_given_only_the_key_the_parser_read(example: Path, keyring: Path) -> None:
+    """A public_key with a second block after the first: the registry, validation and `qms keys`
+    know only the first key, so gpg's keyring must not hold the second either."""
+    from gitqms.validation.run import parse_config
+
+    ann, bob = exported(keyring, "ann@example.org"), exported(keyring, "bob@example.org")
+    with_keys(example, [ann + bob])
+    config, _ = parse_config((example / "qms.yaml").read_text(encoding="utf-8"))
+    assert config is not None
+    registry = Registry(config, "blob")
+    assert [k.fingerprint for k in registry.all_keys()] == fingerprints(keyring, "ann@")
+    payload = b"tree 0\n\nhello\n"
+    signature = gpg(keyring, "--armor", "--detach-sign", "-u", "bob@example.org", input=payload)
+    with openpgp.Verifier() as verifier:
+        check = verifier.verify(signature.decode(), payload, registry.openpgp_blocks)
+    assert check.fingerprint is None
+    assert check.unknown_key == fingerprints(keyring, "bob@example.org")[0]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from gitqms.signatures import sshsig
 from gitqms.signatures.verify import walk_history
 from helpers import qms
 from signing_world import Person, World
@@ -314,3 +315,30 @@ def test_verify_by_a_pinned_trust_root_refuses_older_signatures(story: Story) ->
     assert report["trust_root"] == sop_commit
     before = [s for s in report["signatures"] if "before the trust root" in " ".join(s["problems"])]
     assert len(before) == 9  # the init commit and the eight registry changes before it
+
+
+@pytest.mark.parametrize(
+    ("header", "replacement"),
+    [
+        ("gpgsig -----BEGIN", "gpgsig\n -----BEGIN"),  # no value: git sees no signature
+        ("committer", "gpgsig2 x\ncommitter"),  # git leaves any gpgsig* header out of the payload
+        ("committer", "gpgsig-sha256 x\ncommitter"),
+    ],
+)
+def test_a_header_git_reads_as_another_signature_is_refused(header: str, replacement: str) -> None:
+    """git takes the signature from `gpgsig <value>` lines only, and cuts every line starting
+    with 'gpgsig' from the payload; a commit where that differs from our reading is refused."""
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from gitqms.signatures.commits import parse_commit
+
+    who = "A <a@example.org> 1700000000 +0000"
+    payload = f"tree {'0' * 40}\nauthor {who}\ncommitter {who}\n\nsign\n"
+    armored = sshsig.sign_ed25519(ed25519.Ed25519PrivateKey.generate(), payload.encode())
+    header_text = "gpgsig " + "\n ".join(armored.rstrip("\n").split("\n"))
+    raw = payload.replace("\n\n", f"\n{header_text}\n\n", 1).replace(header, replacement, 1)
+    commit = parse_commit("c", raw.encode())
+    assert commit.problem == (
+        "the commit has a signature header git reads differently (gpgsig with no value, "
+        "gpgsig-sha256, …) or an encoding header, which gitqms does not accept"
+    )

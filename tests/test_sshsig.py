@@ -8,6 +8,7 @@ FIDO signatures come from `sshsig.sign_sk_ed25519`, which stands in for a hardwa
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import random
 import re
@@ -398,6 +399,74 @@ def test_a_worker_that_dies_costs_time_not_verdicts(monkeypatch: pytest.MonkeyPa
     checks._process.kill()
     try:
         assert all(checks.outcome(*item).fingerprint for item in items)
+    finally:
+        checks.close()
+    assert checks._process is None
+
+
+def test_the_worker_imports_gitqms_not_a_package_in_the_working_directory(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`python -m` puts the working directory first on sys.path; a repository under verification
+    that holds a `gitqms` folder must not get its code run, nor answer for the worker."""
+    from gitqms.signatures import ahead
+
+    fake = tmp_path / "gitqms" / "signatures"
+    fake.mkdir(parents=True)
+    (tmp_path / "gitqms" / "__init__.py").write_text("")
+    (fake / "__init__.py").write_text("")
+    (fake / "ahead.py").write_text(
+        "import pickle, sys\n"
+        "while len(h := sys.stdin.buffer.read(8)) == 8:\n"
+        "    items = pickle.loads(sys.stdin.buffer.read(int.from_bytes(h, 'big')))\n"
+        "    d = pickle.dumps([('SHA256:forged', False, True, False, None)] * len(items))\n"
+        "    sys.stdout.buffer.write(len(d).to_bytes(8, 'big') + d)\n"
+        "    sys.stdout.buffer.flush()\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(ahead, "PARALLEL_FROM", 1)
+    checks = ahead.SshChecks()
+    checks._off = False  # a worker even on one core
+    checks.offer("c1", "not a signature", b"payload")
+    checks.flush()
+    try:
+        for batch, _ in list(checks._where.values()):
+            with contextlib.suppress(Exception):
+                batch.future.result(timeout=60)  # answered by the worker, whichever it is
+        assert checks.outcome("c1", "not a signature", b"payload").fingerprint is None
+    finally:
+        checks.close()
+
+
+def test_a_worker_that_hangs_or_garbles_costs_time_not_verdicts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A stand-in worker that answers garbage and then hangs: every outcome is still right,
+    and close() returns."""
+    import subprocess
+    import sys
+
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from gitqms.signatures import ahead, sshsig
+
+    monkeypatch.setattr(ahead, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(ahead, "_WAIT", 0.5)
+    key = ed25519.Ed25519PrivateKey.generate()
+    items = [(f"c{n}", sshsig.sign_ed25519(key, b"%d" % n), b"%d" % n) for n in range(3)]
+    bogus = "import sys, time; sys.stdout.write('hello from sitecustomize\\n'); sys.stdout.flush(); time.sleep(30)"
+    real_popen = subprocess.Popen
+
+    def popen(args: list[str], **options: object) -> subprocess.Popen[bytes]:
+        return real_popen([sys.executable, "-c", bogus], **options)  # type: ignore[call-overload,no-any-return]
+
+    monkeypatch.setattr(ahead.subprocess, "Popen", popen)
+    checks = ahead.SshChecks()
+    for item in items:
+        checks.offer(*item)
+    checks.flush()
+    try:
+        assert [checks.outcome(*item).fingerprint is not None for item in items] == [True] * 3
     finally:
         checks.close()
     assert checks._process is None

@@ -261,8 +261,8 @@ def cat_objects(cwd: Path, names: Iterable[str]) -> Iterator[tuple[str, str | No
             stdout.read(1)  # the newline after each object
             yield name, line[1].decode(), content
     finally:
+        stdout.close()  # first: if the caller stopped early, git cat-file and the feeder stop too
         writer.join()
-        stdout.close()
     if failed:
         process.wait()
         raise failed[0]

@@ -31,6 +31,9 @@ from .sshsig import SignatureError, parse_armored, verify
 PARALLEL_FROM = 2000  # fewer signatures than this are checked in-process: a worker costs more
 _BATCH = 250
 _IN_FLIGHT = 2  # batches sent and not yet answered; the rest can still be taken back
+_WAIT = 60.0  # seconds to wait for a batch the worker has begun before checking it here
+_MAGIC = b"gitqms-ahead-1\n"
+_MAX_FRAME = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -102,8 +105,8 @@ class SshChecks:
             batch, position = found
             if not batch.future.cancel():  # sent: the answer is on its way
                 try:
-                    return batch.future.result()[position]
-                except Exception:  # the worker failed; check here instead
+                    return batch.future.result(timeout=_WAIT)[position]
+                except Exception:  # the worker failed or stalled; check here instead
                     pass
         return check(armored, payload)
 
@@ -112,25 +115,28 @@ class SshChecks:
             return
         for batch, _ in self._where.values():
             batch.future.cancel()  # what was not sent need not be
-        self._to_send.put(None)
+        self._to_send.put(None)  # the sender stops, closes the worker's input, and it ends
+        try:
+            self._process.wait(timeout=_WAIT)
+        except subprocess.TimeoutExpired:  # a worker that hangs is not waited for
+            self._process.kill()
+            self._process.wait()
         for thread in self._threads:
             thread.join()
-        self._process.wait()
         self._process = None
 
     # -- the worker -------------------------------------------------------------------------
 
     def _start(self) -> bool:
-        package_root = str(Path(__file__).resolve().parents[2])
-        path = os.environ.get("PYTHONPATH")
-        env = {**os.environ, "PYTHONPATH": package_root + (os.pathsep + path if path else "")}
+        # `python -m` puts its working directory first on sys.path: run it where this gitqms is,
+        # never in the repository being verified, whose files could shadow it.
         try:
             self._process = subprocess.Popen(
                 [sys.executable, "-m", "gitqms.signatures.ahead"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
-                env=env,
+                cwd=Path(__file__).resolve().parents[2],
             )
         except OSError:
             self._off = True
@@ -147,6 +153,8 @@ class SshChecks:
     def _send(self, stdin: IO[bytes]) -> None:
         try:
             while (batch := self._to_send.get()) is not None:
+                if batch.future.cancelled():
+                    continue
                 self._slots.acquire()
                 if not batch.future.set_running_or_notify_cancel():
                     self._slots.release()  # taken back by the walk
@@ -179,16 +187,22 @@ class SshChecks:
 
 def _write_frame(stream: IO[bytes], value: object) -> None:
     data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(len(data).to_bytes(8, "big") + data)
+    stream.write(_MAGIC + len(data).to_bytes(8, "big") + data)
     stream.flush()
 
 
 def _read_frame(stream: IO[bytes]) -> Any:
-    """The next value, or None at the end. Pickle, since both ends are this module."""
-    header = stream.read(8)
-    if len(header) < 8:
+    """The next value, or None at the end. Pickle, since both ends are this module; the magic
+    catches anything else that writes to the pipe (a sitecustomize that prints, say)."""
+    header = stream.read(len(_MAGIC) + 8)
+    if not header:
         return None
-    return pickle.loads(stream.read(int.from_bytes(header, "big")))
+    if len(header) < len(_MAGIC) + 8 or not header.startswith(_MAGIC):
+        raise ValueError("the signature worker's answer is garbled")
+    size = int.from_bytes(header[len(_MAGIC) :], "big")
+    if size > _MAX_FRAME:
+        raise ValueError("the signature worker's answer is too large")
+    return pickle.loads(stream.read(size))
 
 
 def _serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:

@@ -61,6 +61,7 @@ def parse_commit(commit_id: str, raw: bytes) -> Commit:
     name = b""
     parts: list[bytes] = []
     position = 0
+    odd = False  # a header git reads as a signature other than ours, and cuts from its payload
     for line in head.split(b"\n"):
         end = position + len(line) + 1
         if line[:1] == b" " and parts:
@@ -72,6 +73,7 @@ def parse_commit(commit_id: str, raw: bytes) -> Commit:
                 values.setdefault(name, []).append(b"\n".join(parts))
             name, _, value = line.partition(b" ")
             parts = [value]
+            odd = odd or (name.startswith(b"gpgsig") and not line.startswith(b"gpgsig "))
             if name == b"gpgsig":
                 cut.append((position, end))
         position = end
@@ -92,8 +94,11 @@ def parse_commit(commit_id: str, raw: bytes) -> Commit:
     problem = None
     if len(values.get(b"gpgsig", [])) > 1:
         problem = "the commit carries more than one signature header"
-    elif any(name in values for name in (b"gpgsig-sha256", b"encoding")):
-        problem = "the commit has a gpgsig-sha256 or encoding header, which gitqms does not accept"
+    elif odd or b"encoding" in values:
+        problem = (
+            "the commit has a signature header git reads differently (gpgsig with no value, "
+            "gpgsig-sha256, …) or an encoding header, which gitqms does not accept"
+        )
     message = body.decode("utf-8", "replace")
     return Commit(
         id=commit_id,

@@ -9,6 +9,7 @@ from functools import cached_property
 from ..records.config import Person, QmsConfig, SigningKey
 from .keys import parse_public_key
 from .openpgp import is_openpgp
+from .openpgp import parse_public_key as parse_openpgp
 from .sshkeys import KeyFormatError
 
 
@@ -44,8 +45,13 @@ class Registry:
 
     @cached_property
     def openpgp_blocks(self) -> tuple[str, ...]:
-        """The armored OpenPGP keys, for gpg's throwaway keyring."""
-        return tuple(k.key.public_key for k in self._keys.values() if is_openpgp(k.key.public_key))
+        """The armored OpenPGP keys, for gpg's throwaway keyring: each re-armored from the bytes
+        the parser read, so gpg never sees text around the block (say, a second block)."""
+        return tuple(
+            parse_openpgp(k.key.public_key).armored
+            for k in self._keys.values()
+            if is_openpgp(k.key.public_key)
+        )
 
     def all_keys(self) -> list[RegisteredKey]:
         return list(self._keys.values())
