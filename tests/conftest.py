@@ -62,18 +62,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     author = world.person("l.santos", "Lucia Santos")
     world.init(admin)
     for person, role in ((reviewer, "sop-reviewer"), (author, "sop-author")):
-        world.qms(
-            admin,
-            "people",
-            "add",
-            person.id,
-            "--name",
-            person.name,
-            "--email",
-            person.email,
-            "--role",
-            role,
-        )
+        world.add_person(admin, person, role)
         world.qms(admin, "keys", "add", person.id, str(person.pub))
     world.qms(author, "new", "sop", "--title", "Receipt of ATMPs")
     text = re.sub(r"FILL IN[^\n]*", "Described.", (world.repo / SOP).read_text())

@@ -225,6 +225,15 @@ class World:
         )
         assert result.exit_code == 0, result.output + result.stderr
 
+    def add_person(self, admin: Person, person: Person, *roles: str) -> str:
+        """`qms people add` by `admin`, with the person's name, email and these roles."""
+        role_args = [arg for role in roles for arg in ("--role", role)]
+        return self.qms(
+            admin,
+            *("people", "add", person.id, "--name", person.name, "--email", person.email),
+            *role_args,
+        )
+
     def qms(self, person: Person, *args: str, ok: bool = True) -> str:
         with self.acting(person):
             result = qms(*args, repo=self.repo)

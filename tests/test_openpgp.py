@@ -79,11 +79,7 @@ def build_story(world: World) -> Story:
         (vera, "sop-reviewer"),
         (santos, "sop-author"),
     ):
-        world.qms(
-            admin,
-            *("people", "add", person.id, "--name", person.name, "--email", person.email),
-            *("--role", role),
-        )
+        world.add_person(admin, person, role)
         s.expect(world.head(), "valid")
         window = ["--valid-from", "2020-01-01", "--valid-until", "2021-12-31"]
         world.qms(admin, "keys", "add", person.id, str(person.pub), *(window * (person is dora)))
@@ -446,11 +442,7 @@ def test_the_verifier_leaves_no_keyring_and_ignores_the_users(
 
 def add_gpg_person(world: World, person_id: str, role: str = "qa-manager") -> Person:
     person = world.person(person_id, person_id.title(), "gpg-ed25519")
-    world.qms(
-        world.people["a.weber"],
-        *("people", "add", person.id, "--name", person.name, "--email", person.email),
-        *("--role", role),
-    )
+    world.add_person(world.people["a.weber"], person, role)
     return person
 
 
@@ -585,11 +577,7 @@ def test_init_with_an_openpgp_admin_key(tmp_path: Path, monkeypatch: pytest.Monk
         assert report["failures"] == 0 and report["trust_root"] == world.head()
         assert report["signatures"][0]["key"] == admin.fingerprint
         reviewer = world.person("m.okafor", "Michael Okafor")
-        world.qms(
-            admin,
-            *("people", "add", reviewer.id, "--name", reviewer.name, "--email", reviewer.email),
-            *("--role", "sop-reviewer"),
-        )
+        world.add_person(admin, reviewer, "sop-reviewer")
         world.qms(admin, "keys", "add", reviewer.id, str(reviewer.pub))
         assert json.loads(world.qms(admin, "verify", "--format", "json"))["failures"] == 0
         assert "0 errors" in world.qms(admin, "validate")

@@ -98,18 +98,7 @@ def test_a_parent_line_git_does_not_read_is_no_merge(world: World) -> None:
 
 def test_a_back_dated_signature_is_refused(world: World) -> None:
     admin, old = world.people["a.weber"], world.person("o.old", "Olga Old")
-    world.qms(
-        admin,
-        "people",
-        "add",
-        old.id,
-        "--name",
-        old.name,
-        "--email",
-        old.email,
-        "--role",
-        "sop-reviewer",
-    )
+    world.add_person(admin, old, "sop-reviewer")
     world.qms(admin, "keys", "add", old.id, str(old.pub), "--valid-from", "2020-01-01")
     trailers = world.trailers("SOP-0001", SOP, "reviewed", version="1")
     signed = world.raw_commit(old, trailers, date="2025-01-01T00:00:00Z")

@@ -61,18 +61,7 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Story]:
             (dubois, ["sop-reviewer"]),
             (lindqvist, ["sop-reviewer"]),
         ):
-            role_args = [arg for role in roles for arg in ("--role", role)]
-            world.qms(
-                admin,
-                "people",
-                "add",
-                person.id,
-                "--name",
-                person.name,
-                "--email",
-                person.email,
-                *role_args,
-            )
+            world.add_person(admin, person, *roles)
             s.expect(world.head(), "valid")
             window = ["--valid-from", "2020-01-01", "--valid-until", "2021-12-31"]
             world.qms(
