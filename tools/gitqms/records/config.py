@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from .lifecycles import Lifecycles, build_lifecycles
+
 CONFIG_FILE = "qms.yaml"
 
 
@@ -66,6 +68,7 @@ class QmsConfig:
     coi_pattern: re.Pattern[str]
     forbidden_patterns: tuple[tuple[str, re.Pattern[str]], ...]
     protected_branches: tuple[str, ...]
+    lifecycles: Lifecycles
     _by_id: Mapping[str, Person] = field(default_factory=dict, repr=False, compare=False)
     _by_email: Mapping[str, Person] = field(default_factory=dict, repr=False, compare=False)
 
@@ -144,6 +147,7 @@ def build_config(data: Mapping[str, Any]) -> QmsConfig:
             for item in privacy.get("forbidden_patterns", ())
         ),
         protected_branches=tuple(data.get("protected_branches") or ("main",)),
+        lifecycles=build_lifecycles(data.get("lifecycles")),
         _by_id=MappingProxyType({person.id: person for person in people}),
         _by_email=MappingProxyType({person.email.lower(): person for person in people}),
     )

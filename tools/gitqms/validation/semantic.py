@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -12,10 +13,11 @@ from typing import Any
 from ..records.config import QmsConfig, key_material
 from ..records.document import Document
 from ..records.kinds import kind_of_id
+from ..records.lifecycles import DEFAULTS
 from ..records.model import Capa, Deviation, Record, Sop
 from ..signatures import openpgp
 from .findings import Finding, Severity
-from .schemas import Location, dotted
+from .schemas import Location, dotted, packaged_schema_text
 
 PLACEHOLDER = "FILL IN"
 _PLACEHOLDER_RE = re.compile(re.escape(PLACEHOLDER))
@@ -409,6 +411,7 @@ def record_findings(record: Record, doc: Document, ctx: Context) -> list[Finding
     _check_dates(record, report, ctx.now)
     _check_kind_rules(record, ctx, report)
     _check_placeholders(doc, report)
+    report.found.extend(lifecycle_findings(record, doc, ctx))
     return report.found
 
 
@@ -531,6 +534,7 @@ def config_findings(doc: Document) -> list[Finding]:
                         f"the policy for '{kind}: {meaning}' names the undefined role {role!r}",
                         f"use one of: {', '.join(sorted(roles))}",
                     )
+    _check_lifecycles(data, report)
     patterns: list[tuple[Location, str]] = [(("coi", "pattern"), data["coi"]["pattern"])]
     for index, item in enumerate((data.get("privacy") or {}).get("forbidden_patterns") or ()):
         patterns.append((("privacy", "forbidden_patterns", index, "pattern"), item["pattern"]))
@@ -552,5 +556,103 @@ def config_findings(doc: Document) -> list[Finding]:
                 "the COI pattern also accepts empty text or names, so it cannot keep patient "
                 "identifiers out",
                 "allow only the pseudonym's own form, e.g. '^COI-[A-Z]{3}-[0-9]{6}$'",
+            )
+    return report.found
+
+
+def _check_lifecycles(data: Mapping[str, Any], report: _Reporter) -> None:
+    """States known to the schema, meanings defined in the signature policy, fields that exist.
+
+    Parts left to gitqms's defaults are checked too: a default transition whose meaning the
+    policy lacks can never be made, which is worth a warning.
+    """
+    given = data.get("lifecycles") or {}
+    policy = data["signatures"]
+    sop = given.get("sop") or DEFAULTS["sop"]
+    for index, meaning in enumerate(sop["approval"]):
+        if meaning not in (policy.get("sop") or {}):
+            report(
+                ("lifecycles", "sop", "approval", index) if "sop" in given else ("signatures",),
+                "config.lifecycle-meaning",
+                f"SOP approval needs the meaning '{meaning}', which signatures.sop does not define",
+                f"define '{meaning}' under signatures.sop, or name defined meanings here",
+                "error" if "sop" in given else "warning",
+            )
+    for kind in ("capa", "deviation"):
+        _check_machine(kind, given, policy, report)
+
+
+def _check_machine(
+    kind: str, given: Mapping[str, Any], policy: Mapping[str, Any], report: _Reporter
+) -> None:
+    configured = kind in given
+    machine = given.get(kind) or DEFAULTS[kind]
+    severity: Severity = "error" if configured else "warning"
+    base: Location = ("lifecycles", kind)
+    schema = json.loads(packaged_schema_text(kind))
+    states = set(schema["properties"]["state"]["enum"])
+    fields = set(schema["properties"])
+
+    def state_ok(location: Location, state: str) -> None:
+        if state not in states:
+            report(
+                location if configured else ("lifecycles",),
+                "config.lifecycle-state",
+                f"the {kind} lifecycle names the state {state!r}, which {kind} records cannot hold",
+                f"use one of: {', '.join(sorted(states))}",
+                severity,
+            )
+
+    def requirement_ok(location: Location, text: str) -> None:
+        name = text.split("=", 1)[0].split(".")[0].removesuffix("[]")
+        if name not in fields:
+            report(
+                location,
+                "config.lifecycle-field",
+                f"the {kind} lifecycle requires the field {name!r}, which {kind} records "
+                "do not have",
+                f"use one of: {', '.join(sorted(fields))}",
+                severity,
+            )
+
+    state_ok((*base, "initial"), machine["initial"])
+    for i, state in enumerate(machine.get("closed") or ()):
+        state_ok((*base, "closed", i), state)
+    for i, item in enumerate(machine["transitions"]):
+        here: Location = (*base, "transitions", i)
+        sources = item["from"] if isinstance(item["from"], list) else [item["from"]]
+        for state in (*sources, item["to"]):
+            state_ok(here, state)
+        if item["meaning"] not in (policy.get(kind) or {}):
+            report(
+                (*here, "meaning") if configured else ("signatures",),
+                "config.lifecycle-meaning",
+                f"the {kind} transition {'/'.join(sources)} -> {item['to']} is signed "
+                f"'{item['meaning']}', which signatures.{kind} does not define",
+                f"define '{item['meaning']}' with its roles under signatures.{kind}",
+                severity,
+            )
+        for j, text in enumerate(item.get("requires") or ()):
+            requirement_ok((*here, "requires", j), text)
+    for state, texts in (machine.get("requires") or {}).items():
+        state_ok((*base, "requires", state), state)
+        for j, text in enumerate(texts):
+            requirement_ok((*base, "requires", state, j), text)
+
+
+def lifecycle_findings(record: Record, doc: Document, ctx: Context) -> list[Finding]:
+    """The fields qms.yaml requires of a CAPA's or deviation's current state."""
+    if ctx.config is None or not isinstance(record, Capa | Deviation):
+        return []
+    machine = ctx.config.lifecycles.machines[record.kind.name]
+    report = _Reporter(doc, record.id)
+    for requirement in machine.requires.get(record.state, ()):
+        if not requirement.met(doc.data):
+            report(
+                requirement.path[:1],
+                "lifecycle.requires",
+                f"a {record.kind.label} in state '{record.state}' needs '{requirement.text}' "
+                "(lifecycles in qms.yaml)",
+                f"fill in '{requirement.text}', or move the record back to an earlier state",
             )
     return report.found

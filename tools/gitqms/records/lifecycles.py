@@ -1,0 +1,220 @@
+"""Lifecycles from qms.yaml: the state machines of CAPAs and deviations, and SOP approval.
+
+A state machine names its initial state, its closed states (a closed record changes only by
+reopening), the allowed transitions with the signature meaning each needs (the roles come from
+the signature policy), and the fields each state or transition requires beyond the schema's
+own, which always apply and cannot be loosened here.
+
+    lifecycles:
+      capa:
+        initial: initiated
+        closed: [closed, cancelled]
+        transitions:
+          - {from: action-plan, to: implementation, meaning: approved}
+          - {from: closed, to: action-plan, meaning: reopened, requires: [reopen_reason]}
+        requires:
+          closed: [effectiveness.result]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """A field that must hold a value: 'root_cause', 'actions[].evidence' (in every item),
+    or 'effectiveness.verdict=not-effective' (that exact value)."""
+
+    text: str
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        return tuple(self.text.split("=", 1)[0].split("."))
+
+    @property
+    def value(self) -> str | None:
+        return self.text.split("=", 1)[1] if "=" in self.text else None
+
+    def met(self, data: Any) -> bool:
+        return all(self._ok(found) for found in _values(data, self.path))
+
+    def _ok(self, found: Any) -> bool:
+        if self.value is not None:
+            return isinstance(found, str | bool | int) and _text(found) == self.value
+        return found not in (None, "", [], {})
+
+
+def _text(value: str | bool | int) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _values(data: Any, path: tuple[str, ...]) -> Iterator[Any]:
+    """Every value at `path`; `name[]` steps into each item of a list (none: nothing to check)."""
+    if not path:
+        yield data
+        return
+    step, rest = path[0], path[1:]
+    each = step.endswith("[]")
+    value = data.get(step.removesuffix("[]")) if isinstance(data, dict) else None
+    if not each:
+        yield from _values(value, rest)
+        return
+    if not isinstance(value, list) or not value:
+        yield None  # the list itself is required
+        return
+    for item in value:
+        yield from _values(item, rest)
+
+
+@dataclass(frozen=True)
+class Transition:
+    source: str
+    target: str
+    meaning: str  # the signature meaning the state change is made under
+    requires: tuple[Requirement, ...] = ()
+    reason: bool = False  # the signer must give a reason (reopening, cancelling)
+
+
+@dataclass(frozen=True)
+class Machine:
+    kind: str  # "capa" or "deviation"
+    initial: str
+    closed: frozenset[str]
+    transitions: tuple[Transition, ...]
+    requires: Mapping[str, tuple[Requirement, ...]]  # state -> fields it needs
+
+    def transition(self, source: str, target: str) -> Transition | None:
+        return next(
+            (t for t in self.transitions if t.source == source and t.target == target), None
+        )
+
+    def targets(self, source: str) -> list[str]:
+        return [t.target for t in self.transitions if t.source == source]
+
+    def meanings(self) -> frozenset[str]:
+        return frozenset(t.meaning for t in self.transitions)
+
+
+@dataclass(frozen=True)
+class DocumentPolicy:
+    approval: tuple[str, ...]  # meanings that together make a version approved
+    release: str = "approved"  # once signed, the version's content is frozen
+    retire: str = "retired"
+    periodic_review: str = "periodic-review"
+
+
+@dataclass(frozen=True)
+class Lifecycles:
+    sop: DocumentPolicy
+    machines: Mapping[str, Machine]  # "capa", "deviation"
+
+
+_OPEN_CAPA = ["initiated", "root-cause", "action-plan", "implementation", "effectiveness-check"]
+_OPEN_DEVIATION = ["reported", "classified", "investigation", "capa-decided"]
+
+# Used for any kind that qms.yaml does not configure; `qms init` writes them out in full.
+DEFAULTS: dict[str, Any] = {
+    "sop": {"approval": ["reviewed", "approved"]},
+    "capa": {
+        "initial": "initiated",
+        "closed": ["closed", "cancelled"],
+        "transitions": [
+            {"from": "initiated", "to": "root-cause", "meaning": "analysis-started"},
+            {"from": "root-cause", "to": "action-plan", "meaning": "plan-proposed"},
+            {"from": "action-plan", "to": "root-cause", "meaning": "returned"},
+            {"from": "action-plan", "to": "implementation", "meaning": "approved"},
+            {"from": "implementation", "to": "effectiveness-check", "meaning": "reviewed"},
+            {"from": "effectiveness-check", "to": "closed", "meaning": "closed"},
+            {
+                "from": "effectiveness-check",
+                "to": "action-plan",
+                "meaning": "effectiveness-verified",
+                "requires": ["effectiveness.verdict=not-effective"],
+            },
+            {
+                "from": "closed",
+                "to": "action-plan",
+                "meaning": "reopened",
+                "requires": ["reopen_reason"],
+            },
+            {
+                "from": _OPEN_CAPA,
+                "to": "cancelled",
+                "meaning": "cancelled",
+                "requires": ["cancel_reason"],
+            },
+        ],
+        "requires": {},
+    },
+    "deviation": {
+        "initial": "reported",
+        "closed": ["closed", "cancelled"],
+        "transitions": [
+            {"from": "reported", "to": "classified", "meaning": "classified"},
+            {"from": "classified", "to": "investigation", "meaning": "investigation-opened"},
+            {"from": "investigation", "to": "capa-decided", "meaning": "approved"},
+            {"from": "capa-decided", "to": "investigation", "meaning": "returned"},
+            {"from": "capa-decided", "to": "closed", "meaning": "closed"},
+            {
+                "from": "closed",
+                "to": "investigation",
+                "meaning": "reopened",
+                "requires": ["reopen_reason"],
+            },
+            {
+                "from": _OPEN_DEVIATION,
+                "to": "cancelled",
+                "meaning": "cancelled",
+                "requires": ["cancel_reason"],
+            },
+        ],
+        "requires": {"classified": ["immediate_actions"]},
+    },
+}
+
+# Fields `qms advance` writes along with the state; a signed change of only these is not
+# authorship of the record (separation of duties).
+STATE_FIELDS = frozenset({"state", "closed", "reopen_reason", "cancel_reason"})
+REASON_FIELDS = {"reopen_reason", "cancel_reason"}
+
+
+def _machine(kind: str, data: Mapping[str, Any]) -> Machine:
+    transitions: list[Transition] = []
+    for item in data["transitions"]:
+        sources = item["from"] if isinstance(item["from"], list) else [item["from"]]
+        requires = tuple(Requirement(text) for text in item.get("requires") or ())
+        reason = any(r.path[0] in REASON_FIELDS for r in requires)
+        transitions.extend(
+            Transition(source, item["to"], item["meaning"], requires, reason) for source in sources
+        )
+    return Machine(
+        kind=kind,
+        initial=data["initial"],
+        closed=frozenset(data.get("closed") or ()),
+        transitions=tuple(transitions),
+        requires=MappingProxyType(
+            {
+                state: tuple(Requirement(text) for text in texts)
+                for state, texts in (data.get("requires") or {}).items()
+            }
+        ),
+    )
+
+
+def build_lifecycles(data: Mapping[str, Any] | None) -> Lifecycles:
+    """The lifecycles of qms.yaml's `lifecycles` section; the defaults for any kind it omits."""
+    given = data or {}
+    sop = given.get("sop") or DEFAULTS["sop"]
+    return Lifecycles(
+        sop=DocumentPolicy(approval=tuple(sop["approval"])),
+        machines=MappingProxyType(
+            {
+                kind: _machine(kind, given.get(kind) or DEFAULTS[kind])
+                for kind in ("capa", "deviation")
+            }
+        ),
+    )
