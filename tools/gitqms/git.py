@@ -14,6 +14,7 @@ import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
@@ -86,6 +87,17 @@ def committer_identity(cwd: Path) -> str:
     """'Name <email>', as git signs by when user.signingkey is not set."""
     ident = run(cwd, ["var", "GIT_COMMITTER_IDENT"]).stdout.strip()
     return ident[: ident.rfind(">") + 1] or ident
+
+
+def commit_time(cwd: Path) -> datetime:
+    """The date git will give the next commit: now, or GIT_COMMITTER_DATE when it is set.
+
+    Signing commands judge key windows and write dates by this, so what they check is what
+    the signature will say.
+    """
+    ident = run(cwd, ["var", "GIT_COMMITTER_IDENT"]).stdout.strip()
+    seconds = ident[ident.rfind(">") + 1 :].split()[0]
+    return datetime.fromtimestamp(int(seconds), UTC)
 
 
 def paths_ever_added(cwd: Path, folders: Sequence[str]) -> set[str]:
@@ -267,6 +279,28 @@ def cat_objects(cwd: Path, names: Iterable[str]) -> Iterator[tuple[str, str | No
         process.wait()
         raise failed[0]
     _finish(process, args, cwd)
+
+
+def list_tree(cwd: Path, commit: str, folders: Sequence[str]) -> list[tuple[str, str, str]]:
+    """(path, mode, object id) of every file under `folders` (paths from the top) at `commit`."""
+    output = run(cwd, ["ls-tree", "-r", "-z", "--full-tree", commit, "--", *folders]).stdout
+    entries = []
+    for item in _nul_split(output):
+        meta, _, path = item.partition("\t")
+        mode, _, oid = meta.split(" ")
+        entries.append((path, mode, oid))
+    return entries
+
+
+def rev_list(cwd: Path, revisions: Sequence[str]) -> list[str]:
+    """Commit ids of `revisions` (for example BASE..HEAD), newest first."""
+    return run(cwd, ["rev-list", *revisions, "--"]).stdout.split()
+
+
+def commits_off(cwd: Path, head: str) -> list[str]:
+    """Commits on local or remote-tracking branches that `head` does not reach."""
+    args = ["rev-list", "--branches", "--remotes", "--not", head, "--"]
+    return run(cwd, args).stdout.split()
 
 
 def show_prefix(cwd: Path) -> str:

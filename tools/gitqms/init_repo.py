@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 import tempfile
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from . import git
@@ -98,7 +97,7 @@ def _with_key(config: str, key: str) -> str:
     """The first admin's entry in the filled qms.yaml template, with their signing key."""
     roles = "    roles: [admin, qa-manager]\n"
     assert config.count(roles) == 1
-    today = datetime.now(UTC).date().isoformat()
+    today = git.commit_time(Path.cwd()).date().isoformat()
     if is_openpgp(key):  # a literal block scalar, as `qms keys add` writes it
         block = "".join(f"          {line}\n" if line else "\n" for line in key.splitlines())
         value = f"|\n{block}"

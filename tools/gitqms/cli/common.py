@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
+from .. import git
 from ..repository import Repository
 from ..validation.findings import Finding
 
@@ -56,6 +58,12 @@ def start_folder(ctx: click.Context) -> Path:
     """Where the command acts as if started: --repo (like git -C), else the current folder."""
     start: Path | None = ctx.find_root().obj
     return start if start is not None else Path.cwd()
+
+
+def signing_time(ctx: click.Context) -> datetime:
+    """The date the signed commit will carry (git's clock: GIT_COMMITTER_DATE, else now)."""
+    folder = start_folder(ctx)
+    return git.commit_time(folder if folder.is_dir() else Path.cwd())
 
 
 def repository(ctx: click.Context) -> Repository:

@@ -13,7 +13,7 @@ import click
 
 from .. import __version__
 from ..errors import Exit, QmsError
-from . import audit, records, registry, scaffold, signing, validate
+from . import audit, lifecycle, records, registry, scaffold, signing, validate
 from .common import printable
 
 
@@ -84,6 +84,10 @@ for _command in (
     signing.sign,
     signing.review,
     signing.approve,
+    lifecycle.advance,
+    lifecycle.status,
+    lifecycle.due,
+    lifecycle.check,
     audit.verify,
     audit.log,
 ):

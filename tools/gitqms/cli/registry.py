@@ -16,7 +16,7 @@ from ..signatures.keys import parse_public_key
 from ..signatures.registry import key_window_problem
 from ..signatures.sshkeys import KeyFormatError
 from ..validation.run import require_config
-from .common import FORMAT_OPTION, echo_json, printable, repository, start_folder
+from .common import FORMAT_OPTION, echo_json, printable, repository, signing_time, start_folder
 
 _REASON = click.option("--reason", help="Why the registry changes; recorded in the commit.")
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
@@ -64,7 +64,7 @@ def people_add(
 ) -> None:
     """Register a person (one admin-signed commit)."""
     edit = registry_edit.add_person(person_id, name, email, list(roles), title)
-    _done(registry_edit.change_registry(start_folder(ctx), edit, reason, datetime.now(UTC)))
+    _done(registry_edit.change_registry(start_folder(ctx), edit, reason, signing_time(ctx)))
 
 
 @people.command("list")
@@ -139,10 +139,10 @@ def keys_add(
     (.asc, from `gpg --armor --export you@hospital > you.asc`).
     """
     line = registry_edit.read_public_key(pubkey)
-    start = valid_from.date() if valid_from else datetime.now(UTC).date()
+    start = valid_from.date() if valid_from else signing_time(ctx).date()
     until = valid_until.date() if valid_until else None
     edit = registry_edit.add_key(person_id, line, start, until, verify_required)
-    _done(registry_edit.change_registry(start_folder(ctx), edit, reason, datetime.now(UTC)))
+    _done(registry_edit.change_registry(start_folder(ctx), edit, reason, signing_time(ctx)))
 
 
 @keys.command("revoke")
@@ -161,9 +161,9 @@ def keys_revoke(
 
     Signatures made on top of the revocation no longer count; earlier ones stay valid.
     """
-    day: date = on.date() if on else datetime.now(UTC).date()
+    day: date = on.date() if on else signing_time(ctx).date()
     edit = registry_edit.revoke_key(person_id, fingerprint, day, reason)
-    _done(registry_edit.change_registry(start_folder(ctx), edit, reason, datetime.now(UTC)))
+    _done(registry_edit.change_registry(start_folder(ctx), edit, reason, signing_time(ctx)))
 
 
 @keys.command("list")

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import click
 
 from ..signatures.signing import sign_records
-from .common import printable, start_folder
+from .common import printable, signing_time, start_folder
 
 _REASON = click.option(
     "--reason",
@@ -16,7 +14,7 @@ _REASON = click.option(
 
 
 def _sign(ctx: click.Context, records: tuple[str, ...], meaning: str, reason: str | None) -> None:
-    commit = sign_records(start_folder(ctx), list(records), meaning, reason, datetime.now(UTC))
+    commit = sign_records(start_folder(ctx), list(records), meaning, reason, signing_time(ctx))
     click.echo(printable(f"signed '{meaning}' for {', '.join(records)} in commit {commit[:12]}"))
 
 

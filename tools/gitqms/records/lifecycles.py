@@ -179,6 +179,7 @@ DEFAULTS: dict[str, Any] = {
 # Fields `qms advance` writes along with the state; a signed change of only these is not
 # authorship of the record (separation of duties).
 STATE_FIELDS = frozenset({"state", "closed", "reopen_reason", "cancel_reason"})
+EXTENSION_MEANING = "extended"  # a deviation's investigation extension, signed by QA
 REASON_FIELDS = {"reopen_reason", "cancel_reason"}
 
 

@@ -20,6 +20,7 @@ from ..errors import QmsError
 from ..history import History, Step, load_history
 from ..records.config import Person, SignatureRule
 from ..records.kinds import kind_of_id
+from ..records.lifecycles import STATE_FIELDS
 from ..safeyaml import LoadError, decode_record_bytes
 from ..validation.run import parse_config
 from .ahead import SshChecks
@@ -38,7 +39,6 @@ from .registry import Registry, key_window_problem
 from .sshsig import BEGIN as SSH_BEGIN
 
 RELEASE_MEANING = "approved"  # a valid approval starts the next version's authorship afresh
-_STATE_FIELDS = frozenset({"state"})  # what a signed state change may write without authoring
 
 
 @dataclass(frozen=True)
@@ -224,6 +224,10 @@ class Walk:
         root = self.pinned_root or self.root_commit
         self.report = Report(self.verdicts, len(self.history.steps), root, self.notes)
 
+    def content_at(self, commit: str, record: str) -> bytes | None:
+        """A record's bytes at a signature commit or a merge, as fetched for the walk."""
+        return self.contents.get(f"{commit}:{self.history.path_of(record)}")
+
     def registry_at(self, commit: str) -> Registry | None:
         """The registry that a child of `commit` is judged by."""
         return self.registry(self.trusted.get(commit))
@@ -364,7 +368,7 @@ class Walk:
         signed = {c.record for c in claims.claims} if claims else set()
         people = frozenset({commit.author.email.lower(), commit.committer.email.lower()})
         for record, change in step.records.items():
-            if len(commit.parents) > 1 and self._brought_in(step, record):
+            if len(commit.parents) > 1 and self.brought_in(step, record):
                 continue  # authored on the merged branch, and counted there
             if record in signed and not self._authored(step, record, change):
                 continue
@@ -382,7 +386,7 @@ class Walk:
                 result[record] = authors
         return result
 
-    def _brought_in(self, step: Step, record: str) -> bool:
+    def brought_in(self, step: Step, record: str) -> bool:
         """Whether a merge's version of `record` is a merged branch's, not its own edit."""
         path = self.history.path_of(record)
         mine = self.contents.get(f"{step.commit.id}:{path}")
@@ -396,7 +400,7 @@ class Walk:
         )
         if not isinstance(old, dict) or not isinstance(new, dict):
             return True
-        keys = (old.keys() | new.keys()) - _STATE_FIELDS
+        keys = (old.keys() | new.keys()) - STATE_FIELDS
         return any(old.get(k) != new.get(k) for k in keys)
 
     # -- judging one signature commit ---------------------------------------------------------
@@ -659,7 +663,7 @@ class Walk:
                 continue  # a registry change is meant to be followed by others
             content = current.get(f"{tip}:{self.history.path_of(verdict.record)}")
             changed = last_change.get(verdict.record)
-            if content is not None and content_hash(content) == self._claimed(verdict):
+            if content is not None and content_hash(content) == self.claimed_content(verdict):
                 continue
             by = f" in {changed.id[:12]} by {changed.author.name}" if changed else ""
             self.verdicts[index] = replace(
@@ -667,7 +671,8 @@ class Walk:
                 superseded=f"the record changed after this signature{by}; it covers earlier content",
             )
 
-    def _claimed(self, verdict: Verdict) -> str | None:
+    def claimed_content(self, verdict: Verdict) -> str | None:
+        """The content hash a signature's trailers name for its record."""
         claims = self.claims.get(verdict.commit)
         if claims is None:
             return None

@@ -91,21 +91,33 @@ def _check_record(file: RecordFile, root: Path, ctx: Context, result: Validation
     except LoadError as error:
         result.findings.append(_load_error(file.path, error, file.id))
         return
+    record, doc, found = check_record_text(file, text, ctx)
+    if record is not None and doc is not None:
+        result.records[record.id] = record
+        result.documents[record.id] = doc
+    result.findings.extend(found)
+
+
+def check_record_text(
+    file: RecordFile, text: str, ctx: Context
+) -> tuple[Record | None, Document | None, list[Finding]]:
+    """One record's findings from its text (the work tree's, or a blob from history).
+
+    The record is returned only when it passed its schema and holds its file's own ID.
+    """
     # Every line is scanned, comments and broken files included: identifiers never enter Git.
-    result.findings.extend(privacy_findings(file.path, text, ctx, file.id))
+    found = privacy_findings(file.path, text, ctx, file.id)
     try:
         doc = parse_document(file.path, text, markdown=file.kind.suffix == ".md")
     except LoadError as error:
-        result.findings.append(_load_error(file.path, error, file.id))
-        return
-    found = _schema_findings(doc, file.kind.name, file.id)
-    if not found:
-        record = build_record(file.kind, file.path, doc.data, doc.body)
-        found = record_findings(record, doc, ctx)
-        if record.id == file.id:  # a record claiming another file's ID is reported, not kept
-            result.records[record.id] = record
-            result.documents[record.id] = doc
-    result.findings.extend(found)
+        return None, None, [*found, _load_error(file.path, error, file.id)]
+    schema = _schema_findings(doc, file.kind.name, file.id)
+    if schema:
+        return None, doc, found + schema
+    record = build_record(file.kind, file.path, doc.data, doc.body)
+    found += record_findings(record, doc, ctx)
+    # A record claiming another file's ID is reported, not kept.
+    return (record if record.id == file.id else None), doc, found
 
 
 def _schema_drift(root: Path) -> list[Finding]:

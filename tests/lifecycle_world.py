@@ -1,0 +1,79 @@
+"""A QA team on a calendar: people with real keys whose commits are dated day by day.
+
+`Team.on(day)` sets the author and committer dates of everything git does next, so a history
+of months is made in seconds and `qms status --date` can be asked about any day of it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from signing_world import Person, World
+
+SOP = "sops/SOP-0001.md"
+
+
+class Team:
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.admin = world.person("a.weber", "Dr. Anna Weber")  # admin, qa-manager
+        self.officer = world.person("m.okafor", "Michael Okafor")
+        self.author = world.person("l.santos", "Lucia Santos")
+        self.owner = world.person("j.lindqvist", "Dr. Johan Lindqvist")
+        self.on("2026-01-05")
+        world.init(self.admin)
+        for person, roles in (
+            (self.officer, ("qa-officer", "sop-reviewer")),
+            (self.author, ("sop-author",)),
+            (self.owner, ("pharmacist", "sop-author")),
+        ):
+            world.add_person(self.admin, person, *roles)
+            world.qms(self.admin, "keys", "add", person.id, str(person.pub))
+
+    def on(self, day: str, time: str = "10:00:00") -> None:
+        stamp = f"{day}T{time}Z"
+        for variable in ("GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE"):
+            self.world.monkeypatch.setenv(variable, stamp)
+
+    def qms(self, person: Person, *args: str, ok: bool = True) -> str:
+        return self.world.qms(person, *args, ok=ok)
+
+    def status(self, day: str, *records: str) -> dict[str, Any]:
+        out = self.qms(self.admin, "status", *records, "--date", day, "--format", "json")
+        return {r["id"]: r for r in json.loads(out)["records"]}
+
+    def check(self, spec: str, ok: bool = True) -> dict[str, Any]:
+        out = self.qms(self.admin, "check", spec, "--format", "json", ok=ok)
+        return dict(json.loads(out))
+
+    def sop_text(self, version: int, effective: str, body: str, supersedes: int | None = None) -> str:
+        text = (self.world.repo / SOP).read_text() if (self.world.repo / SOP).exists() else ""
+        if not text:
+            self.qms(self.author, "new", "sop", "--title", "Receipt of ATMPs")
+            text = (self.world.repo / SOP).read_text()
+        text = re.sub(r"FILL IN[^\n]*", body, text)
+        text = re.sub(r"(?m)^version: .*$", f"version: {version}", text)
+        text = re.sub(r"(?m)^effective_date:.*$", f'effective_date: "{effective}"', text)
+        text = re.sub(
+            r"(?m)^supersedes:.*$",
+            f'supersedes: "SOP-0001 v{supersedes}"' if supersedes else "supersedes:",
+            text,
+        )
+        change = f'"CC-2026-{version:03d}"' if version > 1 else ""
+        return re.sub(r"(?m)^change_control:.*$", f"change_control: {change}".rstrip(), text)
+
+    def write_sop(
+        self, version: int, effective: str, body: str, supersedes: int | None = None
+    ) -> str:
+        text = self.sop_text(version, effective, body, supersedes)
+        if version > 1:
+            text = re.sub(r"(?ms)^(## Purpose\n\n).*?(\n## )", rf"\g<1>{body}\n\2", text)
+        return self.world.commit_file(self.author, SOP, text, f"version {version}")
+
+    def release_sop(self, reviewed_on: str, approved_on: str) -> None:
+        self.on(reviewed_on)
+        self.qms(self.officer, "review", "SOP-0001", "--reason", "content checked")
+        self.on(approved_on)
+        self.qms(self.admin, "approve", "SOP-0001", "--reason", "released")

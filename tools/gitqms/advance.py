@@ -1,0 +1,199 @@
+"""`qms advance RECORD --to STATE`: a CAPA's or deviation's state change, as one signed commit.
+
+Everything is checked before anything is written: the transition is allowed from the committed
+state, the new state's fields are there, the signer holds a role the transition's meaning needs
+and did not author the version. The file is edited line by line, so only the state (and the
+closing date or the reason for reopening or cancelling) changes. The commit is built with
+plumbing and put through the same gate as `qms check` before the branch moves; the work tree
+is updated last. A refusal or an interruption leaves the repository as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from . import git
+from .errors import QmsError, Refused
+from .files import replace_atomic
+from .records.kinds import KINDS, kind_of_id, record_id_from_path
+from .records.lifecycles import STATE_FIELDS, Machine, Transition
+from .repository import RecordFile, Repository
+from .rules.check import check_range
+from .safeyaml import LoadError, decode_record_bytes, load_yaml
+from .signatures.claims import trailer_lines
+from .signatures.commits import format_trailers
+from .signatures.signing import current_signer, head, plan_record_signatures, require_committed
+from .signatures.verify import walk_history
+from .validation.run import check_record_text
+from .validation.semantic import Context
+
+_TOP_LEVEL = re.compile(r"^[^\s#-][^:]*:")
+
+
+@dataclass(frozen=True)
+class Advanced:
+    commit: str
+    record: str
+    source: str
+    target: str
+    meaning: str
+
+
+def advance(root: Path, record_id: str, target: str, reason: str | None, now: datetime) -> Advanced:
+    kind = kind_of_id(record_id)
+    if kind is None or kind.name == "sop":
+        raise QmsError(
+            f"{record_id!r} is not a CAPA or deviation ID",
+            hint="SOPs have no states to advance: their status follows from signatures "
+            "(qms review, qms approve, qms sign --meaning retired)",
+        )
+    repo = Repository.discover(root)
+    base = head(repo.root)
+    relative = f"{kind.folder}/{record_id}{kind.suffix}"
+    prefix = git.show_prefix(repo.root)
+    require_committed(repo.root, [relative], record_id)
+    found = [
+        c for _, k, c in git.cat_objects(repo.root, [f"{base.commit}:{prefix}{relative}"]) if k
+    ]
+    if not found:
+        raise QmsError(f"{record_id} is not committed", hint="commit it first, then advance it")
+    old_text = _text(found[0], relative)
+    old = _data(old_text, relative)
+    source = str(old.get("state"))
+
+    walk = walk_history(repo.root, [base.commit])
+    registry = walk.registry_at(base.commit)
+    if registry is None:
+        raise QmsError(
+            "no trusted qms.yaml at HEAD, so no signature can count",
+            hint="run `qms verify` to see why",
+        )
+    config = registry.config
+    machine = config.lifecycles.machines[kind.name]
+    transition = _transition(machine, record_id, source, target)
+    if transition.reason and not (reason and reason.strip()):
+        raise QmsError(
+            f"moving {record_id} from '{source}' to '{target}' needs a reason",
+            hint=f"qms advance {record_id} --to {target} --reason 'why'",
+        )
+    new_text = _edit(old_text, transition, machine, reason, now)
+    _check_only_state_changed(old, _data(new_text, relative), relative)
+
+    ids = {
+        rid
+        for path, _, _ in git.list_tree(
+            repo.root, base.commit, [f"{prefix}{k.folder}" for k in KINDS]
+        )
+        if (rid := record_id_from_path(PurePosixPath(path[len(prefix) :])))
+    }
+    findings = check_record_text(
+        RecordFile(kind, relative, record_id),
+        new_text,
+        Context(config, {i: i for i in ids}, now),
+    )[2]
+    unmet = [r.text for r in transition.requires if not r.met(_data(new_text, relative))]
+    errors = [
+        f"{f.location}: {f.message} (fix: {f.fix})" for f in findings if f.severity == "error"
+    ]
+    errors += [f"{relative}: '{target}' needs '{text}'" for text in unmet]
+    if errors:
+        raise Refused(
+            f"{record_id} cannot move to '{target}' yet; nothing was changed:\n  "
+            + "\n  ".join(errors),
+            hint=f"fill in what '{target}' needs, commit it with a Reason trailer, then advance",
+        )
+
+    signer = current_signer(repo.root, registry, now)
+    content = new_text.encode("utf-8")
+    claims = plan_record_signatures(
+        walk, base, {record_id: content}, transition.meaning, signer, registry
+    )
+    said = (reason or "").strip() or f"{transition.meaning}: moved from {source} to {target}"
+    subject = f"{transition.meaning.capitalize()}: {record_id} {source} -> {target}"
+    message = f"{subject}\n\n{format_trailers(trailer_lines(claims, said))}\n"
+    blob = git.hash_blob(repo.root, content)
+    tree = git.tree_with_file(repo.root, base.tree, f"{prefix}{relative}", blob)
+    new = git.commit_tree_signed(repo.root, tree, [base.commit], message)
+    report = check_range(repo.root, f"{base.commit}..{new}")
+    if report.errors:
+        raise Refused(
+            "the state change would not pass `qms check`, so it was not recorded:\n  "
+            + "\n  ".join(f"[{v.rule}] {v.message}" for v in report.errors)
+        )
+    git.update_ref(repo.root, base.ref, new, base.commit, f"qms: {subject}")
+    replace_atomic(repo.root / relative, new_text)
+    git.update_index_entry(repo.root, f"{prefix}{relative}", blob)
+    return Advanced(new, record_id, source, target, transition.meaning)
+
+
+def _text(content: bytes, path: str) -> str:
+    try:
+        return decode_record_bytes(content)
+    except LoadError as error:
+        raise QmsError(f"{path}: {error.message}", hint=error.fix) from None
+
+
+def _data(text: str, path: str) -> dict[str, Any]:
+    try:
+        data = load_yaml(text, lines=False).data
+    except LoadError as error:
+        raise QmsError(f"{path}:{error.line}: {error.message}", hint=error.fix) from None
+    if not isinstance(data, dict):
+        raise QmsError(f"{path} does not hold a record", hint=f"run `qms validate {path}`")
+    return data
+
+
+def _transition(machine: Machine, record_id: str, source: str, target: str) -> Transition:
+    transition = machine.transition(source, target)
+    if transition is None:
+        allowed = ", ".join(machine.targets(source)) or "none (it is final)"
+        raise QmsError(
+            f"{record_id} is '{source}'; its lifecycle does not allow a move to '{target}'",
+            hint=f"from '{source}' it may move to: {allowed}",
+        )
+    return transition
+
+
+def _edit(
+    text: str, transition: Transition, machine: Machine, reason: str | None, now: datetime
+) -> str:
+    """The record's text with its new state, and the fields that go with that state."""
+    text = _set(text, "state", transition.target)
+    if transition.target == "closed":
+        text = _set(text, "closed", json.dumps(now.date().isoformat()))
+    if transition.source in machine.closed:
+        text = _set(text, "closed", None)
+    for field in ("reopen_reason", "cancel_reason"):
+        if any(r.path[0] == field for r in transition.requires) and reason:
+            text = _set(text, field, json.dumps(reason.strip()))
+    return text
+
+
+def _set(text: str, key: str, value: str | None) -> str:
+    """Replace (or append, or with None remove) one top-level field, keeping every other line."""
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if line.startswith(f"{key}:")), None)
+    new = [] if value is None else [f"{key}: {value}\n"]
+    if start is None:
+        if lines and not lines[-1].endswith("\n"):
+            lines[-1] += "\n"
+        return "".join(lines + new)
+    end = start + 1
+    while end < len(lines) and not _TOP_LEVEL.match(lines[end]):
+        end += 1
+    return "".join(lines[:start] + new + lines[end:])
+
+
+def _check_only_state_changed(old: dict[str, Any], new: dict[str, Any], path: str) -> None:
+    changed = {k for k in old.keys() | new.keys() if old.get(k) != new.get(k)}
+    if changed - STATE_FIELDS:
+        raise QmsError(
+            f"editing {path} would change {', '.join(sorted(changed - STATE_FIELDS))}; "
+            "nothing was written",
+            hint="the file's layout is unusual; edit the state by hand, commit, and sign it",
+        )

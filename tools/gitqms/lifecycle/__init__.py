@@ -1,0 +1,1 @@
+"""Lifecycles: derived status of controlled documents, state changes of CAPAs and deviations."""

@@ -1,0 +1,249 @@
+"""The status of a controlled document on a given day, derived from its signatures and dates.
+
+A version is approved once every meaning of the approval policy (e.g. reviewed and approved)
+has its required number of distinct signers on the same content. It is effective from its
+effective date, or from its approval if that came later; it is superseded exactly when a later
+version becomes effective; it is obsolete from the day a valid `retired` signature was made.
+Only signatures dated on or before the day count, so any past day can be asked about.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Any
+
+from ..records.config import SignatureRule
+from ..records.lifecycles import DocumentPolicy
+from .signed import Signature, SignedContent
+
+DRAFT = "draft"
+IN_REVIEW = "in review"
+APPROVED = "approved"
+EFFECTIVE = "effective"
+SUPERSEDED = "superseded"
+OBSOLETE = "obsolete"
+
+
+@dataclass(frozen=True)
+class Version:
+    version: int
+    status: str
+    content: str  # sha256 of the exact bytes signed
+    data: Mapping[str, Any]
+    commit: str  # where this content is read from: its first signature's commit
+    approved_on: date | None
+    effective_from: date | None  # the later of its effective date and its approval
+    until: date | None  # superseded or made obsolete on this day
+    signatures: tuple[Signature, ...]
+
+    @property
+    def effective_date(self) -> str | None:
+        value = self.data.get("effective_date")
+        return value if isinstance(value, str) else None
+
+
+@dataclass(frozen=True)
+class DocumentStatus:
+    id: str
+    status: str
+    current: Version | None  # the effective version, else the one that was last in force
+    upcoming: Version | None  # approved, effective later
+    working: Version | None  # the committed content when it is not an approved version
+    versions: tuple[Version, ...]  # approved versions, oldest first
+    next_review: date | None
+    last_review: date | None  # the latest signed periodic review of the current version
+    notes: tuple[str, ...] = ()
+
+
+def add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _date(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def completed_on(
+    signatures: list[Signature],
+    meanings: tuple[str, ...],
+    rules: Mapping[str, SignatureRule],
+    on: date,
+) -> date | None:
+    """The day the last of `meanings` reached its count of distinct signers, if by `on`."""
+    done: date | None = None
+    for meaning in meanings:
+        first: dict[str, date] = {}
+        for signature in signatures:
+            day = signature.when.date()
+            if signature.meaning == meaning and day <= on:
+                first[signature.person] = min(day, first.get(signature.person, day))
+        rule = rules.get(meaning)
+        need = rule.count if rule else 1
+        if len(first) < need:
+            return None
+        reached = sorted(first.values())[need - 1]
+        done = reached if done is None else max(done, reached)
+    return done
+
+
+def document_status(
+    record_id: str,
+    signed: Mapping[str, SignedContent],
+    head: tuple[str, Mapping[str, Any]] | None,
+    policy: DocumentPolicy,
+    rules: Mapping[str, SignatureRule],
+    on: date,
+) -> DocumentStatus:
+    """`signed`: every signed content of the SOP; `head`: the committed content and its data."""
+    notes: list[str] = []
+    approved: dict[int, Version] = {}
+    for item in signed.values():
+        number = _int((item.data or {}).get("version"))
+        when = completed_on(item.signatures, policy.approval, rules, on)
+        if item.data is None or number is None or when is None:
+            continue
+        effective = _date(item.data.get("effective_date"))
+        version = Version(
+            number,
+            APPROVED,
+            item.content,
+            item.data,
+            item.commit,
+            when,
+            max(effective, when) if effective else None,
+            None,
+            tuple(item.signatures),
+        )
+        earlier = approved.get(number)
+        if earlier is not None:
+            notes.append(
+                f"version {number} was approved with two different contents; the later "
+                "approval counts"
+            )
+            if earlier.approved_on and earlier.approved_on > when:
+                continue
+        approved[number] = version
+    versions = sorted(approved.values(), key=lambda v: v.version)
+
+    retired: tuple[date, int] | None = None
+    for version in versions:
+        when = completed_on(list(version.signatures), (policy.retire,), rules, on)
+        if when is not None and (retired is None or when < retired[0]):
+            retired = (when, version.version)
+
+    in_force = [v for v in versions if v.effective_from and v.effective_from <= on]
+    current = in_force[-1] if in_force else None
+    dated: list[Version] = []
+    for version in versions:
+        status, until = APPROVED, None
+        if retired and version.version <= retired[1] and retired[0] <= on:
+            status, until = OBSOLETE, retired[0]
+        elif current and version.version < current.version:
+            later = [v.effective_from for v in in_force if v.version > version.version]
+            status, until = SUPERSEDED, min(d for d in later if d)
+        elif version is current:
+            status = EFFECTIVE
+        dated.append(replace(version, status=status, until=until))
+    by_number = {v.version: v for v in dated}
+    current = by_number[current.version] if current else None
+    upcoming = next(
+        (
+            v
+            for v in reversed(dated)
+            if v.status == APPROVED and (current is None or v.version > current.version)
+        ),
+        None,
+    )
+
+    working = None
+    if head is not None and head[0] not in {v.content for v in versions}:
+        content, data = head
+        draft = signed.get(content)
+        marks = [s for s in draft.signatures if s.when.date() <= on] if draft else []
+        number = _int(data.get("version")) or 0
+        started = [s for s in marks if s.meaning in policy.approval]
+        working = Version(
+            number,
+            IN_REVIEW if started else DRAFT,
+            content,
+            data,
+            draft.commit if draft else "",
+            None,
+            None,
+            None,
+            tuple(marks),
+        )
+
+    last_review = next_review = None
+    if current is not None and current.status == EFFECTIVE:
+        reviews = [
+            s.when.date()
+            for s in current.signatures
+            if s.meaning == policy.periodic_review and s.when.date() <= on
+        ]
+        last_review = max(reviews) if reviews else None
+        start = max(filter(None, (current.effective_from, last_review)))
+        months = _int(current.data.get("review_period_months")) or 24
+        next_review = add_months(start, months)
+
+    if retired and retired[0] <= on:
+        status = OBSOLETE
+    elif current is not None and current.status == EFFECTIVE:
+        status = EFFECTIVE
+    elif upcoming is not None:
+        status = APPROVED
+    elif working is not None:
+        status = working.status
+    else:
+        status = DRAFT
+    return DocumentStatus(
+        record_id,
+        status,
+        current or (dated[-1] if status == OBSOLETE and dated else None),
+        upcoming,
+        working,
+        tuple(dated),
+        next_review,
+        last_review,
+        tuple(notes),
+    )
+
+
+def supersede_across(statuses: dict[str, DocumentStatus], on: date) -> dict[str, DocumentStatus]:
+    """An SOP version that supersedes another SOP ('supersedes: SOP-0004 v3') ends that one's
+    effective version on the day it becomes effective itself."""
+    result = dict(statuses)
+    for status in statuses.values():
+        current = status.current
+        if current is None or status.status != EFFECTIVE:
+            continue
+        named = current.data.get("supersedes")
+        if not isinstance(named, str) or " v" not in named:
+            continue
+        other_id, _, number = named.partition(" v")
+        other = result.get(other_id)
+        if other_id == status.id or other is None or other.current is None:
+            continue
+        if str(other.current.version) == number and other.status == EFFECTIVE:
+            ended = replace(other.current, status=SUPERSEDED, until=current.effective_from)
+            result[other_id] = replace(
+                other,
+                status=SUPERSEDED,
+                current=ended,
+                versions=tuple(ended if v.version == ended.version else v for v in other.versions),
+                next_review=None,
+                notes=(*other.notes, f"superseded by {status.id} v{current.version}"),
+            )
+    return result

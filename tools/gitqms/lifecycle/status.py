@@ -1,0 +1,242 @@
+"""`qms status` and `qms due`: every record's derived state on a given day, from committed history.
+
+Records are read from Git objects at the revision (HEAD by default), never from the working
+tree, and judged by the verified signatures of that revision's history and the trusted
+qms.yaml in force there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from .. import git
+from ..errors import QmsError
+from ..records.config import QmsConfig
+from ..records.kinds import KINDS, kind_of_id, record_id_from_path
+from ..records.lifecycles import EXTENSION_MEANING, Machine
+from ..reports.due import Due, capa_due, deviation_due
+from ..signatures.claims import content_hash, record_data
+from ..signatures.verify import Walk, walk_history
+from .documents import EFFECTIVE, DocumentStatus, document_status, supersede_across
+from .signed import SignedContent, signed_contents
+
+
+@dataclass(frozen=True)
+class RecordStatus:
+    id: str
+    kind: str
+    title: str
+    state: str  # an SOP's derived status; a CAPA's or deviation's state field
+    version: str | None  # an SOP's version in force, else its newest; None for others
+    effective_date: str | None
+    next_review: date | None
+    due: tuple[Due, ...]
+    document: DocumentStatus | None = None
+    signed_state: str | None = None  # the state the last valid transition signature reached
+    notes: tuple[str, ...] = ()
+
+    @property
+    def overdue(self) -> bool:
+        return any(item.overdue for item in self.due)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    commit: str
+    on: date
+    records: list[RecordStatus]
+    notes: list[str]
+
+    @property
+    def due(self) -> list[Due]:
+        return [item for record in self.records for item in record.due]
+
+
+def committed_records(root: Path, walk: Walk, commit: str) -> dict[str, bytes]:
+    """Every record's bytes at `commit`, by ID, read from Git objects."""
+    prefix = walk.history.prefix
+    entries = git.list_tree(root, commit, [f"{prefix}{kind.folder}" for kind in KINDS])
+    ids: dict[str, str] = {}
+    for path, mode, oid in entries:
+        record_id = record_id_from_path(PurePosixPath(path[len(prefix) :]))
+        if record_id is not None and mode.startswith("100"):
+            ids[oid] = record_id
+    return {
+        ids[name]: content
+        for name, kind, content in git.cat_objects(root, list(ids))
+        if kind == "blob"
+    }
+
+
+def repository_status(
+    root: Path, on: date, record_ids: Sequence[str] = (), revision: str = "HEAD"
+) -> Snapshot:
+    commit = git.rev_parse(root, f"{revision}^{{commit}}")
+    if commit is None:
+        raise QmsError(f"{revision} is not a commit of this repository", hint="commit first")
+    walk = walk_history(root, [commit])
+    registry = walk.registry_at(commit)
+    if registry is None:
+        raise QmsError(
+            "no trusted qms.yaml at this commit, so no signature can be judged",
+            hint="run `qms verify` to see why the registry is not trusted",
+        )
+    config = registry.config
+    contents = committed_records(root, walk, commit)
+    for record_id in record_ids:
+        if record_id not in contents:
+            raise QmsError(
+                f"{record_id} is not a record at {revision}",
+                hint="name a committed record, such as SOP-0003 or CAPA-2026-0001; see `qms list`",
+            )
+    signed = signed_contents(walk)
+    statuses: dict[str, RecordStatus] = {}
+    documents: dict[str, DocumentStatus] = {}
+    for record_id, content in sorted(contents.items()):
+        data = record_data(content, record_id)
+        if not isinstance(data, dict):
+            kind = kind_of_id(record_id)
+            statuses[record_id] = RecordStatus(
+                record_id,
+                kind.name if kind else "?",
+                "",
+                "unreadable",
+                None,
+                None,
+                None,
+                (),
+                notes=("the committed file does not parse; run `qms validate`",),
+            )
+            continue
+        if record_id.startswith("SOP-"):
+            documents[record_id] = document_status(
+                record_id,
+                signed.get(record_id, {}),
+                (content_hash(content), data),
+                config.lifecycles.sop,
+                config.signatures.get("sop", {}),
+                on,
+            )
+        else:
+            statuses[record_id] = _machine_status(
+                record_id, data, signed.get(record_id, {}), config, on
+            )
+    for document in supersede_across(documents, on).values():
+        statuses[document.id] = _document_record(document, contents[document.id], on)
+    chosen = [statuses[i] for i in sorted(statuses) if not record_ids or i in record_ids]
+    return Snapshot(commit, on, chosen, list(walk.report.notes))
+
+
+def _document_record(document: DocumentStatus, content: bytes, on: date) -> RecordStatus:
+    shown = document.current or document.upcoming or document.working
+    data: Mapping[str, Any] = shown.data if shown else {}
+    due: list[Due] = []
+    if document.next_review is not None:
+        due.append(
+            Due(
+                document.id,
+                "periodic review",
+                document.next_review,
+                document.next_review < on,
+                _text(data.get("owner")),
+            )
+        )
+    upcoming = document.upcoming
+    if upcoming is not None and upcoming.effective_from is not None:
+        due.append(
+            Due(
+                document.id,
+                f"v{upcoming.version} becomes effective",
+                upcoming.effective_from,
+                False,
+                _text(upcoming.data.get("owner")),
+            )
+        )
+    notes = list(document.notes)
+    if document.working is not None and document.status == EFFECTIVE:
+        notes.append(f"v{document.working.version} is {document.working.status}")
+    return RecordStatus(
+        document.id,
+        "sop",
+        _text(data.get("title")) or "",
+        document.status,
+        str(shown.version) if shown else None,
+        shown.effective_date if shown else None,
+        document.next_review,
+        tuple(due),
+        document=document,
+        notes=tuple(notes),
+    )
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _machine_status(
+    record_id: str,
+    data: Mapping[str, Any],
+    signed: Mapping[str, SignedContent],
+    config: QmsConfig,
+    on: date,
+) -> RecordStatus:
+    kind = kind_of_id(record_id)
+    assert kind is not None
+    machine: Machine = config.lifecycles.machines[kind.name]
+    state = _text(data.get("state")) or "?"
+    signed_state = _signed_state(signed, machine, on)
+    notes = []
+    if state != machine.initial and signed_state != state:
+        notes.append(
+            f"the state '{state}' was not reached by a signed transition"
+            + (f" (the last signed state is '{signed_state}')" if signed_state else "")
+        )
+    closed = state in machine.closed
+    if kind.name == "capa":
+        due = capa_due(record_id, data, closed, on)
+    else:
+        extension = ((data.get("investigation") or {}) or {}).get("extension")
+        extension_signed = extension is not None and any(
+            s.meaning == EXTENSION_MEANING
+            and isinstance(item.data, dict)
+            and (item.data.get("investigation") or {}).get("extension") == extension
+            for item in signed.values()
+            for s in item.signatures
+        )
+        due = deviation_due(
+            record_id,
+            data,
+            closed,
+            state == "cancelled",
+            config.due,
+            extension_signed,
+            on,
+        )
+    return RecordStatus(
+        record_id,
+        kind.name,
+        _text(data.get("title")) or "",
+        state,
+        None,
+        None,
+        None,
+        tuple(due),
+        signed_state=signed_state,
+        notes=tuple(notes),
+    )
+
+
+def _signed_state(signed: Mapping[str, SignedContent], machine: Machine, on: date) -> str | None:
+    """The state named by the latest valid transition signature dated on or before `on`."""
+    meanings = machine.meanings()
+    latest = None
+    for item in signed.values():
+        for signature in item.signatures:
+            counts = signature.meaning in meanings and signature.when.date() <= on
+            if counts and (latest is None or signature.when >= latest.when):
+                latest = signature
+    return latest.version if latest else None

@@ -1,0 +1,1 @@
+"""Reports over the records: due and overdue items."""

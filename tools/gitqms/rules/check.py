@@ -1,0 +1,471 @@
+"""`qms check BASE..HEAD`: what a range of commits may and may not do. The one gate that CI
+and the server hook call.
+
+The whole history up to HEAD is verified (separation of duties and the trusted registry need
+it); the rules are applied to the commits of the range, each against its first parent and the
+trusted qms.yaml in force there. Everything is read from Git objects, so the gate also runs in
+a bare repository on the server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal
+
+from .. import git
+from ..errors import QmsError
+from ..history import Step
+from ..records.config import CONFIG_FILE, QmsConfig
+from ..records.kinds import BY_NAME, KINDS, kind_of_id, record_id_from_path
+from ..records.lifecycles import EXTENSION_MEANING
+from ..repository import RecordFile
+from ..safeyaml import LoadError, decode_record_bytes
+from ..signatures.claims import REASON, content_hash, read_claims, record_data
+from ..signatures.commits import CommitFormatError, parse_commit
+from ..signatures.verify import Verdict, Walk, walk_history
+from ..validation.run import check_record_text
+from ..validation.semantic import Context
+
+Severity = Literal["error", "warning"]
+Released = Mapping[str, Mapping[int, str]]  # SOP -> version -> content hash of its approval
+
+
+@dataclass(frozen=True)
+class Violation:
+    commit: str
+    record: str | None
+    rule: str
+    message: str
+    fix: str
+    severity: Severity = "error"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "commit": self.commit,
+            "record": self.record,
+            "rule": self.rule,
+            "severity": self.severity,
+            "message": self.message,
+            "fix": self.fix,
+        }
+
+
+@dataclass
+class CheckReport:
+    base: str | None
+    head: str
+    commits: int
+    violations: list[Violation] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Violation]:
+        return [v for v in self.violations if v.severity == "error"]
+
+
+def parse_range(root: Path, spec: str) -> tuple[str | None, str]:
+    """'BASE..HEAD' -> (base, head) as commit ids; a single revision means its whole history."""
+    base_name, dots, head_name = spec.partition("..")
+    if not dots:
+        base_name, head_name = "", spec
+    if head_name.startswith("."):
+        raise QmsError(f"{spec!r} is not a range", hint="write BASE..HEAD (two dots)")
+    head = git.rev_parse(root, f"{head_name or 'HEAD'}^{{commit}}")
+    base = git.rev_parse(root, f"{base_name}^{{commit}}") if base_name else None
+    if head is None or (base_name and base is None):
+        raise QmsError(
+            f"{spec!r} does not name commits of this repository",
+            hint="write BASE..HEAD, for example origin/main..HEAD",
+        )
+    return base, head
+
+
+def check_range(root: Path, spec: str) -> CheckReport:
+    base, head = parse_range(root, spec)
+    in_range = set(git.rev_list(root, [f"{base}..{head}" if base else head]))
+    walk = walk_history(root, [head])
+    gate = _Gate(root, walk, in_range)
+    gate.run()
+    report = CheckReport(base, head, len(in_range), gate.violations, list(walk.report.notes))
+    report.violations.extend(_lost_signatures(root, head, gate.at_head))
+    return report
+
+
+class _Gate:
+    def __init__(self, root: Path, walk: Walk, in_range: set[str]) -> None:
+        self.root = root
+        self.walk = walk
+        self.history = walk.history
+        self.in_range = in_range
+        self.violations: list[Violation] = []
+        self.reported: set[tuple[str | None, str, str]] = set()
+        self.released: dict[str, Released] = {}
+        self.touched: dict[str, str] = {}  # record -> the last commit in range that changed it
+        self.verdicts: dict[str, list[Verdict]] = {}
+        for verdict in walk.report.verdicts:
+            self.verdicts.setdefault(verdict.commit, []).append(verdict)
+        self.ids: frozenset[str] = frozenset()
+        self.blobs: dict[str, bytes | None] = {}
+        self.at_head: dict[str, bytes] = {}  # touched records' content at the end of the range
+
+    def add(
+        self,
+        commit: str,
+        record: str | None,
+        rule: str,
+        message: str,
+        fix: str,
+        severity: Severity = "error",
+    ) -> None:
+        key = (record, rule, message)
+        if key not in self.reported:  # each violation once, at the first commit that shows it
+            self.reported.add(key)
+            self.violations.append(Violation(commit, record, rule, message, fix, severity))
+
+    def run(self) -> None:
+        steps = [s for s in self.history.steps if s.commit.id in self.in_range]
+        names = {c.old_blob for s in steps for c in s.records.values() if c.old_blob}
+        names |= {c.new_blob for s in steps for c in s.records.values() if c.new_blob}
+        self.blobs = self.history.blobs(sorted(names))
+        head = self.history.steps[-1].commit.id if self.history.steps else None
+        if head is None:
+            return
+        prefix = self.history.prefix
+        folders = [f"{prefix}{kind.folder}" for kind in KINDS]
+        self.ids = frozenset(
+            record_id
+            for path, _, _ in git.list_tree(self.root, head, folders)
+            if (record_id := record_id_from_path(PurePosixPath(path[len(prefix) :])))
+        )
+        for step in self.history.steps:
+            if step.commit.id in self.in_range:
+                self._check(step)
+            self._release(step)
+        paths = {r: f"{head}:{self.history.path_of(r)}" for r in sorted(self.touched)}
+        blobs = self.history.blobs(paths.values())
+        self.at_head = {r: c for r, name in paths.items() if (c := blobs.get(name)) is not None}
+        self._check_extensions()
+
+    # -- the state the rules need from before each commit ---------------------------------
+
+    def _release(self, step: Step) -> None:
+        """SOP versions validly approved as of this commit (its parents' plus its own)."""
+        parents = [self.released.get(p, {}) for p in step.commit.parents]
+        merged: dict[str, dict[int, str]] = {}
+        for released in parents:
+            for record, versions in released.items():
+                merged.setdefault(record, {}).update(versions)
+        config = self._config(step)
+        release = config.lifecycles.sop.release if config else "approved"
+        for verdict in self.verdicts.get(step.commit.id, ()):
+            if verdict.ok and verdict.meaning == release and verdict.record.startswith("SOP-"):
+                content = self.walk.claimed_content(verdict)
+                number = _version(
+                    record_data(
+                        self.walk.content_at(step.commit.id, verdict.record), verdict.record
+                    )
+                )
+                if content is not None and number is not None:
+                    merged.setdefault(verdict.record, {})[number] = content
+        self.released[step.commit.id] = merged if merged or not parents else parents[0]
+
+    def _config(self, step: Step) -> QmsConfig | None:
+        parents = step.commit.parents
+        registry = self.walk.registry_at(parents[0] if parents else step.commit.id)
+        if registry is None and self.walk.root_commit == step.commit.id:
+            registry = self.walk.registry_at(step.commit.id)
+        return registry.config if registry else None
+
+    # -- the rules -----------------------------------------------------------------------
+
+    def _check(self, step: Step) -> None:
+        commit = step.commit
+        short = commit.id
+        for verdict in self.verdicts.get(commit.id, ()):
+            if not verdict.ok:
+                self.add(
+                    short,
+                    verdict.record,
+                    "signature.invalid",
+                    f"the signature '{verdict.meaning}' by {verdict.signer} <{verdict.email}> "
+                    f"does not count: {'; '.join(verdict.problems)}",
+                    "sign again with your own registered key (qms sign/approve/advance); "
+                    "never edit or copy a signature commit",
+                )
+        if step.config is not None and step.config.new_blob is None:
+            self.add(
+                short,
+                CONFIG_FILE,
+                "record.deleted",
+                f"{CONFIG_FILE} was deleted",
+                "restore it: git revert this commit",
+            )
+        config = self._config(step)
+        added = {c.new_blob: r for r, c in step.records.items() if c.status == "A"}
+        reason = commit.trailer_values(REASON)
+        for record, change in step.records.items():
+            if len(commit.parents) > 1 and self.walk.brought_in(step, record):
+                continue  # checked on the branch it was made on
+            self.touched[record] = commit.id
+            if change.new_blob is None:
+                moved = added.get(change.old_blob)
+                self.add(
+                    short,
+                    record,
+                    "record.renamed" if moved else "record.deleted",
+                    f"{record} was {'renamed to ' + moved if moved else 'deleted'}; records are "
+                    "never deleted or renamed (retention)",
+                    "restore it: git revert this commit; retire an SOP or cancel a CAPA or "
+                    "deviation through its lifecycle instead",
+                )
+                continue
+            if not reason or not reason[-1].strip():
+                self.add(
+                    short,
+                    record,
+                    "record.reason",
+                    f"the change to {record} has no 'Reason:' trailer",
+                    "amend the commit message with a line 'Reason: why this changed' "
+                    "(git commit --amend --trailer 'Reason: …') before it is merged",
+                )
+            new = self._record(step, record, change, config)
+            if new is None or config is None:
+                continue
+            old = self._data(change.old_blob, record)
+            if record.startswith("SOP-"):
+                self._sop_rules(step, record, old, new, change)
+            else:
+                self._state_rules(step, record, old, new, config)
+
+    def _record(
+        self, step: Step, record: str, change: git.Change, config: QmsConfig | None
+    ) -> dict[str, Any] | None:
+        """The record's new data, after its validation findings are reported."""
+        kind = kind_of_id(record)
+        assert kind is not None
+        path = self.history.path_of(record)
+        content = self.blobs.get(change.new_blob or "")
+        if content is None:
+            return None
+        try:
+            text = decode_record_bytes(content)
+        except LoadError as error:
+            self.add(
+                step.commit.id, record, "record.invalid", f"{path}: {error.message}", error.fix
+            )
+            return None
+        ctx = Context(config, {i: i for i in self.ids}, step.commit.committer.utc)
+        file = RecordFile(kind, f"{kind.folder}/{record}{kind.suffix}", record)
+        findings = check_record_text(file, text, ctx)[2]
+        for finding in findings:
+            self.add(
+                step.commit.id,
+                record,
+                "record.invalid" if finding.severity == "error" else "record.warning",
+                f"{finding.location}: {finding.message} [{finding.code}]",
+                finding.fix,
+                finding.severity,
+            )
+        data = record_data(content, record)
+        return data if isinstance(data, dict) else None
+
+    def _data(self, blob: str | None, record: str) -> dict[str, Any] | None:
+        data = record_data(self.blobs.get(blob or ""), record) if blob else None
+        return data if isinstance(data, dict) else None
+
+    def _sop_rules(
+        self,
+        step: Step,
+        record: str,
+        old: dict[str, Any] | None,
+        new: dict[str, Any],
+        change: git.Change,
+    ) -> None:
+        parent = step.commit.parents[0] if step.commit.parents else None
+        released = self.released.get(parent or "", {}).get(record, {})
+        number = _version(new)
+        if number is None or not released:
+            return
+        content = content_hash(self.blobs.get(change.new_blob or "") or b"")
+        newest = max(released)
+        if number < newest:
+            self.add(
+                step.commit.id,
+                record,
+                "sop.version-decreased",
+                f"{record} states version {number}, below its approved version {newest}; "
+                "versions only increase",
+                f"set 'version: {newest + 1}'",
+            )
+        elif number in released and released[number] != content:
+            self.add(
+                step.commit.id,
+                record,
+                "sop.version-not-raised",
+                f"{record} v{number} is an approved version; this commit changes it without "
+                "raising the version",
+                f"set 'version: {newest + 1}' and 'supersedes: \"{record} v{newest}\"' with the "
+                "reason for the change, then have the new version reviewed and approved",
+            )
+        elif number > newest and new.get("supersedes") != f"{record} v{newest}":
+            self.add(
+                step.commit.id,
+                record,
+                "sop.supersedes",
+                f"{record} v{number} follows approved version {newest}, but 'supersedes' says "
+                f"{new.get('supersedes')!r}",
+                f"write 'supersedes: \"{record} v{newest}\"'",
+            )
+
+    def _state_rules(
+        self,
+        step: Step,
+        record: str,
+        old: dict[str, Any] | None,
+        new: dict[str, Any],
+        config: QmsConfig,
+    ) -> None:
+        kind = kind_of_id(record)
+        assert kind is not None
+        machine = config.lifecycles.machines[kind.name]
+        label = BY_NAME[kind.name].label
+        target = new.get("state")
+        commit = step.commit.id
+        if old is None:
+            if target != machine.initial:
+                self.add(
+                    commit,
+                    record,
+                    "state.initial",
+                    f"{record} was created in state '{target}'; a new {label} starts as "
+                    f"'{machine.initial}'",
+                    f"create it with state '{machine.initial}' and move it on with "
+                    f"`qms advance {record} --to STATE`",
+                )
+            return
+        source = old.get("state")
+        if source == target:
+            if source in machine.closed:
+                self.add(
+                    commit,
+                    record,
+                    "record.closed",
+                    f"{record} is {source}; a {source} record is not edited",
+                    f"reopen it first: qms advance {record} --to "
+                    f"{'/'.join(machine.targets(str(source))) or 'STATE'} --reason '…'",
+                )
+            return
+        transition = machine.transition(str(source), str(target))
+        if transition is None:
+            allowed = ", ".join(machine.targets(str(source))) or "none"
+            self.add(
+                commit,
+                record,
+                "state.transition",
+                f"{record} moved from '{source}' to '{target}', which its lifecycle does not allow",
+                f"from '{source}' a {label} may move to: {allowed} (lifecycles in qms.yaml)",
+            )
+            return
+        rule = config.signatures.get(kind.name, {}).get(transition.meaning)
+        roles = ", ".join(sorted(rule.roles)) if rule else "(none defined)"
+        signed = [
+            v
+            for v in self.verdicts.get(commit, ())
+            if v.record == record
+            and v.ok
+            and v.meaning == transition.meaning
+            and v.version == target
+        ]
+        if not signed:
+            self.add(
+                commit,
+                record,
+                "state.signature",
+                f"{record} moved from '{source}' to '{target}' without a valid signature "
+                f"'{transition.meaning}' in the same commit",
+                f"make the change with `qms advance {record} --to {target}`, signed by a "
+                f"person holding one of: {roles}",
+            )
+        for requirement in transition.requires:
+            if not requirement.met(new):
+                self.add(
+                    commit,
+                    record,
+                    "state.requires",
+                    f"moving {record} from '{source}' to '{target}' needs '{requirement.text}'",
+                    f"fill in '{requirement.text}' (qms advance --reason writes a reopening or "
+                    "cancelling reason)",
+                )
+
+    def _check_extensions(self) -> None:
+        """An investigation extension counts only once QA signed it ('extended')."""
+        for record, commit in self.touched.items():
+            extension = _extension(self.at_head.get(record), record)
+            if not record.startswith("DEV-") or not isinstance(extension, dict):
+                continue
+            approver = extension.get("approved_by")
+            signed = any(
+                v.ok
+                and v.record == record
+                and v.meaning == EXTENSION_MEANING
+                and v.person == approver
+                and _extension(self.walk.content_at(v.commit, record), record) == extension
+                for v in self.walk.report.verdicts
+            )
+            if not signed:
+                self.add(
+                    commit,
+                    record,
+                    "deviation.extension",
+                    f"the investigation extension of {record} (due {extension.get('due')}) is "
+                    f"not signed by {approver} with the meaning '{EXTENSION_MEANING}'",
+                    f"{approver} signs it: qms sign {record} --meaning {EXTENSION_MEANING} "
+                    "--reason '…'",
+                )
+
+
+def _version(data: object) -> int | None:
+    value = data.get("version") if isinstance(data, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _extension(content: bytes | None, record: str) -> object:
+    data = record_data(content, record)
+    if not isinstance(data, dict):
+        return None
+    return (data.get("investigation") or {}).get("extension")
+
+
+def _lost_signatures(root: Path, head: str, at_head: Mapping[str, bytes]) -> list[Violation]:
+    """Signatures made on another branch for content that reached HEAD without them: what a
+    squash or rebase merge does to approvals."""
+    off = git.commits_off(root, head)
+    if not off or not at_head:
+        return []
+    hashes = {record: content_hash(content) for record, content in at_head.items()}
+    found = []
+    for name, kind, raw in git.cat_objects(root, off):
+        if kind != "commit":
+            continue
+        try:
+            claims = read_claims(parse_commit(name, raw))
+        except CommitFormatError:
+            continue
+        for claim in claims.claims if claims else ():
+            if hashes.get(claim.record) == claim.content:
+                found.append(
+                    Violation(
+                        name,
+                        claim.record,
+                        "signature.not-merged",
+                        f"the signature '{claim.meaning}' for {claim.record} in commit "
+                        f"{name[:12]} is not in HEAD's history, though HEAD holds the content "
+                        "it signed (a squash or rebase merge drops signatures)",
+                        "merge the branch with a merge commit (git merge --no-ff), never squash "
+                        "or rebase signed work",
+                        "warning",
+                    )
+                )
+    return found
