@@ -48,7 +48,9 @@ class Team:
         out = self.qms(self.admin, "check", spec, "--format", "json", ok=ok)
         return dict(json.loads(out))
 
-    def sop_text(self, version: int, effective: str, body: str, supersedes: int | None = None) -> str:
+    def sop_text(
+        self, version: int, effective: str, body: str, supersedes: int | None = None
+    ) -> str:
         text = (self.world.repo / SOP).read_text() if (self.world.repo / SOP).exists() else ""
         if not text:
             self.qms(self.author, "new", "sop", "--title", "Receipt of ATMPs")

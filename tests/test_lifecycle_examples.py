@@ -197,7 +197,7 @@ def test_the_examples_through_their_whole_life_cycles(examples: Examples) -> Non
     assert status["SOP-0005"]["state"] == "effective"  # effective date 2026-05-04
     assert examples.status("2026-05-03")["SOP-0005"]["state"] == "approved"
     midway = examples.status("2026-04-01")
-    assert (midway[CAPA]["state"], midway[DEV]["state"]) == ("closed", "closed")  # files at HEAD
+    assert (midway[CAPA]["state"], midway[DEV]["state"]) == ("implementation", "closed")
     assert {d["what"] for d in status[CAPA]["due"]} == set()
 
     # Reopening needs a reason and brings the CAPA back to its action plan.

@@ -135,6 +135,6 @@ def test_versions_only_increase_and_supersedes_names_the_approved_one(team: Team
         (stale, "sop.supersedes"),
         (back, "sop.version-decreased"),
     ]
-    assert "supersedes: \"SOP-0001 v2\"" in report["violations"][0]["fix"]
+    assert 'supersedes: "SOP-0001 v2"' in report["violations"][0]["fix"]
     fixed = team.write_sop(3, "2026-05-01", "Read the logger and the label.", supersedes=2)
     assert team.check(f"{back}..{fixed}")["violations"] == []

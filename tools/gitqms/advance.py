@@ -32,7 +32,7 @@ from .signatures.verify import walk_history
 from .validation.run import check_record_text
 from .validation.semantic import Context
 
-_TOP_LEVEL = re.compile(r"^[^\s#-][^:]*:")
+_CONTINUATION = re.compile(r"^([ \t]+\S|-( |$))")
 
 
 @dataclass(frozen=True)
@@ -97,9 +97,9 @@ def advance(root: Path, record_id: str, target: str, reason: str | None, now: da
         Context(config, {i: i for i in ids}, now),
     )[2]
     unmet = [r.text for r in transition.requires if not r.met(_data(new_text, relative))]
-    errors = [
-        f"{f.location}: {f.message} (fix: {f.fix})" for f in findings if f.severity == "error"
-    ]
+    # A record moves on only when it holds no errors and no template text.
+    blocking = [f for f in findings if f.severity == "error" or f.code == "placeholder"]
+    errors = [f"{f.location}: {f.message} (fix: {f.fix})" for f in blocking]
     errors += [f"{relative}: '{target}' needs '{text}'" for text in unmet]
     if errors:
         raise Refused(
@@ -111,7 +111,7 @@ def advance(root: Path, record_id: str, target: str, reason: str | None, now: da
     signer = current_signer(repo.root, registry, now)
     content = new_text.encode("utf-8")
     claims = plan_record_signatures(
-        walk, base, {record_id: content}, transition.meaning, signer, registry
+        walk, base, {record_id: content}, transition.meaning, signer, registry, state_change=True
     )
     said = (reason or "").strip() or f"{transition.meaning}: moved from {source} to {target}"
     subject = f"{transition.meaning.capitalize()}: {record_id} {source} -> {target}"
@@ -183,8 +183,8 @@ def _set(text: str, key: str, value: str | None) -> str:
         if lines and not lines[-1].endswith("\n"):
             lines[-1] += "\n"
         return "".join(lines + new)
-    end = start + 1
-    while end < len(lines) and not _TOP_LEVEL.match(lines[end]):
+    end = start + 1  # the value's own lines: indented, or a list's items; not blanks or comments
+    while end < len(lines) and _CONTINUATION.match(lines[end]):
         end += 1
     return "".join(lines[:start] + new + lines[end:])
 

@@ -297,6 +297,11 @@ def rev_list(cwd: Path, revisions: Sequence[str]) -> list[str]:
     return run(cwd, ["rev-list", *revisions, "--"]).stdout.split()
 
 
+def merge_base(cwd: Path, first: str, second: str) -> str | None:
+    result = run(cwd, ["merge-base", first, second], check=False)
+    return result.stdout.strip() or None if result.returncode == 0 else None
+
+
 def commits_off(cwd: Path, head: str) -> list[str]:
     """Commits on local or remote-tracking branches that `head` does not reach."""
     args = ["rev-list", "--branches", "--remotes", "--not", head, "--"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -12,7 +11,7 @@ from ..init_repo import ensure_new_folder, first_admin, init_repository, update_
 from ..new_record import CAPA_SOURCES, DEVIATION_TYPES, NewRecord, new_record
 from ..registry_edit import read_public_key
 from ..validation.run import require_config
-from .common import repository
+from .common import repository, signing_time
 
 
 @click.command()
@@ -108,5 +107,5 @@ def new(
     """
     repo = repository(ctx)
     request = NewRecord(kind, title, owner, area, deviation_type, source, references)
-    path = new_record(repo, require_config(repo), request, datetime.now(UTC))
+    path = new_record(repo, require_config(repo), request, signing_time(ctx))
     click.echo(path.relative_to(repo.root).as_posix())

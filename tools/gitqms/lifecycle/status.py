@@ -72,6 +72,21 @@ def committed_records(root: Path, walk: Walk, commit: str) -> dict[str, bytes]:
     }
 
 
+def _records_on(root: Path, walk: Walk, on: date) -> dict[str, bytes]:
+    """Every record's bytes as last committed on or before `on` (records made later are left out)."""
+    latest: dict[str, str | None] = {}
+    for step in walk.history.steps:
+        if step.commit.committer.utc.date() <= on:
+            for record_id, change in step.records.items():
+                latest[record_id] = change.new_blob
+    blobs = {blob: record_id for record_id, blob in latest.items() if blob}
+    return {
+        blobs[name]: content
+        for name, kind, content in git.cat_objects(root, list(blobs))
+        if kind == "blob"
+    }
+
+
 def repository_status(
     root: Path, on: date, record_ids: Sequence[str] = (), revision: str = "HEAD"
 ) -> Snapshot:
@@ -87,6 +102,9 @@ def repository_status(
         )
     config = registry.config
     contents = committed_records(root, walk, commit)
+    steps = walk.history.steps
+    if steps and on < steps[-1].commit.committer.utc.date():
+        contents = _records_on(root, walk, on)  # a past day: the files as they were then
     for record_id in record_ids:
         if record_id not in contents:
             raise QmsError(
@@ -200,8 +218,11 @@ def _machine_status(
         due = capa_due(record_id, data, closed, on)
     else:
         extension = ((data.get("investigation") or {}) or {}).get("extension")
+        approver = extension.get("approved_by") if isinstance(extension, dict) else None
         extension_signed = extension is not None and any(
             s.meaning == EXTENSION_MEANING
+            and s.person == approver
+            and s.when.date() <= on
             and isinstance(item.data, dict)
             and (item.data.get("investigation") or {}).get("extension") == extension
             for item in signed.values()

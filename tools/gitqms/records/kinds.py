@@ -40,6 +40,9 @@ KINDS: tuple[Kind, ...] = (SOP, CAPA, DEVIATION)
 BY_NAME: dict[str, Kind] = {kind.name: kind for kind in KINDS}
 BY_FOLDER: dict[str, Kind] = {kind.folder: kind for kind in KINDS}
 
+# Template text that `qms new` leaves for the author to replace.
+PLACEHOLDER = "FILL IN"
+
 # Files a record folder may hold besides records.
 IGNORED_NAMES = frozenset({".gitkeep", ".keep"})
 

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from .kinds import PLACEHOLDER
+
 
 @dataclass(frozen=True)
 class Requirement:
@@ -45,6 +47,8 @@ class Requirement:
     def _ok(self, found: Any) -> bool:
         if self.value is not None:
             return isinstance(found, str | bool | int) and _text(found) == self.value
+        if isinstance(found, str) and PLACEHOLDER in found:
+            return False  # template text is not an answer
         return found not in (None, "", [], {})
 
 

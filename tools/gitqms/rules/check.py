@@ -203,14 +203,15 @@ class _Gate:
                 "restore it: git revert this commit",
             )
         config = self._config(step)
-        added = {c.new_blob: r for r, c in step.records.items() if c.status == "A"}
+        added = [r for r, c in step.records.items() if c.old_blob is None and c.new_blob]
         reason = commit.trailer_values(REASON)
         for record, change in step.records.items():
-            if len(commit.parents) > 1 and self.walk.brought_in(step, record):
+            if len(commit.parents) > 1 and self._from_branch(step, record):
                 continue  # checked on the branch it was made on
             self.touched[record] = commit.id
             if change.new_blob is None:
-                moved = added.get(change.old_blob)
+                kind = kind_of_id(record)
+                moved = next((r for r in added if kind_of_id(r) is kind), None)
                 self.add(
                     short,
                     record,
@@ -238,6 +239,28 @@ class _Gate:
                 self._sop_rules(step, record, old, new, change)
             else:
                 self._state_rules(step, record, old, new, config)
+
+    def _from_branch(self, step: Step, record: str) -> bool:
+        """Whether a merge's version of `record` is what a merged branch made of it.
+
+        Equal to a side parent's copy is not enough: that branch must itself have changed the
+        record since it forked, or the merge could bring back an old copy (reopen a closed
+        record, restore a deleted one, drop a new one) unchecked.
+        """
+        path = self.history.path_of(record)
+        mine = self.walk.content_at(step.commit.id, record)
+        first = step.commit.parents[0]
+        for side in step.commit.parents[1:]:
+            theirs = self.walk.contents.get(f"{side}:{path}")
+            if mine != theirs:
+                continue
+            base = git.merge_base(self.root, first, side)
+            if base is None:
+                return theirs is not None  # unrelated histories: the branch brought it
+            before = self.history.blobs([f"{base}:{path}"]).get(f"{base}:{path}")
+            if theirs != before:
+                return True
+        return False
 
     def _record(
         self, step: Step, record: str, change: git.Change, config: QmsConfig | None

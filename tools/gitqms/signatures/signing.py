@@ -211,6 +211,8 @@ def plan_record_signatures(
     meaning: str,
     signer: Signer,
     registry: Registry,
+    *,
+    state_change: bool = False,
 ) -> list[Claim]:
     """The claims to sign, after the checks the verifier will make, each with its fix."""
     claims = []
@@ -221,7 +223,7 @@ def plan_record_signatures(
         rule = registry.config.signatures.get(kind.name, {}).get(meaning)
         version = stated_version(content, record_id)
         claim = Claim(record_id, version, content_hash(content), meaning)
-        problems += _claim_problems(walk, base, claim, kind.name, rule, signer)
+        problems += _claim_problems(walk, base, claim, kind.name, rule, signer, state_change)
         claims.append(claim)
     if problems:
         raise Refused("cannot sign:\n  " + "\n  ".join(problems))
@@ -235,6 +237,7 @@ def _claim_problems(
     kind: str,
     rule: SignatureRule | None,
     signer: Signer,
+    state_change: bool = False,
 ) -> list[str]:
     record_id, meaning = claim.record, claim.meaning
     person = signer.person
@@ -257,7 +260,9 @@ def _claim_problems(
             f"{record_id}: {person.id} changed this version and cannot sign it '{meaning}' "
             "(separation of duties); another person with the role must sign"
         )
-    earlier = walk.seen.get((record_id, claim.content, meaning, person.id))
+    earlier = (
+        None if state_change else walk.seen.get((record_id, claim.content, meaning, person.id))
+    )
     if earlier:
         problems.append(
             f"{record_id}: {person.id} already signed '{meaning}' for this content "

@@ -432,7 +432,10 @@ class Walk:
                 problems = tuple(found)
             verdict = self._verdict(commit, claim, person, registry, problems, role, fingerprint)
             verdict = replace(verdict, reason=claims.reason) if claims.reason else verdict
-            if verdict.ok and person is not None:
+            # A state change writes the record in its own commit, so it cannot be replayed; the
+            # same content may come round again (a plan returned, then proposed again).
+            replayable = claim.record not in step.records
+            if verdict.ok and person is not None and replayable:
                 key = (claim.record, claim.content, claim.meaning, person.id)
                 if key in self.seen:
                     verdict = replace(

@@ -12,14 +12,13 @@ from typing import Any
 
 from ..records.config import QmsConfig, key_material
 from ..records.document import Document
-from ..records.kinds import kind_of_id
+from ..records.kinds import PLACEHOLDER, kind_of_id
 from ..records.lifecycles import DEFAULTS
 from ..records.model import Capa, Deviation, Record, Sop
 from ..signatures import openpgp
 from .findings import Finding, Severity
 from .schemas import Location, dotted, packaged_schema_text
 
-PLACEHOLDER = "FILL IN"
 _PLACEHOLDER_RE = re.compile(re.escape(PLACEHOLDER))
 REFERENCE_FIELDS = frozenset({"related_sops", "references", "capa", "sops", "supersedes"})
 PERSON_FIELDS = frozenset({"owner", "checked_by", "approved_by"})
