@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint typecheck docs clean bench-verify
+.PHONY: install demo test lint typecheck docs clean bench-verify bench
 
 install: $(VENV)/.installed
 
@@ -40,3 +40,10 @@ clean:
 # SSH-signed commits; results in benchmarks/results/verify-2000.json.
 bench-verify: install
 	$(BIN)/python benchmarks/verify_bench.py --signatures 2000
+
+# Time qms validate, verify and log against raw baselines on a generated repository of SIZE
+# S (200 records, 2,000 commits), M (2,000, 20,000) or L (10,000, 100,000), cached in .bench/;
+# results in benchmarks/results/bench-SIZE.json.
+SIZE ?= S
+bench: install
+	$(BIN)/python benchmarks/run.py --size $(SIZE)

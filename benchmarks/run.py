@@ -1,0 +1,478 @@
+"""Benchmark runner: qms operations against raw baselines on synthetic QMS repositories.
+
+    make bench SIZE=M          # or: .venv/bin/python benchmarks/run.py --size M
+
+For a size (S: 200 records, 2,000 commits; M: 2,000 and 20,000; L: 10,000 and 100,000; T: 20
+and 100, for the smoke test) it
+  1. generates the repository with synth_repo.py, or reuses .bench/SIZE/ when the manifest there
+     was made by the same generator code and inputs (--regenerate forces a new one);
+  2. checks it before timing anything: `qms verify` must find every signature valid and
+     `qms validate` no error;
+  3. times each operation of OPERATIONS and its raw baseline, alternating, each run in a fresh
+     process started by peak.py (--runs, default 3; the median wall time is reported, and the
+     largest peak resident set of any process of the run);
+  4. prints a table and writes benchmarks/results/bench-SIZE.json.
+
+`git log --format=%G?` starts ssh-keygen once per signed commit (about 15 ms each), so above
+--baseline-limit commits (default 2,000) the baseline is timed on the newest K commits and
+extrapolated per signed commit; the table marks it and the JSON says how.
+
+Adding an operation (`qms check` on a 50-commit range, the site build): append an Operation to
+OPERATIONS with a function from the Bench to the qms Command, one to the baseline Command, how
+to compare them ("ratio": qms ÷ baseline, or "speedup": baseline ÷ qms) and its Targets. A
+Command's `scale` reads its stdout: it exits when the output is wrong and returns the factor
+for its time (extrapolation). Those functions run before timing, so one may prepare files in
+bench.folder first (the plain Markdown pages of the site build's baseline). For example:
+
+    Operation(
+        "check",
+        qms=lambda b: Command([*qms(b), "check", f"{b.manifest['head']}~50..HEAD"]),
+        baseline=lambda b: Command(["git", "-C", str(b.repo), "log", "--raw", "-50"]),
+        baseline_name="git log --raw -50",
+        compare="ratio",
+        targets=(Target("L under 3 s", lambda r: r.qms.median < 3, sizes=("L",)),),
+    )
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+PROJECT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from synth_repo import SIZES, check, qms_command, source_digest  # noqa: E402
+from verify_bench import package_state, versions  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Bench:
+    """The repository under test."""
+
+    size: str
+    folder: Path
+    manifest: dict[str, Any]
+    baseline_limit: int = 2000  # time git's signature check on the newest K commits (0: all)
+
+    @property
+    def repo(self) -> Path:
+        return self.folder / str(self.manifest["repo"])
+
+    @property
+    def allowed_signers(self) -> Path:
+        return self.folder / str(self.manifest["allowed_signers"])
+
+
+@dataclass(frozen=True)
+class Command:
+    argv: list[str]
+    cwd: Path | None = None
+    # From the command's stdout: the factor its time is multiplied by (extrapolation), and a
+    # note saying so. Raises SystemExit when the output is wrong.
+    scale: Callable[[bytes], tuple[float, str]] = lambda out: (1.0, "")
+
+
+@dataclass(frozen=True)
+class Sample:
+    seconds: float
+    cpu_seconds: float
+    peak_mb: float
+    stdout: bytes
+
+
+@dataclass
+class Timing:
+    command: str
+    runs: list[float] = field(default_factory=list)
+    cpu_runs: list[float] = field(default_factory=list)
+    peaks_mb: list[float] = field(default_factory=list)
+    scale: float = 1.0
+    note: str = ""
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.runs) * self.scale
+
+    @property
+    def peak_mb(self) -> float:
+        return max(self.peaks_mb)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "command": self.command,
+            "seconds": self.median,
+            "runs": self.runs,
+            "cpu_runs": self.cpu_runs,
+            "peak_mb": self.peak_mb,
+            "peak_mb_runs": self.peaks_mb,
+            "extrapolation_factor": self.scale,
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True)
+class Result:
+    qms: Timing
+    baseline: Timing
+
+    @property
+    def ratio(self) -> float:
+        """qms time ÷ baseline time."""
+        return self.qms.median / self.baseline.median
+
+
+@dataclass(frozen=True)
+class Target:
+    text: str
+    met: Callable[[Result], bool]
+    sizes: Sequence[str] | None = None  # judged at these sizes only; None: at every size
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str
+    qms: Callable[[Bench], Command]
+    baseline: Callable[[Bench], Command]
+    baseline_name: str
+    compare: str  # "ratio" (qms ÷ baseline, lower is better) or "speedup" (baseline ÷ qms)
+    targets: tuple[Target, ...]
+
+
+# --- the operations --------------------------------------------------------------------------
+
+
+def qms(bench: Bench) -> list[str]:
+    return [*qms_command(), "--repo", str(bench.repo)]
+
+
+def count_files(bench: Bench) -> Callable[[bytes], tuple[float, str]]:
+    def scale(out: bytes) -> tuple[float, str]:
+        if out.strip() != str(bench.manifest["records"] + 1).encode():
+            raise SystemExit(f"the libyaml baseline parsed {out!r} files")
+        return 1.0, ""
+
+    return scale
+
+
+def git_signatures(bench: Bench) -> Command:
+    """`git log --format=%G?`, on the newest K commits when the history is longer."""
+    commits: int = bench.manifest["commits"]
+    limit = bench.baseline_limit if 0 < bench.baseline_limit < commits else None
+    argv = ["git", "-c", f"gpg.ssh.allowedSignersFile={bench.allowed_signers}", "log"]
+    argv += ["--format=%G?", *(["-n", str(limit)] if limit else []), "HEAD"]
+
+    def scale(out: bytes) -> tuple[float, str]:
+        marks = out.decode().split()
+        good = marks.count("G")
+        if good != len(marks) - marks.count("N") or not good:
+            raise SystemExit(f"git did not find every signature good: {sorted(set(marks))}")
+        if limit is None:
+            return 1.0, ""
+        total = bench.manifest["signatures"]
+        note = f"timed on the newest {len(marks)} commits ({good} signed), x {total}/{good}"
+        return total / good, note
+
+    return Command(argv, cwd=bench.repo, scale=scale)
+
+
+OPERATIONS: list[Operation] = [
+    Operation(
+        "validate",
+        qms=lambda b: Command([*qms(b), "validate"]),
+        baseline=lambda b: Command(
+            [sys.executable, str(HERE / "baseline_parse.py"), str(b.repo)], scale=count_files(b)
+        ),
+        baseline_name="libyaml parse",
+        compare="ratio",
+        targets=(
+            Target("<= 2x libyaml", lambda r: r.ratio <= 2),
+            Target("peak < 500 MB", lambda r: r.qms.peak_mb < 500),
+            Target("L < 5 s", lambda r: r.qms.median < 5, sizes=("L",)),
+        ),
+    ),
+    Operation(
+        "verify",
+        qms=lambda b: Command([*qms(b), "verify"]),
+        baseline=git_signatures,
+        baseline_name="git log %G?",
+        compare="speedup",
+        targets=(Target(">= 30x faster than git", lambda r: r.ratio <= 1 / 30),),
+    ),
+    Operation(
+        "log",
+        qms=lambda b: Command([*qms(b), "log", b.manifest["log_record"]["id"]]),
+        baseline=lambda b: Command(
+            ["git", "log", "--", b.manifest["log_record"]["path"]], cwd=b.repo
+        ),
+        baseline_name="git log -- PATH",
+        compare="ratio",
+        targets=(Target("<= 1.5x git log", lambda r: r.ratio <= 1.5),),
+    ),
+]
+
+
+# --- measuring -------------------------------------------------------------------------------
+
+
+def environment() -> dict[str, str]:
+    """Neither the user's nor the system's git configuration may change what is measured."""
+    env = dict(os.environ, GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1", LC_ALL="C")
+    for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY"):
+        env.pop(name, None)
+    return env
+
+
+def measure(command: Command, scratch: Path) -> Sample:
+    """One run in a fresh process, through peak.py."""
+    out, err = scratch / "stdout", scratch / "stderr"
+    launcher = [sys.executable, "-S", "-I", str(HERE / "peak.py"), str(out), str(err), "--"]
+    result = subprocess.run(
+        [*launcher, *command.argv],
+        cwd=command.cwd or PROJECT,
+        env=environment(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"peak.py failed: {result.stderr}")
+    data = json.loads(result.stdout)
+    if data["exit"] != 0:
+        detail = err.read_text(errors="replace")[-2000:]
+        raise SystemExit(f"{' '.join(command.argv)} exited {data['exit']}: {detail}")
+    return Sample(data["seconds"], data["cpu_seconds"], data["peak_kb"] / 1024, out.read_bytes())
+
+
+def time_operation(operation: Operation, bench: Bench, runs: int, scratch: Path) -> Result:
+    """qms and its baseline, alternating, `runs` times each."""
+    timings = []
+    commands = (operation.qms(bench), operation.baseline(bench))
+    for command in commands:
+        timings.append(Timing(" ".join(command.argv)))
+    for _ in range(runs):
+        for command, timing in zip(commands, timings, strict=True):
+            sample = measure(command, scratch)
+            timing.runs.append(sample.seconds)
+            timing.cpu_runs.append(sample.cpu_seconds)
+            timing.peaks_mb.append(sample.peak_mb)
+            timing.scale, timing.note = command.scale(sample.stdout)
+    return Result(*timings)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every figure of a run shares."""
+
+    floor_mb: float  # what peak.py reports for a command that uses nearly nothing
+    startup: Timing  # `qms --version`: process start and imports, inside every qms figure
+    load: float  # 1-minute load average before timing
+
+
+def measure_context(runs: int, scratch: Path) -> Context:
+    startup = Timing("qms --version")
+    for _ in range(runs):
+        sample = measure(Command([*qms_command(), "--version"]), scratch)
+        startup.runs.append(sample.seconds)
+        startup.cpu_runs.append(sample.cpu_seconds)
+        startup.peaks_mb.append(sample.peak_mb)
+    floor = measure(Command(["true"]), scratch).peak_mb
+    return Context(floor, startup, os.getloadavg()[0])
+
+
+# --- the repository --------------------------------------------------------------------------
+
+
+def prepare(options: argparse.Namespace, scratch: Path) -> tuple[Bench, Any]:
+    """The cached repository for the size, or a new one; with how long generating it took."""
+    size = options.size
+    folder = options.build / size
+    manifest_path = folder / "manifest.json"
+    if manifest_path.exists() and not options.regenerate:
+        manifest = json.loads(manifest_path.read_text())
+        if manifest.get("digest") == source_digest():
+            print(f"reusing {folder} ({manifest['commits']} commits)", flush=True)
+            return Bench(size, folder, manifest, options.baseline_limit), None
+    shutil.rmtree(folder, ignore_errors=True)
+    print(f"generating size {size} in {folder} ...", flush=True)
+    generator = [sys.executable, str(HERE / "synth_repo.py"), "--size", size, "--out", str(folder)]
+    sample = measure(Command(generator), scratch)
+    manifest = json.loads(manifest_path.read_text())
+    generation = {"seconds": sample.seconds, "peak_mb": sample.peak_mb, **manifest["seconds"]}
+    print(f"  {sample.seconds:.1f} s, peak {sample.peak_mb:.0f} MB: {manifest['seconds']}")
+    return Bench(size, folder, manifest, options.baseline_limit), generation
+
+
+# --- the report ------------------------------------------------------------------------------
+
+
+def compared(operation: Operation, result: Result) -> str:
+    if operation.compare == "speedup":
+        speedup = 1 / result.ratio
+        return f"{speedup:.1f}x faster" if speedup >= 1 else f"{result.ratio:.2f}x slower"
+    return f"{result.ratio:.2f}x"
+
+
+def judged(operation: Operation, result: Result, size: str) -> dict[str, bool | None]:
+    """Each target: met, missed, or None when it is not judged at this size."""
+    return {
+        t.text: (t.met(result) if t.sizes is None or size in t.sizes else None)
+        for t in operation.targets
+    }
+
+
+def report(
+    bench: Bench, operations: list[Operation], results: dict[str, Result]
+) -> list[tuple[str, ...]]:
+    rows: list[tuple[str, ...]] = [
+        ("operation", "qms s", "baseline", "baseline s", "vs baseline", "peak MB", "targets")
+    ]
+    for operation in operations:
+        result = results[operation.name]
+        marks = judged(operation, result, bench.size)
+        targets = "; ".join(
+            f"{text}: {'met' if met else 'MISSED'}"
+            for text, met in marks.items()
+            if met is not None
+        )
+        extrapolated = " (extrap.)" if result.baseline.scale != 1.0 else ""
+        rows.append(
+            (
+                operation.name,
+                f"{result.qms.median:.2f}",
+                operation.baseline_name,
+                f"{result.baseline.median:.2f}{extrapolated}",
+                compared(operation, result),
+                f"{result.qms.peak_mb:.0f}",
+                targets,
+            )
+        )
+    return rows
+
+
+def table(rows: Sequence[tuple[str, ...]]) -> str:
+    """Columns of text, numbers aligned right and words left."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    numeric = [all(row[i][:1].isdigit() for row in rows[1:]) for i in range(len(widths))]
+    lines = [
+        "  ".join(
+            cell.rjust(width) if right else cell.ljust(width)
+            for cell, width, right in zip(row, widths, numeric, strict=True)
+        ).rstrip()
+        for row in rows
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--size", choices=sorted(SIZES), default="S")
+    parser.add_argument("--runs", type=int, default=3, help="runs of each command (median)")
+    parser.add_argument(
+        "--baseline-limit",
+        type=int,
+        default=2000,
+        metavar="K",
+        help="time git's signature check on the newest K commits and extrapolate (0: all)",
+    )
+    parser.add_argument("--build", type=Path, default=PROJECT / ".bench", help="repository cache")
+    parser.add_argument("--results", type=Path, default=HERE / "results", help="JSON folder")
+    parser.add_argument("--regenerate", action="store_true", help="ignore a cached repository")
+    parser.add_argument(
+        "--only", action="append", choices=[o.name for o in OPERATIONS], help="these operations"
+    )
+    options = parser.parse_args()
+    os.environ.update(environment())
+
+    package = package_state()
+    with tempfile.TemporaryDirectory(prefix="qms-bench-") as temporary:
+        scratch = Path(temporary)
+        bench, generation = prepare(options, scratch)
+        checked = check(bench.folder, bench.manifest)
+        print(f"checked: qms verify {checked['signatures']}, qms validate no errors", flush=True)
+        context = measure_context(options.runs, scratch)
+        results = {}
+        for operation in OPERATIONS:
+            if options.only and operation.name not in options.only:
+                continue
+            print(f"timing {operation.name} ({options.runs} runs each) ...", flush=True)
+            results[operation.name] = time_operation(operation, bench, options.runs, scratch)
+    chosen = [o for o in OPERATIONS if o.name in results]
+    print_results(options, bench, chosen, results, context)
+    out = {
+        "size": bench.size,
+        "repository": {
+            k: v for k, v in bench.manifest.items() if k not in ("repo", "allowed_signers")
+        },
+        "generation": generation or "reused from the cache",
+        "checked": checked,
+        "runs": options.runs,
+        "peak_floor_mb": context.floor_mb,
+        "qms_startup": context.startup.to_json(),
+        "load_average_before_timing": context.load,
+        "operations": {o.name: result_json(o, results[o.name], bench.size) for o in chosen},
+        "package": package,
+        "environment": versions(),
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+    }
+    if package_state()["code_sha256"] != package["code_sha256"]:
+        print("WARNING: the gitqms code changed during the run; the figures mix versions")
+        out["package_changed_during_run"] = True
+    options.results.mkdir(parents=True, exist_ok=True)
+    path = options.results / f"bench-{bench.size}.json"
+    path.write_text(json.dumps(out, indent=2) + "\n")
+    print(f"\nwrote {path}")
+
+
+def print_results(
+    options: argparse.Namespace,
+    bench: Bench,
+    chosen: list[Operation],
+    results: dict[str, Result],
+    context: Context,
+) -> None:
+    manifest = bench.manifest
+    kinds = ", ".join(f"{n} {kind}" for kind, n in manifest["records_by_kind"].items())
+    print(
+        f"\nsize {bench.size}: {manifest['records']} records ({kinds}), {manifest['commits']} "
+        f"commits, {manifest['signatures']} signatures; median of {options.runs} runs"
+    )
+    print(table(report(bench, chosen, results)))
+    print(
+        f"qms start-up (qms --version) {context.startup.median:.2f} s is inside every qms figure; "
+        f"peak MB is the largest process of the run (launcher floor {context.floor_mb:.0f} MB); "
+        f"load average {context.load:.2f} before timing"
+    )
+    for operation in chosen:
+        note = results[operation.name].baseline.note
+        if note:
+            print(f"{operation.name}: baseline {note}")
+
+
+def result_json(operation: Operation, result: Result, size: str) -> dict[str, Any]:
+    return {
+        "qms": result.qms.to_json(),
+        "baseline": {"name": operation.baseline_name, **result.baseline.to_json()},
+        "ratio": result.ratio,
+        "speedup": 1 / result.ratio,
+        "compare": operation.compare,
+        "targets": judged(operation, result, size),
+    }
+
+
+if __name__ == "__main__":
+    main()

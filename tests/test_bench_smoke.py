@@ -1,0 +1,76 @@
+"""The benchmark harness at its tiny size (20 records, 100 commits): it runs; nothing is timed.
+
+The runner generates the repository once for the module; the tests then check what it built
+and what it wrote, and that a second run reuses the cached repository.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+sys.path.insert(0, str(BENCH))
+
+import synth_repo  # noqa: E402
+
+
+def run_bench(build: Path, results: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, str(BENCH / "run.py"), "--size", "T", "--runs", "1"]
+    argv += ["--build", str(build), "--results", str(results), *extra]
+    return subprocess.run(argv, capture_output=True, text=True, check=False, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
+    root = tmp_path_factory.mktemp("bench")
+    build, results = root / "build", root / "results"
+    done = run_bench(build, results)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return build, results, done.stdout
+
+
+def test_the_generated_repository_verifies_and_validates(bench: tuple[Path, Path, str]) -> None:
+    build, _, _ = bench
+    manifest = json.loads((build / "T" / "manifest.json").read_text())
+    assert manifest["records"] == 20
+    assert manifest["commits"] == 100
+    assert set(manifest["records_by_kind"]) == {"SOP", "CAPA", "DEV"}
+    checked = synth_repo.check(build / "T", manifest)  # exits unless all valid, no errors
+    assert sum(checked["signatures"].values()) == manifest["signatures"]
+    assert set(checked["signatures"]) <= {"valid", "superseded"}
+    repo = build / "T" / "repo"
+    assert (repo / manifest["log_record"]["path"]).is_file()
+    assert not subprocess.run(
+        ["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True
+    ).stdout
+
+
+def test_the_runner_reports_every_operation(bench: tuple[Path, Path, str]) -> None:
+    _, results, stdout = bench
+    data: dict[str, Any] = json.loads((results / "bench-T.json").read_text())
+    assert set(data["operations"]) == {"validate", "verify", "log"}
+    for name, operation in data["operations"].items():
+        assert operation["qms"]["seconds"] > 0, name
+        assert operation["baseline"]["seconds"] > 0, name
+        assert operation["qms"]["peak_mb"] > 0, name
+        assert operation["ratio"] > 0, name
+    assert data["operations"]["verify"]["baseline"]["extrapolation_factor"] == 1.0
+    assert "generating size T" in stdout
+    for name in ("validate", "verify", "log"):
+        assert name in stdout
+
+
+def test_a_second_run_reuses_the_repository(bench: tuple[Path, Path, str]) -> None:
+    build, results, _ = bench
+    again = run_bench(build, results, "--only", "validate")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "reusing" in again.stdout
+    data = json.loads((results / "bench-T.json").read_text())
+    assert set(data["operations"]) == {"validate"}
+    assert data["generation"] == "reused from the cache"
