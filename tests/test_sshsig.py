@@ -12,7 +12,6 @@ import contextlib
 import itertools
 import random
 import re
-import shutil
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,8 +22,6 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from gitqms.signatures import sshkeys, sshsig
 from gitqms.signatures.sshsig import Checked, SignatureError
-
-pytestmark = pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="needs ssh-keygen")
 
 # Key type id -> the `ssh-keygen -t/-b` arguments that make it.
 KEYGEN_ARGS: dict[str, list[str]] = {

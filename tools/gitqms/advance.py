@@ -14,13 +14,14 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from . import git
 from .errors import QmsError, Refused
 from .files import replace_atomic
-from .records.kinds import KINDS, kind_of_id, record_id_from_path
+from .history import record_blobs
+from .records.kinds import kind_of_id
 from .records.lifecycles import STATE_FIELDS, Machine, Transition
 from .repository import RecordFile, Repository
 from .rules.check import check_range
@@ -84,13 +85,7 @@ def advance(root: Path, record_id: str, target: str, reason: str | None, now: da
     new_text = _edit(old_text, transition, machine, reason, now)
     _check_only_state_changed(old, _data(new_text, relative), relative)
 
-    ids = {
-        rid
-        for path, _, _ in git.list_tree(
-            repo.root, base.commit, [f"{prefix}{k.folder}" for k in KINDS]
-        )
-        if (rid := record_id_from_path(PurePosixPath(path[len(prefix) :])))
-    }
+    ids = record_blobs(repo.root, base.commit, prefix)
     findings = check_record_text(
         RecordFile(kind, relative, record_id),
         new_text,

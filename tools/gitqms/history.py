@@ -14,7 +14,7 @@ from pathlib import Path, PurePosixPath
 from . import git
 from .errors import QmsError
 from .records.config import CONFIG_FILE
-from .records.kinds import kind_of_id, record_id_from_path
+from .records.kinds import KINDS, kind_of_id, record_id_from_path
 from .signatures.commits import Commit, CommitFormatError, parse_commit
 
 
@@ -46,6 +46,17 @@ class History:
             name: content if kind == "blob" else None
             for name, kind, content in git.cat_objects(self.root, names)
         }
+
+
+def record_blobs(root: Path, commit: str, prefix: str) -> dict[str, str]:
+    """Record ID -> blob id of every record file at `commit` (`prefix`: the QMS folder)."""
+    entries = git.list_tree(root, commit, [f"{prefix}{kind.folder}" for kind in KINDS])
+    found = {}
+    for path, mode, oid in entries:
+        record_id = record_id_from_path(PurePosixPath(path[len(prefix) :]))
+        if record_id is not None and mode.startswith("100"):
+            found[record_id] = oid
+    return found
 
 
 def load_history(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
+from ..records.lifecycles import EXTENSION_MEANING
 from ..signatures.claims import record_data
 from ..signatures.verify import Verdict, Walk
 
@@ -65,3 +67,26 @@ def signed_contents(walk: Walk) -> dict[str, dict[str, SignedContent]]:
             )
         by_content[content].signatures.append(Signature.of(verdict, content))
     return result
+
+
+def extension_signed(
+    signed: Mapping[str, SignedContent], extension: object, on: date | None = None
+) -> bool:
+    """Whether a deviation's investigation extension counts: its `approved_by` person signed
+    'extended' on a content holding this very extension (on or before `on`, when given)."""
+    if not isinstance(extension, dict):
+        return False
+    approver = extension.get("approved_by")
+    return any(
+        signature.meaning == EXTENSION_MEANING
+        and signature.person == approver
+        and (on is None or signature.when.date() <= on)
+        and investigation_extension(item.data) == extension
+        for item in signed.values()
+        for signature in item.signatures
+    )
+
+
+def investigation_extension(data: Mapping[str, Any] | None) -> object:
+    investigation = (data or {}).get("investigation")
+    return investigation.get("extension") if isinstance(investigation, dict) else None

@@ -10,19 +10,20 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from .. import git
 from ..errors import QmsError
+from ..history import record_blobs
 from ..records.config import QmsConfig
-from ..records.kinds import KINDS, kind_of_id, record_id_from_path
-from ..records.lifecycles import EXTENSION_MEANING, Machine
+from ..records.kinds import kind_of_id
+from ..records.lifecycles import Machine
 from ..reports.due import Due, capa_due, deviation_due
 from ..signatures.claims import content_hash, record_data
 from ..signatures.verify import Walk, walk_history
 from .documents import EFFECTIVE, DocumentStatus, document_status, supersede_across
-from .signed import SignedContent, signed_contents
+from .signed import SignedContent, extension_signed, investigation_extension, signed_contents
 
 
 @dataclass(frozen=True)
@@ -58,13 +59,9 @@ class Snapshot:
 
 def committed_records(root: Path, walk: Walk, commit: str) -> dict[str, bytes]:
     """Every record's bytes at `commit`, by ID, read from Git objects."""
-    prefix = walk.history.prefix
-    entries = git.list_tree(root, commit, [f"{prefix}{kind.folder}" for kind in KINDS])
-    ids: dict[str, str] = {}
-    for path, mode, oid in entries:
-        record_id = record_id_from_path(PurePosixPath(path[len(prefix) :]))
-        if record_id is not None and mode.startswith("100"):
-            ids[oid] = record_id
+    ids = {
+        oid: record_id for record_id, oid in record_blobs(root, commit, walk.history.prefix).items()
+    }
     return {
         ids[name]: content
         for name, kind, content in git.cat_objects(root, list(ids))
@@ -217,24 +214,14 @@ def _machine_status(
     if kind.name == "capa":
         due = capa_due(record_id, data, closed, on)
     else:
-        extension = ((data.get("investigation") or {}) or {}).get("extension")
-        approver = extension.get("approved_by") if isinstance(extension, dict) else None
-        extension_signed = extension is not None and any(
-            s.meaning == EXTENSION_MEANING
-            and s.person == approver
-            and s.when.date() <= on
-            and isinstance(item.data, dict)
-            and (item.data.get("investigation") or {}).get("extension") == extension
-            for item in signed.values()
-            for s in item.signatures
-        )
+        extension_ok = extension_signed(signed, investigation_extension(data), on)
         due = deviation_due(
             record_id,
             data,
             closed,
             state == "cancelled",
             config.due,
-            extension_signed,
+            extension_ok,
             on,
         )
     return RecordStatus(

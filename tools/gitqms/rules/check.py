@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Literal
 
 from .. import git
 from ..errors import QmsError
-from ..history import Step
+from ..history import Step, record_blobs
+from ..lifecycle.signed import extension_signed, investigation_extension, signed_contents
 from ..records.config import CONFIG_FILE, QmsConfig
-from ..records.kinds import BY_NAME, KINDS, kind_of_id, record_id_from_path
+from ..records.kinds import BY_NAME, kind_of_id
 from ..records.lifecycles import EXTENSION_MEANING
 from ..repository import RecordFile
 from ..safeyaml import LoadError, decode_record_bytes
@@ -132,13 +133,7 @@ class _Gate:
         head = self.history.steps[-1].commit.id if self.history.steps else None
         if head is None:
             return
-        prefix = self.history.prefix
-        folders = [f"{prefix}{kind.folder}" for kind in KINDS]
-        self.ids = frozenset(
-            record_id
-            for path, _, _ in git.list_tree(self.root, head, folders)
-            if (record_id := record_id_from_path(PurePosixPath(path[len(prefix) :])))
-        )
+        self.ids = frozenset(record_blobs(self.root, head, self.history.prefix))
         for step in self.history.steps:
             if step.commit.id in self.in_range:
                 self._check(step)
@@ -424,19 +419,13 @@ class _Gate:
 
     def _check_extensions(self) -> None:
         """An investigation extension counts only once QA signed it ('extended')."""
+        by_record = signed_contents(self.walk)
         for record, commit in self.touched.items():
             extension = _extension(self.at_head.get(record), record)
             if not record.startswith("DEV-") or not isinstance(extension, dict):
                 continue
             approver = extension.get("approved_by")
-            signed = any(
-                v.ok
-                and v.record == record
-                and v.meaning == EXTENSION_MEANING
-                and v.person == approver
-                and _extension(self.walk.content_at(v.commit, record), record) == extension
-                for v in self.walk.report.verdicts
-            )
+            signed = extension_signed(by_record.get(record, {}), extension)
             if not signed:
                 self.add(
                     commit,
@@ -456,9 +445,7 @@ def _version(data: object) -> int | None:
 
 def _extension(content: bytes | None, record: str) -> object:
     data = record_data(content, record)
-    if not isinstance(data, dict):
-        return None
-    return (data.get("investigation") or {}).get("extension")
+    return investigation_extension(data if isinstance(data, dict) else None)
 
 
 def _lost_signatures(root: Path, head: str, at_head: Mapping[str, bytes]) -> list[Violation]:
