@@ -13,10 +13,12 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-# The main job on the shipped example content.
+# The main job on the shipped example content: validate it, then build the demo QMS repository
+# (people with their own keys, a year of signed work) and its site in build/demo/.
 demo: install
 	$(BIN)/qms validate
-	$(BIN)/qms list
+	rm -rf build/demo
+	$(BIN)/qms demo --dir build/demo
 
 # Every test, plus the linters and the type checker.
 test: install lint typecheck
@@ -34,7 +36,7 @@ docs: install
 	$(BIN)/python -m gitqms.cli.reference > docs/cli.md
 
 clean:
-	rm -rf $(VENV) site .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) site build .pytest_cache .mypy_cache .ruff_cache
 
 # Time `qms verify` against git's own signature check on a generated repository of 2,000
 # SSH-signed commits; results in benchmarks/results/verify-2000.json.

@@ -34,7 +34,7 @@ _LOCATION_VARIABLES = (
 
 
 def _environment() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _LOCATION_VARIABLES}
+    env = {k: v for k, v in os.environ.items() if k not in _LOCATION_VARIABLES or k in _admitted}
     env.pop("GIT_GRAFT_FILE", None)
     env["GIT_NO_REPLACE_OBJECTS"] = "1"  # history as committed, not as refs/replace/* says
     env["GIT_TERMINAL_PROMPT"] = "0"
@@ -313,6 +313,17 @@ def show_prefix(cwd: Path) -> str:
     return run(cwd, ["rev-parse", "--show-prefix"]).stdout.strip()
 
 
+def common_dir(cwd: Path) -> Path:
+    """The git folder that all work trees of the repository share (.git, or the bare repo)."""
+    output = run(cwd, ["rev-parse", "--path-format=absolute", "--git-common-dir"]).stdout
+    return Path(output.strip())
+
+
+def topo_order(cwd: Path, tip: str) -> list[str]:
+    """The commits of `tip`'s history, parents first, in the order `log_changes` gives them."""
+    return run(cwd, ["rev-list", "--topo-order", "--reverse", tip, "--"]).stdout.split()
+
+
 def rev_parse(cwd: Path, revision: str) -> str | None:
     result = run(
         cwd, ["rev-parse", "--verify", "--quiet", "--end-of-options", revision], check=False
@@ -421,3 +432,166 @@ def set_config(cwd: Path, key: str, value: str) -> None:
 def stage_all_and_write_tree(cwd: Path) -> str:
     run(cwd, ["add", "--all"])
     return run(cwd, ["write-tree"]).stdout.strip()
+
+
+# --- the server side: pushed objects in quarantine, hooks, notes, refs moved from a known value --
+
+# Variables of _LOCATION_VARIABLES that admit_pushed_objects() lets through to git.
+_admitted: frozenset[str] = frozenset()
+
+
+def admit_pushed_objects() -> bool:
+    """Inside a pre-receive hook: let every later git call of this process see the pushed objects.
+
+    Git holds a push's objects in a quarantine folder that only its GIT_OBJECT_DIRECTORY and
+    GIT_ALTERNATE_OBJECT_DIRECTORIES point to, and those are otherwise removed. Does nothing,
+    and says so, outside a quarantine (GIT_QUARANTINE_PATH unset).
+    """
+    global _admitted
+    if not os.environ.get("GIT_QUARANTINE_PATH"):
+        return False
+    _admitted = frozenset({"GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES"})
+    return True
+
+
+def is_bare(cwd: Path) -> bool:
+    result = run(cwd, ["rev-parse", "--is-bare-repository"], check=False)
+    return result.returncode == 0 and result.stdout.strip() == "true"
+
+
+def git_dir(cwd: Path) -> Path:
+    return Path(run(cwd, ["rev-parse", "--absolute-git-dir"]).stdout.strip())
+
+
+def hooks_dir(cwd: Path) -> Path:
+    """Where git looks for this repository's hooks (core.hooksPath when it is set)."""
+    return cwd / run(cwd, ["rev-parse", "--git-path", "hooks"]).stdout.strip()
+
+
+def is_ancestor(cwd: Path, ancestor: str, descendant: str) -> bool:
+    result = run(cwd, ["merge-base", "--is-ancestor", ancestor, descendant], check=False)
+    if result.returncode not in (0, 1):
+        raise GitError(f"git merge-base failed in {cwd}: {result.stderr.strip()}")
+    return result.returncode == 0
+
+
+def ref_tips(cwd: Path, patterns: Sequence[str]) -> list[str]:
+    """The object ids the refs under `patterns` (such as refs/heads) point to."""
+    output = run(cwd, ["for-each-ref", "--format=%(objectname)", *patterns]).stdout
+    return sorted(set(output.split()))
+
+
+def new_commits(cwd: Path, tip: str, known: Iterable[str]) -> list[str]:
+    """Commits reachable from `tip` and from none of `known`, oldest first.
+
+    The revisions go to git on stdin, so thousands of them are one call; a `known` object
+    that no longer exists is skipped.
+    """
+    names = "".join(f"^{name}\n" for name in known if _is_object_id(name))
+    result = subprocess.run(
+        ["git", "rev-list", "--reverse", "--ignore-missing", "--stdin", tip],
+        cwd=cwd,
+        env=_environment(),
+        input=names,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise GitError(f"git rev-list failed in {cwd}: {result.stderr.strip()}")
+    return result.stdout.split()
+
+
+def _is_object_id(name: str) -> bool:
+    return len(name) in (40, 64) and all(c in "0123456789abcdef" for c in name)
+
+
+def note_entries(cwd: Path, notes_commit: str) -> dict[str, str]:
+    """Annotated object id -> note blob id, from a notes commit (flat or fanned-out tree)."""
+    output = run(cwd, ["ls-tree", "-r", "-z", notes_commit]).stdout
+    entries = {}
+    for item in _nul_split(output):
+        meta, _, path = item.partition("\t")
+        _, kind, oid = meta.split(" ")
+        name = path.replace("/", "")
+        if kind == "blob" and _is_object_id(name):
+            entries[name] = oid
+    return entries
+
+
+def tree_with_files(cwd: Path, base_tree: str | None, files: dict[str, str]) -> str:
+    """The id of `base_tree` (or an empty tree) with each path of `files` set to its blob."""
+    listing = "".join(f"100644 blob {blob}\t{path}\0" for path, blob in sorted(files.items()))
+    with tempfile.TemporaryDirectory(prefix="qms-index-") as folder:
+        env = _environment() | {"GIT_INDEX_FILE": str(Path(folder) / "index")}
+        steps: list[tuple[list[str], str | None]] = [
+            (["read-tree", base_tree] if base_tree else ["read-tree", "--empty"], None),
+            (["update-index", "-z", "--index-info"], listing),
+            (["write-tree"], None),
+        ]
+        for args, feed in steps:
+            result = subprocess.run(
+                ["git", *args],
+                cwd=cwd,
+                env=env,
+                input=feed,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if result.returncode != 0:
+                raise GitError(f"git {args[0]} failed: {result.stderr.strip()}")
+    return result.stdout.strip()
+
+
+def commit_tree_as(
+    cwd: Path,
+    tree: str,
+    parents: Sequence[str],
+    message: str,
+    identity: tuple[str, str],
+    when: datetime,
+) -> str:
+    """An unsigned commit by `identity` (name, email), dated `when`, whatever git's config says."""
+    name, email = identity
+    stamp = f"{int(when.timestamp())} +0000"
+    env = _environment() | {
+        "GIT_AUTHOR_NAME": name,
+        "GIT_AUTHOR_EMAIL": email,
+        "GIT_AUTHOR_DATE": stamp,
+        "GIT_COMMITTER_NAME": name,
+        "GIT_COMMITTER_EMAIL": email,
+        "GIT_COMMITTER_DATE": stamp,
+    }
+    args = ["commit-tree", "--no-gpg-sign", tree]
+    for parent in parents:
+        args += ["-p", parent]
+    result = subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        env=env,
+        input=message,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise GitError(f"git commit-tree failed in {cwd}: {result.stderr.strip()}")
+    return result.stdout.strip()
+
+
+def compare_and_swap_ref(cwd: Path, ref: str, new: str, old: str | None, reason: str) -> str | None:
+    """Move `ref` to `new` only if it still points to `old` (None: only if it does not exist).
+
+    None when it moved; else git's words (someone else moved it first, or it is locked).
+    """
+    result = run(cwd, ["update-ref", "-m", reason, ref, new, old or _NULL_OID], check=False)
+    return None if result.returncode == 0 else (result.stderr.strip() or "update-ref failed")
+
+
+def commit_paths(cwd: Path, paths: Sequence[str], message: str) -> str:
+    """Stage `paths` and commit them as git is configured (identity, dates from the
+    environment), unsigned: an author's change, not a signature. Returns the new commit."""
+    run(cwd, ["add", "--", *paths])
+    run(cwd, ["commit", "-q", "--no-gpg-sign", "-m", message, "--", *paths])
+    return run(cwd, ["rev-parse", "HEAD"]).stdout.strip()

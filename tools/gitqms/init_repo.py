@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import git
+from .ci_files import release_install, write_ci_files
 from .errors import QmsError
 from .files import replace_atomic
 from .records.config import CONFIG_FILE
@@ -78,7 +79,7 @@ def init_repository(path: Path, admin: Admin, organisation: str) -> None:
     except OSError as error:
         raise QmsError(f"cannot create {path}: {error.strerror}") from None
     try:
-        _write_layout(staging, config, organisation)
+        write_layout(staging, config, organisation)
         git.init(staging)
         if admin.key and admin.key_file:
             _first_signed_commit(staging, admin, admin.key_file, config)
@@ -132,9 +133,18 @@ def _first_signed_commit(root: Path, admin: Admin, key_file: Path, config: str) 
     if git.config_value(root, "user.email") != admin.email:
         git.set_config(root, "user.email", admin.email)
         git.set_config(root, "user.name", admin.name)
+    sign_trust_root(
+        root,
+        config,
+        "Initialise the quality management system; the first admin and key are the trust root",
+    )
+
+
+def sign_trust_root(root: Path, config: str, reason: str) -> None:
+    """Commit everything staged in `root` as its first commit, signed as git is set to sign,
+    with qms.yaml (`config`) as the trust root; refused unless it verifies."""
     tree = git.stage_all_and_write_tree(root)
     claims = [config_claim(config.encode("utf-8"))]
-    reason = "Initialise the quality management system; the first admin and key are the trust root"
     message = f"Initialise the QMS\n\n{format_trailers(trailer_lines(claims, reason))}\n"
     commit = git.commit_tree_signed(root, tree, [], message)
     problems = [p for v in verify_history(root, [commit]).verdicts for p in v.problems]
@@ -143,7 +153,9 @@ def _first_signed_commit(root: Path, admin: Admin, key_file: Path, config: str) 
     git.run(root, ["update-ref", "refs/heads/main", commit])
 
 
-def _write_layout(root: Path, config: str, organisation: str) -> None:
+def write_layout(root: Path, config: str, organisation: str) -> None:
+    """qms.yaml, mkdocs.yml, .gitignore, docs/, the record folders, the schemas, and the CI
+    pipelines with their branch-protection recipe."""
     (root / CONFIG_FILE).write_text(config)
     site_name = quoted(f"{organisation} — controlled documents")
     (root / "mkdocs.yml").write_text(fill(template("mkdocs.yml"), site_name=site_name))
@@ -156,6 +168,7 @@ def _write_layout(root: Path, config: str, organisation: str) -> None:
     (root / "schemas").mkdir()
     for name in SCHEMA_NAMES:
         (root / "schemas" / f"{name}.schema.json").write_text(packaged_schema_text(name))
+    write_ci_files(root, release_install())  # CI pipelines and the branch-protection recipe
 
 
 def update_schemas(repo: Repository) -> list[str]:

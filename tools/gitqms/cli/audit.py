@@ -10,8 +10,35 @@ import click
 from .. import git
 from ..errors import Exit
 from ..record_log import record_log
+from ..server.receipts import DatedReceipt, dated_receipts
 from ..signatures.verify import Verdict, verify_history
 from .common import FORMAT_OPTION, echo_json, plural, printable, repository
+
+
+def _receipt_line(dated: DatedReceipt) -> str:
+    receipt = dated.receipt
+    where = [w for w in (receipt.ref, receipt.pusher and f"by {receipt.pusher}") if w]
+    where += [f"from {receipt.address}"] if receipt.address else []
+    return f"    received {receipt.received:%Y-%m-%d %H:%M:%S}Z" + (
+        f" ({', '.join(where)})" if where else ""
+    )
+
+
+def _echo_receipt(dated: DatedReceipt | None) -> None:
+    """The server's receipt under a signature or change, and the flag when its date is off."""
+    if dated is None:
+        return
+    click.echo(printable(_receipt_line(dated)))
+    if dated.flag:
+        click.secho(printable(f"    {dated.flag}"), fg="yellow", bold=True)
+
+
+def _receipt_json(receipts: dict[str, DatedReceipt], commit: str) -> dict[str, object]:
+    dated = receipts.get(commit)
+    return {
+        "receipt": dated.receipt.to_json() if dated else None,
+        "date_flag": dated.flag if dated else None,
+    }
 
 
 def _verdict_json(verdict: Verdict) -> dict[str, object]:
@@ -55,15 +82,24 @@ def verify(
     repo = repository(ctx)
     revs = git.expand_range(repo.root, list(revisions) or ["HEAD"])
     report = verify_history(repo.root, revs, trust_root=trust_root)
+    # With the server's receipts fetched: when each signature arrived, and a flag if its date
+    # is far from that (back-dated or future-dated). A flag does not make a signature invalid.
+    receipts = dated_receipts(repo.root, [v.commit for v in report.verdicts])
+    flagged = sum(1 for d in (receipts or {}).values() if d.flag)
     if output_format == "json":
+        signatures = [_verdict_json(v) for v in report.verdicts]
+        if receipts is not None:
+            for verdict, value in zip(report.verdicts, signatures, strict=True):
+                value.update(_receipt_json(receipts, verdict.commit))
         echo_json(
             {
                 "commits": report.commits,
                 "trust_root": report.trust_root,
-                "signatures": [_verdict_json(v) for v in report.verdicts],
+                "signatures": signatures,
                 "failures": len(report.failures),
                 "notes": report.notes,
             }
+            | ({"date_flags": flagged} if receipts is not None else {})
         )
     else:
         for verdict in report.verdicts:
@@ -80,12 +116,15 @@ def verify(
                 click.echo(printable(f"    {problem}"))
             if verdict.superseded:
                 click.echo(printable(f"    {verdict.superseded}"))
+            _echo_receipt((receipts or {}).get(verdict.commit))
         for note in report.notes:
             click.echo(printable(f"note: {note}"))
         summary = (
             f"{plural(report.commits, 'commit')}, {plural(len(report.verdicts), 'signature')}, "
             f"{len(report.failures)} invalid"
         )
+        if flagged:
+            summary += f", {flagged} with a date far from its receipt"
         if report.trust_root:
             summary += f"; trust root {report.trust_root[:12]}"
         click.secho(summary, fg="red" if report.failures else "green")
@@ -111,6 +150,7 @@ def log(ctx: click.Context, record_id: str, output_format: str) -> None:
     """
     repo = repository(ctx)
     entries = record_log(repo.root, record_id)
+    receipts = dated_receipts(repo.root, [e.commit for e in entries])
     rows = [
         {
             "commit": e.commit,
@@ -124,6 +164,12 @@ def log(ctx: click.Context, record_id: str, output_format: str) -> None:
         }
         for e in entries
     ]
+    if receipts is not None:  # columns only where the server's receipts were fetched
+        for entry, row in zip(entries, rows, strict=True):
+            dated = receipts.get(entry.commit)
+            row["received"] = dated.receipt.received.isoformat() if dated else ""
+            row["pusher"] = (dated.receipt.pusher or "") if dated else ""
+            row["date_flag"] = (dated.flag or "") if dated else ""
     if output_format == "json":
         echo_json({"record": record_id, "entries": rows})
     elif output_format == "csv":
@@ -143,3 +189,4 @@ def log(ctx: click.Context, record_id: str, output_format: str) -> None:
                     f"    {e.summary}\n    signature: {e.verdict}"
                 )
             )
+            _echo_receipt((receipts or {}).get(e.commit))

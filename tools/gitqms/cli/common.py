@@ -6,13 +6,16 @@ import json
 import re
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from .. import git
 from ..repository import Repository
 from ..validation.findings import Finding
+
+if TYPE_CHECKING:  # the checker loads only with the commands that run it
+    from ..rules.check import CheckReport
 
 FORMAT_OPTION = click.option(
     "--format",
@@ -48,6 +51,26 @@ def echo_findings(findings: list[Finding]) -> None:
             + printable(f": {record}{finding.message} [{finding.code}]")
         )
         click.echo(printable(f"    fix: {finding.fix}"))
+
+
+def echo_check_report(report: CheckReport) -> None:
+    """`qms check` in text: every violation with its fix, the notes, the count. The server hook
+    prints the same lines, so a pusher reads exactly what CI would say."""
+    for violation in report.violations:
+        colour = "red" if violation.severity == "error" else "yellow"
+        click.echo(
+            printable(f"{violation.commit[:12]} {violation.record or '-'}: ")
+            + click.style(violation.severity, fg=colour, bold=True)
+            + printable(f": {violation.message} [{violation.rule}]")
+        )
+        click.echo(printable(f"    fix: {violation.fix}"))
+    for note in report.notes:
+        click.echo(printable(f"note: {note}"))
+    warnings = len(report.violations) - len(report.errors)
+    click.echo(
+        f"{plural(report.commits, 'commit')} checked: "
+        f"{plural(len(report.errors), 'violation')}, {plural(warnings, 'warning')}"
+    )
 
 
 def plural(count: int, word: str) -> str:

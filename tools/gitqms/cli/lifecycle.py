@@ -18,6 +18,7 @@ from ..reports.due import within
 from ..rules.check import check_range
 from .common import (
     FORMAT_OPTION,
+    echo_check_report,
     echo_json,
     plural,
     printable,
@@ -203,21 +204,7 @@ def check(ctx: click.Context, revisions: str, output_format: str) -> None:
             }
         )
     else:
-        for violation in report.violations:
-            colour = "red" if violation.severity == "error" else "yellow"
-            click.echo(
-                printable(f"{violation.commit[:12]} {violation.record or '-'}: ")
-                + click.style(violation.severity, fg=colour, bold=True)
-                + printable(f": {violation.message} [{violation.rule}]")
-            )
-            click.echo(printable(f"    fix: {violation.fix}"))
-        for note in report.notes:
-            click.echo(printable(f"note: {note}"))
-        warnings = len(report.violations) - len(report.errors)
-        click.echo(
-            f"{plural(report.commits, 'commit')} checked: "
-            f"{plural(len(report.errors), 'violation')}, {plural(warnings, 'warning')}"
-        )
+        echo_check_report(report)
     ctx.exit(Exit.FINDINGS if report.errors else Exit.OK)
 
 

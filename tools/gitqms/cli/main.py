@@ -34,6 +34,10 @@ COMMANDS: dict[str, str] = {
     "check": "lifecycle:check",
     "verify": "audit:verify",
     "log": "audit:log",
+    "hook": "hook:hook",
+    "build": "site:build",
+    "serve": "site:serve",
+    "demo": "site:demo",
 }
 
 

@@ -39,6 +39,7 @@ class RecordStatus:
     document: DocumentStatus | None = None
     signed_state: str | None = None  # the state the last valid transition signature reached
     notes: tuple[str, ...] = ()
+    data: Mapping[str, Any] | None = None  # a CAPA's or deviation's fields as committed
 
     @property
     def overdue(self) -> bool:
@@ -90,7 +91,18 @@ def repository_status(
     commit = git.rev_parse(root, f"{revision}^{{commit}}")
     if commit is None:
         raise QmsError(f"{revision} is not a commit of this repository", hint="commit first")
-    walk = walk_history(root, [commit])
+    return snapshot(root, walk_history(root, [commit]), commit, on, record_ids, revision)
+
+
+def snapshot(
+    root: Path,
+    walk: Walk,
+    commit: str,
+    on: date,
+    record_ids: Sequence[str] = (),
+    revision: str = "HEAD",
+) -> Snapshot:
+    """Every record's status on `on`, judged by a verified walk of `commit`'s history."""
     registry = walk.registry_at(commit)
     if registry is None:
         raise QmsError(
@@ -235,6 +247,7 @@ def _machine_status(
         tuple(due),
         signed_state=signed_state,
         notes=tuple(notes),
+        data=data,
     )
 
 

@@ -11,6 +11,8 @@ from typing import Any
 from .lifecycles import Lifecycles, build_lifecycles
 
 CONFIG_FILE = "qms.yaml"
+DEFAULT_PROTECTED_BRANCHES = ("main",)
+DEFAULT_RECEIPT_TOLERANCE_HOURS = 24
 
 
 @dataclass(frozen=True)
@@ -67,8 +69,9 @@ class QmsConfig:
     due: DuePolicy
     coi_pattern: re.Pattern[str]
     forbidden_patterns: tuple[tuple[str, re.Pattern[str]], ...]
-    protected_branches: tuple[str, ...]
+    protected_branches: tuple[str, ...]  # names or glob patterns (server.protected_branches)
     lifecycles: Lifecycles
+    receipt_tolerance_hours: int = DEFAULT_RECEIPT_TOLERANCE_HOURS
     _by_id: Mapping[str, Person] = field(default_factory=dict, repr=False, compare=False)
     _by_email: Mapping[str, Person] = field(default_factory=dict, repr=False, compare=False)
 
@@ -131,6 +134,9 @@ def build_config(data: Mapping[str, Any]) -> QmsConfig:
         for kind in ("sop", "capa", "deviation", "qms")
     }
     privacy = data.get("privacy") or {}
+    server = data.get("server") or {}
+    # Both spellings count: a branch named in either list is protected.
+    protected = [*(server.get("protected_branches") or ()), *(data.get("protected_branches") or ())]
     return QmsConfig(
         organisation=data["organisation"]["name"],
         site=data["organisation"].get("site"),
@@ -146,8 +152,11 @@ def build_config(data: Mapping[str, Any]) -> QmsConfig:
             (item["name"], re.compile(item["pattern"]))
             for item in privacy.get("forbidden_patterns", ())
         ),
-        protected_branches=tuple(data.get("protected_branches") or ("main",)),
+        protected_branches=tuple(dict.fromkeys(protected)) or DEFAULT_PROTECTED_BRANCHES,
         lifecycles=build_lifecycles(data.get("lifecycles")),
+        receipt_tolerance_hours=server.get(
+            "receipt_tolerance_hours", DEFAULT_RECEIPT_TOLERANCE_HOURS
+        ),
         _by_id=MappingProxyType({person.id: person for person in people}),
         _by_email=MappingProxyType({person.email.lower(): person for person in people}),
     )

@@ -1,0 +1,469 @@
+"""The demo's year at St. Aurelia: what each person does on which day.
+
+From the shipped examples: every SOP is drafted by its owner, reviewed and approved; SOP-0005
+is revised after the dry-shipper excursion; a paper-log SOP is retired; each deviation and CAPA
+is raised and taken, one signed transition at a time, to the state its example file records.
+Relative to today: a revision of SOP-0003 approved with a future effective date, an unapproved
+edit of SOP-0001 and a new draft SOP, neither of which may reach the controlled site.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..records.config import QmsConfig
+from ..records.lifecycles import Machine
+
+START = date(2026, 1, 5)  # the trust root; keys are valid from this day
+_RECORD_ID = re.compile(r"\b(?:CAPA|DEV)-\d{4}-\d{4}\b")
+SIGNERS = ("m.okafor", "l.santos", "a.weber", "j.lindqvist")  # preferred, in this order
+
+
+@dataclass(frozen=True)
+class Step:
+    when: datetime
+    actor: str
+    kind: str  # "write" (files, then an unsigned commit) or "qms" (a command)
+    args: tuple[str, ...] = ()  # the command's arguments
+    files: Mapping[str, str] = field(default_factory=dict)  # path -> text, for "write"
+    message: str = ""
+
+
+def at(day: date, hour: int = 10, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=UTC)
+
+
+def write(when: datetime, actor: str, files: Mapping[str, str], summary: str, reason: str) -> Step:
+    return Step(when, actor, "write", files=dict(files), message=f"{summary}\n\nReason: {reason}\n")
+
+
+def qms(when: datetime, actor: str, *args: str) -> Step:
+    return Step(when, actor, "qms", tuple(args))
+
+
+def _set(text: str, key: str, value: str) -> str:
+    """Replace one top-level front-matter line `key: …`."""
+    return re.sub(rf"(?m)^{key}:.*$", lambda _: f"{key}: {value}", text, count=1)
+
+
+def sop_steps(examples: Path, today: date) -> list[Step]:
+    steps: list[Step] = []
+    sops = {p.stem: p.read_text(encoding="utf-8") for p in sorted((examples / "sops").glob("*.md"))}
+    owners = {sop: re.search(r"(?m)^owner: (\S+)", text) for sop, text in sops.items()}
+    owner = {sop: m.group(1) if m else "l.santos" for sop, m in owners.items()}
+    first = dict(sops)
+    first["SOP-0005"] = _sop_0005_v1(sops["SOP-0005"])
+    first["SOP-0012"] = SOP_0012
+    owner["SOP-0012"] = "j.lindqvist"
+    for number, (sop, text) in enumerate(sorted(first.items())):
+        steps.append(
+            write(
+                at(START + timedelta(days=1), 9, number),
+                owner[sop],
+                {f"sops/{sop}.md": text},
+                f"{sop}: first issue under gitqms",
+                "migration of the paper procedure into the electronic QMS",
+            )
+        )
+    for sop in sorted(first):
+        reviewer = "j.lindqvist" if owner[sop] == "m.okafor" else "m.okafor"
+        steps.append(
+            qms(
+                at(START + timedelta(days=2)),
+                reviewer,
+                "review",
+                sop,
+                "--reason",
+                "technical review",
+            )
+        )
+    steps.append(
+        qms(
+            at(START + timedelta(days=3)),
+            "a.weber",
+            "approve",
+            *sorted(first),
+            "--reason",
+            "release",
+        )
+    )
+    # SOP-0005 v2: the logger hold point (CAPA-2026-0001 action A1), effective 2026-05-04.
+    steps += [
+        write(
+            at(date(2026, 4, 15)),
+            "j.lindqvist",
+            {"sops/SOP-0005.md": sops["SOP-0005"]},
+            "SOP-0005 v2: logger acceptance before the shipper is opened",
+            "CAPA-2026-0001 action A1",
+        ),
+        qms(
+            at(date(2026, 4, 17)),
+            "m.okafor",
+            "review",
+            "SOP-0005",
+            "--reason",
+            "checked against CAPA-2026-0001",
+        ),
+        qms(at(date(2026, 4, 20)), "a.weber", "approve", "SOP-0005", "--reason", "CC-2026-014"),
+        qms(
+            at(date(2026, 6, 15)),
+            "a.weber",
+            "sign",
+            "SOP-0012",
+            "--meaning",
+            "retired",
+            "--reason",
+            "paper temperature log replaced by logger acceptance in SOP-0005 v2",
+        ),
+    ]
+    # A revision approved now, effective in three weeks; an edit in review; a new draft.
+    revised = _set(sops["SOP-0003"], "version", "2")
+    revised = _set(revised, "effective_date", f'"{today + timedelta(days=21):%Y-%m-%d}"')
+    revised = _set(revised, "supersedes", '"SOP-0003 v1"')
+    revised = _set(revised, "change_control", '"CC-2026-052"')
+    revised = re.sub(
+        r"(?m)^change_reason: >-\n(?:  .*\n)+",
+        "change_reason: >-\n  Effectiveness checks now need a named verifier who did not implement "
+        "the actions\n  (finding from the 2026 self-inspection).\n",
+        revised,
+        count=1,
+    )
+    revised = revised.replace(
+        "## 3 Responsibilities",
+        "## 3 Responsibilities\n\nThe effectiveness check is verified by a person who did not "
+        "implement the actions.\n",
+        1,
+    )
+    draft_edit = _set(_set(sops["SOP-0001"], "version", "4"), "supersedes", '"SOP-0001 v3"') + (
+        "\n## Draft note\n\nDRAFT-ONLY TEXT: electronic training records to replace paper.\n"
+    )
+    steps += [
+        write(
+            at(today - timedelta(days=6)),
+            "l.santos",
+            {"sops/SOP-0003.md": revised},
+            "SOP-0003 v2: independent effectiveness verification",
+            "self-inspection finding SI-2026-07",
+        ),
+        qms(
+            at(today - timedelta(days=4)),
+            "m.okafor",
+            "review",
+            "SOP-0003",
+            "--reason",
+            "technical review",
+        ),
+        qms(
+            at(today - timedelta(days=3)),
+            "a.weber",
+            "approve",
+            "SOP-0003",
+            "--reason",
+            "CC-2026-052",
+        ),
+        write(
+            at(today - timedelta(days=2)),
+            "l.santos",
+            {"sops/SOP-0001.md": draft_edit},
+            "SOP-0001 v4 (draft): electronic training records",
+            "planned move to electronic training records",
+        ),
+        qms(
+            at(today - timedelta(days=1)),
+            "m.okafor",
+            "review",
+            "SOP-0001",
+            "--reason",
+            "first review",
+        ),
+        write(
+            at(today - timedelta(days=1), 14),
+            "s.murphy",
+            {"sops/SOP-0013.md": SOP_0013},
+            "SOP-0013 (draft): gene therapy vector spill response",
+            "new procedure requested by the biosafety officer",
+        ),
+    ]
+    return steps
+
+
+def record_steps(examples: Path, config: QmsConfig, today: date) -> list[Step]:
+    """Each example CAPA and deviation raised in its initial state by its owner, then taken
+    along the shortest path of allowed transitions to the state its file records."""
+    records = []
+    for folder, kind in (("deviations", "deviation"), ("capa", "capa")):
+        for path in sorted((examples / folder).glob("*.yaml")):
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            records.append((f"{folder}/{path.name}", data, config.lifecycles.machines[kind]))
+    created = {data["id"]: _opened(data) for _, data, _ in records}
+    steps: list[Step] = []
+    for where, data, machine in records:
+        steps += _record_life(where, data, machine, config, today, created)
+    return steps
+
+
+def _record_life(
+    path: str,
+    data: dict[str, Any],
+    machine: Machine,
+    config: QmsConfig,
+    today: date,
+    created: Mapping[str, date],
+) -> list[Step]:
+    """A record's life: raised on its opening day with what was known then, filled in as its
+    events happen (actions done, effectiveness checked), fields naming records raised later
+    added once those exist, and moved along its route on days its events allow."""
+    record_id = data["id"]
+    opened = created[record_id]
+    route = _route(machine, machine.initial, data["state"])
+    owner = data.get("owner")
+    author = owner if isinstance(owner, str) and owner != "a.weber" else "l.santos"
+    final = {k: v for k, v in data.items() if k not in ("closed", "cancel_reason", "reopen_reason")}
+    later = {
+        key
+        for key, value in final.items()
+        if any(created.get(other, opened) > opened for other in _ids(value) - {record_id})
+    }
+    ready = max(
+        (created[o] + timedelta(days=1) for k in later for o in _ids(final[k]) if o in created),
+        default=opened,
+    )
+    closed = _day(data.get("closed"))
+    end = closed if closed and data["state"] in machine.closed else today - timedelta(days=1)
+    span = max((end - opened).days, len(route))
+
+    def text(state: str, moment: datetime) -> str:
+        known = _as_of(final, moment)
+        if moment.date() < ready:
+            known = {k: v for k, v in known.items() if k not in later}
+        known["state"] = state
+        return yaml.safe_dump(known, sort_keys=False, allow_unicode=True, width=96)
+
+    first = at(opened, 20)
+    written = text(machine.initial, first)
+    steps = [write(first, author, {path: written}, f"{record_id} raised", "new record")]
+    state, day = machine.initial, opened
+    for number, target in enumerate(route, start=1):
+        spread = opened + timedelta(days=round(number * span / len(route)))
+        day = min(max(spread, day, _needs(final, target) or day), today)
+        update = text(state, at(day, 10))
+        if update != written:
+            steps.append(
+                write(at(day, 10), author, {path: update}, f"{record_id} updated", "progress")
+            )
+            written = update
+        meaning = next(t.meaning for t in machine.transitions if t.target == target)
+        signer = _signer(config, machine.kind, meaning, author)
+        steps.append(qms(at(day, 11, number), signer, "advance", record_id, "--to", target))
+        state = target
+        written = text(state, at(day, 10))  # advance changes the state line only
+    last = at(max(day, ready, opened + timedelta(days=1)), 12)
+    if state not in machine.closed and last.date() <= today and text(state, last) != written:
+        steps.append(
+            write(last, author, {path: text(state, last)}, f"{record_id} updated", "progress")
+        )
+    return steps
+
+
+_HAPPENED = ("done_at", "onset_at", "physician_accepted_at", "sponsor_notified_at")
+
+
+def _as_of(value: Any, moment: datetime) -> Any:
+    """The record as it could be known at `moment`: later events are not yet filled in."""
+    if isinstance(value, list):
+        return [_as_of(item, moment) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if _after(value.get("completed"), moment) and "status" in value:
+        value = {k: v for k, v in value.items() if k not in ("completed", "evidence")}
+        value["status"] = "open"
+    if _after(value.get("checked_on"), moment):
+        value = {k: v for k, v in value.items() if k in ("criteria", "due", "method")}
+    known = {}
+    for key, item in value.items():
+        if key in _HAPPENED and _after(item, moment):
+            continue
+        if isinstance(item, dict) and _after(item.get("classified_on"), moment):
+            continue
+        known[key] = _as_of(item, moment)
+    return known
+
+
+def _after(value: object, moment: datetime) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    if when.tzinfo is None:  # a day: it happened during that day
+        when = datetime.combine(when.date(), time(0, 0), tzinfo=UTC)
+    return when > moment
+
+
+def _needs(data: Mapping[str, Any], target: str) -> date | None:
+    """The day a transition can be made at the earliest: when what it needs has happened."""
+    days: list[date | None] = []
+    if target == "classified":
+        classification = data.get("classification")
+        days.append(
+            _day(classification.get("classified_on")) if isinstance(classification, dict) else None
+        )
+    if target == "effectiveness-check":
+        days += [_day(a.get("completed")) for a in data.get("actions") or () if isinstance(a, dict)]
+    if target == "closed":
+        effectiveness = data.get("effectiveness")
+        days.append(
+            _day(effectiveness.get("checked_on")) if isinstance(effectiveness, dict) else None
+        )
+    known = [d for d in days if d is not None]
+    return max(known) if known else None
+
+
+def _ids(value: object) -> set[str]:
+    if isinstance(value, str):
+        return set(_RECORD_ID.findall(value))
+    if isinstance(value, dict):
+        return set().union(*(_ids(v) for v in value.values())) if value else set()
+    if isinstance(value, list):
+        return set().union(*(_ids(v) for v in value)) if value else set()
+    return set()
+
+
+def _route(machine: Machine, source: str, target: str) -> list[str]:
+    """The shortest path of transitions that need no reason (no reopening or cancelling)."""
+    paths: dict[str, list[str]] = {source: []}
+    frontier = [source]
+    while frontier and target not in paths:
+        state = frontier.pop(0)
+        for transition in machine.transitions:
+            if (
+                transition.source == state
+                and not transition.reason
+                and transition.target not in paths
+            ):
+                paths[transition.target] = [*paths[state], transition.target]
+                frontier.append(transition.target)
+    if target not in paths:
+        raise ValueError(f"no route from {source} to {target}")
+    return paths[target]
+
+
+def _signer(config: QmsConfig, kind: str, meaning: str, author: str) -> str:
+    roles = set(config.signatures[kind][meaning].roles)
+    candidates: list[str] = [
+        *SIGNERS,
+        *(p.id for p in config.people if p.id not in SIGNERS),
+    ]
+    for person_id in candidates:
+        person = config.person(person_id)
+        if person and person_id != author and roles & set(person.roles):
+            return person_id
+    raise ValueError(f"nobody but {author} may sign {kind} {meaning}")
+
+
+def _day(value: object) -> date | None:
+    if not isinstance(value, str):
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).date()
+
+
+def _opened(data: Mapping[str, Any]) -> date:
+    for key in ("opened", "reported_at", "discovered_at"):
+        day = _day(data.get(key))
+        if day is not None:
+            return day
+    return START + timedelta(days=30)
+
+
+def _sop_0005_v1(v2: str) -> str:
+    text = _set(v2, "version", "1")
+    text = _set(text, "effective_date", '"2025-06-02"')
+    text = _set(text, "supersedes", "null")
+    text = _set(text, "change_control", '"CC-2025-011"')
+    text = re.sub(
+        r"(?m)^change_reason: >-\n(?:  .*\n)+",
+        "change_reason: >-\n  New procedure for the receipt of cryoshipped ATMPs.\n",
+        text,
+        count=1,
+    )
+    return text.replace(
+        "## 1 Purpose",
+        "## 1 Purpose\n\nVersion 1: the logger is read out on the day of receipt, after storage.\n",
+        1,
+    )
+
+
+SOP_0012 = """---
+id: SOP-0012
+title: "Paper temperature log for dry shippers"
+version: 1
+owner: j.lindqvist
+area: pharmacy
+effective_date: "2025-03-03"
+review_period_months: 24
+supersedes: null
+change_reason: >-
+  New procedure: a paper log of shipper temperatures read at receipt.
+change_control: "CC-2025-003"
+training:
+  audience: [pharmacists]
+  window_days: 14
+retention_years: 30
+tags: [cold-chain, receipt]
+references: []
+related_sops: [SOP-0005]
+---
+
+# Paper temperature log for dry shippers
+
+## 1 Purpose
+
+To record the display temperature of each dry shipper at receipt on form F-0012-01.
+
+## 2 Procedure
+
+1. Read the shipper's display temperature before opening it.
+2. Write the temperature, the time and your initials on form F-0012-01.
+3. File the form with the receipt record.
+"""
+
+SOP_0013 = """---
+id: SOP-0013
+title: "Gene therapy vector spill response"
+version: 1
+owner: s.murphy
+area: haematology-ward
+effective_date: "2027-02-01"
+review_period_months: 24
+supersedes: null
+change_reason: >-
+  New procedure requested by the biosafety officer.
+change_control: "CC-2026-061"
+training:
+  audience: [nurses]
+  window_days: 14
+retention_years: 30
+tags: [biosafety, spill]
+references: []
+related_sops: []
+---
+
+# Gene therapy vector spill response
+
+## 1 Purpose
+
+DRAFT-ONLY TEXT: how ward staff contain and clean a spill of a viral-vector product.
+"""
+
+
+def timeline(examples: Path, config: QmsConfig, today: date) -> list[Step]:
+    steps = sop_steps(examples, today) + record_steps(examples, config, today)
+    return sorted(steps, key=lambda step: step.when)  # stable: same-moment steps keep order

@@ -1,0 +1,300 @@
+"""What the published site shows, as plain data: the controlled SOP versions with their
+signatures, the CAPA and deviation registers with their audit trails, and the dashboards' figures.
+
+Everything is read from Git objects and judged by one verified walk of the history; the site
+only lays it out. SOP text comes from the exact bytes that were signed, never from the working
+tree, so a draft on the branch cannot reach the controlled site.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from .. import git
+from ..audit_trail import record_trails
+from ..errors import QmsError
+from ..lifecycle.documents import DRAFT, DocumentStatus, Version
+from ..lifecycle.status import RecordStatus, Snapshot, snapshot
+from ..record_log import LogEntry
+from ..records.config import QmsConfig
+from ..signatures.claims import record_data
+from ..signatures.verify import Verdict, Walk, walk_history
+from .due import Due
+from .metrics import Metrics, metrics
+
+_RECORD_ID = re.compile(r"\b(?:SOP-\d{4}|CAPA-\d{4}-\d{4}|DEV-\d{4}-\d{4})\b")
+
+
+@dataclass(frozen=True)
+class SignatureLine:
+    """One row of a signature block: who signed what, as what, when, and whether it holds."""
+
+    name: str  # printed name from the registry
+    person: str | None
+    role: str | None
+    meaning: str
+    when: datetime  # UTC
+    verdict: str  # "valid", or "invalid: why"
+    reason: str | None
+    commit: str
+
+
+@dataclass(frozen=True)
+class PublishedVersion:
+    version: int
+    status: str  # effective, approved (upcoming), superseded, obsolete; draft/in review in previews
+    fields: Mapping[str, Any]  # the front matter as signed
+    body: str  # the Markdown as signed
+    commit: str  # where the signed bytes were read from
+    approved_on: date | None
+    effective_from: date | None
+    until: date | None
+    signatures: tuple[SignatureLine, ...]
+
+    @property
+    def reason(self) -> str | None:
+        value = self.fields.get("change_reason")
+        return value if isinstance(value, str) else None
+
+
+@dataclass(frozen=True)
+class SopEntry:
+    id: str
+    title: str
+    area: str | None
+    owner: str | None  # printed name
+    status: str  # the document's derived status on the day
+    current: PublishedVersion | None  # effective (or, when obsolete, the last in force)
+    upcoming: PublishedVersion | None  # approved, effective later
+    archive: tuple[PublishedVersion, ...]  # superseded and obsolete versions, newest first
+    revisions: tuple[PublishedVersion, ...]  # every approved version, newest first
+    draft: PublishedVersion | None  # the unapproved committed text, only in draft previews
+    next_review: date | None
+    last_review: date | None
+    related: tuple[str, ...]  # CAPAs and deviations that name this SOP
+    notes: tuple[str, ...]
+    trail: tuple[LogEntry, ...]
+
+
+@dataclass(frozen=True)
+class RecordEntry:
+    """A CAPA or deviation as committed on the day, with what is due and its audit trail."""
+
+    id: str
+    kind: str
+    title: str
+    state: str
+    signed_state: str | None
+    fields: Mapping[str, Any]
+    due: tuple[Due, ...]
+    links: tuple[str, ...]  # other records it names
+    trail: tuple[LogEntry, ...]
+    notes: tuple[str, ...]
+
+    @property
+    def overdue(self) -> bool:
+        return any(item.overdue for item in self.due)
+
+
+@dataclass(frozen=True)
+class Publication:
+    commit: str
+    on: date
+    organisation: str
+    areas: Mapping[str, str]
+    sops: tuple[SopEntry, ...]
+    records: tuple[RecordEntry, ...]
+    metrics: Metrics
+    drafts: bool
+    notes: tuple[str, ...]
+    people: Mapping[str, str]  # person ID -> printed name
+    trust_root: str | None
+    signatures: int  # signature commits judged in the history
+    invalid: tuple[Verdict, ...]  # signatures that do not count, with why
+
+    def of_kind(self, kind: str) -> list[RecordEntry]:
+        return [record for record in self.records if record.kind == kind]
+
+
+def publication(
+    root: Path, on: date, *, drafts: bool = False, revision: str = "HEAD"
+) -> Publication:
+    commit = git.rev_parse(root, f"{revision}^{{commit}}")
+    if commit is None:
+        raise QmsError(f"{revision} is not a commit of {root}", hint="commit the records first")
+    walk = walk_history(root, [commit])
+    registry = walk.registry_at(commit)
+    if registry is None:
+        raise QmsError(
+            f"no trusted qms.yaml in the history of {root}, so nothing can be published",
+            hint="run `qms verify` to see why; `qms init` or `qms demo` make a signed repository",
+        )
+    shot = snapshot(root, walk, commit, on)
+    config = registry.config
+    records = [r for r in shot.records if r.kind in ("capa", "deviation")]
+    record_fields = {r.id: r.data or {} for r in records}
+    trails = record_trails(walk, [r.id for r in shot.records])
+    sops = tuple(
+        _sop_entry(walk, config, record, record_fields, drafts, trails.get(record.id, []))
+        for record in shot.records
+        if record.kind == "sop" and record.document is not None
+    )
+    entries = tuple(
+        RecordEntry(
+            record.id,
+            record.kind,
+            record.title,
+            record.state,
+            record.signed_state,
+            record_fields[record.id],
+            record.due,
+            _links(record_fields[record.id], record.id),
+            tuple(trails.get(record.id, ())),
+            record.notes,
+        )
+        for record in records
+    )
+    return Publication(
+        commit,
+        on,
+        config.organisation,
+        dict(config.areas),
+        tuple(s for s in sops if drafts or s.current or s.upcoming or s.archive),
+        entries,
+        metrics(entries, config, on),
+        drafts,
+        tuple(shot.notes),
+        {person.id: person.name for person in config.people},
+        walk.report.trust_root,
+        len(walk.report.verdicts),
+        tuple(walk.report.failures),
+    )
+
+
+def _links(fields: Mapping[str, Any], own: str) -> tuple[str, ...]:
+    found = {match for text in _strings(fields) for match in _RECORD_ID.findall(text)}
+    return tuple(sorted(found - {own}))
+
+
+def _strings(value: object) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _signature_lines(walk: Walk, record_id: str, content: str) -> tuple[SignatureLine, ...]:
+    lines = []
+    for verdict in _verdicts_of(walk, record_id):
+        if walk.claimed_content(verdict) != content:
+            continue
+        lines.append(
+            SignatureLine(
+                verdict.signer,
+                verdict.person,
+                verdict.role,
+                verdict.meaning,
+                verdict.when,
+                "valid" if verdict.ok else "invalid: " + "; ".join(verdict.problems),
+                verdict.reason,
+                verdict.commit,
+            )
+        )
+    return tuple(lines)
+
+
+def _verdicts_of(walk: Walk, record_id: str) -> list[Verdict]:
+    return [v for v in walk.report.verdicts if v.record == record_id]
+
+
+def _published(walk: Walk, record_id: str, version: Version) -> PublishedVersion:
+    data = record_data(walk.content_at(version.commit, record_id), record_id)
+    fields = dict(data) if isinstance(data, dict) else dict(version.data)
+    body = fields.pop("(body)", "")
+    return PublishedVersion(
+        version.version,
+        version.status,
+        fields,
+        body if isinstance(body, str) else "",
+        version.commit,
+        version.approved_on,
+        version.effective_from,
+        version.until,
+        _signature_lines(walk, record_id, version.content),
+    )
+
+
+def _sop_entry(
+    walk: Walk,
+    config: QmsConfig,
+    record: RecordStatus,
+    record_fields: Mapping[str, Mapping[str, Any]],
+    drafts: bool,
+    trail: list[LogEntry],
+) -> SopEntry:
+    document: DocumentStatus | None = record.document
+    assert document is not None
+    versions = [_published(walk, record.id, v) for v in document.versions]
+    by_number = {v.version: v for v in versions}
+    current = by_number.get(document.current.version) if document.current else None
+    upcoming = by_number.get(document.upcoming.version) if document.upcoming else None
+    archive = tuple(v for v in reversed(versions) if v.status in ("superseded", "obsolete"))
+    draft = None
+    if drafts and document.working is not None:
+        working = document.working
+        data = dict(working.data)
+        body = data.pop("(body)", "")
+        draft = PublishedVersion(
+            working.version,
+            working.status or DRAFT,
+            data,
+            body if isinstance(body, str) else "",
+            working.commit,
+            None,
+            None,
+            None,
+            tuple(_signature_lines(walk, record.id, working.content)),
+        )
+    shown = current or upcoming or draft
+    owner_id = shown.fields.get("owner") if shown else None
+    owner = config.person(owner_id) if isinstance(owner_id, str) else None
+    area = shown.fields.get("area") if shown else None
+    related = sorted(
+        other for other, fields in record_fields.items() if record.id in _links(fields, other)
+    )
+    return SopEntry(
+        record.id,
+        record.title,
+        area if isinstance(area, str) else None,
+        owner.name if owner else (owner_id if isinstance(owner_id, str) else None),
+        record.state,
+        current,
+        upcoming,
+        archive,
+        tuple(reversed(versions)),
+        draft,
+        document.next_review,
+        document.last_review,
+        tuple(related),
+        record.notes,
+        tuple(trail),
+    )
+
+
+__all__ = [
+    "Publication",
+    "PublishedVersion",
+    "RecordEntry",
+    "SignatureLine",
+    "Snapshot",
+    "SopEntry",
+]

@@ -1,0 +1,1 @@
+"""The server side: the pre-receive gate, the receipt log, and installing both as git hooks."""

@@ -1,0 +1,200 @@
+"""HTML pieces every generated page shares. Every value that comes from a record passes
+`text()` (escaping) here; nothing in this module emits record text unescaped."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from ..record_log import LogEntry
+from ..reports.due import Due
+from ..reports.publication import SignatureLine
+from .sanitise import text
+
+Link = Callable[[str], str]  # a generated page's source path -> its URL, relative to this page
+
+
+def heading(title: str) -> str:
+    return f"<h1>{text(title)}</h1>"
+
+
+def without_title(body: str) -> str:
+    """A Markdown body without its leading '# Title' line: the page prints its own heading."""
+    stripped = body.lstrip("\n")
+    if stripped.startswith("# "):
+        return stripped.partition("\n")[2]
+    return body
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """One generated page: trusted HTML around an optional untrusted Markdown body."""
+
+    uri: str  # where it lives in the site, e.g. "sops/SOP-0003.md"
+    title: str  # plain text
+    head: Callable[[Link], str]
+    body: str | None = None  # Markdown from a record: rendered by MkDocs, then cleaned
+    tail: Callable[[Link], str] = field(default=lambda link: "")
+    listed: bool = False  # in the navigation (index pages) or reached by links only
+
+
+def day(value: date | None) -> str:
+    return value.isoformat() if value else "—"
+
+
+def moment(value: datetime) -> str:
+    return f"{value:%Y-%m-%d %H:%M} UTC"
+
+
+def badge(status: str) -> str:
+    slug = "".join(c if c.isalnum() else "-" for c in status.lower())
+    return f'<span class="qms-badge qms-badge-{text(slug)}">{text(status)}</span>'
+
+
+def banner(kind: str, message: str) -> str:
+    """A notice across the page; `message` is already escaped HTML."""
+    return f'<div class="qms-banner qms-banner-{kind}" role="note">{message}</div>'
+
+
+def facts(rows: Sequence[tuple[str, str]]) -> str:
+    """A two-column table of label and (escaped) value."""
+    cells = "".join(f'<tr><th scope="row">{text(k)}</th><td>{v}</td></tr>' for k, v in rows)
+    return f'<table class="qms-facts"><tbody>{cells}</tbody></table>'
+
+
+@dataclass(frozen=True)
+class Row:
+    """Cells of a table row (escaped HTML) with a CSS class for the row, e.g. overdue."""
+
+    cells: Sequence[str]
+    css: str = ""
+
+
+def table(headings: Sequence[str], rows: Sequence[Sequence[str] | Row], css: str = "") -> str:
+    head = "".join(f'<th scope="col">{text(h)}</th>' for h in headings)
+    body = []
+    for row in rows:
+        cells, row_css = (row.cells, row.css) if isinstance(row, Row) else (row, "")
+        attribute = f' class="{text(row_css)}"' if row_css else ""
+        body.append(f"<tr{attribute}>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
+    return (
+        f'<div class="qms-scroll {css}"><table><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+    )
+
+
+def link(href: str, label: str) -> str:
+    return f'<a href="{text(href)}">{text(label)}</a>'
+
+
+def person(people: Mapping[str, str], value: object) -> str:
+    """A person ID as their printed name (with the ID), else the value as written."""
+    if isinstance(value, str) and value in people:
+        return f"{text(people[value])} <small>({text(value)})</small>"
+    return text(value) if value not in (None, "") else "—"
+
+
+def signature_block(lines: Sequence[SignatureLine], title: str = "Signatures") -> str:
+    if not lines:
+        return (
+            f'<section class="qms-signatures"><h2>{text(title)}</h2><p>No signatures.</p></section>'
+        )
+    rows = [
+        Row(
+            [
+                text(line.name),
+                text(line.role or "—"),
+                text(line.meaning),
+                f'<time datetime="{line.when.isoformat()}">{moment(line.when)}</time>',
+                badge(line.verdict.split(":")[0]) + _why(line.verdict),
+                text(line.reason or "—"),
+                f"<code>{text(line.commit[:12])}</code>",
+            ],
+            "" if line.verdict == "valid" else "qms-invalid",
+        )
+        for line in lines
+    ]
+    return (
+        f'<section class="qms-signatures" aria-label="{text(title)}"><h2>{text(title)}</h2>'
+        + table(
+            ["Printed name", "Role", "Meaning", "Date and time", "Verdict", "Reason", "Commit"],
+            rows,
+        )
+        + "</section>"
+    )
+
+
+def _why(verdict: str) -> str:
+    _, _, why = verdict.partition(": ")
+    return f"<br><small>{text(why)}</small>" if why else ""
+
+
+def trail(entries: Sequence[LogEntry]) -> str:
+    rows = [
+        Row(
+            [
+                moment(entry.when),
+                text(entry.name),
+                text(entry.action),
+                text(entry.reason or "—"),
+                text(entry.summary),
+                text(entry.verdict),
+                f"<code>{text(entry.commit[:12])}</code>",
+            ],
+            "qms-invalid" if entry.verdict.startswith("invalid") else "",
+        )
+        for entry in entries
+    ]
+    return (
+        '<section class="qms-trail"><h2>Audit trail</h2>'
+        + (
+            table(["When", "Who", "What", "Reason", "Change", "Signature", "Commit"], rows)
+            if rows
+            else "<p>No commits.</p>"
+        )
+        + "</section>"
+    )
+
+
+def due_rows(items: Sequence[Due], people: Mapping[str, str], record_link: Link | None) -> str:
+    rows = [
+        Row(
+            [
+                (badge("overdue") if item.overdue else "") + text(day(item.due)),
+                record_link(item.record) if record_link else text(item.record),
+                text(item.what)
+                + (f"<br><small>{text(item.detail)}</small>" if item.detail else ""),
+                person(people, item.owner),
+            ],
+            "qms-overdue" if item.overdue else "",
+        )
+        for item in items
+    ]
+    return table(["Due", "Record", "What", "Owner"], rows) if rows else "<p>Nothing due.</p>"
+
+
+def value_html(value: Any, people: Mapping[str, str], key: str = "") -> str:
+    """Any field value of a record, nested as definition lists and tables; all escaped."""
+    if isinstance(value, Mapping):
+        items = "".join(
+            f"<dt>{text(label(k))}</dt><dd>{value_html(v, people, str(k))}</dd>"
+            for k, v in value.items()
+        )
+        return f'<dl class="qms-fields">{items}</dl>'
+    if isinstance(value, list):
+        if value and all(isinstance(item, Mapping) for item in value):
+            keys = list(dict.fromkeys(k for item in value for k in item))
+            rows = [[value_html(item.get(k), people, str(k)) for k in keys] for item in value]
+            return table([label(str(k)) for k in keys], rows)
+        return "<ul>" + "".join(f"<li>{value_html(v, people)}</li>" for v in value) + "</ul>"
+    if value is None or value == "":
+        return "—"
+    if key in {"owner", "approved_by", "verified_by"} and isinstance(value, str):
+        return person(people, value)
+    return text(value)
+
+
+def label(key: str) -> str:
+    return key.replace("_", " ").capitalize()

@@ -1,0 +1,172 @@
+"""The `qms` MkDocs plugin: publishes the controlled versions of a QMS repository.
+
+At each build it asks the core for a `Publication` (one verified walk of the history, status on
+the day) and adds one generated page per SOP, archived version, CAPA and deviation, plus the
+index, register, dashboard and verification pages. Pages carry placeholders around any record
+body; once MkDocs has rendered a page, the placeholders become HTML built here with every record
+value escaped, and the body between them is cleaned by `sanitise.clean_body`. The placeholders
+hold a random token per build, so record text cannot forge them.
+
+Options (mkdocs.yml, or the environment for `qms build`/`qms serve` and scheduled CI runs):
+  date: YYYY-MM-DD      status as of that day (QMS_SITE_DATE; default: today, UTC)
+  drafts: true|false    a preview with drafts, DRAFT on every page (QMS_SITE_DRAFTS=1)
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from mkdocs.config import config_options
+from mkdocs.config.base import Config
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
+from mkdocs.livereload import LiveReloadServer
+from mkdocs.plugins import BasePlugin, get_plugin_logger
+from mkdocs.structure.files import File, Files, InclusionLevel
+from mkdocs.structure.pages import Page
+from mkdocs.structure.toc import AnchorLink
+from mkdocs.utils import get_relative_url
+
+from ..errors import QmsError
+from ..records.kinds import KINDS
+from ..reports.publication import Publication, publication
+from .dashboard_pages import dashboard_pages
+from .layout import PageSpec, banner, heading, without_title
+from .record_pages import record_pages
+from .sanitise import clean_body, plain, text
+from .sop_pages import sop_pages
+
+log = get_plugin_logger(__name__)
+ASSETS = Path(__file__).parent / "assets"
+THEME = Path(__file__).parent / "theme"
+_ASSET_URIS = {"css": "assets/qms/qms.css", "js": "assets/qms/qms.js"}
+
+
+class QmsPluginConfig(Config):  # type: ignore[no-untyped-call]
+    date = config_options.Optional(config_options.Type(str))
+    drafts = config_options.Type(bool, default=False)
+    repository = config_options.Optional(config_options.Type(str))
+
+
+class QmsPlugin(BasePlugin[QmsPluginConfig]):  # type: ignore[no-untyped-call]
+    supports_multiple_instances = False
+
+    def __init__(self) -> None:
+        self.publication: Publication | None = None
+        self.pages: dict[str, PageSpec] = {}
+        self.token = ""
+        self.root = Path(".")
+
+    def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
+        self.root = self._root(config)
+        on = self._day()
+        drafts = self.config.drafts or os.environ.get("QMS_SITE_DRAFTS", "") in ("1", "true")
+        try:
+            self.publication = publication(self.root, on, drafts=drafts)
+        except QmsError as error:
+            hint = f" ({error.hint})" if error.hint else ""
+            raise PluginError(f"qms: {error}{hint}") from None
+        self.token = secrets.token_hex(16)
+        specs = [
+            *sop_pages(self.publication),
+            *record_pages(self.publication),
+            *dashboard_pages(self.publication),
+        ]
+        self.pages = {spec.uri: spec for spec in specs}
+        config.theme.dirs.insert(1 if config.theme.custom_dir else 0, str(THEME))
+        config.extra["qms"] = {
+            "commit": self.publication.commit,
+            "on": on.isoformat(),
+            "built": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
+            "drafts": drafts,
+        }
+        config.extra_css.append(_ASSET_URIS["css"])
+        config.extra_javascript.append(_ASSET_URIS["js"])
+        return config
+
+    def _root(self, config: MkDocsConfig) -> Path:
+        base = Path(config.config_file_path or ".").resolve().parent
+        return (base / self.config.repository).resolve() if self.config.repository else base
+
+    def _day(self) -> date:
+        value = os.environ.get("QMS_SITE_DATE") or self.config.date
+        if not value:
+            return datetime.now(UTC).date()
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise PluginError(f"qms: date {value!r} is not a day like 2026-05-04") from None
+
+    def on_files(self, files: Files, *, config: MkDocsConfig) -> Files:
+        for uri, spec in self.pages.items():
+            if files.get_file_from_path(uri) is not None:
+                raise PluginError(
+                    f"qms: docs/{uri} would hide the generated page of the same name; "
+                    "rename or remove it"
+                )
+            markdown = f"QMSHEAD{self.token}\n\n"
+            if spec.body is not None:
+                markdown += f"{without_title(spec.body)}\n\nQMSTAIL{self.token}\n"
+            inclusion = InclusionLevel.INCLUDED if spec.listed else InclusionLevel.NOT_IN_NAV
+            files.append(File.generated(config, uri, content=markdown, inclusion=inclusion))
+        for kind, uri in _ASSET_URIS.items():
+            content = (ASSETS / f"qms.{kind}").read_bytes()
+            files.append(File.generated(config, uri, content=content))
+        return files
+
+    def on_page_markdown(
+        self, markdown: str, *, page: Page, config: MkDocsConfig, files: Files
+    ) -> str:
+        spec = self.pages.get(page.file.src_uri)
+        if spec is not None and page.file.generated_by:
+            page.meta = {"title": text(spec.title)}  # templates do not escape: escape here
+        return markdown
+
+    def on_page_content(self, html: str, *, page: Page, config: MkDocsConfig, files: Files) -> str:
+        spec = self.pages.get(page.file.src_uri)
+        drafts = self.publication is not None and self.publication.drafts
+        notice = (
+            banner("draft", "<strong>DRAFT PREVIEW</strong>: not the controlled site; not for use.")
+            if drafts
+            else ""
+        )
+        if spec is None or not page.file.generated_by:
+            return notice + html
+
+        def go(uri: str) -> str:
+            target = files.get_file_from_path(uri)
+            return get_relative_url(target.url, page.url) if target else "#"
+
+        _, _, rest = html.partition(f"QMSHEAD{self.token}")
+        body, _, _ = rest.partition(f"QMSTAIL{self.token}")
+        _clean_toc(page.toc)
+        body_html = clean_body(body) if spec.body is not None else ""
+        return (
+            notice
+            + heading(spec.title)
+            + spec.head(go)
+            + f'<div class="qms-body">{body_html}</div>'
+            + spec.tail(go)
+        )
+
+    def on_serve(
+        self, server: LiveReloadServer, *, config: MkDocsConfig, builder: Any
+    ) -> LiveReloadServer:
+        """Rebuild when a commit lands (the site shows committed content) or a record changes."""
+        git_dir = self.root / ".git"
+        for path in (git_dir / "refs", git_dir / "logs", *(self.root / k.folder for k in KINDS)):
+            if path.exists():
+                server.watch(str(path))
+        return server
+
+
+def _clean_toc(items: Any) -> None:
+    """Table-of-contents titles come from record headings: reduce them to plain text."""
+    for item in items:
+        if isinstance(item, AnchorLink):
+            item.title = plain(item.title)
+            _clean_toc(item.children)
