@@ -541,3 +541,170 @@ def test_site_of_the_upcoming_effective_day_shows_the_new_version(
     old = article(read(site, "archive/SOP-0003-v1.html"))
     assert banners(old)[0][1].startswith("SUPERSEDED: not for use.")
     assert f"until {day.isoformat()}" in banners(old)[0][1]
+
+
+# --- what never reaches the controlled site, whatever is committed or left in the working tree --
+
+SILENT = "SILENT-EDIT TEXT"
+WORKTREE = "WORKTREE-ONLY TEXT"
+FIELDS_DRAFT = "DRAFT-FIELD TEXT"
+
+
+@dataclass(frozen=True)
+class Tampered:
+    demo: Demo
+    site: Path
+    forged: tuple[str, ...]  # the commits that claim an approval of SOP-0013
+
+
+def _approval_message(sop: str, version: int, content: bytes, reason: str) -> str:
+    import hashlib
+
+    return (
+        f"Approved: {sop} v{version}\n\nQMS-Record: {sop}\nQMS-Version: {version}\n"
+        f"QMS-Content: sha256:{hashlib.sha256(content).hexdigest()}\nQMS-Meaning: approved\n"
+        f"Reason: {reason}\n"
+    )
+
+
+@pytest.fixture(scope="module")
+def tampered(tmp_path_factory: pytest.TempPathFactory) -> Tampered:
+    """A copy of the demo where people try to get unapproved text onto the controlled site:
+    approvals of the draft SOP-0013 forged (unsigned in the approver's name; signed by an author
+    who may not approve), a silent edit of an effective SOP's text without a new version, a
+    draft revision whose title and reason of change carry draft-only words, and uncommitted and
+    untracked files in the working tree."""
+    from site_world import commit_as, copy_demo, desks
+
+    folder = tmp_path_factory.mktemp("tampered")
+    demo = copy_demo(pristine_demo(tmp_path_factory), folder / "demo")
+    people = desks(demo, folder / "desks")
+    repo = demo.repo
+    day = "2026-11-21"
+    draft = run(["git", "-C", repo, "show", "HEAD:sops/SOP-0013.md"]).stdout.encode()
+    message = _approval_message("SOP-0013", 1, draft, "release")
+    forged = []
+    weber = people["a.weber"].env(f"{day}T15:00:00Z")
+    run(
+        ["git", "-C", repo, "commit", "-q", "--allow-empty", "--no-gpg-sign", "-m", message],
+        env=weber,
+    )
+    forged.append(run(["git", "-C", repo, "rev-parse", "HEAD"]).stdout.strip())
+    santos = people["l.santos"].env(f"{day}T15:05:00Z")
+    run(["git", "-C", repo, "commit", "-q", "--allow-empty", "-S", "-m", message], env=santos)
+    forged.append(run(["git", "-C", repo, "rev-parse", "HEAD"]).stdout.strip())
+
+    sop2 = (repo / "sops" / "SOP-0002.md").read_text(encoding="utf-8")
+    commit_as(
+        people["m.okafor"],
+        repo,
+        f"{day}T15:10:00Z",
+        {"sops/SOP-0002.md": sop2 + f"\n## 9 Added later\n\n{SILENT} never approved.\n"},
+        "SOP-0002: tidy up\n\nReason: typo\n",
+    )
+
+    sop4 = (repo / "sops" / "SOP-0004.md").read_text(encoding="utf-8")
+    sop4 = re.sub(r"(?m)^version: .*$", "version: 3", sop4, count=1)
+    sop4 = re.sub(r"(?m)^supersedes: .*$", 'supersedes: "SOP-0004 v2"', sop4, count=1)
+    sop4 = re.sub(
+        r"(?m)^title: .*$", f'title: "Training {FIELDS_DRAFT} in the title"', sop4, count=1
+    )
+    sop4 = re.sub(
+        r"(?m)^change_reason: >-\n(?:  .*\n)+",
+        f"change_reason: >-\n  {FIELDS_DRAFT} in the reason for the change.\n",
+        sop4,
+        count=1,
+    )
+    sop4 += f"\n## 9 Draft section\n\n{FIELDS_DRAFT} in the body.\n"
+    commit_as(
+        people["l.santos"],
+        repo,
+        f"{day}T15:20:00Z",
+        {"sops/SOP-0004.md": sop4},
+        "SOP-0004 v3 (draft)\n\nReason: planned revision\n",
+    )
+
+    validation = run([sys.executable, "-m", "gitqms.cli", "-C", repo, "validate"], check=False)
+    assert validation.returncode == 0, validation.stdout + validation.stderr
+
+    # the working tree: an uncommitted edit and files never committed
+    sop5 = repo / "sops" / "SOP-0005.md"
+    sop5.write_text(sop5.read_text(encoding="utf-8") + f"\n{WORKTREE} in an edit.\n")
+    (repo / "sops" / "SOP-0015.md").write_text(
+        (repo / "sops" / "SOP-0013.md")
+        .read_text(encoding="utf-8")
+        .replace("SOP-0013", "SOP-0015")
+        .replace(DRAFT_TEXT, WORKTREE)
+    )
+    capa = (repo / "capa" / "CAPA-2026-0002.yaml").read_text(encoding="utf-8")
+    (repo / "capa" / "CAPA-2026-0002.yaml").write_text(
+        re.sub(r"(?m)^title: .*$", f'title: "{WORKTREE} in a CAPA title"', capa, count=1)
+    )
+    site = folder / "site"
+    build_site(repo, site)
+    return Tampered(demo, site, tuple(forged))
+
+
+def _holding(site: Path, needle: str) -> list[str]:
+    found = []
+    for path in site.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            if path.suffix == ".gz":
+                data = gzip.decompress(data)
+            if needle.encode() in data:
+                found.append(str(path.relative_to(site)))
+    return sorted(found)
+
+
+def test_forged_approvals_do_not_publish_a_draft(tampered: Tampered) -> None:
+    site = tampered.site
+    assert not (site / "sops" / "SOP-0013.html").exists()
+    assert _holding(site, DRAFT_TEXT) == []
+    assert "vector spill" not in text_of(site, "sops/index.html")
+    verification = text_of(site, "verification.html")
+    for commit in tampered.forged:  # both are listed as signatures that do not count
+        assert commit[:12] in verification, verification
+
+
+def test_silent_edit_of_an_effective_sop_is_not_published(tampered: Tampered) -> None:
+    assert _holding(tampered.site, SILENT) == []
+    shown = facts(article(read(tampered.site, "sops/SOP-0002.html")))
+    assert shown["Version"] == "2"
+
+
+def test_working_tree_changes_are_not_published(tampered: Tampered) -> None:
+    assert _holding(tampered.site, WORKTREE) == []
+    assert not (tampered.site / "sops" / "SOP-0015.html").exists()
+
+
+def test_draft_front_matter_never_reaches_the_controlled_site(tampered: Tampered) -> None:
+    """A draft revision's title and reason for change are draft text as much as its body."""
+    site = tampered.site
+    shown = facts(article(read(site, "sops/SOP-0004.html")))
+    assert shown["Version"] == "2"
+    assert shown["Title"] == "Training and qualification of staff handling ATMPs"
+    leaks = _holding(site, FIELDS_DRAFT)
+    where = ""
+    if leaks:
+        page = (site / leaks[0]).read_text(encoding="utf-8")
+        at = page.find(FIELDS_DRAFT)
+        where = html.unescape(visible_text(page[max(0, at - 600) : at + 200]))[-400:]
+    assert leaks == [], f"draft wording published in {leaks}: …{where}"
+
+
+def test_default_build_folders_stay_out_of_the_repository(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """`qms build` and `qms build --drafts` without --site-dir write into the repository
+    (site/ and site-preview/); neither may show up as something to commit, least of all the
+    draft preview."""
+    from site_world import copy_demo, qms_cli
+
+    demo = copy_demo(pristine_demo(tmp_path_factory), tmp_path_factory.mktemp("defaults") / "d")
+    qms_cli(demo.repo, "build", env=clean_env())
+    qms_cli(demo.repo, "build", "--drafts", env=clean_env())
+    assert (demo.repo / "site" / "index.html").is_file()
+    assert DRAFT_TEXT in (demo.repo / "site-preview" / "sops" / "SOP-0001.html").read_text()
+    status = run(["git", "-C", demo.repo, "status", "--porcelain"]).stdout
+    assert status == "", f"the built sites are not ignored by git:\n{status}"

@@ -13,6 +13,7 @@ a failure names the field that got through.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -416,8 +417,9 @@ def plant(demo: Demo, folder: Path) -> Hostile:
         f"{SOP_ID}: {line('commit-subject')}\n\nReason: {reasons['author']}\n",
     )
     qms_as(okafor, repo, at("15:20"), "review", SOP_ID, "--reason", reasons["review"])
-    qms_as(mallory, repo, at("15:25"), "review", SOP_ID, "--reason", reasons["review2"])
-    qms_as(weber, repo, at("15:30"), "approve", SOP_ID, "--reason", reasons["approve"])
+    # signed on desks in other time zones: the site must still print UTC (15:25 and 15:30)
+    qms_as(mallory, repo, f"{DAY}T16:25:00+01:00", "review", SOP_ID, "--reason", reasons["review2"])
+    qms_as(weber, repo, f"{DAY}T21:00:00+05:30", "approve", SOP_ID, "--reason", reasons["approve"])
 
     # the CAPA: raised, its title changed (the audit trail shows the change), analysis started
     capa_first = line("capa-title-first")
@@ -495,6 +497,24 @@ def test_hostile_records_are_published(hostile: Hostile) -> None:
         assert MARK in page.read_text(encoding="utf-8"), path
     sop = (hostile.site / "sops" / f"{SOP_ID}.html").read_text(encoding="utf-8")
     assert "A plain sentence of the procedure that a reader must see" in sop
+
+
+def test_signature_times_are_printed_in_utc(hostile: Hostile) -> None:
+    """Signatures made at +01:00 and +05:30 appear at their UTC time, labelled UTC."""
+    page = (hostile.site / "sops" / f"{SOP_ID}.html").read_text(encoding="utf-8")
+    block = page.split('<section class="qms-signatures"', 1)[1].split("</section>", 1)[0]
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", block, re.S)
+    times = {}
+    for row in rows:
+        cells = [
+            html.unescape(re.sub(r"<[^>]+>", "", c))
+            for c in re.findall(r"<td>(.*?)</td>", row, re.S)
+        ]
+        if cells:
+            times[cells[2] + " " + cells[5][:30]] = cells[3]
+    assert times[f"approved {hostile.reasons['approve'][:30]}"] == f"{DAY} 15:30 UTC", times
+    assert times[f"reviewed {hostile.reasons['review2'][:30]}"] == f"{DAY} 15:25 UTC", times
+    assert f'<time datetime="{DAY}T15:30:00+00:00">' in block
 
 
 # --- the browser -------------------------------------------------------------------------------
@@ -663,6 +683,38 @@ def _problems(seen: Visit) -> list[str]:
     if snap["dupes"]:
         found.append(f"duplicate element ids (clobbering the theme's): {snap['dupes']}")
     return found
+
+
+def test_the_browser_checks_catch_planted_scripts(
+    browser: Browser, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The checks themselves: pages that do run record text are caught (no false all-clear)."""
+    folder = tmp_path_factory.mktemp("canary")
+    shell = (
+        '<html><head><title>c</title></head><body><div class="md-content">{}</div></body></html>'
+    )
+    (folder / "index.html").write_text(shell.format("home"))
+    (folder / "img.html").write_text(
+        shell.format("<img src=x onerror=\"window.__xss='canary-img'\">")
+    )
+    (folder / "alert.html").write_text(shell.format("<script>alert('canary-alert')</script>"))
+    (folder / "refresh.html").write_text(
+        shell.format('<meta http-equiv="refresh" content="0;url=index.html">')
+    )
+    with http_server(folder) as base:
+        visit(browser.driver, base + "img.html", "canary img")
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        WebDriverWait(browser.driver, 30).until(
+            lambda d: d.execute_script("return window.__xss") == "canary-img"
+        )
+        seen = look(browser.driver, "canary img", base + "img.html")
+        assert any("canary-img" in p for p in _problems(seen)), _problems(seen)
+        assert any("onerror" in p for p in _problems(seen)), _problems(seen)
+        seen = visit(browser.driver, base + "alert.html", "canary alert")
+        assert seen.alerts == ["canary-alert"], seen.alerts
+        seen = visit(browser.driver, base + "refresh.html", "canary refresh")
+        assert any("refresh" in p or "navigated" in p for p in _problems(seen)), _problems(seen)
 
 
 def test_browser_saw_every_page(hostile: Hostile, visits: list[Visit]) -> None:

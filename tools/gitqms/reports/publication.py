@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -264,6 +264,14 @@ def _sop_entry(
             None,
             tuple(_signature_lines(walk, record.id, working.content)),
         )
+    if not drafts:  # the controlled site: only the signatures of approved versions, so no
+        # draft's wording (a title or reason in a change summary) reaches a page or the search
+        signed_approved = {line.commit for v in versions for line in v.signatures}
+        trail = [
+            replace(entry, summary="signature")
+            for entry in trail
+            if entry.commit in signed_approved and entry.verdict != "not a signature"
+        ]
     shown = current or upcoming or draft
     owner_id = shown.fields.get("owner") if shown else None
     owner = config.person(owner_id) if isinstance(owner_id, str) else None
