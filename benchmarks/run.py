@@ -17,21 +17,19 @@ and 100, for the smoke test) it
 --baseline-limit commits (default 2,000) the baseline is timed on the newest K commits and
 extrapolated per signed commit; the table marks it and the JSON says how.
 
-Adding an operation (`qms check` on a 50-commit range, the site build): append an Operation to
-OPERATIONS with a function from the Bench to the qms Command, one to the baseline Command, how
-to compare them ("ratio": qms ÷ baseline, or "speedup": baseline ÷ qms) and its Targets. A
-Command's `scale` reads its stdout: it exits when the output is wrong and returns the factor
-for its time (extrapolation). Those functions run before timing, so one may prepare files in
-bench.folder first (the plain Markdown pages of the site build's baseline). For example:
+`qms verify`, `log` and `check` read the history index (.git/qms/) when it holds their tip, so
+each is timed in states of the index set up, untimed, before every run: "cold" (no index: the
+whole history is walked, and the index written), "warm" (the index of HEAD, as any earlier
+command leaves it) and, for `check HEAD~50..HEAD`, "incremental" (the index of HEAD~50, as CI
+has it for the base of a pull request: only the 50 new commits are walked). Variants that
+share a baseline command time it once.
 
-    Operation(
-        "check",
-        qms=lambda b: Command([*qms(b), "check", f"{b.manifest['head']}~50..HEAD"]),
-        baseline=lambda b: Command(["git", "-C", str(b.repo), "log", "--raw", "-50"]),
-        baseline_name="git log --raw -50",
-        compare="ratio",
-        targets=(Target("L under 3 s", lambda r: r.qms.median < 3, sizes=("L",)),),
-    )
+Adding an operation (the site build): append an Operation to OPERATIONS with a function from
+the Bench to the qms Command, one to the baseline Command, how to compare them ("ratio": qms ÷
+baseline, or "speedup": baseline ÷ qms) and its Targets; `with_index(operation)` makes its
+index variants. A Command's `scale` reads its stdout: it exits when the output is wrong and
+returns the factor for its time (extrapolation). Those functions run before timing, so one may
+prepare files in bench.folder first (the plain Markdown pages of the site build's baseline).
 """
 
 from __future__ import annotations
@@ -45,7 +43,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +80,7 @@ class Command:
     # From the command's stdout: the factor its time is multiplied by (extrapolation), and a
     # note saying so. Raises SystemExit when the output is wrong.
     scale: Callable[[bytes], tuple[float, str]] = lambda out: (1.0, "")
+    prepare: Callable[[], None] = lambda: None  # before each run, untimed (the history index)
 
 
 @dataclass(frozen=True)
@@ -148,6 +147,7 @@ class Operation:
     baseline_name: str
     compare: str  # "ratio" (qms ÷ baseline, lower is better) or "speedup" (baseline ÷ qms)
     targets: tuple[Target, ...]
+    index: str = ""  # the history index before each run: "cold" (none), "warm" (at HEAD), …
 
 
 # --- the operations --------------------------------------------------------------------------
@@ -187,6 +187,87 @@ def git_signatures(bench: Bench) -> Command:
     return Command(argv, cwd=bench.repo, scale=scale)
 
 
+# --- the history index (.git/qms/): none, at HEAD, or at an older commit ----------------------
+
+_SAVED: dict[tuple[Path, str], Path] = {}  # index folders made in this run, by commit
+
+
+def index_folder(bench: Bench) -> Path:
+    return bench.repo / ".git" / "qms"
+
+
+def no_index(bench: Bench) -> Callable[[], None]:
+    return lambda: shutil.rmtree(index_folder(bench), ignore_errors=True)
+
+
+def index_at(bench: Bench, revision: str) -> Callable[[], None]:
+    """Before each run: the index as `qms verify REVISION` leaves it, and nothing else. It is
+    made once per run of this script (by the code under test), then copied back each time."""
+
+    def prepare() -> None:
+        folder = index_folder(bench)
+        saved = _SAVED.get((bench.repo, revision))
+        if saved is None:
+            shutil.rmtree(folder, ignore_errors=True)
+            subprocess.run(
+                [*qms(bench), "verify", revision],
+                capture_output=True,
+                check=False,
+                env=environment(),
+            )
+            saved = bench.folder / f"index-{revision.replace('~', '-')}"
+            shutil.rmtree(saved, ignore_errors=True)
+            folder.mkdir(parents=True, exist_ok=True)  # a gitqms without the index leaves none
+            shutil.copytree(folder, saved)
+            _SAVED[(bench.repo, revision)] = saved
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.copytree(saved, folder)
+
+    return prepare
+
+
+INDEX_STATES: dict[str, Callable[[Bench], Callable[[], None]]] = {
+    "cold": no_index,
+    "warm": lambda b: index_at(b, "HEAD"),
+    "incremental": lambda b: index_at(b, CHECK_BASE),
+}
+CHECK_BASE = "HEAD~50"  # `qms check` times the last 50 commits, as CI checks a pull request
+
+
+def git_check_baseline(bench: Bench) -> Command:
+    """What git itself reads to check the range: each commit's changes and signature."""
+    argv = ["git", "-c", f"gpg.ssh.allowedSignersFile={bench.allowed_signers}", "log", "--raw"]
+    return Command([*argv, "--format=%H %G?", f"{CHECK_BASE}..HEAD"], cwd=bench.repo)
+
+
+def check_output(out: bytes) -> tuple[float, str]:
+    report = json.loads(out or b"{}")
+    if report.get("commits") != 50 or report.get("violations"):
+        raise SystemExit(f"qms check did not pass the range cleanly: {out[:500]!r}")
+    return 1.0, ""
+
+
+def with_index(operation: Operation) -> list[Operation]:
+    """The operation with no history index, then with one at HEAD (and, for `check`, with one
+    at the base of the range, which the run brings up to HEAD)."""
+    states = ["cold", "warm"] + (["incremental"] if operation.name == "check" else [])
+    variants = []
+    for state in states:
+        make = INDEX_STATES[state]
+
+        def command(
+            b: Bench,
+            make: Callable[[Bench], Callable[[], None]] = make,
+            base: Callable[[Bench], Command] = operation.qms,
+        ) -> Command:
+            return replace(base(b), prepare=make(b))
+
+        variants.append(
+            replace(operation, name=f"{operation.name} ({state})", qms=command, index=state)
+        )
+    return variants
+
+
 OPERATIONS: list[Operation] = [
     Operation(
         "validate",
@@ -202,23 +283,39 @@ OPERATIONS: list[Operation] = [
             Target("L < 5 s", lambda r: r.qms.median < 5, sizes=("L",)),
         ),
     ),
-    Operation(
-        "verify",
-        qms=lambda b: Command([*qms(b), "verify"]),
-        baseline=git_signatures,
-        baseline_name="git log %G?",
-        compare="speedup",
-        targets=(Target(">= 30x faster than git", lambda r: r.ratio <= 1 / 30),),
+    *with_index(
+        Operation(
+            "verify",
+            qms=lambda b: Command([*qms(b), "verify"]),
+            baseline=git_signatures,
+            baseline_name="git log %G?",
+            compare="speedup",
+            targets=(Target(">= 30x faster than git", lambda r: r.ratio <= 1 / 30),),
+        )
     ),
-    Operation(
-        "log",
-        qms=lambda b: Command([*qms(b), "log", b.manifest["log_record"]["id"]]),
-        baseline=lambda b: Command(
-            ["git", "log", "--", b.manifest["log_record"]["path"]], cwd=b.repo
-        ),
-        baseline_name="git log -- PATH",
-        compare="ratio",
-        targets=(Target("<= 1.5x git log", lambda r: r.ratio <= 1.5),),
+    *with_index(
+        Operation(
+            "log",
+            qms=lambda b: Command([*qms(b), "log", b.manifest["log_record"]["id"]]),
+            baseline=lambda b: Command(
+                ["git", "log", "--", b.manifest["log_record"]["path"]], cwd=b.repo
+            ),
+            baseline_name="git log -- PATH",
+            compare="ratio",
+            targets=(Target("<= 1.5x git log", lambda r: r.ratio <= 1.5),),
+        )
+    ),
+    *with_index(
+        Operation(
+            "check",
+            qms=lambda b: Command(
+                [*qms(b), "check", f"{CHECK_BASE}..HEAD", "--format", "json"], scale=check_output
+            ),
+            baseline=git_check_baseline,
+            baseline_name="git log --raw %G? (50)",
+            compare="ratio",
+            targets=(Target("L < 3 s", lambda r: r.qms.median < 3, sizes=("L",)),),
+        )
     ),
 ]
 
@@ -236,6 +333,7 @@ def environment() -> dict[str, str]:
 
 def measure(command: Command, scratch: Path) -> Sample:
     """One run in a fresh process, through peak.py."""
+    command.prepare()
     out, err = scratch / "stdout", scratch / "stderr"
     launcher = [sys.executable, "-S", "-I", str(HERE / "peak.py"), str(out), str(err), "--"]
     result = subprocess.run(
@@ -255,12 +353,15 @@ def measure(command: Command, scratch: Path) -> Sample:
     return Sample(data["seconds"], data["cpu_seconds"], data["peak_kb"] / 1024, out.read_bytes())
 
 
-def time_operation(operation: Operation, bench: Bench, runs: int, scratch: Path) -> Result:
-    """qms and its baseline, alternating, `runs` times each."""
-    timings = []
-    commands = (operation.qms(bench), operation.baseline(bench))
-    for command in commands:
-        timings.append(Timing(" ".join(command.argv)))
+def time_operation(
+    operation: Operation, bench: Bench, runs: int, scratch: Path, baselines: dict[str, Timing]
+) -> Result:
+    """qms and its baseline, alternating, `runs` times each. A baseline already timed for an
+    earlier operation (the same command) is not timed again."""
+    qms_command, baseline = operation.qms(bench), operation.baseline(bench)
+    key = " ".join(baseline.argv)
+    commands = [qms_command] if key in baselines else [qms_command, baseline]
+    timings = [Timing(" ".join(command.argv)) for command in commands]
     for _ in range(runs):
         for command, timing in zip(commands, timings, strict=True):
             sample = measure(command, scratch)
@@ -268,7 +369,8 @@ def time_operation(operation: Operation, bench: Bench, runs: int, scratch: Path)
             timing.cpu_runs.append(sample.cpu_seconds)
             timing.peaks_mb.append(sample.peak_mb)
             timing.scale, timing.note = command.scale(sample.stdout)
-    return Result(*timings)
+    baselines.setdefault(key, timings[-1])
+    return Result(timings[0], baselines[key])
 
 
 @dataclass(frozen=True)
@@ -393,7 +495,10 @@ def main() -> None:
     parser.add_argument("--results", type=Path, default=HERE / "results", help="JSON folder")
     parser.add_argument("--regenerate", action="store_true", help="ignore a cached repository")
     parser.add_argument(
-        "--only", action="append", choices=[o.name for o in OPERATIONS], help="these operations"
+        "--only",
+        action="append",
+        choices=sorted({o.name.split(" ")[0] for o in OPERATIONS}),
+        help="these operations",
     )
     options = parser.parse_args()
     os.environ.update(environment())
@@ -406,11 +511,17 @@ def main() -> None:
         print(f"checked: qms verify {checked['signatures']}, qms validate no errors", flush=True)
         context = measure_context(options.runs, scratch)
         results = {}
+        baselines: dict[str, Timing] = {}
         for operation in OPERATIONS:
-            if options.only and operation.name not in options.only:
+            if options.only and operation.name.split(" ")[0] not in options.only:
                 continue
             print(f"timing {operation.name} ({options.runs} runs each) ...", flush=True)
-            results[operation.name] = time_operation(operation, bench, options.runs, scratch)
+            results[operation.name] = time_operation(
+                operation, bench, options.runs, scratch, baselines
+            )
+        no_index(bench)()  # and the copies made for the warm and incremental runs
+        for saved in _SAVED.values():
+            shutil.rmtree(saved, ignore_errors=True)
     chosen = [o for o in OPERATIONS if o.name in results]
     print_results(options, bench, chosen, results, context)
     out = {
@@ -470,6 +581,7 @@ def result_json(operation: Operation, result: Result, size: str) -> dict[str, An
         "ratio": result.ratio,
         "speedup": 1 / result.ratio,
         "compare": operation.compare,
+        "history_index": operation.index or None,
         "targets": judged(operation, result, size),
     }
 

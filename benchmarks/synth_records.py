@@ -264,10 +264,13 @@ class Life:
 
     def advance(self, target: str, reason: str | None = None, **fields: Any) -> Step:
         """A signed state change; fields other than the state count as the signer's edit."""
-        meaning = self.ctx.team.transition(self.kind, self.data["state"], target)
+        source = self.data["state"]
+        meaning = self.ctx.team.transition(self.kind, source, target)
         self.data["state"] = target
         self.data.update(fields)
         self.content = self.render()
+        # A change to the record needs a Reason trailer; `qms advance` writes this one.
+        reason = reason or f"{meaning}: moved from {source} to {target}"
         step = self.sign(meaning, reason, changes=True)
         if fields:
             self.pending.add(step.person)

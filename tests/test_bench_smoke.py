@@ -54,15 +54,17 @@ def test_the_generated_repository_verifies_and_validates(bench: tuple[Path, Path
 def test_the_runner_reports_every_operation(bench: tuple[Path, Path, str]) -> None:
     _, results, stdout = bench
     data: dict[str, Any] = json.loads((results / "bench-T.json").read_text())
-    assert set(data["operations"]) == {"validate", "verify", "log"}
+    indexed = [f"{op} ({state})" for op in ("verify", "log", "check") for state in ("cold", "warm")]
+    assert set(data["operations"]) == {"validate", *indexed, "check (incremental)"}
     for name, operation in data["operations"].items():
         assert operation["qms"]["seconds"] > 0, name
         assert operation["baseline"]["seconds"] > 0, name
         assert operation["qms"]["peak_mb"] > 0, name
         assert operation["ratio"] > 0, name
-    assert data["operations"]["verify"]["baseline"]["extrapolation_factor"] == 1.0
+    assert data["operations"]["verify (cold)"]["baseline"]["extrapolation_factor"] == 1.0
+    assert data["operations"]["check (warm)"]["history_index"] == "warm"
     assert "generating size T" in stdout
-    for name in ("validate", "verify", "log"):
+    for name in ("validate", "verify (cold)", "log (warm)", "check (incremental)"):
         assert name in stdout
 
 

@@ -186,8 +186,10 @@ def test_checking_ahead_in_a_worker_process_gives_the_same_verdicts(
 ) -> None:
     """Large histories check SSH signatures in a second process; the verdicts must not change,
     whichever of the worker and the walk gets to each signature first."""
-    from gitqms.signatures import ahead
+    from gitqms.signatures import ahead, walk_index
 
+    # Walk afresh each time, not from the history index.
+    monkeypatch.setattr(walk_index, "cached_walk", lambda *args: args[3]())
     inline = walk_history(story.world.repo).report.verdicts
     monkeypatch.setattr(ahead, "PARALLEL_FROM", 1)
     monkeypatch.setattr(ahead, "_BATCH", 2)

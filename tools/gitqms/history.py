@@ -7,7 +7,7 @@ more batch, only for the commits that need them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
@@ -46,6 +46,34 @@ class History:
             name: content if kind == "blob" else None
             for name, kind, content in git.cat_objects(self.root, names)
         }
+
+    def blobs_by_id(
+        self, names: Sequence[str], ids: Mapping[str, str | None]
+    ) -> dict[str, bytes | None]:
+        """`blobs(names)`, reading by blob id the names `ids` knows the blob of (None: the file
+        does not exist there); the same bytes, without looking paths up in trees."""
+        wanted = {ids.get(name) or name for name in names if ids.get(name, name)}
+        found = self.blobs(sorted(wanted))
+        return {
+            name: found.get(ids[name] or "") if name in ids else found.get(name) for name in names
+        }
+
+    def files_at(self, commit: str, paths: Iterable[str]) -> dict[str, bytes | None]:
+        """`blobs(f"{commit}:{path}")` for each path, by path: one listing of their folders,
+        then their blobs by id."""
+        wanted = sorted(set(paths))
+        if not wanted:
+            return {}
+        folders = sorted({str(PurePosixPath(path).parent) for path in wanted} - {"."})
+        files = [path for path in wanted if "/" not in path]
+        listed = {
+            p: (mode, oid) for p, mode, oid in git.list_tree(self.root, commit, folders + files)
+        }
+        ids = {
+            path: None if path not in listed or listed[path][0] == "160000" else listed[path][1]
+            for path in wanted
+        }
+        return self.blobs_by_id(wanted, ids)
 
 
 def record_blobs(root: Path, commit: str, prefix: str) -> dict[str, str]:
@@ -104,3 +132,66 @@ def load_history(
             )
         steps.append(Step(commit, records, config))
     return History(root, prefix, steps)
+
+
+class LazyHistory(History):
+    """A history whose steps are built on first use: a walk read back from the history index
+    often needs only where records live and a few of its commits."""
+
+    _build: Callable[[], list[Step]]
+    _steps: list[Step] | None
+
+    def __init__(self, root: Path, prefix: str, build: Callable[[], list[Step]]) -> None:
+        object.__setattr__(self, "root", root)
+        object.__setattr__(self, "prefix", prefix)
+        object.__setattr__(self, "_build", build)
+        object.__setattr__(self, "_steps", None)
+
+    @property
+    def built(self) -> bool:
+        return self._steps is not None
+
+    @property
+    def steps(self) -> list[Step]:
+        if self._steps is None:
+            object.__setattr__(self, "_steps", self._build())
+        assert self._steps is not None
+        return self._steps
+
+
+def blob_ids(steps: Sequence[Step], names: Iterable[str]) -> dict[str, str | None]:
+    """Blob ids for names `commit:path` of record files and qms.yaml at commits of `steps`,
+    as the steps' changes tell them (each commit against its first parent): the blob of the
+    nearest change along the first parents, None where that change deleted the file. Names the
+    changes cannot tell (no change of the path back to the first commit) are left out; read
+    them by name. Looking a path up in a large tree costs git about a millisecond; a blob id
+    costs nothing, so a walk reads its blobs by these ids.
+    """
+    wanted: dict[str, list[str]] = {}
+    for name in names:
+        commit, _, path = name.partition(":")
+        wanted.setdefault(commit, []).append(path)
+    children: dict[str, int] = {}
+    for step in steps:
+        if step.commit.parents:
+            first = step.commit.parents[0]
+            children[first] = children.get(first, 0) + 1
+    found: dict[str, str | None] = {}
+    states: dict[str, dict[str, str | None]] = {}  # commit -> path -> blob, while a child needs it
+    for step in steps:
+        parents = step.commit.parents
+        state = states.get(parents[0]) if parents else {}
+        if state is not None and parents:
+            left = children[parents[0]] - 1
+            children[parents[0]] = left
+            state = states.pop(parents[0]) if not left else dict(state)  # the last child owns it
+        if state is None:
+            continue  # a first parent outside these steps: nothing is known along this line
+        for change in (*step.records.values(), *([step.config] if step.config else [])):
+            state[change.path] = change.new_blob
+        for path in wanted.get(step.commit.id, ()):
+            if path in state:
+                found[f"{step.commit.id}:{path}"] = state[path]
+        if children.get(step.commit.id):
+            states[step.commit.id] = state
+    return found

@@ -29,7 +29,7 @@ from . import git
 FORMAT = 1
 _MAGIC = b"gitqms-index\n"
 _MAC_SIZE = 32
-KEEP = 4  # files of one kind kept per repository, the most recently written
+KEEP = 3  # files of one kind kept per repository, the most recently written
 
 
 @cache

@@ -61,6 +61,19 @@ class _StrictLoader(_BaseLoader):
 
     line_offset = 0  # set per document; shifts the lines named in messages
 
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        """The tag of a scalar as `BaseResolver.resolve` gives it here (no wildcard or path
+        resolvers are registered), without building a list of resolvers on every call."""
+        if kind is SequenceNode:
+            return "tag:yaml.org,2002:seq"
+        if kind is MappingNode:
+            return "tag:yaml.org,2002:map"
+        if implicit[0]:
+            for tag, regexp in self.yaml_implicit_resolvers.get(value[:1], ()):
+                if regexp.match(value):
+                    return tag
+        return "tag:yaml.org,2002:str"
+
 
 _StrictLoader.yaml_implicit_resolvers = {}
 for _tag, _pattern, _first in (
@@ -78,6 +91,7 @@ for _tag, _pattern, _first in (
 _StrictLoader.yaml_implicit_resolvers.setdefault("", []).append(
     ("tag:yaml.org,2002:null", re.compile(r"^$"))
 )
+assert None not in _StrictLoader.yaml_implicit_resolvers and not _StrictLoader.yaml_path_resolvers
 
 
 def _line(node: Node) -> int:
@@ -203,6 +217,56 @@ def _check_bounds(root: Node) -> None:
     size(root, 0)
 
 
+class _Unusual(Exception):
+    """A node the fast builder leaves to the loader's own constructors."""
+
+
+_STR = "tag:yaml.org,2002:str"
+_SEQ = "tag:yaml.org,2002:seq"
+_MAP = "tag:yaml.org,2002:map"
+_SCALARS = frozenset(f"tag:yaml.org,2002:{t}" for t in ("int", "float", "bool", "null"))
+
+
+def _build(loader: _StrictLoader, root: Node, text: str) -> Any:
+    """The document's data: what `_check_bounds` and then `construct_document` give, built in
+    one plain pass when the document is regular (no aliases, text keys, known tags, within the
+    bounds); anything else, errors included, goes the loader's way, which says what is wrong."""
+    if "*" not in text:  # no alias, so no node is reached twice
+        count = 0
+
+        def build(node: Node, depth: int) -> Any:
+            nonlocal count
+            count += 1
+            if depth > MAX_DEPTH or count > MAX_NODES:
+                raise _Unusual
+            kind, tag = type(node), node.tag
+            if kind is ScalarNode:
+                if tag == _STR:
+                    return node.value
+                if tag in _SCALARS:
+                    return _scalar(loader, node)
+            elif kind is SequenceNode and tag == _SEQ:
+                return [build(item, depth + 1) for item in node.value]
+            elif kind is MappingNode and tag == _MAP:
+                result: dict[str, Any] = {}
+                for key_node, value_node in node.value:
+                    if type(key_node) is not ScalarNode or key_node.tag != _STR:
+                        raise _Unusual
+                    key = key_node.value
+                    if key == "<<" or key in result:
+                        raise _Unusual
+                    result[key] = build(value_node, depth + 1)
+                return result
+            raise _Unusual
+
+        try:
+            return build(root, 0)
+        except (_Unusual, LoadError, RecursionError):
+            pass
+    _check_bounds(root)
+    return loader.construct_document(root)
+
+
 def _line_map(root: Node, offset: int) -> dict[PathKey, int]:
     lines: dict[PathKey, int] = {(): _line(root) + offset}
     seen: set[int] = set()
@@ -258,9 +322,8 @@ def load_yaml(text: str, *, line_offset: int = 0, lines: bool = True) -> Loaded:
         node = loader.get_single_node()
         if node is None:
             return Loaded(None, {(): 1 + line_offset})
-        _check_bounds(node)
-        line_map = _line_map(node, line_offset) if lines else {}
-        return Loaded(loader.construct_document(node), line_map)
+        data = _build(loader, node, text)
+        return Loaded(data, _line_map(node, line_offset) if lines else {})
     except LoadError as error:
         error.line += line_offset if error.line else 0
         raise
@@ -336,7 +399,9 @@ _BREAKS = re.compile("[\t\r\x85\u2028\u2029]")  # tabs and the line breaks other
 
 def top_level_lines(text: str) -> dict[str, str | None] | None:
     """Each top-level key's value as written on its line, when the text is simple enough to be
-    sure of that without a parser; None when it is not (the caller then parses).
+    sure of that without a parser; None when it is not (the caller then parses). Remembered
+    for recent texts (a record's content is read at one commit and again at the next);
+    callers must not change what they get.
 
     Simple means: every line at column 0 is `key: value` with a plain key, and no value
     anywhere opens a quote, bracket or other construct that could run on past its own line.
@@ -344,6 +409,17 @@ def top_level_lines(text: str) -> dict[str, str | None] | None:
     value sits further right. A key's value is None when indented lines follow it (a nested
     block, or a plain text that runs on), so only the parser can say what it is.
     """
+    if text not in _TOP_LEVEL:
+        if len(_TOP_LEVEL) >= 4096:
+            _TOP_LEVEL.clear()
+        _TOP_LEVEL[text] = _top_level_lines(text)
+    return _TOP_LEVEL[text]
+
+
+_TOP_LEVEL: dict[str, dict[str, str | None] | None] = {}
+
+
+def _top_level_lines(text: str) -> dict[str, str | None] | None:
     if _BREAKS.search(text):
         return None
     fields: dict[str, str | None] = {}
@@ -412,3 +488,72 @@ def decode_record_bytes(raw: bytes, *, limit: int = MAX_FILE_BYTES) -> str:
             "save the file as UTF-8 (most editors: 'Save with encoding' → UTF-8)",
         ) from None
     return text.removeprefix("\ufeff")
+
+
+# -- a shortcut for edits of one-line top-level fields, proven line by line --------------------
+
+# A value the strict loader reads without fail (text, a short number, true/false, null) and
+# that cannot run on past its line; ASCII, so the reader accepts every character.
+_SAFE_VALUE = re.compile(
+    r"""[A-Za-z0-9][A-Za-z0-9 ._/+(),;-]*|"[A-Za-z0-9 ._/+(),;:-]*"|'[A-Za-z0-9 ._/+(),;:-]*'"""
+)
+_SAFE_SIZE = MAX_NODES // 2  # a text this short has fewer nodes than MAX_NODES (no aliases)
+
+
+def edits_only(old: str, new: str, names: frozenset[str]) -> bool | None:
+    """True when `new` is provably `old` with only one-line top-level entries of `names`
+    changed, added or removed, each now a value the strict loader reads without fail. Then
+    if `old` loads as a mapping, so does `new`, and every other field is equal in both.
+    None when that cannot be told from the lines (the caller then parses).
+
+    Both texts must be simple in the sense of `top_level_lines`, so a line at column 0 is a
+    top-level key and its entry runs to the next such line. An entry is added or removed only
+    right before a top-level key line or as the last line of a text that ends in a line break:
+    the entry before it then ends on the same lines either way (a `|+` scalar keeps trailing
+    blank lines, so which line ends it matters).
+    """
+    if len(new) >= _SAFE_SIZE or top_level_lines(old) is None:
+        return None
+    fields = top_level_lines(new)
+    if fields is None:
+        return None
+    olds, news = old.split("\n"), new.split("\n")
+
+    def entry(line: str) -> str | None:  # the key of a one-line entry of `names`
+        match = _KEY_LINE.fullmatch(line) if line[:1] not in ("", " ", "#") else None
+        return match[1] if match and match[1] in names else None
+
+    def ends_entry(lines: list[str], at: int) -> bool:  # the next line starts an entry
+        rest = lines[at + 1 : at + 2]
+        if rest == [""]:
+            return at + 2 == len(lines)
+        return bool(rest) and rest[0][:1] not in (" ", "#") and bool(_KEY_LINE.fullmatch(rest[0]))
+
+    def safe(line: str) -> bool:
+        match = _KEY_LINE.fullmatch(line)
+        value = ((match[2] or "") if match else "").rstrip(" ")
+        if value.isdigit() and len(value) > _MAX_DIGITS:
+            return False
+        return fields.get(match[1] if match else "") is not None and (
+            not value or _SAFE_VALUE.fullmatch(value) is not None
+        )
+
+    i = j = 0
+    while i < len(olds) or j < len(news):
+        a = olds[i] if i < len(olds) else None
+        b = news[j] if j < len(news) else None
+        if a is not None and a == b:
+            i, j = i + 1, j + 1
+        elif a is not None and b is not None and entry(a) and entry(a) == entry(b):
+            if not safe(b):
+                return None
+            i, j = i + 1, j + 1
+        elif b is not None and entry(b) and ends_entry(news, j):
+            if not safe(b):
+                return None
+            j += 1
+        elif a is not None and entry(a) and ends_entry(olds, i):
+            i += 1
+        else:
+            return None
+    return True

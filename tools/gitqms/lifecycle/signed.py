@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -52,10 +52,15 @@ class SignedContent:
     signatures: list[Signature] = field(default_factory=list)
 
 
-def signed_contents(walk: Walk) -> dict[str, dict[str, SignedContent]]:
-    """record -> content hash -> what was validly signed on it, oldest signature first."""
+def signed_contents(
+    walk: Walk, records: Collection[str] | None = None
+) -> dict[str, dict[str, SignedContent]]:
+    """record -> content hash -> what was validly signed on it, oldest signature first (for
+    `records` only, when given)."""
     result: dict[str, dict[str, SignedContent]] = {}
     for verdict in walk.report.verdicts:
+        if records is not None and verdict.record not in records:
+            continue
         content = walk.claimed_content(verdict)
         if not verdict.ok or verdict.person is None or content is None:
             continue

@@ -1,27 +1,32 @@
 """The verifier: every signature commit judged against the registry of its first parent.
 
-One walk over history, parents before children, keeps three things per commit:
-- the trusted qms.yaml: the trust root's, changed only by commits that an admin of the parent's
-  registry validly signed; an unsigned or unauthorised change is reported and not adopted;
-- who authored each record since its last approval, for separation of duties;
+One walk over history, parents before children, keeps three things:
+- per commit, the trusted qms.yaml: the trust root's, changed only by commits that an admin of
+  the parent's registry validly signed; an unsigned or unauthorised change is reported and not
+  adopted;
+- who authored each record since its last approval, for separation of duties (per commit until
+  its children are walked, then only at the tips);
 - the signatures already counted, so one person signs a meaning once per version.
+
+`walk_history` keeps the finished walk of a commit in the history index (walk_index.py).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from .. import git
 from ..errors import QmsError
-from ..history import History, Step, load_history
+from ..history import History, Step, blob_ids, load_history
 from ..records.config import Person, SignatureRule
 from ..records.kinds import kind_of_id
 from ..records.lifecycles import STATE_FIELDS
-from ..safeyaml import LoadError, decode_record_bytes
+from ..safeyaml import LoadError, decode_record_bytes, edits_only
 from ..validation.run import parse_config
 from .ahead import SshChecks
 from .claims import (
@@ -39,6 +44,10 @@ from .registry import Registry, key_window_problem
 from .sshsig import BEGIN as SSH_BEGIN
 
 RELEASE_MEANING = "approved"  # a valid approval starts the next version's authorship afresh
+
+
+class Unextendable(Exception):
+    """A walk cannot be carried on to a later tip as a full walk would (walk it afresh)."""
 
 
 @dataclass(frozen=True)
@@ -106,7 +115,26 @@ def walk_history(
                 hint="check --trust-root or git config qms.trustRoot",
             )
         pinned = resolved
-    checks = SshChecks()
+
+    def walk_all() -> Walk:
+        checks = SshChecks()
+        try:
+            walk = Walk(load_history(root, revisions, on_commit=offer_to(checks)), pinned, checks)
+            walk.run()
+        finally:
+            checks.close()
+        return walk
+
+    tip = git.rev_parse(root, f"{revisions[0]}^{{commit}}") if len(revisions) == 1 else None
+    if tip is None or not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", tip):
+        return walk_all()  # not one commit's whole history (a range, say): never stored
+    from .walk_index import cached_walk  # it builds on this module
+
+    return cached_walk(root, tip, pinned, walk_all, offer_to)
+
+
+def offer_to(checks: SshChecks) -> Callable[[Commit], None]:
+    """What hands each signature commit to `checks` as history is read, to check ahead."""
 
     def offer(commit: Commit) -> None:
         armored = commit.signature or ""
@@ -115,12 +143,7 @@ def walk_history(
         ):
             checks.offer(commit.id, armored, commit.payload)
 
-    try:
-        walk = Walk(load_history(root, revisions, on_commit=offer), pinned, checks)
-        walk.run()
-    finally:
-        checks.close()
-    return walk
+    return offer
 
 
 class Walk:
@@ -128,17 +151,31 @@ class Walk:
         self, history: History, trust_root: str | None, ssh_checks: SshChecks | None = None
     ) -> None:
         self.history = history
+        self.place = replace(history, steps=[])  # where records live, and reading blobs
         self.pinned_root = trust_root
         self.config_path = history.path_of(CONFIG_RECORD)
         self.claims: dict[str, Claims] = {}
         self.config_blob: dict[str, str | None] = {}
         self.trusted: dict[str, str | None] = {}
+        # Who changed each record since its last approval, per commit. A map is kept only until
+        # every child has read it (tips keep theirs), and one that no other commit holds is
+        # updated in place: memory stays proportional to the open branches, not the history.
         self.pending: dict[str, dict[str, frozenset[str]]] = {}
+        self._children: dict[str, int] = {}  # commit -> children not yet walked
+        self._holders: dict[int, int] = {}  # id of a pending map -> commits holding it
+        self._authorship: dict[tuple[str, str], bool] = {}  # (commit, record) -> _authored
+        self._mappings: set[bytes] = set()  # sha256 of record contents known to load as maps
         self.seen: dict[
             tuple[str, str | None, str, str], str
         ] = {}  # (record, content, meaning, person)
         self.registries: dict[str, Registry | None] = {}
-        self.contents: dict[str, bytes | None] = {}
+        # Blobs the walk reads, by name (`commit:path` or blob id). A walk restored from the
+        # history index has none until a caller asks (see `contents`).
+        self._contents: dict[str, bytes | None] = {}
+        self._complete = True  # every blob a full walk would have fetched is in _contents
+        self._fetchable: dict[str, list[str]] | None = None  # their names, by path
+        self._fetched_paths = 0
+        self.raw_verdicts: list[Verdict] = []  # before the marks made after the walk
         self.root_commit: str | None = None
         self.lineage: dict[str, frozenset[str]] = {}  # trusted qms.yaml -> trusted before it
         self.times: dict[str, datetime] = {}
@@ -150,50 +187,80 @@ class Walk:
 
     # -- reading ----------------------------------------------------------------------------
 
-    def _prefetch(self) -> None:
-        """Fetch in one batch every blob the walk will read."""
-        in_range = {step.commit.id for step in self.history.steps}
+    def _names(self, steps: Sequence[Step], known: set[str]) -> set[str]:
+        """Every blob the walk reads for `steps` (`known`: the commits walked or to be)."""
         names: set[str] = set()
-        for step in self.history.steps:
+        for step in steps:
             claims = self.claims.get(step.commit.id)
             if claims is not None:
                 for claim in claims.claims:
-                    names.add(f"{step.commit.id}:{self.history.path_of(claim.record)}")
+                    names.add(f"{step.commit.id}:{self.place.path_of(claim.record)}")
                     change = step.records.get(claim.record)
                     if change and change.old_blob:
                         names.add(change.old_blob)
             if step.config and step.config.new_blob:
                 names.add(step.config.new_blob)
             for parent in step.commit.parents:
-                if parent not in in_range:
+                if parent not in known:
                     names.add(f"{parent}:{self.config_path}")
             for record in step.records if len(step.commit.parents) > 1 else ():
-                path = self.history.path_of(record)
+                path = self.place.path_of(record)
                 names.update(f"{parent}:{path}" for parent in step.commit.parents[1:])
                 names.add(f"{step.commit.id}:{path}")
-        self.contents = self.history.blobs(sorted(names))
-        for step in self.history.steps:
+        return names
+
+    def _prefetch(self, steps: Sequence[Step], known: set[str]) -> None:
+        """Fetch in one batch every blob the walk will read, by blob id where the changes of
+        `steps` tell it."""
+        names = sorted(self._names(steps, known))
+        ids = blob_ids(steps, (name for name in names if ":" in name))
+        self._contents.update(self.place.blobs_by_id(names, ids))
+        for step in steps:
             for parent in step.commit.parents:
-                if parent not in in_range and parent not in self.config_blob:
-                    content = self.contents.get(f"{parent}:{self.config_path}")
+                if parent not in known and parent not in self.config_blob:
+                    content = self._contents.get(f"{parent}:{self.config_path}")
                     blob = None if content is None else git_blob_id(content)
                     if content is not None:
-                        self.contents[blob or ""] = content
+                        self._contents[blob or ""] = content
                     self.config_blob[parent] = blob
                     self.trusted[parent] = blob  # the base of a range is taken as verified
                     self.lineage.setdefault(blob or "", frozenset())
-                    self.pending[parent] = {}
+                    self._hold(parent, {})
                     if blob:
                         self.notes.append(
                             f"the registry at {parent[:12]}, the base of the range, is taken as "
                             "verified; run `qms verify` without a range to check it"
                         )
 
+    @property
+    def contents(self) -> dict[str, bytes | None]:
+        """The blobs the walk read, by name: what `content_at` and merges look up."""
+        if not self._complete:
+            names = self._all_names() - self._contents.keys()
+            self._contents.update(self._fetch(sorted(names)))
+            self._complete = True
+        return self._contents
+
+    def _all_names(self) -> set[str]:
+        """The names of every blob a full walk reads."""
+        steps = self.history.steps
+        return self._names(steps, {step.commit.id for step in steps})
+
+    def _fetch(self, names: Sequence[str]) -> dict[str, bytes | None]:
+        """Blobs by name, for a walk restored from the history index."""
+        return self.place.blobs(names)
+
+    def _blob(self, name: str) -> bytes | None:
+        """A blob the walk fetched for the commits it walks itself."""
+        return self._contents.get(name)
+
     def registry(self, blob: str | None) -> Registry | None:
         if blob is None:
             return None
         if blob not in self.registries:
-            content = self.contents.get(blob)
+            content = self._contents.get(blob)
+            if content is None and not self._complete:  # a restored walk: fetch this one
+                content = self.place.blobs([blob]).get(blob)
             config = None
             if content is not None:
                 try:
@@ -206,34 +273,107 @@ class Walk:
     # -- the walk ---------------------------------------------------------------------------
 
     def run(self) -> None:
-        for step in self.history.steps:
+        steps = self.history.steps
+        self._walk(steps, {step.commit.id for step in steps}, fresh=True)
+        self._finish()
+
+    def extend(self, more: History) -> None:
+        """Walk on over `more`, commits that descend from this walk's tip, whose parents are
+        all walked here or in `more`: what a full walk of the later tip would do, when it
+        walks this history first (the caller checks that it does). Raises Unextendable when
+        `more` introduces qms.yaml afresh, which could change the trust root."""
+        known = {commit for commit, _ in self.graph()}
+        known.update(step.commit.id for step in more.steps)
+        if not self.pinned_root and self._root_candidates(more.steps):
+            raise Unextendable("a new commit introduces qms.yaml")
+        self._append(more.steps)
+        self.verdicts = list(self.raw_verdicts)
+        self._walk(more.steps, known, fresh=False)
+        self._finish()
+
+    def _walk(self, steps: Sequence[Step], known: set[str], *, fresh: bool) -> None:
+        for step in steps:
             if (claims := read_claims(step.commit)) is not None:
                 self.claims[step.commit.id] = claims
+            for parent in step.commit.parents:
+                self._children[parent] = self._children.get(parent, 0) + 1
         self.ssh_checks.flush()
         try:
-            self._prefetch()
-            self.root_commit = self._trust_root()
-            for step in self.history.steps:
+            self._prefetch(steps, known)
+            if fresh:
+                self.root_commit = self._trust_root()
+            for step in steps:
                 self._step(step)
         finally:
             if self.openpgp is not None:
                 self.openpgp.close()
                 self.openpgp = None
+
+    def _append(self, steps: Sequence[Step]) -> None:
+        history = self.history
+        self.history = History(history.root, history.prefix, [*history.steps, *steps])
+
+    def _finish(self) -> None:
+        self.raw_verdicts = list(self.verdicts)
         self._recheck_revocations()
         self._mark_superseded()
         root = self.pinned_root or self.root_commit
-        self.report = Report(self.verdicts, len(self.history.steps), root, self.notes)
+        self.report = Report(self.verdicts, len(self.graph()), root, self.notes)
 
     def content_at(self, commit: str, record: str) -> bytes | None:
         """A record's bytes at a signature commit or a merge, as fetched for the walk."""
-        return self.contents.get(f"{commit}:{self.history.path_of(record)}")
+        path = self.place.path_of(record)
+        name = f"{commit}:{path}"
+        if not self._complete and name not in self._contents:
+            # A restored walk: fetch what a full walk read of this record, the first few times
+            # a record is asked for; after that, all of it at once.
+            if self._fetchable is None:
+                self._fetchable = {}
+                for each in self._read_at_commits():
+                    self._fetchable.setdefault(each.partition(":")[2], []).append(each)
+            if name not in self._fetchable.get(path, ()):
+                return None
+            self._fetched_paths += 1
+            if self._fetched_paths > 32:
+                return self.contents.get(name)
+            self._contents.update(self._fetch(self._fetchable.pop(path)))
+        return self._contents.get(name)
+
+    def _read_at_commits(self) -> set[str]:
+        """The `commit:path` names among the blobs a full walk reads."""
+        return {name for name in self._all_names() if ":" in name}
+
+    def graph(self) -> list[tuple[str, tuple[str, ...]]]:
+        """Every commit walked, with its parents, parents first."""
+        return [(step.commit.id, step.commit.parents) for step in self.history.steps]
+
+    def steps_for(self, commits: Collection[str]) -> list[Step]:
+        """The steps of these commits, in the order walked."""
+        return [step for step in self.history.steps if step.commit.id in commits]
+
+    @property
+    def tip(self) -> str | None:
+        """The last commit walked."""
+        steps = self.history.steps
+        return steps[-1].commit.id if steps else None
+
+    def touching(self, record: str) -> list[Step]:
+        """The steps that changed `record` (for qms.yaml: the registry) or signed it."""
+        signed = {v.commit for v in self.report.verdicts if v.record == record}
+        return [
+            step
+            for step in self.history.steps
+            if (step.config if record == CONFIG_RECORD else step.records.get(record)) is not None
+            or step.commit.id in signed
+        ]
 
     def registry_at(self, commit: str) -> Registry | None:
         """The registry that a child of `commit` is judged by."""
         return self.registry(self.trusted.get(commit))
 
     def authors_at(self, commit: str, record: str) -> frozenset[str]:
-        """Emails of everyone who changed `record` since its last approval, as of `commit`."""
+        """Emails of everyone who changed `record` since its last approval, as of `commit` (a
+        tip of the walk: the maps of commits whose children were walked are not kept)."""
         return self.pending.get(commit, {}).get(record, frozenset())
 
     def _trust_root(self) -> str | None:
@@ -243,16 +383,7 @@ class Walk:
         Two commits that both introduce qms.yaml (an unrelated history merged in) are refused
         rather than guessed between: the attacker could choose which comes first.
         """
-        blobs = dict(self.config_blob)
-        candidates = []
-        for step in self.history.steps:
-            parents = step.commit.parents
-            blob = blobs.get(parents[0]) if parents else None
-            if step.config is not None:
-                blob = step.config.new_blob
-            blobs[step.commit.id] = blob
-            if blob is not None and all(blobs.get(p) is None for p in parents):
-                candidates.append(step.commit.id)
+        candidates = self._root_candidates(self.history.steps)
         if self.pinned_root:
             return self.pinned_root
         if any(blob for blob in self.config_blob.values()):
@@ -265,6 +396,20 @@ class Walk:
                 hint="pin it: git config qms.trustRoot COMMIT, or qms verify --trust-root COMMIT",
             )
         return candidates[0] if candidates else None
+
+    def _root_candidates(self, steps: Sequence[Step]) -> list[str]:
+        """The commits of `steps` that hold qms.yaml where none of their parents does."""
+        blobs = dict(self.config_blob)
+        candidates = []
+        for step in steps:
+            parents = step.commit.parents
+            blob = blobs.get(parents[0]) if parents else None
+            if step.config is not None:
+                blob = step.config.new_blob
+            blobs[step.commit.id] = blob
+            if blob is not None and all(blobs.get(p) is None for p in parents):
+                candidates.append(step.commit.id)
+        return candidates
 
     def _step(self, step: Step) -> None:
         commit = step.commit
@@ -292,7 +437,26 @@ class Walk:
 
         if not is_root:
             self.trusted[commit.id] = self._trusted_after(step, blob, verdicts, registry)
-        self.pending[commit.id] = self._pending_after(step, pending, claims, verdicts)
+        for parent in parents:
+            self._read(parent)
+        owned = id(pending) not in self._holders  # no other commit holds it: update in place
+        self._hold(commit.id, self._pending_after(step, pending, claims, verdicts, owned))
+
+    def _hold(self, commit: str, pending: dict[str, frozenset[str]]) -> None:
+        self.pending[commit] = pending
+        self._holders[id(pending)] = self._holders.get(id(pending), 0) + 1
+
+    def _read(self, parent: str) -> None:
+        """A child of `parent` was walked; once all were, its map is dropped."""
+        left = self._children.get(parent, 0) - 1
+        self._children[parent] = left
+        if left > 0 or parent not in self.pending:
+            return
+        held = id(self.pending.pop(parent))
+        if self._holders[held] > 1:
+            self._holders[held] -= 1
+        else:
+            del self._holders[held]
 
     def _trusted_after(
         self, step: Step, blob: str | None, verdicts: list[Verdict], registry: Registry | None
@@ -362,23 +526,27 @@ class Walk:
         pending: dict[str, frozenset[str]],
         claims: Claims | None,
         verdicts: list[Verdict],
+        owned: bool,
     ) -> dict[str, frozenset[str]]:
         commit = step.commit
         updates: dict[str, frozenset[str] | None] = {}
         signed = {c.record for c in claims.claims} if claims else set()
         people = frozenset({commit.author.email.lower(), commit.committer.email.lower()})
+        released = {v.record for v in verdicts if v.ok and v.meaning == RELEASE_MEANING}
         for record, change in step.records.items():
-            if len(commit.parents) > 1 and self.brought_in(step, record):
+            before = pending.get(record, frozenset())
+            if record in released or people <= before:
+                continue  # cleared below, or nobody new: whether this is authorship is moot
+            if len(commit.parents) > 1 and self._brought_in(step, record, self._blob):
                 continue  # authored on the merged branch, and counted there
             if record in signed and not self._authored(step, record, change):
                 continue
-            updates[record] = pending.get(record, frozenset()) | people
-        for verdict in verdicts:
-            if verdict.ok and verdict.meaning == RELEASE_MEANING:
-                updates[verdict.record] = None
+            updates[record] = before | people
+        for record in released:
+            updates[record] = None
         if not updates:
             return pending
-        result = dict(pending)
+        result = pending if owned else dict(pending)
         for record, authors in updates.items():
             if authors is None:
                 result.pop(record, None)
@@ -388,20 +556,47 @@ class Walk:
 
     def brought_in(self, step: Step, record: str) -> bool:
         """Whether a merge's version of `record` is a merged branch's, not its own edit."""
-        path = self.history.path_of(record)
-        mine = self.contents.get(f"{step.commit.id}:{path}")
-        return any(mine == self.contents.get(f"{p}:{path}") for p in step.commit.parents[1:])
+        return self._brought_in(step, record, self.contents.get)
+
+    def _brought_in(self, step: Step, record: str, blob: Callable[[str], bytes | None]) -> bool:
+        path = self.place.path_of(record)
+        mine = blob(f"{step.commit.id}:{path}")
+        return any(mine == blob(f"{p}:{path}") for p in step.commit.parents[1:])
 
     def _authored(self, step: Step, record: str, change: git.Change) -> bool:
         """Whether a signature commit changed more of the record than its state."""
-        old = record_data(self.contents.get(change.old_blob or ""), record)
-        new = record_data(
-            self.contents.get(f"{step.commit.id}:{self.history.path_of(record)}"), record
-        )
+        key = (step.commit.id, record)
+        if key not in self._authorship:
+            self._authorship[key] = self._changed_more(step, record, change)
+        return self._authorship[key]
+
+    def _changed_more(self, step: Step, record: str, change: git.Change) -> bool:
+        before = self._blob(change.old_blob or "")
+        after = self._blob(f"{step.commit.id}:{self.place.path_of(record)}")
+        if before is not None and after is not None and not record.startswith("SOP-"):
+            # Most state changes rewrite only one-line state fields: told from the lines, with
+            # one parse of the old content (none when it is known to load as a mapping).
+            try:
+                lines = edits_only(
+                    decode_record_bytes(before), decode_record_bytes(after), STATE_FIELDS
+                )
+            except LoadError:
+                lines = None
+            if lines and self._loads_as_mapping(before, record):
+                self._mappings.add(hashlib.sha256(after).digest())
+                return False
+        old = record_data(before, record)
+        new = record_data(after, record)
         if not isinstance(old, dict) or not isinstance(new, dict):
             return True
         keys = (old.keys() | new.keys()) - STATE_FIELDS
         return any(old.get(k) != new.get(k) for k in keys)
+
+    def _loads_as_mapping(self, content: bytes, record: str) -> bool:
+        digest = hashlib.sha256(content).digest()
+        if digest not in self._mappings and isinstance(record_data(content, record), dict):
+            self._mappings.add(digest)
+        return digest in self._mappings
 
     # -- judging one signature commit ---------------------------------------------------------
 
@@ -538,9 +733,9 @@ class Walk:
     def _recheck_revocations(self) -> None:
         """A key revoked later still voids what it signed on or after its revocation date,
         even on a branch that started before the revocation was recorded."""
-        if not self.history.steps:
+        if self.tip is None:
             return
-        registry = self.registry_at(self.history.steps[-1].commit.id)
+        registry = self.registry_at(self.tip)
         if registry is None:
             return
         for index, verdict in enumerate(self.verdicts):
@@ -587,7 +782,7 @@ class Walk:
                     f"{person.id} holds {', '.join(sorted(person.roles))}; '{claim.meaning}' on "
                     f"a {kind} record needs one of {', '.join(sorted(rule.roles))}"
                 )
-        content = self.contents.get(f"{step.commit.id}:{self.history.path_of(claim.record)}")
+        content = self._blob(f"{step.commit.id}:{self.place.path_of(claim.record)}")
         if content is None:
             problems.append(f"{claim.record} does not exist in this commit")
         else:
@@ -607,10 +802,17 @@ class Walk:
         separation = registry.config.separation_of_duties
         if rule is not None and rule.independent and separation:
             authors = set(pending.get(claim.record, frozenset()))
+            people = {step.commit.author.email.lower(), step.commit.committer.email.lower()}
+            email = person.email.lower()
             change = step.records.get(claim.record)
-            if change is not None and self._authored(step, claim.record, change):
-                authors |= {step.commit.author.email.lower(), step.commit.committer.email.lower()}
-            if person.email.lower() in authors:
+            if (
+                email not in authors  # else it makes no difference
+                and email in people
+                and change is not None
+                and self._authored(step, claim.record, change)
+            ):
+                authors |= people
+            if email in authors:
                 problems.append(
                     f"{person.id} authored changes to this version of {claim.record} and "
                     f"cannot sign it '{claim.meaning}' (separation of duties)"
@@ -650,29 +852,41 @@ class Walk:
 
     def _mark_superseded(self) -> None:
         """A valid signature stops covering its record once the record's content changes."""
-        if not self.history.steps:
+        tip = self.tip
+        if tip is None:
             return
-        tip = self.history.steps[-1].commit.id
-        signed = {v.record for v in self.verdicts if v.ok}
-        current = self.history.blobs(f"{tip}:{self.history.path_of(r)}" for r in sorted(signed))
+        paths = {
+            record: self.place.path_of(record)
+            for record in {v.record for v in self.verdicts if v.ok}
+        }
+        at_tip = self.place.files_at(tip, paths.values())
+        current = {  # each signed record's content hash at the tip, None when it is gone
+            record: None if (content := at_tip.get(path)) is None else content_hash(content)
+            for record, path in paths.items()
+        }
+        last_change = self._last_changes()
+        for index, verdict in enumerate(self.verdicts):
+            if not verdict.ok or verdict.record == CONFIG_RECORD:
+                continue  # a registry change is meant to be followed by others
+            now = current.get(verdict.record)
+            if now is not None and now == self.claimed_content(verdict):
+                continue
+            changed = last_change.get(verdict.record)
+            by = f" in {changed.id[:12]} by {changed.author.name}" if changed else ""
+            self.verdicts[index] = replace(
+                verdict,
+                superseded=f"the record changed after this signature{by}; it covers earlier content",
+            )
+
+    def _last_changes(self) -> Mapping[str, Commit]:
+        """The commit that last changed each record (qms.yaml: the registry)."""
         last_change: dict[str, Commit] = {}
         for step in self.history.steps:
             for record in step.records:
                 last_change[record] = step.commit
             if step.config is not None:
                 last_change[CONFIG_RECORD] = step.commit
-        for index, verdict in enumerate(self.verdicts):
-            if not verdict.ok or verdict.record == CONFIG_RECORD:
-                continue  # a registry change is meant to be followed by others
-            content = current.get(f"{tip}:{self.history.path_of(verdict.record)}")
-            changed = last_change.get(verdict.record)
-            if content is not None and content_hash(content) == self.claimed_content(verdict):
-                continue
-            by = f" in {changed.id[:12]} by {changed.author.name}" if changed else ""
-            self.verdicts[index] = replace(
-                verdict,
-                superseded=f"the record changed after this signature{by}; it covers earlier content",
-            )
+        return last_change
 
     def claimed_content(self, verdict: Verdict) -> str | None:
         """The content hash a signature's trailers name for its record."""

@@ -1,0 +1,154 @@
+"""The history index (.git/qms/): a stored walk must answer exactly as a full walk does, and a
+stored file that was changed, made with another key or made for other inputs is not believed.
+
+The history is the benchmark generator's tiny size (20 records, 100 commits: edits, reviews,
+approvals and signed state changes), made once for the module.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from gitqms import index_store
+from gitqms.history import Step
+from gitqms.signatures import walk_index
+from gitqms.signatures.verify import Walk, verify_history, walk_history
+from gitqms.signatures.walk_index import StoredWalk
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("history") / "T"
+    generate = [sys.executable, str(BENCH / "synth_repo.py"), "--size", "T", "--out", str(out)]
+    subprocess.run(generate, check=True, capture_output=True, timeout=300)
+    return out / "repo"
+
+
+@pytest.fixture(autouse=True)
+def fresh(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No stored walk at the start of a test, and this test's own key."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    index_store._secret.cache_clear()
+    subprocess.run(["rm", "-rf", str(repo / ".git" / "qms")], check=True)
+    yield
+    index_store._secret.cache_clear()
+
+
+def full_walk(repo: Path, revision: str = "HEAD") -> Walk:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(walk_index, "cached_walk", lambda *args: args[3]())
+        walk = walk_history(repo, [revision])
+    assert not isinstance(walk, StoredWalk)
+    return walk
+
+
+def stored_files(repo: Path) -> list[Path]:
+    folder = repo / ".git" / "qms"
+    return sorted(folder.iterdir()) if folder.exists() else []
+
+
+def assert_same(walk: Walk, full: Walk) -> None:
+    """Everything a caller reads from a walk."""
+    assert walk.report == full.report
+    assert walk.tip == full.tip
+    tip = full.tip or ""
+    assert walk.registry_at(tip) == full.registry_at(tip)
+    assert walk.graph() == full.graph()
+    records = {v.record for v in full.report.verdicts}
+    for record in sorted(records):
+        assert [s.commit.id for s in walk.touching(record)] == [
+            s.commit.id for s in full.touching(record)
+        ]
+        assert walk.authors_at(tip, record) == full.authors_at(tip, record)
+    for verdict in full.report.verdicts:
+        assert walk.content_at(verdict.commit, verdict.record) == full.content_at(
+            verdict.commit, verdict.record
+        )
+        assert walk.claimed_content(verdict) == full.claimed_content(verdict)
+    assert walk.seen == full.seen
+    assert walk.trusted == full.trusted
+
+    def unsigned(walk: Walk) -> list[Step]:  # a stored walk keeps no signed payloads
+        return [replace(s, commit=replace(s.commit, payload=b"")) for s in walk.history.steps]
+
+    assert unsigned(walk) == unsigned(full)
+    assert walk.contents == full.contents
+
+
+def test_a_stored_walk_answers_as_the_full_walk(repo: Path) -> None:
+    full = full_walk(repo)
+    first = walk_history(repo)
+    assert not isinstance(first, StoredWalk)
+    assert len(stored_files(repo)) == 1
+    again = walk_history(repo)
+    assert isinstance(again, StoredWalk)
+    assert_same(again, full)
+
+
+def test_a_later_tip_is_reached_by_walking_only_the_new_commits(repo: Path) -> None:
+    walk_history(repo, ["HEAD~30"])
+    full = full_walk(repo)
+    carried = walk_history(repo)
+    assert isinstance(carried, StoredWalk)  # the older walk, walked on
+    assert_same(carried, full)
+    assert len(stored_files(repo)) == 2
+    assert_same(walk_history(repo), full)
+
+
+def test_a_changed_index_is_not_believed(repo: Path) -> None:
+    full = full_walk(repo)
+    walk_history(repo)
+    (path,) = stored_files(repo)
+    data = bytearray(path.read_bytes())
+    at = data.index(b"valid") if b"valid" in data else len(data) // 2
+    data[at] ^= 1
+    path.write_bytes(bytes(data))
+    walk = walk_history(repo)
+    assert not isinstance(walk, StoredWalk)
+    assert walk.report == full.report
+    assert isinstance(walk_history(repo), StoredWalk)  # written again, and believed
+
+
+def test_an_index_made_with_another_key_is_not_believed(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A repository copied in with its .git/qms/ (an archive, say) brings no trusted walk."""
+    walk_history(repo)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "other"))
+    index_store._secret.cache_clear()
+    assert not isinstance(walk_history(repo), StoredWalk)
+
+
+def test_an_index_for_another_trust_root_is_not_used(repo: Path) -> None:
+    walk_history(repo)
+    root = subprocess.run(
+        ["git", "rev-list", "--max-parents=0", "HEAD"], cwd=repo, capture_output=True, text=True
+    ).stdout.strip()
+    assert not isinstance(walk_history(repo, trust_root=root), StoredWalk)
+    assert isinstance(walk_history(repo, trust_root=root), StoredWalk)
+    assert not isinstance(walk_history(repo), StoredWalk)
+
+
+def test_ranges_are_never_stored_and_the_index_can_be_turned_off(repo: Path) -> None:
+    verify_history(repo, ["HEAD~5..HEAD"])
+    assert stored_files(repo) == []
+    subprocess.run(["git", "config", "qms.historyIndex", "false"], cwd=repo, check=True)
+    try:
+        walk_history(repo)
+        assert stored_files(repo) == []
+    finally:
+        subprocess.run(["git", "config", "--unset", "qms.historyIndex"], cwd=repo, check=True)
+
+
+def test_a_stored_file_keeps_only_the_latest_few(repo: Path) -> None:
+    for back in range(index_store.KEEP + 2, 0, -1):
+        walk_history(repo, [f"HEAD~{back}"])
+    assert len(stored_files(repo)) == index_store.KEEP

@@ -1,0 +1,179 @@
+"""A quick yes/no for "is this document valid under its schema", for the keywords our schemas use.
+
+jsonschema walks a schema for every document, resolving each `$ref` and making a validator
+object per step; most records are valid, and for those that walk finds nothing. This turns a
+schema once into plain Python checks with jsonschema's own meaning for each keyword (its type
+checker of draft 2020-12, its `equal` and `uniq`, the validator's format checker), so a valid
+document costs a fraction of the walk. A document it rejects goes through jsonschema, which
+says what is wrong; a schema with a keyword not listed here is never checked this way.
+"""
+
+from __future__ import annotations
+
+import numbers
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema._types import draft202012_type_checker
+from jsonschema._utils import equal, uniq
+
+Check = Callable[[Any], bool]
+
+# Keywords that never make a document invalid (annotations, definitions, `then`/`else` read
+# through `if`); names starting with "x-" are our own annotations.
+_QUIET = frozenset(
+    {"$schema", "$id", "$defs", "$comment", "title", "description", "default", "examples"}
+)
+_TYPES: dict[str, Check] = {
+    "array": lambda x: isinstance(x, list),
+    "boolean": lambda x: isinstance(x, bool),
+    "integer": lambda x: (
+        (isinstance(x, int) and not isinstance(x, bool))
+        or (isinstance(x, float) and x.is_integer())
+    ),
+    "null": lambda x: x is None,
+    "number": lambda x: isinstance(x, numbers.Number) and not isinstance(x, bool),
+    "object": lambda x: isinstance(x, dict),
+    "string": lambda x: isinstance(x, str),
+}
+
+
+class Unsupported(Exception):
+    """The schema uses something this module does not check."""
+
+
+def compile_validity(validator: Draft202012Validator) -> Check | None:
+    """A function telling whether a document is valid under `validator`'s schema, exactly as
+    `validator.is_valid` would; None when the schema uses a keyword not supported here."""
+    if validator.TYPE_CHECKER is not draft202012_type_checker:
+        return None
+    schema = validator.schema
+    try:
+        return _Compiler(schema, validator.format_checker).compile(schema)
+    except Unsupported:
+        return None
+
+
+class _Compiler:
+    def __init__(self, root: Any, formats: FormatChecker | None) -> None:
+        self.root = root
+        self.formats = formats
+        self.refs: dict[str, Check] = {}
+
+    def compile(self, schema: Any) -> Check:
+        if schema is True:
+            return lambda x: True
+        if schema is False:
+            return lambda x: False
+        if not isinstance(schema, Mapping):
+            raise Unsupported("a schema that is not an object")
+        checks = [
+            self.keyword(name, value, schema)
+            for name, value in schema.items()
+            if name not in _QUIET and not name.startswith("x-") and name not in ("then", "else")
+        ]
+        if "$id" in schema and schema is not self.root:
+            raise Unsupported("$id below the root")
+        if len(checks) == 1:
+            return checks[0]
+        return lambda x: all(check(x) for check in checks)
+
+    def keyword(self, name: str, value: Any, schema: Mapping[str, Any]) -> Check:
+        compile_ = self.compile
+        if name == "type":
+            names = [value] if isinstance(value, str) else value
+            if not all(isinstance(t, str) and t in _TYPES for t in names):
+                raise Unsupported(f"type {value!r}")
+            kinds = [_TYPES[t] for t in names]
+            return lambda x: any(kind(x) for kind in kinds)
+        if name == "enum":
+            options = list(value)
+            return lambda x: any(equal(option, x) for option in options)
+        if name == "const":
+            return lambda x: equal(x, value)
+        if name == "properties":
+            subs = [(key, compile_(sub)) for key, sub in value.items()]
+            return lambda x: (
+                not isinstance(x, dict) or all(check(x[key]) for key, check in subs if key in x)
+            )
+        if name == "additionalProperties":
+            if "patternProperties" in schema:
+                raise Unsupported("patternProperties")
+            known = frozenset(schema.get("properties", {}))
+            extra = compile_(value)
+            return lambda x: (
+                not isinstance(x, dict)
+                or all(extra(item) for key, item in x.items() if key not in known)
+            )
+        if name == "required":
+            names = list(value)
+            return lambda x: not isinstance(x, dict) or all(key in x for key in names)
+        if name == "pattern":
+            search = re.compile(value).search
+            return lambda x: not isinstance(x, str) or search(x) is not None
+        if name == "format":
+            formats = self.formats
+            return lambda x: formats is None or formats.conforms(x, value)
+        # Bounds are written as jsonschema tests them (`x < minimum` fails), so that a value
+        # no comparison holds for (NaN) is judged alike.
+        if name == "minLength":
+            return lambda x: not isinstance(x, str) or not len(x) < value
+        if name == "maxLength":
+            return lambda x: not isinstance(x, str) or not len(x) > value
+        if name == "minimum":
+            return lambda x: not _TYPES["number"](x) or not x < value
+        if name == "maximum":
+            return lambda x: not _TYPES["number"](x) or not x > value
+        if name == "minItems":
+            return lambda x: not isinstance(x, list) or not len(x) < value
+        if name == "maxItems":
+            return lambda x: not isinstance(x, list) or not len(x) > value
+        if name == "minProperties":
+            return lambda x: not isinstance(x, dict) or not len(x) < value
+        if name == "uniqueItems":
+            return lambda x: not value or not isinstance(x, list) or bool(uniq(x))
+        if name == "items":
+            if "prefixItems" in schema:
+                raise Unsupported("prefixItems")
+            item = compile_(value)
+            return lambda x: not isinstance(x, list) or all(item(each) for each in x)
+        if name in ("allOf", "anyOf", "oneOf"):
+            parts = [compile_(part) for part in value]
+            if name == "allOf":
+                return lambda x: all(part(x) for part in parts)
+            if name == "anyOf":
+                return lambda x: any(part(x) for part in parts)
+            return lambda x: sum(1 for part in parts if part(x)) == 1
+        if name == "not":
+            sub = compile_(value)
+            return lambda x: not sub(x)
+        if name == "if":
+            test = compile_(value)
+            then = compile_(schema["then"]) if "then" in schema else None
+            otherwise = compile_(schema["else"]) if "else" in schema else None
+            return lambda x: (
+                (then is None or then(x)) if test(x) else (otherwise is None or otherwise(x))
+            )
+        if name == "propertyNames":
+            sub = compile_(value)
+            return lambda x: not isinstance(x, dict) or all(sub(key) for key in x)
+        if name == "$ref":
+            return self.ref(value)
+        raise Unsupported(name)
+
+    def ref(self, pointer: str) -> Check:
+        """A reference inside this schema (`#/$defs/name`), compiled once, even if recursive."""
+        if not pointer.startswith("#/") or "~" in pointer or "%" in pointer:
+            raise Unsupported(f"$ref {pointer}")
+        if pointer not in self.refs:
+            target: Any = self.root
+            for part in pointer[2:].split("/"):
+                if not isinstance(target, Mapping) or part not in target:
+                    raise Unsupported(f"$ref {pointer}")
+                target = target[part]
+            compiled: list[Check] = []
+            self.refs[pointer] = lambda x: compiled[0](x)
+            compiled.append(self.compile(target))
+        return self.refs[pointer]
