@@ -268,6 +268,120 @@ def with_index(operation: Operation) -> list[Operation]:
     return variants
 
 
+# --- the site build: `qms build` against `mkdocs build` of as many plain pages -----------------
+
+TEMPLATES = PROJECT / "tools" / "gitqms" / "templates"
+PAGES: dict[str, int] = {}  # pages of the qms site, by size (filled when its baseline is made)
+
+
+def site_config(bench: Bench) -> None:
+    """The mkdocs.yml and docs/index.md `qms init` writes (untracked: the site reads records
+    from the signed history, the configuration from the work tree)."""
+    (bench.repo / "mkdocs.yml").write_text(
+        (TEMPLATES / "mkdocs.yml").read_text().replace("{{site_name}}", "Bench QMS")
+    )
+    (bench.repo / "docs").mkdir(exist_ok=True)
+    (bench.repo / "docs" / "index.md").write_text(
+        (TEMPLATES / "index.md").read_text().replace("{{organisation}}", "Bench QMS")
+    )
+
+
+def qms_site(bench: Bench) -> Command:
+    site_config(bench)
+    out = bench.folder / "site-qms"
+
+    def scale(_: bytes) -> tuple[float, str]:
+        pages = sum(1 for _ in out.rglob("*.html"))
+        if pages != PAGES.get(bench.size, pages) or not (out / "sops" / "index.html").exists():
+            raise SystemExit(f"qms build wrote {pages} pages, {PAGES.get(bench.size)} before")
+        return 1.0, f"{pages} pages"
+
+    return Command([*qms(bench), "build", "--site-dir", str(out)], scale=scale)
+
+
+def plain_page(record: Path) -> str:
+    """A page of about the same weight as a record's: a heading, a table of its fields, text."""
+    text = record.read_text(errors="replace")
+    head, _, body = text.partition("\n---\n") if record.suffix == ".md" else (text, "", "")
+    rows = [
+        line.split(":", 1)
+        for line in head.splitlines()
+        if ":" in line and not line.startswith((" ", "-", "#"))
+    ][:14]
+    table = "| field | value |\n| --- | --- |\n" + "".join(
+        f"| {k.strip()} | {v.strip().replace('|', '/')} |\n" for k, v in rows
+    )
+    return f"# {record.stem}\n\n{table}\n{body}\n"
+
+
+def plain_site(bench: Bench) -> Command:
+    """`mkdocs build` of as many plain Markdown pages as the qms site has, with the same theme
+    and search, and the same navigation shape (a few entries; pages reached through links), so
+    neither side pays for a navigation listing every page. The qms site is built once, untimed,
+    to count its pages (and to check that it builds)."""
+    site_config(bench)
+    plain, out = bench.folder / "site-plain", bench.folder / "site-plain-out"
+    argv = [sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(plain / "mkdocs.yml")]
+    command = Command([*argv, "-d", str(out)])
+    if bench.size in PAGES:  # made for the other index state
+        return command
+    probe = bench.folder / "site-qms"
+    shutil.rmtree(probe, ignore_errors=True)
+    built = subprocess.run(
+        [*qms(bench), "build", "--site-dir", str(probe)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=environment(),
+    )
+    if built.returncode != 0:
+        raise SystemExit(f"qms build failed on the bench repository: {built.stderr[-2000:]}")
+    pages = sum(1 for _ in probe.rglob("*.html"))
+    PAGES[bench.size] = pages
+    shutil.rmtree(plain, ignore_errors=True)
+    docs = plain / "docs"
+    (docs / "pages").mkdir(parents=True)
+    records = sorted(
+        p for folder in ("sops", "capa", "deviations") for p in (bench.repo / folder).glob("*.*")
+    )
+    links = []
+    for n in range(pages - 1):  # and index.md
+        name = f"pages/p{n:05d}.md"
+        (docs / name).write_text(plain_page(records[n % len(records)]))
+        links.append(f"- [{n}]({name})")
+    (docs / "index.md").write_text("# Plain pages\n\n" + "\n".join(links[:200]) + "\n")
+    config = (TEMPLATES / "mkdocs.yml").read_text().replace("{{site_name}}", "Plain pages")
+    config = config.replace("  - qms", "  # - qms").split("\nnav:")[0]
+    (plain / "mkdocs.yml").write_text(config + "\nnav:\n  - Home: index.md\n")
+    return command
+
+
+def per_page_vs_s(result: Result, state: str) -> bool:
+    """At L: the qms build's time per page within 1.3x of its time per page at S, in the same
+    index state (bench-S.json of the results folder, from a run of `make bench SIZE=S`)."""
+    small = json.loads((HERE / "results" / "bench-S.json").read_text())
+    s_op = small["operations"][f"site build ({state})"]
+    s_per_page = s_op["qms"]["seconds"] / s_op["pages"]
+    return result.qms.median / PAGES["L"] <= 1.3 * s_per_page
+
+
+def site_build(state: str) -> Operation:
+    """The site build with no history index (a fresh CI clone) or with one at HEAD."""
+    return Operation(
+        f"site build ({state})",
+        qms=lambda b: replace(qms_site(b), prepare=INDEX_STATES[state](b)),
+        baseline=plain_site,
+        baseline_name="mkdocs build, plain pages",
+        compare="ratio",
+        targets=(
+            Target("<= 1.5x mkdocs", lambda r: r.ratio <= 1.5),
+            Target("per page L <= 1.3x S", lambda r: per_page_vs_s(r, state), sizes=("L",)),
+            Target("peak < 2 GB", lambda r: r.qms.peak_mb < 2048, sizes=("L",)),
+        ),
+        index=state,
+    )
+
+
 OPERATIONS: list[Operation] = [
     Operation(
         "validate",
@@ -317,6 +431,8 @@ OPERATIONS: list[Operation] = [
             targets=(Target("L < 3 s", lambda r: r.qms.median < 3, sizes=("L",)),),
         )
     ),
+    site_build("cold"),
+    site_build("warm"),
 ]
 
 
@@ -497,7 +613,7 @@ def main() -> None:
     parser.add_argument(
         "--only",
         action="append",
-        choices=sorted({o.name.split(" ")[0] for o in OPERATIONS}),
+        choices=sorted({o.name.split(" (")[0] for o in OPERATIONS}),
         help="these operations",
     )
     options = parser.parse_args()
@@ -513,7 +629,7 @@ def main() -> None:
         results = {}
         baselines: dict[str, Timing] = {}
         for operation in OPERATIONS:
-            if options.only and operation.name.split(" ")[0] not in options.only:
+            if options.only and operation.name.split(" (")[0] not in options.only:
                 continue
             print(f"timing {operation.name} ({options.runs} runs each) ...", flush=True)
             results[operation.name] = time_operation(
@@ -583,7 +699,7 @@ def result_json(operation: Operation, result: Result, size: str) -> dict[str, An
         "compare": operation.compare,
         "history_index": operation.index or None,
         "targets": judged(operation, result, size),
-    }
+    } | ({"pages": PAGES[size]} if operation.name.startswith("site build") else {})
 
 
 if __name__ == "__main__":

@@ -138,9 +138,16 @@ def publication(
     config = registry.config
     records = [r for r in shot.records if r.kind in ("capa", "deviation")]
     record_fields = {r.id: r.data or {} for r in records}
+    links = {r.id: _links(record_fields[r.id], r.id) for r in records}
+    linked_from: dict[str, list[str]] = {}  # record -> the CAPAs and deviations naming it
+    for other, named in sorted(links.items()):
+        for record_id in named:
+            linked_from.setdefault(record_id, []).append(other)
     trails = record_trails(walk, [r.id for r in shot.records])
     sops = tuple(
-        _sop_entry(walk, config, record, record_fields, drafts, trails.get(record.id, []))
+        _sop_entry(
+            walk, config, record, linked_from.get(record.id, []), drafts, trails.get(record.id, [])
+        )
         for record in shot.records
         if record.kind == "sop" and record.document is not None
     )
@@ -153,7 +160,7 @@ def publication(
             record.signed_state,
             record_fields[record.id],
             record.due,
-            _links(record_fields[record.id], record.id),
+            links[record.id],
             tuple(trails.get(record.id, ())),
             record.notes,
         )
@@ -237,7 +244,7 @@ def _sop_entry(
     walk: Walk,
     config: QmsConfig,
     record: RecordStatus,
-    record_fields: Mapping[str, Mapping[str, Any]],
+    related: list[str],
     drafts: bool,
     trail: list[LogEntry],
 ) -> SopEntry:
@@ -276,9 +283,6 @@ def _sop_entry(
     owner_id = shown.fields.get("owner") if shown else None
     owner = config.person(owner_id) if isinstance(owner_id, str) else None
     area = shown.fields.get("area") if shown else None
-    related = sorted(
-        other for other, fields in record_fields.items() if record.id in _links(fields, other)
-    )
     return SopEntry(
         record.id,
         record.title,

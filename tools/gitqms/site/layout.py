@@ -38,6 +38,9 @@ class PageSpec:
     body: str | None = None  # Markdown from a record: rendered by MkDocs, then cleaned
     tail: Callable[[Link], str] = field(default=lambda link: "")
     listed: bool = False  # in the navigation (index pages) or reached by links only
+    # In the search index. Registers (lists of other pages) and archived versions (not for use)
+    # are left out, so a search leads staff to the records and the versions in force.
+    searchable: bool = True
 
 
 def day(value: date | None) -> str:
@@ -148,7 +151,8 @@ def trail(entries: Sequence[LogEntry]) -> str:
         for entry in entries
     ]
     return (
-        '<section class="qms-trail"><h2>Audit trail</h2>'
+        # Searching trails finds every commit message again: left out of the search index.
+        '<section class="qms-trail" data-search-exclude><h2>Audit trail</h2>'
         + (
             table(["When", "Who", "What", "Reason", "Change", "Signature", "Commit"], rows)
             if rows

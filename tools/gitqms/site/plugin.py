@@ -124,6 +124,8 @@ class QmsPlugin(BasePlugin[QmsPluginConfig]):  # type: ignore[no-untyped-call]
         spec = self.pages.get(page.file.src_uri)
         if spec is not None and page.file.generated_by:
             page.meta = {"title": text(spec.title)}  # templates do not escape: escape here
+            if not spec.searchable:
+                page.meta["search"] = {"exclude": True}
         return markdown
 
     def on_page_content(self, html: str, *, page: Page, config: MkDocsConfig, files: Files) -> str:

@@ -47,6 +47,7 @@ def record_pages(publication: Publication) -> list[PageSpec]:
                     title if number == 1 else f"{title}, page {number}",
                     partial(_register, publication, kind, chunk, number, len(chunks)),
                     listed=number == 1,
+                    searchable=False,
                 )
             )
         for record in records:

@@ -64,6 +64,7 @@ def sop_pages(publication: Publication) -> list[PageSpec]:
                     partial(_archived_head, sop, version),
                     version.body,
                     partial(_archived_tail, version),
+                    searchable=False,
                 )
             )
     return pages
