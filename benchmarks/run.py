@@ -286,6 +286,12 @@ def site_config(bench: Bench) -> None:
     )
 
 
+def remove_site_config(bench: Bench) -> None:
+    """After the run: the repository as generated (the sites stay in the cache folder)."""
+    (bench.repo / "mkdocs.yml").unlink(missing_ok=True)
+    shutil.rmtree(bench.repo / "docs", ignore_errors=True)
+
+
 def qms_site(bench: Bench) -> Command:
     site_config(bench)
     out = bench.folder / "site-qms"
@@ -636,6 +642,7 @@ def main() -> None:
                 operation, bench, options.runs, scratch, baselines
             )
         no_index(bench)()  # and the copies made for the warm and incremental runs
+        remove_site_config(bench)
         for saved in _SAVED.values():
             shutil.rmtree(saved, ignore_errors=True)
     chosen = [o for o in OPERATIONS if o.name in results]

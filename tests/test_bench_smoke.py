@@ -55,7 +55,8 @@ def test_the_runner_reports_every_operation(bench: tuple[Path, Path, str]) -> No
     _, results, stdout = bench
     data: dict[str, Any] = json.loads((results / "bench-T.json").read_text())
     indexed = [f"{op} ({state})" for op in ("verify", "log", "check") for state in ("cold", "warm")]
-    assert set(data["operations"]) == {"validate", *indexed, "check (incremental)"}
+    sites = ["site build (cold)", "site build (warm)"]
+    assert set(data["operations"]) == {"validate", *indexed, "check (incremental)", *sites}
     for name, operation in data["operations"].items():
         assert operation["qms"]["seconds"] > 0, name
         assert operation["baseline"]["seconds"] > 0, name
@@ -63,6 +64,8 @@ def test_the_runner_reports_every_operation(bench: tuple[Path, Path, str]) -> No
         assert operation["ratio"] > 0, name
     assert data["operations"]["verify (cold)"]["baseline"]["extrapolation_factor"] == 1.0
     assert data["operations"]["check (warm)"]["history_index"] == "warm"
+    site = data["operations"]["site build (cold)"]
+    assert site["pages"] > 20 and site["qms"]["note"] == f"{site['pages']} pages"
     assert "generating size T" in stdout
     for name in ("validate", "verify (cold)", "log (warm)", "check (incremental)"):
         assert name in stdout

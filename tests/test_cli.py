@@ -97,7 +97,8 @@ def test_json_output_is_machine_readable(example: Path) -> None:
             "code": "layout.unexpected-file",
             "message": "this file is not named as a record, so it is not under control",
             "fix": "name records as sops/SOP-0001.md or capa/CAPA-2026-0001.yaml or "
-            "deviations/DEV-2026-0001.yaml; keep other files outside the record folders",
+            "deviations/DEV-2026-0001.yaml or audit-reviews/ATR-2026-0001.yaml; keep other "
+            "files outside the record folders",
             "record": None,
         }
     ]

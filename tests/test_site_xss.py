@@ -14,9 +14,12 @@ a failure names the field that got through.
 from __future__ import annotations
 
 import html
+import os
 import re
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +46,7 @@ SOP_ID = "SOP-0014"
 CAPA_ID = "CAPA-2026-0007"
 DEV_ID = "DEV-2026-0009"
 MARK = "XSSPROBE"  # a word every payload carries, to search for
-DAY = "2026-11-21"  # every commit of this module is made on this day, after the demo's last one
+DAY = "2026-11-21"  # the day of this module's commits: set by plant() after the demo's last one
 
 
 def at(clock: str) -> str:
@@ -363,6 +366,17 @@ def hostile_deviation(title: str) -> str:
 
 def plant(demo: Demo, folder: Path) -> Hostile:
     repo = demo.repo
+    global DAY  # the module's commits follow the demo's last one, on its day or the next
+    last = subprocess.run(
+        ["git", "log", "-1", "--format=%cd", "--date=format-local:%Y-%m-%d %H", "HEAD"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "TZ": "UTC"},
+    ).stdout.split()
+    day = date.fromisoformat(last[0])
+    DAY = (day if int(last[1]) < 15 else day + timedelta(days=1)).isoformat()
     people: dict[str, Desk] = desks(demo, folder / "desks")
     weber, okafor, santos = people["a.weber"], people["m.okafor"], people["l.santos"]
     reasons = {

@@ -420,6 +420,22 @@ def update_index_entry(cwd: Path, path: str, blob: str) -> None:
     run(cwd, ["update-index", "--add", "--cacheinfo", f"100644,{blob},{path}"])
 
 
+def update_index_entries(cwd: Path, files: dict[str, str]) -> None:
+    """`update_index_entry` for many paths (path -> blob) in one git call."""
+    listing = "".join(f"100644 blob {blob}\t{path}\0" for path, blob in sorted(files.items()))
+    result = subprocess.run(
+        ["git", "update-index", "--add", "-z", "--index-info"],
+        cwd=cwd,
+        env=_environment(),
+        input=listing,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise GitError(f"git update-index failed: {result.stderr.strip()}")
+
+
 def status_porcelain(cwd: Path, paths: Sequence[str]) -> str:
     return run(cwd, ["status", "--porcelain", "-z", "--", *paths]).stdout
 
@@ -479,6 +495,79 @@ def ref_tips(cwd: Path, patterns: Sequence[str]) -> list[str]:
     """The object ids the refs under `patterns` (such as refs/heads) point to."""
     output = run(cwd, ["for-each-ref", "--format=%(objectname)", *patterns]).stdout
     return sorted(set(output.split()))
+
+
+# --- archives: bundles of every ref, restored elsewhere ---------------------------------------
+
+
+def version(cwd: Path) -> str:
+    """The installed git's version, such as '2.39.5'."""
+    return run(cwd, ["--version"]).stdout.strip().removeprefix("git version ")
+
+
+def all_refs(cwd: Path) -> dict[str, str]:
+    """Every ref (branches, tags, notes, ...) -> the object it names, and HEAD -> its commit."""
+    output = run(cwd, ["for-each-ref", "--format=%(refname)%00%(objectname)"]).stdout
+    refs = dict(line.split("\0", 1) for line in output.splitlines() if "\0" in line)
+    head = rev_parse(cwd, "HEAD^{commit}")
+    return refs | ({"HEAD": head} if head else {})
+
+
+def tracked_changes(cwd: Path) -> list[str]:
+    """Status lines of tracked files changed but not committed (untracked files ignored)."""
+    output = run(cwd, ["status", "--porcelain", "-z", "--untracked-files=no"]).stdout
+    return _nul_split(output)
+
+
+def bundle_create(cwd: Path, bundle: Path) -> None:
+    """A bundle of every ref of the repository (notes and tags too) and HEAD, at `bundle`."""
+    run(cwd, ["bundle", "create", "--quiet", str(bundle), "--all"])
+
+
+def bundle_heads(cwd: Path, bundle: Path) -> dict[str, str]:
+    """The refs a bundle holds -> their object ids, as its header lists them."""
+    output = run(cwd, ["bundle", "list-heads", str(bundle)]).stdout
+    return {ref: oid for oid, _, ref in (line.partition(" ") for line in output.splitlines())}
+
+
+def bundle_problem(bundle: Path, empty_repository: Path) -> str | None:
+    """git's words when `bundle verify` rejects it, else None. It needs a repository to run in
+    (an empty one suits a complete bundle); it checks the header, not the pack."""
+    result = run(empty_repository, ["bundle", "verify", "--quiet", str(bundle)], check=False)
+    return None if result.returncode == 0 else result.stderr.strip() or "bundle verify failed"
+
+
+# A restore runs no hook of the user's config or template folder (reference-transaction runs
+# on every ref a clone writes): no program but git itself acts on an archive.
+_NO_HOOKS = ("-c", "core.hooksPath=/dev/null")
+
+
+def init_bare(path: Path) -> None:
+    run(path.parent, [*_NO_HOOKS, "init", "--quiet", "--template=", "--bare", str(path)])
+
+
+def clone_mirror_problem(source: Path, target: Path) -> str | None:
+    """Clone every ref of `source` (a bundle or repository) into a new bare `target`; git's
+    words if it fails. index-pack recomputes every object id from its content on the way."""
+    args = [*_NO_HOOKS, "clone", "--quiet", "--template=", "--mirror", "--no-hardlinks"]
+    result = run(target.parent, [*args, str(source), str(target)], check=False)
+    return None if result.returncode == 0 else result.stderr.strip() or "clone failed"
+
+
+def fsck_problem(cwd: Path) -> str | None:
+    """git's words when `fsck --full` finds a broken or missing object, else None."""
+    args = ["fsck", "--full", "--no-dangling", "--no-progress"]
+    result = run(cwd, args, check=False)
+    return None if result.returncode == 0 else result.stderr.strip() or "fsck failed"
+
+
+def checkout_from_bundle(bundle: Path, tip: str, target: Path) -> None:
+    """A new repository at `target` (an empty folder) holding every ref of `bundle`, with `tip`
+    checked out detached and no hook run: exactly the committed files, nothing untracked."""
+    run(target, [*_NO_HOOKS, "init", "--quiet", "--template="])
+    fetch = ["fetch", "--quiet", "--update-head-ok", str(bundle), "refs/*:refs/*"]
+    run(target, [*_NO_HOOKS, *fetch])
+    run(target, [*_NO_HOOKS, "checkout", "--quiet", "--detach", tip])
 
 
 def new_commits(cwd: Path, tip: str, known: Iterable[str]) -> list[str]:
@@ -595,3 +684,21 @@ def commit_paths(cwd: Path, paths: Sequence[str], message: str) -> str:
     run(cwd, ["add", "--", *paths])
     run(cwd, ["commit", "-q", "--no-gpg-sign", "-m", message, "--", *paths])
     return run(cwd, ["rev-parse", "HEAD"]).stdout.strip()
+
+
+def switch_branch(cwd: Path, branch: str, *, start: str | None = None) -> None:
+    """Check out `branch`, first making it at `start` when given (a change branch of a pull
+    request, in the demo)."""
+    run(cwd, ["switch", "-q", *(["-c", branch, start] if start else [branch])])
+
+
+def merge_branch(cwd: Path, branch: str, message: str) -> str:
+    """Merge `branch` into the checked-out branch with a merge commit (never a fast-forward,
+    which would hide that the change arrived through review), unsigned. Returns the commit."""
+    run(cwd, ["merge", "-q", "--no-ff", "--no-gpg-sign", "-m", message, branch])
+    return run(cwd, ["rev-parse", "HEAD"]).stdout.strip()
+
+
+def delete_merged_branch(cwd: Path, branch: str) -> None:
+    """Delete `branch`; git refuses when it is not merged into the checked-out branch."""
+    run(cwd, ["branch", "-q", "-d", branch])

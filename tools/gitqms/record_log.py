@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from . import git
 from .errors import QmsError
+from .history import Step
 from .records.config import CONFIG_FILE
 from .records.kinds import kind_of_id
 from .signatures.claims import CONFIG_RECORD, record_data
-from .signatures.verify import Verdict, walk_history
+from .signatures.registry import Registry
+from .signatures.verify import Verdict, Walk, walk_history
 
 
 @dataclass(frozen=True)
@@ -35,67 +38,97 @@ def record_log(root: Path, record_id: str, revisions: Sequence[str] = ("HEAD",))
             hint=f"name a record such as SOP-0003 or CAPA-2026-0001, or {CONFIG_FILE}",
         )
     walk = walk_history(root, revisions)
-    history = walk.history
-    verdicts: dict[str, list[Verdict]] = {}
-    for verdict in walk.report.verdicts:
-        if verdict.record == record_id:
-            verdicts.setdefault(verdict.commit, []).append(verdict)
-    changes = []
-    for step in history.steps:
-        change = step.config if record_id == CONFIG_RECORD else step.records.get(record_id)
-        if change is not None or step.commit.id in verdicts:
-            changes.append((step, change))
-    if not changes:
+    touched = [(step, record_id) for step in walk.touching(record_id)]  # a stored walk builds
+    if not touched:  # only these commits
         raise QmsError(f"no commit in this history changed or signed {record_id}")
-    blobs = history.blobs(
+    return [entry for _, _, entries in trail_entries(walk, touched) for entry in entries]
+
+
+def trail_entries(
+    walk: Walk, touched: Sequence[tuple[Step, str]]
+) -> list[tuple[Step, str, list[LogEntry]]]:
+    """The audit-trail entries of each (commit, record) in `touched`, in that order: one per
+    signature the commit makes on the record, else one for the change itself.
+
+    The one place that turns a commit into trail entries: `qms log`, the site's trails and the
+    audit-trail review all read them from here. The blobs of every change are read in one batch.
+    """
+    wanted = {(step.commit.id, record) for step, record in touched}
+    verdicts: dict[tuple[str, str], list[Verdict]] = {}
+    for verdict in walk.report.verdicts:
+        if (verdict.commit, verdict.record) in wanted:
+            verdicts.setdefault((verdict.commit, verdict.record), []).append(verdict)
+    changes = [(step, record, change_of(step, record)) for step, record in touched]
+    blobs = walk.place.blobs(
         blob
-        for _, change in changes
+        for _, _, change in changes
         if change is not None
         for blob in (change.old_blob, change.new_blob)
         if blob
     )
-    registry = walk.registry_at(history.steps[-1].commit.id)
-    entries = []
-    for step, change in changes:
-        commit = step.commit
-        summary = ""
-        if change is not None:
-            old = blobs.get(change.old_blob or "")
-            new = blobs.get(change.new_blob or "")
-            summary = summarise(
-                record_data(old, record_id), record_data(new, record_id), change.status
+    registry = walk.registry_at(walk.tip or "")
+    return [
+        (
+            step,
+            record,
+            step_entries(
+                step, record, change, verdicts.get((step.commit.id, record), []), blobs, registry
+            ),
+        )
+        for step, record, change in changes
+    ]
+
+
+def change_of(step: Step, record: str) -> git.Change | None:
+    """What a commit did to a record's file (for qms.yaml: to the registry), if anything."""
+    return step.config if record == CONFIG_RECORD else step.records.get(record)
+
+
+def step_entries(
+    step: Step,
+    record: str,
+    change: git.Change | None,
+    signed: Sequence[Verdict],
+    blobs: Mapping[str, bytes | None],
+    registry: Registry | None,
+) -> list[LogEntry]:
+    """One commit's entries for one record, from its change and its verdicts on the record."""
+    commit = step.commit
+    summary = ""
+    if change is not None:
+        old = blobs.get(change.old_blob or "")
+        new = blobs.get(change.new_blob or "")
+        summary = summarise(record_data(old, record), record_data(new, record), change.status)
+        if len(commit.parents) > 1:
+            summary = f"merged: {summary}"
+    entries = [
+        LogEntry(
+            commit.id,
+            verdict.when,
+            verdict.signer,
+            verdict.email,
+            verdict.meaning,
+            verdict.reason,
+            _verdict_text(verdict),
+            summary or "signature only, no change",
+        )
+        for verdict in signed
+    ]
+    if not signed:
+        person = registry.config.person_by_email(commit.author.email) if registry else None
+        reasons = commit.trailer_values("Reason")
+        entries.append(
+            LogEntry(
+                commit.id,
+                commit.author.utc,
+                person.name if person else commit.author.name,
+                commit.author.email,
+                "created" if change is not None and change.status == "A" else "changed",
+                reasons[-1] if reasons else None,
+                "not a signature",
+                summary,
             )
-            if len(commit.parents) > 1:
-                summary = f"merged: {summary}"
-        signed = verdicts.get(commit.id, [])
-        for verdict in signed:
-            entries.append(
-                LogEntry(
-                    commit.id,
-                    verdict.when,
-                    verdict.signer,
-                    verdict.email,
-                    verdict.meaning,
-                    verdict.reason,
-                    _verdict_text(verdict),
-                    summary or "signature only, no change",
-                )
-            )
-        if not signed:
-            person = registry.config.person_by_email(commit.author.email) if registry else None
-            reasons = commit.trailer_values("Reason")
-            entries.append(
-                LogEntry(
-                    commit.id,
-                    commit.author.utc,
-                    person.name if person else commit.author.name,
-                    commit.author.email,
-                    "created" if change is not None and change.status == "A" else "changed",
-                    reasons[-1] if reasons else None,
-                    "not a signature",
-                    summary,
-                )
-            )
+        )
     return entries
 
 

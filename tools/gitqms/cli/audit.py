@@ -10,54 +10,28 @@ import click
 from .. import git
 from ..errors import Exit
 from ..record_log import record_log
+from ..reports.verification import receipt_line, verification_json, verification_lines
 from ..server.receipts import DatedReceipt, dated_receipts
-from ..signatures.verify import Verdict, verify_history
-from .common import FORMAT_OPTION, echo_json, plural, printable, repository
+from ..signatures.verify import verify_history
+from .common import FORMAT_OPTION, echo_json, printable, repository
 
-
-def _receipt_line(dated: DatedReceipt) -> str:
-    receipt = dated.receipt
-    where = [w for w in (receipt.ref, receipt.pusher and f"by {receipt.pusher}") if w]
-    where += [f"from {receipt.address}"] if receipt.address else []
-    return f"    received {receipt.received:%Y-%m-%d %H:%M:%S}Z" + (
-        f" ({', '.join(where)})" if where else ""
-    )
+_COLOURS = {
+    "valid": "green",
+    "superseded": "yellow",
+    "invalid": "red",
+    "flag": "yellow",
+    "ok": "green",
+    "failed": "red",
+}
 
 
 def _echo_receipt(dated: DatedReceipt | None) -> None:
     """The server's receipt under a signature or change, and the flag when its date is off."""
     if dated is None:
         return
-    click.echo(printable(_receipt_line(dated)))
+    click.echo(printable(receipt_line(dated.receipt.to_json())))
     if dated.flag:
         click.secho(printable(f"    {dated.flag}"), fg="yellow", bold=True)
-
-
-def _receipt_json(receipts: dict[str, DatedReceipt], commit: str) -> dict[str, object]:
-    dated = receipts.get(commit)
-    return {
-        "receipt": dated.receipt.to_json() if dated else None,
-        "date_flag": dated.flag if dated else None,
-    }
-
-
-def _verdict_json(verdict: Verdict) -> dict[str, object]:
-    return {
-        "commit": verdict.commit,
-        "date": verdict.when.isoformat(),
-        "record": verdict.record,
-        "version": verdict.version,
-        "meaning": verdict.meaning,
-        "reason": verdict.reason,
-        "signer": verdict.signer,
-        "email": verdict.email,
-        "person": verdict.person,
-        "role": verdict.role,
-        "key": verdict.fingerprint,
-        "status": verdict.status,
-        "problems": list(verdict.problems),
-        "superseded": verdict.superseded,
-    }
 
 
 @click.command()
@@ -85,49 +59,16 @@ def verify(
     # With the server's receipts fetched: when each signature arrived, and a flag if its date
     # is far from that (back-dated or future-dated). A flag does not make a signature invalid.
     receipts = dated_receipts(repo.root, [v.commit for v in report.verdicts])
-    flagged = sum(1 for d in (receipts or {}).values() if d.flag)
+    value = verification_json(report, receipts)
     if output_format == "json":
-        signatures = [_verdict_json(v) for v in report.verdicts]
-        if receipts is not None:
-            for verdict, value in zip(report.verdicts, signatures, strict=True):
-                value.update(_receipt_json(receipts, verdict.commit))
-        echo_json(
-            {
-                "commits": report.commits,
-                "trust_root": report.trust_root,
-                "signatures": signatures,
-                "failures": len(report.failures),
-                "notes": report.notes,
-            }
-            | ({"date_flags": flagged} if receipts is not None else {})
-        )
+        echo_json(value)
     else:
-        for verdict in report.verdicts:
-            colour = {"valid": "green", "superseded": "yellow"}.get(verdict.status, "red")
-            version = f" v{verdict.version}" if verdict.version else ""
-            click.echo(
-                click.style(f"{verdict.status:<10}", fg=colour, bold=True)
-                + printable(
-                    f" {verdict.commit[:12]} {verdict.when:%Y-%m-%d %H:%M}Z "
-                    f"{verdict.record}{version} {verdict.meaning} by {verdict.signer}"
-                )
-            )
-            for problem in verdict.problems:
-                click.echo(printable(f"    {problem}"))
-            if verdict.superseded:
-                click.echo(printable(f"    {verdict.superseded}"))
-            _echo_receipt((receipts or {}).get(verdict.commit))
-        for note in report.notes:
-            click.echo(printable(f"note: {note}"))
-        summary = (
-            f"{plural(report.commits, 'commit')}, {plural(len(report.verdicts), 'signature')}, "
-            f"{len(report.failures)} invalid"
-        )
-        if flagged:
-            summary += f", {flagged} with a date far from its receipt"
-        if report.trust_root:
-            summary += f"; trust root {report.trust_root[:12]}"
-        click.secho(summary, fg="red" if report.failures else "green")
+        for line in verification_lines(value):
+            colour = _COLOURS.get(line.kind)
+            if line.lead:
+                click.echo(click.style(line.lead, fg=colour, bold=True) + line.text)
+            else:
+                click.secho(line.text, fg=colour, bold=line.kind == "flag")
     ctx.exit(Exit.FINDINGS if report.failures else Exit.OK)
 
 

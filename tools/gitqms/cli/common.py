@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,6 +11,8 @@ import click
 
 from .. import git
 from ..repository import Repository
+from ..text import plural as plural
+from ..text import printable as printable
 from ..validation.findings import Finding
 
 if TYPE_CHECKING:  # the checker loads only with the commands that run it
@@ -30,15 +31,6 @@ FORMAT_OPTION = click.option(
 def echo_json(value: Any) -> None:
     # ASCII only: control, C1 and bidi characters from record text arrive escaped.
     click.echo(json.dumps(value, indent=2, ensure_ascii=True))
-
-
-# C0 and C1 controls, and the bidi overrides that can make text read differently than it is.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def printable(text: str) -> str:
-    """Record text for a terminal: control characters (escape sequences) shown, not obeyed."""
-    return _CONTROL.sub(lambda m: ascii(m.group())[1:-1], text)
 
 
 def echo_findings(findings: list[Finding]) -> None:
@@ -71,10 +63,6 @@ def echo_check_report(report: CheckReport) -> None:
         f"{plural(report.commits, 'commit')} checked: "
         f"{plural(len(report.errors), 'violation')}, {plural(warnings, 'warning')}"
     )
-
-
-def plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def start_folder(ctx: click.Context) -> Path:

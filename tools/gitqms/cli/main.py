@@ -34,10 +34,13 @@ COMMANDS: dict[str, str] = {
     "check": "lifecycle:check",
     "verify": "audit:verify",
     "log": "audit:log",
+    "audit-trail": "audit_review:audit_trail",
     "hook": "hook:hook",
     "build": "site:build",
     "serve": "site:serve",
     "demo": "site:demo",
+    "import": "importing:import_records",
+    "archive": "archive:archive",
 }
 
 

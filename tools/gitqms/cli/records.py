@@ -8,7 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..errors import Exit
-from ..records.model import Capa, Deviation, Record, Sop
+from ..records.model import AuditReview, Capa, Deviation, Record, Sop
 from ..validation.run import validate as run_validation
 from .common import FORMAT_OPTION, echo_json, plural, printable, repository
 
@@ -27,6 +27,12 @@ def _summary(record: Record) -> dict[str, str]:
             "owner": record.owner,
             "dates": f"opened {record.opened}, due {record.due}, {plural(open_actions, 'open action')}",
         }
+    if isinstance(record, AuditReview):
+        return {
+            "state": f"review of {record.since} to {record.until}",
+            "owner": record.reviewer,
+            "dates": f"reviewed {record.reviewed_on}",
+        }
     assert isinstance(record, Deviation)
     level = record.classification.level if record.classification else "unclassified"
     return {
@@ -37,7 +43,11 @@ def _summary(record: Record) -> dict[str, str]:
 
 
 @click.command("list")
-@click.option("--kind", type=click.Choice(["sop", "capa", "deviation"]), help="Only this kind.")
+@click.option(
+    "--kind",
+    type=click.Choice(["sop", "capa", "deviation", "audit-review"]),
+    help="Only this kind.",
+)
 @FORMAT_OPTION
 @click.pass_context
 def list_records(ctx: click.Context, kind: str | None, output_format: str) -> None:

@@ -93,7 +93,8 @@ def demo(ctx: click.Context, folder: Path, examples: Path | None, then_serve: bo
     result = build_demo(folder, examples or base, today, lambda line: click.echo(f"demo: {line}"))
     click.echo(
         f"demo repository: {result.repo}\n"
-        f"demo site:       {result.site / 'index.html'} (open it in a browser)"
+        f"demo site:       {result.site / 'index.html'} (open it in a browser)\n"
+        f"demo archive:    {result.folder / 'archive'} (check it: qms archive verify DIR)"
     )
     if then_serve:
         from ..site.build import serve_site

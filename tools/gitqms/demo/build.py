@@ -98,6 +98,8 @@ def _build(folder: Path, examples: Path, today: date, progress: Callable[[str], 
     progress(f"running {len(steps)} steps of signed work, {START} to {today}")
     for step in steps:
         _run(repo, actors[step.actor], step)
+    if git.symbolic_head(repo) != "refs/heads/main":
+        git.switch_branch(repo, "main")
     with acting(actors["a.weber"], at(today, 12)):
         verified = run_qms(repo, ["verify"]).strip().splitlines()[-1]
         root = git.run(repo, ["rev-list", "--max-parents=0", "HEAD"]).stdout.strip()
@@ -107,11 +109,30 @@ def _build(folder: Path, examples: Path, today: date, progress: Callable[[str], 
     from ..site.build import build_site  # MkDocs loads only when the site is built
 
     build_site(repo, folder / "site", today)
+    progress("archiving for long retention, then checking the archive as a restore would")
+    from ..archive.create import create_archive
+    from ..archive.verify import verify_archive
+
+    create_archive(repo, folder / "archive", today)
+    checked = verify_archive(folder / "archive")
+    if not checked.ok:
+        raise QmsError("the demo archive does not verify:\n" + "\n".join(checked.differences))
     return Demo(folder, repo, folder / "site", people_dir, len(steps) + 1, verified)
 
 
 def _run(repo: Path, actor: Actor, step: Step) -> None:
+    """One step, on its branch: made from main on first use, merged and deleted at its merge."""
+    head = git.symbolic_head(repo)
     with acting(actor, step.when):
+        if step.kind == "merge":
+            if head != "refs/heads/main":
+                git.switch_branch(repo, "main")
+            git.merge_branch(repo, step.branch, step.message)
+            git.delete_merged_branch(repo, step.branch)
+            return
+        if head != f"refs/heads/{step.branch}":
+            exists = git.rev_parse(repo, f"refs/heads/{step.branch}") is not None
+            git.switch_branch(repo, step.branch, start=None if exists else "main")
         if step.kind == "write":
             for path, text in step.files.items():
                 (repo / path).parent.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,10 +30,27 @@ SIGNERS = ("m.okafor", "l.santos", "a.weber", "j.lindqvist")  # preferred, in th
 class Step:
     when: datetime
     actor: str
-    kind: str  # "write" (files, then an unsigned commit) or "qms" (a command)
+    kind: str  # "write" (files, then an unsigned commit), "qms" (a command) or "merge"
     args: tuple[str, ...] = ()  # the command's arguments
     files: Mapping[str, str] = field(default_factory=dict)  # path -> text, for "write"
     message: str = ""
+    branch: str = "main"  # where it happens; "merge" merges this branch into main
+
+
+def pull_request(
+    steps: list[Step], branch: str, merger: str, title: str, reason: str
+) -> list[Step]:
+    """`steps` made on a change branch, then merged into main with a merge commit a minute
+    after the last of them, as a reviewed pull request is: work reaches main only this way."""
+    last = max(step.when for step in steps)
+    merge = Step(
+        last + timedelta(minutes=1),
+        merger,
+        "merge",
+        message=f"Merge {branch}: {title}\n\nReason: {reason}\n",
+        branch=branch,
+    )
+    return [replace(step, branch=branch) for step in steps] + [merge]
 
 
 def at(day: date, hour: int = 10, minute: int = 0) -> datetime:
@@ -54,7 +71,7 @@ def _set(text: str, key: str, value: str) -> str:
 
 
 def sop_steps(examples: Path, today: date) -> list[Step]:
-    steps: list[Step] = []
+    first_issue: list[Step] = []
     sops = {p.stem: p.read_text(encoding="utf-8") for p in sorted((examples / "sops").glob("*.md"))}
     owners = {sop: re.search(r"(?m)^owner: (\S+)", text) for sop, text in sops.items()}
     owner = {sop: m.group(1) if m else "l.santos" for sop, m in owners.items()}
@@ -63,7 +80,7 @@ def sop_steps(examples: Path, today: date) -> list[Step]:
     first["SOP-0012"] = SOP_0012
     owner["SOP-0012"] = "j.lindqvist"
     for number, (sop, text) in enumerate(sorted(first.items())):
-        steps.append(
+        first_issue.append(
             write(
                 at(START + timedelta(days=1), 9, number),
                 owner[sop],
@@ -74,7 +91,7 @@ def sop_steps(examples: Path, today: date) -> list[Step]:
         )
     for sop in sorted(first):
         reviewer = "j.lindqvist" if owner[sop] == "m.okafor" else "m.okafor"
-        steps.append(
+        first_issue.append(
             qms(
                 at(START + timedelta(days=2)),
                 reviewer,
@@ -84,7 +101,7 @@ def sop_steps(examples: Path, today: date) -> list[Step]:
                 "technical review",
             )
         )
-    steps.append(
+    first_issue.append(
         qms(
             at(START + timedelta(days=3)),
             "a.weber",
@@ -94,13 +111,21 @@ def sop_steps(examples: Path, today: date) -> list[Step]:
             "release",
         )
     )
+    steps = pull_request(
+        first_issue,
+        "sops/first-issue",
+        "a.weber",
+        "the procedures in force, first issue under gitqms",
+        "migration of the paper procedures, reviewed and approved",
+    )
     # SOP-0005 v2: the logger hold point (CAPA-2026-0001 action A1), effective 2026-05-04.
-    steps += [
+    v2_title = "SOP-0005 v2: logger acceptance before the shipper is opened"
+    v2 = [
         write(
             at(date(2026, 4, 15)),
             "j.lindqvist",
             {"sops/SOP-0005.md": sops["SOP-0005"]},
-            "SOP-0005 v2: logger acceptance before the shipper is opened",
+            v2_title,
             "CAPA-2026-0001 action A1",
         ),
         qms(
@@ -112,6 +137,10 @@ def sop_steps(examples: Path, today: date) -> list[Step]:
             "checked against CAPA-2026-0001",
         ),
         qms(at(date(2026, 4, 20)), "a.weber", "approve", "SOP-0005", "--reason", "CC-2026-014"),
+    ]
+    steps += pull_request(v2, "SOP-0005/v2", "a.weber", v2_title, "CC-2026-014 approved")
+    retire_reason = "paper temperature log replaced by logger acceptance in SOP-0005 v2"
+    retire = [
         qms(
             at(date(2026, 6, 15)),
             "a.weber",
@@ -120,9 +149,10 @@ def sop_steps(examples: Path, today: date) -> list[Step]:
             "--meaning",
             "retired",
             "--reason",
-            "paper temperature log replaced by logger acceptance in SOP-0005 v2",
-        ),
+            retire_reason,
+        )
     ]
+    steps += pull_request(retire, "SOP-0012/retire", "a.weber", "retire SOP-0012", retire_reason)
     # A revision approved now, effective in three weeks; an edit in review; a new draft.
     revised = _set(sops["SOP-0003"], "version", "2")
     revised = _set(revised, "effective_date", f'"{today + timedelta(days=21):%Y-%m-%d}"')
@@ -144,7 +174,7 @@ def sop_steps(examples: Path, today: date) -> list[Step]:
     draft_edit = _set(_set(sops["SOP-0001"], "version", "4"), "supersedes", '"SOP-0001 v3"') + (
         "\n## Draft note\n\nDRAFT-ONLY TEXT: electronic training records to replace paper.\n"
     )
-    steps += [
+    revision = [
         write(
             at(today - timedelta(days=6)),
             "l.santos",
@@ -168,6 +198,12 @@ def sop_steps(examples: Path, today: date) -> list[Step]:
             "--reason",
             "CC-2026-052",
         ),
+    ]
+    steps += pull_request(
+        revision, "SOP-0003/v2", "a.weber", "SOP-0003 v2, effective in three weeks", "CC-2026-052"
+    )
+    # Drafts merged for everyone to see in the working copy, never on the controlled site.
+    edit = [
         write(
             at(today - timedelta(days=2)),
             "l.santos",
@@ -183,14 +219,22 @@ def sop_steps(examples: Path, today: date) -> list[Step]:
             "--reason",
             "first review",
         ),
+    ]
+    steps += pull_request(
+        edit, "SOP-0001/v4", "l.santos", "SOP-0001 v4 draft", "draft shared for comment"
+    )
+    new_draft = [
         write(
             at(today - timedelta(days=1), 14),
             "s.murphy",
             {"sops/SOP-0013.md": SOP_0013},
             "SOP-0013 (draft): gene therapy vector spill response",
             "new procedure requested by the biosafety officer",
-        ),
+        )
     ]
+    steps += pull_request(
+        new_draft, "SOP-0013/draft", "s.murphy", "SOP-0013 draft", "draft shared for comment"
+    )
     return steps
 
 
@@ -248,27 +292,43 @@ def _record_life(
 
     first = at(opened, 20)
     written = text(machine.initial, first)
-    steps = [write(first, author, {path: written}, f"{record_id} raised", "new record")]
+    raised = [write(first, author, {path: written}, f"{record_id} raised", "new record")]
+    requests = [(raised, f"{record_id}/raised", author, f"{record_id} raised", "new record")]
     state, day = machine.initial, opened
     for number, target in enumerate(route, start=1):
         spread = opened + timedelta(days=round(number * span / len(route)))
         day = min(max(spread, day, _needs(final, target) or day), today)
+        group = []
         update = text(state, at(day, 10))
         if update != written:
-            steps.append(
+            group.append(
                 write(at(day, 10), author, {path: update}, f"{record_id} updated", "progress")
             )
             written = update
         meaning = next(t.meaning for t in machine.transitions if t.target == target)
         signer = _signer(config, machine.kind, meaning, author)
-        steps.append(qms(at(day, 11, number), signer, "advance", record_id, "--to", target))
+        group.append(qms(at(day, 11, number), signer, "advance", record_id, "--to", target))
+        requests.append((group, f"{record_id}/{target}", signer, f"{record_id} {target}", meaning))
         state = target
         written = text(state, at(day, 10))  # advance changes the state line only
     last = at(max(day, ready, opened + timedelta(days=1)), 12)
     if state not in machine.closed and last.date() <= today and text(state, last) != written:
-        steps.append(
-            write(last, author, {path: text(state, last)}, f"{record_id} updated", "progress")
-        )
+        late = [write(last, author, {path: text(state, last)}, f"{record_id} updated", "progress")]
+        requests.append((late, f"{record_id}/update", author, f"{record_id} updated", "progress"))
+    return _one_after_another(requests)
+
+
+def _one_after_another(
+    requests: list[tuple[list[Step], str, str, str, str]],
+) -> list[Step]:
+    """A record's pull requests in order, each starting after the one before was merged (a
+    later one moved on by as much as needed), so no two of them edit the file at once."""
+    steps: list[Step] = []
+    for group, branch, merger, title, reason in requests:
+        if steps and group[0].when <= steps[-1].when:
+            shift = steps[-1].when - group[0].when + timedelta(minutes=1)
+            group = [replace(step, when=step.when + shift) for step in group]
+        steps += pull_request(group, branch, merger, title, reason)
     return steps
 
 
@@ -464,6 +524,37 @@ DRAFT-ONLY TEXT: how ward staff contain and clean a spill of a viral-vector prod
 """
 
 
+def review_steps(today: date) -> list[Step]:
+    """Last month's audit trail reviewed and the review signed by a QA officer, through a pull
+    request like any other change (EU GMP Annex 11 §9)."""
+    end = today.replace(day=1) - timedelta(days=1)
+    start = end.replace(day=1)
+    review = qms(
+        at(today - timedelta(days=1), 12),
+        "m.okafor",
+        "audit-trail",
+        "--since",
+        start.isoformat(),
+        "--until",
+        end.isoformat(),
+        "--revision",
+        "main",
+        "--branch",
+        "main",
+        "--sign",
+        "--conclusion",
+        f"Audit trail of {start:%B %Y} reviewed: every change has a reason and arrived through "
+        "a merge; every signature is valid; no follow-up needed.",
+    )
+    return pull_request(
+        [review],
+        f"audit-review/{start:%Y-%m}",
+        "m.okafor",
+        f"audit-trail review of {start:%B %Y}",
+        "periodic audit-trail review",
+    )
+
+
 def timeline(examples: Path, config: QmsConfig, today: date) -> list[Step]:
-    steps = sop_steps(examples, today) + record_steps(examples, config, today)
+    steps = sop_steps(examples, today) + record_steps(examples, config, today) + review_steps(today)
     return sorted(steps, key=lambda step: step.when)  # stable: same-moment steps keep order

@@ -148,6 +148,8 @@ def snapshot(
                 config.signatures.get("sop", {}),
                 on,
             )
+        elif record_id.startswith("ATR-"):
+            statuses[record_id] = _review_status(record_id, content, data, signed, on)
         else:
             statuses[record_id] = _machine_status(
                 record_id, data, signed.get(record_id, {}), config, on
@@ -202,6 +204,30 @@ def _document_record(document: DocumentStatus, content: bytes, on: date) -> Reco
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _review_status(
+    record_id: str,
+    content: bytes,
+    data: Mapping[str, Any],
+    signed: Mapping[str, Mapping[str, SignedContent]],
+    on: date,
+) -> RecordStatus:
+    """An audit-trail review has no lifecycle: it is signed (on this exact content) or not."""
+    item = signed.get(record_id, {}).get(content_hash(content))
+    done = item is not None and any(s.when.date() <= on for s in item.signatures)
+    return RecordStatus(
+        record_id,
+        "audit-review",
+        _text(data.get("title")) or "",
+        "signed" if done else "unsigned",
+        None,
+        None,
+        None,
+        (),
+        notes=() if done else ("no valid 'audit-trail-reviewed' signature covers this content",),
+        data=data,
+    )
 
 
 def _machine_status(

@@ -131,7 +131,7 @@ def build_config(data: Mapping[str, Any]) -> QmsConfig:
                 for meaning, rule in (policy.get(kind) or {}).items()
             }
         )
-        for kind in ("sop", "capa", "deviation", "qms")
+        for kind in ("sop", "capa", "deviation", "audit-review", "qms")
     }
     privacy = data.get("privacy") or {}
     server = data.get("server") or {}

@@ -1,4 +1,8 @@
-"""The three record kinds, their folders, file names and ID patterns."""
+"""The record kinds, their folders, file names and ID patterns.
+
+SOPs, CAPAs and deviations are written by people (`qms new`); an audit-trail review is written
+by `qms audit-trail --sign`, in the same commit as the reviewer's signature.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Literal
 
-KindName = Literal["sop", "capa", "deviation"]
+KindName = Literal["sop", "capa", "deviation", "audit-review"]
 
 
 @dataclass(frozen=True)
@@ -36,7 +40,11 @@ class Kind:
 SOP = Kind("sop", "SOP", "sops", ".md", "SOP", yearly=False)
 CAPA = Kind("capa", "CAPA", "capa", ".yaml", "CAPA", yearly=True)
 DEVIATION = Kind("deviation", "deviation", "deviations", ".yaml", "DEV", yearly=True)
-KINDS: tuple[Kind, ...] = (SOP, CAPA, DEVIATION)
+AUDIT_REVIEW = Kind(
+    "audit-review", "audit-trail review", "audit-reviews", ".yaml", "ATR", yearly=True
+)
+KINDS: tuple[Kind, ...] = (SOP, CAPA, DEVIATION, AUDIT_REVIEW)
+REVIEW_MEANING = "audit-trail-reviewed"  # the reviewer's signature on an audit-trail review
 BY_NAME: dict[str, Kind] = {kind.name: kind for kind in KINDS}
 BY_FOLDER: dict[str, Kind] = {kind.folder: kind for kind in KINDS}
 

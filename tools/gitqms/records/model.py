@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, ClassVar
 
-from .kinds import CAPA, DEVIATION, SOP, Kind
+from .kinds import AUDIT_REVIEW, CAPA, DEVIATION, SOP, Kind
 
 
 def _tuple(value: Any) -> tuple[str, ...]:
@@ -140,6 +140,21 @@ class Deviation(Record):
     kind: ClassVar[Kind] = DEVIATION
 
 
+@dataclass(frozen=True)
+class AuditReview(Record):
+    """An audit-trail review: the period, the commit reviewed, the report's hash, the
+    conclusion. Written and signed by `qms audit-trail --sign`."""
+
+    since: str = ""
+    until: str = ""
+    revision: str = ""
+    report_sha256: str = ""
+    reviewer: str = ""
+    reviewed_on: str = ""
+    conclusion: str = ""
+    kind: ClassVar[Kind] = AUDIT_REVIEW
+
+
 def build_record(kind: Kind, path: str, data: Mapping[str, Any], body: str | None) -> Record:
     """A typed record from data that has passed its schema."""
     raw = MappingProxyType(dict(data))
@@ -199,6 +214,17 @@ def build_record(kind: Kind, path: str, data: Mapping[str, Any], body: str | Non
             else None,
             closed=data.get("closed"),
             related_sops=_tuple(data.get("related_sops")),
+        )
+    if kind is AUDIT_REVIEW:
+        return AuditReview(
+            **common,
+            since=data["period"]["since"],
+            until=data["period"]["until"],
+            revision=data["revision"],
+            report_sha256=data["report_sha256"],
+            reviewer=data["reviewer"],
+            reviewed_on=data["reviewed_on"],
+            conclusion=data["conclusion"],
         )
     classification = data.get("classification")
     return Deviation(

@@ -19,8 +19,9 @@ from ..errors import QmsError
 from ..history import Step, record_blobs
 from ..lifecycle.signed import extension_signed, investigation_extension, signed_contents
 from ..records.config import CONFIG_FILE, QmsConfig
-from ..records.kinds import BY_NAME, kind_of_id
+from ..records.kinds import BY_NAME, REVIEW_MEANING, kind_of_id
 from ..records.lifecycles import EXTENSION_MEANING
+from ..records.migration import MIGRATED_MEANING, MIGRATION_FIELD
 from ..repository import RecordFile
 from ..safeyaml import LoadError, decode_record_bytes
 from ..signatures.claims import REASON, content_hash, read_claims, record_data
@@ -30,7 +31,7 @@ from ..validation.run import check_record_text
 from ..validation.semantic import Context
 
 Severity = Literal["error", "warning"]
-Released = Mapping[str, Mapping[int, str]]  # SOP -> version -> content hash of its approval
+Approvals = dict[str, tuple[Verdict, ...]]  # SOP -> its valid approvals, in order
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ class _Gate:
         self.in_range = in_range
         self.violations: list[Violation] = []
         self.reported: set[tuple[str | None, str, str]] = set()
-        self.released: dict[str, Released] = {}
+        self.released: dict[str, Approvals] = {}
         self.touched: dict[str, str] = {}  # record -> the last commit in range that changed it
         self.verdicts: dict[str, list[Verdict]] = {}
         for verdict in walk.report.verdicts:
@@ -126,18 +127,23 @@ class _Gate:
             self.violations.append(Violation(commit, record, rule, message, fix, severity))
 
     def run(self) -> None:
-        steps = [s for s in self.history.steps if s.commit.id in self.in_range]
+        steps = self.walk.steps_for(self.in_range)  # the rest of history is read as a graph
         names = {c.old_blob for s in steps for c in s.records.values() if c.old_blob}
         names |= {c.new_blob for s in steps for c in s.records.values() if c.new_blob}
         self.blobs = self.history.blobs(sorted(names))
-        head = self.history.steps[-1].commit.id if self.history.steps else None
+        head = self.walk.tip
         if head is None:
             return
         self.ids = frozenset(record_blobs(self.root, head, self.history.prefix))
-        for step in self.history.steps:
-            if step.commit.id in self.in_range:
-                self._check(step)
-            self._release(step)
+        in_range = {step.commit.id: step for step in steps}
+        released, verdicts = self.released, self.verdicts
+        for commit, parents in self.walk.graph():
+            if commit in in_range:
+                self._check(in_range[commit])
+            if len(parents) == 1 and commit not in verdicts:  # most commits: as their parent
+                released[commit] = released.get(parents[0], {})
+            else:
+                self._release(commit, parents)
         paths = {r: f"{head}:{self.history.path_of(r)}" for r in sorted(self.touched)}
         blobs = self.history.blobs(paths.values())
         self.at_head = {r: c for r, name in paths.items() if (c := blobs.get(name)) is not None}
@@ -145,32 +151,45 @@ class _Gate:
 
     # -- the state the rules need from before each commit ---------------------------------
 
-    def _release(self, step: Step) -> None:
-        """SOP versions validly approved as of this commit (its parents' plus its own)."""
-        parents = [self.released.get(p, {}) for p in step.commit.parents]
-        merged: dict[str, dict[int, str]] = {}
-        for released in parents:
-            for record, versions in released.items():
-                merged.setdefault(record, {}).update(versions)
-        config = self._config(step)
-        release = config.lifecycles.sop.release if config else "approved"
-        for verdict in self.verdicts.get(step.commit.id, ()):
-            if verdict.ok and verdict.meaning == release and verdict.record.startswith("SOP-"):
-                content = self.walk.claimed_content(verdict)
-                number = _version(
-                    record_data(
-                        self.walk.content_at(step.commit.id, verdict.record), verdict.record
-                    )
-                )
-                if content is not None and number is not None:
-                    merged.setdefault(verdict.record, {})[number] = content
-        self.released[step.commit.id] = merged if merged or not parents else parents[0]
+    def _release(self, commit: str, parents: tuple[str, ...]) -> None:
+        """The approvals of SOP versions as of this commit (its parents' plus its own), per SOP
+        in the order they apply. A commit that adds none shares its parent's; what each one
+        approved is read only for the SOPs a rule asks about (`_released`)."""
+        released = [self.released.get(p, {}) for p in parents]
+        own: list[Verdict] = []
+        if verdicts := self.verdicts.get(commit):
+            config = self._config(commit, parents)
+            release = config.lifecycles.sop.release if config else "approved"
+            own = [
+                v for v in verdicts if v.ok and v.meaning == release and v.record.startswith("SOP-")
+            ]
+        if len(released) == 1 and not own:
+            self.released[commit] = released[0]
+            return
+        merged = dict(released[0]) if released else {}
+        for other in released[1:]:
+            for record, approvals in other.items():
+                # A merge replays both sides; an approval both hold applies where it last does.
+                both = (*merged.get(record, ()), *approvals)
+                merged[record] = tuple(reversed(dict.fromkeys(reversed(both))))
+        for verdict in own:
+            merged[verdict.record] = (*merged.get(verdict.record, ()), verdict)
+        self.released[commit] = merged
 
-    def _config(self, step: Step) -> QmsConfig | None:
-        parents = step.commit.parents
-        registry = self.walk.registry_at(parents[0] if parents else step.commit.id)
-        if registry is None and self.walk.root_commit == step.commit.id:
-            registry = self.walk.registry_at(step.commit.id)
+    def _released(self, commit: str | None, record: str) -> dict[int, str]:
+        """Version -> content hash of each approved version of `record` as of `commit`."""
+        versions: dict[int, str] = {}
+        for verdict in self.released.get(commit or "", {}).get(record, ()):
+            content = self.walk.claimed_content(verdict)
+            number = _version(record_data(self.walk.content_at(verdict.commit, record), record))
+            if content is not None and number is not None:
+                versions[number] = content
+        return versions
+
+    def _config(self, commit: str, parents: tuple[str, ...]) -> QmsConfig | None:
+        registry = self.walk.registry_at(parents[0] if parents else commit)
+        if registry is None and self.walk.root_commit == commit:
+            registry = self.walk.registry_at(commit)
         return registry.config if registry else None
 
     # -- the rules -----------------------------------------------------------------------
@@ -197,7 +216,7 @@ class _Gate:
                 f"{CONFIG_FILE} was deleted",
                 "restore it: git revert this commit",
             )
-        config = self._config(step)
+        config = self._config(step.commit.id, step.commit.parents)
         added = [r for r, c in step.records.items() if c.old_blob is None and c.new_blob]
         reason = commit.trailer_values(REASON)
         for record, change in step.records.items():
@@ -230,8 +249,11 @@ class _Gate:
             if new is None or config is None:
                 continue
             old = self._data(change.old_blob, record)
+            self._migration_rules(step, record, old, new)
             if record.startswith("SOP-"):
                 self._sop_rules(step, record, old, new, change)
+            elif record.startswith("ATR-"):
+                self._review_rules(step, record, old)
             else:
                 self._state_rules(step, record, old, new, config)
 
@@ -302,7 +324,7 @@ class _Gate:
         change: git.Change,
     ) -> None:
         parent = step.commit.parents[0] if step.commit.parents else None
-        released = self.released.get(parent or "", {}).get(record, {})
+        released = self._released(parent, record)
         number = _version(new)
         if number is None or not released:
             return
@@ -337,6 +359,33 @@ class _Gate:
                 f"write 'supersedes: \"{record} v{newest}\"'",
             )
 
+    def _review_rules(self, step: Step, record: str, old: dict[str, Any] | None) -> None:
+        """An audit-trail review is written once, in the commit that signs it."""
+        commit = step.commit.id
+        if old is not None:
+            self.add(
+                commit,
+                record,
+                "record.closed",
+                f"{record} is a signed audit-trail review; a review is not edited",
+                "revert this change; record a new review with `qms audit-trail --sign`",
+            )
+            return
+        signed = [
+            v
+            for v in self.verdicts.get(commit, ())
+            if v.record == record and v.ok and v.meaning == REVIEW_MEANING
+        ]
+        if not signed:
+            self.add(
+                commit,
+                record,
+                "state.signature",
+                f"{record} was created without a valid signature '{REVIEW_MEANING}' in the "
+                "same commit",
+                "write reviews with `qms audit-trail --since D --until D --sign --conclusion T`",
+            )
+
     def _state_rules(
         self,
         step: Step,
@@ -352,15 +401,26 @@ class _Gate:
         target = new.get("state")
         commit = step.commit.id
         if old is None:
-            if target != machine.initial:
+            if target != machine.initial and not self._signed_migration(commit, record, new):
+                fix = f"create it with state '{machine.initial}' and move it on with " + (
+                    f"`qms advance {record} --to STATE`"
+                    if MIGRATION_FIELD not in new
+                    else f"`qms import … --commit`, signed with the meaning '{MIGRATED_MEANING}' "
+                    "by a person holding the role the policy gives it"
+                )
                 self.add(
                     commit,
                     record,
                     "state.initial",
                     f"{record} was created in state '{target}'; a new {label} starts as "
-                    f"'{machine.initial}'",
-                    f"create it with state '{machine.initial}' and move it on with "
-                    f"`qms advance {record} --to STATE`",
+                    f"'{machine.initial}'"
+                    + (
+                        f", unless it is migrated with a valid '{MIGRATED_MEANING}' signature "
+                        "in the same commit"
+                        if MIGRATION_FIELD in new
+                        else ""
+                    ),
+                    fix,
                 )
             return
         source = old.get("state")
@@ -417,9 +477,39 @@ class _Gate:
                     "cancelling reason)",
                 )
 
+    def _signed_migration(self, commit: str, record: str, new: dict[str, Any]) -> bool:
+        """A migrated record may start past its initial state when this very commit carries a
+        valid 'migrated' signature for it, claiming the state it was created in."""
+        return MIGRATION_FIELD in new and any(
+            v.record == record
+            and v.ok
+            and v.meaning == MIGRATED_MEANING
+            and v.version == str(new.get("state"))
+            for v in self.verdicts.get(commit, ())
+        )
+
+    def _migration_rules(
+        self, step: Step, record: str, old: dict[str, Any] | None, new: dict[str, Any]
+    ) -> None:
+        """The migration block is written when the record is created and never changed."""
+        if old is None or old.get(MIGRATION_FIELD) == new.get(MIGRATION_FIELD):
+            return
+        what = "added to" if MIGRATION_FIELD not in old else "changed in"
+        if MIGRATION_FIELD not in new:
+            what = "removed from"
+        self.add(
+            step.commit.id,
+            record,
+            "migration.changed",
+            f"the '{MIGRATION_FIELD}' block was {what} {record}; it records where a migrated "
+            "record came from and is written only when the record is created",
+            "restore the block as it was (git revert this commit); a legacy record is migrated "
+            "as a new record with `qms import`",
+        )
+
     def _check_extensions(self) -> None:
         """An investigation extension counts only once QA signed it ('extended')."""
-        by_record = signed_contents(self.walk)
+        by_record = signed_contents(self.walk, records=self.touched.keys())
         for record, commit in self.touched.items():
             extension = _extension(self.at_head.get(record), record)
             if not record.startswith("DEV-") or not isinstance(extension, dict):

@@ -50,6 +50,17 @@ class Unextendable(Exception):
     """A walk cannot be carried on to a later tip as a full walk would (walk it afresh)."""
 
 
+def changed_records(step: Step) -> tuple[str, ...]:
+    """The records a commit changes, qms.yaml (the registry) included."""
+    return (*step.records, *([CONFIG_RECORD] if step.config is not None else []))
+
+
+def is_merge(step: Step) -> bool:
+    """A merge brings in changes made by others: the last change of a record is the author's
+    commit on the merged branch, unless nothing earlier changed it (parents come first)."""
+    return len(step.commit.parents) > 1
+
+
 @dataclass(frozen=True)
 class Verdict:
     commit: str
@@ -879,13 +890,13 @@ class Walk:
             )
 
     def _last_changes(self) -> Mapping[str, Commit]:
-        """The commit that last changed each record (qms.yaml: the registry)."""
+        """The commit that last changed each record (qms.yaml: the registry): the author's
+        commit, not the merge that brought it in (parents come first in the walk)."""
         last_change: dict[str, Commit] = {}
         for step in self.history.steps:
-            for record in step.records:
-                last_change[record] = step.commit
-            if step.config is not None:
-                last_change[CONFIG_RECORD] = step.commit
+            for record in changed_records(step):
+                if not (is_merge(step) and record in last_change):
+                    last_change[record] = step.commit
         return last_change
 
     def claimed_content(self, verdict: Verdict) -> str | None:

@@ -33,7 +33,15 @@ from . import openpgp
 from .ahead import SshChecks
 from .claims import CONFIG_RECORD, Claim, Claims
 from .commits import Commit, Identity
-from .verify import Report, Unextendable, Verdict, Walk, git_blob_id
+from .verify import (
+    Report,
+    Unextendable,
+    Verdict,
+    Walk,
+    changed_records,
+    git_blob_id,
+    is_merge,
+)
 
 KIND = "history"
 _COMMIT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
@@ -156,9 +164,10 @@ def snapshot(walk: Walk) -> dict[str, bytes] | None:
     changed = dict(stored.changed) if stored else {}
     added: dict[str, set[int]] = {}
     for index, step in enumerate(steps, old_steps):
-        for record in (*step.records, *([CONFIG_RECORD] if step.config else [])):
+        for record in changed_records(step):
             added.setdefault(record, set()).add(index)
-            changed[record] = index
+            if not (is_merge(step) and record in changed):
+                changed[record] = index
     for index, verdict in enumerate(new_raw, old_verdicts):
         touched.setdefault(verdict.record, ([], []))[1].append(index)
         added.setdefault(verdict.record, set()).add(where[verdict.commit])
@@ -415,8 +424,9 @@ class StoredWalk(Walk):
             return super()._last_changes()
         last = _LastChanges(self, dict(self.stored.changed))
         for step in self.new_steps:
-            for record in (*step.records, *([CONFIG_RECORD] if step.config else [])):
-                last.found[record] = step.commit
+            for record in changed_records(step):
+                if not (is_merge(step) and record in last):
+                    last.found[record] = step.commit
         return last
 
     def _stored_step(self, index: int) -> Step:
