@@ -37,6 +37,7 @@ def register_uri(kind: str, page: int = 1) -> str:
 
 def record_pages(publication: Publication) -> list[PageSpec]:
     pages: list[PageSpec] = []
+    known = _known(publication)  # the records a page may link to: once, not once per link
     for kind, (_, title) in _KINDS.items():
         records = sorted(publication.of_kind(kind), key=lambda r: r.id, reverse=True)
         chunks = [records[i : i + PAGE_SIZE] for i in range(0, len(records), PAGE_SIZE)] or [[]]
@@ -55,7 +56,7 @@ def record_pages(publication: Publication) -> list[PageSpec]:
                 PageSpec(
                     record_uri(record.id),
                     f"{record.id} {record.title}",
-                    partial(_record, publication, record),
+                    partial(_record, publication, known, record),
                 )
             )
     return pages
@@ -115,7 +116,7 @@ def _source(record: RecordEntry) -> str:
     return "—"
 
 
-def _record(publication: Publication, record: RecordEntry, go: Link) -> str:
+def _record(publication: Publication, known: set[str], record: RecordEntry, go: Link) -> str:
     people = publication.people
     parts = []
     if record.overdue:
@@ -139,7 +140,7 @@ def _record(publication: Publication, record: RecordEntry, go: Link) -> str:
     links = [
         link(go(sop_uri(other) if other.startswith("SOP-") else record_uri(other)), other)
         for other in record.links
-        if other in _known(publication)
+        if other in known
     ]
     parts.append(
         "<h2>Linked records</h2>" + (f"<p>{', '.join(links)}</p>" if links else "<p>None.</p>")
