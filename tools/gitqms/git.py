@@ -42,13 +42,17 @@ def _environment() -> dict[str, str]:
     return env
 
 
-def run(cwd: Path, args: Sequence[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
+def run(
+    cwd: Path, args: Sequence[str], *, check: bool = True, feed: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """git `args` in `cwd`, with `feed` on its standard input (else none); GitError on
+    failure when `check`."""
     try:
         result = subprocess.run(
             ["git", *args],
             cwd=cwd,
             env=_environment(),
-            stdin=subprocess.DEVNULL,
+            **({"input": feed} if feed is not None else {"stdin": subprocess.DEVNULL}),
             capture_output=True,
             text=True,
             encoding="utf-8",
@@ -423,17 +427,7 @@ def update_index_entry(cwd: Path, path: str, blob: str) -> None:
 def update_index_entries(cwd: Path, files: dict[str, str]) -> None:
     """`update_index_entry` for many paths (path -> blob) in one git call."""
     listing = "".join(f"100644 blob {blob}\t{path}\0" for path, blob in sorted(files.items()))
-    result = subprocess.run(
-        ["git", "update-index", "--add", "-z", "--index-info"],
-        cwd=cwd,
-        env=_environment(),
-        input=listing,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise GitError(f"git update-index failed: {result.stderr.strip()}")
+    run(cwd, ["update-index", "--add", "-z", "--index-info"], feed=listing)
 
 
 def status_porcelain(cwd: Path, paths: Sequence[str]) -> str:
@@ -577,18 +571,9 @@ def new_commits(cwd: Path, tip: str, known: Iterable[str]) -> list[str]:
     that no longer exists is skipped.
     """
     names = "".join(f"^{name}\n" for name in known if _is_object_id(name))
-    result = subprocess.run(
-        ["git", "rev-list", "--reverse", "--ignore-missing", "--stdin", tip],
-        cwd=cwd,
-        env=_environment(),
-        input=names,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise GitError(f"git rev-list failed in {cwd}: {result.stderr.strip()}")
-    return result.stdout.split()
+    return run(
+        cwd, ["rev-list", "--reverse", "--ignore-missing", "--stdin", tip], feed=names
+    ).stdout.split()
 
 
 def _is_object_id(name: str) -> bool:
