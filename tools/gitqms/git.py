@@ -43,15 +43,20 @@ def _environment() -> dict[str, str]:
 
 
 def run(
-    cwd: Path, args: Sequence[str], *, check: bool = True, feed: str | None = None
+    cwd: Path,
+    args: Sequence[str],
+    *,
+    check: bool = True,
+    feed: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """git `args` in `cwd`, with `feed` on its standard input (else none); GitError on
-    failure when `check`."""
+    """git `args` in `cwd`, with `feed` on its standard input (else none) and `env` instead
+    of the usual environment; GitError on failure when `check`."""
     try:
         result = subprocess.run(
             ["git", *args],
             cwd=cwd,
-            env=_environment(),
+            env=env if env is not None else _environment(),
             **({"input": feed} if feed is not None else {"stdin": subprocess.DEVNULL}),
             capture_output=True,
             text=True,
@@ -604,17 +609,7 @@ def tree_with_files(cwd: Path, base_tree: str | None, files: dict[str, str]) -> 
             (["write-tree"], None),
         ]
         for args, feed in steps:
-            result = subprocess.run(
-                ["git", *args],
-                cwd=cwd,
-                env=env,
-                input=feed,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if result.returncode != 0:
-                raise GitError(f"git {args[0]} failed: {result.stderr.strip()}")
+            result = run(cwd, args, feed=feed, env=env)
     return result.stdout.strip()
 
 
@@ -640,18 +635,7 @@ def commit_tree_as(
     args = ["commit-tree", "--no-gpg-sign", tree]
     for parent in parents:
         args += ["-p", parent]
-    result = subprocess.run(
-        ["git", *args],
-        cwd=cwd,
-        env=env,
-        input=message,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise GitError(f"git commit-tree failed in {cwd}: {result.stderr.strip()}")
-    return result.stdout.strip()
+    return run(cwd, args, feed=message, env=env).stdout.strip()
 
 
 def compare_and_swap_ref(cwd: Path, ref: str, new: str, old: str | None, reason: str) -> str | None:
