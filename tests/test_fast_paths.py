@@ -146,3 +146,29 @@ def test_a_state_only_edit_is_told_from_the_lines(old: str, new: str, told: bool
         assert {k: v for k, v in before.items() if k not in STATE_FIELDS} == {
             k: v for k, v in after.items() if k not in STATE_FIELDS
         }
+
+
+def test_the_privacy_scan_in_a_second_process_finds_what_the_scan_here_finds(
+    example: Path,
+) -> None:
+    """`qms validate` scans large repositories for identifiers in a forked child: the same
+    findings, on the same lines, as scanning in the process itself."""
+    from gitqms.repository import Repository
+    from gitqms.validation import privacy_aside
+    from gitqms.validation.run import validate
+
+    source = (example / "deviations" / "DEV-2026-0001.yaml").read_text()
+    for number in range(1, privacy_aside.MIN_TEXTS + 20):
+        record = f"DEV-2027-{number:04d}"
+        text = source.replace("DEV-2026-0001", record)
+        if number % 97 == 0:
+            text += f"# patient id 99{number:06d}\n"
+        (example / "deviations" / f"{record}.yaml").write_text(text)
+    repo = Repository(example)
+    here = validate(repo, parallel=False)
+    aside = validate(repo, parallel=True)
+    assert aside.findings == here.findings
+    privacy = [f for f in aside.findings if f.code == "privacy.patient-identifier"]
+    assert [f.record for f in privacy] == ["DEV-2027-0097", "DEV-2027-0194", "DEV-2027-0291"]
+    assert {f.line for f in privacy} == {source.count("\n") + 1}
+    assert aside.files == here.files > privacy_aside.MIN_TEXTS

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,16 @@ FENCES = ("---", "...")
 class Document:
     path: str  # relative to the repository root, with forward slashes
     data: Any
-    lines: LineMap
+    yaml_text: str  # the YAML the data was parsed from (an SOP's front matter)
+    line_offset: int  # lines before `yaml_text` in the file
     body: str | None = None  # Markdown after the front matter
     body_line: int = 0  # 1-based line where the body starts
+
+    @cached_property
+    def lines(self) -> LineMap:
+        """Where each value is written. Made when a finding first needs a line, by parsing the
+        text once more: most documents have no findings, and the map costs a third of a parse."""
+        return load_yaml(self.yaml_text, line_offset=self.line_offset).lines
 
     def line_of(self, location: tuple[str | int, ...]) -> int:
         """The line of a value, or of its nearest enclosing value that has one."""
@@ -50,11 +58,10 @@ def split_front_matter(text: str) -> tuple[str, str, int]:
 def parse_document(path: str, text: str, *, markdown: bool) -> Document:
     """Parse the text of a record file; raises LoadError naming the line."""
     if not markdown:
-        loaded = load_yaml(text)
-        return Document(path, loaded.data, loaded.lines)
+        return Document(path, load_yaml(text, lines=False).data, text, 0)
     front, body, body_line = split_front_matter(text)
-    loaded = load_yaml(front, line_offset=1)
-    return Document(path, loaded.data, loaded.lines, body, body_line)
+    data = load_yaml(front, line_offset=1, lines=False).data
+    return Document(path, data, front, 1, body, body_line)
 
 
 def read_text(root: Path, path: str) -> str:

@@ -40,6 +40,20 @@ _TYPES: dict[str, Check] = {
 }
 
 
+def _every(checks: list[Check]) -> Check:
+    if len(checks) == 1:
+        return checks[0]
+
+    def every(x: Any) -> bool:
+        # A plain loop: all() over a generator costs more, and this runs for every value.
+        for check in checks:  # noqa: SIM110
+            if not check(x):
+                return False
+        return True
+
+    return every
+
+
 class Unsupported(Exception):
     """The schema uses something this module does not check."""
 
@@ -76,9 +90,7 @@ class _Compiler:
         ]
         if "$id" in schema and schema is not self.root:
             raise Unsupported("$id below the root")
-        if len(checks) == 1:
-            return checks[0]
-        return lambda x: all(check(x) for check in checks)
+        return _every(checks)
 
     def keyword(self, name: str, value: Any, schema: Mapping[str, Any]) -> Check:
         compile_ = self.compile
@@ -87,17 +99,29 @@ class _Compiler:
             if not all(isinstance(t, str) and t in _TYPES for t in names):
                 raise Unsupported(f"type {value!r}")
             kinds = [_TYPES[t] for t in names]
+            if len(kinds) == 1:
+                return kinds[0]
             return lambda x: any(kind(x) for kind in kinds)
         if name == "enum":
             options = list(value)
+            if all(isinstance(option, str) for option in options):
+                # `equal` compares text with ==, and no non-text value equals a text.
+                texts = frozenset(options)
+                return lambda x: isinstance(x, str) and x in texts
             return lambda x: any(equal(option, x) for option in options)
         if name == "const":
             return lambda x: equal(x, value)
         if name == "properties":
             subs = [(key, compile_(sub)) for key, sub in value.items()]
-            return lambda x: (
-                not isinstance(x, dict) or all(check(x[key]) for key, check in subs if key in x)
-            )
+
+            def properties(x: Any) -> bool:
+                if isinstance(x, dict):
+                    for key, check in subs:
+                        if key in x and not check(x[key]):
+                            return False
+                return True
+
+            return properties
         if name == "additionalProperties":
             if "patternProperties" in schema:
                 raise Unsupported("patternProperties")
@@ -142,7 +166,7 @@ class _Compiler:
         if name in ("allOf", "anyOf", "oneOf"):
             parts = [compile_(part) for part in value]
             if name == "allOf":
-                return lambda x: all(part(x) for part in parts)
+                return _every(parts)
             if name == "anyOf":
                 return lambda x: any(part(x) for part in parts)
             return lambda x: sum(1 for part in parts if part(x)) == 1

@@ -14,8 +14,16 @@ from ..records.model import Record, build_record
 from ..repository import RecordFile, Repository
 from ..safeyaml import LoadError
 from .findings import Finding
+from .privacy_aside import start_scan
 from .schemas import SCHEMA_NAMES, packaged_schema_text, schema_problems
-from .semantic import Context, config_findings, link_findings, privacy_findings, record_findings
+from .semantic import (
+    Context,
+    config_findings,
+    forbidden_patterns,
+    link_findings,
+    privacy_findings,
+    record_findings,
+)
 
 
 @dataclass
@@ -85,28 +93,44 @@ def parse_config(text: str) -> tuple[QmsConfig | None, list[Finding]]:
     return build_config(doc.data), found
 
 
-def _check_record(file: RecordFile, root: Path, ctx: Context, result: Validation) -> None:
-    try:
-        text = read_text(root, file.path)
-    except LoadError as error:
-        result.findings.append(_load_error(file.path, error, file.id))
-        return
-    record, doc, found = check_record_text(file, text, ctx)
-    if record is not None and doc is not None:
-        result.records[record.id] = record
-        result.documents[record.id] = doc
-    result.findings.extend(found)
+def _read_records(
+    files: list[RecordFile], root: Path, result: Validation
+) -> list[tuple[RecordFile, str]]:
+    texts = []
+    for file in files:
+        try:
+            texts.append((file, read_text(root, file.path)))
+        except LoadError as error:
+            result.findings.append(_load_error(file.path, error, file.id))
+    return texts
+
+
+def _check_records(
+    texts: list[tuple[RecordFile, str]], ctx: Context, result: Validation, *, parallel: bool
+) -> None:
+    patterns = forbidden_patterns(ctx.config)
+    if parallel:
+        privacy = start_scan([(f.path, f.id, text) for f, text in texts], patterns)
+    for file, text in texts:
+        record, doc, found = check_record_text(file, text, ctx, privacy=not parallel)
+        if record is not None and doc is not None:
+            result.records[record.id] = record
+            result.documents[record.id] = doc
+        result.findings.extend(found)
+    if parallel:
+        result.findings.extend(privacy())
 
 
 def check_record_text(
-    file: RecordFile, text: str, ctx: Context
+    file: RecordFile, text: str, ctx: Context, *, privacy: bool = True
 ) -> tuple[Record | None, Document | None, list[Finding]]:
     """One record's findings from its text (the work tree's, or a blob from history).
 
     The record is returned only when it passed its schema and holds its file's own ID.
+    `privacy=False` leaves out the privacy scan, for a caller that scans the text itself.
     """
     # Every line is scanned, comments and broken files included: identifiers never enter Git.
-    found = privacy_findings(file.path, text, ctx, file.id)
+    found = privacy_findings(file.path, text, ctx, file.id) if privacy else []
     try:
         doc = parse_document(file.path, text, markdown=file.kind.suffix == ".md")
     except LoadError as error:
@@ -145,8 +169,13 @@ def validate(
     paths: list[Path] | None = None,
     *,
     now: datetime | None = None,
+    parallel: bool = False,
 ) -> Validation:
-    """Validate the whole repository, or only the files named by `paths`."""
+    """Validate the whole repository, or only the files named by `paths`.
+
+    `parallel` scans for patient identifiers in a second process (see privacy_aside.py); only
+    for a caller that owns the process, such as the `qms validate` command.
+    """
     result = Validation()
     layout = repo.layout()
     chosen, with_config = repo.select(layout, paths) if paths else (None, True)
@@ -172,10 +201,9 @@ def validate(
         {record.id: record.path for record in layout.records},
         now or datetime.now(UTC),
     )
-    for file in layout.records:
-        if chosen is None or file.path in chosen:
-            result.files += 1
-            _check_record(file, repo.root, ctx, result)
+    files = [file for file in layout.records if chosen is None or file.path in chosen]
+    result.files += len(files)
+    _check_records(_read_records(files, repo.root, result), ctx, result, parallel=parallel)
     for stray in layout.strays:
         if chosen is None or stray in chosen:
             expected = " or ".join(f"{k.folder}/{k.example_id()}{k.suffix}" for k in KINDS)

@@ -22,8 +22,9 @@ from .schemas import Location, dotted, packaged_schema_text
 _PLACEHOLDER_RE = re.compile(re.escape(PLACEHOLDER))
 REFERENCE_FIELDS = frozenset({"related_sops", "references", "capa", "sops", "supersedes"})
 PERSON_FIELDS = frozenset({"owner", "checked_by", "approved_by"})
+Patterns = tuple[tuple[str, re.Pattern[str]], ...]  # (what it finds, pattern)
 # Used when qms.yaml cannot be read, so privacy is never checked by nothing.
-DEFAULT_FORBIDDEN: tuple[tuple[str, re.Pattern[str]], ...] = (
+DEFAULT_FORBIDDEN: Patterns = (
     ("date of birth", re.compile(r"(?i)\b(d\.?o\.?b\.?|date of birth|born on)\s*[:=]?\s*\d")),
     (
         "medical record number",
@@ -54,21 +55,25 @@ class Context:
     now: datetime  # aware, UTC
 
 
-def _walk(value: Any, location: Location = ()) -> Iterator[tuple[Location, Any]]:
-    yield location, value
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _walk(item, (*location, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _walk(item, (*location, index))
+StringLeaf = tuple[Location, str | None, str]  # where, the field it is under, the text
 
 
-def _field_name(location: Location) -> str | None:
-    for part in reversed(location):
-        if isinstance(part, str):
-            return part
-    return None
+def _strings(data: Any) -> list[StringLeaf]:
+    """Every text value in `data`, with the name of the nearest field holding it."""
+    found: list[StringLeaf] = []
+
+    def visit(value: Any, location: Location, name: str | None) -> None:
+        if isinstance(value, str):
+            found.append((location, name, value))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                visit(item, (*location, key), key)
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                visit(item, (*location, index), name)
+
+    visit(data, (), None)
+    return found
 
 
 class _Reporter:
@@ -219,15 +224,15 @@ def _check_identity(record: Record, doc: Document, ctx: Context, report: _Report
             )
 
 
-def _check_references(record: Record, ctx: Context, report: _Reporter) -> None:
+def _check_references(
+    record: Record, strings: list[StringLeaf], ctx: Context, report: _Reporter
+) -> None:
     config = ctx.config
-    for location, value in _walk(dict(record.raw)):
-        name = _field_name(location)
-        if not isinstance(value, str) or name is None:
-            continue
+    stem = PurePosixPath(record.path).stem
+    for location, name, value in strings:
         if name in REFERENCE_FIELDS:
             target = value.split(" v")[0]
-            if target == PurePosixPath(record.path).stem and name != "supersedes":
+            if target == stem and name != "supersedes":
                 report(
                     location,
                     "ref.self",
@@ -347,7 +352,7 @@ def _lines_matching(text: str, first_line: int, pattern: re.Pattern[str]) -> lis
     return [first_line + text.count("\n", 0, match.start()) for match in pattern.finditer(text)]
 
 
-def forbidden_patterns(config: QmsConfig | None) -> tuple[tuple[str, re.Pattern[str]], ...]:
+def forbidden_patterns(config: QmsConfig | None) -> Patterns:
     """The built-in patterns always apply; qms.yaml can add to them, never remove them."""
     extra = config.forbidden_patterns if config is not None else ()
     builtin = {pattern.pattern for _, pattern in DEFAULT_FORBIDDEN}
@@ -355,12 +360,17 @@ def forbidden_patterns(config: QmsConfig | None) -> tuple[tuple[str, re.Pattern[
 
 
 def privacy_findings(path: str, text: str, ctx: Context, record_id: str | None) -> list[Finding]:
-    """Every line of a record's text that looks like it holds a patient identifier.
+    """Every line of a record's text that looks like it holds a patient identifier."""
+    return scan_privacy(path, text, forbidden_patterns(ctx.config), record_id)
+
+
+def scan_privacy(path: str, text: str, patterns: Patterns, record_id: str | None) -> list[Finding]:
+    """The lines of `text` that any of `patterns` matches, one finding per line.
 
     The matching text is never repeated in a finding: it may itself be the identifier.
     """
     flagged: dict[int, str] = {}
-    for name, pattern in forbidden_patterns(ctx.config):
+    for name, pattern in patterns:
         for line in _lines_matching(text, 1, pattern):
             flagged.setdefault(line, name)
     return [
@@ -377,10 +387,10 @@ def privacy_findings(path: str, text: str, ctx: Context, record_id: str | None) 
     ]
 
 
-def _check_placeholders(doc: Document, report: _Reporter) -> None:
+def _check_placeholders(doc: Document, strings: list[StringLeaf], report: _Reporter) -> None:
     """Template text left in a field or in the body."""
-    for location, text in _walk(doc.data):
-        if isinstance(text, str) and PLACEHOLDER in text:
+    for location, _, text in strings:
+        if PLACEHOLDER in text:
             report(
                 location,
                 "placeholder",
@@ -406,10 +416,11 @@ def _check_placeholders(doc: Document, report: _Reporter) -> None:
 def record_findings(record: Record, doc: Document, ctx: Context) -> list[Finding]:
     report = _Reporter(doc, PurePosixPath(doc.path).stem)  # the file name is the ID
     _check_identity(record, doc, ctx, report)
-    _check_references(record, ctx, report)
+    strings = _strings(doc.data)
+    _check_references(record, strings, ctx, report)
     _check_dates(record, report, ctx.now)
     _check_kind_rules(record, ctx, report)
-    _check_placeholders(doc, report)
+    _check_placeholders(doc, strings, report)
     report.found.extend(lifecycle_findings(record, doc, ctx))
     return report.found
 
