@@ -152,3 +152,31 @@ def test_a_stored_file_keeps_only_the_latest_few(repo: Path) -> None:
     for back in range(index_store.KEEP + 2, 0, -1):
         walk_history(repo, [f"HEAD~{back}"])
     assert len(stored_files(repo)) == index_store.KEEP
+
+
+def test_change_summaries_are_stored_and_a_changed_store_is_not_believed(repo: Path) -> None:
+    """Audit trails read each change's summary from .git/qms/ once it has been made; a store
+    edited by hand is ignored and the summaries are made again, the same."""
+    from gitqms import record_log
+    from gitqms.audit_trail import record_trails
+
+    walk = full_walk(repo)
+    records = sorted({record for step in walk.history.steps for record in step.records})
+    made = record_trails(walk, records)
+    store = repo / ".git" / "qms" / "summaries-all"
+    assert store.is_file()
+    real, calls = record_log.summarise, []
+
+    def counted(*args: object) -> str:
+        calls.append(args)
+        return real(*args)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(record_log, "summarise", counted)
+        assert record_trails(full_walk(repo), records) == made
+        assert calls == []  # every summary came from the store
+        data = bytearray(store.read_bytes())
+        data[len(data) // 2] ^= 1
+        store.write_bytes(bytes(data))
+        assert record_trails(full_walk(repo), records) == made
+    assert len(calls) > len(records)  # made again, not read from the changed store

@@ -296,6 +296,31 @@ def test_search_finds_effective_text_and_never_superseded_text(demo: Demo) -> No
     assert "logger" in v2_text
 
 
+def test_audit_trails_are_on_the_pages_and_out_of_the_search_index(demo: Demo) -> None:
+    """The plugin sets trails aside while the search plugin reads a page and puts them back
+    after: every trail is whole on its page, and no page's search entry holds its trail."""
+    index = json.loads((demo.site / "search" / "search_index.json").read_text())
+    searched: dict[str, str] = {}
+    for doc in index["docs"]:
+        page = doc["location"].split("#")[0]
+        searched[page] = searched.get(page, "") + " " + doc["title"] + " " + doc["text"]
+    for path in ("capa/CAPA-2026-0001.html", "deviations/DEV-2026-0001.html", "sops/SOP-0005.html"):
+        page = read(demo.site, path)
+        trails = re.findall(
+            r'<section class="qms-trail" data-search-exclude>(.*?)</section>', page, re.S
+        )
+        assert len(trails) == 1, path
+        commits = re.findall(r"<code>([0-9a-f]{12})</code>", trails[0])
+        assert commits and "Audit trail" in trails[0], path
+        rest = page.replace(trails[0], "")
+        only_in_trail = [c for c in commits if c not in rest]  # not also in a signature block
+        assert only_in_trail or path.startswith("sops/"), path
+        assert path in searched
+        assert not [c for c in only_in_trail if c in searched[path]], path
+    leftovers = [p for p in demo.site.rglob("*.html") if "QMSLATER" in p.read_text("utf-8")]
+    assert not leftovers
+
+
 def test_upcoming_version_banner_and_current_text(demo: Demo) -> None:
     approved = {a.version: a for a in approvals(demo.repo)["SOP-0003"]}
     v1, v2 = approved[1], approved[2]

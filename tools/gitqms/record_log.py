@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import marshal
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,6 +15,7 @@ from typing import Any
 from . import git
 from .errors import QmsError
 from .history import Step
+from .index_store import Store, code_digest
 from .records.config import CONFIG_FILE
 from .records.kinds import kind_of_id
 from .signatures.claims import CONFIG_RECORD, record_data
@@ -59,24 +63,65 @@ def trail_entries(
         if (verdict.commit, verdict.record) in wanted:
             verdicts.setdefault((verdict.commit, verdict.record), []).append(verdict)
     changes = [(step, record, change_of(step, record)) for step, record in touched]
-    blobs = walk.place.blobs(
-        blob
-        for _, _, change in changes
-        if change is not None
-        for blob in (change.old_blob, change.new_blob)
-        if blob
-    )
+    summaries = StoredSummaries(walk.place.root)
+    for _, record, change in changes:
+        if change is not None and summary_key(record, change) not in summaries.known:
+            summaries.wanted.update(blob for blob in (change.old_blob, change.new_blob) if blob)
+    blobs = walk.place.blobs(sorted(summaries.wanted))
     registry = walk.registry_at(walk.tip or "")
-    return [
+    entries = [
         (
             step,
             record,
             step_entries(
-                step, record, change, verdicts.get((step.commit.id, record), []), blobs, registry
+                step,
+                record,
+                change,
+                verdicts.get((step.commit.id, record), []),
+                blobs,
+                registry,
+                summaries.known,
             ),
         )
         for step, record, change in changes
     ]
+    summaries.save()
+    return entries
+
+
+def summary_key(record: str, change: git.Change) -> str:
+    """What a change summary depends on: both contents (by blob id), the kind of change and
+    whether the record is an SOP (whose body is compared by lines)."""
+    sop = "s" if record.startswith("SOP-") else "r"
+    return f"{change.old_blob or '-'} {change.new_blob or '-'} {change.status} {sop}"
+
+
+class StoredSummaries:
+    """Change summaries by `summary_key`, kept between runs in the repository's git folder.
+
+    A summary depends only on the two contents it compares, so it never goes stale; the
+    store is authenticated and keyed by the gitqms code like the history index (see
+    index_store.py). Summarising means reading and parsing both versions, which on a large
+    history is most of the time an audit trail takes; a site build or an audit-trail review
+    of the same history reads them from here.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self._store = Store(root, "summaries")
+        self._key = {"code": code_digest()}
+        sections = self._store.read("all", self._key)
+        self.known: dict[str, str] = {}
+        if sections is not None:
+            with contextlib.suppress(ValueError, EOFError, TypeError):
+                loaded = marshal.loads(sections["summaries"])
+                if isinstance(loaded, dict):
+                    self.known = loaded
+        self._stored = len(self.known)
+        self.wanted: set[str] = set()  # blobs to read for summaries not stored
+
+    def save(self) -> None:
+        if len(self.known) != self._stored and not os.environ.get("GIT_QUARANTINE_PATH"):
+            self._store.write("all", self._key, {"summaries": marshal.dumps(self.known)})
 
 
 def change_of(step: Step, record: str) -> git.Change | None:
@@ -91,14 +136,25 @@ def step_entries(
     signed: Sequence[Verdict],
     blobs: Mapping[str, bytes | None],
     registry: Registry | None,
+    summaries: dict[str, str] | None = None,
 ) -> list[LogEntry]:
-    """One commit's entries for one record, from its change and its verdicts on the record."""
+    """One commit's entries for one record, from its change and its verdicts on the record.
+
+    `summaries` holds change summaries already made (see StoredSummaries); new ones are added.
+    """
     commit = step.commit
     summary = ""
     if change is not None:
-        old = blobs.get(change.old_blob or "")
-        new = blobs.get(change.new_blob or "")
-        summary = summarise(record_data(old, record), record_data(new, record), change.status)
+        key = summary_key(record, change)
+        known = summaries.get(key) if summaries is not None else None
+        if known is None:
+            old = blobs.get(change.old_blob or "")
+            new = blobs.get(change.new_blob or "")
+            known = summarise(record_data(old, record), record_data(new, record), change.status)
+            unread = (change.old_blob and old is None) or (change.new_blob and new is None)
+            if summaries is not None and not unread:  # a missing object may turn up later
+                summaries[key] = known
+        summary = known
         if len(commit.parents) > 1:
             summary = f"merged: {summary}"
     entries = [

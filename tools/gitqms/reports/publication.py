@@ -9,7 +9,7 @@ tree, so a draft on the branch cannot reach the controlled site.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -144,9 +144,18 @@ def publication(
         for record_id in named:
             linked_from.setdefault(record_id, []).append(other)
     trails = record_trails(walk, [r.id for r in shot.records])
+    verdicts: dict[str, list[Verdict]] = {}
+    for verdict in walk.report.verdicts:
+        verdicts.setdefault(verdict.record, []).append(verdict)
     sops = tuple(
         _sop_entry(
-            walk, config, record, linked_from.get(record.id, []), drafts, trails.get(record.id, [])
+            walk,
+            config,
+            record,
+            linked_from.get(record.id, []),
+            drafts,
+            trails.get(record.id, []),
+            verdicts.get(record.id, []),
         )
         for record in shot.records
         if record.kind == "sop" and record.document is not None
@@ -199,9 +208,12 @@ def _strings(value: object) -> Iterable[str]:
             yield from _strings(item)
 
 
-def _signature_lines(walk: Walk, record_id: str, content: str) -> tuple[SignatureLine, ...]:
+def _signature_lines(
+    walk: Walk, verdicts: Sequence[Verdict], content: str
+) -> tuple[SignatureLine, ...]:
+    """The lines of the signatures, among a record's `verdicts`, made on exactly `content`."""
     lines = []
-    for verdict in _verdicts_of(walk, record_id):
+    for verdict in verdicts:
         if walk.claimed_content(verdict) != content:
             continue
         lines.append(
@@ -219,11 +231,9 @@ def _signature_lines(walk: Walk, record_id: str, content: str) -> tuple[Signatur
     return tuple(lines)
 
 
-def _verdicts_of(walk: Walk, record_id: str) -> list[Verdict]:
-    return [v for v in walk.report.verdicts if v.record == record_id]
-
-
-def _published(walk: Walk, record_id: str, version: Version) -> PublishedVersion:
+def _published(
+    walk: Walk, record_id: str, verdicts: Sequence[Verdict], version: Version
+) -> PublishedVersion:
     data = record_data(walk.content_at(version.commit, record_id), record_id)
     fields = dict(data) if isinstance(data, dict) else dict(version.data)
     body = fields.pop("(body)", "")
@@ -236,7 +246,7 @@ def _published(walk: Walk, record_id: str, version: Version) -> PublishedVersion
         version.approved_on,
         version.effective_from,
         version.until,
-        _signature_lines(walk, record_id, version.content),
+        _signature_lines(walk, verdicts, version.content),
     )
 
 
@@ -247,10 +257,11 @@ def _sop_entry(
     related: list[str],
     drafts: bool,
     trail: list[LogEntry],
+    verdicts: Sequence[Verdict],
 ) -> SopEntry:
     document: DocumentStatus | None = record.document
     assert document is not None
-    versions = [_published(walk, record.id, v) for v in document.versions]
+    versions = [_published(walk, record.id, verdicts, v) for v in document.versions]
     by_number = {v.version: v for v in versions}
     current = by_number.get(document.current.version) if document.current else None
     upcoming = by_number.get(document.upcoming.version) if document.upcoming else None
@@ -269,7 +280,7 @@ def _sop_entry(
             None,
             None,
             None,
-            tuple(_signature_lines(walk, record.id, working.content)),
+            tuple(_signature_lines(walk, verdicts, working.content)),
         )
     if not drafts:  # the controlled site: only the signatures of approved versions, so no
         # draft's wording (a title or reason in a change summary) reaches a page or the search
