@@ -297,8 +297,9 @@ def test_search_finds_effective_text_and_never_superseded_text(demo: Demo) -> No
 
 
 def test_audit_trails_are_on_the_pages_and_out_of_the_search_index(demo: Demo) -> None:
-    """The plugin sets trails aside while the search plugin reads a page and puts them back
-    after: every trail is whole on its page, and no page's search entry holds its trail."""
+    """The plugin sets trails aside while the search plugin reads a page (for speed: the
+    search plugin would skip them anyway) and puts them back after: every trail is whole on
+    its page, no placeholder is left, and no page's search entry holds its trail."""
     index = json.loads((demo.site / "search" / "search_index.json").read_text())
     searched: dict[str, str] = {}
     for doc in index["docs"]:
