@@ -200,26 +200,31 @@ def no_index(bench: Bench) -> Callable[[], None]:
     return lambda: shutil.rmtree(index_folder(bench), ignore_errors=True)
 
 
-def index_at(bench: Bench, revision: str) -> Callable[[], None]:
-    """Before each run: the index as `qms verify REVISION` leaves it, and nothing else. It is
-    made once per run of this script (by the code under test), then copied back each time."""
+def index_at(
+    bench: Bench, revision: str, made_by: Sequence[str] | None = None
+) -> Callable[[], None]:
+    """Before each run: the stored data (.git/qms/) as `qms verify REVISION` leaves it, or the
+    qms command `made_by`, and nothing else. It is made once per run of this script (by the
+    code under test), then copied back each time."""
+    maker = list(made_by or ["verify", revision])
 
     def prepare() -> None:
         folder = index_folder(bench)
-        saved = _SAVED.get((bench.repo, revision))
+        saved = _SAVED.get((bench.repo, " ".join(maker)))
         if saved is None:
             shutil.rmtree(folder, ignore_errors=True)
             subprocess.run(
-                [*qms(bench), "verify", revision],
+                [*qms(bench), *maker],
                 capture_output=True,
                 check=False,
                 env=environment(),
             )
-            saved = bench.folder / f"index-{revision.replace('~', '-')}"
+            name = revision if made_by is None else f"{maker[0]}-{revision}"
+            saved = bench.folder / f"index-{name.replace('~', '-')}"
             shutil.rmtree(saved, ignore_errors=True)
             folder.mkdir(parents=True, exist_ok=True)  # a gitqms without the index leaves none
             shutil.copytree(folder, saved)
-            _SAVED[(bench.repo, revision)] = saved
+            _SAVED[(bench.repo, " ".join(maker))] = saved
         shutil.rmtree(folder, ignore_errors=True)
         shutil.copytree(saved, folder)
 
@@ -371,11 +376,20 @@ def per_page_vs_s(result: Result, state: str) -> bool:
     return result.qms.median / PAGES["L"] <= 1.3 * s_per_page
 
 
+def site_warm(bench: Bench) -> Callable[[], None]:
+    """What an earlier `qms build` at HEAD leaves in .git/qms/: the history index and the
+    audit trails' change summaries (a CI job that keeps .git/qms/, or `qms serve`)."""
+    out = bench.folder / "site-index"
+    return index_at(bench, "HEAD", ["build", "--site-dir", str(out)])
+
+
 def site_build(state: str) -> Operation:
-    """The site build with no history index (a fresh CI clone) or with one at HEAD."""
+    """The site build with nothing stored (a fresh CI clone) or with what a build at HEAD
+    stores."""
+    prepare = no_index if state == "cold" else site_warm
     return Operation(
         f"site build ({state})",
-        qms=lambda b: replace(qms_site(b), prepare=INDEX_STATES[state](b)),
+        qms=lambda b: replace(qms_site(b), prepare=prepare(b)),
         baseline=plain_site,
         baseline_name="mkdocs build, plain pages",
         compare="ratio",
