@@ -213,12 +213,11 @@ def index_at(
         saved = _SAVED.get((bench.repo, " ".join(maker)))
         if saved is None:
             shutil.rmtree(folder, ignore_errors=True)
-            subprocess.run(
-                [*qms(bench), *maker],
-                capture_output=True,
-                check=False,
-                env=environment(),
+            made = subprocess.run(
+                [*qms(bench), *maker], capture_output=True, text=True, env=environment()
             )
+            if maker[0] == "build" and made.returncode != 0:  # else "warm" would time a cold build
+                raise SystemExit(f"qms {' '.join(maker)} failed: {made.stderr[-2000:]}")
             name = revision if made_by is None else f"{maker[0]}-{revision}"
             saved = bench.folder / f"index-{name.replace('~', '-')}"
             shutil.rmtree(saved, ignore_errors=True)

@@ -149,10 +149,12 @@ def test_a_state_only_edit_is_told_from_the_lines(old: str, new: str, told: bool
 
 
 def test_the_privacy_scan_in_a_second_process_finds_what_the_scan_here_finds(
-    example: Path,
+    example: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`qms validate` scans large repositories for identifiers in a forked child: the same
     findings, on the same lines, as scanning in the process itself."""
+    import os
+
     from gitqms.repository import Repository
     from gitqms.validation import privacy_aside
     from gitqms.validation.run import validate
@@ -166,9 +168,35 @@ def test_the_privacy_scan_in_a_second_process_finds_what_the_scan_here_finds(
         (example / "deviations" / f"{record}.yaml").write_text(text)
     repo = Repository(example)
     here = validate(repo, parallel=False)
+    pids = tmp_path / "scanned-in"
+    real_child = privacy_aside._child
+
+    def child(*args: object) -> None:  # runs in the forked child
+        pids.write_text(str(os.getpid()))
+        real_child(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(privacy_aside, "_cores", lambda: 2)  # a one-core runner too
+    monkeypatch.setattr(privacy_aside, "_child", child)
     aside = validate(repo, parallel=True)
+    assert int(pids.read_text()) != os.getpid()  # scanned in another process
     assert aside.findings == here.findings
     privacy = [f for f in aside.findings if f.code == "privacy.patient-identifier"]
     assert [f.record for f in privacy] == ["DEV-2027-0097", "DEV-2027-0194", "DEV-2027-0291"]
     assert {f.line for f in privacy} == {source.count("\n") + 1}
     assert aside.files == here.files > privacy_aside.MIN_TEXTS
+
+
+def test_leaving_a_scan_early_stops_the_child(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An error or Ctrl-C while the records are checked leaves no scanning process behind."""
+    import multiprocessing
+
+    from gitqms.validation import privacy_aside
+    from gitqms.validation.semantic import DEFAULT_FORBIDDEN
+
+    monkeypatch.setattr(privacy_aside, "_cores", lambda: 2)
+    # 30 MB of text: seconds of scanning, so the child is still at work when the block ends.
+    texts = [(f"capa/CAPA-2026-{n:04d}.yaml", "", "word " * 20_000) for n in range(300)]
+    with pytest.raises(KeyboardInterrupt), privacy_aside.scanning(texts, DEFAULT_FORBIDDEN):
+        assert multiprocessing.active_children()
+        raise KeyboardInterrupt
+    assert not multiprocessing.active_children()

@@ -180,3 +180,28 @@ def test_change_summaries_are_stored_and_a_changed_store_is_not_believed(repo: P
         store.write_bytes(bytes(data))
         assert record_trails(full_walk(repo), records) == made
     assert len(calls) > len(records)  # made again, not read from the changed store
+
+
+def test_a_forged_summary_store_is_not_believed(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A well-formed store whose summaries say something else, written with another key (a
+    repository copied in with its .git/qms, or a file put there by hand), is never shown."""
+    import marshal
+
+    from gitqms.audit_trail import record_trails
+
+    walk = full_walk(repo)
+    records = sorted({record for step in walk.history.steps for record in step.records})
+    made = record_trails(walk, records)
+    store = index_store.Store(repo, "summaries")
+    key = {"code": index_store.code_digest()}
+    sections = store.read("all", key)
+    assert sections is not None
+    forged = {name: "FORGED" for name in marshal.loads(sections["summaries"])}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(index_store, "_secret", lambda: b"k" * 32)
+        store.write("all", key, {"summaries": marshal.dumps(forged)})
+    again = record_trails(full_walk(repo), records)
+    assert again == made
+    assert "FORGED" not in repr(again)

@@ -554,6 +554,37 @@ def test_plain_mkdocs_build_in_the_repository(demo: Demo, tmp_path: Path) -> Non
     assert status == "", f"building the site changed the repository:\n{status}"
 
 
+def test_a_theme_that_loses_an_audit_trail_stops_the_build(demo: Demo, tmp_path: Path) -> None:
+    """Trails are put back after the search plugin has read a page; a theme override (or
+    another plugin) that drops the placeholder must stop the build, never publish a record
+    page without its audit trail."""
+    overrides = tmp_path / "overrides"
+    overrides.mkdir()
+    (overrides / "main.html").write_text(
+        '{% extends "base.html" %}\n'
+        '{% block content %}{{ page.content | replace("<!--", "<!- -") }}{% endblock %}\n'
+    )
+    config = yaml.safe_load((demo.repo / "mkdocs.yml").read_text())
+    config["docs_dir"] = str(demo.repo / "docs")
+    config["theme"]["custom_dir"] = str(overrides)
+    config["plugins"] = [
+        {"qms": {"repository": str(demo.repo)}} if plugin == "qms" else plugin
+        for plugin in config["plugins"]
+    ]
+    (tmp_path / "mkdocs.yml").write_text(yaml.safe_dump(config))
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "-d", str(tmp_path / "out")],
+        cwd=tmp_path,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "could not be put back" in output and "Traceback" not in output, output
+
+
 def test_site_of_the_upcoming_effective_day_shows_the_new_version(
     demo: Demo, tmp_path: Path
 ) -> None:

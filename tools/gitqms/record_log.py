@@ -85,7 +85,7 @@ def trail_entries(
         )
         for step, record, change in changes
     ]
-    summaries.save()
+    summaries.save(walk)
     return entries
 
 
@@ -119,9 +119,20 @@ class StoredSummaries:
         self._stored = len(self.known)
         self.wanted: set[str] = set()  # blobs to read for summaries not stored
 
-    def save(self) -> None:
-        if len(self.known) != self._stored and not os.environ.get("GIT_QUARANTINE_PATH"):
-            self._store.write("all", self._key, {"summaries": marshal.dumps(self.known)})
+    def save(self, walk: Walk) -> None:
+        """Store the summaries when new ones were made, only those of changes in `walk`'s
+        history: a summary quotes field values, and what a rewritten history no longer holds
+        (a purged identifier, say) must not stay here."""
+        if len(self.known) == self._stored or os.environ.get("GIT_QUARANTINE_PATH"):
+            return
+        current = set()
+        for step in walk.history.steps:
+            for record in step.records:
+                current.add(summary_key(record, step.records[record]))
+            if step.config is not None:
+                current.add(summary_key(CONFIG_RECORD, step.config))
+        kept = {key: text for key, text in self.known.items() if key in current}
+        self._store.write("all", self._key, {"summaries": marshal.dumps(kept)})
 
 
 def change_of(step: Step, record: str) -> git.Change | None:

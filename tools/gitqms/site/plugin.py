@@ -25,7 +25,7 @@ from mkdocs.config.base import Config
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.livereload import LiveReloadServer
-from mkdocs.plugins import BasePlugin, get_plugin_logger
+from mkdocs.plugins import BasePlugin, event_priority, get_plugin_logger
 from mkdocs.structure.files import File, Files, InclusionLevel
 from mkdocs.structure.pages import Page
 from mkdocs.structure.toc import AnchorLink
@@ -72,6 +72,7 @@ class QmsPlugin(BasePlugin[QmsPluginConfig]):  # type: ignore[no-untyped-call]
             hint = f" ({error.hint})" if error.hint else ""
             raise PluginError(f"qms: {error}{hint}") from None
         self.token = secrets.token_hex(16)
+        self.later = {}
         specs = [
             *sop_pages(self.publication),
             *record_pages(self.publication),
@@ -168,9 +169,16 @@ class QmsPlugin(BasePlugin[QmsPluginConfig]):  # type: ignore[no-untyped-call]
             html = html[end:]
         return "".join(parts) + html
 
+    @event_priority(100)  # before any other plugin's: none may see or drop a placeholder
     def on_post_page(self, output: str, *, page: Page, config: MkDocsConfig) -> str:
         for index, section in enumerate(self.later.pop(page.file.src_uri, ())):
-            output = output.replace(f"<!--QMSLATER{self.token}:{index}-->", section, 1)
+            placeholder = f"<!--QMSLATER{self.token}:{index}-->"
+            if output.count(placeholder) != 1:  # a trail must never go missing unnoticed
+                raise PluginError(
+                    f"qms: the audit trail of {page.file.src_uri} could not be put back on its "
+                    "page; a theme override or another plugin changed the page's content"
+                )
+            output = output.replace(placeholder, section)
         return output
 
     def on_serve(

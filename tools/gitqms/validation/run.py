@@ -14,7 +14,7 @@ from ..records.model import Record, build_record
 from ..repository import RecordFile, Repository
 from ..safeyaml import LoadError
 from .findings import Finding
-from .privacy_aside import start_scan
+from .privacy_aside import scanning
 from .schemas import SCHEMA_NAMES, packaged_schema_text, schema_problems
 from .semantic import (
     Context,
@@ -108,17 +108,22 @@ def _read_records(
 def _check_records(
     texts: list[tuple[RecordFile, str]], ctx: Context, result: Validation, *, parallel: bool
 ) -> None:
-    patterns = forbidden_patterns(ctx.config)
-    if parallel:
-        privacy = start_scan([(f.path, f.id, text) for f, text in texts], patterns)
-    for file, text in texts:
-        record, doc, found = check_record_text(file, text, ctx, privacy=not parallel)
+    def check(file: RecordFile, text: str, privacy: bool) -> None:
+        record, doc, found = check_record_text(file, text, ctx, privacy=privacy)
         if record is not None and doc is not None:
             result.records[record.id] = record
             result.documents[record.id] = doc
         result.findings.extend(found)
-    if parallel:
-        result.findings.extend(privacy())
+
+    if not parallel:
+        for file, text in texts:
+            check(file, text, privacy=True)
+        return
+    aside = [(file.path, file.id, text) for file, text in texts]
+    with scanning(aside, forbidden_patterns(ctx.config)) as privacy_findings_aside:
+        for file, text in texts:
+            check(file, text, privacy=False)
+        result.findings.extend(privacy_findings_aside())
 
 
 def check_record_text(
