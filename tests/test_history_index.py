@@ -205,3 +205,29 @@ def test_a_forged_summary_store_is_not_believed(
     again = record_trails(full_walk(repo), records)
     assert again == made
     assert "FORGED" not in repr(again)
+
+
+def test_stored_summaries_of_changes_no_longer_in_the_history_are_dropped(repo: Path) -> None:
+    """A summary quotes field values: once a history no longer holds a change (a purge
+    rewrote it), its summary leaves the store the next time summaries are stored."""
+    import marshal
+
+    from gitqms.audit_trail import record_trails
+
+    walk = full_walk(repo)
+    records = sorted({record for step in walk.history.steps for record in step.records})
+    record_trails(walk, records[:1])
+    store = index_store.Store(repo, "summaries")
+    key = {"code": index_store.code_digest()}
+
+    def stored() -> dict[str, str]:
+        sections = store.read("all", key)
+        assert sections is not None
+        return dict(marshal.loads(sections["summaries"]))
+
+    planted = {**stored(), f"{'1' * 40} {'2' * 40} M r": "status: patient 12345 → closed"}
+    store.write("all", key, {"summaries": marshal.dumps(planted)})
+    record_trails(full_walk(repo), records)  # makes the other records' summaries, and stores
+    after = stored()
+    assert f"{'1' * 40} {'2' * 40} M r" not in after
+    assert len(after) > len(planted) - 1

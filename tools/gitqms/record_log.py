@@ -125,6 +125,9 @@ class StoredSummaries:
         (a purged identifier, say) must not stay here."""
         if len(self.known) == self._stored or os.environ.get("GIT_QUARANTINE_PATH"):
             return
+        if not self._stored:  # all made in this run, from this history: nothing to drop
+            self._store.write("all", self._key, {"summaries": marshal.dumps(self.known)})
+            return
         current = set()
         for step in walk.history.steps:
             for record in step.records:

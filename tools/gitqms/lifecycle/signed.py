@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property, partial
 from typing import Any
 
 from ..records.lifecycles import EXTENSION_MEANING
@@ -47,9 +48,16 @@ class SignedContent:
     """One exact content of a record, with every valid signature made on it."""
 
     content: str
-    data: dict[str, Any] | None  # its fields, None when they do not parse
     commit: str  # the first commit that signed it: where the content is read from
     signatures: list[Signature] = field(default_factory=list)
+    read: Callable[[], object] = field(default=lambda: None, repr=False, compare=False)
+
+    @cached_property
+    def data(self) -> dict[str, Any] | None:
+        """Its fields, None when they do not parse. Read when first asked for: most signed
+        contents of CAPAs and deviations are judged by their signatures alone."""
+        value = self.read()
+        return value if isinstance(value, dict) else None
 
 
 def signed_contents(
@@ -66,12 +74,15 @@ def signed_contents(
             continue
         by_content = result.setdefault(verdict.record, {})
         if content not in by_content:
-            data = record_data(walk.content_at(verdict.commit, verdict.record), verdict.record)
             by_content[content] = SignedContent(
-                content, data if isinstance(data, dict) else None, verdict.commit
+                content, verdict.commit, read=partial(_read, walk, verdict.commit, verdict.record)
             )
         by_content[content].signatures.append(Signature.of(verdict, content))
     return result
+
+
+def _read(walk: Walk, commit: str, record: str) -> object:
+    return record_data(walk.content_at(commit, record), record)
 
 
 def extension_signed(
