@@ -29,7 +29,7 @@ from .safeyaml import LoadError, decode_record_bytes, load_yaml
 from .signatures.claims import trailer_lines
 from .signatures.commits import format_trailers
 from .signatures.signing import current_signer, head, plan_record_signatures, require_committed
-from .signatures.verify import walk_history
+from .signatures.verify import walk_to_sign
 from .validation.run import check_record_text
 from .validation.semantic import Context
 
@@ -67,13 +67,7 @@ def advance(root: Path, record_id: str, target: str, reason: str | None, now: da
     old = _data(old_text, relative)
     source = str(old.get("state"))
 
-    walk = walk_history(repo.root, [base.commit])
-    registry = walk.registry_at(base.commit)
-    if registry is None:
-        raise QmsError(
-            "no trusted qms.yaml at HEAD, so no signature can count",
-            hint="run `qms verify` to see why",
-        )
+    walk, registry = walk_to_sign(repo.root, base.commit)
     config = registry.config
     machine = config.lifecycles.machines[kind.name]
     transition = _transition(machine, record_id, source, target)

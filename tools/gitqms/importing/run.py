@@ -503,18 +503,12 @@ def commit_import(repo: Repository, plan: ImportPlan, reason: str, now: datetime
     from ..signatures.claims import trailer_lines
     from ..signatures.commits import format_trailers
     from ..signatures.signing import current_signer, head, plan_record_signatures
-    from ..signatures.verify import walk_history
+    from ..signatures.verify import walk_to_sign
 
     root = repo.root
     base = head(root)
     prefix = git.show_prefix(root)
-    walk = walk_history(root, [base.commit])
-    registry = walk.registry_at(base.commit)
-    if registry is None:
-        raise QmsError(
-            "no trusted qms.yaml at HEAD, so no signature can count",
-            hint="run `qms verify` to see why",
-        )
+    walk, registry = walk_to_sign(root, base.commit)
     signer = current_signer(root, registry, now)
     signed = {
         record: plan.files[path].encode("utf-8")

@@ -30,7 +30,7 @@ from ..signatures.signing import (
     plan_record_signatures,
     subject_for,
 )
-from ..signatures.verify import walk_history
+from ..signatures.verify import walk_to_sign
 from ..validation.run import check_record_text
 from ..validation.semantic import Context
 from .audit_review import AuditReview, report_sha256
@@ -98,13 +98,7 @@ def sign_review(root: Path, review: AuditReview, conclusion: str, now: datetime)
             f"the review covers {review.revision[:12]}, but HEAD is {base.commit[:12]}",
             hint="review and sign the branch you are on (HEAD)",
         )
-    walk = walk_history(repo.root, [base.commit])
-    registry = walk.registry_at(base.commit)
-    if registry is None:
-        raise QmsError(
-            "no trusted qms.yaml at HEAD, so no signature can count",
-            hint="run `qms verify` to see why",
-        )
+    walk, registry = walk_to_sign(repo.root, base.commit)
     if REVIEW_MEANING not in registry.config.signatures.get(AUDIT_REVIEW.name, {}):
         raise QmsError(
             f"the signature policy in qms.yaml has no meaning '{REVIEW_MEANING}' for "

@@ -110,6 +110,19 @@ def verify_history(
     return walk_history(root, revisions, trust_root=trust_root).report
 
 
+def walk_to_sign(root: Path, commit: str) -> tuple[Walk, Registry]:
+    """The walk of `commit` (HEAD, about to be signed on) and the registry trusted there; an
+    error when there is none, since then no signature made now could count."""
+    walk = walk_history(root, [commit])
+    registry = walk.registry_at(commit)
+    if registry is None:
+        raise QmsError(
+            "no trusted qms.yaml at HEAD, so no signature can count",
+            hint="run `qms verify` to see why",
+        )
+    return walk, registry
+
+
 def walk_history(
     root: Path, revisions: Sequence[str] = ("HEAD",), *, trust_root: str | None = None
 ) -> Walk:
