@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint typecheck docs clean bench-verify bench
+.PHONY: install demo test test-clocks lint typecheck docs clean bench-verify bench
 
 install: $(VENV)/.installed
 
@@ -23,6 +23,11 @@ demo: install
 # Every test, plus the linters and the type checker.
 test: install lint typecheck
 	$(BIN)/pytest
+
+# The date-sensitive tests with the system clock moved by libfaketime (Debian package faketime):
+# just before midnight UTC at a year's end, and years ahead.
+test-clocks: install
+	.ci/clocks
 
 lint: install
 	$(BIN)/ruff check tools tests

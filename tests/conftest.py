@@ -63,7 +63,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     world.init(admin)
     for person, role in ((reviewer, "sop-reviewer"), (author, "sop-author")):
         world.add_person(admin, person, role)
-        world.qms(admin, "keys", "add", person.id, str(person.pub))
+        world.qms(admin, "keys", "add", person.id, str(person.pub), "--reason", "new signer")
     world.qms(author, "new", "sop", "--title", "Receipt of ATMPs")
     text = re.sub(r"FILL IN[^\n]*", "Described.", (world.repo / SOP).read_text())
     world.commit_file(author, SOP, text, "new procedure")

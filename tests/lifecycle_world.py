@@ -6,6 +6,7 @@ of months is made in seconds and `qms status --date` can be asked about any day 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from typing import Any
@@ -30,7 +31,9 @@ class Team:
             (self.owner, ("pharmacist", "sop-author")),
         ):
             world.add_person(self.admin, person, *roles)
-            world.qms(self.admin, "keys", "add", person.id, str(person.pub))
+            world.qms(
+                self.admin, "keys", "add", person.id, str(person.pub), "--reason", "new signer"
+            )
 
     def on(self, day: str, time: str = "10:00:00") -> None:
         stamp = f"{day}T{time}Z"
@@ -43,6 +46,16 @@ class Team:
     def status(self, day: str, *records: str) -> dict[str, Any]:
         out = self.qms(self.admin, "status", *records, "--date", day, "--format", "json")
         return {r["id"]: r for r in json.loads(out)["records"]}
+
+    def sign_config(self, text: str) -> str:
+        """A change to qms.yaml, signed by the admin as the registry rules require."""
+        world = self.world
+        (world.repo / "qms.yaml").write_text(text)
+        world.git("add", "qms.yaml")
+        digest = "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+        return world.raw_commit(
+            self.admin, world.trailers("qms.yaml", "qms.yaml", "changed", content=digest)
+        )
 
     def check(self, spec: str, ok: bool = True) -> dict[str, Any]:
         out = self.qms(self.admin, "check", spec, "--format", "json", ok=ok)

@@ -232,6 +232,7 @@ class World:
             admin,
             *("people", "add", person.id, "--name", person.name, "--email", person.email),
             *role_args,
+            *("--reason", f"{person.name} joins as {', '.join(roles) or 'signer'}"),
         )
 
     def qms(self, person: Person, *args: str, ok: bool = True) -> str:

@@ -21,7 +21,7 @@ import time
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -101,8 +101,9 @@ class Demo:
     repo: Path
     site: Path
     people: Path
-    today: date  # the day the demo took as today (git's clock), as `qms demo` reported it
+    today: date  # the story's day, as `qms demo` reported it (not the day it was run)
     output: str  # what `qms demo` printed
+    ran: tuple[datetime, datetime]  # the machine's clock (UTC) before and after `qms demo`
 
 
 def make_demo(folder: Path) -> Demo:
@@ -114,6 +115,7 @@ def make_demo(folder: Path) -> Demo:
         "[user]\n\tname = Demo Runner\n\temail = demo.runner@st-aurelia.example\n"
         "[init]\n\tdefaultBranch = main\n"
     )
+    started = datetime.now(UTC)
     result = run(
         [QMS, "demo", "--dir", folder],
         cwd=home,
@@ -123,7 +125,10 @@ def make_demo(folder: Path) -> Demo:
     span = re.search(r"signed work, \d{4}-\d\d-\d\d to (\d{4}-\d\d-\d\d)", result.stdout)
     assert span, f"`qms demo` did not say which day it took as today:\n{result.stdout}"
     today = date.fromisoformat(span.group(1))
-    demo = Demo(folder, folder / "repo", folder / "site", folder / "people", today, result.stdout)
+    ran = (started, datetime.now(UTC))
+    demo = Demo(
+        folder, folder / "repo", folder / "site", folder / "people", today, result.stdout, ran
+    )
     assert (demo.site / "index.html").is_file(), result.stdout + result.stderr
     return demo
 
@@ -141,7 +146,13 @@ def pristine_demo(factory: pytest.TempPathFactory) -> Demo:
 def copy_demo(demo: Demo, target: Path) -> Demo:
     shutil.copytree(demo.folder, target, symlinks=True)
     return Demo(
-        target, target / "repo", target / "site", target / "people", demo.today, demo.output
+        target,
+        target / "repo",
+        target / "site",
+        target / "people",
+        demo.today,
+        demo.output,
+        demo.ran,
     )
 
 

@@ -190,7 +190,10 @@ def test_a_clean_period_reports_no_anomaly_and_exits_0(history: History) -> None
     assert data["summary"]["commits"] == 3  # the change and the review on the branch, the merge
     actions = [(c["record"], c["action"]) for c in data["changes"]]
     assert ("SOP-0001", "created") in actions and ("SOP-0001", "reviewed") in actions
-    assert any(c["summary"].startswith("merged:") for c in data["changes"])
+    merge = [c for c in data["changes"] if c["commit"] == history.merge]  # not a 2nd creation
+    assert [(c["action"], c["summary"]) for c in merge] == [
+        ("merged from branch review/sop", "brings in the new record")
+    ]
     code, out, _ = run(
         history, "--since", "2026-01-10", "--until", "2026-01-12", "--revision", history.tip
     )

@@ -90,7 +90,7 @@ def build(team: Team) -> History:
     # A second key of the officer, valid only to 2026-02-10.
     spare = world.person("m.okafor-spare", "Michael Okafor")
     team.qms(team.admin, "keys", "add", team.officer.id, str(spare.pub), "--valid-from",
-             "2026-01-06", "--valid-until", "2026-02-10")  # fmt: skip
+             "2026-01-06", "--valid-until", "2026-02-10", "--reason", "spare key")  # fmt: skip
     # 2026-01-20 .. 22: an SOP written and reviewed on a branch, merged with git's own message
     # (no Reason trailer: the merge changes nothing itself).
     world.git("checkout", "-q", "-b", "review/sop")

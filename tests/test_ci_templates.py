@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 import yaml
 
-from gitqms import __version__
 from gitqms.ci_files import CI_FILES, PRODUCT_INSTALL, render_ci_file
 from helpers import ROOT, qms
 
@@ -29,13 +28,16 @@ def steps_run(job: dict[str, Any]) -> list[str]:
     return [step.get("run", "") for step in job["steps"]]
 
 
-def test_init_writes_the_pipelines_and_the_recipe_installing_this_gitqms(scaffold: Path) -> None:
+def test_init_writes_the_pipelines_and_the_recipe_installing_the_recorded_gitqms(
+    scaffold: Path,
+) -> None:
     for path in CI_FILES:
         assert (scaffold / path).is_file(), path
         text = (scaffold / path).read_text()
         assert "{{" not in text.replace("${{", "")  # every slot filled
     workflow = load(scaffold / ".github/workflows/qms.yml")
-    assert f'python -m pip install "gitqms=={__version__}"' in steps_run(workflow["jobs"]["check"])
+    spec = load(scaffold / "qms.yaml")["tooling"]["gitqms"]  # what qms init recorded
+    assert f'python -m pip install "{spec}"' in steps_run(workflow["jobs"]["check"])
 
 
 def test_the_github_workflow_checks_pulls_publishes_main_and_runs_daily(scaffold: Path) -> None:
@@ -64,7 +66,7 @@ def test_the_gitlab_pipeline_does_the_same(scaffold: Path) -> None:
     pipeline = load(scaffold / ".gitlab-ci.yml")
     assert pipeline["variables"]["GIT_DEPTH"] == "0"
     before = "\n".join(pipeline["default"]["before_script"])
-    assert f'pip install "gitqms=={__version__}"' in before
+    assert f'pip install "{load(scaffold / "qms.yaml")["tooling"]["gitqms"]}"' in before
     assert 'git fetch --no-tags origin "$RECEIPTS:$RECEIPTS"' in before
     check = "\n".join(pipeline["check"]["script"])
     assert "qms validate" in check and 'qms check "$BASE..HEAD"' in check

@@ -28,7 +28,7 @@ def team(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
         monkeypatch.setenv(variable, f"{DAY}T09:00:00Z")
     world.init(admin)
     world.add_person(admin, officer, "qa-officer")
-    world.qms(admin, "keys", "add", officer.id, str(officer.pub))
+    world.qms(admin, "keys", "add", officer.id, str(officer.pub), "--reason", "new signer")
     yield world, admin, officer
     world.close()
 

@@ -47,7 +47,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         officer = world.person("m.okafor", "Michael Okafor")
         world.init(admin)
         world.add_person(admin, officer, "qa-officer")
-        world.qms(admin, "keys", "add", officer.id, str(officer.pub))
+        world.qms(admin, "keys", "add", officer.id, str(officer.pub), "--reason", "new signer")
         yield world
         world.close()
 

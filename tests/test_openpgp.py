@@ -22,7 +22,13 @@ from helpers import qms
 from signing_world import Person, World, gpg, gpg_home, refused, stop_gpg
 
 SOP = "sops/SOP-0001.md"
-TODAY = datetime.now(UTC).date().isoformat()
+
+
+def utc_day(world: World, commit: str) -> str:
+    """The UTC day of a commit's committer date: what the verifier judges it by (a run that
+    crosses midnight must not expect the day the test started)."""
+    seconds = int(world.git("log", "-1", "--format=%ct", commit))
+    return datetime.fromtimestamp(seconds, UTC).date().isoformat()
 
 
 @dataclass
@@ -82,7 +88,8 @@ def build_story(world: World) -> Story:
         world.add_person(admin, person, role)
         s.expect(world.head(), "valid")
         window = ["--valid-from", "2020-01-01", "--valid-until", "2021-12-31"]
-        world.qms(admin, "keys", "add", person.id, str(person.pub), *(window * (person is dora)))
+        key = ("keys", "add", person.id, str(person.pub), "--reason", "new signer")
+        world.qms(admin, *key, *(window * (person is dora)))
         s.expect(world.head(), "valid")
     text = (world.repo / "qms.yaml").read_text()
     assert "public_key: |\n          -----BEGIN PGP PUBLIC KEY BLOCK-----\n" in text
@@ -116,14 +123,18 @@ def build_story(world: World) -> Story:
         f"key {olga.fingerprint} is registered to o.pereira <{olga.email}>, but the committer "
         f"is <{kim.email}>",
     )
+    expired = world.raw_commit(dora, reviewed)
     s.expect(
-        world.raw_commit(dora, reviewed),
+        expired,
         "invalid",
-        f"the key expired on 2021-12-31, and the commit is dated {TODAY}",
+        f"the key expired on 2021-12-31, and the commit is dated {utc_day(world, expired)}",
     )
     world.qms(admin, "keys", "revoke", vera.id, vera.fingerprint.lower(), "--reason", "lost")
+    revoked_on = utc_day(world, world.head())
     s.expect(world.head(), "valid")
-    s.expect(world.raw_commit(vera, reviewed), "invalid", f"the key was revoked on {TODAY} (lost)")
+    s.expect(
+        world.raw_commit(vera, reviewed), "invalid", f"the key was revoked on {revoked_on} (lost)"
+    )
 
     # The approval with its Reason changed afterwards, and its signature copied onto a commit
     # with another parent.
@@ -449,7 +460,7 @@ def add_gpg_person(world: World, person_id: str, role: str = "qa-manager") -> Pe
 def test_an_openpgp_key_is_registered_and_approves(world: World) -> None:
     admin = world.people["a.weber"]
     quinn = add_gpg_person(world, "q.gpg")
-    out = world.qms(admin, "keys", "add", quinn.id, str(quinn.pub))
+    out = world.qms(admin, "keys", "add", quinn.id, str(quinn.pub), "--reason", "r")
     assert f"Register key {quinn.fingerprint} for q.gpg" in out
     config = (world.repo / "qms.yaml").read_text()
     assert parse_public_key(config[config.index("-----BEGIN PGP") :]).fingerprint == (
@@ -491,22 +502,22 @@ def test_key_files_that_are_refused(world: World, tmp_path: Path) -> None:
             *("--armor", "--export-secret-keys", quinn.fingerprint),
         )
     )
-    out = refused(world, admin, "keys", "add", quinn.id, str(secret))
+    out = refused(world, admin, "keys", "add", quinn.id, str(secret), "--reason", "r")
     assert "is an OpenPGP private (secret) key; register the public key only" in out
     assert "gpg --armor --export you@hospital > you.asc" in out
     damaged = tmp_path / "damaged.asc"
     damaged.write_text(quinn.pub.read_text().replace("=", "=A", 1)[:-40])
-    out = refused(world, admin, "keys", "add", quinn.id, str(damaged))
+    out = refused(world, admin, "keys", "add", quinn.id, str(damaged), "--reason", "r")
     assert "is not a usable OpenPGP public key" in out
-    world.qms(admin, "keys", "add", quinn.id, str(quinn.pub))
-    out = refused(world, admin, "keys", "add", "m.okafor", str(quinn.pub))
+    world.qms(admin, "keys", "add", quinn.id, str(quinn.pub), "--reason", "r")
+    out = refused(world, admin, "keys", "add", "m.okafor", str(quinn.pub), "--reason", "r")
     assert f"key {quinn.fingerprint} is already registered to q.gpg" in out
 
 
 def test_a_revoked_openpgp_key_cannot_sign(world: World) -> None:
     admin = world.people["a.weber"]
     quinn = add_gpg_person(world, "q.gpg")
-    world.qms(admin, "keys", "add", quinn.id, str(quinn.pub))
+    world.qms(admin, "keys", "add", quinn.id, str(quinn.pub), "--reason", "r")
     spaced = " ".join(quinn.fingerprint[i : i + 4] for i in range(0, 40, 4)).lower()
     out = world.qms(admin, "keys", "revoke", quinn.id, spaced, "--reason", "token lost")
     assert f"Revoke key {quinn.fingerprint} of q.gpg" in out
@@ -516,7 +527,7 @@ def test_a_revoked_openpgp_key_cannot_sign(world: World) -> None:
 
 def test_the_signing_setup_is_checked_before_signing(world: World) -> None:
     quinn = add_gpg_person(world, "q.gpg")
-    world.qms(world.people["a.weber"], "keys", "add", quinn.id, str(quinn.pub))
+    world.qms(world.people["a.weber"], "keys", "add", quinn.id, str(quinn.pub), "--reason", "r")
     config = quinn.config.read_text()
     quinn.config.write_text(config.replace(quinn.fingerprint, "0" * 40))
     out = refused(world, quinn, "approve", "SOP-0001")
@@ -543,7 +554,7 @@ def test_a_gpg_key_of_someone_else_is_refused(world: World) -> None:
     admin = world.people["a.weber"]
     quinn, pia = add_gpg_person(world, "q.gpg"), add_gpg_person(world, "p.gpg")
     assert quinn.gnupghome is not None and pia.gnupghome is not None
-    world.qms(admin, "keys", "add", pia.id, str(pia.pub))
+    world.qms(admin, "keys", "add", pia.id, str(pia.pub), "--reason", "r")
     secret = gpg(
         pia.gnupghome,
         *("--pinentry-mode", "loopback", "--passphrase", ""),
@@ -578,7 +589,7 @@ def test_init_with_an_openpgp_admin_key(tmp_path: Path, monkeypatch: pytest.Monk
         assert report["signatures"][0]["key"] == admin.fingerprint
         reviewer = world.person("m.okafor", "Michael Okafor")
         world.add_person(admin, reviewer, "sop-reviewer")
-        world.qms(admin, "keys", "add", reviewer.id, str(reviewer.pub))
+        world.qms(admin, "keys", "add", reviewer.id, str(reviewer.pub), "--reason", "r")
         assert json.loads(world.qms(admin, "verify", "--format", "json"))["failures"] == 0
         assert "0 errors" in world.qms(admin, "validate")
     finally:

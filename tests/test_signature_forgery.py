@@ -71,6 +71,8 @@ def test_registry_edits_refuse_to_sign_an_unauthorised_change(world: World) -> N
         "d.d@st-aurelia.example",
         "--role",
         "sop-author",
+        "--reason",
+        "registry change",
         ok=False,
     )
     assert "holds changes that are not in force" in out
@@ -99,7 +101,9 @@ def test_a_parent_line_git_does_not_read_is_no_merge(world: World) -> None:
 def test_a_back_dated_signature_is_refused(world: World) -> None:
     admin, old = world.people["a.weber"], world.person("o.old", "Olga Old")
     world.add_person(admin, old, "sop-reviewer")
-    world.qms(admin, "keys", "add", old.id, str(old.pub), "--valid-from", "2020-01-01")
+    world.qms(
+        admin, "keys", "add", old.id, str(old.pub), "--valid-from", "2020-01-01", "--reason", "r"
+    )
     trailers = world.trailers("SOP-0001", SOP, "reviewed", version="1")
     signed = world.raw_commit(old, trailers, date="2025-01-01T00:00:00Z")
     assert "a back-dated signature" in str(verdict_of(world, signed)["problems"])

@@ -71,6 +71,7 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Story]:
                 person.id,
                 str(person.pub),
                 *(window if person is dubois else []),
+                *("--reason", "new signer"),
             )
             s.expect(world.head(), "valid")
 

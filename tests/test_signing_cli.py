@@ -71,6 +71,8 @@ def test_sign_refuses_an_unregistered_person_and_key(world: World) -> None:
         stranger.email,
         "--role",
         "sop-reviewer",
+        "--reason",
+        "registry change",
     )
     out = refused(world, stranger, "review", "SOP-0001")
     assert "is not registered in qms.yaml" in out and "qms keys add x.new" in out
@@ -100,6 +102,8 @@ def test_sign_refuses_without_the_role_and_the_authors_approval(world: World) ->
         "q.two@st-aurelia.example",
         "--role",
         "sop-reviewer",
+        "--reason",
+        "registry change",
     )
     out = refused(world, author, "review", "SOP-0001")
     assert "needs one of the roles" in out  # l.santos is an author, not a reviewer
@@ -147,17 +151,19 @@ def test_registry_changes_need_an_admin(world: World) -> None:
         "z@st-aurelia.example",
         "--role",
         "sop-author",
+        "--reason",
+        "registry change",
     )
     assert "changes to qms.yaml are signed by admin; m.okafor holds sop-reviewer" in out
 
 
 def test_a_key_is_never_registered_twice(world: World) -> None:
     admin, reviewer = world.people["a.weber"], world.people["m.okafor"]
-    out = refused(world, admin, "keys", "add", "l.santos", str(reviewer.pub))
+    out = refused(world, admin, "keys", "add", "l.santos", str(reviewer.pub), "--reason", "r")
     assert "is already registered to m.okafor" in out
-    out = refused(world, admin, "keys", "add", "m.okafor", str(reviewer.pub))
+    out = refused(world, admin, "keys", "add", "m.okafor", str(reviewer.pub), "--reason", "r")
     assert "is already registered to this person" in out
-    out = refused(world, admin, "keys", "add", "m.okafor", str(reviewer.key))
+    out = refused(world, admin, "keys", "add", "m.okafor", str(reviewer.key), "--reason", "r")
     assert "is a private key" in out
 
 
@@ -175,6 +181,8 @@ def test_people_add_checks_roles_ids_and_emails(world: World) -> None:
         "dup@st-aurelia.example",
         "--role",
         "sop-author",
+        "--reason",
+        "registry change",
     )
     assert "m.okafor is already registered" in out
     out = refused(
@@ -189,6 +197,8 @@ def test_people_add_checks_roles_ids_and_emails(world: World) -> None:
         "n@st-aurelia.example",
         "--role",
         "wizard",
+        "--reason",
+        "registry change",
     )
     assert "unknown role(s): wizard" in out
 
@@ -265,9 +275,12 @@ def test_security_key_flags_follow_the_registry(
         fido.email,
         "--role",
         "sop-reviewer",
+        "--reason",
+        "registry change",
     )
     world.qms(
-        admin, "keys", "add", fido.id, str(pub), *(["--verify-required"] if verify_required else [])
+        *(admin, "keys", "add", fido.id, str(pub), "--reason", "security key"),
+        *(["--verify-required"] if verify_required else []),
     )
     commit = sk_signed_commit(world, fido, private, flags)
     report = json.loads(world.qms(admin, "verify", "--format", "json", ok=False))

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from gitqms.demo.story import STORY_DAY
 from site_world import (
     DRAFT_TEXT,
     Demo,
@@ -29,6 +30,7 @@ from site_world import (
     clean_env,
     pages,
     pristine_demo,
+    qms_cli,
     run,
     visible_text,
 )
@@ -377,6 +379,23 @@ def test_retired_sop_is_marked_obsolete_and_not_in_force(demo: Demo) -> None:
     assert "SOP-0012" not in in_force_part, "the retired SOP is listed as in force"
 
 
+def test_the_demo_tells_its_story_as_of_its_own_day_whenever_it_runs(demo: Demo) -> None:
+    """The story ends on STORY_DAY however late the demo is built (CI also builds it with the
+    clock moved to a year's last second and years ahead): one action overdue, SOP-0003 v2
+    approved and upcoming, whatever the machine's day."""
+    assert demo.today == STORY_DAY
+    assert f"demo day:        {STORY_DAY}" in demo.output
+    last = qms_cli(demo.repo, "log", "SOP-0001", "--format", "json").stdout
+    assert max(e["date"][:10] for e in json.loads(last)["entries"]) <= STORY_DAY.isoformat()
+    due = json.loads(
+        qms_cli(demo.repo, "due", "--date", str(STORY_DAY), "--format", "json", check=False).stdout
+    )
+    overdue = [(i["record"], i["what"]) for i in due["items"] if i["overdue"]]
+    assert overdue == [("CAPA-2026-0002", "action A4")]
+    upcoming = [i for i in due["items"] if i["record"] == "SOP-0003"]
+    assert [i["due"] for i in upcoming] == [str(STORY_DAY + timedelta(days=21))]
+
+
 def test_capa_register_marks_the_overdue_capa(demo: Demo) -> None:
     register = article(read(demo.site, "capa/index.html"))
     rows = re.findall(r"<tr( class=\"[^\"]*\")?><td><a href=\"(CAPA-\d{4}-\d{4})\.html\"", register)
@@ -406,7 +425,8 @@ def test_every_page_footer_names_commit_build_date_and_print_notice(demo: Demo, 
         assert f"status as of {demo.today.isoformat()}" in text, where
         built = re.search(r"built (\d{4}-\d\d-\d\d) \d\d:\d\d UTC", text)
         assert built, f"{where}: no build date in the footer: {text}"
-        assert date.fromisoformat(built.group(1)) in (demo.today, demo.today + timedelta(days=1))
+        # The build date is the machine's (when it was built), not the story's day.
+        assert demo.ran[0].date() <= date.fromisoformat(built.group(1)) <= demo.ran[1].date()
         assert "Uncontrolled copy when printed" in text, where
 
 
@@ -597,6 +617,7 @@ def test_site_of_the_upcoming_effective_day_shows_the_new_version(
     assert shown["Version"] == "2" and shown["Status"] == "effective"
     assert shown["Effective from"] == day.isoformat()
     assert not [k for k, _ in banners(page) if k == "upcoming"]
+    assert not (site / "upcoming" / "SOP-0003-v2.html").exists(), "v2 is in force that day"
     text = text_of(site, "sops/SOP-0003.html")
     assert (
         "The effectiveness check is verified by a person who did not implement the actions." in text

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from edits import (
     set_field,
     value_of,
 )
+from gitqms import clock
 from helpers import qms, write
 
 Finding = dict[str, Any]
@@ -557,9 +558,14 @@ def test_capa_due_before_it_was_opened(example: Path) -> None:
 
 def test_occurred_at_in_the_future(example: Path) -> None:
     path = records(example, "deviations")[0]
-    future = f"{date.today() + timedelta(days=30)}T10:00:00+01:00"
+    now = datetime(2026, 11, 23, 12, tzinfo=UTC)
+    future = f"{now.date() + timedelta(days=30)}T10:00:00+01:00"
     line = replace_field(path, "occurred_at", f'occurred_at: "{future}"')
-    assert found(example, rel(example, path), "dates.future") == [
+    with clock.fixed(now):  # "the future" is judged by the one clock, which the test sets
+        findings = found(example, rel(example, path), "dates.future")
+    with clock.fixed(now + timedelta(days=31)):
+        assert found(example, rel(example, path), "dates.future") == []
+    assert findings == [
         error(
             rel(example, path),
             line,

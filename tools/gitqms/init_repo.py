@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import git
-from .ci_files import release_install, write_ci_files
+from .ci_files import installed_source, pip_argument, write_ci_files
 from .errors import QmsError
 from .files import replace_atomic
 from .records.config import CONFIG_FILE
@@ -60,8 +60,9 @@ def first_admin(cwd: Path, person_id: str | None, name: str | None, email: str |
     return Admin(person_id[:32] or "admin", name, email)
 
 
-def init_repository(path: Path, admin: Admin, organisation: str) -> None:
-    """Scaffold a QMS repository at `path`: built beside it, then moved into place."""
+def init_repository(path: Path, admin: Admin, organisation: str, gitqms_source: str) -> None:
+    """Scaffold a QMS repository at `path`: built beside it, then moved into place.
+    `gitqms_source` is the pip requirement its pipelines install (qms.yaml tooling.gitqms)."""
     ensure_new_folder(path)
     config = fill(
         template("qms.yaml"),
@@ -69,6 +70,7 @@ def init_repository(path: Path, admin: Admin, organisation: str) -> None:
         admin_id=quoted(admin.id),
         admin_name=quoted(admin.name),
         admin_email=quoted(admin.email),
+        gitqms_source=quoted(gitqms_source),
     )
     if admin.key:
         config = _with_key(config, admin.key)
@@ -79,7 +81,7 @@ def init_repository(path: Path, admin: Admin, organisation: str) -> None:
     except OSError as error:
         raise QmsError(f"cannot create {path}: {error.strerror}") from None
     try:
-        write_layout(staging, config, organisation)
+        write_layout(staging, config, organisation, gitqms_source)
         git.init(staging)
         if admin.key and admin.key_file:
             _first_signed_commit(staging, admin, admin.key_file, config)
@@ -153,9 +155,12 @@ def sign_trust_root(root: Path, config: str, reason: str) -> None:
     git.run(root, ["update-ref", "refs/heads/main", commit])
 
 
-def write_layout(root: Path, config: str, organisation: str) -> None:
+def write_layout(
+    root: Path, config: str, organisation: str, gitqms_source: str | None = None
+) -> None:
     """qms.yaml, mkdocs.yml, .gitignore, docs/, the record folders, the schemas, and the CI
-    pipelines with their branch-protection recipe."""
+    pipelines with their branch-protection recipe, installing `gitqms_source` (default: the
+    gitqms running now)."""
     (root / CONFIG_FILE).write_text(config)
     site_name = quoted(f"{organisation} — controlled documents")
     (root / "mkdocs.yml").write_text(fill(template("mkdocs.yml"), site_name=site_name))
@@ -168,7 +173,7 @@ def write_layout(root: Path, config: str, organisation: str) -> None:
     (root / "schemas").mkdir()
     for name in SCHEMA_NAMES:
         (root / "schemas" / f"{name}.schema.json").write_text(packaged_schema_text(name))
-    write_ci_files(root, release_install())  # CI pipelines and the branch-protection recipe
+    write_ci_files(root, pip_argument(gitqms_source or installed_source()))
 
 
 def update_schemas(repo: Repository) -> list[str]:

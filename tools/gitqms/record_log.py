@@ -6,10 +6,11 @@ import contextlib
 import difflib
 import marshal
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from . import git
@@ -17,8 +18,9 @@ from .errors import QmsError
 from .history import Step
 from .index_store import Store, code_digest
 from .records.config import CONFIG_FILE
-from .records.kinds import kind_of_id
+from .records.kinds import kind_of_id, record_id_from_path
 from .signatures.claims import CONFIG_RECORD, record_data
+from .signatures.commits import Commit
 from .signatures.registry import Registry
 from .signatures.verify import Verdict, Walk, walk_history
 
@@ -29,10 +31,30 @@ class LogEntry:
     when: datetime  # UTC: the committer date for signatures, the author date for changes
     name: str  # printed name when the person is registered
     email: str
-    action: str  # "changed", "created", or the signature's meaning
+    action: str  # "changed", "created", "merged …", or the signature's meaning
     reason: str | None
     verdict: str  # valid, superseded, invalid: …, or "not a signature" for plain changes
     summary: str
+
+
+def record_named(root: Path, name: str, start: Path) -> str:
+    """The record ID `name` means: the ID itself, or the path of the record's file from
+    `start` (the current folder) or from the repository `root`."""
+    if name == CONFIG_RECORD or kind_of_id(name) is not None:
+        return name
+    for base in (start.resolve(), root):
+        try:
+            relative = PurePosixPath(Path(os.path.normpath(base / name)).relative_to(root))
+        except ValueError:  # outside the repository
+            continue
+        found = CONFIG_RECORD if str(relative) == CONFIG_FILE else record_id_from_path(relative)
+        if found is not None:
+            return found
+    raise QmsError(
+        f"{name} is not a record: neither a record ID nor the file of one in {root}",
+        hint="name a record by its ID (SOP-0003, CAPA-2026-0001) or its file "
+        f"(sops/SOP-0003.md, capa/CAPA-2026-0001.yaml), or {CONFIG_FILE}",
+    )
 
 
 def record_log(root: Path, record_id: str, revisions: Sequence[str] = ("HEAD",)) -> list[LogEntry]:
@@ -169,8 +191,9 @@ def step_entries(
             if summaries is not None and not unread:  # a missing object may turn up later
                 summaries[key] = known
         summary = known
-        if len(commit.parents) > 1:
-            summary = f"merged: {summary}"
+    merged = merged_from(commit) if len(commit.parents) > 1 else None
+    if merged is not None and change is not None:  # what the merge brought onto this line
+        summary = "brings in the new record" if change.status == "A" else f"brings in: {summary}"
     entries = [
         LogEntry(
             commit.id,
@@ -193,13 +216,35 @@ def step_entries(
                 commit.author.utc,
                 person.name if person else commit.author.name,
                 commit.author.email,
-                "created" if change is not None and change.status == "A" else "changed",
+                merged or ("created" if change is not None and change.status == "A" else "changed"),
                 reasons[-1] if reasons else None,
                 "not a signature",
                 summary,
             )
         )
     return entries
+
+
+# How git, forges and `qms demo` name the merged branch on a merge's first line.
+_MERGE_MESSAGES = (
+    re.compile(r"Merge (?:remote-tracking )?branch '([^']*)'"),
+    re.compile(r"Merge pull request #\d+ from [^/\s]+/(\S+)"),
+    re.compile(r"Merge ([^\s:']+)(?::.*)?$"),
+)
+_BRANCH_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/+-]{0,99}")
+
+
+def merged_from(commit: Commit) -> str:
+    """What a merge says it is: "merged from branch X" when its message names the branch,
+    else "merged" and the merged commits. The message is the merger's own words: the name is
+    shown only when it reads as a plain branch name, and nothing is judged by it."""
+    for pattern in _MERGE_MESSAGES:
+        found = pattern.match(commit.summary)
+        if found is not None:
+            if _BRANCH_NAME.fullmatch(found[1]):
+                return f"merged from branch {found[1]}"
+            break
+    return "merged " + ", ".join(parent[:12] for parent in commit.parents[1:])
 
 
 def _verdict_text(verdict: Verdict) -> str:

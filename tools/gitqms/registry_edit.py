@@ -55,7 +55,14 @@ class RegistryChange:
     subject: str
 
 
-def change_registry(root: Path, edit: Edit, reason: str | None, now: datetime) -> RegistryChange:
+def change_registry(root: Path, edit: Edit, reason: str, now: datetime) -> RegistryChange:
+    """Make `edit` as one admin-signed commit whose Reason trailer says `reason`: a registry
+    change is a controlled change like any other, and its audit trail says why."""
+    if not reason.strip():
+        raise QmsError(
+            f"a change to {CONFIG_FILE} needs a reason; it is recorded in the signed commit",
+            hint="add --reason 'why', e.g. --reason 'joins QA as reviewer'",
+        )
     repo = Repository.discover(root)
     base = head(repo.root)
     path = f"{git.show_prefix(repo.root)}{CONFIG_FILE}"
@@ -125,7 +132,8 @@ def _person(data: CommentedMap, person_id: str) -> CommentedMap:
             return person
     raise QmsError(
         f"no person {person_id!r} in {CONFIG_FILE}",
-        hint="see `qms people list`, or add them: qms people add ID --name … --email … --role …",
+        hint="see `qms people list`, or add them: qms people add ID --name … --email … --role … "
+        "--reason …",
     )
 
 

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from . import git
 from .errors import QmsError, RepositoryNotFound
 from .records.config import CONFIG_FILE
 from .records.kinds import BY_FOLDER, IGNORED_NAMES, KINDS, Kind, record_id_from_path
@@ -29,11 +30,19 @@ class Repository:
     root: Path
 
     @classmethod
-    def discover(cls, start: Path) -> Repository:
-        """The nearest directory at or above `start` that holds qms.yaml."""
+    def discover(cls, start: Path, *, needs_git: bool = True) -> Repository:
+        """The nearest directory at or above `start` that holds qms.yaml; unless `needs_git`
+        is false (commands that read only files), it must be in a git repository."""
         here = start.resolve()
         for candidate in (here, *here.parents):
             if (candidate / CONFIG_FILE).is_file():
+                if needs_git and not git.is_repository(candidate):
+                    raise RepositoryNotFound(
+                        f"{candidate} holds {CONFIG_FILE} but is not a git repository; records "
+                        "are kept and signed in git",
+                        hint=f"run 'git init' in {candidate} and commit the files (then sign "
+                        "as usual), or create a new QMS with 'qms init PATH'",
+                    )
                 return cls(candidate)
         raise RepositoryNotFound(
             f"no {CONFIG_FILE} in {here} or any folder above it",
@@ -90,6 +99,12 @@ class Repository:
                 continue
             folder = "" if whole else relative.rstrip("/") + "/"
             matches = [name for name in names if name == relative or name.startswith(folder)]
+            if not matches and not path.exists() and not path.is_symlink():
+                raise QmsError(
+                    f"{relative} does not exist",
+                    hint="check the name (qms list shows the records), or run qms validate "
+                    "without PATH to check the whole repository",
+                )
             if not matches:
                 top = PurePosixPath(relative).parts[0]
                 raise QmsError(

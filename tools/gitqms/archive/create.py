@@ -13,11 +13,11 @@ import platform
 import shutil
 import tempfile
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from .. import __version__, git
+from .. import __version__, clock, git
 from ..errors import QmsError
 from ..site.build import build_site
 from . import (
@@ -73,7 +73,7 @@ def create_archive(root: Path, out_dir: Path, on: date | None = None) -> Created
             + "); the site would not be the archived tip's",
             hint="commit or discard them, then archive again",
         )
-    on = on or datetime.now(UTC).date()
+    on = clock.day_or_today(on)
     try:
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-", dir=target.parent))
     except OSError as error:
@@ -143,7 +143,7 @@ def _write(root: Path, staging: Path, target: Path, on: date) -> Created:
     value: dict[str, Any] = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "created": clock.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
         "tools": {
             "gitqms": __version__,
             "git": git.version(root),

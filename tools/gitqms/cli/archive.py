@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date
 from pathlib import Path
 
 import click
 
 from ..errors import Exit
-from .common import FORMAT_OPTION, echo_json, printable, repository
+from .common import DAY, FORMAT_OPTION, echo_json, printable, repository
 
 _USAGE = (
     "give one folder: `qms archive OUT_DIR` writes an archive, `qms archive verify DIR` checks "
@@ -21,7 +21,7 @@ _USAGE = (
 @click.option(
     "--date",
     "on",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=DAY,
     help="Writing: the archived site shows the status as of this day (default: today, UTC).",
 )
 @click.option(
@@ -35,7 +35,7 @@ _USAGE = (
 def archive(
     ctx: click.Context,
     words: tuple[str, ...],
-    on: datetime | None,
+    on: date | None,
     expected: str | None,
     output_format: str,
 ) -> None:
@@ -69,11 +69,11 @@ def archive(
         raise click.UsageError(_USAGE)
 
 
-def _create(ctx: click.Context, out_dir: Path, on: datetime | None, output_format: str) -> None:
+def _create(ctx: click.Context, out_dir: Path, on: date | None, output_format: str) -> None:
     from ..archive.create import create_archive
 
     repo = repository(ctx)
-    created = create_archive(repo.root, out_dir, on.date() if on else None)
+    created = create_archive(repo.root, out_dir, on)
     if output_format == "json":
         echo_json(
             {

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
 import click
 
 from .. import git
+from ..csv_cells import csv_text
 from ..errors import Exit
-from ..record_log import record_log
+from ..record_log import record_log, record_named
 from ..reports.verification import receipt_line, verification_json, verification_lines
 from ..server.receipts import DatedReceipt, dated_receipts
 from ..signatures.verify import verify_history
-from .common import FORMAT_OPTION, echo_json, printable, repository
+from .common import FORMAT_OPTION, echo_json, printable, repository, start_folder
 
 _COLOURS = {
     "valid": "green",
@@ -73,7 +71,7 @@ def verify(
 
 
 @click.command("log")
-@click.argument("record_id", metavar="RECORD")
+@click.argument("record", metavar="RECORD")
 @click.option(
     "--format",
     "output_format",
@@ -83,13 +81,18 @@ def verify(
     help="text for people, json or csv for machines and spreadsheets.",
 )
 @click.pass_context
-def log(ctx: click.Context, record_id: str, output_format: str) -> None:
+def log(ctx: click.Context, record: str, output_format: str) -> None:
     """The audit trail of RECORD: every commit that changed or signed it, oldest first.
 
-    Each line gives the UTC date-time, the printed name, the meaning (or the kind of change),
-    the reason, the signature verdict and what changed.
+    RECORD is an ID (SOP-0003, qms.yaml) or a record's file (sops/SOP-0003.md), from the
+    current folder or the repository root.
+
+    Each line gives the UTC date-time, the printed name, the meaning (or the kind of change:
+    created, changed, or "merged from branch X" as the merge's message names it), the reason,
+    the signature verdict and what changed.
     """
     repo = repository(ctx)
+    record_id = record_named(repo.root, record, start_folder(ctx))
     entries = record_log(repo.root, record_id)
     receipts = dated_receipts(repo.root, [e.commit for e in entries])
     rows = [
@@ -114,13 +117,7 @@ def log(ctx: click.Context, record_id: str, output_format: str) -> None:
     if output_format == "json":
         echo_json({"record": record_id, "entries": rows})
     elif output_format == "csv":
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        for row in rows:
-            # A cell starting with = + - @ would run as a formula in a spreadsheet.
-            writer.writerow({k: ("'" + v if v[:1] in "=+-@\t\r" else v) for k, v in row.items()})
-        click.echo(out.getvalue(), nl=False)
+        click.echo(csv_text(list(rows[0]), rows), nl=False)
     else:
         for e in entries:
             reason = f" — {e.reason}" if e.reason else ""

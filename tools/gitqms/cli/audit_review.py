@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import click
@@ -13,18 +13,12 @@ from ..files import replace_atomic
 from ..reports.audit_review import audit_review, report_json, report_sha256
 from ..reports.audit_review_output import as_csv, as_html, as_text
 from ..reports.review_record import sign_review
-from .common import printable, repository, signing_time, start_folder
-
-_DAY = click.DateTime(formats=["%Y-%m-%d"])
-
-
-def _day(value: datetime | None) -> date | None:
-    return value.date() if value is not None else None
+from .common import DAY, printable, repository, signing_time, start_folder
 
 
 @click.command("audit-trail")
-@click.option("--since", type=_DAY, help="First day of the period, YYYY-MM-DD (UTC, inclusive).")
-@click.option("--until", type=_DAY, help="Last day of the period, YYYY-MM-DD (UTC, inclusive).")
+@click.option("--since", type=DAY, help="First day of the period, YYYY-MM-DD (UTC, inclusive).")
+@click.option("--until", type=DAY, help="Last day of the period, YYYY-MM-DD (UTC, inclusive).")
 @click.option(
     "--format",
     "output_format",
@@ -55,8 +49,8 @@ def _day(value: datetime | None) -> date | None:
 @click.pass_context
 def audit_trail(
     ctx: click.Context,
-    since: datetime | None,
-    until: datetime | None,
+    since: date | None,
+    until: date | None,
     output_format: str,
     output: Path | None,
     revision: str,
@@ -87,7 +81,7 @@ def audit_trail(
             hint="create the folder first, or name another --output file",
         )
     repo = repository(ctx)
-    review = audit_review(repo.root, _day(since), _day(until), revision, branch)
+    review = audit_review(repo.root, since, until, revision, branch)
     generated = signing_time(ctx)
     if output_format == "json":
         data = report_json(review) | {

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import re
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,29 @@ FORMAT_OPTION = click.option(
     show_default=True,
     help="text for people, json for machines.",
 )
+
+
+_YMD = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+class Day(click.ParamType):
+    """A day given as YYYY-MM-DD, as a `datetime.date`: every date option of every command."""
+
+    name = "YYYY-MM-DD"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return value
+        text = str(value)
+        if _YMD.fullmatch(text):  # date.fromisoformat alone also takes 20261123 and 2026-W47-1
+            try:
+                return date.fromisoformat(text)
+            except ValueError:
+                pass
+        self.fail(f"{text!r} is not a valid date (YYYY-MM-DD)", param, ctx)
+
+
+DAY = Day()
 
 
 def echo_json(value: Any) -> None:
@@ -77,6 +101,7 @@ def signing_time(ctx: click.Context) -> datetime:
     return git.commit_time(folder if folder.is_dir() else Path.cwd())
 
 
-def repository(ctx: click.Context) -> Repository:
-    """The repository named by --repo, or found from the current folder."""
-    return Repository.discover(start_folder(ctx))
+def repository(ctx: click.Context, *, needs_git: bool = True) -> Repository:
+    """The repository named by --repo, or found from the current folder; `needs_git=False` for
+    commands that read only the files (validate, list)."""
+    return Repository.discover(start_folder(ctx), needs_git=needs_git)

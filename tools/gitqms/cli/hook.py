@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
+from .. import clock
 from ..errors import Exit
 from ..server.install import install_hooks
 from ..server.post_receive import pusher_from, record_receipts
@@ -110,7 +110,7 @@ def post_receive(ctx: click.Context) -> None:
     server's environment gives them) is a note under refs/notes/qms-receipts; a commit's
     first receipt is never replaced.
     """
-    received = datetime.now(UTC).replace(microsecond=0)
+    received = clock.now().replace(microsecond=0)
     written = record_receipts(
         start_folder(ctx), parse_updates(_stdin()), received, pusher_from(os.environ)
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 import click
@@ -10,13 +10,15 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from .. import clock
 from ..advance import advance as advance_record
 from ..errors import Exit
-from ..lifecycle.documents import Version
+from ..lifecycle.documents import BY_DATE, Version
 from ..lifecycle.status import RecordStatus, repository_status
 from ..reports.due import within
 from ..rules.check import check_range
 from .common import (
+    DAY,
     FORMAT_OPTION,
     echo_check_report,
     echo_json,
@@ -30,19 +32,33 @@ from .common import (
 _DATE = click.option(
     "--date",
     "on",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=DAY,
     default=None,
     help="The day to judge status and due dates for (YYYY-MM-DD; default: today).",
 )
 
 
-def _day(on: datetime | None) -> date:
-    return on.date() if on else date.today()
-
-
 def _console() -> Console:
     console = Console()
     return console if console.is_terminal else Console(width=140)
+
+
+def _next_rows(record: RecordStatus) -> list[tuple[str, ...]]:
+    """A row under an SOP for each version after the one shown: approved and not yet effective,
+    or being written (draft, in review), with the signatures it has so far."""
+    document = record.document
+    if document is None:
+        return []
+    shown = document.current or document.upcoming or document.working
+    rows: list[tuple[str, ...]] = []
+    for version in (document.upcoming, document.working):
+        if version is None or version is shown:
+            continue
+        effective = version.effective_from or version.effective_date or ""
+        signed = ", ".join(f"{s.meaning} by {s.name}" for s in version.signatures)
+        cells = ("", f"next: {version.status}", str(version.version), str(effective), "", "")
+        rows.append((*cells, signed or "no signatures yet"))
+    return rows
 
 
 def _version_json(version: Version | None) -> dict[str, Any] | None:
@@ -56,6 +72,9 @@ def _version_json(version: Version | None) -> dict[str, Any] | None:
         "effective_date": version.effective_date,
         "approved_on": version.approved_on.isoformat() if version.approved_on else None,
         "effective_from": version.effective_from.isoformat() if version.effective_from else None,
+        "effective_rule": version.effective_rule,
+        "effective_basis": version.effective_basis,
+        "training_window_days": version.window_days,
         "until": version.until.isoformat() if version.until else None,
         "signatures": [
             {
@@ -80,6 +99,8 @@ def _status_json(record: RecordStatus) -> dict[str, Any]:
         "state": record.state,
         "version": record.version,
         "effective_date": record.effective_date,
+        "effective_from": record.effective_from.isoformat() if record.effective_from else None,
+        "effective_basis": record.effective_basis,
         "next_review": record.next_review.isoformat() if record.next_review else None,
         "overdue": record.overdue,
         "due": [item.to_json() for item in record.due],
@@ -96,13 +117,25 @@ def _status_json(record: RecordStatus) -> dict[str, Any]:
     return value
 
 
+def _effective(record: RecordStatus) -> str:
+    """The derived effective day, and why when it is not the date as written; for a draft, the
+    date as written or the rule it will take."""
+    shown = record.shown
+    if shown is None:
+        return ""
+    if shown.effective_from is None:
+        return shown.effective_date or f"({shown.effective_basis})"
+    day = shown.effective_from.isoformat()
+    return day if shown.effective_rule == BY_DATE else f"{day} ({shown.effective_basis})"
+
+
 @click.command()
 @click.argument("records", nargs=-1, metavar="[RECORD...]")
 @_DATE
 @FORMAT_OPTION
 @click.pass_context
 def status(
-    ctx: click.Context, records: tuple[str, ...], on: datetime | None, output_format: str
+    ctx: click.Context, records: tuple[str, ...], on: date | None, output_format: str
 ) -> None:
     """Every record's derived state on a day: SOP status from signatures and dates
     (draft, in review, approved, effective, superseded, obsolete), CAPA and deviation states,
@@ -110,7 +143,7 @@ def status(
 
     Read from the committed history (HEAD), never from uncommitted files.
     """
-    day = _day(on)
+    day = clock.day_or_today(on)
     snapshot = repository_status(repository(ctx).root, day, records)
     if output_format == "json":
         echo_json(
@@ -124,7 +157,7 @@ def status(
     else:
         table = Table(title=f"Status on {day.isoformat()} at {snapshot.commit[:12]}")
         for name in ("ID", "State", "Version", "Effective", "Next review", "Next due", "Notes"):
-            table.add_column(name, no_wrap=name in ("ID", "Effective", "Next review"))
+            table.add_column(name, no_wrap=name in ("ID", "Next review"))
         for record in snapshot.records:
             upcoming = sorted(record.due, key=lambda d: d.due)
             first = upcoming[0] if upcoming else None
@@ -138,7 +171,7 @@ def status(
                 record.id,
                 record.state,
                 record.version or "",
-                record.effective_date or "",
+                _effective(record),
                 record.next_review.isoformat() if record.next_review else "",
                 due,
                 "; ".join(record.notes),
@@ -147,6 +180,8 @@ def status(
             if record.overdue:
                 row[5].stylize("bold red")
             table.add_row(*row)
+            for extra in _next_rows(record):
+                table.add_row(*(Text(printable(cell)) for cell in extra))
         _console().print(table)
         overdue = sum(1 for r in snapshot.records if r.overdue)
         click.echo(f"{plural(len(snapshot.records), 'record')}, {overdue} with overdue items")
@@ -220,13 +255,13 @@ def check(ctx: click.Context, revisions: str, output_format: str) -> None:
 @_DATE
 @FORMAT_OPTION
 @click.pass_context
-def due(ctx: click.Context, days: int, on: datetime | None, output_format: str) -> None:
+def due(ctx: click.Context, days: int, on: date | None, output_format: str) -> None:
     """Overdue and upcoming CAPA actions, effectiveness checks, investigations, external
     reports, OOS notifications, periodic reviews and upcoming effectivity.
 
     Exit 1 when anything is overdue, so a scheduled CI job can alert.
     """
-    day = _day(on)
+    day = clock.day_or_today(on)
     snapshot = repository_status(repository(ctx).root, day)
     items = within(snapshot.due, day, days)
     overdue = [item for item in items if item.overdue]

@@ -17,7 +17,9 @@ def _summary(record: Record) -> dict[str, str]:
     if isinstance(record, Sop):
         state = f"version {record.version}"
         dates = (
-            f"effective {record.effective_date}" if record.effective_date else "no effective date"
+            f"effective {record.effective_date}"
+            if record.effective_date
+            else "effective on approval + training window"
         )
         return {"state": state, "owner": record.owner, "dates": dates}
     if isinstance(record, Capa):
@@ -55,7 +57,7 @@ def list_records(ctx: click.Context, kind: str | None, output_format: str) -> No
 
     Records that do not validate are left out and counted; 'qms validate' names their errors.
     """
-    result = run_validation(repository(ctx))
+    result = run_validation(repository(ctx, needs_git=False))
     chosen = [r for r in result.records.values() if kind is None or r.kind.name == kind]
     chosen.sort(key=lambda r: (r.kind.folder, r.id))
     broken = len({f.path for f in result.findings if f.severity == "error" and f.record})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -11,15 +11,27 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .. import registry_edit
+from .. import clock, registry_edit
 from ..signatures.keys import parse_public_key
 from ..signatures.registry import key_window_problem
 from ..signatures.sshkeys import KeyFormatError
 from ..validation.run import require_config
-from .common import FORMAT_OPTION, echo_json, printable, repository, signing_time, start_folder
+from .common import (
+    DAY,
+    FORMAT_OPTION,
+    echo_json,
+    printable,
+    repository,
+    signing_time,
+    start_folder,
+)
 
-_REASON = click.option("--reason", help="Why the registry changes; recorded in the commit.")
-_DATE = click.DateTime(formats=["%Y-%m-%d"])
+_REASON = click.option(
+    "--reason",
+    required=True,
+    help="Why the registry changes; recorded in the commit's Reason trailer and shown in the "
+    "audit trail (qms log qms.yaml).",
+)
 
 
 def _done(change: registry_edit.RegistryChange) -> None:
@@ -60,7 +72,7 @@ def people_add(
     email: str,
     roles: tuple[str, ...],
     title: str | None,
-    reason: str | None,
+    reason: str,
 ) -> None:
     """Register a person (one admin-signed commit)."""
     edit = registry_edit.add_person(person_id, name, email, list(roles), title)
@@ -72,8 +84,8 @@ def people_add(
 @click.pass_context
 def people_list(ctx: click.Context, output_format: str) -> None:
     """List registered people, their roles and how many signing keys they hold."""
-    config = require_config(repository(ctx))
-    today = datetime.now(UTC).date()
+    config = require_config(repository(ctx, needs_git=False))
+    today = clock.today()
     rows: list[dict[str, Any]] = []
     for person in config.people:
         usable = [k for k in person.keys if key_window_problem(k, today) is None]
@@ -115,8 +127,8 @@ def keys() -> None:
 @keys.command("add")
 @click.argument("person_id", metavar="PERSON")
 @click.argument("pubkey", metavar="PUBKEY_FILE", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--valid-from", type=_DATE, help="First day the key may sign (default: today).")
-@click.option("--valid-until", type=_DATE, help="Last day the key may sign.")
+@click.option("--valid-from", type=DAY, help="First day the key may sign (default: today).")
+@click.option("--valid-until", type=DAY, help="Last day the key may sign.")
 @click.option(
     "--verify-required",
     is_flag=True,
@@ -128,10 +140,10 @@ def keys_add(
     ctx: click.Context,
     person_id: str,
     pubkey: Path,
-    valid_from: datetime | None,
-    valid_until: datetime | None,
+    valid_from: date | None,
+    valid_until: date | None,
     verify_required: bool,
-    reason: str | None,
+    reason: str,
 ) -> None:
     """Register PERSON's public key (one admin-signed commit).
 
@@ -139,9 +151,8 @@ def keys_add(
     (.asc, from `gpg --armor --export you@hospital > you.asc`).
     """
     line = registry_edit.read_public_key(pubkey)
-    start = valid_from.date() if valid_from else signing_time(ctx).date()
-    until = valid_until.date() if valid_until else None
-    edit = registry_edit.add_key(person_id, line, start, until, verify_required)
+    start = valid_from or signing_time(ctx).date()
+    edit = registry_edit.add_key(person_id, line, start, valid_until, verify_required)
     _done(registry_edit.change_registry(start_folder(ctx), edit, reason, signing_time(ctx)))
 
 
@@ -149,10 +160,10 @@ def keys_add(
 @click.argument("person_id", metavar="PERSON")
 @click.argument("fingerprint")
 @click.option("--reason", required=True, help="Why: lost, compromised, left the organisation…")
-@click.option("--on", "on", type=_DATE, help="Revocation date (default: today).")
+@click.option("--on", "on", type=DAY, help="Revocation date (default: today).")
 @click.pass_context
 def keys_revoke(
-    ctx: click.Context, person_id: str, fingerprint: str, reason: str, on: datetime | None
+    ctx: click.Context, person_id: str, fingerprint: str, reason: str, on: date | None
 ) -> None:
     """Revoke one of PERSON's keys by its fingerprint (one admin-signed commit).
 
@@ -161,7 +172,7 @@ def keys_revoke(
 
     Signatures made on top of the revocation no longer count; earlier ones stay valid.
     """
-    day: date = on.date() if on else signing_time(ctx).date()
+    day = on or signing_time(ctx).date()
     edit = registry_edit.revoke_key(person_id, fingerprint, day, reason)
     _done(registry_edit.change_registry(start_folder(ctx), edit, reason, signing_time(ctx)))
 
@@ -171,8 +182,8 @@ def keys_revoke(
 @click.pass_context
 def keys_list(ctx: click.Context, output_format: str) -> None:
     """List every registered key with its owner, fingerprint, window and status."""
-    config = require_config(repository(ctx))
-    today = datetime.now(UTC).date()
+    config = require_config(repository(ctx, needs_git=False))
+    today = clock.today()
     rows: list[dict[str, Any]] = []
     for person in config.people:
         for key in person.keys:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ..ci_files import checked_source, installed_source
 from ..init_repo import ensure_new_folder, first_admin, init_repository, update_schemas
 from ..new_record import CAPA_SOURCES, DEVIATION_TYPES, NewRecord, new_record
 from ..registry_edit import read_public_key
@@ -30,6 +31,13 @@ from .common import repository, signing_time
     "--organisation", default="Example Hospital", show_default=True, help="Organisation name."
 )
 @click.option(
+    "--gitqms-source",
+    metavar="REQUIREMENT",
+    help="Where CI installs gitqms from: the pip requirement of your validated copy, recorded "
+    "in qms.yaml (tooling.gitqms). Default: the gitqms running this command, as installed "
+    "(gitqms==VERSION from a package index, else its wheel, folder, or git URL at its commit).",
+)
+@click.option(
     "--update-schemas",
     "refresh_schemas",
     is_flag=True,
@@ -44,6 +52,7 @@ def init(
     admin_email: str | None,
     key_file: Path | None,
     organisation: str,
+    gitqms_source: str | None,
     refresh_schemas: bool,
 ) -> None:
     """Create a new QMS repository at PATH: git repository, folders, schemas, qms.yaml, site.
@@ -55,17 +64,24 @@ def init(
     if refresh_schemas:
         if path is not None:
             raise click.UsageError("--update-schemas works on the current repository; drop PATH")
-        changed = update_schemas(repository(ctx))
+        changed = update_schemas(repository(ctx, needs_git=False))
         click.echo("\n".join(changed) if changed else "schemas/ is up to date")
         return
     if path is None:
         raise click.UsageError("PATH is required (the folder to create)")
     ensure_new_folder(path)
+    source = checked_source(gitqms_source if gitqms_source is not None else installed_source())
     admin = first_admin(Path.cwd(), admin_id, admin_name, admin_email)
     if key_file is not None:
         admin = replace(admin, key=read_public_key(key_file), key_file=key_file.absolute())
-    init_repository(path, admin, organisation)
+    init_repository(path, admin, organisation, source)
     click.echo(f"created QMS repository {path} (admin: {admin.id} <{admin.email}>)")
+    click.echo(f"CI installs {source} (qms.yaml tooling.gitqms)")
+    if "file:" in source:
+        click.echo(
+            "note: that path is on this machine only; set the validated copy CI can reach "
+            "with qms init --gitqms-source, or edit tooling.gitqms and the pipelines"
+        )
     click.echo(f"next: cd {path} && qms new sop --title 'Document control'")
 
 

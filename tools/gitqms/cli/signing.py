@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
+from ..lifecycle.approval import approval_notices
 from ..signatures.signing import sign_records
-from .common import printable, signing_time, start_folder
+from .common import printable, repository, signing_time, start_folder
 
 _REASON = click.option(
     "--reason",
@@ -16,6 +17,9 @@ _REASON = click.option(
 def _sign(ctx: click.Context, records: tuple[str, ...], meaning: str, reason: str | None) -> None:
     commit = sign_records(start_folder(ctx), list(records), meaning, reason, signing_time(ctx))
     click.echo(printable(f"signed '{meaning}' for {', '.join(records)} in commit {commit[:12]}"))
+    for notice in approval_notices(repository(ctx).root, commit, records, meaning):
+        text = f"warning: {notice.text}" if notice.warning else notice.text
+        click.echo(printable(text), err=notice.warning)
 
 
 @click.command()

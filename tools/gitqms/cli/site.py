@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import date
 from pathlib import Path
 
 import click
 
-from .. import git
-from ..errors import QmsError
-from .common import repository, start_folder
+from .common import DAY, repository
 
 _DATE = click.option(
     "--date",
     "on",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=DAY,
     help="Publish the status as of this day (default: today, UTC).",
 )
 _DRAFTS = click.option(
@@ -33,7 +31,7 @@ _DRAFTS = click.option(
 )
 @_DRAFTS
 @click.pass_context
-def build(ctx: click.Context, on: datetime | None, site_dir: Path | None, drafts: bool) -> None:
+def build(ctx: click.Context, on: date | None, site_dir: Path | None, drafts: bool) -> None:
     """Build the published site from the signed history (mkdocs.yml with the qms plugin).
 
     Only approved versions, read from the commits that signed them, are published; the
@@ -43,7 +41,7 @@ def build(ctx: click.Context, on: datetime | None, site_dir: Path | None, drafts
 
     repo = repository(ctx)
     target = site_dir or repo.root / ("site-preview" if drafts else "site")
-    index = build_site(repo.root, target, on.date() if on else None, drafts)
+    index = build_site(repo.root, target, on, drafts)
     click.echo(f"site built in {target}: open {index}")
 
 
@@ -52,11 +50,11 @@ def build(ctx: click.Context, on: datetime | None, site_dir: Path | None, drafts
 @_DRAFTS
 @click.option("--address", default="127.0.0.1:8000", show_default=True, help="Host and port.")
 @click.pass_context
-def serve(ctx: click.Context, on: datetime | None, drafts: bool, address: str) -> None:
+def serve(ctx: click.Context, on: date | None, drafts: bool, address: str) -> None:
     """Serve the site locally; it rebuilds when a commit lands or a record file changes."""
     from ..site.build import serve_site
 
-    serve_site(repository(ctx).root, on.date() if on else None, drafts, address)
+    serve_site(repository(ctx).root, on, drafts, address)
 
 
 @click.command()
@@ -82,19 +80,23 @@ def demo(ctx: click.Context, folder: Path, examples: Path | None, then_serve: bo
     approvals, a revision with a future effective date, a retired SOP, deviations and CAPAs
     taken through their life cycles (one action overdue), then `qms verify`, `qms check` and
     the site, in DIR/repo and DIR/site.
+
+    The story ends on its own day (2026-11-23), whatever day it is run, and the site shows
+    the status as of that day; give `--date 2026-11-23` to `qms status` or `qms due` in
+    DIR/repo to see the same.
     """
     from ..demo.build import build_demo
+    from ..demo.story import STORY_DAY
 
     base = Path(__file__).resolve().parents[3]  # the checkout: tools/gitqms/cli/site.py
-    try:
-        today = git.commit_time(start_folder(ctx)).date()
-    except QmsError:  # no git identity on this machine: the demo people bring their own
-        today = datetime.now(UTC).date()
+    today = STORY_DAY  # the story's own day, so the demo is the same whenever it is run
     result = build_demo(folder, examples or base, today, lambda line: click.echo(f"demo: {line}"))
     click.echo(
         f"demo repository: {result.repo}\n"
         f"demo site:       {result.site / 'index.html'} (open it in a browser)\n"
-        f"demo archive:    {result.folder / 'archive'} (check it: qms archive verify DIR)"
+        f"demo archive:    {result.folder / 'archive'} (check it: qms archive verify DIR)\n"
+        f"demo day:        {today} (the story's last day; the site shows the status as of it,"
+        f" and `qms status --date {today}` does too)"
     )
     if then_serve:
         from ..site.build import serve_site

@@ -24,7 +24,7 @@ def validate(ctx: click.Context, paths: tuple[Path, ...], output_format: str) ->
     """
     start = start_folder(ctx)
     chosen = [path if path.is_absolute() else start / path for path in paths]
-    result = run_validation(repository(ctx), chosen or None, parallel=True)
+    result = run_validation(repository(ctx, needs_git=False), chosen or None, parallel=True)
     if output_format == "json":
         echo_json(
             {

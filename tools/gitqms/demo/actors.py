@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from .. import clock
 from ..errors import QmsError
 
 # Variables that would override each person's own identity or settings.
@@ -62,7 +63,8 @@ def make_actor(folder: Path, person_id: str, name: str, email: str) -> Actor:
 
 @contextlib.contextmanager
 def acting(actor: Actor, when: datetime) -> Iterator[None]:
-    """Git (and so qms) acts as `actor`, with `when` as the date of every commit made."""
+    """Git (and so qms) acts as `actor` at `when`: the date of every commit made and the
+    moment the clock reads, so a command's "today" is the story's day, not the machine's."""
     saved = dict(os.environ)
     for variable in _IDENTITY:
         os.environ.pop(variable, None)
@@ -74,7 +76,8 @@ def acting(actor: Actor, when: datetime) -> Iterator[None]:
         GIT_COMMITTER_DATE=stamp,
     )
     try:
-        yield
+        with clock.fixed(when):
+            yield
     finally:
         os.environ.clear()
         os.environ.update(saved)

@@ -3,8 +3,15 @@
 From the shipped examples: every SOP is drafted by its owner, reviewed and approved; SOP-0005
 is revised after the dry-shipper excursion; a paper-log SOP is retired; each deviation and CAPA
 is raised and taken, one signed transition at a time, to the state its example file records.
-Relative to today: a revision of SOP-0003 approved with a future effective date, an unapproved
-edit of SOP-0001 and a new draft SOP, neither of which may reach the controlled site.
+Close to the story's last day: a revision of SOP-0003 approved with a future effective date, an
+unapproved edit of SOP-0001 and a new draft SOP, neither of which may reach the controlled site.
+
+The story ends on a fixed day, STORY_DAY, not on the day the demo is run. The shipped examples
+carry fixed dates (actions due, investigations due) and IDs and texts that name their year
+(CAPA-2026-0001, "the 2026 self-inspection"); shifting every date to the run day would make those
+disagree, and a demo built on the day it runs would tell a different story every week (three
+CAPAs overdue instead of one). Pinned, the demo is the same on any day, years ahead included:
+one CAPA action overdue, SOP-0003 v2 approved and not yet effective, the same registers.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from ..records.config import QmsConfig
 from ..records.lifecycles import Machine
 
 START = date(2026, 1, 5)  # the trust root; keys are valid from this day
+STORY_DAY = date(2026, 11, 23)  # the demo's "today": its last day of work, its site's day
 _RECORD_ID = re.compile(r"\b(?:CAPA|DEV)-\d{4}-\d{4}\b")
 SIGNERS = ("m.okafor", "l.santos", "a.weber", "j.lindqvist")  # preferred, in this order
 

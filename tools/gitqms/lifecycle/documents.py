@@ -2,17 +2,18 @@
 
 A version is approved once every meaning of the approval policy (e.g. reviewed and approved)
 has its required number of distinct signers on the same content. It is effective from its
-effective date, or from its approval if that came later; it is superseded exactly when a later
-version becomes effective; it is obsolete from the day a valid `retired` signature was made.
-Only signatures dated on or before the day count, so any past day can be asked about.
+effective date, or from its approval if that came later; with no effective date, from the day
+of its approval plus its training window (see `effective_from`). It is superseded exactly when a
+later version becomes effective; it is obsolete from the day a valid `retired` signature was
+made. Only signatures dated on or before the day count, so any past day can be asked about.
 """
 
 from __future__ import annotations
 
 import calendar
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from ..records.config import SignatureRule
@@ -26,6 +27,11 @@ EFFECTIVE = "effective"
 SUPERSEDED = "superseded"
 OBSOLETE = "obsolete"
 
+# Where a version's effective day comes from (Version.effective_rule).
+BY_DATE = "effective-date"  # its explicit effective date, on or after its approval
+BY_WINDOW = "training-window"  # no date: approval plus the training window
+BY_APPROVAL = "approval"  # its date had passed when it was approved: from the approval
+
 
 @dataclass(frozen=True)
 class Version:
@@ -35,14 +41,41 @@ class Version:
     data: Mapping[str, Any]
     commit: str  # where this content is read from: its first signature's commit
     approved_on: date | None
-    effective_from: date | None  # the later of its effective date and its approval
+    effective_from: date | None  # see `effective_from()`; None until approved
     until: date | None  # superseded or made obsolete on this day
     signatures: tuple[Signature, ...]
+    window_days: int = 0  # its training window: its own, else the default that applied
 
     @property
     def effective_date(self) -> str | None:
+        """The date as written (None when left empty)."""
         value = self.data.get("effective_date")
-        return value if isinstance(value, str) else None
+        return value if isinstance(value, str) and value else None
+
+    @property
+    def effective_rule(self) -> str | None:
+        """BY_DATE, BY_WINDOW or BY_APPROVAL once approved, else None."""
+        if self.approved_on is None:
+            return None
+        written = _date(self.effective_date)
+        if written is None:
+            return BY_WINDOW
+        return BY_DATE if written >= self.approved_on else BY_APPROVAL
+
+    @property
+    def effective_basis(self) -> str:
+        """Why it is (or will be) effective from its day, in words."""
+        window = f"{self.window_days}-day training window"
+        rule = self.effective_rule
+        if rule == BY_WINDOW:
+            return f"approved {self.approved_on} + {window}"
+        if rule == BY_APPROVAL:
+            return (
+                f"approved {self.approved_on}; its effective date {self.effective_date} had passed"
+            )
+        if self.effective_date:
+            return f"effective date {self.effective_date}"
+        return f"last approval + {window}"
 
 
 @dataclass(frozen=True)
@@ -75,6 +108,31 @@ def _date(value: Any) -> date | None:
         return None
 
 
+def completing(
+    signatures: list[Signature],
+    meanings: tuple[str, ...],
+    rules: Mapping[str, SignatureRule],
+    on: date,
+) -> Signature | None:
+    """The signature with which the last of `meanings` reached its count of distinct signers,
+    if it did by `on`."""
+    done: Signature | None = None
+    for meaning in meanings:
+        first: dict[str, Signature] = {}
+        for signature in signatures:
+            earlier = first.get(signature.person)
+            counts = signature.meaning == meaning and signature.when.date() <= on
+            if counts and (earlier is None or signature.when < earlier.when):
+                first[signature.person] = signature
+        rule = rules.get(meaning)
+        need = rule.count if rule else 1
+        if len(first) < need:
+            return None
+        reached = sorted(first.values(), key=lambda s: s.when)[need - 1]
+        done = reached if done is None or reached.when > done.when else done
+    return done
+
+
 def completed_on(
     signatures: list[Signature],
     meanings: tuple[str, ...],
@@ -82,20 +140,29 @@ def completed_on(
     on: date,
 ) -> date | None:
     """The day the last of `meanings` reached its count of distinct signers, if by `on`."""
-    done: date | None = None
-    for meaning in meanings:
-        first: dict[str, date] = {}
-        for signature in signatures:
-            day = signature.when.date()
-            if signature.meaning == meaning and day <= on:
-                first[signature.person] = min(day, first.get(signature.person, day))
-        rule = rules.get(meaning)
-        need = rule.count if rule else 1
-        if len(first) < need:
-            return None
-        reached = sorted(first.values())[need - 1]
-        done = reached if done is None else max(done, reached)
-    return done
+    done = completing(signatures, meanings, rules, on)
+    return done.when.date() if done else None
+
+
+def training_window(data: Mapping[str, Any], default: int) -> int:
+    """The SOP's own `training.window_days`, else `default`."""
+    training = data.get("training")
+    own = _int(training.get("window_days")) if isinstance(training, Mapping) else None
+    return own if own is not None else default
+
+
+def effective_from(data: Mapping[str, Any], approved_on: date, window_days: int) -> date:
+    """The day an approved version takes effect: its effective date, but never before its
+    approval; left empty, the approval day plus its training window.
+
+    A pure function of signed facts: the content the approvals cover and the date of the
+    approval that completed them. That date is the signature commit's committer date, which
+    the signer's machine sets (the server's receipt time is not used here).
+    """
+    written = _date(data.get("effective_date"))
+    if written is None:
+        return approved_on + timedelta(days=window_days)
+    return max(written, approved_on)
 
 
 def document_status(
@@ -105,16 +172,19 @@ def document_status(
     policy: DocumentPolicy,
     rules: Mapping[str, SignatureRule],
     on: date,
+    default_window: Callable[[str | None], int],
 ) -> DocumentStatus:
-    """`signed`: every signed content of the SOP; `head`: the committed content and its data."""
+    """`signed`: every signed content of the SOP; `head`: the committed content and its data;
+    `default_window`: qms.yaml's training window in force at a commit (None: at the revision)."""
     notes: list[str] = []
     approved: dict[int, Version] = {}
     for item in signed.values():
         number = _int((item.data or {}).get("version"))
-        when = completed_on(item.signatures, policy.approval, rules, on)
-        if item.data is None or number is None or when is None:
+        last = completing(item.signatures, policy.approval, rules, on)
+        if item.data is None or number is None or last is None:
             continue
-        effective = _date(item.data.get("effective_date"))
+        when = last.when.date()
+        window = training_window(item.data, default_window(last.commit))
         version = Version(
             number,
             APPROVED,
@@ -122,9 +192,10 @@ def document_status(
             item.data,
             item.commit,
             when,
-            max(effective, when) if effective else None,
+            effective_from(item.data, when, window),
             None,
             tuple(item.signatures),
+            window,
         )
         earlier = approved.get(number)
         if earlier is not None:
@@ -139,9 +210,9 @@ def document_status(
 
     retired: tuple[date, int] | None = None
     for version in versions:
-        when = completed_on(list(version.signatures), (policy.retire,), rules, on)
-        if when is not None and (retired is None or when < retired[0]):
-            retired = (when, version.version)
+        ended = completed_on(list(version.signatures), (policy.retire,), rules, on)
+        if ended is not None and (retired is None or ended < retired[0]):
+            retired = (ended, version.version)
 
     in_force = [v for v in versions if v.effective_from and v.effective_from <= on]
     current = in_force[-1] if in_force else None
@@ -184,6 +255,7 @@ def document_status(
             None,
             None,
             tuple(marks),
+            training_window(data, default_window(None)),
         )
 
     last_review = next_review = None

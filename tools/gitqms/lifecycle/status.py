@@ -22,7 +22,7 @@ from ..records.lifecycles import Machine
 from ..reports.due import Due, capa_due, deviation_due
 from ..signatures.claims import content_hash, record_data
 from ..signatures.verify import Walk, walk_history
-from .documents import EFFECTIVE, DocumentStatus, document_status, supersede_across
+from .documents import EFFECTIVE, DocumentStatus, Version, document_status, supersede_across
 from .signed import SignedContent, extension_signed, investigation_extension, signed_contents
 
 
@@ -33,13 +33,30 @@ class RecordStatus:
     title: str
     state: str  # an SOP's derived status; a CAPA's or deviation's state field
     version: str | None  # an SOP's version in force, else its newest; None for others
-    effective_date: str | None
+    effective_date: str | None  # an SOP's date as written (None when left empty)
     next_review: date | None
     due: tuple[Due, ...]
     document: DocumentStatus | None = None
     signed_state: str | None = None  # the state the last valid transition signature reached
     notes: tuple[str, ...] = ()
     data: Mapping[str, Any] | None = None  # a CAPA's or deviation's fields as committed
+
+    @property
+    def effective_from(self) -> date | None:
+        """The derived day the shown SOP version is (or becomes) effective."""
+        shown = self.shown
+        return shown.effective_from if shown else None
+
+    @property
+    def effective_basis(self) -> str | None:
+        shown = self.shown
+        return shown.effective_basis if shown else None
+
+    @property
+    def shown(self) -> Version | None:
+        """The SOP version this status describes: in force, else upcoming, else the draft."""
+        document = self.document
+        return (document.current or document.upcoming or document.working) if document else None
 
     @property
     def overdue(self) -> bool:
@@ -121,6 +138,12 @@ def snapshot(
                 hint="name a committed record, such as SOP-0003 or CAPA-2026-0001; see `qms list`",
             )
     signed = signed_contents(walk)
+
+    def default_window(at: str | None) -> int:
+        """qms.yaml's training window in force at a commit (an approval), else at `commit`."""
+        found = walk.registry_at(at) if at else None
+        return (found.config if found else config).due.training_window_days
+
     statuses: dict[str, RecordStatus] = {}
     documents: dict[str, DocumentStatus] = {}
     for record_id, content in sorted(contents.items()):
@@ -147,6 +170,7 @@ def snapshot(
                 config.lifecycles.sop,
                 config.signatures.get("sop", {}),
                 on,
+                default_window,
             )
         elif record_id.startswith("ATR-"):
             statuses[record_id] = _review_status(record_id, content, data, signed, on)
@@ -183,6 +207,7 @@ def _document_record(document: DocumentStatus, content: bytes, on: date) -> Reco
                 upcoming.effective_from,
                 False,
                 _text(upcoming.data.get("owner")),
+                upcoming.effective_basis,
             )
         )
     notes = list(document.notes)

@@ -7,12 +7,11 @@ link and no remote resource; its CSS is inline.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from html import escape
 
+from ..csv_cells import csv_text
 from .audit_review import ANOMALY_KINDS, DATE_BASIS, AuditReview, Change
 
 CSV_FIELDS = (
@@ -103,16 +102,8 @@ def _by_record(changes: Iterable[Change]) -> dict[str, list[Change]]:
     return dict(sorted(found.items()))
 
 
-def _guard(value: str) -> str:
-    """A cell a spreadsheet would run as a formula starts with an apostrophe instead."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def as_csv(review: AuditReview) -> str:
     """One row per change and one per anomaly."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(CSV_FIELDS), lineterminator="\n")
-    writer.writeheader()
     rows: list[Mapping[str, str]] = []
     for change in review.changes:
         entry, dated = change.entry, change.receipt
@@ -150,9 +141,7 @@ def as_csv(review: AuditReview) -> str:
                 "date_flag": "",
             }
         )
-    for row in rows:
-        writer.writerow({key: _guard(value) for key, value in row.items()})
-    return out.getvalue()
+    return csv_text(CSV_FIELDS, rows)
 
 
 # -- HTML ---------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ a bare repository on the server.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -219,6 +219,19 @@ class _Gate:
         config = self._config(step.commit.id, step.commit.parents)
         added = [r for r, c in step.records.items() if c.old_blob is None and c.new_blob]
         reason = commit.trailer_values(REASON)
+        registry_changed = step.config is not None and step.config.new_blob is not None
+        if registry_changed and len(commit.parents) == 1 and not _given(reason):
+            # People, roles, keys and policy are controlled like records (a merge brings the
+            # branch's commits, each checked on its own).
+            self.add(
+                short,
+                CONFIG_FILE,
+                "record.reason",
+                f"the change to {CONFIG_FILE} has no 'Reason:' trailer",
+                "amend the commit message with a line 'Reason: why this changed' "
+                "(git commit --amend --no-edit --trailer 'Reason: …') before it is merged; "
+                "qms people and qms keys write it from --reason",
+            )
         for record, change in step.records.items():
             if len(commit.parents) > 1 and self._from_branch(step, record):
                 continue  # checked on the branch it was made on
@@ -236,14 +249,14 @@ class _Gate:
                     "deviation through its lifecycle instead",
                 )
                 continue
-            if not reason or not reason[-1].strip():
+            if not _given(reason):
                 self.add(
                     short,
                     record,
                     "record.reason",
                     f"the change to {record} has no 'Reason:' trailer",
                     "amend the commit message with a line 'Reason: why this changed' "
-                    "(git commit --amend --trailer 'Reason: …') before it is merged",
+                    "(git commit --amend --no-edit --trailer 'Reason: …') before it is merged",
                 )
             new = self._record(step, record, change, config)
             if new is None or config is None:
@@ -569,3 +582,8 @@ def _lost_signatures(root: Path, head: str, at_head: Mapping[str, bytes]) -> lis
                     )
                 )
     return found
+
+
+def _given(reason: Sequence[str]) -> bool:
+    """Whether a commit's last Reason trailer says something."""
+    return bool(reason) and bool(reason[-1].strip())

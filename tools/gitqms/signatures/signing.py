@@ -48,7 +48,7 @@ def signing_key(root: Path) -> SigningKey:
         raise QmsError(
             "git has no signing key configured (user.signingkey)",
             hint="git config --global user.signingkey ~/.ssh/id_ed25519.pub "
-            "(then register it: qms keys add YOUR-ID ~/.ssh/id_ed25519.pub)",
+            "(then register it: qms keys add YOUR-ID ~/.ssh/id_ed25519.pub --reason 'new signer')",
         )
     line = value.removeprefix("key::") if value.startswith("key::") else None
     if line is None:
@@ -108,7 +108,8 @@ def openpgp_signing_key(root: Path) -> SecretKey:
         raise QmsError(
             f"your gpg key {found[0].fingerprint} is {state} in your keyring; gpg will not sign "
             "with it",
-            hint="make a new key and ask an admin to register it: qms keys add YOUR-ID NEW_KEY.asc",
+            hint="make a new key and ask an admin to register it: "
+            "qms keys add YOUR-ID NEW_KEY.asc --reason 'replaces an expired key'",
         )
     return found[0]
 
@@ -123,7 +124,7 @@ def current_signer(root: Path, registry: Registry, today: datetime) -> Signer:
         raise QmsError(
             f"{email} is not a registered person in qms.yaml",
             hint="ask an admin to run: qms people add YOUR-ID --name 'Printed Name' "
-            f"--email {email} --role ROLE",
+            f"--email {email} --role ROLE --reason 'new signer'",
         )
     key = signing_key(root)
     gpg = isinstance(key, SecretKey)
@@ -133,7 +134,7 @@ def current_signer(root: Path, registry: Registry, today: datetime) -> Signer:
         file = f"{person.id}.asc" if gpg else "PATH/TO/KEY.pub"
         raise QmsError(
             f"your signing key {key.fingerprint} is not registered in qms.yaml",
-            hint=f"{export}ask an admin to run: qms keys add {person.id} {file}",
+            hint=f"{export}ask an admin to run: qms keys add {person.id} {file} --reason 'new key'",
         )
     if registered.person.id != person.id:
         yours = "YOUR-FINGERPRINT" if gpg else "PATH/TO/YOUR/KEY.pub"
@@ -147,7 +148,7 @@ def current_signer(root: Path, registry: Registry, today: datetime) -> Signer:
         raise QmsError(
             f"your signing key {key.fingerprint} cannot sign: {problem}",
             hint="ask an admin to register a new key: "
-            f"qms keys add {person.id} NEW_KEY.{'asc' if gpg else 'pub'}",
+            f"qms keys add {person.id} NEW_KEY.{'asc' if gpg else 'pub'} --reason 'new key'",
         )
     return Signer(person, key, email)
 

@@ -17,10 +17,10 @@ import hashlib
 import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from .. import git
+from .. import clock, git
 from ..errors import QmsError
 from ..history import History, Step, blob_ids, load_history
 from ..records.config import Person, SignatureRule
@@ -40,6 +40,7 @@ from .claims import (
 )
 from .commits import Commit
 from .openpgp import SIGNATURE_BEGIN, Verifier
+from .record_changes import ChangeIndex
 from .registry import Registry, key_window_problem
 from .sshsig import BEGIN as SSH_BEGIN
 
@@ -48,17 +49,6 @@ RELEASE_MEANING = "approved"  # a valid approval starts the next version's autho
 
 class Unextendable(Exception):
     """A walk cannot be carried on to a later tip as a full walk would (walk it afresh)."""
-
-
-def changed_records(step: Step) -> tuple[str, ...]:
-    """The records a commit changes, qms.yaml (the registry) included."""
-    return (*step.records, *([CONFIG_RECORD] if step.config is not None else []))
-
-
-def is_merge(step: Step) -> bool:
-    """A merge brings in changes made by others: the last change of a record is the author's
-    commit on the merged branch, unless nothing earlier changed it (parents come first)."""
-    return len(step.commit.parents) > 1
 
 
 @dataclass(frozen=True)
@@ -750,7 +740,7 @@ class Walk:
                     f"the commit is dated {when:%Y-%m-%d %H:%M}Z, before its parent "
                     f"{parent[:12]} ({before:%Y-%m-%d %H:%M}Z): a back-dated signature"
                 )
-        if when > datetime.now(UTC) + timedelta(days=1):
+        if when > clock.now() + timedelta(days=1):
             return f"the commit is dated in the future ({when:%Y-%m-%d}Z)"
         return None
 
@@ -888,29 +878,30 @@ class Walk:
             record: None if (content := at_tip.get(path)) is None else content_hash(content)
             for record, path in paths.items()
         }
-        last_change = self._last_changes()
+        changes: ChangeIndex | None = None
+        where: dict[str, int] = {}
         for index, verdict in enumerate(self.verdicts):
             if not verdict.ok or verdict.record == CONFIG_RECORD:
                 continue  # a registry change is meant to be followed by others
             now = current.get(verdict.record)
             if now is not None and now == self.claimed_content(verdict):
                 continue
-            changed = last_change.get(verdict.record)
+            if changes is None:
+                changes = self.change_index()
+                where = {commit: at for at, (commit, _) in enumerate(self.graph())}
+            changed = changes.first_after(verdict.record, where[verdict.commit])
             by = f" in {changed.id[:12]} by {changed.author.name}" if changed else ""
             self.verdicts[index] = replace(
                 verdict,
                 superseded=f"the record changed after this signature{by}; it covers earlier content",
             )
 
-    def _last_changes(self) -> Mapping[str, Commit]:
-        """The commit that last changed each record (qms.yaml: the registry): the author's
-        commit, not the merge that brought it in (parents come first in the walk)."""
-        last_change: dict[str, Commit] = {}
-        for step in self.history.steps:
-            for record in changed_records(step):
-                if not (is_merge(step) and record in last_change):
-                    last_change[record] = step.commit
-        return last_change
+    def change_index(self) -> ChangeIndex:
+        """Where each record changed in this walk."""
+        steps = self.history.steps
+        changes = ChangeIndex(lambda at: steps[at].commit)
+        changes.add(steps, 0)
+        return changes
 
     def claimed_content(self, verdict: Verdict) -> str | None:
         """The content hash a signature's trailers name for its record."""

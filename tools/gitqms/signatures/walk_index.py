@@ -20,7 +20,7 @@ import os
 import re
 import shutil
 from array import array
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -33,14 +33,13 @@ from . import openpgp
 from .ahead import SshChecks
 from .claims import CONFIG_RECORD, Claim, Claims
 from .commits import Commit, Identity
+from .record_changes import ChangeIndex, changed_records
 from .verify import (
     Report,
     Unextendable,
     Verdict,
     Walk,
-    changed_records,
     git_blob_id,
-    is_merge,
 )
 
 KIND = "history"
@@ -159,15 +158,13 @@ def snapshot(walk: Walk) -> dict[str, bytes] | None:
     if any(p.startswith(_FUTURE) for v in new_raw for p in v.problems):
         return None
     graph = walk.graph()
+    changes = walk.change_index()
     where = {commit: index for index, (commit, _) in enumerate(graph)}
     touched = {r: (list(s), list(v)) for r, (s, v) in (stored.touched if stored else {}).items()}
-    changed = dict(stored.changed) if stored else {}
     added: dict[str, set[int]] = {}
     for index, step in enumerate(steps, old_steps):
         for record in changed_records(step):
             added.setdefault(record, set()).add(index)
-            if not (is_merge(step) and record in changed):
-                changed[record] = index
     for index, verdict in enumerate(new_raw, old_verdicts):
         touched.setdefault(verdict.record, ([], []))[1].append(index)
         added.setdefault(verdict.record, set()).add(where[verdict.commit])
@@ -195,7 +192,7 @@ def snapshot(walk: Walk) -> dict[str, bytes] | None:
         "lineage": {blob: sorted(before) for blob, before in walk.lineage.items()},
         "final": final,
         "touched": touched,
-        "changed": changed,
+        "changes": (changes.own, changes.merges),
     }
     gpg = (stored is not None and stored.gpg) or any(
         (step.commit.signature or "").lstrip().startswith(openpgp.SIGNATURE_BEGIN)
@@ -268,7 +265,8 @@ class Stored:
     ids: list[str]  # its commits, parents first
     raw: list[tuple[Any, ...]]  # its verdicts before the marks made after the walk
     touched: dict[str, tuple[list[int], list[int]]]  # record -> its commits and verdicts
-    changed: dict[str, int]  # record -> the commit that last changed it
+    own: dict[str, list[int]]  # record -> the commits that changed it, merges aside
+    merges: dict[str, list[int]]  # record -> the merges that changed it
     gpg: bool  # whether gpg judged any signature
     fetched: dict[str, str | None]  # every blob the walk read: name -> blob id
     claimed: dict[tuple[str, str], str | None]  # (commit, record) -> the content it claims
@@ -287,7 +285,8 @@ class StoredWalk(Walk):
             state["ids"],
             marshal.loads(sections["verdicts"]),
             state["touched"],
-            state["changed"],
+            state["changes"][0],
+            state["changes"][1],
             marshal.loads(sections["gpg"]) is not None,
             marshal.loads(sections["fetched"]),
             marshal.loads(sections["claimed"]),
@@ -419,38 +418,23 @@ class StoredWalk(Walk):
             return self.stored.claimed.get((verdict.commit, verdict.record))
         return super().claimed_content(verdict)
 
-    def _last_changes(self) -> Mapping[str, Commit]:
+    def change_index(self) -> ChangeIndex:
         if self._lazy.built:
-            return super()._last_changes()
-        last = _LastChanges(self, dict(self.stored.changed))
-        for step in self.new_steps:
-            for record in changed_records(step):
-                if not (is_merge(step) and record in last):
-                    last.found[record] = step.commit
-        return last
+            return super().change_index()
+        stored = len(self.stored.ids)
+
+        def commit_at(at: int) -> Commit:
+            step = self._stored_step(at) if at < stored else self.new_steps[at - stored]
+            return step.commit
+
+        own = {record: list(at) for record, at in self.stored.own.items()}
+        merges = {record: list(at) for record, at in self.stored.merges.items()}
+        changes = ChangeIndex(commit_at, own, merges)
+        changes.add(self.new_steps, stored)
+        return changes
 
     def _stored_step(self, index: int) -> Step:
         return _step(self._steps[index], self._zones)
-
-
-class _LastChanges(Mapping[str, Commit]):
-    """record -> the commit that last changed it, built when asked for."""
-
-    def __init__(self, walk: StoredWalk, stored: dict[str, int]) -> None:
-        self.walk = walk
-        self.stored = stored
-        self.found: dict[str, Commit] = {}
-
-    def __getitem__(self, record: str) -> Commit:
-        if record not in self.found:
-            self.found[record] = self.walk._stored_step(self.stored[record]).commit
-        return self.found[record]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.stored.keys() | self.found.keys())
-
-    def __len__(self) -> int:
-        return len(self.stored.keys() | self.found.keys())
 
 
 def _claim_tuple(claim: Claim) -> tuple[str, str | None, str | None, str]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from mkdocs.structure.pages import Page
 from mkdocs.structure.toc import AnchorLink
 from mkdocs.utils import get_relative_url
 
+from .. import clock
 from ..errors import QmsError
 from ..records.kinds import KINDS
 from ..reports.publication import Publication, publication
@@ -83,7 +84,7 @@ class QmsPlugin(BasePlugin[QmsPluginConfig]):  # type: ignore[no-untyped-call]
         config.extra["qms"] = {
             "commit": self.publication.commit,
             "on": on.isoformat(),
-            "built": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
+            "built": clock.now().strftime("%Y-%m-%d %H:%M"),
             "drafts": drafts,
         }
         config.extra_css.append(_ASSET_URIS["css"])
@@ -97,7 +98,7 @@ class QmsPlugin(BasePlugin[QmsPluginConfig]):  # type: ignore[no-untyped-call]
     def _day(self) -> date:
         value = os.environ.get("QMS_SITE_DATE") or self.config.date
         if not value:
-            return datetime.now(UTC).date()
+            return clock.today()
         try:
             return date.fromisoformat(value)
         except ValueError:

@@ -1,5 +1,6 @@
 """The procedures: an index by area, one page per SOP showing the version in force with its
-signature block, and an archive of superseded and obsolete versions, clearly marked."""
+signature block, a page per approved version not yet in force (to train on) and an archive of
+superseded and obsolete versions, each clearly marked."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ from .layout import (
 from .sanitise import text
 
 INDEX = "sops/index.md"
+NOT_IN_FORCE = "not yet in force"
+NOT_IN_FORCE_STATUS = "approved, not yet in force"
 ARCHIVE = "archive/index.md"
 
 
@@ -32,6 +35,10 @@ def sop_uri(record_id: str) -> str:
 
 def archive_uri(record_id: str, version: int) -> str:
     return f"archive/{record_id}-v{version}.md"
+
+
+def upcoming_uri(record_id: str, version: int) -> str:
+    return f"upcoming/{record_id}-v{version}.md"
 
 
 def record_uri(record_id: str) -> str:
@@ -46,14 +53,26 @@ def sop_pages(publication: Publication) -> list[PageSpec]:
     ]
     for sop in publication.sops:
         shown = _shown(sop, publication.drafts)
-        if shown is not None:
+        if shown is not None or sop.upcoming is not None:
             pages.append(
                 PageSpec(
                     sop_uri(sop.id),
                     f"{sop.id} {sop.title}",
                     partial(_sop_head, publication, sop, shown),
-                    shown.body,
+                    shown.body if shown is not None else None,
                     partial(_sop_tail, publication, sop, shown),
+                )
+            )
+        if sop.upcoming is not None:
+            version = sop.upcoming
+            pages.append(
+                PageSpec(
+                    upcoming_uri(sop.id, version.version),
+                    f"{sop.id} v{version.version} ({NOT_IN_FORCE})",
+                    partial(_upcoming_head, publication, sop, version),
+                    version.body,
+                    partial(_upcoming_tail, version),
+                    searchable=False,  # a search must lead staff to versions in force only
                 )
             )
         for version in sop.archive:
@@ -71,11 +90,11 @@ def sop_pages(publication: Publication) -> list[PageSpec]:
 
 
 def _shown(sop: SopEntry, drafts: bool) -> PublishedVersion | None:
-    """What the SOP's page shows: its draft in a preview, else the version in force, else the
-    approved version that is about to come into force."""
+    """What the SOP's page shows: its draft in a preview, else the version in force (or, when
+    obsolete, the last one). An approved version not yet in force has a page of its own."""
     if drafts and sop.draft is not None:
         return sop.draft
-    return sop.current or sop.upcoming
+    return sop.current
 
 
 def _index(publication: Publication, go: Link) -> str:
@@ -118,7 +137,10 @@ def _index(publication: Publication, go: Link) -> str:
                     [
                         link(go(sop_uri(s.id)), s.id),
                         text(s.title),
-                        text(s.upcoming.version),
+                        link(
+                            go(upcoming_uri(s.id, s.upcoming.version)),
+                            f"v{s.upcoming.version} ({NOT_IN_FORCE})",
+                        ),
                         day(s.upcoming.effective_from),
                         text(f"v{s.current.version}" if s.current else "—"),
                     ]
@@ -151,54 +173,27 @@ def _index(publication: Publication, go: Link) -> str:
     return "".join(parts)
 
 
-def _sop_head(publication: Publication, sop: SopEntry, shown: PublishedVersion, go: Link) -> str:
-    fields = shown.fields
-    parts = []
-    if shown.status in ("draft", "in review"):
-        parts.append(
-            banner(
-                "draft",
-                f"<strong>DRAFT: not approved, not for use.</strong> Version {shown.version} is "
-                f"{text(shown.status)}; this preview is not the controlled document.",
-            )
-        )
-    elif sop.status == "obsolete":
-        parts.append(
-            banner(
-                "obsolete",
-                f"<strong>OBSOLETE since {day(shown.until)}: not for use.</strong> This procedure "
-                "was retired by a signed decision; it is shown for reference only.",
-            )
-        )
-    elif shown is sop.upcoming:
-        parts.append(
-            banner(
-                "upcoming",
-                f"<strong>Not yet effective.</strong> Version {shown.version} is approved and "
-                f"becomes effective on {day(shown.effective_from)}.",
-            )
-        )
-    elif sop.upcoming is not None:
-        upcoming = sop.upcoming
-        parts.append(
-            banner(
-                "upcoming",
-                f"Version {upcoming.version} is approved and becomes effective on "
-                f"<strong>{day(upcoming.effective_from)}</strong>; until then version "
-                f"{shown.version} below is in force. Train on the new version before that day.",
-            )
-        )
+def _sop_head(
+    publication: Publication, sop: SopEntry, shown: PublishedVersion | None, go: Link
+) -> str:
+    """The banner and facts of the SOP's page; with nothing `shown` (no version in force yet),
+    the facts of the approved upcoming version and a banner leading to its page."""
+    described = shown or sop.upcoming
+    assert described is not None
+    fields = described.fields
+    parts = [_sop_banner(sop, shown, go)]
+    in_force = shown is not None and shown is sop.current
     parts.append(
         facts(
             [
                 ("Document", f"<strong>{text(sop.id)}</strong>"),
                 ("Title", text(sop.title)),
-                ("Version", text(shown.version)),
-                ("Status", badge(sop.status if shown is sop.current else shown.status)),
-                ("Effective from", day(shown.effective_from)),
+                ("Version", text(described.version)),
+                ("Status", badge(sop.status if in_force or shown is None else described.status)),
+                ("Effective from", day(described.effective_from)),
                 ("Owner", person(publication.people, fields.get("owner"))),
                 ("Area", text(publication.areas.get(str(fields.get("area")), fields.get("area")))),
-                ("Next review", day(sop.next_review) if shown is sop.current else "—"),
+                ("Next review", day(sop.next_review) if in_force else "—"),
                 ("Change control", text(fields.get("change_control") or "—")),
             ]
         )
@@ -206,9 +201,50 @@ def _sop_head(publication: Publication, sop: SopEntry, shown: PublishedVersion, 
     return '<div class="qms-document-header">' + "".join(parts) + "</div>"
 
 
-def _sop_tail(publication: Publication, sop: SopEntry, shown: PublishedVersion, go: Link) -> str:
-    parts = [signature_block(shown.signatures, f"Signatures of version {shown.version}")]
-    if sop.upcoming is not None and shown is not sop.upcoming:
+def _sop_banner(sop: SopEntry, shown: PublishedVersion | None, go: Link) -> str:
+    upcoming = sop.upcoming
+    if shown is not None and shown.status in ("draft", "in review"):
+        return banner(
+            "draft",
+            f"<strong>DRAFT: not approved, not for use.</strong> Version {shown.version} is "
+            f"{text(shown.status)}; this preview is not the controlled document.",
+        )
+    if shown is not None and sop.status == "obsolete":
+        return banner(
+            "obsolete",
+            f"<strong>OBSOLETE since {day(shown.until)}: not for use.</strong> This procedure "
+            "was retired by a signed decision; it is shown for reference only.",
+        )
+    if upcoming is None:
+        return ""
+    read = link(
+        go(upcoming_uri(sop.id, upcoming.version)),
+        f"Read version {upcoming.version} ({NOT_IN_FORCE})",
+    )
+    if shown is None:
+        return banner(
+            "upcoming",
+            f"<strong>No version of {text(sop.id)} is in force yet.</strong> Version "
+            f"{upcoming.version} is approved and becomes effective on "
+            f"<strong>{day(upcoming.effective_from)}</strong>. {read} to train on it before "
+            "that day.",
+        )
+    return banner(
+        "upcoming",
+        f"Version {upcoming.version} is approved and becomes effective on "
+        f"<strong>{day(upcoming.effective_from)}</strong>; until then version "
+        f"{shown.version} below is in force. Train on the new version before that day: "
+        f"{read}.",
+    )
+
+
+def _sop_tail(
+    publication: Publication, sop: SopEntry, shown: PublishedVersion | None, go: Link
+) -> str:
+    parts = []
+    if shown is not None:
+        parts.append(signature_block(shown.signatures, f"Signatures of version {shown.version}"))
+    if sop.upcoming is not None:
         parts.append(
             signature_block(
                 sop.upcoming.signatures, f"Signatures of version {sop.upcoming.version} (upcoming)"
@@ -220,9 +256,7 @@ def _sop_tail(publication: Publication, sop: SopEntry, shown: PublishedVersion, 
             ["Version", "Status", "Effective from", "Until", "Approved", "Reason for change"],
             [
                 [
-                    link(go(archive_uri(sop.id, v.version)), f"v{v.version}")
-                    if v in sop.archive
-                    else text(f"v{v.version}"),
+                    _version_link(sop, v, go),
                     badge(v.status),
                     day(v.effective_from),
                     day(v.until),
@@ -244,6 +278,58 @@ def _sop_tail(publication: Publication, sop: SopEntry, shown: PublishedVersion, 
         f"<details><summary>Audit trail of {text(sop.id)}</summary>{trail(sop.trail)}</details>"
     )
     return "".join(parts)
+
+
+def _version_link(sop: SopEntry, version: PublishedVersion, go: Link) -> str:
+    """A version in the revision history: linked to its own page when it has one."""
+    label = f"v{version.version}"
+    if version in sop.archive:
+        return link(go(archive_uri(sop.id, version.version)), label)
+    if version == sop.upcoming:
+        return link(go(upcoming_uri(sop.id, version.version)), label)
+    return text(label)
+
+
+def _upcoming_head(
+    publication: Publication, sop: SopEntry, version: PublishedVersion, go: Link
+) -> str:
+    """Unmistakably not in force: a banner, the effective date, and a mark for every printed
+    page (the banner prints on the first page only)."""
+    effective = day(version.effective_from)
+    until = (
+        f"until then {link(go(sop_uri(sop.id)), f'{sop.id} v{sop.current.version}')} is in force"
+        if sop.current is not None and sop.status == "effective"
+        else "until then no version of this procedure is in force"
+    )
+    fields = version.fields
+    return (
+        f'<div class="qms-print-mark" aria-hidden="true">NOT YET IN FORCE: {text(sop.id)} '
+        f"v{version.version}, effective from {effective}</div>"
+        + banner(
+            "upcoming",
+            f"<strong>NOT YET IN FORCE: approved, effective from {effective}.</strong> "
+            f"{text(sop.id)} version {version.version} is published so that staff can train on "
+            f"it; do not work to it before {effective}: {until}.",
+        )
+        + facts(
+            [
+                ("Document", f"<strong>{text(sop.id)}</strong>"),
+                ("Title", text(fields.get("title") or sop.title)),
+                ("Version", text(version.version)),
+                ("Status", badge(NOT_IN_FORCE_STATUS)),
+                ("Effective from", f"<strong>{effective}</strong>"),
+                ("Owner", person(publication.people, fields.get("owner"))),
+                ("Change control", text(fields.get("change_control") or "—")),
+                ("Reason for this version", text(version.reason or "—")),
+            ]
+        )
+    )
+
+
+def _upcoming_tail(version: PublishedVersion, go: Link) -> str:
+    return signature_block(
+        version.signatures, f"Signatures of version {version.version} ({NOT_IN_FORCE})"
+    )
 
 
 def _archived_head(sop: SopEntry, version: PublishedVersion, go: Link) -> str:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
+from .. import clock
 from ..errors import QmsError
 from ..records.config import CONFIG_FILE, QmsConfig, build_config
 from ..records.document import Document, parse_document, read_text
@@ -204,7 +205,7 @@ def validate(
     ctx = Context(
         result.config,
         {record.id: record.path for record in layout.records},
-        now or datetime.now(UTC),
+        now or clock.now(),
     )
     files = [file for file in layout.records if chosen is None or file.path in chosen]
     result.files += len(files)
