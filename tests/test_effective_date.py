@@ -167,3 +167,36 @@ def test_the_site_publishes_the_derived_date(team: Team, tmp_path: Path) -> None
     assert "becomes effective on 2026-01-22" in page(before)
     assert "Effective from 2026-01-22" in page(after)
     assert "Not yet effective" not in page(after)
+
+
+def test_an_explicit_date_that_cuts_the_training_window_short_warns(team: Team) -> None:
+    team.on("2026-01-10")
+    _write(team, "2026-01-18", 7)
+    out = _release(team, "2026-01-15")
+    assert (
+        "warning: SOP-0001 v1 becomes effective on its effective date 2026-01-18 "
+        "(approved 2026-01-15): that leaves 3 of its 7-day training window" in out
+    )
+
+
+def test_an_approval_counts_on_main_from_the_merge_that_brought_it(team: Team) -> None:
+    """The signer sets a signature's date. An approval made on a branch (or back-dated there)
+    counts on main, and starts its training window, only from the merge that brought it."""
+    world = team.world
+    team.on("2026-01-10")
+    _write(team, None, 7)
+    world.git("switch", "-q", "-c", "release")
+    _release(team, "2026-01-15")  # on the branch, dated 2026-01-15
+    world.git("switch", "-q", "main")
+    team.on("2026-02-01")
+    with world.acting(team.admin):
+        world.git("merge", "-q", "--no-ff", "--no-gpg-sign", "release", "-m", "Merge release")
+    for day, state in (("2026-01-25", "draft"), ("2026-02-07", "approved")):
+        record = team.status(day, "SOP-0001")["SOP-0001"]
+        assert record["state"] == state, (day, record)
+    record = team.status("2026-02-08", "SOP-0001")["SOP-0001"]
+    assert (record["state"], record["effective_from"]) == ("effective", "2026-02-08")
+    assert record["effective_basis"] == "approved 2026-02-01 + 7-day training window"
+    # The signature block still shows the signer's own date.
+    versions = record["versions"]
+    assert [s["when"][:10] for s in versions[0]["signatures"]] == ["2026-01-12", "2026-01-15"]

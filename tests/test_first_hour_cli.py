@@ -203,7 +203,18 @@ def test_init_records_the_given_source_and_the_pipelines_install_it(tmp_path: Pa
     assert result.exit_code == 0, result.output + result.stderr
     assert tooling(target) == spec
     assert install_lines(target) == {f'python -m pip install "{spec}"'}
-    assert qms("validate", repo=target).exit_code == 0
+    result = qms("validate", "--format", "json", repo=target)
+    assert result.exit_code == 0
+    assert "config.tooling-drift" not in result.stdout
+    # A pipeline edited to install something else is named (qms.yaml is the controlled part).
+    workflow = target / ".github/workflows/qms.yml"
+    workflow.write_text(workflow.read_text().replace(f'"{spec}"', '"gitqms==9.9"'))
+    drift = [
+        f
+        for f in json.loads(qms("validate", "--format", "json", repo=target).stdout)["findings"]
+        if f["code"] == "config.tooling-drift"
+    ]
+    assert [(f["path"], f["severity"]) for f in drift] == [(".github/workflows/qms.yml", "warning")]
 
 
 def test_init_refuses_a_source_the_pipelines_could_not_quote(tmp_path: Path) -> None:
@@ -250,5 +261,11 @@ def test_the_default_source_follows_how_gitqms_was_installed(tmp_path: Path) -> 
     assert source_spec(local, "1.2.0") == (
         f"gitqms @ git+ssh://git@git.st-aurelia.example/qa/gitqms.git@{commit}"
     )
+    token = "https://deploy:glpat-SECRET@git.st-aurelia.example/qa/gitqms.git"
+    git(checkout, "remote", "set-url", "origin", token)  # never committed into qms.yaml
+    assert source_spec(local, "1.2.0") == (
+        f"gitqms @ git+https://git.st-aurelia.example/qa/gitqms.git@{commit}"
+    )
+    assert "SECRET" not in source_spec({**vcs, "url": token}, "1.2.0")
     shutil.rmtree(checkout / ".git")  # a plain folder: installed from where it is
     assert source_spec(local, "1.2.0") == f"gitqms @ {checkout.as_uri()}"

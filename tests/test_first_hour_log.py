@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from gitqms.audit_trail import record_trails
+from gitqms.csv_cells import guard
 from gitqms.signatures.verify import walk_history
 from helpers import qms
 from signing_world import World
@@ -71,6 +72,23 @@ def test_log_csv_leaves_empty_cells_empty_and_guards_formulas(world: World) -> N
     merge(world, "feature/thawing", "Merge branch 'feature/thawing'")
     rows = csv_rows(world.qms(world.people["a.weber"], "log", "SOP-0002", "--format", "csv"))
     assert [row["reason"] for row in rows] == ["new procedure", ""]  # git's merge: no Reason
+
+
+@pytest.mark.parametrize(
+    ("cell", "written"),
+    [
+        ("", ""),
+        ("plain text", "plain text"),
+        ("=1+1", "'=1+1"),
+        (" =1+1", "' =1+1"),  # some importers strip leading blanks
+        ("\n@SUM(A1)", "'\n@SUM(A1)"),
+        ("\xa0+1", "'\xa0+1"),
+        ("\tcmd", "'\tcmd"),
+        ("a = b", "a = b"),
+    ],
+)
+def test_the_guard_neutralises_a_formula_even_after_blanks(cell: str, written: str) -> None:
+    assert guard(cell) == written
 
 
 def test_audit_trail_csv_uses_the_same_guard(world: World) -> None:

@@ -551,7 +551,7 @@ def test_plain_mkdocs_build_in_the_repository(demo: Demo, tmp_path: Path) -> Non
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(out)],
         cwd=demo.repo,
-        env=clean_env(),
+        env=clean_env(QMS_SITE_DATE=demo.today.isoformat()),  # the day the demo's site is of
         capture_output=True,
         text=True,
         timeout=600,

@@ -13,7 +13,7 @@ import re
 from importlib import metadata
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import unquote, urlparse, urlsplit, urlunsplit
 
 from . import __version__, git
 from .errors import QmsError
@@ -47,6 +47,7 @@ def source_spec(direct_url: Any, version: str) -> str:
     url = direct_url.get("url") if isinstance(direct_url, dict) else None
     if not isinstance(url, str) or not url:
         return f"gitqms=={version}"
+    url = without_credentials(url)
     vcs = direct_url.get("vcs_info")
     if isinstance(vcs, dict) and vcs.get("commit_id"):
         return f"gitqms @ {vcs.get('vcs', 'git')}+{url}@{vcs['commit_id']}"
@@ -69,8 +70,20 @@ def _checkout_spec(folder: Path) -> str | None:
     if "://" not in remote and ":" in remote:  # scp-like user@host:path
         host, _, path = remote.partition(":")
         remote = f"ssh://{host}/{path}"
+    remote = without_credentials(remote)
     prefix = git.show_prefix(folder).rstrip("/")
     return f"gitqms @ git+{remote}@{commit}" + (f"#subdirectory={prefix}" if prefix else "")
+
+
+def without_credentials(url: str) -> str:
+    """`url` with no password or token: a clone URL may carry one (https://user:TOKEN@host/…),
+    and what `qms init` records is committed for good. An ssh user name alone stays."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    user, _, host = parts.netloc.rpartition("@")
+    keep = parts.scheme.startswith("ssh") and ":" not in user
+    return urlunsplit(parts._replace(netloc=f"{user}@{host}" if keep else host))
 
 
 def checked_source(spec: str) -> str:

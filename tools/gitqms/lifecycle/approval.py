@@ -38,7 +38,8 @@ def approval_notices(
     notices = []
     for record in snapshot(root, walk, commit, day, sops).records:
         document = record.document
-        assert document is not None
+        if document is None:  # its path holds no regular file: `qms check` says so
+            continue
         signed = content_hash(contents[record.id])
         version = next((v for v in document.versions if v.content == signed), None)
         if version is None:  # not approved yet: what is missing
@@ -73,5 +74,13 @@ def _effective_notice(record_id: str, version: Version, day: date) -> Notice:
         )
     verb = "becomes effective on" if start > day else "is effective from"
     if version.effective_rule == BY_DATE:
-        return Notice(f"{name} {verb} its effective date {start} (approved {version.approved_on})")
+        text = f"{name} {verb} its effective date {start} (approved {version.approved_on})"
+        assert version.approved_on is not None
+        left = (start - version.approved_on).days
+        if left < version.window_days:
+            return Notice(
+                f"{text}: that leaves {left} of its {version.window_days}-day training window",
+                warning=True,
+            )
+        return Notice(text)
     return Notice(f"{name} {verb} {start} ({version.effective_basis})")

@@ -121,15 +121,15 @@ def completing(
         first: dict[str, Signature] = {}
         for signature in signatures:
             earlier = first.get(signature.person)
-            counts = signature.meaning == meaning and signature.when.date() <= on
-            if counts and (earlier is None or signature.when < earlier.when):
+            counts = signature.meaning == meaning and signature.counts_from.date() <= on
+            if counts and (earlier is None or signature.counts_from < earlier.counts_from):
                 first[signature.person] = signature
         rule = rules.get(meaning)
         need = rule.count if rule else 1
         if len(first) < need:
             return None
-        reached = sorted(first.values(), key=lambda s: s.when)[need - 1]
-        done = reached if done is None or reached.when > done.when else done
+        reached = sorted(first.values(), key=lambda s: s.counts_from)[need - 1]
+        done = reached if done is None or reached.counts_from > done.counts_from else done
     return done
 
 
@@ -141,7 +141,7 @@ def completed_on(
 ) -> date | None:
     """The day the last of `meanings` reached its count of distinct signers, if by `on`."""
     done = completing(signatures, meanings, rules, on)
-    return done.when.date() if done else None
+    return done.counts_from.date() if done else None
 
 
 def training_window(data: Mapping[str, Any], default: int) -> int:
@@ -161,7 +161,7 @@ def effective_from(data: Mapping[str, Any], approved_on: date, window_days: int)
     """
     written = _date(data.get("effective_date"))
     if written is None:
-        return approved_on + timedelta(days=window_days)
+        return approved_on + timedelta(days=max(window_days, 0))
     return max(written, approved_on)
 
 
@@ -183,7 +183,7 @@ def document_status(
         last = completing(item.signatures, policy.approval, rules, on)
         if item.data is None or number is None or last is None:
             continue
-        when = last.when.date()
+        when = last.counts_from.date()
         window = training_window(item.data, default_window(last.commit))
         version = Version(
             number,
@@ -242,7 +242,7 @@ def document_status(
     if head is not None and head[0] not in {v.content for v in versions}:
         content, data = head
         draft = signed.get(content)
-        marks = [s for s in draft.signatures if s.when.date() <= on] if draft else []
+        marks = [s for s in draft.signatures if s.counts_from.date() <= on] if draft else []
         number = _int(data.get("version")) or 0
         started = [s for s in marks if s.meaning in policy.approval]
         working = Version(
@@ -261,9 +261,9 @@ def document_status(
     last_review = next_review = None
     if current is not None and current.status == EFFECTIVE:
         reviews = [
-            s.when.date()
+            s.counts_from.date()
             for s in current.signatures
-            if s.meaning == policy.periodic_review and s.when.date() <= on
+            if s.meaning == policy.periodic_review and s.counts_from.date() <= on
         ]
         last_review = max(reviews) if reviews else None
         start = max(filter(None, (current.effective_from, last_review)))

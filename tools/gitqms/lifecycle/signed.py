@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property, partial
 from typing import Any
 
+from ..history import Step
 from ..records.lifecycles import EXTENSION_MEANING
 from ..signatures.claims import record_data
 from ..signatures.verify import Verdict, Walk
@@ -25,9 +26,19 @@ class Signature:
     when: datetime  # committer date, UTC
     commit: str
     reason: str | None
+    # When it reached the walked branch's first-parent line (the merge that brought it, never
+    # before an earlier commit of that line): the signer chooses `when`, not this.
+    entered: datetime | None = None
+
+    @property
+    def counts_from(self) -> datetime:
+        """From when the signature counts on the walked branch: its own date, or the day it
+        was merged in if that was later. A back-dated signature on a branch cannot make a
+        version approved, or its training window start, before it reached the branch."""
+        return max(self.when, self.entered) if self.entered else self.when
 
     @classmethod
-    def of(cls, verdict: Verdict, content: str) -> Signature:
+    def of(cls, verdict: Verdict, content: str, entered: datetime | None = None) -> Signature:
         assert verdict.person is not None
         return cls(
             verdict.record,
@@ -40,6 +51,7 @@ class Signature:
             verdict.when,
             verdict.commit,
             verdict.reason,
+            entered,
         )
 
 
@@ -66,6 +78,7 @@ def signed_contents(
     """record -> content hash -> what was validly signed on it, oldest signature first (for
     `records` only, when given)."""
     result: dict[str, dict[str, SignedContent]] = {}
+    entered = entry_times(walk.history.steps)
     for verdict in walk.report.verdicts:
         if records is not None and verdict.record not in records:
             continue
@@ -77,8 +90,37 @@ def signed_contents(
             by_content[content] = SignedContent(
                 content, verdict.commit, read=partial(_read, walk, verdict.commit, verdict.record)
             )
-        by_content[content].signatures.append(Signature.of(verdict, content))
+        by_content[content].signatures.append(
+            Signature.of(verdict, content, entered.get(verdict.commit))
+        )
     return result
+
+
+def entry_times(steps: Sequence[Step]) -> dict[str, datetime]:
+    """commit -> when it reached the first-parent line of the last step (the walked tip): the
+    date of the first commit of that line that has it, or a later date of an earlier commit
+    of the line (a merge may be back-dated too, but not behind the line it extends)."""
+    if not steps:
+        return {}
+    parents = {step.commit.id: step.commit.parents for step in steps}
+    dates = {step.commit.id: step.commit.committer.utc for step in steps}
+    line: list[str] = []
+    commit: str | None = steps[-1].commit.id
+    while commit is not None and commit in parents:
+        line.append(commit)
+        commit = parents[commit][0] if parents[commit] else None
+    entered: dict[str, datetime] = {}
+    latest: datetime | None = None
+    for on_line in reversed(line):
+        latest = dates[on_line] if latest is None else max(latest, dates[on_line])
+        pending = [on_line]
+        while pending:
+            commit = pending.pop()
+            if commit in entered or commit not in parents:
+                continue
+            entered[commit] = latest
+            pending.extend(parents[commit])
+    return entered
 
 
 def _read(walk: Walk, commit: str, record: str) -> object:
@@ -96,7 +138,7 @@ def extension_signed(
     return any(
         signature.meaning == EXTENSION_MEANING
         and signature.person == approver
-        and (on is None or signature.when.date() <= on)
+        and (on is None or signature.counts_from.date() <= on)
         and investigation_extension(item.data) == extension
         for item in signed.values()
         for signature in item.signatures

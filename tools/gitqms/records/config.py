@@ -72,6 +72,7 @@ class QmsConfig:
     protected_branches: tuple[str, ...]  # names or glob patterns (server.protected_branches)
     lifecycles: Lifecycles
     receipt_tolerance_hours: int = DEFAULT_RECEIPT_TOLERANCE_HOURS
+    gitqms_source: str | None = None  # tooling.gitqms: the pip requirement CI installs
     _by_id: Mapping[str, Person] = field(default_factory=dict, repr=False, compare=False)
     _by_email: Mapping[str, Person] = field(default_factory=dict, repr=False, compare=False)
 
@@ -157,6 +158,7 @@ def build_config(data: Mapping[str, Any]) -> QmsConfig:
         receipt_tolerance_hours=server.get(
             "receipt_tolerance_hours", DEFAULT_RECEIPT_TOLERANCE_HOURS
         ),
+        gitqms_source=(data.get("tooling") or {}).get("gitqms"),
         _by_id=MappingProxyType({person.id: person for person in people}),
         _by_email=MappingProxyType({person.email.lower(): person for person in people}),
     )

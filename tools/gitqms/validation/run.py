@@ -170,6 +170,35 @@ def _schema_drift(root: Path) -> list[Finding]:
     return found
 
 
+# The pipelines `qms init` writes, which install the gitqms that qms.yaml names.
+PIPELINES = (".github/workflows/qms.yml", ".gitlab-ci.yml")
+
+
+def _pipeline_drift(root: Path, config: QmsConfig | None) -> list[Finding]:
+    """Say when a pipeline no longer installs the gitqms that qms.yaml names (tooling.gitqms):
+    the pipelines are not controlled content, the qms.yaml setting is."""
+    spec = config.gitqms_source if config else None
+    if not isinstance(spec, str) or not spec:
+        return []
+    found = []
+    for name in PIPELINES:
+        path = root / name
+        if path.is_file() and not path.is_symlink() and f'"{spec}"' not in path.read_text():
+            found.append(
+                Finding(
+                    name,
+                    0,
+                    "warning",
+                    "config.tooling-drift",
+                    f"this pipeline does not install the gitqms that qms.yaml names "
+                    f"(tooling.gitqms: {spec})",
+                    f'install exactly "{spec}" here, or change tooling.gitqms in qms.yaml '
+                    "(an admin-signed change) if the validated copy moved",
+                )
+            )
+    return found
+
+
 def validate(
     repo: Repository,
     paths: list[Path] | None = None,
@@ -225,6 +254,7 @@ def validate(
             )
     if chosen is None:
         result.findings.extend(_schema_drift(repo.root))
+        result.findings.extend(_pipeline_drift(repo.root, result.config))
         result.findings.extend(link_findings(result.records, result.documents))
     result.findings.sort()
     return result
