@@ -278,26 +278,7 @@ TEMPLATES = PROJECT / "tools" / "gitqms" / "templates"
 PAGES: dict[str, int] = {}  # pages of the qms site, by size (filled when its baseline is made)
 
 
-def site_config(bench: Bench) -> None:
-    """The mkdocs.yml and docs/index.md `qms init` writes (untracked: the site reads records
-    from the signed history, the configuration from the work tree)."""
-    (bench.repo / "mkdocs.yml").write_text(
-        (TEMPLATES / "mkdocs.yml").read_text().replace("{{site_name}}", "Bench QMS")
-    )
-    (bench.repo / "docs").mkdir(exist_ok=True)
-    (bench.repo / "docs" / "index.md").write_text(
-        (TEMPLATES / "index.md").read_text().replace("{{organisation}}", "Bench QMS")
-    )
-
-
-def remove_site_config(bench: Bench) -> None:
-    """After the run: the repository as generated (the sites stay in the cache folder)."""
-    (bench.repo / "mkdocs.yml").unlink(missing_ok=True)
-    shutil.rmtree(bench.repo / "docs", ignore_errors=True)
-
-
 def qms_site(bench: Bench) -> Command:
-    site_config(bench)
     out = bench.folder / "site-qms"
 
     def scale(_: bytes) -> tuple[float, str]:
@@ -329,7 +310,6 @@ def plain_site(bench: Bench) -> Command:
     and search, and the same navigation shape (a few entries; pages reached through links), so
     neither side pays for a navigation listing every page. The qms site is built once, untimed,
     to count its pages (and to check that it builds)."""
-    site_config(bench)
     plain, out = bench.folder / "site-plain", bench.folder / "site-plain-out"
     argv = [sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(plain / "mkdocs.yml")]
     command = Command([*argv, "-d", str(out)])
@@ -655,7 +635,6 @@ def main() -> None:
                 operation, bench, options.runs, scratch, baselines
             )
         no_index(bench)()  # and the copies made for the warm and incremental runs
-        remove_site_config(bench)
         for saved in _SAVED.values():
             shutil.rmtree(saved, ignore_errors=True)
     chosen = [o for o in OPERATIONS if o.name in results]

@@ -6,7 +6,7 @@ What is in one: this project's qms.yaml with an Ed25519 key for every person, in
 packaged schemas by a root commit that the admin signed (the trust root); two later registry
 changes, each an admin-signed commit adding people with their keys; then, interleaved as a QA
 team works, the lifecycles of SOPs (30 %), deviations (45 %) and CAPAs (25 %; most raised by a
-deviation, linked both ways): unsigned edits by authors with a `Reason:` trailer, signatures
+deviation, linked both ways): edits signed by their authors with a `Reason:` trailer, signatures
 (SOP review and approval, periodic review) and signed state changes of CAPAs and deviations
 (see synth_records.py). Records are shaped like the shipped examples (synth_text.py). Keys,
 dates and choices come from fixed seeds, so a size gives the same repository, commit ids
@@ -276,7 +276,7 @@ class Generator:
             self.root[name] = (FILE_MODE, blob)
         return self.pack.add(b"tree", tree_body(self.root))
 
-    def commit(self, person_id: str, message: str, *, sign: bool) -> None:
+    def commit(self, person_id: str, message: str, *, sign: bool, claims: bool = True) -> None:
         person = self.people[person_id]
         tree = self.pack.add(b"tree", tree_body(self.root))
         ident = f"{person.name} <{person.email}> {git_date(self.ctx.now)}"
@@ -286,7 +286,7 @@ class Generator:
         if sign:
             armored = sign_ed25519(private_key(person_id), head.encode() + b"\n" + body)
             head += "gpgsig " + armored.rstrip("\n").replace("\n", "\n ") + "\n"
-            self.signatures += 1
+            self.signatures += claims  # a signed edit proves its author; no verdict of its own
         self.tip = self.pack.add(b"commit", head.encode() + b"\n" + body)
         self.index += 1
 
@@ -305,7 +305,7 @@ class Generator:
         self.touches[step.record] += 1
         if step.meaning is None:
             reason = format_trailers([("Reason", step.reason or "")])
-            self.commit(step.person, f"{step.subject}\n\n{reason}\n", sign=False)
+            self.commit(step.person, f"{step.subject}\n\n{reason}\n", sign=True, claims=False)
             return
         content = content_hash(self.files[step.path])
         claims = [Claim(step.record, step.version, content, step.meaning)]
@@ -369,6 +369,7 @@ class Generator:
 
     def run(self) -> str:
         self.root["schemas"] = (TREE_MODE, self.schemas_tree())
+        self.site_inputs()
         self.registry_commit(
             "Initialise the QMS",
             "Initialise the quality management system; the first admin and keys are the trust root",
@@ -385,6 +386,16 @@ class Generator:
             self.apply(self.next_step())
         assert self.tip is not None
         return self.tip
+
+    def site_inputs(self) -> None:
+        """The mkdocs.yml and docs/index.md `qms init` writes, in the trust root: the site is
+        built from what is committed."""
+        templates = PROJECT / "tools" / "gitqms" / "templates"
+        config = (templates / "mkdocs.yml").read_text().replace("{{site_name}}", "Bench QMS")
+        index = (templates / "index.md").read_text().replace("{{organisation}}", "Bench QMS")
+        self.root["mkdocs.yml"] = (FILE_MODE, self.pack.add(b"blob", config.encode()))
+        docs = {"index.md": (FILE_MODE, self.pack.add(b"blob", index.encode()))}
+        self.root["docs"] = (TREE_MODE, self.pack.add(b"tree", tree_body(docs)))
 
     def schemas_tree(self) -> str:
         entries = {

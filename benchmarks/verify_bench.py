@@ -13,7 +13,7 @@ Builds a throwaway repository shaped like a real one, then times on it
 
 The repository: this project's qms.yaml with Ed25519 keys for a few people, introduced by a root
 commit that a.weber (admin) signed with the meaning "changed" (the trust root); then, for each
-SOP version, an unsigned edit by a sop-author (l.santos, p.rossi, s.murphy in turn) that bumps
+SOP version, a signed edit by a sop-author (l.santos, p.rossi, s.murphy in turn) that bumps
 the version, a "reviewed" signature by m.okafor and an "approved" signature by a.weber. Every
 signature is a real SSHSIG made in-process with gitqms.signatures.sshsig.sign_ed25519. Objects
 are written as loose objects from Python and then packed with `git gc`, as a real repository of
@@ -58,8 +58,8 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 ADMIN = "a.weber"  # admin + qa-manager: signs qms.yaml and approves
 REVIEWER = "m.okafor"  # qa-officer + sop-reviewer: reviews
-EDITORS = ("l.santos", "p.rossi", "s.murphy")  # sop-authors: unsigned edits, never sign
-KEYED = (ADMIN, REVIEWER, "j.lindqvist", "h.nakamura")  # registered keys; the last two unused
+EDITORS = ("l.santos", "p.rossi", "s.murphy")  # sop-authors: their edits are signed (authorship)
+KEYED = (ADMIN, REVIEWER, *EDITORS, "j.lindqvist", "h.nakamura")  # registered; the last two unused
 START = 1_704_096_000  # 2024-01-01 08:00 UTC; keys are valid from 2020-01-01
 STEP_SECONDS = 600
 ZONE = "+0100"
@@ -250,7 +250,7 @@ def build(folder: Path, signatures: int) -> Built:
     for index in range(signatures):
         cycle = index // 2
         record = records[cycle % len(records)]
-        if index % 2 == 0:  # an unsigned edit opens a new version, then review, then approval
+        if index % 2 == 0:  # a signed edit opens a new version, then review, then approval
             versions[record] += 1
             version = versions[record]
             editor = people[EDITORS[cycle % len(EDITORS)]]
@@ -264,7 +264,7 @@ def build(folder: Path, signatures: int) -> Built:
                 f"Reason: change control CC-{2024 + cycle // 1000}-{cycle % 1000:03d}\n"
             )
             when += STEP_SECONDS
-            tip = commit_object(objects, tree, [tip], editor, when, message, sign=False)
+            tip = commit_object(objects, tree, [tip], editor, when, message, sign=True)
             commits += 1
             meaning, signer, why = "reviewed", people[REVIEWER], None
         else:
@@ -464,7 +464,7 @@ def time_git(built: Built, limit: int | None) -> dict[str, Any]:
         "signatures_timed": good,
         "marks": counts,
         "seconds_measured": seconds,
-        "seconds": seconds if measured_all else per_signature * built.signatures,
+        "seconds": seconds if measured_all else per_signature * built.commits,  # all signed
         "extrapolated": not measured_all,
         "per_signature_us": per_signature * 1e6,
     }

@@ -248,15 +248,27 @@ class World:
     def head(self) -> str:
         return self.git("rev-parse", "HEAD")
 
-    def commit_file(self, person: Person, path: str, text: str, reason: str) -> str:
-        """An ordinary (unsigned) change, authored and committed by `person`."""
+    def commit_file(
+        self, person: Person, path: str, text: str, reason: str, *, sign: bool = True
+    ) -> str:
+        """An ordinary change by `person`, signed with their key as `git commit -S` does (the
+        signature proves who wrote it); `sign=False` makes the unsigned change of an attack."""
         (self.repo / path).write_text(text)
         with self.acting(person):
             self.git("add", path)
             self.git(
-                "commit", "-q", "--no-gpg-sign", "-m", f"Edit {path}", "-m", f"Reason: {reason}"
+                "commit",
+                "-q",
+                *self.sign_args(person, sign),
+                *("-m", f"Edit {path}", "-m", f"Reason: {reason}"),
+                env=person.signing_env() if sign else None,
             )
         return self.head()
+
+    @staticmethod
+    def sign_args(person: Person, sign: bool = True) -> list[str]:
+        """git's options that sign a commit with `person`'s key (with `signing_env()`), or not."""
+        return [f"--gpg-sign={person.signing_key}"] if sign else ["--no-gpg-sign"]
 
     def content(self, path: str, commit: str = "HEAD") -> bytes:
         return subprocess.run(

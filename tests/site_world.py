@@ -214,13 +214,14 @@ def add_desk(folder: Path, person: str, name: str, email: str) -> tuple[Desk, Pa
 
 
 def commit_as(desk: Desk, repo: Path, when: str, files: Mapping[str, str], message: str) -> str:
-    """An author's change: files written and committed (unsigned, as `qms demo` does)."""
+    """An author's change: files written and committed, signed with the author's key (as
+    `qms demo` does: the signature proves who wrote it)."""
     for path, text in files.items():
         (repo / path).parent.mkdir(parents=True, exist_ok=True)
         (repo / path).write_text(text, encoding="utf-8")
     env = desk.env(when)
     run(["git", "-C", repo, "add", "--", *files], env=env)
-    run(["git", "-C", repo, "commit", "-q", "--no-gpg-sign", "-m", message, "--", *files], env=env)
+    run(["git", "-C", repo, "commit", "-q", "--gpg-sign", "-m", message, "--", *files], env=env)
     return run(["git", "-C", repo, "rev-parse", "HEAD"], env=env).stdout.strip()
 
 

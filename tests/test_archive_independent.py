@@ -499,29 +499,33 @@ def test_verifier_git_config_hooks_filters_and_fsmonitor_never_run(
 
 
 def test_ctrl_c_during_the_site_build_leaves_nothing(source: Demo, tmp_path: Path) -> None:
-    """A real SIGINT to the real command while the site builds (held there by an MkDocs hook
-    committed in the repository), into an existing empty OUT_DIR: it stays empty, no staging
+    """A real SIGINT to the real command while the site builds (held there by the build
+    machine's own code), into an existing empty OUT_DIR: it stays empty, no staging
     folder is left, and the repository is as it was."""
     demo = copy_demo(source, tmp_path / "held")
     started, release = tmp_path / "started", tmp_path / "release"
-    (demo.repo / "hold.py").write_text(
-        "import os, pathlib, time\n\n\n"
-        "def on_pre_build(config):\n"
+    # The build machine's own code (never the repository's: a committed MkDocs hook is
+    # refused) holds the build: a sitecustomize on PYTHONPATH wraps MkDocs' build.
+    machine = tmp_path / "machine"
+    machine.mkdir()
+    (machine / "sitecustomize.py").write_text(
+        "import os, pathlib, time\n"
+        "import mkdocs.commands.build as mkdocs_build\n\n"
+        "_build = mkdocs_build.build\n\n\n"
+        "def held(config, **options):\n"
         "    pathlib.Path(os.environ['HOLD_STARTED']).write_text('x')\n"
         "    while not pathlib.Path(os.environ['HOLD_RELEASE']).exists():\n"
         "        time.sleep(0.02)\n"
+        "    return _build(config, **options)\n\n\n"
+        "mkdocs_build.build = held\n"
     )
-    config = demo.repo / "mkdocs.yml"
-    config.write_text(config.read_text() + "hooks:\n  - hold.py\n")
-    git(demo.repo, "add", "hold.py", "mkdocs.yml")
-    git(demo.repo, "commit", "-q", "--no-gpg-sign", "-m", "site hook")
     state = git(demo.repo, "status", "--porcelain", "--ignored") + git(
         demo.repo, "rev-parse", "HEAD"
     )
     parent = tmp_path / "archives"
     out = parent / "out"
     out.mkdir(parents=True)
-    env = clean_env(HOLD_STARTED=str(started), HOLD_RELEASE=str(release))
+    env = clean_env(HOLD_STARTED=str(started), HOLD_RELEASE=str(release), PYTHONPATH=str(machine))
     process = subprocess.Popen(
         [str(QMS), "-C", str(demo.repo), "archive", str(out)],
         env=env,

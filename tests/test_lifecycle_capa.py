@@ -66,7 +66,7 @@ def read(team: Team, path: str) -> str:
 
 
 def edit(team: Team, person: Person, path: str, reason: str, **fields: str | None) -> str:
-    """A change by `person`, committed (unsigned) with a Reason trailer; returns the commit."""
+    """A change by `person`, signed with their key, with a Reason trailer; returns the commit."""
     return team.world.commit_file(person, path, fill(read(team, path), **fields), reason)
 
 
@@ -641,12 +641,15 @@ def test_an_extension_does_not_count_on_days_before_it_was_signed(team: Team) ->
 
 
 def commit_paths(team: Team, person: Person, reason: str | None, *paths: str) -> str:
-    """Commit what is staged or in `paths` (unsigned), with a Reason trailer unless None."""
+    """Commit what is staged or in `paths`, signed with `person`'s key (an author's change),
+    with a Reason trailer unless None."""
     message = ["-m", "Records changed"] + (["-m", f"Reason: {reason}"] if reason else [])
     with team.world.acting(person):
         if paths:
             team.world.git("add", "-A", "--", *paths)
-        team.world.git("commit", "-q", "--no-gpg-sign", *message)
+        team.world.git(
+            "commit", "-q", *team.world.sign_args(person), *message, env=person.signing_env()
+        )
     return team.world.head()
 
 

@@ -94,9 +94,13 @@ def test_the_examples_through_their_whole_life_cycles(examples: Examples) -> Non
     # Every example SOP as a draft by its author, then reviewed and approved as the examples say.
     examples.on("2026-01-06")
     shutil.copytree(ROOT / "sops", world.repo / "sops")
-    with world.acting(examples["l.santos"]):
+    author = examples["l.santos"]
+    with world.acting(author):  # an author's change, signed with her key
         world.git("add", "sops")
-        world.git("commit", "-q", "--no-gpg-sign", "-m", "Example SOPs", "-m", "Reason: import")
+        world.git(
+            "commit", "-q", *world.sign_args(author), "-m", "Example SOPs", "-m", "Reason: import",
+            env=author.signing_env(),
+        )  # fmt: skip
     sops = sorted(p.stem for p in (world.repo / "sops").glob("SOP-*.md"))
     examples.on("2026-01-07")
     examples.qms(examples["m.okafor"], "review", *sops, "--reason", "technical review")

@@ -462,9 +462,23 @@ def test_two_clones_push_to_main_at_once_one_wins_and_nothing_is_lost(
     second = fresh_clone(server, world.base, "second")
     sop = (first / SOP).read_text()
     (first / SOP).write_text(sop.replace("Described.", "Described by the first.", 1))
-    run_git(first, "commit", "-q", "-a", "--no-gpg-sign", "-m", "First", "-m", "Reason: one")
+    admin = world.people["a.weber"]
+    signed = [*world.sign_args(admin), "-m"]  # changes are signed by their author
+    run_git(
+        first, "commit", "-q", "-a", *signed, "First", "-m", "Reason: one", env=admin.signing_env()
+    )
     (second / "docs" / "index.md").write_text("# Second\n")
-    run_git(second, "commit", "-q", "-a", "--no-gpg-sign", "-m", "Second", "-m", "Reason: two")
+    run_git(
+        second,
+        "commit",
+        "-q",
+        "-a",
+        *signed,
+        "Second",
+        "-m",
+        "Reason: two",
+        env=admin.signing_env(),
+    )
     ours = {
         first: run_git(first, "rev-parse", "HEAD"),
         second: run_git(second, "rev-parse", "HEAD"),
@@ -589,3 +603,46 @@ def test_a_back_dated_signature_is_flagged_against_its_receipt(
         header == "commit,date,name,email,action,reason,verdict,summary,received,pusher,date_flag"
     )
     assert flag in qms("log", "SOP-0001", repo=clone).output
+
+
+# -- replace refs never reach the server --------------------------------------------------------
+
+
+def test_replace_refs_are_refused_so_plain_git_on_the_server_shows_what_was_committed(
+    world: World, server: GitServer
+) -> None:
+    """An insider with push rights replaces the approved SOP text and the approval commit;
+    gitqms reads objects as committed, but plain git on the server, and every clone that
+    fetches refs/replace/*, would show the forgery."""
+    admin, reviewer = world.people["a.weber"], world.people["m.okafor"]
+    world.qms(reviewer, "review", "SOP-0001", "--reason", "content checked")
+    world.qms(admin, "approve", "SOP-0001", "--reason", "released")
+    approval = world.head()
+    connect(world, server)
+    assert push(world.repo, "origin", "main").ok
+    approved_text = world.content(SOP).decode()
+    blob = world.git("rev-parse", f"HEAD:{SOP}")
+    forged = world.git(
+        "hash-object", "-w", "--stdin", input=approved_text + "\nRoom temperature.\n"
+    )
+    world.git("replace", blob, forged)
+    unsigned = world.git("commit-tree", "HEAD^{tree}", "-p", "HEAD~1", "-m", "Signature")
+    world.git("replace", approval, unsigned)
+
+    pushed = push(world.repo, "origin", "refs/replace/*:refs/replace/*")
+    for replaced in (blob, approval):
+        ref = f"refs/replace/{replaced}"
+        assert pushed.status(ref) == REFUSED
+        assert (
+            f"qms: refused {ref}: replace refs make plain git show another object in place of "
+            f"{replaced}; the server keeps history only as committed" in pushed.remote
+        )
+        assert server.tip(ref) is None
+    assert server.git("show", f"main:{SOP}") == approved_text.strip()
+    assert "\ngpgsig " in server.git("cat-file", "commit", "main")  # the signed approval
+
+    # One left on the server from before the hook refused them can be deleted by a push.
+    server.git("replace", blob, server.git("rev-parse", "main:qms.yaml"))
+    deleted = push(world.repo, "origin", f":refs/replace/{blob}")
+    assert deleted.ok, deleted.stderr
+    assert server.tip(f"refs/replace/{blob}") is None

@@ -4,8 +4,9 @@ Everything is checked before anything is written: the transition is allowed from
 state, the new state's fields are there, the signer holds a role the transition's meaning needs
 and did not author the version. The file is edited line by line, so only the state (and the
 closing date or the reason for reopening or cancelling) changes. The commit is built with
-plumbing and put through the same gate as `qms check` before the branch moves; the work tree
-is updated last. A refusal or an interruption leaves the repository as it was.
+plumbing and put through the same gate as `qms check` before the branch moves; `land` then
+moves the branch and brings the index and work tree along. A refusal leaves the repository as
+it was; a kill leaves it as before or as after (landing.py).
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from typing import Any
 
 from . import git
 from .errors import QmsError, Refused
-from .files import replace_atomic
 from .history import record_blobs
+from .landing import land
 from .records.kinds import kind_of_id
 from .records.lifecycles import STATE_FIELDS, Machine, Transition
 from .repository import RecordFile, Repository
@@ -114,9 +115,7 @@ def advance(root: Path, record_id: str, target: str, reason: str | None, now: da
             "the state change would not pass `qms check`, so it was not recorded:\n  "
             + "\n  ".join(f"[{v.rule}] {v.message}" for v in report.errors)
         )
-    git.update_ref(repo.root, base.ref, new, base.commit, f"qms: {subject}")
-    replace_atomic(repo.root / relative, new_text)
-    git.update_index_entry(repo.root, f"{prefix}{relative}", blob)
+    land(repo.root, base.ref, base.commit, new, {f"{prefix}{relative}": content}, f"qms: {subject}")
     return Advanced(new, record_id, source, target, transition.meaning)
 
 

@@ -9,9 +9,10 @@ from pathlib import Path
 from .errors import QmsError
 
 
-def _written_beside(path: Path, text: str) -> Path:
-    """A complete, synced temporary file in the same folder as `path`."""
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+def _written_beside(path: Path, text: str, folder: Path | None = None) -> Path:
+    """A complete, synced temporary file in `folder` (on the same file system as `path`),
+    else in the same folder as `path`."""
+    fd, name = tempfile.mkstemp(dir=folder or path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
@@ -23,9 +24,13 @@ def _written_beside(path: Path, text: str) -> Path:
     return Path(name)
 
 
-def create_exclusive(path: Path, text: str) -> None:
-    """Write a new file in one step; refuse if the path exists, even if it appears meanwhile."""
-    temporary = _written_beside(path, text)
+def create_exclusive(path: Path, text: str, scratch: Path | None = None) -> None:
+    """Write a new file in one step; refuse if the path exists, even if it appears meanwhile.
+    The temporary file is made in `scratch` when given (the git folder: a kill then leaves
+    nothing among the records)."""
+    if scratch is not None and scratch.stat().st_dev != path.parent.stat().st_dev:
+        scratch = None  # a hard link cannot cross file systems
+    temporary = _written_beside(path, text, scratch)
     try:
         os.link(temporary, path)  # atomic, and fails if `path` exists
     except FileExistsError:

@@ -35,8 +35,8 @@ _LOCATION_VARIABLES = (
 
 def _environment() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in _LOCATION_VARIABLES or k in _admitted}
-    env.pop("GIT_GRAFT_FILE", None)
-    env["GIT_NO_REPLACE_OBJECTS"] = "1"  # history as committed, not as refs/replace/* says
+    env["GIT_GRAFT_FILE"] = os.devnull  # history as committed: no .git/info/grafts ...
+    env["GIT_NO_REPLACE_OBJECTS"] = "1"  # ... and not as refs/replace/* says
     env["GIT_TERMINAL_PROMPT"] = "0"
     env["LC_ALL"] = "C"
     return env
@@ -135,6 +135,22 @@ def paths_ever_added(cwd: Path, folders: Sequence[str]) -> set[str]:
 # --- history: streaming reads ------------------------------------------------------------
 
 
+REGULAR_FILE = "100644"  # the one mode a record, qms.yaml or a controlled file may have
+FOLDER = "040000"
+_ENTRY_KINDS = {
+    REGULAR_FILE: "a regular file",
+    "100755": "an executable file",
+    "120000": "a symbolic link",
+    "160000": "a submodule (gitlink)",
+    FOLDER: "a folder",
+}
+
+
+def entry_kind(mode: str | None) -> str:
+    """What a tree entry of `mode` is, in words: 'a symbolic link' for 120000."""
+    return "missing" if mode is None else _ENTRY_KINDS.get(mode, f"an entry of mode {mode}")
+
+
 @dataclass(frozen=True)
 class Change:
     """One file changed by a commit, relative to its first parent."""
@@ -143,6 +159,13 @@ class Change:
     old_blob: str | None  # None when added
     new_blob: str | None  # None when deleted
     status: str  # A, M, D, T
+    old_mode: str | None = REGULAR_FILE  # git's mode of the entry (see entry_kind); None: absent
+    new_mode: str | None = REGULAR_FILE
+
+    @property
+    def mode_changed(self) -> bool:
+        """Whether the entry changed its kind or mode (a file became a link, say)."""
+        return None not in (self.old_mode, self.new_mode) and self.old_mode != self.new_mode
 
 
 @dataclass(frozen=True)
@@ -188,8 +211,11 @@ def _nul_tokens(stream: IO[bytes], chunk_size: int = 1 << 20) -> Iterator[bytes]
         yield rest
 
 
-def log_changes(cwd: Path, revisions: Sequence[str]) -> Iterator[LoggedCommit]:
-    """Every commit in `revisions`, parents first, with the files it changed.
+def log_changes(
+    cwd: Path, revisions: Sequence[str], paths: Sequence[str] = ()
+) -> Iterator[LoggedCommit]:
+    """Every commit in `revisions`, parents first, with the files it changed (under `paths`
+    only, when given: then only the commits that changed them).
 
     One `git log` process streams it all. Merges are diffed against their first parent, so a
     change a merge brings in shows on the merge as well as on the side branch.
@@ -204,8 +230,10 @@ def log_changes(cwd: Path, revisions: Sequence[str]) -> Iterator[LoggedCommit]:
         "--no-renames",
         "--no-abbrev",
         "--diff-merges=first-parent",
+        *(["--full-history"] if paths else []),  # every commit that touched them, none skipped
         *revisions,
         "--",
+        *paths,
     ]
     process = _popen(cwd, args)
     assert process.stdout is not None
@@ -215,13 +243,15 @@ def log_changes(cwd: Path, revisions: Sequence[str]) -> Iterator[LoggedCommit]:
     for token in _nul_tokens(process.stdout):
         text = token.decode("utf-8", "surrogateescape").lstrip("\n")
         if header is not None:  # this token is the path of the raw line before it
-            _, _, old, new, status = header.split(" ")
+            old_mode, new_mode, old, new, status = header[1:].split(" ")
             changes.append(
                 Change(
                     text,
                     None if old == _NULL_OID else old,
                     None if new == _NULL_OID else new,
                     status[:1],
+                    None if old_mode == "000000" else old_mode,
+                    None if new_mode == "000000" else new_mode,
                 )
             )
             header = None
@@ -306,6 +336,13 @@ def rev_list(cwd: Path, revisions: Sequence[str]) -> list[str]:
     return run(cwd, ["rev-list", *revisions, "--"]).stdout.split()
 
 
+def commits_changing(cwd: Path, revisions: Sequence[str], paths: Sequence[str]) -> list[str]:
+    """Ids of the non-merge commits of `revisions` that change `paths` (from the top), every
+    branch's own (no history simplification), newest first."""
+    args = ["rev-list", "--no-merges", "--full-history", *revisions, "--", *paths]
+    return run(cwd, args).stdout.split()
+
+
 def merge_base(cwd: Path, first: str, second: str) -> str | None:
     result = run(cwd, ["merge-base", first, second], check=False)
     return result.stdout.strip() or None if result.returncode == 0 else None
@@ -338,6 +375,39 @@ def rev_parse(cwd: Path, revision: str) -> str | None:
         cwd, ["rev-parse", "--verify", "--quiet", "--end-of-options", revision], check=False
     )
     return result.stdout.strip() or None
+
+
+def tips(cwd: Path, revisions: Sequence[str]) -> list[str]:
+    """The commits whose history `revisions` name (for BASE..HEAD: HEAD's, not BASE's)."""
+    output = run(cwd, ["rev-parse", *revisions, "--"]).stdout.split()
+    return [name for name in output if _is_object_id(name)]
+
+
+@dataclass(frozen=True)
+class Boundaries:
+    """Where this repository's history is cut short: commits git reads without their parents."""
+
+    shallow: tuple[str, ...]  # the commits where a shallow clone's history stops
+    grafts: Path | None  # .git/info/grafts when it grafts anything (gitqms never honours it)
+
+
+def history_boundaries(cwd: Path) -> Boundaries:
+    """Where git, left to itself, would see this repository's history begin early."""
+    args = ["rev-parse", "--is-shallow-repository", "--path-format=absolute"]
+    output = run(cwd, [*args, "--git-path", "shallow", "--git-common-dir"]).stdout
+    is_shallow, shallow_file, common = output.splitlines()
+    shallow = _listed(Path(shallow_file)) if is_shallow == "true" else ()
+    grafts = Path(common) / "info" / "grafts"  # where git looks unless GIT_GRAFT_FILE says
+    return Boundaries(shallow, grafts if _listed(grafts) else None)
+
+
+def _listed(path: Path) -> tuple[str, ...]:
+    """The lines of one of git's lists of commits (# comments and blank lines aside)."""
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return ()
+    return tuple(line.strip() for line in lines if line.strip() and not line.startswith("#"))
 
 
 def expand_range(cwd: Path, revisions: Sequence[str]) -> list[str]:
@@ -518,9 +588,14 @@ def tracked_changes(cwd: Path) -> list[str]:
     return _nul_split(output)
 
 
+REPLACE_REFS = "refs/replace/"  # each makes plain git show another object for the one named
+
+
 def bundle_create(cwd: Path, bundle: Path) -> None:
-    """A bundle of every ref of the repository (notes and tags too) and HEAD, at `bundle`."""
-    run(cwd, ["bundle", "create", "--quiet", str(bundle), "--all"])
+    """A bundle of every ref of the repository (notes and tags too) and HEAD, at `bundle`;
+    never a replace ref, with which a restored copy would show objects other than committed."""
+    args = ["bundle", "create", "--quiet", str(bundle), f"--exclude={REPLACE_REFS}*", "--all"]
+    run(cwd, args)
 
 
 def bundle_heads(cwd: Path, bundle: Path) -> dict[str, str]:
@@ -649,9 +724,10 @@ def compare_and_swap_ref(cwd: Path, ref: str, new: str, old: str | None, reason:
 
 def commit_paths(cwd: Path, paths: Sequence[str], message: str) -> str:
     """Stage `paths` and commit them as git is configured (identity, dates from the
-    environment), unsigned: an author's change, not a signature. Returns the new commit."""
+    environment), signed with the user's key: an author's change, whose signature proves who
+    made it (no QMS trailers: not an e-signature). Returns the new commit."""
     run(cwd, ["add", "--", *paths])
-    run(cwd, ["commit", "-q", "--no-gpg-sign", "-m", message, "--", *paths])
+    run(cwd, ["commit", "-q", "--gpg-sign", "-m", message, "--", *paths])
     return run(cwd, ["rev-parse", "HEAD"]).stdout.strip()
 
 
@@ -671,3 +747,45 @@ def merge_branch(cwd: Path, branch: str, message: str) -> str:
 def delete_merged_branch(cwd: Path, branch: str) -> None:
     """Delete `branch`; git refuses when it is not merged into the checked-out branch."""
     run(cwd, ["branch", "-q", "-d", branch])
+
+
+# --- landing a commit: the branch moved, index and work tree brought along (landing.py) --------
+
+
+def find_git_dir(cwd: Path) -> Path | None:
+    """The repository's (per-work-tree) git folder, or None outside a repository."""
+    result = run(cwd, ["rev-parse", "--absolute-git-dir"], check=False)
+    return Path(result.stdout.strip()) if result.returncode == 0 and result.stdout.strip() else None
+
+
+def work_tree_top(cwd: Path) -> Path:
+    return Path(run(cwd, ["rev-parse", "--show-toplevel"]).stdout.strip())
+
+
+def index_blobs(cwd: Path, paths: Sequence[str]) -> dict[str, str]:
+    """Path (from the top) -> the blob the index holds for it, for those of `paths` it holds."""
+    output = run(cwd, ["ls-files", "-s", "-z", "--full-name", "--", *paths]).stdout
+    entries = {}
+    for item in _nul_split(output):
+        meta, _, path = item.partition("\t")
+        entries[path] = meta.split(" ")[1]
+    return entries
+
+
+def unclean_paths(cwd: Path, paths: Sequence[str]) -> list[str]:
+    """Status lines of `paths` whose index or work tree differs from HEAD, untracked or
+    ignored files included (a path git would overwrite)."""
+    args = ["status", "--porcelain", "-z", "--untracked-files=all", "--ignored", "--", *paths]
+    return _nul_split(run(cwd, args).stdout)
+
+
+def stage_in_index_file(
+    cwd: Path, index_file: Path, tree: str | None, files: dict[str, str]
+) -> None:
+    """Point the index file `index_file` (started from `tree` when given) at each path's blob
+    in `files`, leaving the repository's own index alone."""
+    env = _environment() | {"GIT_INDEX_FILE": str(index_file)}
+    if tree is not None:
+        run(cwd, ["read-tree", tree], env=env)
+    listing = "".join(f"100644 blob {blob}\t{path}\0" for path, blob in sorted(files.items()))
+    run(cwd, ["update-index", "--add", "-z", "--index-info"], feed=listing, env=env)

@@ -3,6 +3,10 @@
 Two git processes read everything: `git log --raw` for the order and the files each commit
 changed, and one `git cat-file --batch` for the commit objects. Blobs are fetched later, in one
 more batch, only for the commits that need them.
+
+Nothing but a regular file (mode 100644) is a record: a record's path that holds a symbolic
+link, a submodule, an executable file or a folder holds no content of the record (reads give
+None), and the change says what the path holds instead (its modes), so that checks report it.
 """
 
 from __future__ import annotations
@@ -69,22 +73,95 @@ class History:
         listed = {
             p: (mode, oid) for p, mode, oid in git.list_tree(self.root, commit, folders + files)
         }
-        ids = {
-            path: None if path not in listed or listed[path][0] == "160000" else listed[path][1]
+        ids = {  # nothing but a regular file holds a record (or qms.yaml)
+            path: listed[path][1] if listed.get(path, ("",))[0] == git.REGULAR_FILE else None
             for path in wanted
         }
         return self.blobs_by_id(wanted, ids)
 
 
-def record_blobs(root: Path, commit: str, prefix: str) -> dict[str, str]:
-    """Record ID -> blob id of every record file at `commit` (`prefix`: the QMS folder)."""
+NOT_A_FILE_FIX = (
+    "put it back as a regular file (mode 100644): revert the commit that replaced it "
+    "(git revert COMMIT), or `git rm -r --cached PATH`, restore the file's text, "
+    "`git update-index --chmod=-x PATH` for an executable bit, and commit with a Reason"
+)
+
+
+def not_a_file(path: str, mode: str | None) -> str:
+    """Why the entry at `path` (a record, qms.yaml or a controlled file) is not one."""
+    return f"{path} is {git.entry_kind(mode)}, not a regular file; only a regular file is a record"
+
+
+def record_entries(root: Path, commit: str, prefix: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The record files at `commit` (`prefix`: the QMS folder): record ID -> blob id of each
+    regular file, and record ID -> the mode of each record path holding anything else (a folder
+    at a record's path: 040000). A caller reports the second, never skips it."""
     entries = git.list_tree(root, commit, [f"{prefix}{kind.folder}" for kind in KINDS])
-    found = {}
+    files, others = {}, {}
     for path, mode, oid in entries:
-        record_id = record_id_from_path(PurePosixPath(path[len(prefix) :]))
-        if record_id is not None and mode.startswith("100"):
-            found[record_id] = oid
-    return found
+        inside = PurePosixPath(path[len(prefix) :])
+        if (record_id := record_id_from_path(inside)) is not None:
+            if mode == git.REGULAR_FILE:
+                files[record_id] = oid
+            else:
+                others[record_id] = mode
+        elif (owner := _record_above(inside)) is not None:
+            others[owner[0]] = git.FOLDER
+    return files, others
+
+
+def record_blobs(root: Path, commit: str, prefix: str) -> dict[str, str]:
+    """Record ID -> blob id of every record file at `commit` (`prefix`: the QMS folder); a
+    record path holding no regular file is left out (see `record_entries`)."""
+    return record_entries(root, commit, prefix)[0]
+
+
+def _record_above(path: PurePosixPath) -> tuple[str, str] | None:
+    """(record ID, its path) when a folder above `path` sits at a record's path (or qms.yaml's:
+    ID 'qms.yaml'), as `sops/SOP-0003.md/x` lies inside `sops/SOP-0003.md`."""
+    for parent in path.parents:
+        if parent.as_posix() == CONFIG_FILE:
+            return CONFIG_FILE, CONFIG_FILE
+        if (record_id := record_id_from_path(parent)) is not None:
+            return record_id, parent.as_posix()
+    return None
+
+
+def _as_folders(changes: Sequence[git.Change], prefix: str) -> list[git.Change]:
+    """`changes`, with the changes of files inside a folder at a record's path (or qms.yaml's)
+    made one change of that path whose mode says 'folder': the file that became a folder."""
+    own: dict[str, git.Change] = {}
+    inner: dict[str, list[git.Change]] = {}
+    kept = []
+    for change in changes:
+        above = None
+        relative = change.path[len(prefix) :]
+        if change.path.startswith(prefix) and "." in relative.rpartition("/")[0]:  # cheap first
+            above = _record_above(PurePosixPath(relative))
+        if above is None:
+            own[change.path] = change
+            kept.append(change)
+        else:
+            inner.setdefault(prefix + above[1], []).append(change)
+    for path, inside in inner.items():
+        before = own.get(path)
+        old_mode: str | None = git.FOLDER
+        new_mode: str | None = git.FOLDER
+        old_blob = new_blob = None
+        if before is not None and before.old_blob is not None:  # a file became a folder
+            old_mode, old_blob = before.old_mode, before.old_blob
+        elif before is not None:  # a folder became a file
+            new_mode, new_blob = before.new_mode, before.new_blob
+        if before is None and all(c.old_blob is None for c in inside):
+            old_mode = None  # a new folder
+        if before is None and all(c.new_blob is None for c in inside):
+            new_mode = None  # a folder removed
+        status = "A" if old_mode is None else "D" if new_mode is None else "T"
+        if old_mode == new_mode:
+            status = "M"
+        folded = git.Change(path, old_blob, new_blob, status, old_mode, new_mode)
+        kept = [c for c in kept if c.path != path] + [folded]
+    return kept
 
 
 def load_history(
@@ -115,7 +192,7 @@ def load_history(
     for entry in logged:
         records: dict[str, git.Change] = {}
         config = None
-        for change in entry.changes:
+        for change in _as_folders(entry.changes, prefix):
             if not change.path.startswith(prefix):
                 continue
             inside = change.path[len(prefix) :]
@@ -188,7 +265,8 @@ def blob_ids(steps: Sequence[Step], names: Iterable[str]) -> dict[str, str | Non
         if state is None:
             continue  # a first parent outside these steps: nothing is known along this line
         for change in (*step.records.values(), *([step.config] if step.config else [])):
-            state[change.path] = change.new_blob
+            regular = change.new_mode == git.REGULAR_FILE
+            state[change.path] = change.new_blob if regular else None
         for path in wanted.get(step.commit.id, ()):
             if path in state:
                 found[f"{step.commit.id}:{path}"] = state[path]

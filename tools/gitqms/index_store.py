@@ -3,10 +3,11 @@
 Each file holds named sections of bytes under a header that says what the data was derived
 from (its key: the tip commit, the gitqms code, the Python version, the options). A reader
 accepts a file only when its key is the one asked for and its HMAC-SHA256 checks out. The
-HMAC key is a random secret kept outside the repository (in the user's cache folder), so a
-file copied in with a repository or an archive, or edited by hand, is never believed: it is
-ignored and rebuilt. Writing is atomic (a temporary file renamed over the old one) and best
-effort: a folder that cannot be written means no cache, never a failure.
+HMAC key is a random secret kept outside the repository (in the user's cache folder, private to
+them; a key inside the repository's folders is never used), so a file copied in with a
+repository or an archive, or edited by hand, is never believed: it is ignored and rebuilt.
+Writing is atomic (a temporary file renamed over the old one) and best effort: a folder that
+cannot be written means no cache, never a failure.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import hmac
 import json
 import os
 import secrets
+import stat
 import sys
 import tempfile
 from collections.abc import Mapping
@@ -32,20 +34,36 @@ _MAC_SIZE = 32
 KEEP = 3  # files of one kind kept per repository, the most recently written
 
 
+def key_path() -> Path:
+    """Where this user's HMAC key is kept: their cache folder, never a repository's."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "gitqms" / "index.key"
+
+
+def forget_key() -> None:
+    """Read the key afresh at next use (a new run, in tests)."""
+    _secret.cache_clear()
+
+
 @cache
 def _secret() -> bytes | None:
-    """This user's HMAC key, made on first use; None when it cannot be kept."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    path = Path(base) / "gitqms" / "index.key"
-    try:
-        return _read_key(path)
-    except FileNotFoundError:
-        pass
-    except OSError:
-        return None
+    """This user's HMAC key, made on first use; None when it cannot be kept private.
+
+    The key is 32 random bytes in a file only its owner can read (0600, in a 0700 folder that
+    no one else can write to). A key file that others could read or replace, or that is a
+    link, is not believed (whoever read it could forge the index): it is replaced.
+    """
+    path = key_path()
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        folder = path.parent.stat()
+        if folder.st_uid != os.getuid() or folder.st_mode & 0o022:
+            return None  # someone else could swap the key
+        key = _read_key(path)
+        if key is not None:
+            return key
+        path.unlink(missing_ok=True)  # not private, or not a key: never believed again
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(secrets.token_bytes(32))
     except FileExistsError:
@@ -59,8 +77,29 @@ def _secret() -> bytes | None:
 
 
 def _read_key(path: Path) -> bytes | None:
-    key = path.read_bytes()
+    """The key, if the file is this user's own, private and regular; else None."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if info.st_uid != os.getuid() or info.st_mode & 0o077 or not stat.S_ISREG(info.st_mode):
+            return None
+        key = handle.read(33)
     return key if len(key) == 32 else None
+
+
+def _usable_secret(root: Path, folder: Path) -> bytes | None:
+    """The key, unless it lies inside the repository (its work tree or git folder), where a
+    commit, a build or an archive could take it: then no index is kept."""
+    where = Path(os.path.realpath(key_path()))
+    tops = {Path(os.path.realpath(p)) for p in (root, folder.parent)}
+    if folder.parent.name == ".git":
+        tops.add(Path(os.path.realpath(folder.parent.parent)))
+    if any(where.is_relative_to(top) for top in tops):
+        return None
+    return _secret()
 
 
 @cache
@@ -106,7 +145,7 @@ class Store:
 
     def read(self, name: str, key: Mapping[str, Any]) -> dict[str, bytes] | None:
         """The sections of the file `name`, if it was written by us for exactly `key`."""
-        secret = _secret()
+        secret = _usable_secret(self.root, self.folder)
         if secret is None:
             return None
         try:
@@ -135,7 +174,7 @@ class Store:
 
     def write(self, name: str, key: Mapping[str, Any], sections: Mapping[str, bytes]) -> None:
         """Store `sections` for `key` as the file `name`; on any failure, store nothing."""
-        secret = _secret()
+        secret = _usable_secret(self.root, self.folder)
         if secret is None:
             return
         header = json.dumps(

@@ -120,7 +120,7 @@ def new_record(repo: Repository, config: QmsConfig, request: NewRecord, now: dat
     path = repo.root / kind.folder / f"{record_id}{kind.suffix}"
     check_before_writing(text, kind.name, markdown=kind.suffix == ".md", what=path.name)
     path.parent.mkdir(exist_ok=True)
-    create_exclusive(path, text)
+    create_exclusive(path, text, git.find_git_dir(repo.root))
     return path
 
 

@@ -22,7 +22,7 @@ from .records.kinds import kind_of_id, record_id_from_path
 from .signatures.claims import CONFIG_RECORD, record_data
 from .signatures.commits import Commit
 from .signatures.registry import Registry
-from .signatures.verify import Verdict, Walk, walk_history
+from .signatures.verify import AUTHORED, Verdict, Walk, walk_history
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,8 @@ class LogEntry:
     email: str
     action: str  # "changed", "created", "merged …", or the signature's meaning
     reason: str | None
-    verdict: str  # valid, superseded, invalid: …, or "not a signature" for plain changes
+    verdict: str  # valid, superseded, invalid: …; for plain changes "not a signature" and
+    # who is proven to have made it, or "author not proven: …"
     summary: str
 
 
@@ -103,6 +104,7 @@ def trail_entries(
                 blobs,
                 registry,
                 summaries.known,
+                walk.proven.get(step.commit.id),
             ),
         )
         for step, record, change in changes
@@ -173,10 +175,14 @@ def step_entries(
     blobs: Mapping[str, bytes | None],
     registry: Registry | None,
     summaries: dict[str, str] | None = None,
+    proven: str | None = None,
 ) -> list[LogEntry]:
     """One commit's entries for one record, from its change and its verdicts on the record.
 
     `summaries` holds change summaries already made (see StoredSummaries); new ones are added.
+    `proven`: the registered person whose signature on the commit makes them its author. A
+    change shows that person; else the identity the commit states, marked as not proven when
+    the verifier says so (an 'authored' verdict).
     """
     commit = step.commit
     summary = ""
@@ -190,7 +196,7 @@ def step_entries(
             unread = (change.old_blob and old is None) or (change.new_blob and new is None)
             if summaries is not None and not unread:  # a missing object may turn up later
                 summaries[key] = known
-        summary = known
+        summary = _mode_summary(change, known)
     merged = merged_from(commit) if len(commit.parents) > 1 else None
     if merged is not None and change is not None:  # what the merge brought onto this line
         summary = "brings in the new record" if change.status == "A" else f"brings in: {summary}"
@@ -206,19 +212,30 @@ def step_entries(
             summary or "signature only, no change",
         )
         for verdict in signed
+        if verdict.meaning != AUTHORED
     ]
-    if not signed:
-        person = registry.config.person_by_email(commit.author.email) if registry else None
+    if not entries:
+        unproven = [p for v in signed if v.meaning == AUTHORED for p in v.problems]
+        author = registry.config.person(proven) if registry and proven else None
+        person = author or (
+            registry.config.person_by_email(commit.author.email) if registry else None
+        )
         reasons = commit.trailer_values("Reason")
+        if unproven:
+            said = "not a signature; author not proven: " + "; ".join(unproven)
+        elif proven is not None:
+            said = f"not a signature; signed by the author ({proven})"
+        else:
+            said = "not a signature"
         entries.append(
             LogEntry(
                 commit.id,
                 commit.author.utc,
                 person.name if person else commit.author.name,
-                commit.author.email,
+                author.email if author else commit.author.email,
                 merged or ("created" if change is not None and change.status == "A" else "changed"),
                 reasons[-1] if reasons else None,
-                "not a signature",
+                said,
                 summary,
             )
         )
@@ -258,6 +275,16 @@ def _verdict_text(verdict: Verdict) -> str:
 def _short(value: Any) -> str:
     text = " ".join(str(value).split())
     return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _mode_summary(change: git.Change, summary: str) -> str:
+    """A change's summary, saying first when the path holds no regular file, or again one."""
+    if change.new_mode not in (None, git.REGULAR_FILE):
+        kind = git.entry_kind(change.new_mode)
+        return f"the path holds {kind} (mode {change.new_mode}), not a regular file"
+    if change.old_mode not in (None, git.REGULAR_FILE):
+        return f"a regular file again (it held {git.entry_kind(change.old_mode)}); {summary}"
+    return summary
 
 
 def summarise(old: object, new: object, status: str) -> str:

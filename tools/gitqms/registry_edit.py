@@ -21,7 +21,6 @@ from ruamel.yaml.scalarstring import LiteralScalarString
 
 from . import git
 from .errors import QmsError, Refused
-from .files import replace_atomic
 from .records.config import CONFIG_FILE
 from .repository import Repository
 from .signatures import openpgp
@@ -112,9 +111,8 @@ def change_registry(root: Path, edit: Edit, reason: str, now: datetime) -> Regis
     content = text.encode("utf-8")
     blob = git.hash_blob(repo.root, content)
     tree = git.tree_with_file(repo.root, base.tree, path, blob)
-    commit = commit_signature(repo.root, base, tree, [config_claim(content)], reason, subject)
-    replace_atomic(repo.root / CONFIG_FILE, text)
-    git.update_index_entry(repo.root, path, blob)
+    claims = [config_claim(content)]
+    commit = commit_signature(repo.root, base, tree, claims, reason, subject, {path: content})
     return RegistryChange(commit, subject)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path, PurePosixPath
 
 from . import git
 from .errors import QmsError, RepositoryNotFound
+from .landing import finish_interrupted
 from .records.config import CONFIG_FILE
 from .records.kinds import BY_FOLDER, IGNORED_NAMES, KINDS, Kind, record_id_from_path
 
@@ -36,13 +37,16 @@ class Repository:
         here = start.resolve()
         for candidate in (here, *here.parents):
             if (candidate / CONFIG_FILE).is_file():
-                if needs_git and not git.is_repository(candidate):
+                git_dir = git.find_git_dir(candidate) if needs_git else None
+                if needs_git and git_dir is None:
                     raise RepositoryNotFound(
                         f"{candidate} holds {CONFIG_FILE} but is not a git repository; records "
                         "are kept and signed in git",
                         hint=f"run 'git init' in {candidate} and commit the files (then sign "
                         "as usual), or create a new QMS with 'qms init PATH'",
                     )
+                if git_dir is not None:  # a command killed while moving the branch: finish it
+                    finish_interrupted(git_dir)
                 return cls(candidate)
         raise RepositoryNotFound(
             f"no {CONFIG_FILE} in {here} or any folder above it",

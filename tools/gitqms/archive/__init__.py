@@ -1,6 +1,7 @@
 """Archives for long retention: a folder that restores and re-verifies decades later.
 
-An archive holds a git bundle of every ref (notes and tags too), the published site at the
+An archive holds a git bundle of every ref (notes and tags too; never refs/replace/*, which would
+make a restored copy show other objects than were committed), the published site at the
 archived tip, the `qms verify` report of its whole history, a README for checking it by hand,
 `manifest.sha256` (the sha256 of every other file, in `sha256sum -c` format) and `archive.json`
 (tool versions, creation time, refs, trust root and the manifest's sha256, sealed).

@@ -19,6 +19,7 @@ from typing import Any
 
 from .. import __version__, clock, git
 from ..errors import QmsError
+from ..signatures.boundaries import cut_history
 from ..site.build import build_site
 from . import (
     ARCHIVE_JSON,
@@ -65,6 +66,9 @@ def create_archive(root: Path, out_dir: Path, on: date | None = None) -> Created
             f"HEAD of {root} names no commit, so there is no tip to archive",
             hint="check out the branch to archive (git switch main)",
         )
+    cut = cut_history(git.history_boundaries(root))
+    if cut is not None:  # a bundle of it would not restore, or not be the history as committed
+        raise QmsError(f"{cut[0]}; an archive keeps the whole history", hint=cut[1])
     changed = git.tracked_changes(root)
     if changed:
         raise QmsError(

@@ -21,7 +21,8 @@ coreutils (sha256sum) and git. With gitqms installed, one command does all of th
 What is here
 ------------
 {bundle}   a git bundle of every ref: branches, tags, and notes such as
-                    refs/notes/qms-receipts (the server's receipt time of each commit)
+                    refs/notes/qms-receipts (the server's receipt time of each commit);
+                    never a replace ref (refs/replace/*)
 {site}/               the published site at the archived tip; open {site}/index.html in a
                     browser (it works offline, from disk)
 {report_json}   the signature verification of the whole history (qms verify --format json)
@@ -41,14 +42,17 @@ What is here
 --------------------------------
     git init --bare /tmp/check.git
     git -C /tmp/check.git bundle verify "$PWD/{bundle}"
-    git clone "$PWD/{bundle}" /tmp/restored        a working copy of the archived branch
+    git clone -c {no_replace} "$PWD/{bundle}" /tmp/restored
     git -C /tmp/restored fetch "$PWD/{bundle}" 'refs/notes/*:refs/notes/*'
     git -C /tmp/restored fsck --full
-    git clone --mirror "$PWD/{bundle}" /tmp/restored.git   every ref at once (bare)
+    git clone -c {no_replace} --mirror "$PWD/{bundle}" /tmp/restored.git
     git -C /tmp/restored.git for-each-ref         compare with "refs" in {archive_json}
 
-(In the working copy the branches show as refs/remotes/origin/*; the mirror keeps their
-names.) Cloning recomputes the id of every object from its content: a changed byte fails it.
+/tmp/restored is a working copy of the archived branch (its branches show as
+refs/remotes/origin/*); /tmp/restored.git holds every ref at once, by its own name. Cloning
+recomputes the id of every object from its content: a changed byte fails it. {no_replace}
+makes git show every object as committed: a ref under refs/replace/ would show another object
+in its place. An archive never holds one; if for-each-ref lists any, the bundle was changed.
 
 3. Check the signatures
 -----------------------
@@ -77,4 +81,5 @@ def readme_text(tip: str, head: str | None, trust_root: str, commits: int) -> st
         report_text=REPORT_TEXT,
         manifest=MANIFEST,
         archive_json=ARCHIVE_JSON,
+        no_replace="core.useReplaceRefs=false",
     )

@@ -177,6 +177,12 @@ def _restore(bundle: Path, scratch: Path, result: Checked) -> Path | None:
 def _check_refs(restored: Path, meta: dict[str, Any], result: Checked) -> str | None:
     """Compare the restored refs with archive.json's; the restored HEAD commit, if any."""
     refs = git.all_refs(restored)
+    for ref in sorted(r for r in refs if r.startswith(git.REPLACE_REFS)):
+        result.differences.append(
+            f"ref {ref}: a replace ref, with which plain git shows {refs[ref]} in place of "
+            f"{ref.removeprefix(git.REPLACE_REFS)}; gitqms never archives one (the bundle "
+            "was changed)"
+        )
     listed = meta.get("refs")
     if not isinstance(listed, dict):
         if meta:

@@ -32,10 +32,14 @@ _DRAFTS = click.option(
 @_DRAFTS
 @click.pass_context
 def build(ctx: click.Context, on: date | None, site_dir: Path | None, drafts: bool) -> None:
-    """Build the published site from the signed history (mkdocs.yml with the qms plugin).
+    """Build the published site from the signed history, with the qms plugin's own configuration.
 
     Only approved versions, read from the commits that signed them, are published; the
-    registers and dashboards show the records as committed. Exit 1 if the site cannot be built.
+    registers and dashboards show the records as committed. Of the committed mkdocs.yml only
+    plain settings are taken (site_name, nav, theme colours and features, allowed Markdown
+    extensions); hooks, other plugins, custom_dir or extra_javascript are refused. Static pages
+    come from docs/ at the published commit: Markdown pages (sanitised) and images, never a
+    symbolic link. Exit 2 if an input is refused or the site cannot be built.
     """
     from ..site.build import build_site
 

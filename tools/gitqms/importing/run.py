@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from .. import __version__, git
 from ..errors import QmsError, Refused
+from ..landing import land
 from ..new_record import next_id
 from ..records.config import QmsConfig
 from ..records.document import parse_document, read_text
@@ -455,12 +456,16 @@ class _PlanState:
 # -- writing -----------------------------------------------------------------------------
 
 
-def write_files(root: Path, files: Mapping[str, str]) -> list[Path]:
-    """Every file staged first, then linked into place; if any cannot be, none stays.
-    Returns the folders it made."""
+def refuse_existing(root: Path, files: Mapping[str, str]) -> None:
     for path in files:
         if (root / path).exists() or (root / path).is_symlink():
             raise QmsError(f"{path} already exists; nothing was written")
+
+
+def write_files(root: Path, files: Mapping[str, str]) -> list[Path]:
+    """Every file staged first, then linked into place; if any cannot be, none stays.
+    Returns the folders it made."""
+    refuse_existing(root, files)
     staging = Path(tempfile.mkdtemp(prefix=".qms-import-", dir=root))
     placed: list[Path] = []
     made: list[Path] = []
@@ -487,13 +492,6 @@ def write_files(root: Path, files: Mapping[str, str]) -> list[Path]:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return made
-
-
-def remove_files(root: Path, files: Mapping[str, str], made: list[Path]) -> None:
-    for path in files:
-        (root / path).unlink(missing_ok=True)
-    for folder in reversed(made):
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def commit_import(repo: Repository, plan: ImportPlan, reason: str, now: datetime) -> str:
@@ -546,11 +544,7 @@ def commit_import(repo: Repository, plan: ImportPlan, reason: str, now: datetime
             "the import would not pass `qms check`, so nothing was recorded:\n  "
             + "\n  ".join(f"[{v.rule}] {v.record}: {v.message}" for v in report.errors)
         )
-    made = write_files(root, plan.files)
-    try:
-        git.update_ref(root, base.ref, new, base.commit, f"qms: {subject}")
-    except BaseException:
-        remove_files(root, plan.files, made)
-        raise
-    git.update_index_entries(root, blobs)
+    refuse_existing(root, plan.files)
+    files = {f"{prefix}{path}": text.encode("utf-8") for path, text in plan.files.items()}
+    land(root, base.ref, base.commit, new, files, f"qms: {subject}")
     return new

@@ -15,7 +15,7 @@ from typing import Any
 
 from .. import git
 from ..errors import QmsError
-from ..history import record_blobs
+from ..history import NOT_A_FILE_FIX, not_a_file, record_entries
 from ..records.config import QmsConfig
 from ..records.kinds import kind_of_id
 from ..records.lifecycles import Machine
@@ -75,11 +75,40 @@ class Snapshot:
         return [item for record in self.records for item in record.due]
 
 
+NOT_A_FILE = "not a file"  # the state of a record whose path holds a link, folder, submodule...
+
+
 def committed_records(root: Path, walk: Walk, commit: str) -> dict[str, bytes]:
-    """Every record's bytes at `commit`, by ID, read from Git objects."""
-    ids = {
-        oid: record_id for record_id, oid in record_blobs(root, commit, walk.history.prefix).items()
+    """Every record's bytes at `commit`, by ID, read from Git objects (regular files only)."""
+    return committed_entries(root, walk, commit)[0]
+
+
+def committed_entries(
+    root: Path, walk: Walk, commit: str
+) -> tuple[dict[str, bytes], dict[str, str]]:
+    """`committed_records`, and record ID -> mode of each record path at `commit` that holds
+    something else than a regular file (a symbolic link, a submodule, a folder...)."""
+    files, others = record_entries(root, commit, walk.history.prefix)
+    return _read(root, files), others
+
+
+def _records_on(root: Path, walk: Walk, on: date) -> tuple[dict[str, bytes], dict[str, str]]:
+    """Every record's bytes as last committed on or before `on` (records made later are left
+    out), and the modes of the record paths then holding something else than a regular file."""
+    latest: dict[str, git.Change] = {}
+    for step in walk.history.steps:
+        if step.commit.committer.utc.date() <= on:
+            latest.update(step.records)
+    files = {r: c.new_blob for r, c in latest.items() if c.new_mode == git.REGULAR_FILE}
+    others = {
+        r: c.new_mode for r, c in latest.items() if c.new_mode not in (None, git.REGULAR_FILE)
     }
+    return _read(root, {r: blob for r, blob in files.items() if blob}), others
+
+
+def _read(root: Path, blobs: Mapping[str, str]) -> dict[str, bytes]:
+    """Record ID -> the content of its blob (record ID -> blob id)."""
+    ids = {blob: record_id for record_id, blob in blobs.items()}
     return {
         ids[name]: content
         for name, kind, content in git.cat_objects(root, list(ids))
@@ -87,19 +116,14 @@ def committed_records(root: Path, walk: Walk, commit: str) -> dict[str, bytes]:
     }
 
 
-def _records_on(root: Path, walk: Walk, on: date) -> dict[str, bytes]:
-    """Every record's bytes as last committed on or before `on` (records made later are left out)."""
-    latest: dict[str, str | None] = {}
-    for step in walk.history.steps:
-        if step.commit.committer.utc.date() <= on:
-            for record_id, change in step.records.items():
-                latest[record_id] = change.new_blob
-    blobs = {blob: record_id for record_id, blob in latest.items() if blob}
-    return {
-        blobs[name]: content
-        for name, kind, content in git.cat_objects(root, list(blobs))
-        if kind == "blob"
-    }
+def _not_a_file(walk: Walk, record_id: str, mode: str) -> RecordStatus:
+    """The status of a record whose path holds no regular file: listed, never left out."""
+    kind = kind_of_id(record_id)
+    path = walk.history.path_of(record_id)[len(walk.history.prefix) :]
+    note = f"{not_a_file(path, mode)}: {NOT_A_FILE_FIX}"
+    return RecordStatus(
+        record_id, kind.name if kind else "?", "", NOT_A_FILE, None, None, None, (), notes=(note,)
+    )
 
 
 def repository_status(
@@ -127,12 +151,12 @@ def snapshot(
             hint="run `qms verify` to see why the registry is not trusted",
         )
     config = registry.config
-    contents = committed_records(root, walk, commit)
+    contents, others = committed_entries(root, walk, commit)
     steps = walk.history.steps
     if steps and on < steps[-1].commit.committer.utc.date():
-        contents = _records_on(root, walk, on)  # a past day: the files as they were then
+        contents, others = _records_on(root, walk, on)  # a past day: the files as they were then
     for record_id in record_ids:
-        if record_id not in contents:
+        if record_id not in contents and record_id not in others:
             raise QmsError(
                 f"{record_id} is not a record at {revision}",
                 hint="name a committed record, such as SOP-0003 or CAPA-2026-0001; see `qms list`",
@@ -144,7 +168,7 @@ def snapshot(
         found = walk.registry_at(at) if at else None
         return (found.config if found else config).due.training_window_days
 
-    statuses: dict[str, RecordStatus] = {}
+    statuses = {record_id: _not_a_file(walk, record_id, mode) for record_id, mode in others.items()}
     documents: dict[str, DocumentStatus] = {}
     for record_id, content in sorted(contents.items()):
         data = record_data(content, record_id)
@@ -240,7 +264,7 @@ def _review_status(
 ) -> RecordStatus:
     """An audit-trail review has no lifecycle: it is signed (on this exact content) or not."""
     item = signed.get(record_id, {}).get(content_hash(content))
-    done = item is not None and any(s.when.date() <= on for s in item.signatures)
+    done = item is not None and any(s.counts_from.date() <= on for s in item.signatures)
     return RecordStatus(
         record_id,
         "audit-review",
@@ -308,7 +332,7 @@ def _signed_state(signed: Mapping[str, SignedContent], machine: Machine, on: dat
     latest = None
     for item in signed.values():
         for signature in item.signatures:
-            counts = signature.meaning in meanings and signature.when.date() <= on
-            if counts and (latest is None or signature.when >= latest.when):
+            counts = signature.meaning in meanings and signature.counts_from.date() <= on
+            if counts and (latest is None or signature.counts_from >= latest.counts_from):
                 latest = signature
     return latest.version if latest else None

@@ -19,7 +19,7 @@ from .. import git
 from ..audit_trail import record_trails
 from ..errors import QmsError
 from ..lifecycle.documents import DRAFT, DocumentStatus, Version
-from ..lifecycle.status import RecordStatus, Snapshot, snapshot
+from ..lifecycle.status import NOT_A_FILE, RecordStatus, Snapshot, snapshot
 from ..record_log import LogEntry
 from ..records.config import QmsConfig
 from ..signatures.claims import record_data
@@ -135,6 +135,12 @@ def publication(
             hint="run `qms verify` to see why; `qms init` or `qms demo` make a signed repository",
         )
     shot = snapshot(root, walk, commit, on)
+    if broken := [note for r in shot.records if r.state == NOT_A_FILE for note in r.notes]:
+        # Never a site without the record: its last good build stays up until it is repaired.
+        raise QmsError(
+            f"the site cannot be built at {commit[:12]}: " + "; ".join(broken),
+            hint="`qms check` names the commit that replaced it",
+        )
     config = registry.config
     records = [r for r in shot.records if r.kind in ("capa", "deviation")]
     record_fields = {r.id: r.data or {} for r in records}

@@ -6,7 +6,7 @@ The record holds the period, the commit reviewed, the sha256 of the canonical JS
 conclusion. The signature is judged by `qms verify` like any other: a registered key, a role
 that `signatures.audit-review.audit-trail-reviewed` in qms.yaml names, the exact bytes.
 Everything is checked before anything is written; the branch moves only once the new commit
-verifies, and the work tree is updated last.
+verifies, and the index and work tree follow it, crash-safe (landing.py).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from pathlib import Path
 
 from .. import git
 from ..errors import QmsError, Refused
-from ..files import replace_atomic
 from ..history import record_blobs
 from ..new_record import next_id
 from ..records.kinds import AUDIT_REVIEW, REVIEW_MEANING
@@ -133,10 +132,7 @@ def sign_review(root: Path, review: AuditReview, conclusion: str, now: datetime)
     blob = git.hash_blob(repo.root, content)
     tree = git.tree_with_file(repo.root, base.tree, f"{prefix}{relative}", blob)
     reason = f"audit-trail review {review.since} to {review.until}: {conclusion}"
-    commit = commit_signature(
-        repo.root, base, tree, claims, reason, subject_for(REVIEW_MEANING, claims)
-    )
-    target.parent.mkdir(exist_ok=True)
-    replace_atomic(target, text)
-    git.update_index_entry(repo.root, f"{prefix}{relative}", blob)
+    subject = subject_for(REVIEW_MEANING, claims)
+    files = {f"{prefix}{relative}": content}
+    commit = commit_signature(repo.root, base, tree, claims, reason, subject, files)
     return SignedReview(record_id, relative, commit, report_sha256(review))

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from .. import git
 from ..errors import QmsError
-from ..history import Step, record_blobs
+from ..history import NOT_A_FILE_FIX, Step, not_a_file, record_blobs
 from ..lifecycle.signed import extension_signed, investigation_extension, signed_contents
 from ..records.config import CONFIG_FILE, QmsConfig
 from ..records.kinds import BY_NAME, REVIEW_MEANING, kind_of_id
@@ -26,9 +26,10 @@ from ..repository import RecordFile
 from ..safeyaml import LoadError, decode_record_bytes
 from ..signatures.claims import REASON, content_hash, read_claims, record_data
 from ..signatures.commits import CommitFormatError, parse_commit
-from ..signatures.verify import Verdict, Walk, walk_history
+from ..signatures.verify import AUTHORED, Verdict, Walk, walk_history
 from ..validation.run import check_record_text
 from ..validation.semantic import Context
+from .site_inputs import unexplained_site_changes
 
 Severity = Literal["error", "warning"]
 Approvals = dict[str, tuple[Verdict, ...]]  # SOP -> its valid approvals, in order
@@ -92,6 +93,17 @@ def check_range(root: Path, spec: str) -> CheckReport:
     gate.run()
     report = CheckReport(base, head, len(in_range), gate.violations, list(walk.report.notes))
     report.violations.extend(_lost_signatures(root, head, gate.at_head))
+    for commit, path in unexplained_site_changes(root, base, head):  # the site's inputs
+        report.violations.append(
+            Violation(
+                commit,
+                None,
+                "site.reason",
+                f"the change to {path} has no 'Reason:' trailer (the site's inputs are controlled)",
+                "amend the commit message with a line 'Reason: why this changed' "
+                "(git commit --amend --no-edit --trailer 'Reason: …') before it is merged",
+            )
+        )
     return report
 
 
@@ -144,10 +156,11 @@ class _Gate:
                 released[commit] = released.get(parents[0], {})
             else:
                 self._release(commit, parents)
-        paths = {r: f"{head}:{self.history.path_of(r)}" for r in sorted(self.touched)}
-        blobs = self.history.blobs(paths.values())
-        self.at_head = {r: c for r, name in paths.items() if (c := blobs.get(name)) is not None}
+        paths = {r: self.history.path_of(r) for r in sorted(self.touched)}
+        blobs = self.history.files_at(head, paths.values())  # regular files only
+        self.at_head = {r: c for r, path in paths.items() if (c := blobs.get(path)) is not None}
         self._check_extensions()
+        self._check_controlled_files()
 
     # -- the state the rules need from before each commit ---------------------------------
 
@@ -198,7 +211,18 @@ class _Gate:
         commit = step.commit
         short = commit.id
         for verdict in self.verdicts.get(commit.id, ()):
-            if not verdict.ok:
+            if not verdict.ok and verdict.meaning == AUTHORED:
+                self.add(
+                    short,
+                    verdict.record,
+                    "authorship.unsigned",
+                    f"the change by {verdict.signer} <{verdict.email}> is not attributable: "
+                    f"{'; '.join(verdict.problems)}",
+                    "sign your changes with your registered key (git config commit.gpgsign "
+                    "true, or git commit -S); re-sign a branch before it is merged: "
+                    "git rebase --exec 'git commit --amend --no-edit -S' BASE",
+                )
+            elif not verdict.ok:
                 self.add(
                     short,
                     verdict.record,
@@ -208,7 +232,9 @@ class _Gate:
                     "sign again with your own registered key (qms sign/approve/advance); "
                     "never edit or copy a signature commit",
                 )
-        if step.config is not None and step.config.new_blob is None:
+        if step.config is not None and step.config.new_mode not in (None, git.REGULAR_FILE):
+            self._not_a_file(short, CONFIG_FILE, step.config)
+        elif step.config is not None and step.config.new_blob is None:
             self.add(
                 short,
                 CONFIG_FILE,
@@ -236,7 +262,7 @@ class _Gate:
             if len(commit.parents) > 1 and self._from_branch(step, record):
                 continue  # checked on the branch it was made on
             self.touched[record] = commit.id
-            if change.new_blob is None:
+            if change.new_blob is None and change.new_mode != git.FOLDER:
                 kind = kind_of_id(record)
                 moved = next((r for r in added if kind_of_id(r) is kind), None)
                 self.add(
@@ -258,10 +284,15 @@ class _Gate:
                     "amend the commit message with a line 'Reason: why this changed' "
                     "(git commit --amend --no-edit --trailer 'Reason: …') before it is merged",
                 )
+            if change.new_mode != git.REGULAR_FILE:
+                self._not_a_file(short, record, change)
+                continue
             new = self._record(step, record, change, config)
             if new is None or config is None:
                 continue
             old = self._data(change.old_blob, record)
+            if old is None and change.old_mode not in (None, git.REGULAR_FILE):
+                continue  # a regular file again: replacing it was the violation
             self._migration_rules(step, record, old, new)
             if record.startswith("SOP-"):
                 self._sop_rules(step, record, old, new, change)
@@ -269,6 +300,30 @@ class _Gate:
                 self._review_rules(step, record, old)
             else:
                 self._state_rules(step, record, old, new, config)
+
+    def _not_a_file(self, commit: str, record: str, change: git.Change) -> None:
+        """A record's path (or qms.yaml's) holds a link, a submodule, an executable or a folder."""
+        path = change.path[len(self.history.prefix) :]
+        self.add(commit, record, "record.not-a-file", not_a_file(path, change.new_mode), _FIX)
+
+    def _check_controlled_files(self) -> None:
+        """mkdocs.yml and schemas/ are regular files too, as records and qms.yaml are."""
+        prefix = self.history.prefix
+        paths = [f"{prefix}{name}" for name in CONTROLLED_FILES]
+        revisions = [f"^{p}" for p in self._bases()] + [self.walk.tip or "HEAD"]
+        for entry in git.log_changes(self.root, revisions, paths):
+            if entry.id not in self.in_range:
+                continue
+            for change in entry.changes:
+                path, inside = _controlled_path(change.path[len(prefix) :])
+                mode = git.FOLDER if inside and change.new_mode else change.new_mode
+                if mode not in (None, git.REGULAR_FILE):
+                    self.add(entry.id, path, "record.not-a-file", not_a_file(path, mode), _FIX)
+
+    def _bases(self) -> list[str]:
+        """The parents of the range's commits outside it: where the range starts."""
+        steps = self.walk.steps_for(self.in_range)
+        return sorted({p for s in steps for p in s.commit.parents} - self.in_range)
 
     def _from_branch(self, step: Step, record: str) -> bool:
         """Whether a merge's version of `record` is what a merged branch made of it.
@@ -539,6 +594,19 @@ class _Gate:
                     f"{approver} signs it: qms sign {record} --meaning {EXTENSION_MEANING} "
                     "--reason '…'",
                 )
+
+
+# Besides records and qms.yaml, what must hold nothing but regular files (paths in the QMS folder).
+CONTROLLED_FILES = ("mkdocs.yml", "schemas")
+_FIX = NOT_A_FILE_FIX
+
+
+def _controlled_path(inside: str) -> tuple[str, bool]:
+    """(the controlled file a changed path belongs to, whether the path lies inside it: a folder
+    at the file's path): 'schemas/x.json/y' -> ('schemas/x.json', True)."""
+    parts = inside.split("/")
+    depth = 1 if parts[0] != "schemas" else 2
+    return "/".join(parts[:depth]), len(parts) > depth
 
 
 def _version(data: object) -> int | None:

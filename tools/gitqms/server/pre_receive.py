@@ -3,7 +3,8 @@
 Run by git in the server's repository before any ref moves, with the pushed objects still in
 quarantine. Every protected branch is judged by the rules of `qms check` over the commits the
 push adds to it; it may not be deleted or rewritten (only fast-forwards); nobody but the server
-writes notes. One refused ref refuses the whole push, so a push is taken whole or not at all.
+writes notes; no replace ref comes in (one that is there may be deleted). One refused ref
+refuses the whole push, so a push is taken whole or not at all.
 """
 
 from __future__ import annotations
@@ -62,6 +63,15 @@ def _judge(root: Path, policy: ServerPolicy, update: RefUpdate) -> RefVerdict:
             "cannot add, change or delete them",
             f"push branches and tags only; fetch the receipts with "
             f"`git fetch origin {NOTES_REF}:{NOTES_REF}`",
+        )
+    if update.ref.startswith(git.REPLACE_REFS) and update.new is not None:
+        replaced = update.ref.removeprefix(git.REPLACE_REFS)
+        return RefVerdict(
+            update,
+            False,
+            f"replace refs make plain git show another object in place of {replaced}; the "
+            "server keeps history only as committed",
+            f"push branches and tags only; drop it with `git replace -d {replaced}`",
         )
     if not policy.protects(update.ref):
         return RefVerdict(update, False)

@@ -8,12 +8,14 @@ verifier that `qms verify` runs; a signature it would reject is never published.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from .. import git
 from ..errors import QmsError, Refused
+from ..landing import land
 from ..records.config import Person, SignatureRule
 from ..records.kinds import kind_of_id
 from .claims import CONFIG_RECORD, Claim, content_hash, stated_version, trailer_lines
@@ -21,7 +23,7 @@ from .commits import format_trailers
 from .openpgp import SecretKey, secret_keys
 from .registry import Registry, key_window_problem
 from .sshkeys import KEY_TYPES, KeyFormatError, SshKey, parse_openssh
-from .verify import Walk, walk_history
+from .verify import UNPROVEN, Walk, walk_history
 
 SigningKey = SshKey | SecretKey  # both name their key by `.fingerprint`
 
@@ -185,8 +187,11 @@ def commit_signature(
     claims: list[Claim],
     reason: str | None,
     subject: str,
+    files: Mapping[str, bytes] | None = None,
 ) -> str:
-    """Make the signed commit, verify it as `qms verify` would, then move the branch to it."""
+    """Make the signed commit, verify it as `qms verify` would, then move the branch to it and
+    bring `files` (what `tree` changes: paths from the top, with content) into the index and
+    work tree, crash-safe (landing.py)."""
     message = f"{subject}\n\n{format_trailers(trailer_lines(claims, reason))}\n"
     new = git.commit_tree_signed(root, tree, [base.commit], message)
     walk = walk_history(root, [new])
@@ -201,7 +206,7 @@ def commit_signature(
             "the new signature would not verify, so it was not recorded:\n  "
             + "\n  ".join(problems)
         )
-    git.update_ref(root, base.ref, new, base.commit, f"qms: {subject}")
+    land(root, base.ref, base.commit, new, files or {}, f"qms: {subject}")
     return new
 
 
@@ -256,7 +261,16 @@ def _claim_problems(
             f"{person.id} holds {', '.join(sorted(person.roles))}"
         )
     independent = rule.independent and registry.config.separation_of_duties
-    if independent and person.email.lower() in walk.authors_at(base.commit, record_id):
+    authors = walk.authors_at(base.commit, record_id)
+    if independent and UNPROVEN in authors:
+        problems.append(
+            f"{record_id}: this version holds a change whose author is not proven (a commit "
+            "after the trust root that no registered person's key signed; `qms log "
+            f"{record_id}` shows it), so a '{meaning}' signature would not count; its author "
+            "re-commits the change signed (git commit -S, or amend and re-sign the branch "
+            "before it is merged), then sign"
+        )
+    elif independent and person.email.lower() in authors:
         problems.append(
             f"{record_id}: {person.id} changed this version and cannot sign it '{meaning}' "
             "(separation of duties); another person with the role must sign"

@@ -5,7 +5,12 @@ One walk over history, parents before children, keeps three things:
   the parent's registry validly signed; an unsigned or unauthorised change is reported and not
   adopted;
 - who authored each record since its last approval, for separation of duties (per commit until
-  its children are walked, then only at the tips);
+  its children are walked, then only at the tips). Authorship is proven, not claimed: the author
+  of a change is the registered person whose key signed the commit, valid at its parent; a
+  change after the trust root that no such signature covers is reported (meaning 'authored')
+  and marks the version's author as unproven, so no independent signature of it counts until a
+  registered person commits it signed (who then answers for it). Before the trust root nothing
+  is judged: the emails a commit states are taken, as nothing else is known;
 - the signatures already counted, so one person signs a meaning once per version.
 
 `walk_history` keeps the finished walk of a commit in the history index (walk_index.py).
@@ -18,6 +23,7 @@ import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from .. import clock, git
@@ -29,6 +35,8 @@ from ..records.lifecycles import STATE_FIELDS
 from ..safeyaml import LoadError, decode_record_bytes, edits_only
 from ..validation.run import parse_config
 from .ahead import SshChecks
+from .binding import binding_problem, brought_in
+from .boundaries import refuse_cut_history
 from .claims import (
     CONFIG_RECORD,
     Claim,
@@ -45,6 +53,8 @@ from .registry import Registry, key_window_problem
 from .sshsig import BEGIN as SSH_BEGIN
 
 RELEASE_MEANING = "approved"  # a valid approval starts the next version's authorship afresh
+AUTHORED = "authored"  # the meaning of the verdict on a change whose author is not proven
+UNPROVEN = "?"  # among a version's authors: someone whose change no valid signature covers
 
 
 class Unextendable(Exception):
@@ -129,6 +139,7 @@ def walk_history(
                 hint="check --trust-root or git config qms.trustRoot",
             )
         pinned = resolved
+    refuse_cut_history(root, revisions, pinned)  # shallow or grafted: only from a pinned root
 
     def walk_all() -> Walk:
         checks = SshChecks()
@@ -152,9 +163,7 @@ def offer_to(checks: SshChecks) -> Callable[[Commit], None]:
 
     def offer(commit: Commit) -> None:
         armored = commit.signature or ""
-        if armored.lstrip().startswith(SSH_BEGIN) and any(
-            key.lower().startswith("qms-") for key, _ in commit.trailers
-        ):
+        if armored.lstrip().startswith(SSH_BEGIN):  # signatures and signed changes alike
             checks.offer(commit.id, armored, commit.payload)
 
     return offer
@@ -178,6 +187,10 @@ class Walk:
         self._children: dict[str, int] = {}  # commit -> children not yet walked
         self._holders: dict[int, int] = {}  # id of a pending map -> commits holding it
         self._authorship: dict[tuple[str, str], bool] = {}  # (commit, record) -> _authored
+        self._signers: dict[str, tuple[str | None, Person | None, str | None]] = {}
+        self.proven: dict[str, str] = {}  # a commit that changed records -> its signer's id
+        self._received: dict[str, datetime] | None = None  # the server's receipts, once read
+        self.receipts_tip: str | None = None  # the receipts' notes commit they were read from
         self._mappings: set[bytes] = set()  # sha256 of record contents known to load as maps
         self.seen: dict[
             tuple[str, str | None, str, str], str
@@ -330,6 +343,7 @@ class Walk:
     def _finish(self) -> None:
         self.raw_verdicts = list(self.verdicts)
         self._recheck_revocations()
+        self._bind_to_line()
         self._mark_superseded()
         root = self.pinned_root or self.root_commit
         self.report = Report(self.verdicts, len(self.graph()), root, self.notes)
@@ -454,7 +468,44 @@ class Walk:
         for parent in parents:
             self._read(parent)
         owned = id(pending) not in self._holders  # no other commit holds it: update in place
-        self._hold(commit.id, self._pending_after(step, pending, claims, verdicts, owned))
+        unproven, people = None, frozenset[str]()
+        if step.records:
+            unproven, people = self._author(step, registry, is_root)
+        after, authored = self._pending_after(step, pending, claims, verdicts, owned, people)
+        self._hold(commit.id, after)
+        for record in authored if unproven else ():
+            problem = (
+                f"{record} was changed by a commit that {unproven}, so its author is not "
+                "proven: no independent signature of this version counts until a registered "
+                "person commits it signed (git commit -S)"
+            )
+            claim = Claim(record, None, None, AUTHORED)
+            self.verdicts.append(self._verdict(commit, claim, None, registry, (problem,)))
+
+    def _author(
+        self, step: Step, registry: Registry | None, is_root: bool
+    ) -> tuple[str | None, frozenset[str]]:
+        """Who answers for the changes of `step`: (None, the signer's email) when a registered
+        key valid at the parent signed it; else (why not, {UNPROVEN}). Before and at the trust
+        root nothing is judged: (None, the emails the commit states)."""
+        commit = step.commit
+        if registry is None or is_root:
+            return None, frozenset({commit.author.email.lower(), commit.committer.email.lower()})
+        if commit.signature is None:
+            return "is not signed", frozenset({UNPROVEN})
+        problem, person, _ = self._signer(commit, registry)
+        if problem is not None or person is None:
+            return f"is not validly signed ({problem})", frozenset({UNPROVEN})
+        self.proven[commit.id] = person.id
+        return None, frozenset({person.email.lower()})
+
+    def _signer(
+        self, commit: Commit, registry: Registry | None
+    ) -> tuple[str | None, Person | None, str | None]:
+        """`_check_signer`, once per commit."""
+        if commit.id not in self._signers:
+            self._signers[commit.id] = self._check_signer(commit, registry)
+        return self._signers[commit.id]
 
     def _hold(self, commit: str, pending: dict[str, frozenset[str]]) -> None:
         self.pending[commit] = pending
@@ -541,32 +592,38 @@ class Walk:
         claims: Claims | None,
         verdicts: list[Verdict],
         owned: bool,
-    ) -> dict[str, frozenset[str]]:
+        people: frozenset[str],
+    ) -> tuple[dict[str, frozenset[str]], list[str]]:
+        """The authors of each record after `step`, whose changes `people` made (UNPROVEN: no
+        valid signature covers them), and the records whose change here was authorship (those
+        of an unproven change all are)."""
         commit = step.commit
         updates: dict[str, frozenset[str] | None] = {}
         signed = {c.record for c in claims.claims} if claims else set()
-        people = frozenset({commit.author.email.lower(), commit.committer.email.lower()})
         released = {v.record for v in verdicts if v.ok and v.meaning == RELEASE_MEANING}
+        unproven = UNPROVEN in people
         for record, change in step.records.items():
             before = pending.get(record, frozenset())
-            if record in released or people <= before:
+            if record in released or (people <= before and not unproven and UNPROVEN not in before):
                 continue  # cleared below, or nobody new: whether this is authorship is moot
             if len(commit.parents) > 1 and self._brought_in(step, record, self._blob):
                 continue  # authored on the merged branch, and counted there
             if record in signed and not self._authored(step, record, change):
                 continue
-            updates[record] = before | people
+            # A signed change makes its signer answer for the version, unproven parts included.
+            updates[record] = before | people if unproven else (before - {UNPROVEN}) | people
         for record in released:
             updates[record] = None
+        authored = [record for record, authors in updates.items() if authors is not None]
         if not updates:
-            return pending
+            return pending, authored
         result = pending if owned else dict(pending)
         for record, authors in updates.items():
             if authors is None:
                 result.pop(record, None)
             else:
                 result[record] = authors
-        return result
+        return result, authored
 
     def brought_in(self, step: Step, record: str) -> bool:
         """Whether a merge's version of `record` is a merged branch's, not its own edit."""
@@ -629,7 +686,7 @@ class Walk:
                     commit, claim, None, registry, (f"malformed trailers: {claims.problem}",)
                 )
             ]
-        signer_problem, person, fingerprint = self._check_signer(commit, registry)
+        signer_problem, person, fingerprint = self._signer(commit, registry)
         verdicts = []
         for claim in claims.claims:
             if signer_problem:
@@ -746,7 +803,8 @@ class Walk:
 
     def _recheck_revocations(self) -> None:
         """A key revoked later still voids what it signed on or after its revocation date,
-        even on a branch that started before the revocation was recorded."""
+        even on a branch that started before the revocation was recorded. The date is the
+        server's receipt where one exists, else the signer's own."""
         if self.tip is None:
             return
         registry = self.registry_at(self.tip)
@@ -757,14 +815,61 @@ class Walk:
                 continue
             entry = registry.key_by_fingerprint(verdict.fingerprint)
             revoked = entry.key.revoked_on if entry else None
-            if revoked is not None and verdict.when.date() >= date.fromisoformat(revoked):
+            if revoked is None:
+                continue
+            received = self.received().get(verdict.commit)
+            if (received or verdict.when).date() >= date.fromisoformat(revoked):
+                said = "received by the server" if received else "dated"
                 self.verdicts[index] = replace(
                     verdict,
                     problems=(
                         f"the key was revoked on {revoked} ({entry.key.revoked_reason if entry else ''}), "
-                        "and this signature is dated on or after that day",
+                        f"and this signature is {said} on or after that day",
                     ),
                 )
+
+    def _bind_to_line(self) -> None:
+        """A signature brought onto the tip's first-parent line by a merge must also hold in
+        the registry in force at that merge's first parent (binding.py)."""
+        owner = brought_in(self.graph())
+        for index, verdict in enumerate(self.verdicts):
+            found = owner.get(verdict.commit)
+            if found is None or not verdict.ok or verdict.fingerprint is None:
+                continue
+            merge, first = found
+            registry = self.registry_at(first)
+            if registry is None:
+                continue
+            problem = binding_problem(
+                registry,
+                merge,
+                verdict.record,
+                verdict.meaning,
+                verdict.person,
+                verdict.fingerprint,
+                verdict.when,
+                partial(self.received_at, verdict.commit),
+            )
+            if problem is not None:
+                self.verdicts[index] = replace(verdict, problems=(problem,))
+
+    @property
+    def receipts_read(self) -> bool:
+        """Whether a verdict was judged by the server's receipts (the index keeps their tip)."""
+        return self._received is not None
+
+    def received_at(self, commit: str) -> datetime | None:
+        return self.received().get(commit)
+
+    def received(self) -> dict[str, datetime]:
+        """The server's receipt time of each commit (refs/notes/qms-receipts), read once."""
+        if self._received is None:
+            from ..server.receipts import NOTES_REF, read_receipts  # the server writes them
+
+            self.receipts_tip = git.rev_parse(self.place.root, f"{NOTES_REF}^{{commit}}")
+            found = read_receipts(self.place.root) if self.receipts_tip else {}
+            self._received = {commit: r.received for commit, r in found.items()}
+        return self._received
 
     def _check_claim(
         self,
@@ -816,17 +921,21 @@ class Walk:
         separation = registry.config.separation_of_duties
         if rule is not None and rule.independent and separation:
             authors = set(pending.get(claim.record, frozenset()))
-            people = {step.commit.author.email.lower(), step.commit.committer.email.lower()}
-            email = person.email.lower()
+            email = person.email.lower()  # the signer: the author of this commit's own change
             change = step.records.get(claim.record)
             if (
                 email not in authors  # else it makes no difference
-                and email in people
                 and change is not None
                 and self._authored(step, claim.record, change)
             ):
-                authors |= people
-            if email in authors:
+                authors.add(email)
+            if UNPROVEN in authors:
+                problems.append(
+                    f"the author of this version of {claim.record} is not proven (a change no "
+                    "registered person's signature covers), so separation of duties cannot be "
+                    f"shown for '{claim.meaning}'"
+                )
+            elif email in authors:
                 problems.append(
                     f"{person.id} authored changes to this version of {claim.record} and "
                     f"cannot sign it '{claim.meaning}' (separation of duties)"

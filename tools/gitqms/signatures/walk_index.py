@@ -61,7 +61,7 @@ def cached_walk(
     store = Store(root, KIND)
     key = _key(root, tip, pinned)
     sections = store.read(tip, key)
-    if sections is not None and _current(sections):
+    if sections is not None and _current(root, sections):
         return StoredWalk(root, sections)
     walk = _carried_on(root, store, tip, pinned, offer) or walk_all()
     if not os.environ.get("GIT_QUARANTINE_PATH"):  # pushed objects may yet be refused
@@ -97,9 +97,16 @@ def _gpg() -> list[Any]:
     return [os.path.realpath(path), found.st_size, found.st_mtime_ns]
 
 
-def _current(sections: dict[str, bytes]) -> bool:
-    """Whether what the stored verdicts depended on outside the repository still holds."""
+def _current(root: Path, sections: dict[str, bytes]) -> bool:
+    """Whether what the stored verdicts depended on outside the history still holds: the gpg
+    that judged OpenPGP signatures, the server's receipts that revocations were judged by."""
     used = marshal.loads(sections["gpg"])
+    read, notes = marshal.loads(sections["receipts"])
+    if read:
+        from ..server.receipts import NOTES_REF  # the server writes them
+
+        if notes != git.rev_parse(root, f"{NOTES_REF}^{{commit}}"):
+            return False
     return used is None or used == _gpg()
 
 
@@ -117,7 +124,7 @@ def _carried_on(
         if git.merge_base(root, name, tip) != name:
             continue
         sections = store.read(name, _key(root, name, pinned))
-        if sections is None or not _current(sections):
+        if sections is None or not _current(root, sections):
             continue
         walk = StoredWalk(root, sections)
         checks = SshChecks()
@@ -155,7 +162,7 @@ def snapshot(walk: Walk) -> dict[str, bytes] | None:
     steps = walk.new_steps if isinstance(walk, StoredWalk) else walk.history.steps
     raw = walk.raw_verdicts
     new_raw = raw[old_verdicts:]
-    if any(p.startswith(_FUTURE) for v in new_raw for p in v.problems):
+    if any(_FUTURE in p for v in new_raw for p in v.problems):
         return None
     graph = walk.graph()
     changes = walk.change_index()
@@ -190,6 +197,7 @@ def snapshot(walk: Walk) -> dict[str, bytes] | None:
             for commit, authors in walk.pending.items()
         },
         "lineage": {blob: sorted(before) for blob, before in walk.lineage.items()},
+        "proven": walk.proven,
         "final": final,
         "touched": touched,
         "changes": (changes.own, changes.merges),
@@ -210,6 +218,7 @@ def snapshot(walk: Walk) -> dict[str, bytes] | None:
             claimed.setdefault((commit, claim.record), claim.content)
     return {
         "gpg": marshal.dumps(_gpg() if gpg else None),
+        "receipts": marshal.dumps((walk.receipts_read, walk.receipts_tip)),
         "state": marshal.dumps(state),
         "fetched": marshal.dumps(fetched),
         "claimed": marshal.dumps(claimed),
@@ -308,6 +317,7 @@ class StoredWalk(Walk):
         for commit, authors in state["pending"].items():
             self._hold(commit, {record: frozenset(people) for record, people in authors.items()})
         self.lineage = {blob: frozenset(before) for blob, before in state["lineage"].items()}
+        self.proven = dict(state["proven"])
         final = {index: (problems, superseded) for index, problems, superseded in state["final"]}
         self.verdicts = [_verdict(item, final.get(i)) for i, item in enumerate(self.stored.raw)]
         self._complete = False  # blobs are fetched when a caller asks for them
@@ -490,10 +500,7 @@ def _identity(who: Identity) -> tuple[str, str, int, int]:
 
 def _step_tuple(step: Step) -> tuple[Any, ...]:
     c = step.commit
-    changes = tuple(
-        (record, ch.path, ch.old_blob, ch.new_blob, ch.status)
-        for record, ch in step.records.items()
-    )
+    changes = tuple((record, *_change_tuple(ch)) for record, ch in step.records.items())
     config = step.config
     return (
         c.id,
@@ -506,8 +513,12 @@ def _step_tuple(step: Step) -> tuple[Any, ...]:
         c.trailers,
         c.problem,
         changes,
-        None if config is None else (config.path, config.old_blob, config.new_blob, config.status),
+        None if config is None else _change_tuple(config),
     )
+
+
+def _change_tuple(ch: git.Change) -> tuple[Any, ...]:
+    return (ch.path, ch.old_blob, ch.new_blob, ch.status, ch.old_mode, ch.new_mode)
 
 
 def _step(item: tuple[Any, ...], zones: dict[int, timezone]) -> Step:
@@ -545,7 +556,5 @@ def _step(item: tuple[Any, ...], zones: dict[int, timezone]) -> Step:
         trailers=tuple(tuple(t) for t in trailers),
         problem=problem,
     )
-    records = {
-        record: git.Change(path, old, new, status) for record, path, old, new, status in changes
-    }
+    records = {record: git.Change(*change) for record, *change in changes}
     return Step(commit, records, None if config is None else git.Change(*config))

@@ -1,11 +1,19 @@
-"""`qms build` and `qms serve`: MkDocs run on a QMS repository's own mkdocs.yml, with the day
-and draft mode handed to the `qms` plugin."""
+"""`qms build` and `qms serve`: MkDocs run on a configuration the `qms` plugin owns, with the day
+and draft mode handed to the plugin.
+
+The repository's mkdocs.yml is never executed as given: its plain values, checked against an
+allow-list (reports/site_inputs.py), go into a fresh configuration written to a scratch folder,
+with an empty docs folder; the plugin adds the static pages from the published commit's Git
+objects. So no hook, plugin or template of the repository runs, and no link is followed.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
+import tempfile
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -16,8 +24,7 @@ from mkdocs.config import load_config
 from mkdocs.exceptions import MkDocsException
 
 from ..errors import QmsError
-
-CONFIG = "mkdocs.yml"
+from ..reports.site_inputs import site_inputs
 
 
 @contextlib.contextmanager
@@ -36,29 +43,31 @@ def _options(on: date | None, drafts: bool) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def _config_file(root: Path) -> Path:
-    path = root / CONFIG
-    if not path.is_file():
-        raise QmsError(
-            f"{root} has no {CONFIG}",
-            hint="`qms init` writes one; it must list the `qms` plugin",
-        )
-    return path
+@contextlib.contextmanager
+def _fixed_config(root: Path, *, pinned: bool) -> Iterator[Path]:
+    """The plugin's own configuration for the repository at `root`, in a scratch folder; with
+    `pinned`, the plugin publishes the commit whose settings these are (else HEAD, as it
+    moves: `qms serve`)."""
+    inputs = site_inputs(root)
+    qms: dict[str, str] = {"repository": str(root.resolve())}
+    if pinned:
+        qms["revision"] = inputs.commit
+    plugins: list[object] = [] if inputs.search is None else [{"search": inputs.search}]
+    with tempfile.TemporaryDirectory(prefix="qms-site-config-") as scratch:
+        docs = Path(scratch) / "docs"
+        docs.mkdir()
+        config = {**inputs.settings, "docs_dir": str(docs), "plugins": [*plugins, {"qms": qms}]}
+        path = Path(scratch) / "mkdocs.yml"
+        path.write_text(json.dumps(config, indent=1), encoding="utf-8")  # JSON is YAML, no tags
+        yield path
 
 
 def build_site(root: Path, site_dir: Path, on: date | None = None, drafts: bool = False) -> Path:
     """Build the site of the repository at `root` into `site_dir`; returns its index.html."""
-    config_file = _config_file(root)
     logging.getLogger("mkdocs").setLevel(logging.WARNING)
-    with _options(on, drafts):
+    with _options(on, drafts), _fixed_config(root, pinned=True) as config_file:
         try:
-            config = load_config(str(config_file), site_dir=str(site_dir.resolve()))
-            if "qms" not in config.plugins:
-                raise QmsError(
-                    f"{config_file} does not use the qms plugin",
-                    hint="add `- qms` under `plugins:`",
-                )
-            build(config)
+            build(load_config(str(config_file), site_dir=str(site_dir.resolve())))
         except MkDocsException as error:
             raise QmsError(f"the site did not build: {error}") from None
     return site_dir / "index.html"
@@ -66,8 +75,7 @@ def build_site(root: Path, site_dir: Path, on: date | None = None, drafts: bool 
 
 def serve_site(root: Path, on: date | None, drafts: bool, address: str) -> None:
     """Serve the site with live reload: it rebuilds when a commit lands or a record changes."""
-    config_file = _config_file(root)
-    with _options(on, drafts):
+    with _options(on, drafts), _fixed_config(root, pinned=False) as config_file:
         try:
             serve(str(config_file), dev_addr=address, livereload=True)
         except MkDocsException as error:

@@ -7,9 +7,16 @@ body; once MkDocs has rendered a page, the placeholders become HTML built here w
 value escaped, and the body between them is cleaned by `sanitise.clean_body`. The placeholders
 hold a random token per build, so record text cannot forge them.
 
+Static pages are the plugin's too: whatever MkDocs found in the docs folder is dropped and the
+regular files under the docs folder of the published commit are added from Git objects
+(reports/site_inputs.py refuses links and any configuration outside its allow-list). Each
+static page is cleaned by `sanitise.clean_body` like a record body, and of its front matter
+only an escaped title is kept.
+
 Options (mkdocs.yml, or the environment for `qms build`/`qms serve` and scheduled CI runs):
   date: YYYY-MM-DD      status as of that day (QMS_SITE_DATE; default: today, UTC)
   drafts: true|false    a preview with drafts, DRAFT on every page (QMS_SITE_DRAFTS=1)
+  revision: COMMIT      the commit to publish (default: HEAD); `qms build` pins it
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from .. import clock
 from ..errors import QmsError
 from ..records.kinds import KINDS
 from ..reports.publication import Publication, publication
+from ..reports.site_inputs import SiteFile, site_inputs
 from .dashboard_pages import dashboard_pages
 from .layout import UNSEARCHED, PageSpec, banner, heading, without_title
 from .record_pages import record_pages
@@ -51,6 +59,7 @@ class QmsPluginConfig(Config):  # type: ignore[no-untyped-call]
     date = config_options.Optional(config_options.Type(str))
     drafts = config_options.Type(bool, default=False)
     repository = config_options.Optional(config_options.Type(str))
+    revision = config_options.Optional(config_options.Type(str))
 
 
 class QmsPlugin(BasePlugin[QmsPluginConfig]):  # type: ignore[no-untyped-call]
@@ -62,13 +71,16 @@ class QmsPlugin(BasePlugin[QmsPluginConfig]):  # type: ignore[no-untyped-call]
         self.token = ""
         self.root = Path(".")
         self.later: dict[str, list[str]] = {}  # page -> sections set aside from the search
+        self.static: tuple[SiteFile, ...] = ()
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         self.root = self._root(config)
         on = self._day()
         drafts = self.config.drafts or os.environ.get("QMS_SITE_DRAFTS", "") in ("1", "true")
         try:
-            self.publication = publication(self.root, on, drafts=drafts)
+            revision = self.config.revision or "HEAD"
+            self.publication = publication(self.root, on, drafts=drafts, revision=revision)
+            self.static = site_inputs(self.root, self.publication.commit).files
         except QmsError as error:
             hint = f" ({error.hint})" if error.hint else ""
             raise PluginError(f"qms: {error}{hint}") from None
@@ -80,6 +92,9 @@ class QmsPlugin(BasePlugin[QmsPluginConfig]):  # type: ignore[no-untyped-call]
             *dashboard_pages(self.publication),
         ]
         self.pages = {spec.uri: spec for spec in specs}
+        custom = config.theme.custom_dir  # templates run unsandboxed: none may be committed
+        if custom and Path(custom).resolve().is_relative_to(self.root):
+            raise PluginError(f"qms: theme.custom_dir {custom} is inside the repository")
         config.theme.dirs.insert(1 if config.theme.custom_dir else 0, str(THEME))
         config.extra["qms"] = {
             "commit": self.publication.commit,
@@ -105,12 +120,18 @@ class QmsPlugin(BasePlugin[QmsPluginConfig]):  # type: ignore[no-untyped-call]
             raise PluginError(f"qms: date {value!r} is not a day like 2026-05-04") from None
 
     def on_files(self, files: Files, *, config: MkDocsConfig) -> Files:
-        for uri, spec in self.pages.items():
-            if files.get_file_from_path(uri) is not None:
+        docs = Path(config.docs_dir).resolve()
+        for found in list(files):  # the working folder's docs: never published
+            if found.abs_src_path and Path(found.abs_src_path).absolute().is_relative_to(docs):
+                files.remove(found)
+        for static in self.static:
+            if static.path in self.pages:
                 raise PluginError(
-                    f"qms: docs/{uri} would hide the generated page of the same name; "
+                    f"qms: docs/{static.path} would hide the generated page of the same name; "
                     "rename or remove it"
                 )
+            files.append(File.generated(config, static.path, content=static.content))
+        for uri, spec in self.pages.items():
             markdown = f"QMSHEAD{self.token}\n\n"
             if spec.body is not None:
                 markdown += f"{without_title(spec.body)}\n\nQMSTAIL{self.token}\n"
@@ -125,7 +146,10 @@ class QmsPlugin(BasePlugin[QmsPluginConfig]):  # type: ignore[no-untyped-call]
         self, markdown: str, *, page: Page, config: MkDocsConfig, files: Files
     ) -> str:
         spec = self.pages.get(page.file.src_uri)
-        if spec is not None and page.file.generated_by:
+        if spec is None:  # a static page: of its front matter, only the title, escaped
+            title = page.meta.get("title")
+            page.meta = {"title": text(title)} if isinstance(title, str) else {}
+        elif page.file.generated_by:
             page.meta = {"title": text(spec.title)}  # templates do not escape: escape here
             if not spec.searchable:
                 page.meta["search"] = {"exclude": True}
@@ -139,7 +163,12 @@ class QmsPlugin(BasePlugin[QmsPluginConfig]):  # type: ignore[no-untyped-call]
             if drafts
             else ""
         )
-        if spec is None or not page.file.generated_by:
+        if spec is None:  # a static page: as untrusted as a record body
+            _clean_toc(page.toc)
+            if "title" not in page.meta:
+                page.meta["title"] = plain(str(page.title or ""))
+            return notice + clean_body(html)
+        if not page.file.generated_by:
             return notice + html
 
         def go(uri: str) -> str:

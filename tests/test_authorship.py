@@ -1,0 +1,185 @@
+"""Authorship is proven, not claimed: who changed a record comes from the signature of the
+commit that changed it, never from the author or committer email an insider can type."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from gitqms.signatures.verify import walk_history
+from signing_world import Person, World, refused
+
+SOP = "sops/SOP-0001.md"
+
+
+def posing_as(colleague: Person) -> dict[str, str]:
+    """The environment of a commit made under a colleague's name and email."""
+    return {
+        "GIT_AUTHOR_NAME": colleague.name,
+        "GIT_AUTHOR_EMAIL": colleague.email,
+        "GIT_COMMITTER_NAME": colleague.name,
+        "GIT_COMMITTER_EMAIL": colleague.email,
+    }
+
+
+def unsigned_edit(world: World, actor: Person, colleague: Person, text: str) -> str:
+    """`actor` rewrites the SOP and commits it, unsigned, as `colleague` (plain git)."""
+    (world.repo / SOP).write_text(text)
+    with world.acting(actor):
+        world.git("add", SOP)
+        world.git(
+            "commit", "-q", "--no-gpg-sign", "-m", "Edit", "-m", "Reason: tidy",
+            env=posing_as(colleague),
+        )  # fmt: skip
+    return world.head()
+
+
+def verdicts(world: World) -> dict[str, list[dict[str, object]]]:
+    out = world.qms(world.people["a.weber"], "verify", "--format", "json", ok=False)
+    found: dict[str, list[dict[str, object]]] = {}
+    for verdict in json.loads(out)["signatures"]:
+        found.setdefault(str(verdict["commit"]), []).append(verdict)
+    return found
+
+
+def check(world: World, spec: str) -> list[dict[str, str]]:
+    out = world.qms(world.people["a.weber"], "check", spec, "--format", "json", ok=False)
+    return list(json.loads(out)["violations"])
+
+
+def git_says_good(world: World, commit: str) -> bool:
+    """`git verify-commit` with everyone's key allowed: the signature itself is good."""
+    allowed = world.base / "allowed_signers"
+    allowed.write_text("".join(f"{p.email} {p.public_line()}\n" for p in world.people.values()))
+    return (
+        subprocess.run(
+            ["git", "-c", f"gpg.ssh.allowedSignersFile={allowed}", "verify-commit", commit],
+            cwd=world.repo,
+            capture_output=True,
+            check=False,
+        ).returncode
+        == 0
+    )
+
+
+def test_an_approver_cannot_write_a_version_under_a_colleagues_email(world: World) -> None:
+    """The attack: the approver rewrites the SOP, commits it unsigned as its author, has it
+    reviewed, then approves it with a perfectly good signature."""
+    admin, reviewer, author = (world.people[p] for p in ("a.weber", "m.okafor", "l.santos"))
+    base = world.head()
+    text = (world.repo / SOP).read_text().replace("Described.", "The approver's own text.", 1)
+    forged = unsigned_edit(world, admin, author, text)
+    world.raw_commit(reviewer, world.trailers("SOP-0001", SOP, "reviewed", version="1"))
+    approval = world.raw_commit(admin, world.trailers("SOP-0001", SOP, "approved", version="1"))
+    assert git_says_good(world, approval)  # git finds nothing wrong with the approval itself
+
+    found = verdicts(world)
+    [approved] = [v for v in found[approval] if v["meaning"] == "approved"]
+    assert approved["status"] == "invalid", approved
+    assert "not proven" in " ".join(map(str, approved["problems"]))
+    [unproven] = found[forged]
+    assert unproven["status"] == "invalid" and unproven["record"] == "SOP-0001"
+    status = json.loads(world.qms(admin, "status", "SOP-0001", "--format", "json"))
+    assert status["records"][0]["state"] not in ("approved", "effective")
+
+    rules = {(v["record"], v["rule"]) for v in check(world, f"{base}..HEAD")}
+    assert ("SOP-0001", "authorship.unsigned") in rules
+
+
+def test_a_signed_change_by_the_approver_makes_them_the_author(world: World) -> None:
+    """The same attack with the approver's own signature on the edit: the signer is the
+    author, whatever email the commit states."""
+    admin, reviewer, author = (world.people[p] for p in ("a.weber", "m.okafor", "l.santos"))
+    (world.repo / SOP).write_text((world.repo / SOP).read_text() + "\nMine.\n")
+    with world.acting(admin):
+        world.git("add", SOP)
+        world.git(
+            "commit", "-q", *world.sign_args(admin), "-m", "Edit", "-m", "Reason: tidy",
+            env=admin.signing_env() | {"GIT_AUTHOR_NAME": author.name,
+                                       "GIT_AUTHOR_EMAIL": author.email},
+        )  # fmt: skip
+    world.qms(reviewer, "review", "SOP-0001", "--reason", "checked")
+    approval = world.raw_commit(admin, world.trailers("SOP-0001", SOP, "approved", version="1"))
+    [approved] = [v for v in verdicts(world)[approval] if v["meaning"] == "approved"]
+    assert "separation of duties" in " ".join(map(str, approved["problems"]))
+
+
+def test_a_signed_life_cycle_counts_and_names_the_proven_author(world: World) -> None:
+    admin, reviewer = world.people["a.weber"], world.people["m.okafor"]
+    world.qms(reviewer, "review", "SOP-0001", "--reason", "checked")
+    world.qms(admin, "approve", "SOP-0001", "--reason", "release")
+    assert json.loads(world.qms(admin, "verify", "--format", "json"))["failures"] == 0
+    log = json.loads(world.qms(admin, "log", "SOP-0001", "--format", "json"))
+    entries = log["entries"] if isinstance(log, dict) else log
+    created = next(e for e in entries if e["action"] == "created")
+    assert created["name"] == "Lucia Santos" and "signed by the author" in created["verdict"]
+
+
+def test_qms_approve_refuses_a_version_with_an_unproven_author(world: World) -> None:
+    admin, reviewer, author = (world.people[p] for p in ("a.weber", "m.okafor", "l.santos"))
+    unsigned_edit(world, reviewer, author, (world.repo / SOP).read_text() + "\nMore.\n")
+    output = refused(world, admin, "approve", "SOP-0001", "--reason", "release")
+    assert "not proven" in output and "commit -S" in output
+    log = json.loads(world.qms(admin, "log", "SOP-0001", "--format", "json"))
+    entries = log["entries"] if isinstance(log, dict) else log
+    assert "author not proven" in entries[-1]["verdict"]
+
+
+def test_a_signed_recommit_makes_its_signer_answer_for_the_version(world: World) -> None:
+    admin, reviewer, author = (world.people[p] for p in ("a.weber", "m.okafor", "l.santos"))
+    text = (world.repo / SOP).read_text()
+    unsigned_edit(world, reviewer, author, text + "\nMore.\n")
+    world.commit_file(author, SOP, text + "\nMore, signed.\n", "re-committed signed")
+    world.qms(reviewer, "review", "SOP-0001", "--reason", "checked")
+    world.qms(admin, "approve", "SOP-0001", "--reason", "release")
+    found = verdicts(world)
+    approvals = [v for vs in found.values() for v in vs if v["meaning"] == "approved"]
+    assert [v["status"] for v in approvals] == ["valid"]
+
+
+def test_merges_bring_signed_work_unsigned_but_resolve_conflicts_signed(world: World) -> None:
+    admin, reviewer, author = (world.people[p] for p in ("a.weber", "m.okafor", "l.santos"))
+    base = world.head()
+    text = (world.repo / SOP).read_text()
+    world.git("switch", "-q", "-c", "edit")
+    world.commit_file(author, SOP, text.replace("Described.", "Branch text.", 1), "branch")
+    world.git("switch", "-q", "main")
+    with world.acting(admin):
+        world.git("merge", "-q", "--no-ff", "--no-gpg-sign", "edit", "-m", "Merge edit")
+    assert not [v for v in check(world, f"{base}..HEAD") if v["rule"] == "authorship.unsigned"]
+
+    # A merge whose own tree differs from both sides is a change of its own, here unsigned.
+    world.git("switch", "-q", "-c", "other", base)
+    world.commit_file(author, SOP, text.replace("Described.", "Other text.", 1), "other")
+    world.git("switch", "-q", "main")
+    with world.acting(admin):
+        subprocess.run(["git", "merge", "-q", "--no-ff", "other"], cwd=world.repo, check=False)
+        (world.repo / SOP).write_text(text.replace("Described.", "Resolved by me.", 1))
+        world.git("add", SOP)
+        world.git("commit", "-q", "--no-gpg-sign", "--no-edit", env=posing_as(author))
+    merge = world.head()
+    world.raw_commit(reviewer, world.trailers("SOP-0001", SOP, "reviewed", version="1"))
+    approval = world.raw_commit(admin, world.trailers("SOP-0001", SOP, "approved", version="1"))
+    found = verdicts(world)
+    assert [v["record"] for v in found[merge]] == ["SOP-0001"]
+    assert found[approval][0]["status"] == "invalid"
+
+
+@pytest.mark.parametrize("warm", [False, True])
+def test_the_history_index_gives_the_same_authorship_verdicts(world: World, warm: bool) -> None:
+    admin, reviewer, author = (world.people[p] for p in ("a.weber", "m.okafor", "l.santos"))
+    unsigned_edit(world, admin, author, (world.repo / SOP).read_text() + "\nMine.\n")
+    world.raw_commit(reviewer, world.trailers("SOP-0001", SOP, "reviewed", version="1"))
+    if not warm:
+        world.git("config", "qms.historyIndex", "false")
+    first = walk_history(world.repo).report.verdicts
+    world.raw_commit(admin, world.trailers("SOP-0001", SOP, "approved", version="1"))
+    again = walk_history(world.repo)  # walked on from the stored walk when warm
+    assert again.report.verdicts[: len(first)] == first
+    world.git("config", "qms.historyIndex", "false")
+    cold = walk_history(world.repo)
+    assert again.report.verdicts == cold.report.verdicts
+    assert again.proven == cold.proven
+    assert not again.report.verdicts[-1].ok
