@@ -183,3 +183,84 @@ def test_the_history_index_gives_the_same_authorship_verdicts(world: World, warm
     assert again.report.verdicts == cold.report.verdicts
     assert again.proven == cold.proven
     assert not again.report.verdicts[-1].ok
+
+
+def orphan_merge(world: World, actor: Person, colleague: Person, text: str) -> tuple[str, str]:
+    """`actor` commits the SOP, unsigned as `colleague`, on an unrelated history (no qms.yaml
+    there), then merges it into main, unsigned: the (orphan commit, merge)."""
+    with world.acting(actor):
+        world.git("switch", "-q", "--orphan", "elsewhere")
+        (world.repo / "sops").mkdir(exist_ok=True)
+        (world.repo / SOP).write_text(text)
+        world.git("add", SOP)
+        world.git(
+            "commit", "-q", "--no-gpg-sign", "-m", "Edit", "-m", "Reason: tidy",
+            env=posing_as(colleague),
+        )  # fmt: skip
+        orphan = world.head()
+        world.git("clean", "-fdqx")
+        world.git("switch", "-q", "main")
+        subprocess.run(
+            ["git", "merge", "-q", "--no-ff", "--no-gpg-sign", "--allow-unrelated-histories",
+             "elsewhere", "-m", "Merge"],
+            cwd=world.repo, check=False, capture_output=True,
+        )  # fmt: skip
+        world.git("checkout", "--theirs", SOP)
+        world.git("add", SOP)
+        world.git("commit", "-q", "--no-gpg-sign", "--no-edit", "-m", "Merge elsewhere")
+    assert (world.repo / SOP).read_text() == text
+    return orphan, world.head()
+
+
+def test_an_unrelated_history_does_not_launder_an_unsigned_edit(world: World) -> None:
+    """The attack: no registry is in force on an orphan branch, so its unsigned commit once
+    counted the emails it typed; merged in, the approver's own text passed as a colleague's."""
+    admin, reviewer, author = (world.people[p] for p in ("a.weber", "m.okafor", "l.santos"))
+    base = world.head()
+    text = (world.repo / SOP).read_text().replace("Described.", "The approver's own text.", 1)
+    orphan, _ = orphan_merge(world, admin, author, text)
+    refused(world, reviewer, "review", "SOP-0001", "--reason", "checked")
+    world.raw_commit(reviewer, world.trailers("SOP-0001", SOP, "reviewed", version="1"))
+    approval = world.raw_commit(admin, world.trailers("SOP-0001", SOP, "approved", version="1"))
+
+    found = verdicts(world)
+    [unproven] = found[orphan]
+    assert unproven["status"] == "invalid" and unproven["record"] == "SOP-0001"
+    [approved] = [v for v in found[approval] if v["meaning"] == "approved"]
+    assert approved["status"] == "invalid"
+    assert "not proven" in " ".join(map(str, approved["problems"]))
+    status = json.loads(world.qms(admin, "status", "SOP-0001", "--format", "json"))
+    assert status["records"][0]["state"] not in ("approved", "effective")
+    found_rules = {(v["commit"], v["rule"]) for v in check(world, f"{base}..HEAD")}
+    assert (orphan, "authorship.unsigned") in found_rules
+
+
+def test_a_merge_of_an_unrelated_history_is_checked_as_its_own_change(world: World) -> None:
+    """What a merge takes from an unrelated history was checked nowhere: the merge's rules
+    apply to it (here: its missing 'Reason:')."""
+    admin, author = world.people["a.weber"], world.people["l.santos"]
+    base = world.head()
+    text = (world.repo / SOP).read_text().replace("Described.", "Other text.", 1)
+    _, merge = orphan_merge(world, admin, author, text)
+    found = {(v["commit"], v["record"], v["rule"]) for v in check(world, f"{base}..HEAD")}
+    assert (merge, "SOP-0001", "record.reason") in found
+
+
+@pytest.mark.parametrize("warm", [False, True])
+def test_the_history_index_judges_an_unrelated_history_alike(world: World, warm: bool) -> None:
+    admin, reviewer, author = (world.people[p] for p in ("a.weber", "m.okafor", "l.santos"))
+    if not warm:
+        world.git("config", "qms.historyIndex", "false")
+    walk_history(world.repo)  # stored when warm: the orphan history is walked on from it
+    text = (world.repo / SOP).read_text() + "\nMine.\n"
+    orphan, _ = orphan_merge(world, admin, author, text)
+    world.raw_commit(reviewer, world.trailers("SOP-0001", SOP, "reviewed", version="1"))
+    first = walk_history(world.repo).report.verdicts
+    world.raw_commit(admin, world.trailers("SOP-0001", SOP, "approved", version="1"))
+    again = walk_history(world.repo)
+    assert again.report.verdicts[: len(first)] == first
+    world.git("config", "qms.historyIndex", "false")
+    cold = walk_history(world.repo)
+    assert again.report.verdicts == cold.report.verdicts
+    assert next(v.commit for v in cold.report.verdicts if not v.ok) == orphan
+    assert not again.report.verdicts[-1].ok

@@ -10,6 +10,7 @@ index and work tree equal to HEAD, with nothing untracked left behind.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -258,3 +259,71 @@ def test_a_command_refuses_while_git_holds_the_index_and_changes_nothing(
     assert "Traceback" not in run.output and "nothing was changed" in run.output
     assert (git(repo, "rev-parse", "HEAD"), (repo / ".git" / "index").read_bytes()) == before
     assert lock.read_bytes() == b"" and [p for p in leftovers(repo) if p != "index.lock"] == []
+
+
+# --- the journal is a note in the git folder, never trusted ------------------------------------
+
+
+def _plant_journal(world: World, **fields: object) -> Path:
+    journal = world.repo / ".git" / "qms-landing.json"
+    data = {
+        "pid": 999999,
+        "ref": "refs/heads/main",
+        "old": world.head(),
+        "new": world.head(),
+        "paths": ["sops/SOP-0001.md"],
+    }
+    journal.write_text(json.dumps(data | fields))
+    return journal
+
+
+def _set_aside(world: World) -> list[Path]:
+    return sorted((world.repo / ".git").glob("qms-landing.json.invalid-*"))
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"old": "deadbeef" * 5},  # not an object of this repository
+        {"new": "0" * 40},
+        {"old": "HEAD"},  # a revision, not an object id
+        {"ref": "HEAD"},
+        {"ref": "refs/tags/v1"},
+        {"ref": "refs/heads/../../config"},
+        {"paths": ["../outside.txt"]},
+        {"paths": [".git/config"]},
+        {"pid": "1"},
+    ],
+)
+def test_an_invalid_landing_journal_is_set_aside_and_blocks_nothing(
+    world: World, fields: dict[str, object]
+) -> None:
+    journal = _plant_journal(world, **fields)
+    before = world.git("status", "--porcelain"), world.head()
+    output = world.qms(world.people["a.weber"], "status", ok=False)
+    assert "Traceback" not in output and "not a valid landing journal" in output, output
+    assert not journal.exists() and len(_set_aside(world)) == 1
+    again = world.qms(world.people["a.weber"], "status", ok=False)
+    assert "landing journal" not in again and "Traceback" not in again, again
+    assert (world.git("status", "--porcelain"), world.head()) == before
+
+
+def test_a_journal_naming_another_work_tree_never_touches_it(world: World, tmp_path: Path) -> None:
+    """The work tree is the git folder's own; a `top` in the journal is never followed."""
+    other = tmp_path / "other"
+    other.mkdir()
+    git(other, "init", "-q", "-b", "main")
+    ident = ("-c", "user.name=x", "-c", "user.email=x@example.org")
+    (other / "notes.txt").write_text("mine\n")
+    git(other, "add", ".")
+    git(other, *ident, "commit", "-q", "--no-gpg-sign", "-m", "1")
+    first = git(other, "rev-parse", "HEAD")
+    (other / "notes.txt").write_text("second\n")
+    git(other, *ident, "commit", "-q", "--no-gpg-sign", "-am", "2")
+    git(other, "checkout", "-q", first)
+    (other / "notes.txt").write_text("mine\n")
+    _plant_journal(world, top=str(other), old=first, paths=["notes.txt"])
+    output = world.qms(world.people["a.weber"], "status", ok=False)
+    assert "Traceback" not in output and "not a valid landing journal" in output, output
+    assert (other / "notes.txt").read_text() == "mine\n"
+    assert git(other, "diff", "--cached", "--stat") == ""

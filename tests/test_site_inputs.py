@@ -10,6 +10,7 @@ sanitised like a record body. The history index's HMAC key is kept out of every 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
@@ -213,6 +214,20 @@ def test_a_hook_in_mkdocs_yml_never_runs_in_build_or_archive(world: World, tmp_p
         ("docs_dir", {"docs_dir": "/etc"}),
         ("site_name", {"site_name": "<script>window.__xss=1</script>"}),
         ("nav", {"nav": [{"Home": "javascript:alert(1)"}]}),
+        # A browser drops tabs and newlines inside a URL: 'java\tscript:' is 'javascript:'.
+        ("nav", {"nav": [{"Home": "index.md"}, {"Read me": "java\tscript:window.__xss=42"}]}),
+        ("nav", {"nav": [{"Read me": "java\nscript:window.__xss=42"}]}),
+        ("nav", {"nav": [{"Read me": " javascript:window.__xss=42"}]}),
+        ("nav", {"nav": [{"Read me": "//evil.example/x"}]}),
+        ("nav", {"nav": [{"Read me": "https://evil.example/\tx"}]}),
+        ("docs_dir", {"docs_dir": "sops"}),
+        ("docs_dir", {"docs_dir": "."}),
+        ("site_url", {"site_url": "https://qms.example\t/"}),
+        ("repo_url", {"repo_url": 'https://x"onmouseover=1'}),
+        ("repo_url", {"repo_url": "java\tscript:window.__xss=1//https://x"}),
+        ("theme.logo", {"theme": {"name": "material", "logo": "java\tscript:alert(1)"}}),
+        ("theme.favicon", {"theme": {"name": "material", "favicon": "img/a b.png"}}),
+        ("theme.icon.repo", {"theme": {"name": "material", "icon": {"repo": "x\ny"}}}),
     ],
 )
 def test_site_configuration_outside_the_allow_list_is_refused_naming_the_key(
@@ -371,3 +386,28 @@ def test_a_change_to_the_site_inputs_needs_a_reason(world: World, path: str) -> 
     output = world.qms(author, "check", f"{base}..HEAD", ok=False)
     named = "docs/" if path.startswith("docs/") else path
     assert f"the change to {named} has no 'Reason:' trailer" in output, output
+
+
+def test_an_unsigned_change_to_the_site_inputs_is_reported_even_with_a_reason(
+    world: World,
+) -> None:
+    """Who changed the published site must be proven: a commit after the trust root that changes
+    docs/ or mkdocs.yml is signed by a person registered at its parent, whatever it states."""
+    from gitqms.rules.site_inputs import unsigned_site_changes
+    from gitqms.signatures.verify import walk_history
+
+    author = world.people["l.santos"]
+    base = world.head()
+    signed = commit(world, author, {"docs/signed.md": "# Signed\n"}, "signed notice")
+    (world.repo / "docs" / "notice.md").write_text("# Notice\n\nUse the fridge in room 2.\n")
+    world.git("add", "docs/notice.md")
+    outsider = {"GIT_COMMITTER_EMAIL": "outsider@evil.example"}
+    world.git("commit", "-q", "--no-gpg-sign", "-m", "notice", "-m", "Reason: x", env=outsider)
+    unsigned = world.head()
+    found = unsigned_site_changes(world.repo, walk_history(world.repo, [unsigned]), base, unsigned)
+    assert [(c, p) for c, p, _ in found] == [(unsigned, "docs/")], found
+    assert signed not in {c for c, _, _ in found}
+    # `qms check` (so CI and the server hook) reports it.
+    out = world.qms(author, "check", f"{base}..{unsigned}", "--format", "json", ok=False)
+    rules = [(v["commit"], v["rule"]) for v in json.loads(out)["violations"]]
+    assert (unsigned, "site.unsigned") in rules and (signed, "site.unsigned") not in rules

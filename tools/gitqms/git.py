@@ -560,6 +560,19 @@ def is_ancestor(cwd: Path, ancestor: str, descendant: str) -> bool:
     return result.returncode == 0
 
 
+def on_first_parent_line(cwd: Path, old: str, new: str) -> bool:
+    """Whether `old` is on `new`'s first-parent line: `new` extends the branch that was at
+    `old` (a merge into it, or commits on it), not another line that merged the branch in."""
+    if old == new:
+        return True
+    listed = run(cwd, ["rev-list", "--first-parent", "--parents", new, f"^{old}"]).stdout
+    lines = listed.splitlines()
+    if not lines:
+        return False  # `new` is reachable from `old`: not a move forward
+    oldest = lines[-1].split()
+    return len(oldest) > 1 and oldest[1] == old
+
+
 def ref_tips(cwd: Path, patterns: Sequence[str]) -> list[str]:
     """The object ids the refs under `patterns` (such as refs/heads) point to."""
     output = run(cwd, ["for-each-ref", "--format=%(objectname)", *patterns]).stdout

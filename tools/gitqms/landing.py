@@ -29,12 +29,16 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Mapping
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+
+import click
 
 from . import clock, git
 from .errors import QmsError
+from .text import printable
 
 JOURNAL = "qms-landing.json"
 PRIVATE_INDEX = "qms-landing.index"
@@ -111,20 +115,23 @@ def blob_id(content: bytes, like: str) -> str:
 
 
 def finish_interrupted(git_dir: Path) -> None:
-    """Complete or undo a landing that a kill interrupted; nothing when there is none."""
+    """Complete or undo a landing that a kill interrupted; nothing when there is none.
+
+    The journal is only a note left in the git folder, so nothing in it is taken on trust: the
+    work tree is the one this git folder belongs to, the branch must be under refs/heads/, both
+    commits must exist here, and the paths must stay inside the work tree. A journal that fails
+    any of this is moved aside, with one line saying so, and nothing else is touched."""
     journal = git_dir / JOURNAL
     if not journal.exists():
         return
     try:
         data = json.loads(journal.read_text(encoding="utf-8"))
-        ref, old, new, top, paths = (data[k] for k in ("ref", "old", "new", "top", "paths"))
-        running = _running(int(data["pid"]))
-    except (OSError, ValueError, KeyError, TypeError):
-        journal.unlink(missing_ok=True)  # not one of ours, or unreadable: nothing to go by
+        top, ref, old, new, paths, pid = _valid(_work_tree(git_dir), data)
+    except (OSError, ValueError, KeyError, TypeError, QmsError) as error:
+        _set_aside(journal, str(error) or type(error).__name__)
         return
-    if running and clock.now().timestamp() - journal.stat().st_mtime < _STALE_AFTER:
+    if _running(pid) and clock.now().timestamp() - journal.stat().st_mtime < _STALE_AFTER:
         return  # that command is still landing
-    top = Path(top)
     lock, private = git_dir / "index.lock", git_dir / PRIVATE_INDEX
     ours = lock.exists() and private.exists() and os.path.samefile(lock, private)
     current = git.rev_parse(top, ref)
@@ -136,6 +143,73 @@ def finish_interrupted(git_dir: Path) -> None:
     if current and current != old:  # and the index too, if someone removed the lock by hand
         _bring_along(top, git_dir, old, current, paths, index=True)
     _clean(git_dir)
+
+
+def _work_tree(git_dir: Path) -> Path | None:
+    """The work tree whose git folder is `git_dir` (None when git does not say it is)."""
+    linked = git_dir / "gitdir"  # a linked work tree: <git-dir>/gitdir names its .git file
+    if (git_dir / "commondir").is_file() and linked.is_file():
+        top = Path(linked.read_text(encoding="utf-8").strip()).parent
+    else:
+        configured = git.run(
+            git_dir, ["--git-dir", str(git_dir), "config", "core.worktree"], check=False
+        ).stdout.strip()
+        top = (git_dir / configured) if configured else git_dir.parent
+    found = git.find_git_dir(top) if top.is_dir() else None
+    if found is None or not os.path.samefile(found, git_dir):
+        return None
+    return top.resolve()
+
+
+def _valid(top: Path | None, data: object) -> tuple[Path, str, str, str, list[str], int]:
+    """The journal's ref, old and new commit, paths and process id, each checked."""
+    if top is None:
+        raise ValueError("the git folder's work tree could not be found")
+    if not isinstance(data, dict):
+        raise ValueError("it is not a mapping")
+    ref, old, new, paths, pid = (data[k] for k in ("ref", "old", "new", "paths", "pid"))
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        raise ValueError("'pid' is not a process id")
+    if not (isinstance(ref, str) and ref.startswith("refs/heads/")) or (
+        git.run(top, ["check-ref-format", ref], check=False).returncode
+    ):
+        raise ValueError(f"'ref' {str(ref)[:60]!r} is not a branch (refs/heads/…)")
+    length = (
+        64
+        if git.run(top, ["rev-parse", "--show-object-format"]).stdout.strip() == ("sha256")
+        else 40
+    )
+    for key, name in (("old", old), ("new", new)):
+        if not (isinstance(name, str) and re.fullmatch(f"[0-9a-f]{{{length}}}", name)):
+            raise ValueError(f"'{key}' {str(name)[:70]!r} is not an object id")
+        if git.rev_parse(top, f"{name}^{{commit}}") != name:
+            raise ValueError(f"'{key}' {name[:12]} is not a commit of this repository")
+    if not isinstance(paths, list) or not all(_inside(path) for path in paths):
+        raise ValueError("'paths' holds a path outside the work tree")
+    return top, ref, old, new, paths, pid
+
+
+def _inside(path: object) -> bool:
+    if not isinstance(path, str) or not path or "\0" in path or "\\" in path:
+        return False
+    parts = PurePosixPath(path).parts
+    return not PurePosixPath(path).is_absolute() and all(
+        part not in ("..", ".") and part.lower() != ".git" for part in parts
+    )
+
+
+def _set_aside(journal: Path, why: str) -> None:
+    """Move an invalid journal out of the way (kept for a look), saying so in one line."""
+    aside = journal.with_name(f"{JOURNAL}.invalid-{int(clock.now().timestamp())}")
+    with contextlib.suppress(OSError):
+        os.replace(journal, aside)
+    click.echo(
+        printable(
+            f"warning: {journal} was not a valid landing journal ({why}); moved to {aside.name}, "
+            "nothing was changed: check `git status` and that no qms command was interrupted"
+        ),
+        err=True,
+    )
 
 
 def _bring_along(
@@ -150,6 +224,8 @@ def _bring_along(
     content = {name: data for name, kind, data in git.cat_objects(top, wanted) if kind == "blob"}
     for path, oid in moved.items():
         target = top / path
+        if not target.resolve().is_relative_to(top.resolve()):
+            continue  # a folder on the way is a link out of the work tree: never followed
         present = target.read_bytes() if target.is_file() and not target.is_symlink() else None
         expected = content.get(before[path]) if path in before else None
         if present == expected != content[oid]:  # still the old content: the kill's doing

@@ -29,8 +29,16 @@ _REGULAR = ("100644", "100755")
 # other file as it is, and an HTML, SVG or JavaScript file would run on the site's own origin.
 STATIC_SUFFIXES = frozenset({".md", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".ico", ".pdf"})
 _UNSAFE = re.compile(r"[<>\"\x00-\x08\x0b-\x1f\x7f]")
-_SCHEME = re.compile(r"^\s*[A-Za-z][A-Za-z0-9+.-]*:")
-_WEB = re.compile(r"^https?://[^\s]+$")
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+# A link or path is taken only when it is made of these characters: no whitespace or control
+# character (a browser drops a tab or a newline inside 'java\tscript:'), no quote, no colon.
+_SAFE_PATH = re.compile(r"[A-Za-z0-9._/#-]+")
+# An http(s) address, strictly: a host name, an optional port, a path of unreserved characters.
+_WEB = re.compile(
+    r"https?://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?"
+    r"(?:/[A-Za-z0-9._~%/?#&=+,;@!$*:-]*)?"
+)
+DOCS_DIR = "docs"
 PLUGINS = ("search", "qms")
 SEARCH_OPTIONS = frozenset({"lang", "separator", "min_search_length"})
 MARKDOWN_EXTENSIONS = frozenset(
@@ -191,7 +199,12 @@ def _settings(data: object) -> tuple[dict[str, Any], dict[str, Any] | None, str]
         if key == "plugins":
             search, seen_qms = _plugins(value)
         elif key == "docs_dir":
-            docs_dir = _relative(key, value, folder=True)
+            if value not in (DOCS_DIR, f"{DOCS_DIR}/"):
+                raise _Refused(
+                    key,
+                    f"must be {DOCS_DIR!r}: the static pages live in {DOCS_DIR}/, never among "
+                    f"the records (not {str(value)[:60]!r})",
+                )
         elif check is None:
             raise _Refused(key, "is not allowed in the site's configuration")
         else:
@@ -233,18 +246,29 @@ def _flag(key: str, value: object) -> bool:
 
 def _web(key: str, value: object) -> str:
     text = _text(key, value)
-    if not _WEB.match(text):
-        raise _Refused(key, "must be an http(s) address")
+    if not _WEB.fullmatch(text):
+        raise _Refused(key, f"must be a plain http(s) address, not {text[:60]!r}")
     return text
 
 
-def _relative(key: str, value: object, *, folder: bool = False) -> str:
-    """A path inside the repository (a folder) or the site (a file): no scheme, no '..'."""
-    text = _text(key, value).strip().rstrip("/") if folder else _text(key, value)
+def _relative(key: str, value: object) -> str:
+    """A path inside the site: letters, digits and . _ / # - only; not absolute, no '..'."""
+    text = _text(key, value)
     path = PurePosixPath(text)
-    if not text or _SCHEME.match(text) or path.is_absolute() or ".." in path.parts or "\\" in text:
-        raise _Refused(key, f"must be a relative path inside the repository, not {text!r}")
+    if not _SAFE_PATH.fullmatch(text) or path.is_absolute() or ".." in path.parts:
+        raise _Refused(
+            key,
+            "must be a relative path inside the site (letters, digits and . _ / # - only), "
+            f"not {text[:60]!r}",
+        )
     return path.as_posix()
+
+
+def _icons(key: str, value: object) -> Any:
+    """Icon names (material/library), or mappings of them: paths, checked like one."""
+    if isinstance(value, dict):
+        return {_text(key, name): _icons(f"{key}.{name}", item) for name, item in value.items()}
+    return _relative(key, value)
 
 
 def _link(key: str, value: object) -> str:
@@ -268,7 +292,7 @@ _THEME: dict[str, Callable[[str, object], Any]] = {
     "palette": _plain,
     "language": _text,
     "direction": _text,
-    "icon": _plain,
+    "icon": _icons,
     "logo": _relative,
     "favicon": _relative,
 }

@@ -29,7 +29,7 @@ from ..signatures.commits import CommitFormatError, parse_commit
 from ..signatures.verify import AUTHORED, Verdict, Walk, walk_history
 from ..validation.run import check_record_text
 from ..validation.semantic import Context
-from .site_inputs import unexplained_site_changes
+from .site_inputs import unexplained_site_changes, unsigned_site_changes
 
 Severity = Literal["error", "warning"]
 Approvals = dict[str, tuple[Verdict, ...]]  # SOP -> its valid approvals, in order
@@ -102,6 +102,18 @@ def check_range(root: Path, spec: str) -> CheckReport:
                 f"the change to {path} has no 'Reason:' trailer (the site's inputs are controlled)",
                 "amend the commit message with a line 'Reason: why this changed' "
                 "(git commit --amend --no-edit --trailer 'Reason: …') before it is merged",
+            )
+        )
+    for commit, path, why in unsigned_site_changes(root, walk, base, head):
+        report.violations.append(
+            Violation(
+                commit,
+                None,
+                "site.unsigned",
+                f"the change to {path} {why} (the site's inputs are controlled: who changed "
+                "them must be proven by a signature)",
+                "commit it again signed with your registered key (git commit -S) before it is "
+                "merged",
             )
         )
     return report
@@ -330,7 +342,8 @@ class _Gate:
 
         Equal to a side parent's copy is not enough: that branch must itself have changed the
         record since it forked, or the merge could bring back an old copy (reopen a closed
-        record, restore a deleted one, drop a new one) unchecked.
+        record, restore a deleted one, drop a new one) unchecked. A side with no merge base
+        with the first parent (an unrelated history) never counts: nothing checked it here.
         """
         path = self.history.path_of(record)
         mine = self.walk.content_at(step.commit.id, record)
@@ -341,7 +354,9 @@ class _Gate:
                 continue
             base = git.merge_base(self.root, first, side)
             if base is None:
-                return theirs is not None  # unrelated histories: the branch brought it
+                # An unrelated history: nothing on it was checked against the registry and
+                # rules in force here, so its content is judged as this merge's own change.
+                continue
             before = self.history.blobs([f"{base}:{path}"]).get(f"{base}:{path}")
             if theirs != before:
                 return True

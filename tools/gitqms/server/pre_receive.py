@@ -54,6 +54,15 @@ def judge_push(root: Path, updates: Sequence[RefUpdate]) -> PushVerdict:
     return verdict
 
 
+# Your commits on a branch, merged into the server's tip as the merge's first parent (a pull
+# would make your own commit the first parent, and the branch's line skip the server's).
+_MERGE_AGAIN = (
+    "keep your commits on a branch and merge them into the server's {name}: git fetch origin; "
+    "git switch -c my-work; git switch -C {name} origin/{name}; git merge --no-ff my-work; "
+    "then push again"
+)
+
+
 def _judge(root: Path, policy: ServerPolicy, update: RefUpdate) -> RefVerdict:
     if update.ref.startswith("refs/notes/"):
         return RefVerdict(
@@ -83,7 +92,7 @@ def _judge(root: Path, policy: ServerPolicy, update: RefUpdate) -> RefVerdict:
             True,
             f"{name} moved to {current[:12] if current else '(nothing)'} while this push was on "
             "its way: another push came first",
-            f"fetch, merge (git pull --no-rebase origin {name}) and push again",
+            _MERGE_AGAIN.format(name=name),
         )
     if update.new is None:
         return RefVerdict(
@@ -98,8 +107,19 @@ def _judge(root: Path, policy: ServerPolicy, update: RefUpdate) -> RefVerdict:
             True,
             f"{name} is a protected branch: this push is not a fast-forward of "
             f"{update.old[:12]} and would rewrite its history",
-            f"fetch, merge (git pull --no-rebase origin {name}) and push again; "
-            "never force-push a protected branch",
+            _MERGE_AGAIN.format(name=name) + "; never force-push a protected branch",
+        )
+    if update.old is not None and not git.on_first_parent_line(root, update.old, update.new):
+        # Else a merge whose first parent is an older commit of the branch would make the
+        # branch's line skip what happened on it since (a registry change, a withdrawal): the
+        # rules judge each commit by its first parent, and signatures by the line they join.
+        return RefVerdict(
+            update,
+            True,
+            f"{name} is a protected branch: {update.new[:12]} does not continue it from "
+            f"{update.old[:12]} along first parents (a merge made on another branch, or one "
+            f"whose first parent is not {name}'s tip)",
+            _MERGE_AGAIN.format(name=name),
         )
     try:
         report = check_range(root, _range(root, policy, update))

@@ -189,6 +189,7 @@ class Walk:
         self._authorship: dict[tuple[str, str], bool] = {}  # (commit, record) -> _authored
         self._signers: dict[str, tuple[str | None, Person | None, str | None]] = {}
         self.proven: dict[str, str] = {}  # a commit that changed records -> its signer's id
+        self._root_ancestors: frozenset[str] | None = None  # the trust root and before it
         self._received: dict[str, datetime] | None = None  # the server's receipts, once read
         self.receipts_tip: str | None = None  # the receipts' notes commit they were read from
         self._mappings: set[bytes] = set()  # sha256 of record contents known to load as maps
@@ -399,6 +400,11 @@ class Walk:
         """The registry that a child of `commit` is judged by."""
         return self.registry(self.trusted.get(commit))
 
+    def signer(self, commit: Commit, registry: Registry) -> Person | None:
+        """The person `registry` registers whose valid key signed `commit` as its committer."""
+        problem, person, _ = self._signer(commit, registry)
+        return person if problem is None else None
+
     def authors_at(self, commit: str, record: str) -> frozenset[str]:
         """Emails of everyone who changed `record` since its last approval, as of `commit` (a
         tip of the walk: the maps of commits whose children were walked are not kept)."""
@@ -486,11 +492,17 @@ class Walk:
         self, step: Step, registry: Registry | None, is_root: bool
     ) -> tuple[str | None, frozenset[str]]:
         """Who answers for the changes of `step`: (None, the signer's email) when a registered
-        key valid at the parent signed it; else (why not, {UNPROVEN}). Before and at the trust
-        root nothing is judged: (None, the emails the commit states)."""
+        key valid at the parent signed it; else (why not, {UNPROVEN}). At the trust root and
+        before it (its ancestors) nothing is judged: (None, the emails the commit states). Any
+        other commit without a trusted registry, such as one of an unrelated history, proves
+        no author."""
         commit = step.commit
-        if registry is None or is_root:
+        if is_root or (registry is None and self._before_root(commit.id)):
             return None, frozenset({commit.author.email.lower(), commit.committer.email.lower()})
+        if registry is None:
+            # After the trust root, or beside it (an unrelated history merged in), a commit
+            # that no trusted registry judges proves nobody: its stated emails are claims.
+            return "no trusted registry judges", frozenset({UNPROVEN})
         if commit.signature is None:
             return "is not signed", frozenset({UNPROVEN})
         problem, person, _ = self._signer(commit, registry)
@@ -498,6 +510,29 @@ class Walk:
             return f"is not validly signed ({problem})", frozenset({UNPROVEN})
         self.proven[commit.id] = person.id
         return None, frozenset({person.email.lower()})
+
+    def _before_root(self, commit: str) -> bool:
+        """Whether `commit` is the trust root or one of its ancestors. With no trust root, only
+        when no registry is trusted anywhere (no qms.yaml yet: nothing is judged); inside a
+        range whose base holds the registry, nothing is before the root."""
+        if self._root_ancestors is None:
+            root = self.pinned_root or self.root_commit
+            if root is None:
+                if not any(self.trusted.values()):
+                    return True  # no registry yet: recomputed, as one may be trusted later
+                self._root_ancestors = frozenset()
+                return False
+            parents = dict(self.graph())
+            seen: set[str] = set()
+            todo = [root]
+            while todo:
+                each = todo.pop()
+                if each in seen:
+                    continue
+                seen.add(each)
+                todo.extend(parents.get(each, ()))
+            self._root_ancestors = frozenset(seen)
+        return commit in self._root_ancestors
 
     def _signer(
         self, commit: Commit, registry: Registry | None

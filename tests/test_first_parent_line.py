@@ -1,0 +1,148 @@
+"""A protected branch moves forward only along its own first-parent line, at the real hook.
+
+The rules judge each commit by its first parent, and a branch signature by the registry of the
+line it is merged into. A push whose new tip reaches the old tip only through a merge's second
+parent (a merge made on another branch, or one whose first parent is an older commit of the
+branch) would make the branch's line skip what happened on it since: a removed admin could take
+the registry back, a signature made after a role withdrawal could count. Such pushes are
+refused, even when git sees a fast-forward; ordinary fast-forwards and merges made on the
+branch still go through.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from git_server import GitServer, Pushed, push
+from lifecycle_world import Team
+from signing_world import Person, World
+from test_registry_binding import withdraw_review_role
+
+SOP = "sops/SOP-0001.md"
+REFUSED = "! [remote rejected] (pre-receive hook declined)"
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[GitServer]:
+    server = GitServer(tmp_path)
+    server.create()
+    server.install()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def team(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server: GitServer) -> Iterator[Team]:
+    """The lifecycle team with SOP-0001 written, its main pushed to the server."""
+    world = World(tmp_path, monkeypatch)
+    team = Team(world)
+    team.on("2026-02-01")
+    team.write_sop(1, "2026-04-01", "Described.")
+    world.git("remote", "add", "origin", server.url)
+    accepted(push(world.repo, "origin", "main"))
+    yield team
+    world.close()
+
+
+def accepted(pushed: Pushed) -> None:
+    assert pushed.ok, pushed.stderr
+
+
+def refused_off_the_line(pushed: Pushed, server: GitServer, before: str | None) -> None:
+    assert pushed.status("refs/heads/main") == REFUSED, pushed.stderr
+    assert any("along first parents" in line for line in pushed.remote), pushed.stderr
+    assert server.tip() == before  # main did not move
+
+
+def signed_config(world: World, person: Person, text: str) -> str:
+    (world.repo / "qms.yaml").write_text(text)
+    world.git("add", "qms.yaml")
+    digest = "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    return world.raw_commit(
+        person, world.trailers("qms.yaml", "qms.yaml", "changed", content=digest)
+    )
+
+
+def test_a_removed_admin_cannot_take_the_registry_back_with_a_stale_first_parent(
+    team: Team, server: GitServer
+) -> None:
+    """A merge whose first parent is an old main commit and whose second parent is main is a
+    fast-forward of main to git; judged by its first parent, the removed admin is still admin."""
+    world, admin, colleague = team.world, team.admin, team.owner
+    text = (world.repo / "qms.yaml").read_text()
+    granted = text.replace(
+        "roles: [pharmacist, sop-author]", "roles: [pharmacist, sop-author, admin]"
+    )
+    assert granted != text
+    signed_config(world, admin, granted)
+    accepted(push(world.repo, "origin", "main"))
+    old = world.head()
+    team.on("2026-02-10")
+    removed = granted.replace("roles: [admin, qa-manager]", "roles: [qa-manager]")
+    assert removed != granted
+    signed_config(world, colleague, removed)  # the colleague removes the admin
+    accepted(push(world.repo, "origin", "main"))
+    before = server.tip()
+
+    team.on("2026-02-11")
+    world.git("switch", "-q", "-c", "evil", old)
+    with world.acting(admin):
+        subprocess.run(
+            ["git", "merge", "-q", "--no-commit", "--no-ff", "main"],
+            cwd=world.repo, check=False, capture_output=True,
+        )  # fmt: skip
+    taken_back = removed.replace("roles: [qa-manager]", "roles: [admin, qa-manager]").replace(
+        "roles: [pharmacist, sop-author, admin]", "roles: [pharmacist, sop-author]"
+    )
+    merge = signed_config(world, admin, taken_back)
+    assert world.git("rev-parse", f"{merge}^1").strip() == old
+    assert world.git("merge-base", "--is-ancestor", before or "", merge) == ""  # git: ff
+    refused_off_the_line(push(world.repo, "origin", "evil:main"), server, before)
+
+
+def test_a_branch_that_merges_main_in_cannot_fast_forward_past_a_withdrawal(
+    team: Team, server: GitServer
+) -> None:
+    """Forked before a role is withdrawn on main, signed after it, then main merged INTO the
+    branch: main would fast-forward to the branch, its line never passing the withdrawal."""
+    world = team.world
+    world.git("switch", "-q", "-c", "review")
+    world.git("switch", "-q", "main")
+    team.on("2026-02-10")
+    withdraw_review_role(team)
+    accepted(push(world.repo, "origin", "main"))
+    before = server.tip()
+    world.git("switch", "-q", "review")
+    team.on("2026-02-11")
+    team.qms(team.officer, "review", "SOP-0001", "--reason", "content checked")
+    team.on("2026-02-12")
+    with world.acting(team.officer):
+        world.git("merge", "-q", "--no-ff", "--no-gpg-sign", "main", "-m", "Merge main")
+    refused_off_the_line(push(world.repo, "origin", "review:main"), server, before)
+
+
+def test_a_fast_forward_on_main_and_a_merge_made_on_main_are_accepted(
+    team: Team, server: GitServer
+) -> None:
+    world, author = team.world, team.author
+    text = (world.repo / SOP).read_text()
+    team.on("2026-02-03")
+    world.commit_file(author, SOP, text.replace("Described.", "Clearer.", 1), "clarity")
+    world.commit_file(author, SOP, text.replace("Described.", "Clearer still.", 1), "clarity")
+    accepted(push(world.repo, "origin", "main"))  # commits on top of main: a fast-forward
+    assert server.tip() == world.head()
+
+    world.git("switch", "-q", "-c", "edit")
+    team.on("2026-02-04")
+    world.commit_file(author, SOP, text.replace("Described.", "Branch text.", 1), "branch")
+    world.git("switch", "-q", "main")
+    with world.acting(team.admin):
+        world.git("merge", "-q", "--no-ff", "--no-gpg-sign", "edit", "-m", "Merge edit")
+    accepted(push(world.repo, "origin", "main"))
+    assert server.tip() == world.head()
