@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from git_server import GitServer
 from helpers import EXAMPLE_PARTS, ROOT
 from signing_world import World
 
@@ -69,3 +70,14 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     world.commit_file(author, SOP, text, "new procedure")
     yield world
     world.close()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[GitServer]:
+    """An empty bare repository with the gitqms hooks, served by git daemon; stopped after."""
+    server = GitServer(tmp_path)
+    server.create()
+    server.install()
+    server.start()
+    yield server
+    server.stop()

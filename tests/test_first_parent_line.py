@@ -28,16 +28,6 @@ REFUSED = "! [remote rejected] (pre-receive hook declined)"
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[GitServer]:
-    server = GitServer(tmp_path)
-    server.create()
-    server.install()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def team(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server: GitServer) -> Iterator[Team]:
     """The lifecycle team with SOP-0001 written, its main pushed to the server."""
     world = World(tmp_path, monkeypatch)

@@ -29,17 +29,6 @@ RECEIPTS = "refs/notes/qms-receipts"
 REFUSED = "! [remote rejected] (pre-receive hook declined)"
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[GitServer]:
-    """An empty bare repository with the gitqms hooks, served by git daemon; stopped after."""
-    server = GitServer(tmp_path)
-    server.create()
-    server.install()
-    server.start()
-    yield server
-    server.stop()
-
-
 def now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 

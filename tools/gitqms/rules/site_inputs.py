@@ -37,7 +37,7 @@ def unsigned_site_changes(
     """(commit, path, why) for each non-merge commit of BASE..HEAD after the trust root that
     changes a site input and is not signed by a person registered at its parent."""
     changes = _changing(root, base, head)
-    raws = {name: raw for name, _, raw in git.cat_objects(root, sorted({c for c, _ in changes}))}
+    raws = _raw_commits(root, changes)
     found: list[tuple[str, str, str]] = []
     for commit_id, path in changes:
         try:
@@ -59,19 +59,18 @@ def unsigned_site_changes(
 
 def unexplained_site_changes(root: Path, base: str | None, head: str) -> list[tuple[str, str]]:
     """(commit, path) for each commit of BASE..HEAD that changes a site input with no Reason."""
-    prefix = git.show_prefix(root)
-    folders = {"docs"}
-    with contextlib.suppress(QmsError):  # an unreadable configuration is the build's to refuse
-        folders.add(docs_folder(root, head))
-    revisions = [f"{base}..{head}" if base else head]
+    changes = _changing(root, base, head)
+    raws = _raw_commits(root, changes)
     found: list[tuple[str, str]] = []
-    for path in (CONFIG, *(f"{folder}/" for folder in sorted(folders))):
-        commits = git.commits_changing(root, revisions, [f"{prefix}{path}"])
-        for commit, _, raw in git.cat_objects(root, commits):
-            try:
-                reason = parse_commit(commit, raw).trailer_values(REASON)
-            except CommitFormatError:
-                reason = []
-            if not (reason and reason[-1].strip()):
-                found.append((commit, path))
+    for commit, path in changes:
+        try:
+            reason = parse_commit(commit, raws[commit]).trailer_values(REASON)
+        except (CommitFormatError, KeyError):
+            reason = []
+        if not (reason and reason[-1].strip()):
+            found.append((commit, path))
     return found
+
+
+def _raw_commits(root: Path, changes: list[tuple[str, str]]) -> dict[str, bytes]:
+    return {name: raw for name, _, raw in git.cat_objects(root, sorted({c for c, _ in changes}))}
