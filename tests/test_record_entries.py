@@ -17,7 +17,7 @@ from git_server import GitServer, push
 from lifecycle_world import SOP, Team
 from signing_world import World
 from site_world import qms_cli
-from test_server_hook import REFUSED, check_lines, connect, server  # noqa: F401 (a fixture)
+from test_server_hook import REFUSED, check_lines, connect
 
 DAY = "2026-03-10"  # v1 is effective from 2026-03-01
 
@@ -160,7 +160,7 @@ def test_controlled_configuration_is_a_regular_file_too(team: Team, path: str) -
 
 def test_the_server_refuses_a_push_that_replaces_an_approved_sop_by_a_gitlink(
     team: Team,
-    server: GitServer,  # noqa: F811
+    server: GitServer,
 ) -> None:
     world = world_of(team)
     connect(world, server)
