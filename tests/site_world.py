@@ -21,11 +21,13 @@ import time
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 import yaml
+
+from gitqms import clock
 
 QMS = Path(sys.executable).with_name("qms")
 CHROMIUM = Path("/usr/bin/chromium")
@@ -115,7 +117,7 @@ def make_demo(folder: Path) -> Demo:
         "[user]\n\tname = Demo Runner\n\temail = demo.runner@st-aurelia.example\n"
         "[init]\n\tdefaultBranch = main\n"
     )
-    started = datetime.now(UTC)
+    started = clock.now()
     result = run(
         [QMS, "demo", "--dir", folder],
         cwd=home,
@@ -125,7 +127,7 @@ def make_demo(folder: Path) -> Demo:
     span = re.search(r"signed work, \d{4}-\d\d-\d\d to (\d{4}-\d\d-\d\d)", result.stdout)
     assert span, f"`qms demo` did not say which day it took as today:\n{result.stdout}"
     today = date.fromisoformat(span.group(1))
-    ran = (started, datetime.now(UTC))
+    ran = (started, clock.now())
     demo = Demo(
         folder, folder / "repo", folder / "site", folder / "people", today, result.stdout, ran
     )

@@ -11,7 +11,6 @@ branch still go through.
 
 from __future__ import annotations
 
-import hashlib
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +19,7 @@ import pytest
 
 from git_server import GitServer, Pushed, push
 from lifecycle_world import Team
-from signing_world import Person, World
+from signing_world import World
 from test_registry_binding import withdraw_review_role
 
 SOP = "sops/SOP-0001.md"
@@ -50,15 +49,6 @@ def refused_off_the_line(pushed: Pushed, server: GitServer, before: str | None) 
     assert server.tip() == before  # main did not move
 
 
-def signed_config(world: World, person: Person, text: str) -> str:
-    (world.repo / "qms.yaml").write_text(text)
-    world.git("add", "qms.yaml")
-    digest = "sha256:" + hashlib.sha256(text.encode()).hexdigest()
-    return world.raw_commit(
-        person, world.trailers("qms.yaml", "qms.yaml", "changed", content=digest)
-    )
-
-
 def test_a_removed_admin_cannot_take_the_registry_back_with_a_stale_first_parent(
     team: Team, server: GitServer
 ) -> None:
@@ -70,13 +60,13 @@ def test_a_removed_admin_cannot_take_the_registry_back_with_a_stale_first_parent
         "roles: [pharmacist, sop-author]", "roles: [pharmacist, sop-author, admin]"
     )
     assert granted != text
-    signed_config(world, admin, granted)
+    team.sign_config(granted, by=admin)
     accepted(push(world.repo, "origin", "main"))
     old = world.head()
     team.on("2026-02-10")
     removed = granted.replace("roles: [admin, qa-manager]", "roles: [qa-manager]")
     assert removed != granted
-    signed_config(world, colleague, removed)  # the colleague removes the admin
+    team.sign_config(removed, by=colleague)  # the colleague removes the admin
     accepted(push(world.repo, "origin", "main"))
     before = server.tip()
 
@@ -90,7 +80,7 @@ def test_a_removed_admin_cannot_take_the_registry_back_with_a_stale_first_parent
     taken_back = removed.replace("roles: [qa-manager]", "roles: [admin, qa-manager]").replace(
         "roles: [pharmacist, sop-author, admin]", "roles: [pharmacist, sop-author]"
     )
-    merge = signed_config(world, admin, taken_back)
+    merge = team.sign_config(taken_back, by=admin)
     assert world.git("rev-parse", f"{merge}^1").strip() == old
     assert world.git("merge-base", "--is-ancestor", before or "", merge) == ""  # git: ff
     refused_off_the_line(push(world.repo, "origin", "evil:main"), server, before)

@@ -29,7 +29,7 @@ from ..history import Step
 from ..record_log import LogEntry, change_of, trail_entries
 from ..records.kinds import kind_of_id
 from ..server.receipts import DatedReceipt, dated_receipts
-from ..signatures.claims import CONFIG_RECORD, REASON, record_data
+from ..signatures.claims import CONFIG_RECORD, record_data
 from ..signatures.registry import key_window_problem
 from ..signatures.verify import Verdict, Walk, walk_history
 
@@ -258,8 +258,7 @@ class _Anomalies:
         return [r for r in sorted(step.records) if not (merge and self.walk.brought_in(step, r))]
 
     def reasons(self, step: Step) -> None:
-        reasons = step.commit.trailer_values(REASON)
-        if reasons and reasons[-1].strip():
+        if step.commit.gives_reason:
             return
         for record in self.own_changes(step):
             self.add(

@@ -9,7 +9,7 @@ a bare repository on the server.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -24,7 +24,7 @@ from ..records.lifecycles import EXTENSION_MEANING
 from ..records.migration import MIGRATED_MEANING, MIGRATION_FIELD
 from ..repository import RecordFile
 from ..safeyaml import LoadError, decode_record_bytes
-from ..signatures.claims import REASON, content_hash, read_claims, record_data
+from ..signatures.claims import content_hash, read_claims, record_data
 from ..signatures.commits import CommitFormatError, parse_commit
 from ..signatures.verify import AUTHORED, Verdict, Walk, walk_history
 from ..validation.run import check_record_text
@@ -256,9 +256,8 @@ class _Gate:
             )
         config = self._config(step.commit.id, step.commit.parents)
         added = [r for r, c in step.records.items() if c.old_blob is None and c.new_blob]
-        reason = commit.trailer_values(REASON)
         registry_changed = step.config is not None and step.config.new_blob is not None
-        if registry_changed and len(commit.parents) == 1 and not _given(reason):
+        if registry_changed and len(commit.parents) == 1 and not commit.gives_reason:
             # People, roles, keys and policy are controlled like records (a merge brings the
             # branch's commits, each checked on its own).
             self.add(
@@ -287,7 +286,7 @@ class _Gate:
                     "deviation through its lifecycle instead",
                 )
                 continue
-            if not _given(reason):
+            if not commit.gives_reason:
                 self.add(
                     short,
                     record,
@@ -665,8 +664,3 @@ def _lost_signatures(root: Path, head: str, at_head: Mapping[str, bytes]) -> lis
                     )
                 )
     return found
-
-
-def _given(reason: Sequence[str]) -> bool:
-    """Whether a commit's last Reason trailer says something."""
-    return bool(reason) and bool(reason[-1].strip())

@@ -12,7 +12,6 @@ from pathlib import Path
 from .. import git
 from ..errors import QmsError
 from ..reports.site_inputs import CONFIG, docs_folder
-from ..signatures.claims import REASON
 from ..signatures.commits import CommitFormatError, parse_commit
 from ..signatures.verify import Walk
 
@@ -64,10 +63,10 @@ def unexplained_site_changes(root: Path, base: str | None, head: str) -> list[tu
     found: list[tuple[str, str]] = []
     for commit, path in changes:
         try:
-            reason = parse_commit(commit, raws[commit]).trailer_values(REASON)
+            explained = parse_commit(commit, raws[commit]).gives_reason
         except (CommitFormatError, KeyError):
-            reason = []
-        if not (reason and reason[-1].strip()):
+            explained = False
+        if not explained:
             found.append((commit, path))
     return found
 

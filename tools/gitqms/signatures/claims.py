@@ -23,13 +23,12 @@ from ..safeyaml import (
     plain_scalar_text,
     top_level_lines,
 )
-from .commits import Commit
+from .commits import REASON, Commit
 
 RECORD = "QMS-Record"
 VERSION = "QMS-Version"
 CONTENT = "QMS-Content"
 MEANING = "QMS-Meaning"
-REASON = "Reason"
 CONFIG_RECORD = CONFIG_FILE  # registry changes name qms.yaml as their record
 
 

@@ -11,6 +11,8 @@ _DATE = re.compile(rb"^(?P<time>\d{1,12}) (?P<tz>[+-][01]\d[0-5]\d)$")
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
 _TRAILER = re.compile(r"^(?P<key>[A-Za-z0-9][A-Za-z0-9-]*): ?(?P<value>.*)$")
 
+REASON = "Reason"  # the trailer that says why a change was made
+
 
 @dataclass(frozen=True)
 class Identity:
@@ -43,6 +45,12 @@ class Commit:
     def trailer_values(self, key: str) -> list[str]:
         lower = key.lower()
         return [value for name, value in self.trailers if name.lower() == lower]
+
+    @property
+    def gives_reason(self) -> bool:
+        """Whether its last `Reason:` trailer says something: why a controlled change was made."""
+        reasons = self.trailer_values(REASON)
+        return bool(reasons) and bool(reasons[-1].strip())
 
 
 class CommitFormatError(ValueError):
