@@ -393,7 +393,7 @@ def test_an_unsigned_change_to_the_site_inputs_is_reported_even_with_a_reason(
 ) -> None:
     """Who changed the published site must be proven: a commit after the trust root that changes
     docs/ or mkdocs.yml is signed by a person registered at its parent, whatever it states."""
-    from gitqms.rules.site_inputs import unsigned_site_changes
+    from gitqms.rules.site_inputs import site_changes, unsigned_site_changes
     from gitqms.signatures.verify import walk_history
 
     author = world.people["l.santos"]
@@ -404,7 +404,8 @@ def test_an_unsigned_change_to_the_site_inputs_is_reported_even_with_a_reason(
     outsider = {"GIT_COMMITTER_EMAIL": "outsider@evil.example"}
     world.git("commit", "-q", "--no-gpg-sign", "-m", "notice", "-m", "Reason: x", env=outsider)
     unsigned = world.head()
-    found = unsigned_site_changes(world.repo, walk_history(world.repo, [unsigned]), base, unsigned)
+    walk = walk_history(world.repo, [unsigned])
+    found = unsigned_site_changes(walk, site_changes(world.repo, base, unsigned))
     assert [(c, p) for c, p, _ in found] == [(unsigned, "docs/")], found
     assert signed not in {c for c, _, _ in found}
     # `qms check` (so CI and the server hook) reports it.

@@ -29,7 +29,7 @@ from ..signatures.commits import CommitFormatError, parse_commit
 from ..signatures.verify import AUTHORED, Verdict, Walk, walk_history
 from ..validation.run import check_record_text
 from ..validation.semantic import Context
-from .site_inputs import unexplained_site_changes, unsigned_site_changes
+from .site_inputs import site_changes, unexplained_site_changes, unsigned_site_changes
 
 Severity = Literal["error", "warning"]
 Approvals = dict[str, tuple[Verdict, ...]]  # SOP -> its valid approvals, in order
@@ -93,7 +93,8 @@ def check_range(root: Path, spec: str) -> CheckReport:
     gate.run()
     report = CheckReport(base, head, len(in_range), gate.violations, list(walk.report.notes))
     report.violations.extend(_lost_signatures(root, head, gate.at_head))
-    for commit, path in unexplained_site_changes(root, base, head):  # the site's inputs
+    changed_site = site_changes(root, base, head)  # the site's inputs
+    for commit, path in unexplained_site_changes(changed_site):
         report.violations.append(
             Violation(
                 commit,
@@ -104,7 +105,7 @@ def check_range(root: Path, spec: str) -> CheckReport:
                 "(git commit --amend --no-edit --trailer 'Reason: …') before it is merged",
             )
         )
-    for commit, path, why in unsigned_site_changes(root, walk, base, head):
+    for commit, path, why in unsigned_site_changes(walk, changed_site):
         report.violations.append(
             Violation(
                 commit,

@@ -7,42 +7,54 @@ who changed it must be proven, not stated."""
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from pathlib import Path
 
 from .. import git
 from ..errors import QmsError
 from ..reports.site_inputs import CONFIG, docs_folder
-from ..signatures.commits import CommitFormatError, parse_commit
+from ..signatures.commits import Commit, CommitFormatError, parse_commit
 from ..signatures.verify import Walk
 
 
-def _changing(root: Path, base: str | None, head: str) -> list[tuple[str, str]]:
-    """(commit, path) for each commit of BASE..HEAD that changes a site input."""
+@dataclass(frozen=True)
+class SiteChange:
+    commit_id: str
+    path: str  # mkdocs.yml, or the docs folder with a trailing slash
+    commit: Commit | None  # None when the object does not read as a commit
+
+
+def site_changes(root: Path, base: str | None, head: str) -> list[SiteChange]:
+    """Each commit of BASE..HEAD that changes a site input, read once for both rules."""
     prefix = git.show_prefix(root)
     folders = {"docs"}
     with contextlib.suppress(QmsError):  # an unreadable configuration is the build's to refuse
         folders.add(docs_folder(root, head))
     revisions = [f"{base}..{head}" if base else head]
-    return [
+    pairs = [
         (commit, path)
         for path in (CONFIG, *(f"{folder}/" for folder in sorted(folders)))
         for commit in git.commits_changing(root, revisions, [f"{prefix}{path}"])
     ]
+    raws = {name: raw for name, _, raw in git.cat_objects(root, sorted({c for c, _ in pairs}))}
+    return [SiteChange(commit, path, _parsed(commit, raws.get(commit))) for commit, path in pairs]
 
 
-def unsigned_site_changes(
-    root: Path, walk: Walk, base: str | None, head: str
-) -> list[tuple[str, str, str]]:
-    """(commit, path, why) for each non-merge commit of BASE..HEAD after the trust root that
-    changes a site input and is not signed by a person registered at its parent."""
-    changes = _changing(root, base, head)
-    raws = _raw_commits(root, changes)
+def _parsed(commit_id: str, raw: bytes | None) -> Commit | None:
+    try:
+        return parse_commit(commit_id, raw) if raw is not None else None
+    except CommitFormatError:
+        return None
+
+
+def unsigned_site_changes(walk: Walk, changes: list[SiteChange]) -> list[tuple[str, str, str]]:
+    """(commit, path, why) for each non-merge change after the trust root that is not signed by
+    a person registered at its parent."""
     found: list[tuple[str, str, str]] = []
-    for commit_id, path in changes:
-        try:
-            commit = parse_commit(commit_id, raws[commit_id])
-        except (CommitFormatError, KeyError):
-            found.append((commit_id, path, "cannot be read as a commit"))
+    for change in changes:
+        commit = change.commit
+        if commit is None:
+            found.append((change.commit_id, change.path, "cannot be read as a commit"))
             continue
         if len(commit.parents) != 1:
             continue  # the root commit, or a merge: its branch's commits are checked
@@ -50,26 +62,17 @@ def unsigned_site_changes(
         if registry is None:
             continue  # before the trust root: nothing is judged there
         if commit.signature is None:
-            found.append((commit_id, path, "is not signed"))
+            found.append((change.commit_id, change.path, "is not signed"))
         elif walk.signer(commit, registry) is None:
-            found.append((commit_id, path, "is not signed by a registered person's valid key"))
+            why = "is not signed by a registered person's valid key"
+            found.append((change.commit_id, change.path, why))
     return found
 
 
-def unexplained_site_changes(root: Path, base: str | None, head: str) -> list[tuple[str, str]]:
-    """(commit, path) for each commit of BASE..HEAD that changes a site input with no Reason."""
-    changes = _changing(root, base, head)
-    raws = _raw_commits(root, changes)
-    found: list[tuple[str, str]] = []
-    for commit, path in changes:
-        try:
-            explained = parse_commit(commit, raws[commit]).gives_reason
-        except (CommitFormatError, KeyError):
-            explained = False
-        if not explained:
-            found.append((commit, path))
-    return found
-
-
-def _raw_commits(root: Path, changes: list[tuple[str, str]]) -> dict[str, bytes]:
-    return {name: raw for name, _, raw in git.cat_objects(root, sorted({c for c, _ in changes}))}
+def unexplained_site_changes(changes: list[SiteChange]) -> list[tuple[str, str]]:
+    """(commit, path) for each change with no Reason."""
+    return [
+        (change.commit_id, change.path)
+        for change in changes
+        if change.commit is None or not change.commit.gives_reason
+    ]
