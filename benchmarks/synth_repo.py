@@ -58,9 +58,9 @@ from synth_text import Writer, load_archetypes
 
 from gitqms.records.config import QmsConfig
 from gitqms.signatures.claims import Claim, content_hash, trailer_lines
-from gitqms.signatures.commits import format_trailers
-from gitqms.signatures.signing import config_claim, subject_for
-from gitqms.signatures.sshsig import sign_ed25519
+from gitqms.history.commits import format_trailers
+from gitqms.actions.sign import config_claim, subject_for
+from gitqms.crypto.sshsig import sign_ed25519
 from gitqms.validation.run import parse_config
 from gitqms.validation.schemas import SCHEMA_NAMES, packaged_schema_text
 

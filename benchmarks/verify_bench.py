@@ -131,7 +131,7 @@ def commit_object(
     if not sign:
         return objects.write(b"commit", payload)
     assert who.key is not None
-    from gitqms.signatures.sshsig import sign_ed25519
+    from gitqms.crypto.sshsig import sign_ed25519
 
     armored = sign_ed25519(who.key, payload)
     gpgsig = "gpgsig " + armored.rstrip("\n").replace("\n", "\n ") + "\n"
@@ -204,9 +204,9 @@ def git(repo: Path, *args: str, check: bool = True, text: bool = True) -> Any:
 def build(folder: Path, signatures: int) -> Built:
     # gitqms is imported here, not at the top, so the verify worker's import time is its own.
     from gitqms.signatures.claims import Claim, content_hash, trailer_lines
-    from gitqms.signatures.commits import format_trailers
-    from gitqms.signatures.signing import config_claim, subject_for
-    from gitqms.signatures.sshkeys import parse_openssh
+    from gitqms.history.commits import format_trailers
+    from gitqms.actions.sign import config_claim, subject_for
+    from gitqms.crypto.sshkeys import parse_openssh
     from gitqms.validation.run import parse_config
 
     t0 = time.perf_counter()

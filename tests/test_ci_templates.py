@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from gitqms.ci_files import CI_FILES, PRODUCT_INSTALL, render_ci_file
+from gitqms.actions.ci_files import CI_FILES, PRODUCT_INSTALL, render_ci_file
 from helpers import ROOT, qms
 
 

@@ -155,7 +155,7 @@ def test_the_privacy_scan_in_a_second_process_finds_what_the_scan_here_finds(
     findings, on the same lines, as scanning in the process itself."""
     import os
 
-    from gitqms.repository import Repository
+    from gitqms.records.repository import Repository
     from gitqms.validation import privacy_aside
     from gitqms.validation.run import validate
 

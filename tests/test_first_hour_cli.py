@@ -15,7 +15,7 @@ import click
 import pytest
 import yaml
 
-from gitqms.ci_files import source_spec
+from gitqms.actions.ci_files import source_spec
 from gitqms.cli.common import DAY
 from helpers import qms
 from lifecycle_world import Team

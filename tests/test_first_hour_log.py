@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from gitqms.audit_trail import record_trails
+from gitqms.audit.trail import record_trails
 from gitqms.csv_cells import guard
 from gitqms.signatures.verify import walk_history
 from helpers import qms

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from gitqms import index_store
-from gitqms.history import Step
+from gitqms.history import index_store
+from gitqms.history.read import Step
 from gitqms.signatures import walk_index
 from gitqms.signatures.verify import Walk, verify_history, walk_history
 from gitqms.signatures.walk_index import StoredWalk
@@ -157,8 +157,8 @@ def test_a_stored_file_keeps_only_the_latest_few(repo: Path) -> None:
 def test_change_summaries_are_stored_and_a_changed_store_is_not_believed(repo: Path) -> None:
     """Audit trails read each change's summary from .git/qms/ once it has been made; a store
     edited by hand is ignored and the summaries are made again, the same."""
-    from gitqms import record_log
-    from gitqms.audit_trail import record_trails
+    from gitqms.audit import record_log
+    from gitqms.audit.trail import record_trails
 
     walk = full_walk(repo)
     records = sorted({record for step in walk.history.steps for record in step.records})
@@ -189,7 +189,7 @@ def test_a_forged_summary_store_is_not_believed(
     repository copied in with its .git/qms, or a file put there by hand), is never shown."""
     import marshal
 
-    from gitqms.audit_trail import record_trails
+    from gitqms.audit.trail import record_trails
 
     walk = full_walk(repo)
     records = sorted({record for step in walk.history.steps for record in step.records})
@@ -212,7 +212,7 @@ def test_stored_summaries_of_changes_no_longer_in_the_history_are_dropped(repo: 
     rewrote it), its summary leaves the store the next time summaries are stored."""
     import marshal
 
-    from gitqms.audit_trail import record_trails
+    from gitqms.audit.trail import record_trails
 
     walk = full_walk(repo)
     records = sorted({record for step in walk.history.steps for record in step.records})

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from gitqms.signatures import openpgp
-from gitqms.signatures.openpgp import OpenPgpFormatError, armor, packets, parse_public_key
+from gitqms.crypto import openpgp
+from gitqms.crypto.openpgp import OpenPgpFormatError, armor, packets, parse_public_key
 from gitqms.signatures.registry import Registry
 from gitqms.signatures.verify import walk_history
 from helpers import qms

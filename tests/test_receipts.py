@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from git_server import run_git
-from gitqms.server.post_receive import Pusher, pusher_from, record_receipts
-from gitqms.server.receipts import (
+from gitqms.history.receipts import (
     NOTES_REF,
     Receipt,
     date_flag,
@@ -20,6 +19,7 @@ from gitqms.server.receipts import (
     parse_receipt,
     read_receipts,
 )
+from gitqms.server.post_receive import Pusher, pusher_from, record_receipts
 from gitqms.server.updates import RefUpdate, parse_updates
 
 WHEN = datetime(2026, 11, 21, 9, 30, 0, tzinfo=UTC)

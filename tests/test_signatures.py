@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from gitqms.signatures import sshsig
+from gitqms.crypto import sshsig
 from gitqms.signatures.verify import walk_history
 from helpers import qms
 from signing_world import Person, World
@@ -187,7 +187,8 @@ def test_checking_ahead_in_a_worker_process_gives_the_same_verdicts(
 ) -> None:
     """Large histories check SSH signatures in a second process; the verdicts must not change,
     whichever of the worker and the walk gets to each signature first."""
-    from gitqms.signatures import ahead, walk_index
+    from gitqms.crypto import ahead
+    from gitqms.signatures import walk_index
 
     # Walk afresh each time, not from the history index.
     monkeypatch.setattr(walk_index, "cached_walk", lambda *args: args[3]())
@@ -322,7 +323,7 @@ def test_a_header_git_reads_as_another_signature_is_refused(header: str, replace
     with 'gpgsig' from the payload; a commit where that differs from our reading is refused."""
     from cryptography.hazmat.primitives.asymmetric import ed25519
 
-    from gitqms.signatures.commits import parse_commit
+    from gitqms.history.commits import parse_commit
 
     who = "A <a@example.org> 1700000000 +0000"
     payload = f"tree {'0' * 40}\nauthor {who}\ncommitter {who}\n\nsign\n"

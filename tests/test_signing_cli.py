@@ -228,7 +228,7 @@ def test_revoked_key_cannot_sign_any_more(world: World) -> None:
 
 def sk_signed_commit(world: World, person: Person, private: object, flags: int) -> str:
     """A signature commit signed by a FIDO sk-ed25519 key, as a security key would sign it."""
-    from gitqms.signatures.sshsig import sign_sk_ed25519
+    from gitqms.crypto.sshsig import sign_sk_ed25519
 
     head, tree = world.head(), world.git("rev-parse", "HEAD^{tree}")
     who = f"{person.name} <{person.email}> {int(time.time())} +0000"
@@ -256,7 +256,7 @@ def test_security_key_flags_follow_the_registry(
 ) -> None:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from gitqms.signatures.sshsig import sign_sk_ed25519
+    from gitqms.crypto.sshsig import sign_sk_ed25519
 
     admin = world.people["a.weber"]
     fido = world.person("f.ido", "Fiona Ido")

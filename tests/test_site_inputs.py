@@ -21,7 +21,7 @@ import pytest
 import yaml
 from click.testing import Result
 
-from gitqms import index_store
+from gitqms.history import index_store
 from helpers import qms
 from signing_world import Person, World
 from site_world import chromium, http_server

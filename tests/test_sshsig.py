@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from gitqms.signatures import sshkeys, sshsig
-from gitqms.signatures.sshsig import Checked, SignatureError
+from gitqms.crypto import sshkeys, sshsig
+from gitqms.crypto.sshsig import Checked, SignatureError
 
 # Key type id -> the `ssh-keygen -t/-b` arguments that make it.
 KEYGEN_ARGS: dict[str, list[str]] = {
@@ -346,7 +346,7 @@ def test_checks_made_ahead_in_a_worker_process_match_checks_made_here(
 ) -> None:
     from cryptography.hazmat.primitives.asymmetric import ed25519
 
-    from gitqms.signatures import ahead, sshsig
+    from gitqms.crypto import ahead, sshsig
 
     monkeypatch.setattr(ahead, "PARALLEL_FROM", 1)
     monkeypatch.setattr(ahead, "_BATCH", 3)
@@ -382,7 +382,7 @@ def test_checks_made_ahead_in_a_worker_process_match_checks_made_here(
 def test_a_worker_that_dies_costs_time_not_verdicts(monkeypatch: pytest.MonkeyPatch) -> None:
     from cryptography.hazmat.primitives.asymmetric import ed25519
 
-    from gitqms.signatures import ahead, sshsig
+    from gitqms.crypto import ahead, sshsig
 
     monkeypatch.setattr(ahead, "PARALLEL_FROM", 1)
     monkeypatch.setattr(ahead, "_BATCH", 2)
@@ -406,7 +406,7 @@ def test_the_worker_imports_gitqms_not_a_package_in_the_working_directory(
 ) -> None:
     """`python -m` puts the working directory first on sys.path; a repository under verification
     that holds a `gitqms` folder must not get its code run, nor answer for the worker."""
-    from gitqms.signatures import ahead
+    from gitqms.crypto import ahead
 
     fake = tmp_path / "gitqms" / "signatures"
     fake.mkdir(parents=True)
@@ -445,7 +445,7 @@ def test_a_worker_that_hangs_or_garbles_costs_time_not_verdicts(
 
     from cryptography.hazmat.primitives.asymmetric import ed25519
 
-    from gitqms.signatures import ahead, sshsig
+    from gitqms.crypto import ahead, sshsig
 
     monkeypatch.setattr(ahead, "PARALLEL_FROM", 1)
     monkeypatch.setattr(ahead, "_WAIT", 0.5)

@@ -19,7 +19,7 @@ from typing import Any
 
 from .. import __version__, clock, git
 from ..errors import QmsError
-from ..signatures.boundaries import cut_history
+from ..history.boundaries import cut_history
 from ..site.build import build_site
 from . import (
     ARCHIVE_JSON,

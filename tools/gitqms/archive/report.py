@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..reports.verification import verification_json, verification_lines
-from ..server.receipts import dated_receipts
+from ..audit.verification import verification_json, verification_lines
+from ..history.receipts import dated_receipts
 from ..signatures.verify import verify_history
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import click
 
 from .. import git
+from ..audit.record_log import record_log, record_named
+from ..audit.verification import receipt_line, verification_json, verification_lines
 from ..csv_cells import csv_text
 from ..errors import Exit
-from ..record_log import record_log, record_named
-from ..reports.verification import receipt_line, verification_json, verification_lines
-from ..server.receipts import DatedReceipt, dated_receipts
+from ..history.receipts import DatedReceipt, dated_receipts
 from ..signatures.verify import verify_history
 from .common import FORMAT_OPTION, echo_json, printable, repository, start_folder
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import click
 
+from ..actions.review import sign_review
+from ..audit.review import audit_review, report_json, report_sha256
+from ..audit.review_output import as_csv, as_html, as_text
 from ..errors import Exit, QmsError
 from ..files import replace_atomic
-from ..reports.audit_review import audit_review, report_json, report_sha256
-from ..reports.audit_review_output import as_csv, as_html, as_text
-from ..reports.review_record import sign_review
 from .common import DAY, printable, repository, signing_time, start_folder
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from .. import git
-from ..repository import Repository
+from ..records.repository import Repository
 from ..text import plural as plural
 from ..text import printable as printable
 from ..validation.findings import Finding

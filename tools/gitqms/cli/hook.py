@@ -9,10 +9,10 @@ import click
 
 from .. import clock
 from ..errors import Exit
+from ..history.receipts import NOTES_REF, utc_text
 from ..server.install import install_hooks
 from ..server.post_receive import pusher_from, record_receipts
 from ..server.pre_receive import RefVerdict, judge_push
-from ..server.receipts import NOTES_REF, utc_text
 from ..server.updates import parse_updates
 from .common import echo_check_report, plural, printable, start_folder
 

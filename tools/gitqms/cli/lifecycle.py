@@ -11,11 +11,11 @@ from rich.table import Table
 from rich.text import Text
 
 from .. import clock
-from ..advance import advance as advance_record
+from ..actions.advance import advance as advance_record
 from ..errors import Exit
 from ..lifecycle.documents import BY_DATE, Version
+from ..lifecycle.due import within
 from ..lifecycle.status import RecordStatus, repository_status
-from ..reports.due import within
 from ..rules.check import check_range
 from .common import (
     DAY,

@@ -11,10 +11,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .. import clock, registry_edit
-from ..signatures.keys import parse_public_key
+from .. import clock
+from ..actions import registry as registry_edit
+from ..crypto.keys import parse_public_key
+from ..crypto.sshkeys import KeyFormatError
 from ..signatures.registry import key_window_problem
-from ..signatures.sshkeys import KeyFormatError
 from ..validation.run import require_config
 from .common import (
     DAY,

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
-from ..ci_files import checked_source, installed_source
-from ..init_repo import ensure_new_folder, first_admin, init_repository, update_schemas
-from ..new_record import CAPA_SOURCES, DEVIATION_TYPES, NewRecord, new_record
-from ..registry_edit import read_public_key
+from ..actions.ci_files import checked_source, installed_source
+from ..actions.init import ensure_new_folder, first_admin, init_repository, update_schemas
+from ..actions.new import CAPA_SOURCES, DEVIATION_TYPES, NewRecord, new_record
+from ..actions.registry import read_public_key
 from ..validation.run import require_config
 from .common import repository, signing_time
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
+from ..actions.sign import sign_records
 from ..lifecycle.approval import approval_notices
-from ..signatures.signing import sign_records
 from .common import printable, repository, signing_time, start_folder
 
 _REASON = click.option(

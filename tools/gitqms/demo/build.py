@@ -17,10 +17,10 @@ from pathlib import Path
 import yaml
 
 from .. import git
+from ..actions.init import sign_trust_root, write_layout
+from ..actions.template import fill, quoted, template
 from ..errors import QmsError
-from ..init_repo import sign_trust_root, write_layout
 from ..records.config import build_config
-from ..template import fill, quoted, template
 from .actors import Actor, acting, make_actor, run_qms
 from .story import START, Step, at, timeline
 

@@ -15,14 +15,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .. import __version__, git
+from ..actions.new import next_id
 from ..errors import QmsError, Refused
 from ..landing import land
-from ..new_record import next_id
 from ..records.config import QmsConfig
 from ..records.document import parse_document, read_text
 from ..records.kinds import BY_NAME, PLACEHOLDER, Kind
 from ..records.migration import MIGRATED_MEANING, MIGRATION_FIELD
-from ..repository import RecordFile, Repository
+from ..records.repository import RecordFile, Repository
 from ..safeyaml import LoadError
 from ..validation.run import check_record_text
 from ..validation.schemas import schema_problems
@@ -497,10 +497,10 @@ def write_files(root: Path, files: Mapping[str, str]) -> list[Path]:
 def commit_import(repo: Repository, plan: ImportPlan, reason: str, now: datetime) -> str:
     """One commit with every file of the import, signed 'migrated' for each CAPA and deviation
     (one signature claim per record, bound to its exact bytes), checked like `qms check`."""
+    from ..actions.sign import current_signer, head, plan_record_signatures
+    from ..history.commits import format_trailers
     from ..rules.check import check_range
     from ..signatures.claims import trailer_lines
-    from ..signatures.commits import format_trailers
-    from ..signatures.signing import current_signer, head, plan_record_signatures
     from ..signatures.verify import walk_to_sign
 
     root = repo.root

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from functools import cached_property, partial
 from typing import Any
 
-from ..history import Step
+from ..history.read import Step
 from ..records.lifecycles import EXTENSION_MEANING
 from ..signatures.claims import record_data
 from ..signatures.verify import Verdict, Walk

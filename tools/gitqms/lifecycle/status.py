@@ -15,14 +15,14 @@ from typing import Any
 
 from .. import git
 from ..errors import QmsError
-from ..history import NOT_A_FILE_FIX, not_a_file, record_entries
+from ..history.read import NOT_A_FILE_FIX, not_a_file, record_entries
 from ..records.config import QmsConfig
 from ..records.kinds import kind_of_id
 from ..records.lifecycles import Machine
-from ..reports.due import Due, capa_due, deviation_due
 from ..signatures.claims import content_hash, record_data
 from ..signatures.verify import Walk, walk_history
 from .documents import EFFECTIVE, DocumentStatus, Version, document_status, supersede_across
+from .due import Due, capa_due, deviation_due
 from .signed import SignedContent, extension_signed, investigation_extension, signed_contents
 
 

@@ -7,13 +7,11 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ..lifecycle.due import Due, _day
 from ..records.config import QmsConfig
-from .due import Due, _day
-
-if TYPE_CHECKING:
-    from .publication import RecordEntry
+from .entries import RecordEntry
 
 AGE_BUCKETS = ((30, "0–30 days"), (90, "31–90 days"), (180, "91–180 days"), (None, "over 180 days"))
 LEVELS = ("minor", "major", "critical")

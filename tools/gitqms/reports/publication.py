@@ -11,94 +11,23 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from .. import git
-from ..audit_trail import record_trails
+from ..audit.record_log import LogEntry
+from ..audit.trail import record_trails
 from ..errors import QmsError
 from ..lifecycle.documents import DRAFT, DocumentStatus, Version
 from ..lifecycle.status import NOT_A_FILE, RecordStatus, Snapshot, snapshot
-from ..record_log import LogEntry
 from ..records.config import QmsConfig
 from ..signatures.claims import record_data
 from ..signatures.verify import Verdict, Walk, walk_history
-from .due import Due
+from .entries import PublishedVersion, RecordEntry, SignatureLine, SopEntry
 from .metrics import Metrics, metrics
 
 _RECORD_ID = re.compile(r"\b(?:SOP-\d{4}|CAPA-\d{4}-\d{4}|DEV-\d{4}-\d{4})\b")
-
-
-@dataclass(frozen=True)
-class SignatureLine:
-    """One row of a signature block: who signed what, as what, when, and whether it holds."""
-
-    name: str  # printed name from the registry
-    person: str | None
-    role: str | None
-    meaning: str
-    when: datetime  # UTC
-    verdict: str  # "valid", or "invalid: why"
-    reason: str | None
-    commit: str
-
-
-@dataclass(frozen=True)
-class PublishedVersion:
-    version: int
-    status: str  # effective, approved (upcoming), superseded, obsolete; draft/in review in previews
-    fields: Mapping[str, Any]  # the front matter as signed
-    body: str  # the Markdown as signed
-    commit: str  # where the signed bytes were read from
-    approved_on: date | None
-    effective_from: date | None
-    until: date | None
-    signatures: tuple[SignatureLine, ...]
-
-    @property
-    def reason(self) -> str | None:
-        value = self.fields.get("change_reason")
-        return value if isinstance(value, str) else None
-
-
-@dataclass(frozen=True)
-class SopEntry:
-    id: str
-    title: str
-    area: str | None
-    owner: str | None  # printed name
-    status: str  # the document's derived status on the day
-    current: PublishedVersion | None  # effective (or, when obsolete, the last in force)
-    upcoming: PublishedVersion | None  # approved, effective later
-    archive: tuple[PublishedVersion, ...]  # superseded and obsolete versions, newest first
-    revisions: tuple[PublishedVersion, ...]  # every approved version, newest first
-    draft: PublishedVersion | None  # the unapproved committed text, only in draft previews
-    next_review: date | None
-    last_review: date | None
-    related: tuple[str, ...]  # CAPAs and deviations that name this SOP
-    notes: tuple[str, ...]
-    trail: tuple[LogEntry, ...]
-
-
-@dataclass(frozen=True)
-class RecordEntry:
-    """A CAPA or deviation as committed on the day, with what is due and its audit trail."""
-
-    id: str
-    kind: str
-    title: str
-    state: str
-    signed_state: str | None
-    fields: Mapping[str, Any]
-    due: tuple[Due, ...]
-    links: tuple[str, ...]  # other records it names
-    trail: tuple[LogEntry, ...]
-    notes: tuple[str, ...]
-
-    @property
-    def overdue(self) -> bool:
-        return any(item.overdue for item in self.due)
 
 
 @dataclass(frozen=True)

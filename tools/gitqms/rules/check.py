@@ -16,16 +16,16 @@ from typing import Any, Literal
 
 from .. import git
 from ..errors import QmsError
-from ..history import NOT_A_FILE_FIX, Step, not_a_file, record_blobs
+from ..history.commits import CommitFormatError, parse_commit
+from ..history.read import NOT_A_FILE_FIX, Step, not_a_file, record_blobs
 from ..lifecycle.signed import extension_signed, investigation_extension, signed_contents
 from ..records.config import CONFIG_FILE, QmsConfig
 from ..records.kinds import BY_NAME, REVIEW_MEANING, kind_of_id
 from ..records.lifecycles import EXTENSION_MEANING
 from ..records.migration import MIGRATED_MEANING, MIGRATION_FIELD
-from ..repository import RecordFile
+from ..records.repository import RecordFile
 from ..safeyaml import LoadError, decode_record_bytes
 from ..signatures.claims import content_hash, read_claims, record_data
-from ..signatures.commits import CommitFormatError, parse_commit
 from ..signatures.verify import AUTHORED, Verdict, Walk, walk_history
 from ..validation.run import check_record_text
 from ..validation.semantic import Context

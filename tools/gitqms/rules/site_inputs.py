@@ -12,8 +12,8 @@ from pathlib import Path
 
 from .. import git
 from ..errors import QmsError
-from ..reports.site_inputs import CONFIG, docs_folder
-from ..signatures.commits import Commit, CommitFormatError, parse_commit
+from ..history.commits import Commit, CommitFormatError, parse_commit
+from ..records.site_inputs import CONFIG, docs_folder
 from ..signatures.verify import Walk
 
 

@@ -14,14 +14,11 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 
 from .. import git
+from ..history.read import config_at
 from ..records.config import (
-    CONFIG_FILE,
     DEFAULT_PROTECTED_BRANCHES,
     DEFAULT_RECEIPT_TOLERANCE_HOURS,
-    QmsConfig,
 )
-from ..safeyaml import LoadError, decode_record_bytes
-from ..validation.run import parse_config
 
 
 @dataclass(frozen=True)
@@ -36,17 +33,6 @@ class ServerPolicy:
             return False
         name = ref.removeprefix("refs/heads/")
         return any(fnmatchcase(name, pattern) for pattern in self.protected)
-
-
-def config_at(root: Path, commit: str) -> QmsConfig | None:
-    """qms.yaml at `commit` (top of the tree), or None when it is missing or not valid."""
-    [(_, kind, content)] = list(git.cat_objects(root, [f"{commit}:{CONFIG_FILE}"]))
-    if kind != "blob":
-        return None
-    try:
-        return parse_config(decode_record_bytes(content))[0]
-    except LoadError:
-        return None
 
 
 def default_branch(root: Path) -> str | None:
@@ -77,10 +63,3 @@ def server_policy(root: Path) -> ServerPolicy:
     branch = head.removeprefix("refs/heads/") if head else None
     protected = tuple(dict.fromkeys([*DEFAULT_PROTECTED_BRANCHES, *([branch] if branch else [])]))
     return ServerPolicy(protected, timedelta(hours=DEFAULT_RECEIPT_TOLERANCE_HOURS), None, branch)
-
-
-def tolerance_at(root: Path, commit: str | None) -> timedelta:
-    """The receipt tolerance of qms.yaml at `commit` (a clone's HEAD), else the default."""
-    config = config_at(root, commit) if commit else None
-    hours = config.receipt_tolerance_hours if config else DEFAULT_RECEIPT_TOLERANCE_HOURS
-    return timedelta(hours=hours)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .. import git
 from ..errors import QmsError
-from .receipts import NOTES_REF, Receipt, clean, format_receipt
+from ..history.receipts import NOTES_REF, Receipt, clean, format_receipt
 from .updates import RefUpdate
 
 BASELINE_FILE = "qms-receipts-baseline"  # in the git dir: tips the server held at installation

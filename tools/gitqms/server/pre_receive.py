@@ -15,9 +15,9 @@ from pathlib import Path
 
 from .. import git
 from ..errors import QmsError
+from ..history.receipts import NOTES_REF
 from ..rules.check import CheckReport, check_range
 from .policy import ServerPolicy, server_policy
-from .receipts import NOTES_REF
 from .updates import RefUpdate
 
 

@@ -13,6 +13,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
+from ..history.commits import REASON, Commit
 from ..records.config import CONFIG_FILE
 from ..records.document import split_front_matter
 from ..safeyaml import (
@@ -23,7 +24,6 @@ from ..safeyaml import (
     plain_scalar_text,
     top_level_lines,
 )
-from .commits import REASON, Commit
 
 RECORD = "QMS-Record"
 VERSION = "QMS-Version"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
 
-from ..history import Step
+from ..history.commits import Commit
+from ..history.read import Step
 from .claims import CONFIG_RECORD
-from .commits import Commit
 
 
 def changed_records(step: Step) -> tuple[str, ...]:

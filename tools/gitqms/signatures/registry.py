@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
 
+from ..crypto.keys import parse_public_key
+from ..crypto.openpgp import is_openpgp
+from ..crypto.openpgp import parse_public_key as parse_openpgp
+from ..crypto.sshkeys import KeyFormatError
 from ..records.config import Person, QmsConfig, SigningKey
-from .keys import parse_public_key
-from .openpgp import is_openpgp
-from .openpgp import parse_public_key as parse_openpgp
-from .sshkeys import KeyFormatError
 
 
 @dataclass(frozen=True)

@@ -27,16 +27,19 @@ from functools import partial
 from pathlib import Path
 
 from .. import clock, git
+from ..crypto.ahead import SshChecks
+from ..crypto.openpgp import SIGNATURE_BEGIN, Verifier
+from ..crypto.sshsig import BEGIN as SSH_BEGIN
 from ..errors import QmsError
-from ..history import History, Step, blob_ids, load_history
+from ..history.boundaries import refuse_cut_history
+from ..history.commits import Commit
+from ..history.read import History, Step, blob_ids, load_history
 from ..records.config import Person, SignatureRule
 from ..records.kinds import kind_of_id
 from ..records.lifecycles import STATE_FIELDS
 from ..safeyaml import LoadError, decode_record_bytes, edits_only
 from ..validation.run import parse_config
-from .ahead import SshChecks
 from .binding import binding_problem, brought_in
-from .boundaries import refuse_cut_history
 from .claims import (
     CONFIG_RECORD,
     Claim,
@@ -46,11 +49,8 @@ from .claims import (
     record_data,
     stated_version,
 )
-from .commits import Commit
-from .openpgp import SIGNATURE_BEGIN, Verifier
 from .record_changes import ChangeIndex
 from .registry import Registry, key_window_problem
-from .sshsig import BEGIN as SSH_BEGIN
 
 RELEASE_MEANING = "approved"  # a valid approval starts the next version's authorship afresh
 AUTHORED = "authored"  # the meaning of the verdict on a change whose author is not proven
@@ -899,7 +899,7 @@ class Walk:
     def received(self) -> dict[str, datetime]:
         """The server's receipt time of each commit (refs/notes/qms-receipts), read once."""
         if self._received is None:
-            from ..server.receipts import NOTES_REF, read_receipts  # the server writes them
+            from ..history.receipts import NOTES_REF, read_receipts  # the server writes them
 
             self.receipts_tip = git.rev_parse(self.place.root, f"{NOTES_REF}^{{commit}}")
             found = read_receipts(self.place.root) if self.receipts_tip else {}

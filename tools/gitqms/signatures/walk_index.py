@@ -27,12 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from .. import git
-from ..history import History, LazyHistory, Step, load_history
-from ..index_store import Store, code_digest
-from . import openpgp
-from .ahead import SshChecks
+from ..crypto import openpgp
+from ..crypto.ahead import SshChecks
+from ..history.commits import Commit, Identity
+from ..history.index_store import Store, code_digest
+from ..history.read import History, LazyHistory, Step, load_history
 from .claims import CONFIG_RECORD, Claim, Claims
-from .commits import Commit, Identity
 from .record_changes import ChangeIndex, changed_records
 from .verify import (
     Report,
@@ -103,7 +103,7 @@ def _current(root: Path, sections: dict[str, bytes]) -> bool:
     used = marshal.loads(sections["gpg"])
     read, notes = marshal.loads(sections["receipts"])
     if read:
-        from ..server.receipts import NOTES_REF  # the server writes them
+        from ..history.receipts import NOTES_REF  # the server writes them
 
         if notes != git.rev_parse(root, f"{NOTES_REF}^{{commit}}"):
             return False

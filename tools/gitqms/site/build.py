@@ -24,7 +24,7 @@ from mkdocs.config import load_config
 from mkdocs.exceptions import MkDocsException
 
 from ..errors import QmsError
-from ..reports.site_inputs import site_inputs
+from ..records.site_inputs import site_inputs
 
 
 @contextlib.contextmanager

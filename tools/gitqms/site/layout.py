@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from ..record_log import LogEntry
-from ..reports.due import Due
-from ..reports.publication import SignatureLine
+from ..audit.record_log import LogEntry
+from ..lifecycle.due import Due
+from ..reports.entries import SignatureLine
 from .sanitise import text
 
 Link = Callable[[str], str]  # a generated page's source path -> its URL, relative to this page

@@ -41,8 +41,8 @@ from mkdocs.utils import get_relative_url
 from .. import clock
 from ..errors import QmsError
 from ..records.kinds import KINDS
+from ..records.site_inputs import SiteFile, site_inputs
 from ..reports.publication import Publication, publication
-from ..reports.site_inputs import SiteFile, site_inputs
 from .dashboard_pages import dashboard_pages
 from .layout import UNSEARCHED, PageSpec, banner, heading, without_title
 from .record_pages import record_pages

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import partial
 
-from ..reports.publication import Publication, RecordEntry
+from ..reports.entries import RecordEntry
+from ..reports.publication import Publication
 from .layout import (
     Link,
     PageSpec,

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from functools import partial
 
-from ..reports.publication import Publication, PublishedVersion, SopEntry
+from ..reports.entries import PublishedVersion, SopEntry
+from ..reports.publication import Publication
 from .layout import (
     Link,
     PageSpec,

@@ -12,7 +12,7 @@ from ..records.config import CONFIG_FILE, QmsConfig, build_config
 from ..records.document import Document, parse_document, read_text
 from ..records.kinds import KINDS
 from ..records.model import Record, build_record
-from ..repository import RecordFile, Repository
+from ..records.repository import RecordFile, Repository
 from ..safeyaml import LoadError
 from .findings import Finding
 from .privacy_aside import scanning

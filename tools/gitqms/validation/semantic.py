@@ -10,12 +10,12 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import PurePosixPath
 from typing import Any
 
+from ..crypto import openpgp
 from ..records.config import QmsConfig, key_material
 from ..records.document import Document
 from ..records.kinds import PLACEHOLDER, kind_of_id
 from ..records.lifecycles import DEFAULTS
 from ..records.model import Capa, Deviation, Record, Sop
-from ..signatures import openpgp
 from .findings import Finding, Severity
 from .schemas import Location, dotted, packaged_schema_text
 

@@ -25,13 +25,13 @@ from typing import Any
 
 from .. import git
 from ..errors import QmsError
-from ..history import Step
-from ..record_log import LogEntry, change_of, trail_entries
+from ..history.read import Step
+from ..history.receipts import DatedReceipt, dated_receipts
 from ..records.kinds import kind_of_id
-from ..server.receipts import DatedReceipt, dated_receipts
 from ..signatures.claims import CONFIG_RECORD, record_data
 from ..signatures.registry import key_window_problem
 from ..signatures.verify import Verdict, Walk, walk_history
+from .record_log import LogEntry, change_of, trail_entries
 
 # code -> what it means, for people; codes never change once published (reviews record them).
 ANOMALY_KINDS: dict[str, str] = {

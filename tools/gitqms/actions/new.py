@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from . import git
-from .errors import QmsError
-from .files import create_exclusive
-from .records.config import QmsConfig
-from .records.kinds import BY_NAME, Kind, kind_of_id
-from .repository import Repository
+from .. import git
+from ..errors import QmsError
+from ..files import create_exclusive
+from ..records.config import QmsConfig
+from ..records.kinds import BY_NAME, Kind, kind_of_id
+from ..records.repository import Repository
+from ..validation.schemas import packaged_schema_text
 from .template import check_before_writing, fill, quoted, template
-from .validation.schemas import packaged_schema_text
 
 
 def schema_choices(schema: str, *path: str) -> tuple[str, ...]:

@@ -12,7 +12,7 @@ from datetime import datetime
 from html import escape
 
 from ..csv_cells import csv_text
-from .audit_review import ANOMALY_KINDS, DATE_BASIS, AuditReview, Change
+from .review import ANOMALY_KINDS, DATE_BASIS, AuditReview, Change
 
 CSV_FIELDS = (
     "type",

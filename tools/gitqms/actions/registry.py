@@ -19,23 +19,23 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString as Quoted
 from ruamel.yaml.scalarstring import LiteralScalarString
 
-from . import git
-from .errors import QmsError, Refused
-from .records.config import CONFIG_FILE
-from .repository import Repository
-from .signatures import openpgp
-from .signatures.keys import parse_public_key, stored_form
-from .signatures.registry import Registry
-from .signatures.signing import (
+from .. import git
+from ..crypto import openpgp
+from ..crypto.keys import parse_public_key, stored_form
+from ..crypto.sshkeys import KeyFormatError
+from ..errors import QmsError, Refused
+from ..records.config import CONFIG_FILE
+from ..records.repository import Repository
+from ..signatures.registry import Registry
+from ..signatures.verify import walk_history
+from ..validation.run import parse_config
+from .sign import (
     commit_signature,
     config_claim,
     current_signer,
     head,
     require_committed,
 )
-from .signatures.sshkeys import KeyFormatError
-from .signatures.verify import walk_history
-from .validation.run import parse_config
 
 Edit = Callable[[CommentedMap, Registry], str]  # changes the data, returns the subject line
 

@@ -13,16 +13,16 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from . import git
-from .errors import QmsError
-from .history import Step
-from .index_store import Store, code_digest
-from .records.config import CONFIG_FILE
-from .records.kinds import kind_of_id, record_id_from_path
-from .signatures.claims import CONFIG_RECORD, record_data
-from .signatures.commits import Commit
-from .signatures.registry import Registry
-from .signatures.verify import AUTHORED, Verdict, Walk, walk_history
+from .. import git
+from ..errors import QmsError
+from ..history.commits import Commit
+from ..history.index_store import Store, code_digest
+from ..history.read import Step
+from ..records.config import CONFIG_FILE
+from ..records.kinds import kind_of_id, record_id_from_path
+from ..signatures.claims import CONFIG_RECORD, record_data
+from ..signatures.registry import Registry
+from ..signatures.verify import AUTHORED, Verdict, Walk, walk_history
 
 
 @dataclass(frozen=True)

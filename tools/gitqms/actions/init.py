@@ -7,21 +7,21 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import git
+from .. import git
+from ..crypto.keys import parse_public_key
+from ..crypto.openpgp import is_openpgp
+from ..errors import QmsError
+from ..files import replace_atomic
+from ..history.commits import format_trailers
+from ..records.config import CONFIG_FILE
+from ..records.kinds import KINDS
+from ..records.repository import Repository
+from ..signatures.claims import trailer_lines
+from ..signatures.verify import verify_history
+from ..validation.schemas import SCHEMA_NAMES, packaged_schema_text
 from .ci_files import installed_source, pip_argument, write_ci_files
-from .errors import QmsError
-from .files import replace_atomic
-from .records.config import CONFIG_FILE
-from .records.kinds import KINDS
-from .repository import Repository
-from .signatures.claims import trailer_lines
-from .signatures.commits import format_trailers
-from .signatures.keys import parse_public_key
-from .signatures.openpgp import is_openpgp
-from .signatures.signing import config_claim, signing_key
-from .signatures.verify import verify_history
+from .sign import config_claim, signing_key
 from .template import check_before_writing, fill, quoted, template
-from .validation.schemas import SCHEMA_NAMES, packaged_schema_text
 
 
 @dataclass(frozen=True)

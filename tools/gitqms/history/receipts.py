@@ -28,8 +28,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from .. import git
-from ..signatures.commits import CommitFormatError, parse_commit
-from .policy import tolerance_at
+from ..records.config import DEFAULT_RECEIPT_TOLERANCE_HOURS
+from .commits import CommitFormatError, parse_commit
+from .read import config_at
 
 NOTES_REF = "refs/notes/qms-receipts"
 FORMAT_LINE = "qms-receipt 1"
@@ -187,3 +188,10 @@ def dated_receipts(root: Path, commits: Iterable[str]) -> dict[str, DatedReceipt
             receipt, committed, date_flag(committed, receipt.received, tolerance)
         )
     return dated
+
+
+def tolerance_at(root: Path, commit: str | None) -> timedelta:
+    """The receipt tolerance of qms.yaml at `commit` (a clone's HEAD), else the default."""
+    config = config_at(root, commit) if commit else None
+    hours = config.receipt_tolerance_hours if config else DEFAULT_RECEIPT_TOLERANCE_HOURS
+    return timedelta(hours=hours)

@@ -132,7 +132,7 @@ class SshChecks:
         # never in the repository being verified, whose files could shadow it.
         try:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "gitqms.signatures.ahead"],
+                [sys.executable, "-m", "gitqms.crypto.ahead"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,

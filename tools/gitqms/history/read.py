@@ -15,11 +15,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
-from . import git
-from .errors import QmsError
-from .records.config import CONFIG_FILE
-from .records.kinds import KINDS, kind_of_id, record_id_from_path
-from .signatures.commits import Commit, CommitFormatError, parse_commit
+from .. import git
+from ..errors import QmsError
+from ..records.config import CONFIG_FILE, QmsConfig
+from ..records.kinds import KINDS, kind_of_id, record_id_from_path
+from ..safeyaml import LoadError, decode_record_bytes
+from ..validation.run import parse_config
+from .commits import Commit, CommitFormatError, parse_commit
 
 
 @dataclass(frozen=True)
@@ -273,3 +275,14 @@ def blob_ids(steps: Sequence[Step], names: Iterable[str]) -> dict[str, str | Non
         if children.get(step.commit.id):
             states[step.commit.id] = state
     return found
+
+
+def config_at(root: Path, commit: str) -> QmsConfig | None:
+    """qms.yaml at `commit` (top of the tree), or None when it is missing or not valid."""
+    [(_, kind, content)] = list(git.cat_objects(root, [f"{commit}:{CONFIG_FILE}"]))
+    if kind != "blob":
+        return None
+    try:
+        return parse_config(decode_record_bytes(content))[0]
+    except LoadError:
+        return None

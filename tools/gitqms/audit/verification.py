@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..server.receipts import DatedReceipt
+from ..history.receipts import DatedReceipt
 from ..signatures.verify import Report, Verdict
 from ..text import plural, printable
 

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse, urlsplit, urlunsplit
 
-from . import __version__, git
-from .errors import QmsError
+from .. import __version__, git
+from ..errors import QmsError
 from .template import fill, template
 
 # Path in the QMS repository -> its template in gitqms/templates.

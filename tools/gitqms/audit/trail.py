@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .history import Step
+from ..history.read import Step
+from ..signatures.claims import CONFIG_RECORD
+from ..signatures.verify import Walk
 from .record_log import LogEntry, change_of, trail_entries
-from .signatures.claims import CONFIG_RECORD
-from .signatures.verify import Walk
 
 
 def record_trails(walk: Walk, record_ids: Sequence[str]) -> dict[str, list[LogEntry]]:

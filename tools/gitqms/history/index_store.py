@@ -26,7 +26,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from . import git
+from .. import git
 
 FORMAT = 1
 _MAGIC = b"gitqms-index\n"

@@ -6,10 +6,10 @@ import json
 import re
 from importlib import resources
 
-from .errors import QmsError
-from .records.document import parse_document
-from .safeyaml import LoadError
-from .validation.schemas import dotted, schema_problems
+from ..errors import QmsError
+from ..records.document import parse_document
+from ..safeyaml import LoadError
+from ..validation.schemas import dotted, schema_problems
 
 _SLOT = re.compile(r"\{\{(\w+)\}\}")
 

@@ -17,22 +17,22 @@ from datetime import datetime
 from pathlib import Path
 
 from .. import git
+from ..audit.review import AuditReview, report_sha256
 from ..errors import QmsError, Refused
-from ..history import record_blobs
-from ..new_record import next_id
+from ..history.read import record_blobs
 from ..records.kinds import AUDIT_REVIEW, REVIEW_MEANING
-from ..repository import RecordFile, Repository
-from ..signatures.signing import (
+from ..records.repository import RecordFile, Repository
+from ..signatures.verify import walk_to_sign
+from ..validation.run import check_record_text
+from ..validation.semantic import Context
+from .new import next_id
+from .sign import (
     commit_signature,
     current_signer,
     head,
     plan_record_signatures,
     subject_for,
 )
-from ..signatures.verify import walk_to_sign
-from ..validation.run import check_record_text
-from ..validation.semantic import Context
-from .audit_review import AuditReview, report_sha256
 
 POLICY_HINT = (
     "add the meaning to the signature policy in qms.yaml, then have an admin sign that change:\n"

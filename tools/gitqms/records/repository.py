@@ -6,11 +6,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from . import git
-from .errors import QmsError, RepositoryNotFound
-from .landing import finish_interrupted
-from .records.config import CONFIG_FILE
-from .records.kinds import BY_FOLDER, IGNORED_NAMES, KINDS, Kind, record_id_from_path
+from .. import git
+from ..errors import QmsError, RepositoryNotFound
+from ..landing import finish_interrupted
+from .config import CONFIG_FILE
+from .kinds import BY_FOLDER, IGNORED_NAMES, KINDS, Kind, record_id_from_path
 
 
 @dataclass(frozen=True)

@@ -14,16 +14,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .. import git
+from ..crypto.openpgp import SecretKey, secret_keys
+from ..crypto.sshkeys import KEY_TYPES, KeyFormatError, SshKey, parse_openssh
 from ..errors import QmsError, Refused
+from ..history.commits import format_trailers
 from ..landing import land
 from ..records.config import Person, SignatureRule
 from ..records.kinds import kind_of_id
-from .claims import CONFIG_RECORD, Claim, content_hash, stated_version, trailer_lines
-from .commits import format_trailers
-from .openpgp import SecretKey, secret_keys
-from .registry import Registry, key_window_problem
-from .sshkeys import KEY_TYPES, KeyFormatError, SshKey, parse_openssh
-from .verify import UNPROVEN, Walk, walk_history
+from ..signatures.claims import CONFIG_RECORD, Claim, content_hash, stated_version, trailer_lines
+from ..signatures.registry import Registry, key_window_problem
+from ..signatures.verify import UNPROVEN, Walk, walk_history
 
 SigningKey = SshKey | SecretKey  # both name their key by `.fingerprint`
 
@@ -301,7 +301,7 @@ def sign_records(
     root: Path, record_ids: list[str], meaning: str, reason: str | None, now: datetime
 ) -> str:
     """`qms sign`: one signed commit over the committed content of each record."""
-    from ..repository import Repository
+    from ..records.repository import Repository
     from ..validation.run import validate
 
     repo = Repository.discover(root)

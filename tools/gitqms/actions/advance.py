@@ -18,21 +18,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from . import git
-from .errors import QmsError, Refused
-from .history import record_blobs
-from .landing import land
-from .records.kinds import kind_of_id
-from .records.lifecycles import STATE_FIELDS, Machine, Transition
-from .repository import RecordFile, Repository
-from .rules.check import check_range
-from .safeyaml import LoadError, decode_record_bytes, load_yaml
-from .signatures.claims import trailer_lines
-from .signatures.commits import format_trailers
-from .signatures.signing import current_signer, head, plan_record_signatures, require_committed
-from .signatures.verify import walk_to_sign
-from .validation.run import check_record_text
-from .validation.semantic import Context
+from .. import git
+from ..errors import QmsError, Refused
+from ..history.commits import format_trailers
+from ..history.read import record_blobs
+from ..landing import land
+from ..records.kinds import kind_of_id
+from ..records.lifecycles import STATE_FIELDS, Machine, Transition
+from ..records.repository import RecordFile, Repository
+from ..rules.check import check_range
+from ..safeyaml import LoadError, decode_record_bytes, load_yaml
+from ..signatures.claims import trailer_lines
+from ..signatures.verify import walk_to_sign
+from ..validation.run import check_record_text
+from ..validation.semantic import Context
+from .sign import current_signer, head, plan_record_signatures, require_committed
 
 _CONTINUATION = re.compile(r"^([ \t]+\S|-( |$))")
 

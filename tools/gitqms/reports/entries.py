@@ -1,0 +1,83 @@
+"""The entries the published site lists: SOP versions with their signature lines, and CAPA
+and deviation records with what is due and their audit trails."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from ..audit.record_log import LogEntry
+from ..lifecycle.due import Due
+
+
+@dataclass(frozen=True)
+class SignatureLine:
+    """One row of a signature block: who signed what, as what, when, and whether it holds."""
+
+    name: str  # printed name from the registry
+    person: str | None
+    role: str | None
+    meaning: str
+    when: datetime  # UTC
+    verdict: str  # "valid", or "invalid: why"
+    reason: str | None
+    commit: str
+
+
+@dataclass(frozen=True)
+class PublishedVersion:
+    version: int
+    status: str  # effective, approved (upcoming), superseded, obsolete; draft/in review in previews
+    fields: Mapping[str, Any]  # the front matter as signed
+    body: str  # the Markdown as signed
+    commit: str  # where the signed bytes were read from
+    approved_on: date | None
+    effective_from: date | None
+    until: date | None
+    signatures: tuple[SignatureLine, ...]
+
+    @property
+    def reason(self) -> str | None:
+        value = self.fields.get("change_reason")
+        return value if isinstance(value, str) else None
+
+
+@dataclass(frozen=True)
+class SopEntry:
+    id: str
+    title: str
+    area: str | None
+    owner: str | None  # printed name
+    status: str  # the document's derived status on the day
+    current: PublishedVersion | None  # effective (or, when obsolete, the last in force)
+    upcoming: PublishedVersion | None  # approved, effective later
+    archive: tuple[PublishedVersion, ...]  # superseded and obsolete versions, newest first
+    revisions: tuple[PublishedVersion, ...]  # every approved version, newest first
+    draft: PublishedVersion | None  # the unapproved committed text, only in draft previews
+    next_review: date | None
+    last_review: date | None
+    related: tuple[str, ...]  # CAPAs and deviations that name this SOP
+    notes: tuple[str, ...]
+    trail: tuple[LogEntry, ...]
+
+
+@dataclass(frozen=True)
+class RecordEntry:
+    """A CAPA or deviation as committed on the day, with what is due and its audit trail."""
+
+    id: str
+    kind: str
+    title: str
+    state: str
+    signed_state: str | None
+    fields: Mapping[str, Any]
+    due: tuple[Due, ...]
+    links: tuple[str, ...]  # other records it names
+    trail: tuple[LogEntry, ...]
+    notes: tuple[str, ...]
+
+    @property
+    def overdue(self) -> bool:
+        return any(item.overdue for item in self.due)
