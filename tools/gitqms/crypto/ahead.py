@@ -8,7 +8,7 @@ it itself, so the walk never waits long.
 
 A process, not a thread: the walk holds the GIL almost all the time, and a thread that gives it
 up for every verification then waits for it back, which made threads slower than none. The
-worker is `python -m gitqms.signatures.ahead`, fed through pipes, rather than multiprocessing,
+worker is `python -m gitqms.crypto.ahead`, fed through pipes, rather than multiprocessing,
 which would re-import the caller's main script in the worker.
 """
 
