@@ -30,8 +30,8 @@ from ..rules.check import check_range
 from ..safeyaml import LoadError, decode_record_bytes, load_yaml
 from ..signatures.claims import trailer_lines
 from ..signatures.verify import walk_to_sign
+from ..validation.record_checks import Context
 from ..validation.run import check_record_text
-from ..validation.semantic import Context
 from .sign import current_signer, head, plan_record_signatures, require_committed
 
 _CONTINUATION = re.compile(r"^([ \t]+\S|-( |$))")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .. import git
@@ -19,7 +19,8 @@ from ..records.repository import Repository
 from ..signatures.claims import trailer_lines
 from ..signatures.verify import verify_history
 from ..validation.schemas import SCHEMA_NAMES, packaged_schema_text
-from .ci_files import installed_source, pip_argument, write_ci_files
+from .ci_files import checked_source, installed_source, pip_argument, write_ci_files
+from .registry import read_public_key
 from .sign import config_claim, signing_key
 from .template import check_before_writing, fill, quoted, template
 
@@ -58,6 +59,30 @@ def first_admin(cwd: Path, person_id: str | None, name: str | None, email: str |
         local = email.split("@")[0].lower()
         person_id = "".join(c for c in local if c.isalnum() or c in "._-").lstrip("._-0123456789")
     return Admin(person_id[:32] or "admin", name, email)
+
+
+def create_repository(
+    path: Path,
+    *,
+    cwd: Path,
+    admin_id: str | None,
+    admin_name: str | None,
+    admin_email: str | None,
+    key_file: Path | None,
+    organisation: str,
+    gitqms_source: str | None,
+) -> tuple[Admin, str]:
+    """`qms init PATH`: the first admin from the options given (else the git identity at `cwd`),
+    with the key in `key_file` when given, and the pip requirement CI installs (the one given,
+    else this gitqms as installed), both checked before anything is written; then the
+    repository. Returns the admin and that requirement."""
+    ensure_new_folder(path)
+    source = checked_source(gitqms_source if gitqms_source is not None else installed_source())
+    admin = first_admin(cwd, admin_id, admin_name, admin_email)
+    if key_file is not None:
+        admin = replace(admin, key=read_public_key(key_file), key_file=key_file.absolute())
+    init_repository(path, admin, organisation, source)
+    return admin, source
 
 
 def init_repository(path: Path, admin: Admin, organisation: str, gitqms_source: str) -> None:

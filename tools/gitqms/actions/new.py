@@ -29,7 +29,7 @@ DEVIATION_TYPES = schema_choices("deviation", "type")
 CAPA_SOURCES = schema_choices("capa", "source", "type")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NewRecord:
     kind: str
     title: str

@@ -23,8 +23,8 @@ from ..history.read import record_blobs
 from ..records.kinds import AUDIT_REVIEW, REVIEW_MEANING
 from ..records.repository import RecordFile, Repository
 from ..signatures.verify import walk_to_sign
+from ..validation.record_checks import Context
 from ..validation.run import check_record_text
-from ..validation.semantic import Context
 from .new import next_id
 from .sign import (
     commit_signature,

@@ -39,7 +39,7 @@ from .readme import readme_text
 from .report import render_json, render_text, verification_report
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Created:
     folder: Path
     tip: str
@@ -166,14 +166,14 @@ def _write(root: Path, staging: Path, target: Path, on: date) -> Created:
     value[SEAL] = seal(value)
     (staging / ARCHIVE_JSON).write_bytes(render_archive_json(value))
     return Created(
-        target,
-        tip,
-        refs,
-        report["commits"],
-        len(report["signatures"]),
-        report["failures"],
-        listing.count(b"\n"),
-        value["manifest_sha256"],
+        folder=target,
+        tip=tip,
+        refs=refs,
+        commits=report["commits"],
+        signatures=len(report["signatures"]),
+        invalid=report["failures"],
+        files=listing.count(b"\n"),
+        manifest_sha256=value["manifest_sha256"],
     )
 
 

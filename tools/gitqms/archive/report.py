@@ -8,16 +8,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..audit.verification import verification_json, verification_lines
-from ..history.receipts import dated_receipts
-from ..signatures.verify import verify_history
+from ..audit.verification import verification_lines, verify_revisions
 
 
 def verification_report(root: Path, tip: str, trust_root: str | None) -> dict[str, Any]:
     """`qms verify --format json` of `tip`'s whole history, with the server's receipts where
     the repository holds them. The trust root is the one given, else as `qms verify` finds it."""
-    report = verify_history(root, [tip], trust_root=trust_root)
-    return verification_json(report, dated_receipts(root, [v.commit for v in report.verdicts]))
+    return verify_revisions(root, [tip], trust_root)
 
 
 def render_json(report: dict[str, Any]) -> bytes:

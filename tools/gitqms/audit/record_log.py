@@ -25,7 +25,7 @@ from ..signatures.registry import Registry
 from ..signatures.verify import AUTHORED, Verdict, Walk, walk_history
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LogEntry:
     commit: str
     when: datetime  # UTC: the committer date for signatures, the author date for changes
@@ -125,7 +125,7 @@ class StoredSummaries:
 
     A summary depends only on the two contents it compares, so it never goes stale; the
     store is authenticated and keyed by the gitqms code like the history index (see
-    index_store.py). Summarising means reading and parsing both versions, which on a large
+    history/index_store.py). Summarising means reading and parsing both versions, which on a large
     history is most of the time an audit trail takes; a site build or an audit-trail review
     of the same history reads them from here.
     """
@@ -202,14 +202,14 @@ def step_entries(
         summary = "brings in the new record" if change.status == "A" else f"brings in: {summary}"
     entries = [
         LogEntry(
-            commit.id,
-            verdict.when,
-            verdict.signer,
-            verdict.email,
-            verdict.meaning,
-            verdict.reason,
-            _verdict_text(verdict),
-            summary or "signature only, no change",
+            commit=commit.id,
+            when=verdict.when,
+            name=verdict.signer,
+            email=verdict.email,
+            action=verdict.meaning,
+            reason=verdict.reason,
+            verdict=_verdict_text(verdict),
+            summary=summary or "signature only, no change",
         )
         for verdict in signed
         if verdict.meaning != AUTHORED
@@ -229,14 +229,15 @@ def step_entries(
             said = "not a signature"
         entries.append(
             LogEntry(
-                commit.id,
-                commit.author.utc,
-                person.name if person else commit.author.name,
-                author.email if author else commit.author.email,
-                merged or ("created" if change is not None and change.status == "A" else "changed"),
-                reasons[-1] if reasons else None,
-                said,
-                summary,
+                commit=commit.id,
+                when=commit.author.utc,
+                name=person.name if person else commit.author.name,
+                email=author.email if author else commit.author.email,
+                action=merged
+                or ("created" if change is not None and change.status == "A" else "changed"),
+                reason=reasons[-1] if reasons else None,
+                verdict=said,
+                summary=summary,
             )
         )
     return entries

@@ -1,4 +1,4 @@
-"""The audit-trail review as text, CSV and one self-contained, printable HTML page.
+"""The audit-trail review as text, JSON, CSV and one self-contained, printable HTML page.
 
 Record text is untrusted: every value is escaped in HTML, and a CSV cell that a spreadsheet
 would run as a formula is prefixed with an apostrophe. The page has no script, no external
@@ -7,12 +7,14 @@ link and no remote resource; its CSS is inline.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from html import escape
 
 from ..csv_cells import csv_text
-from .review import ANOMALY_KINDS, DATE_BASIS, AuditReview, Change
+from .anomalies import ANOMALY_KINDS
+from .review import DATE_BASIS, AuditReview, Change, report_json, report_sha256
 
 CSV_FIELDS = (
     "type",
@@ -28,6 +30,22 @@ CSV_FIELDS = (
     "received",
     "date_flag",
 )
+
+
+def report_output(review: AuditReview, output_format: str, generated: datetime) -> str:
+    """The review in `output_format` (text, json, csv or html), as `qms audit-trail` writes it;
+    json adds the report's hash and the time it was generated."""
+    if output_format == "json":
+        data = report_json(review) | {
+            "report_sha256": report_sha256(review),
+            "generated": generated.isoformat(),
+        }
+        return json.dumps(data, indent=2, ensure_ascii=True) + "\n"
+    if output_format == "csv":
+        return as_csv(review)
+    if output_format == "html":
+        return as_html(review, generated)
+    return as_text(review, generated)
 
 
 def period_text(review: AuditReview) -> str:
@@ -194,7 +212,55 @@ def as_html(review: AuditReview, generated: datetime) -> str:
         f" · generated {escape(stamp)}"
     )
     counts = review.counts()
-    meta = _table(
+    summary = _table(
+        ("Commits", "Changes", "Signatures", "Invalid signatures", "Anomalies"),
+        [
+            _row(
+                counts["commits"],
+                counts["changes"],
+                counts["signatures"],
+                counts["invalid_signatures"],
+                counts["anomalies"],
+            )
+        ],
+    )
+    anomalies, kinds = _anomaly_tables(review)
+    people = _table(("Person", "Entries"), [_row(p, n) for p, n in review.by_person().items()])
+    records = _table(("Record", "Entries"), [_row(r, n) for r, n in review.by_record().items()])
+    notes = "".join(f"<li>{escape(note)}</li>" for note in review.notes)
+    title = f"Audit-trail review {period}"
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(title)}</title>
+<style>{_CSS}</style>
+</head>
+<body>
+<div class="print-header">{header}</div>
+<h1>{escape(title)}</h1>
+{_meta_table(review, period, stamp)}
+<h2>Summary</h2>
+{summary}
+<h2>Anomalies</h2>
+{anomalies}
+{kinds}
+<h2>Every change and signature</h2>
+{_changes_table(review)}
+<h2>By person</h2>
+{people}
+<h2>By record</h2>
+{records}
+{f"<h2>Notes</h2><ul>{notes}</ul>" if notes else ""}
+</body>
+</html>
+"""
+
+
+def _meta_table(review: AuditReview, period: str, stamp: str) -> str:
+    """What was reviewed: organisation, period, revision, branch, trust root, receipts."""
+    return _table(
         ("", ""),
         [
             _row("Organisation", review.organisation),
@@ -213,42 +279,36 @@ def as_html(review: AuditReview, generated: datetime) -> str:
         ],
         "meta",
     )
-    summary = _table(
-        ("Commits", "Changes", "Signatures", "Invalid signatures", "Anomalies"),
+
+
+def _anomaly_tables(review: AuditReview) -> tuple[str, str]:
+    """The anomalies, and the count of each kind with its meaning (or a line saying none)."""
+    if not review.anomalies:
+        return '<p class="none">No anomalies in this period.</p>', ""
+    anomalies = _table(
+        ("Code", "Date (UTC)", "Commit", "Record", "Person", "What is wrong"),
         [
             _row(
-                counts["commits"],
-                counts["changes"],
-                counts["signatures"],
-                counts["invalid_signatures"],
-                counts["anomalies"],
+                a.code,
+                f"{a.when:%Y-%m-%d %H:%M}",
+                a.commit[:12],
+                a.record,
+                a.person,
+                a.message,
             )
+            for a in review.anomalies
         ],
+        "anomaly",
     )
-    if review.anomalies:
-        anomalies = _table(
-            ("Code", "Date (UTC)", "Commit", "Record", "Person", "What is wrong"),
-            [
-                _row(
-                    a.code,
-                    f"{a.when:%Y-%m-%d %H:%M}",
-                    a.commit[:12],
-                    a.record,
-                    a.person,
-                    a.message,
-                )
-                for a in review.anomalies
-            ],
-            "anomaly",
-        )
-        kinds = _table(
-            ("Code", "Meaning", "Count"),
-            [_row(code, ANOMALY_KINDS.get(code, ""), n) for code, n in review.by_anomaly().items()],
-        )
-    else:
-        anomalies = '<p class="none">No anomalies in this period.</p>'
-        kinds = ""
-    changes = _table(
+    kinds = _table(
+        ("Code", "Meaning", "Count"),
+        [_row(code, ANOMALY_KINDS.get(code, ""), n) for code, n in review.by_anomaly().items()],
+    )
+    return anomalies, kinds
+
+
+def _changes_table(review: AuditReview) -> str:
+    return _table(
         (
             "Date (UTC)",
             "Commit",
@@ -281,34 +341,3 @@ def as_html(review: AuditReview, generated: datetime) -> str:
         ],
         "changes",
     )
-    people = _table(("Person", "Entries"), [_row(p, n) for p, n in review.by_person().items()])
-    records = _table(("Record", "Entries"), [_row(r, n) for r, n in review.by_record().items()])
-    notes = "".join(f"<li>{escape(note)}</li>" for note in review.notes)
-    title = f"Audit-trail review {period}"
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{escape(title)}</title>
-<style>{_CSS}</style>
-</head>
-<body>
-<div class="print-header">{header}</div>
-<h1>{escape(title)}</h1>
-{meta}
-<h2>Summary</h2>
-{summary}
-<h2>Anomalies</h2>
-{anomalies}
-{kinds}
-<h2>Every change and signature</h2>
-{changes}
-<h2>By person</h2>
-{people}
-<h2>By record</h2>
-{records}
-{f"<h2>Notes</h2><ul>{notes}</ul>" if notes else ""}
-</body>
-</html>
-"""

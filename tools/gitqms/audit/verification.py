@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from ..history.receipts import DatedReceipt
-from ..signatures.verify import Report, Verdict
+from .. import git
+from ..history.receipts import DatedReceipt, dated_receipts
+from ..signatures.verify import Report, Verdict, verify_history
 from ..text import plural, printable
 
 
@@ -53,6 +55,16 @@ def verification_json(
     if receipts is not None:
         value["date_flags"] = sum(1 for d in receipts.values() if d.flag)
     return value
+
+
+def verify_revisions(
+    root: Path, revisions: Sequence[str], trust_root: str | None
+) -> dict[str, Any]:
+    """`qms verify --format json` of `revisions` (revisions or ranges, checked first): every
+    signature judged, with the server's receipt and its date flag where the repository holds
+    the receipts. The trust root is the one given, else as `qms verify` finds it."""
+    report = verify_history(root, git.expand_range(root, revisions), trust_root=trust_root)
+    return verification_json(report, dated_receipts(root, [v.commit for v in report.verdicts]))
 
 
 @dataclass(frozen=True)

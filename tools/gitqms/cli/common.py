@@ -16,7 +16,10 @@ from ..text import plural as plural
 from ..text import printable as printable
 from ..validation.findings import Finding
 
-if TYPE_CHECKING:  # the checker loads only with the commands that run it
+if TYPE_CHECKING:  # the checker and rich load only with the commands that use them
+    from rich.table import Table
+
+    from ..actions.registry import Edit
     from ..rules.check import CheckReport
 
 FORMAT_OPTION = click.option(
@@ -28,6 +31,12 @@ FORMAT_OPTION = click.option(
     help="text for people, json for machines.",
 )
 
+REGISTRY_REASON = click.option(  # `qms people add`, `qms keys add`
+    "--reason",
+    required=True,
+    help="Why the registry changes; recorded in the commit's Reason trailer and shown in the "
+    "audit trail (qms log qms.yaml).",
+)
 
 _YMD = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
@@ -51,6 +60,14 @@ class Day(click.ParamType):
 
 DAY = Day()
 
+STATUS_DATE = click.option(  # `qms status` and `qms due`
+    "--date",
+    "on",
+    type=DAY,
+    default=None,
+    help="The day to judge status and due dates for (YYYY-MM-DD; default: today).",
+)
+
 
 def echo_json(value: Any) -> None:
     # ASCII only: control, C1 and bidi characters from record text arrive escaped.
@@ -67,6 +84,29 @@ def echo_findings(findings: list[Finding]) -> None:
             + printable(f": {record}{finding.message} [{finding.code}]")
         )
         click.echo(printable(f"    fix: {finding.fix}"))
+
+
+def print_table(table: Table, *, width: int = 140) -> None:
+    """A rich table; piped or logged, at a fixed width wider than rich's 80."""
+    from rich.console import Console
+
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=width)
+    console.print(table)
+
+
+def echo_table(title: str, columns: list[str], rows: list[list[str]]) -> None:
+    """A table of plain cells: text shown as written, never read as rich markup."""
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(Text(printable(cell)) for cell in row))
+    print_table(table)
 
 
 def echo_check_report(report: CheckReport) -> None:
@@ -105,3 +145,11 @@ def repository(ctx: click.Context, *, needs_git: bool = True) -> Repository:
     """The repository named by --repo, or found from the current folder; `needs_git=False` for
     commands that read only the files (validate, list)."""
     return Repository.discover(start_folder(ctx), needs_git=needs_git)
+
+
+def sign_registry_edit(ctx: click.Context, edit: Edit, reason: str) -> None:
+    """One change of the people-and-keys registry in qms.yaml, as an admin-signed commit."""
+    from ..actions.registry import change_registry
+
+    change = change_registry(start_folder(ctx), edit, reason, signing_time(ctx))
+    click.echo(printable(f"{change.subject}: signed commit {change.commit[:12]}"))

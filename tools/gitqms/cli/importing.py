@@ -9,13 +9,9 @@ import click
 from ..errors import Exit, QmsError
 from ..importing.fields import normalise
 from ..importing.gaps import ImportReport
-from ..importing.run import (
-    ImportRequest,
-    commit_import,
-    parse_assignments,
-    plan_import,
-    write_files,
-)
+from ..importing.plan import plan_import
+from ..importing.request import ImportRequest, parse_assignments
+from ..importing.write import place_import
 from ..validation.run import require_config
 from .common import FORMAT_OPTION, echo_json, plural, printable, repository, signing_time
 
@@ -106,11 +102,7 @@ def import_records(
     report = plan.report
     report.dry_run = dry_run
     if not dry_run:
-        if make_commit and plan.records:
-            assert reason is not None
-            report.commit = commit_import(repo, plan, reason.strip(), now)
-        else:
-            write_files(repo.root, plan.files)
+        place_import(repo, plan, reason.strip() if make_commit and reason else None, now)
     if output_format == "json":
         echo_json(report.to_json())
     else:

@@ -1,5 +1,6 @@
 """The demo's people at their desks: each with an SSH key made by ssh-keygen and a git config
-that signs with it, acting on given days through the real `qms` commands."""
+that signs with it, acting on given days through the real `qms` commands (the command line
+hands the demo the way to run them)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,17 @@ import io
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from .. import clock
 from ..errors import QmsError
+
+# How the demo's people run the command line: the words after `qms` in, the exit code out, what
+# it prints on sys.stdout and sys.stderr. The command line sits above the demo and passes it in.
+Qms = Callable[[Sequence[str]], int]
 
 # Variables that would override each person's own identity or settings.
 _IDENTITY = (
@@ -83,13 +88,11 @@ def acting(actor: Actor, when: datetime) -> Iterator[None]:
         os.environ.update(saved)
 
 
-def run_qms(repo: Path, args: Sequence[str]) -> str:
-    """Run one `qms` command in-process, exactly as typed; its output, or QmsError on failure."""
-    from ..cli.main import cli  # the demo drives the command line, as a person would
-
+def run_qms(qms: Qms, repo: Path, args: Sequence[str]) -> str:
+    """Run one `qms` command in `repo`, exactly as typed; its output, or QmsError on failure."""
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-        code = cli.main(["-C", str(repo), *args], prog_name="qms", standalone_mode=False)
+        code = qms(["-C", str(repo), *args])
     if code:
         raise QmsError(f"demo step `qms {' '.join(args)}` failed:\n{out.getvalue().strip()}")
     return out.getvalue()

@@ -21,7 +21,7 @@ from ..actions.init import sign_trust_root, write_layout
 from ..actions.template import fill, quoted, template
 from ..errors import QmsError
 from ..records.config import build_config
-from .actors import Actor, acting, make_actor, run_qms
+from .actors import Actor, Qms, acting, make_actor, run_qms
 from .story import START, Step, at, timeline
 
 ORGANISATION = "St. Aurelia University Hospital"
@@ -38,8 +38,13 @@ class Demo:
 
 
 def build_demo(
-    target: Path, examples: Path, today: date, progress: Callable[[str], None] = lambda _: None
+    target: Path,
+    examples: Path,
+    today: date,
+    qms: Qms,
+    progress: Callable[[str], None] = lambda _: None,
 ) -> Demo:
+    """The demo in `target`, its people running their `qms` command lines through `qms`."""
     if not (examples / "qms.yaml").is_file() or not (examples / "sops").is_dir():
         raise QmsError(
             f"{examples} holds no example QMS content (qms.yaml, sops/, capa/, deviations/)",
@@ -54,7 +59,7 @@ def build_demo(
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.demo-"))
     try:
-        demo = _build(staging, examples, today, progress)
+        demo = _build(staging, examples, today, qms, progress)
         if target.exists():
             target.rmdir()
         staging.rename(target)
@@ -73,7 +78,9 @@ def build_demo(
     )
 
 
-def _build(folder: Path, examples: Path, today: date, progress: Callable[[str], None]) -> Demo:
+def _build(
+    folder: Path, examples: Path, today: date, qms: Qms, progress: Callable[[str], None]
+) -> Demo:
     repo, people_dir = folder / "repo", folder / "people"
     raw = yaml.safe_load((examples / "qms.yaml").read_text(encoding="utf-8"))
     progress(f"making keys for {len(raw['people'])} people")
@@ -97,13 +104,13 @@ def _build(folder: Path, examples: Path, today: date, progress: Callable[[str], 
     steps = timeline(examples, config, today)
     progress(f"running {len(steps)} steps of signed work, {START} to {today}")
     for step in steps:
-        _run(repo, actors[step.actor], step)
+        _run(qms, repo, actors[step.actor], step)
     if git.symbolic_head(repo) != "refs/heads/main":
         git.switch_branch(repo, "main")
     with acting(actors["a.weber"], at(today, 12)):
-        verified = run_qms(repo, ["verify"]).strip().splitlines()[-1]
+        verified = run_qms(qms, repo, ["verify"]).strip().splitlines()[-1]
         root = git.run(repo, ["rev-list", "--max-parents=0", "HEAD"]).stdout.strip()
-        run_qms(repo, ["check", f"{root}..HEAD"])
+        run_qms(qms, repo, ["check", f"{root}..HEAD"])
     progress(f"qms verify: {verified}")
     progress("building the site")
     from ..site.build import build_site  # MkDocs loads only when the site is built
@@ -120,7 +127,7 @@ def _build(folder: Path, examples: Path, today: date, progress: Callable[[str], 
     return Demo(folder, repo, folder / "site", people_dir, len(steps) + 1, verified)
 
 
-def _run(repo: Path, actor: Actor, step: Step) -> None:
+def _run(qms: Qms, repo: Path, actor: Actor, step: Step) -> None:
     """One step, on its branch: made from main on first use, merged and deleted at its merge."""
     head = git.symbolic_head(repo)
     with acting(actor, step.when):
@@ -139,4 +146,4 @@ def _run(repo: Path, actor: Actor, step: Step) -> None:
                 (repo / path).write_text(text, encoding="utf-8")
             git.commit_paths(repo, list(step.files), step.message)
         else:
-            run_qms(repo, step.args)
+            run_qms(qms, repo, step.args)

@@ -17,7 +17,7 @@ one CAPA action overdue, SOP-0003 v2 approved and not yet effective, the same re
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -34,7 +34,7 @@ _RECORD_ID = re.compile(r"\b(?:CAPA|DEV)-\d{4}-\d{4}\b")
 SIGNERS = ("m.okafor", "l.santos", "a.weber", "j.lindqvist")  # preferred, in this order
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Step:
     when: datetime
     actor: str
@@ -52,9 +52,9 @@ def pull_request(
     after the last of them, as a reviewed pull request is: work reaches main only this way."""
     last = max(step.when for step in steps)
     merge = Step(
-        last + timedelta(minutes=1),
-        merger,
-        "merge",
+        when=last + timedelta(minutes=1),
+        actor=merger,
+        kind="merge",
         message=f"Merge {branch}: {title}\n\nReason: {reason}\n",
         branch=branch,
     )
@@ -66,11 +66,12 @@ def at(day: date, hour: int = 10, minute: int = 0) -> datetime:
 
 
 def write(when: datetime, actor: str, files: Mapping[str, str], summary: str, reason: str) -> Step:
-    return Step(when, actor, "write", files=dict(files), message=f"{summary}\n\nReason: {reason}\n")
+    message = f"{summary}\n\nReason: {reason}\n"
+    return Step(when=when, actor=actor, kind="write", files=dict(files), message=message)
 
 
 def qms(when: datetime, actor: str, *args: str) -> Step:
-    return Step(when, actor, "qms", tuple(args))
+    return Step(when=when, actor=actor, kind="qms", args=tuple(args))
 
 
 def _set(text: str, key: str, value: str) -> str:
@@ -79,90 +80,100 @@ def _set(text: str, key: str, value: str) -> str:
 
 
 def sop_steps(examples: Path, today: date) -> list[Step]:
-    first_issue: list[Step] = []
+    """The SOPs' year, one pull request after another (the module's docstring tells it)."""
     sops = {p.stem: p.read_text(encoding="utf-8") for p in sorted((examples / "sops").glob("*.md"))}
-    owners = {sop: re.search(r"(?m)^owner: (\S+)", text) for sop, text in sops.items()}
-    owner = {sop: m.group(1) if m else "l.santos" for sop, m in owners.items()}
-    first = dict(sops)
-    first["SOP-0005"] = _sop_0005_v1(sops["SOP-0005"])
-    first["SOP-0012"] = SOP_0012
-    owner["SOP-0012"] = "j.lindqvist"
-    for number, (sop, text) in enumerate(sorted(first.items())):
-        first_issue.append(
-            write(
-                at(START + timedelta(days=1), 9, number),
-                owner[sop],
-                {f"sops/{sop}.md": text},
-                f"{sop}: first issue under gitqms",
-                "migration of the paper procedure into the electronic QMS",
-            )
+    return [
+        *_first_issue(sops),
+        *_sop_0005_v2(sops["SOP-0005"]),
+        *_sop_0012_retired(),
+        *_sop_0003_v2(sops["SOP-0003"], today),
+        *_sop_0001_v4_draft(sops["SOP-0001"], today),
+        *_sop_0013_draft(today),
+    ]
+
+
+def _review(when: datetime, actor: str, sop: str, reason: str) -> Step:
+    return qms(when, actor, "review", sop, "--reason", reason)
+
+
+def _approve(when: datetime, sops: Sequence[str], reason: str) -> Step:
+    return qms(when, "a.weber", "approve", *sops, "--reason", reason)
+
+
+def _first_issue(sops: Mapping[str, str]) -> list[Step]:
+    """Every procedure's first issue under gitqms: drafted by its owner, reviewed by someone
+    else, approved together; SOP-0005 as its version 1, and the paper log SOP-0012."""
+    first = {**sops, "SOP-0005": _sop_0005_v1(sops["SOP-0005"]), "SOP-0012": SOP_0012}
+    owner = {sop: _owner(text) for sop, text in sops.items()} | {"SOP-0012": "j.lindqvist"}
+    drafted = [
+        write(
+            at(START + timedelta(days=1), 9, number),
+            owner[sop],
+            {f"sops/{sop}.md": text},
+            f"{sop}: first issue under gitqms",
+            "migration of the paper procedure into the electronic QMS",
         )
-    for sop in sorted(first):
-        reviewer = "j.lindqvist" if owner[sop] == "m.okafor" else "m.okafor"
-        first_issue.append(
-            qms(
-                at(START + timedelta(days=2)),
-                reviewer,
-                "review",
-                sop,
-                "--reason",
-                "technical review",
-            )
+        for number, (sop, text) in enumerate(sorted(first.items()))
+    ]
+    reviewed = [
+        _review(
+            at(START + timedelta(days=2)),
+            "j.lindqvist" if owner[sop] == "m.okafor" else "m.okafor",
+            sop,
+            "technical review",
         )
-    first_issue.append(
-        qms(
-            at(START + timedelta(days=3)),
-            "a.weber",
-            "approve",
-            *sorted(first),
-            "--reason",
-            "release",
-        )
-    )
-    steps = pull_request(
-        first_issue,
+        for sop in sorted(first)
+    ]
+    approved = _approve(at(START + timedelta(days=3)), sorted(first), "release")
+    return pull_request(
+        [*drafted, *reviewed, approved],
         "sops/first-issue",
         "a.weber",
         "the procedures in force, first issue under gitqms",
         "migration of the paper procedures, reviewed and approved",
     )
-    # SOP-0005 v2: the logger hold point (CAPA-2026-0001 action A1), effective 2026-05-04.
-    v2_title = "SOP-0005 v2: logger acceptance before the shipper is opened"
-    v2 = [
+
+
+def _owner(text: str) -> str:
+    match = re.search(r"(?m)^owner: (\S+)", text)
+    return match.group(1) if match else "l.santos"
+
+
+def _sop_0005_v2(text: str) -> list[Step]:
+    """The logger hold point (CAPA-2026-0001 action A1), effective 2026-05-04."""
+    title = "SOP-0005 v2: logger acceptance before the shipper is opened"
+    steps = [
         write(
             at(date(2026, 4, 15)),
             "j.lindqvist",
-            {"sops/SOP-0005.md": sops["SOP-0005"]},
-            v2_title,
+            {"sops/SOP-0005.md": text},
+            title,
             "CAPA-2026-0001 action A1",
         ),
-        qms(
-            at(date(2026, 4, 17)),
-            "m.okafor",
-            "review",
-            "SOP-0005",
-            "--reason",
-            "checked against CAPA-2026-0001",
-        ),
-        qms(at(date(2026, 4, 20)), "a.weber", "approve", "SOP-0005", "--reason", "CC-2026-014"),
+        _review(at(date(2026, 4, 17)), "m.okafor", "SOP-0005", "checked against CAPA-2026-0001"),
+        _approve(at(date(2026, 4, 20)), ["SOP-0005"], "CC-2026-014"),
     ]
-    steps += pull_request(v2, "SOP-0005/v2", "a.weber", v2_title, "CC-2026-014 approved")
-    retire_reason = "paper temperature log replaced by logger acceptance in SOP-0005 v2"
-    retire = [
-        qms(
-            at(date(2026, 6, 15)),
-            "a.weber",
-            "sign",
-            "SOP-0012",
-            "--meaning",
-            "retired",
-            "--reason",
-            retire_reason,
-        )
-    ]
-    steps += pull_request(retire, "SOP-0012/retire", "a.weber", "retire SOP-0012", retire_reason)
-    # A revision approved now, effective in three weeks; an edit in review; a new draft.
-    revised = _set(sops["SOP-0003"], "version", "2")
+    return pull_request(steps, "SOP-0005/v2", "a.weber", title, "CC-2026-014 approved")
+
+
+def _sop_0012_retired() -> list[Step]:
+    reason = "paper temperature log replaced by logger acceptance in SOP-0005 v2"
+    retire = qms(
+        at(date(2026, 6, 15)),
+        "a.weber",
+        "sign",
+        "SOP-0012",
+        "--meaning",
+        "retired",
+        "--reason",
+        reason,
+    )
+    return pull_request([retire], "SOP-0012/retire", "a.weber", "retire SOP-0012", reason)
+
+
+def _sop_0003_v2(text: str, today: date) -> list[Step]:
+    """A revision approved three days before the story's last day, in force three weeks on."""
+    revised = _set(text, "version", "2")
     revised = _set(revised, "effective_date", f'"{today + timedelta(days=21):%Y-%m-%d}"')
     revised = _set(revised, "supersedes", '"SOP-0003 v1"')
     revised = _set(revised, "change_control", '"CC-2026-052"')
@@ -179,10 +190,7 @@ def sop_steps(examples: Path, today: date) -> list[Step]:
         "implement the actions.\n",
         1,
     )
-    draft_edit = _set(_set(sops["SOP-0001"], "version", "4"), "supersedes", '"SOP-0001 v3"') + (
-        "\n## Draft note\n\nDRAFT-ONLY TEXT: electronic training records to replace paper.\n"
-    )
-    revision = [
+    steps = [
         write(
             at(today - timedelta(days=6)),
             "l.santos",
@@ -190,60 +198,49 @@ def sop_steps(examples: Path, today: date) -> list[Step]:
             "SOP-0003 v2: independent effectiveness verification",
             "self-inspection finding SI-2026-07",
         ),
-        qms(
-            at(today - timedelta(days=4)),
-            "m.okafor",
-            "review",
-            "SOP-0003",
-            "--reason",
-            "technical review",
-        ),
-        qms(
-            at(today - timedelta(days=3)),
-            "a.weber",
-            "approve",
-            "SOP-0003",
-            "--reason",
-            "CC-2026-052",
-        ),
+        _review(at(today - timedelta(days=4)), "m.okafor", "SOP-0003", "technical review"),
+        _approve(at(today - timedelta(days=3)), ["SOP-0003"], "CC-2026-052"),
     ]
-    steps += pull_request(
-        revision, "SOP-0003/v2", "a.weber", "SOP-0003 v2, effective in three weeks", "CC-2026-052"
+    return pull_request(
+        steps, "SOP-0003/v2", "a.weber", "SOP-0003 v2, effective in three weeks", "CC-2026-052"
     )
-    # Drafts merged for everyone to see in the working copy, never on the controlled site.
-    edit = [
+
+
+# The drafts below are merged for everyone to see in the working copy, never on the
+# controlled site.
+
+
+def _sop_0001_v4_draft(text: str, today: date) -> list[Step]:
+    """An edit in review: drafted two days before the story's last day, reviewed once."""
+    edited = _set(_set(text, "version", "4"), "supersedes", '"SOP-0001 v3"') + (
+        "\n## Draft note\n\nDRAFT-ONLY TEXT: electronic training records to replace paper.\n"
+    )
+    steps = [
         write(
             at(today - timedelta(days=2)),
             "l.santos",
-            {"sops/SOP-0001.md": draft_edit},
+            {"sops/SOP-0001.md": edited},
             "SOP-0001 v4 (draft): electronic training records",
             "planned move to electronic training records",
         ),
-        qms(
-            at(today - timedelta(days=1)),
-            "m.okafor",
-            "review",
-            "SOP-0001",
-            "--reason",
-            "first review",
-        ),
+        _review(at(today - timedelta(days=1)), "m.okafor", "SOP-0001", "first review"),
     ]
-    steps += pull_request(
-        edit, "SOP-0001/v4", "l.santos", "SOP-0001 v4 draft", "draft shared for comment"
+    return pull_request(
+        steps, "SOP-0001/v4", "l.santos", "SOP-0001 v4 draft", "draft shared for comment"
     )
-    new_draft = [
-        write(
-            at(today - timedelta(days=1), 14),
-            "s.murphy",
-            {"sops/SOP-0013.md": SOP_0013},
-            "SOP-0013 (draft): gene therapy vector spill response",
-            "new procedure requested by the biosafety officer",
-        )
-    ]
-    steps += pull_request(
-        new_draft, "SOP-0013/draft", "s.murphy", "SOP-0013 draft", "draft shared for comment"
+
+
+def _sop_0013_draft(today: date) -> list[Step]:
+    drafted = write(
+        at(today - timedelta(days=1), 14),
+        "s.murphy",
+        {"sops/SOP-0013.md": SOP_0013},
+        "SOP-0013 (draft): gene therapy vector spill response",
+        "new procedure requested by the biosafety officer",
     )
-    return steps
+    return pull_request(
+        [drafted], "SOP-0013/draft", "s.murphy", "SOP-0013 draft", "draft shared for comment"
+    )
 
 
 def record_steps(examples: Path, config: QmsConfig, today: date) -> list[Step]:

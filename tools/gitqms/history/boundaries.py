@@ -4,8 +4,8 @@ Where a shallow clone's history stops, or where `.git/info/grafts` says it begin
 commit without its parents, so it would pass for the commit that introduces qms.yaml: whatever
 registry it holds, an outsider's included, would be trusted. Such a history is judged only from
 a trust root that is pinned, that it holds, and after which nothing is cut. Grafts are never
-honoured (git.py reads history as committed); they are refused all the same, unpinned, since
-they say someone wanted the history read otherwise.
+honoured (the git package reads history as committed); they are refused all the same, unpinned,
+since they say someone wanted the history read otherwise.
 """
 
 from __future__ import annotations

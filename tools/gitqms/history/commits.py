@@ -25,7 +25,7 @@ class Identity:
         return self.time.astimezone(UTC)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Commit:
     id: str
     tree: str

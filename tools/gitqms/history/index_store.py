@@ -106,10 +106,15 @@ def _usable_secret(root: Path, folder: Path) -> bytes | None:
 def code_digest() -> str:
     """A digest of the gitqms code: any change to it makes every stored file stale."""
     digest = hashlib.sha256(sys.version.encode())
-    package = Path(__file__).resolve().parent
+    package = code_folder()
     for path in sorted(package.rglob("*.py")):
         digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
+
+
+def code_folder() -> Path:
+    """The whole gitqms package folder, wherever in it this module sits."""
+    return Path(__file__).resolve().parents[__name__.count(".") - 1]
 
 
 def _mac(secret: bytes, data: bytes | memoryview) -> bytes:

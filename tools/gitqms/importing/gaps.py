@@ -74,7 +74,7 @@ class Column:
     note: str | None = None
 
 
-@dataclass
+@dataclass(kw_only=True)
 class FileReport:
     source: str
     sha256: str
@@ -119,7 +119,7 @@ class FileReport:
         }
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ImportReport:
     kind: str
     imported_on: str

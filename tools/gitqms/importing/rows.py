@@ -9,7 +9,7 @@ from typing import Any
 
 from ..records.config import QmsConfig
 from ..records.kinds import kind_of_id
-from ..validation.semantic import forbidden_patterns
+from ..validation.privacy import forbidden_patterns
 from .fields import CHOICES, STATES, Field, field_named, normalise
 from .gaps import Gap
 from .tables import Cell, is_blank
@@ -135,25 +135,12 @@ def _convert(spec: Field, cell: Cell, ctx: RowContext, built: BuiltRow, column: 
             return " ".join(text.split())[:_LINE_MAX]
         return text
     if kind == "line":
-        line = " ".join(text.split())
-        if len(line) > _LINE_MAX:
-            built.gaps.append(
-                Gap("assumed", spec.path, column, f"shortened to {_LINE_MAX} characters")
-            )
-            line = line[: _LINE_MAX - 1].rstrip() + "…"
-        return line
+        return _line(text, built, spec.path, column)
     if kind == "date":
         moment = read_moment(cell, ctx.order)
         return moment.date_text()
     if kind == "date-time":
-        moment = read_moment(cell, ctx.order)
-        if moment.clock is None:
-            built.gaps.append(
-                Gap("assumed", spec.path, column, "no time of day recorded; 00:00 UTC written")
-            )
-        elif moment.zone is None:
-            built.gaps.append(Gap("assumed", spec.path, column, "no time zone recorded; UTC"))
-        return moment
+        return _date_time(cell, ctx, built, spec.path, column)
     if kind == "person":
         return read_person(cell, ctx.config)
     if kind == "score":
@@ -173,16 +160,39 @@ def _convert(spec: Field, cell: Cell, ctx: RowContext, built: BuiltRow, column: 
             raise ValueProblem(f"'{text}' is not a known value of {spec.path}")
         return value
     if kind == "area":
-        area = slug(text)
-        if area in ctx.config.areas:
-            return area
-        for key, description in ctx.config.areas.items():  # "Pharmacy" for "pharmacy"
-            if normalise(description).startswith(normalise(text)) and normalise(text):
-                return key
-        raise ValueProblem(f"the area '{text}' is not an area of qms.yaml")
+        return _area(text, ctx.config)
     if kind == "refs":
         return _references(text, ctx, built, spec.path, column)
     raise AssertionError(kind)
+
+
+def _line(text: str, built: BuiltRow, path: str, column: str) -> str:
+    line = " ".join(text.split())
+    if len(line) > _LINE_MAX:
+        built.gaps.append(Gap("assumed", path, column, f"shortened to {_LINE_MAX} characters"))
+        line = line[: _LINE_MAX - 1].rstrip() + "…"
+    return line
+
+
+def _date_time(cell: Cell, ctx: RowContext, built: BuiltRow, path: str, column: str) -> Moment:
+    moment = read_moment(cell, ctx.order)
+    if moment.clock is None:
+        built.gaps.append(
+            Gap("assumed", path, column, "no time of day recorded; 00:00 UTC written")
+        )
+    elif moment.zone is None:
+        built.gaps.append(Gap("assumed", path, column, "no time zone recorded; UTC"))
+    return moment
+
+
+def _area(text: str, config: QmsConfig) -> str:
+    area = slug(text)
+    if area in config.areas:
+        return area
+    for key, description in config.areas.items():  # "Pharmacy" for "pharmacy"
+        if normalise(description).startswith(normalise(text)) and normalise(text):
+            return key
+    raise ValueProblem(f"the area '{text}' is not an area of qms.yaml")
 
 
 def _references(text: str, ctx: RowContext, built: BuiltRow, path: str, column: str) -> list[str]:

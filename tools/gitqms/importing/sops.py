@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,95 +77,32 @@ def _approval(role: str, text: str) -> dict[str, str]:
 def build_sop(
     sop: LegacySop, config: QmsConfig, defaults: dict[str, str], order: DayOrder
 ) -> BuiltSop:
+    """The SOP record's front matter, field by field in this order, each gap and refusal named."""
     built = BuiltSop()
-    fields = sop.fields
+    fields, data = sop.fields, built.data
+    read = _Reader(sop, defaults, built)
     built.legacy_id = " ".join(fields.get("legacy_id", "").split())[:200] or None
     if built.legacy_id is None:
         built.gaps.append(Gap("missing", "migration.legacy_id", None, "no document number found"))
-    title = " ".join(fields.get("title", "").split())
-    if not title:
-        title = PLACEHOLDER_TEXT
-        built.gaps.append(Gap("placeholder", "title", None, "no title in the document"))
-    elif len(title) > 200:
-        title = title[:199].rstrip() + "…"
-        built.gaps.append(Gap("assumed", "title", None, "shortened to 200 characters"))
-    data = built.data
-    data["title"] = title
-
-    def value(key: str, reader: Any, what: str) -> Any:
-        """The field read from the document, else from --default; None (with a gap) if neither."""
-        text = fields.get(key)
-        if text:
-            try:
-                return reader(text)
-            except ValueProblem as problem:
-                if key not in defaults:
-                    built.gaps.append(Gap("unreadable", what, _from(sop, key), str(problem)))
-                    built.refused.append(f"{what}: {problem}")
-                    return None
-                built.gaps.append(Gap("default", what, _from(sop, key), f"{problem}; --default"))
-        if key in defaults:
-            if not text:
-                built.gaps.append(Gap("default", what, None, "not in the document; --default"))
-            try:
-                return reader(defaults[key])
-            except ValueProblem as problem:
-                built.refused.append(f"--default {key}: {problem}")
-                return None
-        return None
-
-    version = value("version", _version, "version")
+    data["title"] = _title(fields, built)
+    version = read.value("version", _version, "version")
     if version is None and "version" not in fields:
         version = 1
         built.gaps.append(Gap("assumed", "version", None, "no version in the document; 1"))
     data["version"] = version
-    owner = None
-    if "owner" not in fields and fields.get("author"):  # the author owns it, if a person here
-        try:
-            owner = read_person(fields["author"], config)
-            built.gaps.append(Gap("assumed", "owner", _from(sop, "author"), "the author"))
-        except ValueProblem as problem:
-            built.gaps.append(Gap("unreadable", "owner", _from(sop, "author"), str(problem)))
-    if owner is None:
-        owner = value("owner", lambda t: read_person(t, config), "owner")
-    if owner is None:
+    data["owner"] = _owner(read, config)
+    if data["owner"] is None:
         built.refused.append("no owner who is a person in qms.yaml; give --default owner=ID")
-    data["owner"] = owner
-    area = value("area", lambda t: _area(t, config), "area")
-    if area is None:
+    data["area"] = read.value("area", lambda t: _area(t, config), "area")
+    if data["area"] is None:
         built.refused.append("no area of qms.yaml; give --default area=AREA")
-    data["area"] = area
-    effective = fields.get("effective_date")
-    if effective:
-        try:
-            data["effective_date"] = read_moment(effective, order).date_text()
-        except ValueProblem as problem:
-            kind: GapKind = "ambiguous" if problem.ambiguous else "unreadable"
-            built.gaps.append(
-                Gap(kind, "effective_date", _from(sop, "effective_date"), str(problem))
-            )
-            built.refused.append(
-                f"effective date: {problem}"
-                + ("; rerun with --day-first or --month-first" if problem.ambiguous else "")
-            )
-    months = value("review_period", _months, "review_period_months")
-    if months is None and "review_period_months" in defaults:
-        months = value("review_period_months", _months, "review_period_months")
-    if months is None:
-        months = config.due.sop_review_months
-        built.gaps.append(
-            Gap("assumed", "review_period_months", None, f"{months}, the policy in qms.yaml")
-        )
-    data["review_period_months"] = months
+    _effective_date(sop, order, built)
+    data["review_period_months"] = _review_months(read, config)
     if isinstance(version, int) and version >= 2:
         built.gaps.append(
             Gap("assumed", "supersedes", None, f"the paper version {version - 1} of this document")
         )
-    change = value(
-        "change_control",
-        lambda t: _change_control(t),
-        "change_control",
-    )
+    change = read.value("change_control", _change_control, "change_control")
     if change:
         data["change_control"] = change
     reason = " ".join(fields.get("change_reason", "").split())
@@ -174,8 +112,112 @@ def build_sop(
         if reason
         else f"Migrated from {origin}, version {version}, by qms import."
     )
-    audience_text = fields.get("audience") or defaults.get("audience", "")
-    found, unknown = _audiences(audience_text, config)
+    audience = _audience(fields, defaults, config, built)
+    data["training"] = {"audience": audience, "window_days": config.due.training_window_days}
+    data["retention_years"] = 30
+    _approvals(fields, built)
+    built.gaps.append(
+        Gap(
+            "note",
+            None,
+            None,
+            "a draft until reviewed and approved here: paper signatures are not carried over",
+        )
+    )
+    built.body = sop.body
+    return built
+
+
+@dataclass(frozen=True)
+class _Reader:
+    """Fields read from the document, else from --default, into `built`'s gaps and refusals."""
+
+    sop: LegacySop
+    defaults: dict[str, str]
+    built: BuiltSop
+
+    def value(self, key: str, reader: Callable[[str], Any], what: str) -> Any:
+        """The field read from the document, else from --default; None (with a gap) if neither."""
+        text, built = self.sop.fields.get(key), self.built
+        if text:
+            try:
+                return reader(text)
+            except ValueProblem as problem:
+                if key not in self.defaults:
+                    built.gaps.append(Gap("unreadable", what, _from(self.sop, key), str(problem)))
+                    built.refused.append(f"{what}: {problem}")
+                    return None
+                built.gaps.append(
+                    Gap("default", what, _from(self.sop, key), f"{problem}; --default")
+                )
+        if key in self.defaults:
+            if not text:
+                built.gaps.append(Gap("default", what, None, "not in the document; --default"))
+            try:
+                return reader(self.defaults[key])
+            except ValueProblem as problem:
+                built.refused.append(f"--default {key}: {problem}")
+                return None
+        return None
+
+
+def _title(fields: dict[str, str], built: BuiltSop) -> str:
+    title = " ".join(fields.get("title", "").split())
+    if not title:
+        built.gaps.append(Gap("placeholder", "title", None, "no title in the document"))
+        return PLACEHOLDER_TEXT
+    if len(title) > 200:
+        built.gaps.append(Gap("assumed", "title", None, "shortened to 200 characters"))
+        return title[:199].rstrip() + "…"
+    return title
+
+
+def _owner(read: _Reader, config: QmsConfig) -> str | None:
+    """The owner named in the document (or by --default); else its author, if a person here."""
+    fields, built = read.sop.fields, read.built
+    owner = None
+    if "owner" not in fields and fields.get("author"):
+        try:
+            owner = read_person(fields["author"], config)
+            built.gaps.append(Gap("assumed", "owner", _from(read.sop, "author"), "the author"))
+        except ValueProblem as problem:
+            built.gaps.append(Gap("unreadable", "owner", _from(read.sop, "author"), str(problem)))
+    if owner is None:
+        owner = read.value("owner", lambda t: read_person(t, config), "owner")
+    return owner
+
+
+def _effective_date(sop: LegacySop, order: DayOrder, built: BuiltSop) -> None:
+    effective = sop.fields.get("effective_date")
+    if not effective:
+        return
+    try:
+        built.data["effective_date"] = read_moment(effective, order).date_text()
+    except ValueProblem as problem:
+        kind: GapKind = "ambiguous" if problem.ambiguous else "unreadable"
+        built.gaps.append(Gap(kind, "effective_date", _from(sop, "effective_date"), str(problem)))
+        built.refused.append(
+            f"effective date: {problem}"
+            + ("; rerun with --day-first or --month-first" if problem.ambiguous else "")
+        )
+
+
+def _review_months(read: _Reader, config: QmsConfig) -> int:
+    months: int | None = read.value("review_period", _months, "review_period_months")
+    if months is None and "review_period_months" in read.defaults:
+        months = read.value("review_period_months", _months, "review_period_months")
+    if months is None:
+        months = config.due.sop_review_months
+        read.built.gaps.append(
+            Gap("assumed", "review_period_months", None, f"{months}, the policy in qms.yaml")
+        )
+    return months
+
+
+def _audience(
+    fields: dict[str, str], defaults: dict[str, str], config: QmsConfig, built: BuiltSop
+) -> list[str]:
+    found, unknown = _audiences(fields.get("audience") or defaults.get("audience", ""), config)
     for token in unknown:
         built.gaps.append(
             Gap(
@@ -188,8 +230,11 @@ def build_sop(
         )
     if not found:
         built.refused.append("no training audience of qms.yaml; give --default audience=GROUP")
-    data["training"] = {"audience": found, "window_days": config.due.training_window_days}
-    data["retention_years"] = 30
+    return found
+
+
+def _approvals(fields: dict[str, str], built: BuiltSop) -> None:
+    """The paper approvals as written, kept in the migration block; they sign nothing here."""
     for role, key, date_key in (
         ("reviewed", "reviewed", None),
         ("approved", "approved", "approved_on"),
@@ -205,16 +250,6 @@ def build_sop(
                 "missing", "migration.legacy_approval", None, "no approval recorded in the document"
             )
         )
-    built.gaps.append(
-        Gap(
-            "note",
-            None,
-            None,
-            "a draft until reviewed and approved here: paper signatures are not carried over",
-        )
-    )
-    built.body = sop.body
-    return built
 
 
 def _area(text: str, config: QmsConfig) -> str:

@@ -28,7 +28,7 @@ class Row:
         return not self.uncomputed and all(is_blank(cell) for cell in self.cells)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Table:
     source: Source
     sheet: str | None
@@ -239,4 +239,4 @@ def _table(
         rows.pop()
     if len([r for r in rows if not r.blank]) > MAX_ROWS:
         raise QmsError(f"{where}: more than {MAX_ROWS} rows; import the log in parts")
-    return Table(source, sheet, headers, best + 1, rows)
+    return Table(source=source, sheet=sheet, headers=headers, header_row=best + 1, rows=rows)

@@ -33,7 +33,7 @@ BY_WINDOW = "training-window"  # no date: approval plus the training window
 BY_APPROVAL = "approval"  # its date had passed when it was approved: from the approval
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Version:
     version: int
     status: str
@@ -78,7 +78,7 @@ class Version:
         return f"last approval + {window}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DocumentStatus:
     id: str
     status: str
@@ -177,6 +177,54 @@ def document_status(
     """`signed`: every signed content of the SOP; `head`: the committed content and its data;
     `default_window`: qms.yaml's training window in force at a commit (None: at the revision)."""
     notes: list[str] = []
+    versions = _approved_versions(signed, policy, rules, on, default_window, notes)
+    retired = _retirement(versions, policy, rules, on)
+    dated, current = _dated(versions, retired, on)
+    upcoming = next(
+        (
+            v
+            for v in reversed(dated)
+            if v.status == APPROVED and (current is None or v.version > current.version)
+        ),
+        None,
+    )
+    working = None
+    if head is not None and head[0] not in {v.content for v in versions}:
+        working = _working(head, signed, policy, on, default_window)
+    last_review, next_review = _reviews(current, policy, on)
+    if retired and retired[0] <= on:
+        status = OBSOLETE
+    elif current is not None and current.status == EFFECTIVE:
+        status = EFFECTIVE
+    elif upcoming is not None:
+        status = APPROVED
+    elif working is not None:
+        status = working.status
+    else:
+        status = DRAFT
+    return DocumentStatus(
+        id=record_id,
+        status=status,
+        current=current or (dated[-1] if status == OBSOLETE and dated else None),
+        upcoming=upcoming,
+        working=working,
+        versions=tuple(dated),
+        next_review=next_review,
+        last_review=last_review,
+        notes=tuple(notes),
+    )
+
+
+def _approved_versions(
+    signed: Mapping[str, SignedContent],
+    policy: DocumentPolicy,
+    rules: Mapping[str, SignatureRule],
+    on: date,
+    default_window: Callable[[str | None], int],
+    notes: list[str],
+) -> list[Version]:
+    """The approved versions by `on`, oldest first; of two approved contents of one version
+    number, the later approval counts (and `notes` says so)."""
     approved: dict[int, Version] = {}
     for item in signed.values():
         number = _int((item.data or {}).get("version"))
@@ -186,16 +234,16 @@ def document_status(
         when = last.counts_from.date()
         window = training_window(item.data, default_window(last.commit))
         version = Version(
-            number,
-            APPROVED,
-            item.content,
-            item.data,
-            item.commit,
-            when,
-            effective_from(item.data, when, window),
-            None,
-            tuple(item.signatures),
-            window,
+            version=number,
+            status=APPROVED,
+            content=item.content,
+            data=item.data,
+            commit=item.commit,
+            approved_on=when,
+            effective_from=effective_from(item.data, when, window),
+            until=None,
+            signatures=tuple(item.signatures),
+            window_days=window,
         )
         earlier = approved.get(number)
         if earlier is not None:
@@ -206,14 +254,26 @@ def document_status(
             if earlier.approved_on and earlier.approved_on > when:
                 continue
         approved[number] = version
-    versions = sorted(approved.values(), key=lambda v: v.version)
+    return sorted(approved.values(), key=lambda v: v.version)
 
+
+def _retirement(
+    versions: list[Version], policy: DocumentPolicy, rules: Mapping[str, SignatureRule], on: date
+) -> tuple[date, int] | None:
+    """(the day, the version) of the earliest completed retirement by `on`, if any."""
     retired: tuple[date, int] | None = None
     for version in versions:
         ended = completed_on(list(version.signatures), (policy.retire,), rules, on)
         if ended is not None and (retired is None or ended < retired[0]):
             retired = (ended, version.version)
+    return retired
 
+
+def _dated(
+    versions: list[Version], retired: tuple[date, int] | None, on: date
+) -> tuple[list[Version], Version | None]:
+    """Each approved version with its status on `on` (obsolete, superseded, effective or
+    approved) and the day it ended; and the one in force, if any."""
     in_force = [v for v in versions if v.effective_from and v.effective_from <= on]
     current = in_force[-1] if in_force else None
     dated: list[Version] = []
@@ -228,69 +288,51 @@ def document_status(
             status = EFFECTIVE
         dated.append(replace(version, status=status, until=until))
     by_number = {v.version: v for v in dated}
-    current = by_number[current.version] if current else None
-    upcoming = next(
-        (
-            v
-            for v in reversed(dated)
-            if v.status == APPROVED and (current is None or v.version > current.version)
-        ),
-        None,
+    return dated, by_number[current.version] if current else None
+
+
+def _working(
+    head: tuple[str, Mapping[str, Any]],
+    signed: Mapping[str, SignedContent],
+    policy: DocumentPolicy,
+    on: date,
+    default_window: Callable[[str | None], int],
+) -> Version:
+    """The committed content that is not an approved version: a draft, or in review once an
+    approval signature was made for it."""
+    content, data = head
+    draft = signed.get(content)
+    marks = [s for s in draft.signatures if s.counts_from.date() <= on] if draft else []
+    started = [s for s in marks if s.meaning in policy.approval]
+    return Version(
+        version=_int(data.get("version")) or 0,
+        status=IN_REVIEW if started else DRAFT,
+        content=content,
+        data=data,
+        commit=draft.commit if draft else "",
+        approved_on=None,
+        effective_from=None,
+        until=None,
+        signatures=tuple(marks),
+        window_days=training_window(data, default_window(None)),
     )
 
-    working = None
-    if head is not None and head[0] not in {v.content for v in versions}:
-        content, data = head
-        draft = signed.get(content)
-        marks = [s for s in draft.signatures if s.counts_from.date() <= on] if draft else []
-        number = _int(data.get("version")) or 0
-        started = [s for s in marks if s.meaning in policy.approval]
-        working = Version(
-            number,
-            IN_REVIEW if started else DRAFT,
-            content,
-            data,
-            draft.commit if draft else "",
-            None,
-            None,
-            None,
-            tuple(marks),
-            training_window(data, default_window(None)),
-        )
 
-    last_review = next_review = None
-    if current is not None and current.status == EFFECTIVE:
-        reviews = [
-            s.counts_from.date()
-            for s in current.signatures
-            if s.meaning == policy.periodic_review and s.counts_from.date() <= on
-        ]
-        last_review = max(reviews) if reviews else None
-        start = max(filter(None, (current.effective_from, last_review)))
-        months = _int(current.data.get("review_period_months")) or 24
-        next_review = add_months(start, months)
-
-    if retired and retired[0] <= on:
-        status = OBSOLETE
-    elif current is not None and current.status == EFFECTIVE:
-        status = EFFECTIVE
-    elif upcoming is not None:
-        status = APPROVED
-    elif working is not None:
-        status = working.status
-    else:
-        status = DRAFT
-    return DocumentStatus(
-        record_id,
-        status,
-        current or (dated[-1] if status == OBSOLETE and dated else None),
-        upcoming,
-        working,
-        tuple(dated),
-        next_review,
-        last_review,
-        tuple(notes),
-    )
+def _reviews(
+    current: Version | None, policy: DocumentPolicy, on: date
+) -> tuple[date | None, date | None]:
+    """(the last signed periodic review, the next one due) of the effective version."""
+    if current is None or current.status != EFFECTIVE:
+        return None, None
+    reviews = [
+        s.counts_from.date()
+        for s in current.signatures
+        if s.meaning == policy.periodic_review and s.counts_from.date() <= on
+    ]
+    last_review = max(reviews) if reviews else None
+    start = max(filter(None, (current.effective_from, last_review)))
+    months = _int(current.data.get("review_period_months")) or 24
+    return last_review, add_months(start, months)
 
 
 def supersede_across(statuses: dict[str, DocumentStatus], on: date) -> dict[str, DocumentStatus]:

@@ -14,7 +14,7 @@ from ..signatures.claims import record_data
 from ..signatures.verify import Verdict, Walk
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Signature:
     record: str
     meaning: str
@@ -41,17 +41,17 @@ class Signature:
     def of(cls, verdict: Verdict, content: str, entered: datetime | None = None) -> Signature:
         assert verdict.person is not None
         return cls(
-            verdict.record,
-            verdict.meaning,
-            verdict.version,
-            content,
-            verdict.person,
-            verdict.signer,
-            verdict.role,
-            verdict.when,
-            verdict.commit,
-            verdict.reason,
-            entered,
+            record=verdict.record,
+            meaning=verdict.meaning,
+            version=verdict.version,
+            content=content,
+            person=verdict.person,
+            name=verdict.signer,
+            role=verdict.role,
+            when=verdict.when,
+            commit=verdict.commit,
+            reason=verdict.reason,
+            entered=entered,
         )
 
 

@@ -26,7 +26,7 @@ from .due import Due, capa_due, deviation_due
 from .signed import SignedContent, extension_signed, investigation_extension, signed_contents
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RecordStatus:
     id: str
     kind: str
@@ -122,7 +122,15 @@ def _not_a_file(walk: Walk, record_id: str, mode: str) -> RecordStatus:
     path = walk.history.path_of(record_id)[len(walk.history.prefix) :]
     note = f"{not_a_file(path, mode)}: {NOT_A_FILE_FIX}"
     return RecordStatus(
-        record_id, kind.name if kind else "?", "", NOT_A_FILE, None, None, None, (), notes=(note,)
+        id=record_id,
+        kind=kind.name if kind else "?",
+        title="",
+        state=NOT_A_FILE,
+        version=None,
+        effective_date=None,
+        next_review=None,
+        due=(),
+        notes=(note,),
     )
 
 
@@ -175,14 +183,14 @@ def snapshot(
         if not isinstance(data, dict):
             kind = kind_of_id(record_id)
             statuses[record_id] = RecordStatus(
-                record_id,
-                kind.name if kind else "?",
-                "",
-                "unreadable",
-                None,
-                None,
-                None,
-                (),
+                id=record_id,
+                kind=kind.name if kind else "?",
+                title="",
+                state="unreadable",
+                version=None,
+                effective_date=None,
+                next_review=None,
+                due=(),
                 notes=("the committed file does not parse; run `qms validate`",),
             )
             continue
@@ -238,14 +246,14 @@ def _document_record(document: DocumentStatus, content: bytes, on: date) -> Reco
     if document.working is not None and document.status == EFFECTIVE:
         notes.append(f"v{document.working.version} is {document.working.status}")
     return RecordStatus(
-        document.id,
-        "sop",
-        _text(data.get("title")) or "",
-        document.status,
-        str(shown.version) if shown else None,
-        shown.effective_date if shown else None,
-        document.next_review,
-        tuple(due),
+        id=document.id,
+        kind="sop",
+        title=_text(data.get("title")) or "",
+        state=document.status,
+        version=str(shown.version) if shown else None,
+        effective_date=shown.effective_date if shown else None,
+        next_review=document.next_review,
+        due=tuple(due),
         document=document,
         notes=tuple(notes),
     )
@@ -266,14 +274,14 @@ def _review_status(
     item = signed.get(record_id, {}).get(content_hash(content))
     done = item is not None and any(s.counts_from.date() <= on for s in item.signatures)
     return RecordStatus(
-        record_id,
-        "audit-review",
-        _text(data.get("title")) or "",
-        "signed" if done else "unsigned",
-        None,
-        None,
-        None,
-        (),
+        id=record_id,
+        kind="audit-review",
+        title=_text(data.get("title")) or "",
+        state="signed" if done else "unsigned",
+        version=None,
+        effective_date=None,
+        next_review=None,
+        due=(),
         notes=() if done else ("no valid 'audit-trail-reviewed' signature covers this content",),
         data=data,
     )
@@ -312,14 +320,14 @@ def _machine_status(
             on,
         )
     return RecordStatus(
-        record_id,
-        kind.name,
-        _text(data.get("title")) or "",
-        state,
-        None,
-        None,
-        None,
-        tuple(due),
+        id=record_id,
+        kind=kind.name,
+        title=_text(data.get("title")) or "",
+        state=state,
+        version=None,
+        effective_date=None,
+        next_review=None,
+        due=tuple(due),
         signed_state=signed_state,
         notes=tuple(notes),
         data=data,

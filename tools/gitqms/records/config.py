@@ -15,7 +15,7 @@ DEFAULT_PROTECTED_BRANCHES = ("main",)
 DEFAULT_RECEIPT_TOLERANCE_HOURS = 24
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SigningKey:
     public_key: str  # "ssh-ed25519 AAAA…" without the comment, or an armored OpenPGP block
     valid_from: str
@@ -56,7 +56,7 @@ class DuePolicy:
     oos_notification_hours: int = 48
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class QmsConfig:
     organisation: str
     site: str | None

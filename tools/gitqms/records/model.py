@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, ClassVar
@@ -24,7 +24,7 @@ class Record:
     kind: ClassVar[Kind]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Sop(Record):
     version: int = 1
     owner: str = ""
@@ -66,7 +66,7 @@ class RootCause:
     description: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Action:
     id: str
     type: str
@@ -92,7 +92,7 @@ class Effectiveness:
     checked_by: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Capa(Record):
     state: str = "initiated"
     owner: str = ""
@@ -119,7 +119,7 @@ class Classification:
     rationale: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Deviation(Record):
     type: str = "unplanned"
     state: str = "reported"
@@ -140,7 +140,7 @@ class Deviation(Record):
     kind: ClassVar[Kind] = DEVIATION
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AuditReview(Record):
     """An audit-trail review: the period, the commit reviewed, the report's hash, the
     conclusion. Written and signed by `qms audit-trail --sign`."""
@@ -159,73 +159,71 @@ def build_record(kind: Kind, path: str, data: Mapping[str, Any], body: str | Non
     """A typed record from data that has passed its schema."""
     raw = MappingProxyType(dict(data))
     common: dict[str, Any] = {"id": data["id"], "title": data["title"], "path": path, "raw": raw}
-    if kind is SOP:
-        training = data["training"]
-        return Sop(
-            **common,
-            version=int(data["version"]),  # JSON Schema counts 1.0 as an integer
-            owner=data["owner"],
-            area=data["area"],
-            effective_date=data.get("effective_date"),
-            review_period_months=data["review_period_months"],
-            supersedes=data.get("supersedes"),
-            change_reason=data["change_reason"],
-            change_control=data.get("change_control"),
-            training_audience=_tuple(training["audience"]),
-            training_window_days=training.get("window_days"),
-            retention_years=data.get("retention_years"),
-            tags=_tuple(data.get("tags")),
-            related_sops=_tuple(data.get("related_sops")),
-            body=body or "",
-        )
-    if kind is CAPA:
-        risk, cause, check = data.get("risk"), data.get("root_cause"), data.get("effectiveness")
-        return Capa(
-            **common,
-            state=data["state"],
-            owner=data["owner"],
-            opened=data["opened"],
-            due=data["due"],
-            source_type=data["source"]["type"],
-            source_references=_tuple(data["source"].get("references")),
-            problem=data["problem"],
-            risk=Risk(**risk) if risk else None,
-            root_cause=RootCause(**cause) if cause else None,
-            actions=tuple(
-                Action(
-                    id=item["id"],
-                    type=item["type"],
-                    description=item["description"],
-                    owner=item["owner"],
-                    due=item["due"],
-                    status=item["status"],
-                    completed=item.get("completed"),
-                    evidence=item.get("evidence"),
-                )
-                for item in data.get("actions") or ()
-            ),
-            effectiveness=Effectiveness(
-                *(
-                    check.get(k)
-                    for k in ("criteria", "due", "result", "verdict", "checked_on", "checked_by")
-                )
+    return _BUILDERS[kind.name](common, data, body)
+
+
+def _sop(common: dict[str, Any], data: Mapping[str, Any], body: str | None) -> Sop:
+    training = data["training"]
+    return Sop(
+        **common,
+        version=int(data["version"]),  # JSON Schema counts 1.0 as an integer
+        owner=data["owner"],
+        area=data["area"],
+        effective_date=data.get("effective_date"),
+        review_period_months=data["review_period_months"],
+        supersedes=data.get("supersedes"),
+        change_reason=data["change_reason"],
+        change_control=data.get("change_control"),
+        training_audience=_tuple(training["audience"]),
+        training_window_days=training.get("window_days"),
+        retention_years=data.get("retention_years"),
+        tags=_tuple(data.get("tags")),
+        related_sops=_tuple(data.get("related_sops")),
+        body=body or "",
+    )
+
+
+def _capa(common: dict[str, Any], data: Mapping[str, Any], body: str | None) -> Capa:
+    risk, cause, check = data.get("risk"), data.get("root_cause"), data.get("effectiveness")
+    return Capa(
+        **common,
+        state=data["state"],
+        owner=data["owner"],
+        opened=data["opened"],
+        due=data["due"],
+        source_type=data["source"]["type"],
+        source_references=_tuple(data["source"].get("references")),
+        problem=data["problem"],
+        risk=Risk(**risk) if risk else None,
+        root_cause=RootCause(**cause) if cause else None,
+        actions=tuple(_action(item) for item in data.get("actions") or ()),
+        effectiveness=Effectiveness(
+            *(
+                check.get(k)
+                for k in ("criteria", "due", "result", "verdict", "checked_on", "checked_by")
             )
-            if check
-            else None,
-            closed=data.get("closed"),
-            related_sops=_tuple(data.get("related_sops")),
         )
-    if kind is AUDIT_REVIEW:
-        return AuditReview(
-            **common,
-            since=data["period"]["since"],
-            until=data["period"]["until"],
-            revision=data["revision"],
-            report_sha256=data["report_sha256"],
-            reviewer=data["reviewer"],
-            reviewed_on=data["reviewed_on"],
-            conclusion=data["conclusion"],
-        )
+        if check
+        else None,
+        closed=data.get("closed"),
+        related_sops=_tuple(data.get("related_sops")),
+    )
+
+
+def _action(item: Mapping[str, Any]) -> Action:
+    return Action(
+        id=item["id"],
+        type=item["type"],
+        description=item["description"],
+        owner=item["owner"],
+        due=item["due"],
+        status=item["status"],
+        completed=item.get("completed"),
+        evidence=item.get("evidence"),
+    )
+
+
+def _deviation(common: dict[str, Any], data: Mapping[str, Any], body: str | None) -> Deviation:
     classification = data.get("classification")
     return Deviation(
         **common,
@@ -253,3 +251,26 @@ def build_record(kind: Kind, path: str, data: Mapping[str, Any], body: str | Non
         sops=_tuple(data.get("sops")),
         closed=data.get("closed"),
     )
+
+
+def _audit_review(common: dict[str, Any], data: Mapping[str, Any], body: str | None) -> AuditReview:
+    return AuditReview(
+        **common,
+        since=data["period"]["since"],
+        until=data["period"]["until"],
+        revision=data["revision"],
+        report_sha256=data["report_sha256"],
+        reviewer=data["reviewer"],
+        reviewed_on=data["reviewed_on"],
+        conclusion=data["conclusion"],
+    )
+
+
+_Builder = Callable[[dict[str, Any], Mapping[str, Any], str | None], Record]
+# The record class of each kind, built from its checked data.
+_BUILDERS: dict[str, _Builder] = {
+    SOP.name: _sop,
+    CAPA.name: _capa,
+    DEVIATION.name: _deviation,
+    AUDIT_REVIEW.name: _audit_review,
+}

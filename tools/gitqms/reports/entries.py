@@ -12,7 +12,7 @@ from ..audit.record_log import LogEntry
 from ..lifecycle.due import Due
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SignatureLine:
     """One row of a signature block: who signed what, as what, when, and whether it holds."""
 
@@ -26,7 +26,7 @@ class SignatureLine:
     commit: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PublishedVersion:
     version: int
     status: str  # effective, approved (upcoming), superseded, obsolete; draft/in review in previews
@@ -44,7 +44,7 @@ class PublishedVersion:
         return value if isinstance(value, str) else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SopEntry:
     id: str
     title: str
@@ -63,7 +63,7 @@ class SopEntry:
     trail: tuple[LogEntry, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RecordEntry:
     """A CAPA or deviation as committed on the day, with what is due and its audit trail."""
 

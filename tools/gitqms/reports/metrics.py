@@ -27,7 +27,7 @@ class OnTime:
         return self.on_time / self.closed if self.closed else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Metrics:
     capa_by_state: tuple[tuple[str, int], ...]  # open CAPAs, in life-cycle order
     capa_by_age: tuple[tuple[str, int], ...]  # open CAPAs by days since opened
@@ -54,13 +54,17 @@ def metrics(records: Sequence[RecordEntry], config: QmsConfig, on: date) -> Metr
         if opened is not None:
             ages[_bucket((on - opened).days)] += 1
     return Metrics(
-        by_state,
-        tuple((label, ages[label]) for _, label in AGE_BUCKETS),
-        tuple(sorted((d for r in records for d in r.due if d.overdue), key=lambda d: d.due)),
-        _per_month(deviations, on),
-        tuple(sorted(Counter(_text(r.fields.get("type")) for r in deviations).items())),
-        _on_time(capas, machines["capa"].closed, lambda r: _day(r.fields.get("due"))),
-        _on_time(deviations, machines["deviation"].closed, _investigation_due),
+        capa_by_state=by_state,
+        capa_by_age=tuple((label, ages[label]) for _, label in AGE_BUCKETS),
+        overdue=tuple(
+            sorted((d for r in records for d in r.due if d.overdue), key=lambda d: d.due)
+        ),
+        deviations_by_month=_per_month(deviations, on),
+        deviations_by_type=tuple(
+            sorted(Counter(_text(r.fields.get("type")) for r in deviations).items())
+        ),
+        capa_on_time=_on_time(capas, machines["capa"].closed, lambda r: _day(r.fields.get("due"))),
+        deviation_on_time=_on_time(deviations, machines["deviation"].closed, _investigation_due),
     )
 
 

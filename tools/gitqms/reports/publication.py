@@ -30,7 +30,7 @@ from .metrics import Metrics, metrics
 _RECORD_ID = re.compile(r"\b(?:SOP-\d{4}|CAPA-\d{4}-\d{4}|DEV-\d{4}-\d{4})\b")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Publication:
     commit: str
     on: date
@@ -97,33 +97,33 @@ def publication(
     )
     entries = tuple(
         RecordEntry(
-            record.id,
-            record.kind,
-            record.title,
-            record.state,
-            record.signed_state,
-            record_fields[record.id],
-            record.due,
-            links[record.id],
-            tuple(trails.get(record.id, ())),
-            record.notes,
+            id=record.id,
+            kind=record.kind,
+            title=record.title,
+            state=record.state,
+            signed_state=record.signed_state,
+            fields=record_fields[record.id],
+            due=record.due,
+            links=links[record.id],
+            trail=tuple(trails.get(record.id, ())),
+            notes=record.notes,
         )
         for record in records
     )
     return Publication(
-        commit,
-        on,
-        config.organisation,
-        dict(config.areas),
-        tuple(s for s in sops if drafts or s.current or s.upcoming or s.archive),
-        entries,
-        metrics(entries, config, on),
-        drafts,
-        tuple(shot.notes),
-        {person.id: person.name for person in config.people},
-        walk.report.trust_root,
-        len(walk.report.verdicts),
-        tuple(walk.report.failures),
+        commit=commit,
+        on=on,
+        organisation=config.organisation,
+        areas=dict(config.areas),
+        sops=tuple(s for s in sops if drafts or s.current or s.upcoming or s.archive),
+        records=entries,
+        metrics=metrics(entries, config, on),
+        drafts=drafts,
+        notes=tuple(shot.notes),
+        people={person.id: person.name for person in config.people},
+        trust_root=walk.report.trust_root,
+        signatures=len(walk.report.verdicts),
+        invalid=tuple(walk.report.failures),
     )
 
 
@@ -153,14 +153,14 @@ def _signature_lines(
             continue
         lines.append(
             SignatureLine(
-                verdict.signer,
-                verdict.person,
-                verdict.role,
-                verdict.meaning,
-                verdict.when,
-                "valid" if verdict.ok else "invalid: " + "; ".join(verdict.problems),
-                verdict.reason,
-                verdict.commit,
+                name=verdict.signer,
+                person=verdict.person,
+                role=verdict.role,
+                meaning=verdict.meaning,
+                when=verdict.when,
+                verdict="valid" if verdict.ok else "invalid: " + "; ".join(verdict.problems),
+                reason=verdict.reason,
+                commit=verdict.commit,
             )
         )
     return tuple(lines)
@@ -173,15 +173,15 @@ def _published(
     fields = dict(data) if isinstance(data, dict) else dict(version.data)
     body = fields.pop("(body)", "")
     return PublishedVersion(
-        version.version,
-        version.status,
-        fields,
-        body if isinstance(body, str) else "",
-        version.commit,
-        version.approved_on,
-        version.effective_from,
-        version.until,
-        _signature_lines(walk, verdicts, version.content),
+        version=version.version,
+        status=version.status,
+        fields=fields,
+        body=body if isinstance(body, str) else "",
+        commit=version.commit,
+        approved_on=version.approved_on,
+        effective_from=version.effective_from,
+        until=version.until,
+        signatures=_signature_lines(walk, verdicts, version.content),
     )
 
 
@@ -207,15 +207,15 @@ def _sop_entry(
         data = dict(working.data)
         body = data.pop("(body)", "")
         draft = PublishedVersion(
-            working.version,
-            working.status or DRAFT,
-            data,
-            body if isinstance(body, str) else "",
-            working.commit,
-            None,
-            None,
-            None,
-            tuple(_signature_lines(walk, verdicts, working.content)),
+            version=working.version,
+            status=working.status or DRAFT,
+            fields=data,
+            body=body if isinstance(body, str) else "",
+            commit=working.commit,
+            approved_on=None,
+            effective_from=None,
+            until=None,
+            signatures=tuple(_signature_lines(walk, verdicts, working.content)),
         )
     if not drafts:  # the controlled site: only the signatures of approved versions, so no
         # draft's wording (a title or reason in a change summary) reaches a page or the search
@@ -230,21 +230,21 @@ def _sop_entry(
     owner = config.person(owner_id) if isinstance(owner_id, str) else None
     area = shown.fields.get("area") if shown else None
     return SopEntry(
-        record.id,
-        record.title,
-        area if isinstance(area, str) else None,
-        owner.name if owner else (owner_id if isinstance(owner_id, str) else None),
-        record.state,
-        current,
-        upcoming,
-        archive,
-        tuple(reversed(versions)),
-        draft,
-        document.next_review,
-        document.last_review,
-        tuple(related),
-        record.notes,
-        tuple(trail),
+        id=record.id,
+        title=record.title,
+        area=area if isinstance(area, str) else None,
+        owner=owner.name if owner else (owner_id if isinstance(owner_id, str) else None),
+        status=record.state,
+        current=current,
+        upcoming=upcoming,
+        archive=archive,
+        revisions=tuple(reversed(versions)),
+        draft=draft,
+        next_review=document.next_review,
+        last_review=document.last_review,
+        related=tuple(related),
+        notes=record.notes,
+        trail=tuple(trail),
     )
 
 

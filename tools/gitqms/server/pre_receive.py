@@ -64,10 +64,25 @@ _MERGE_AGAIN = (
 
 
 def _judge(root: Path, policy: ServerPolicy, update: RefUpdate) -> RefVerdict:
+    refused = _never_pushed(update)
+    if refused is not None:
+        return RefVerdict(update, False, *refused)
+    if not policy.protects(update.ref):
+        return RefVerdict(update, False)
+    refused = _not_continued(root, update)
+    if refused is not None:
+        return RefVerdict(update, True, *refused)
+    try:
+        report = check_range(root, _range(root, policy, update))
+    except QmsError as error:
+        return RefVerdict(update, True, f"{update.short}: {error.message}", error.hint)
+    return RefVerdict(update, True, report=report)
+
+
+def _never_pushed(update: RefUpdate) -> tuple[str, str] | None:
+    """(why, fix) for a ref no push may write: notes, and replace refs other than deletions."""
     if update.ref.startswith("refs/notes/"):
-        return RefVerdict(
-            update,
-            False,
+        return (
             f"notes are written only by the server ({NOTES_REF} holds its receipts); a push "
             "cannot add, change or delete them",
             f"push branches and tags only; fetch the receipts with "
@@ -75,36 +90,32 @@ def _judge(root: Path, policy: ServerPolicy, update: RefUpdate) -> RefVerdict:
         )
     if update.ref.startswith(git.REPLACE_REFS) and update.new is not None:
         replaced = update.ref.removeprefix(git.REPLACE_REFS)
-        return RefVerdict(
-            update,
-            False,
+        return (
             f"replace refs make plain git show another object in place of {replaced}; the "
             "server keeps history only as committed",
             f"push branches and tags only; drop it with `git replace -d {replaced}`",
         )
-    if not policy.protects(update.ref):
-        return RefVerdict(update, False)
+    return None
+
+
+def _not_continued(root: Path, update: RefUpdate) -> tuple[str, str] | None:
+    """(why, fix) when the update does not carry the protected branch on from its tip: the
+    branch moved meanwhile, or the push deletes it, rewrites it or leaves its first-parent line."""
     name = update.short
     current = git.rev_parse(root, update.ref)
     if current != update.old:  # git checks this too, but only after the gate, and tersely
-        return RefVerdict(
-            update,
-            True,
+        return (
             f"{name} moved to {current[:12] if current else '(nothing)'} while this push was on "
             "its way: another push came first",
             _MERGE_AGAIN.format(name=name),
         )
     if update.new is None:
-        return RefVerdict(
-            update,
-            True,
+        return (
             f"{name} is a protected branch: it cannot be deleted (its history is the record)",
             "keep the branch; retire records through their lifecycle instead",
         )
     if update.old is not None and not git.is_ancestor(root, update.old, update.new):
-        return RefVerdict(
-            update,
-            True,
+        return (
             f"{name} is a protected branch: this push is not a fast-forward of "
             f"{update.old[:12]} and would rewrite its history",
             _MERGE_AGAIN.format(name=name) + "; never force-push a protected branch",
@@ -113,19 +124,13 @@ def _judge(root: Path, policy: ServerPolicy, update: RefUpdate) -> RefVerdict:
         # Else a merge whose first parent is an older commit of the branch would make the
         # branch's line skip what happened on it since (a registry change, a withdrawal): the
         # rules judge each commit by its first parent, and signatures by the line they join.
-        return RefVerdict(
-            update,
-            True,
+        return (
             f"{name} is a protected branch: {update.new[:12]} does not continue it from "
             f"{update.old[:12]} along first parents (a merge made on another branch, or one "
             f"whose first parent is not {name}'s tip)",
             _MERGE_AGAIN.format(name=name),
         )
-    try:
-        report = check_range(root, _range(root, policy, update))
-    except QmsError as error:
-        return RefVerdict(update, True, f"{name}: {error.message}", error.hint)
-    return RefVerdict(update, True, report=report)
+    return None
 
 
 def _range(root: Path, policy: ServerPolicy, update: RefUpdate) -> str:

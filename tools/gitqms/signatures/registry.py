@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
+from typing import Any
 
 from ..crypto.keys import parse_public_key
 from ..crypto.openpgp import is_openpgp
@@ -66,3 +67,49 @@ def key_window_problem(key: SigningKey, day: date) -> str | None:
     if key.valid_until is not None and day > date.fromisoformat(key.valid_until):
         return f"the key expired on {key.valid_until}, and the commit is dated {day}"
     return None
+
+
+def people_listing(config: QmsConfig, day: date) -> list[dict[str, Any]]:
+    """`qms people list` as data: each person, their roles, and how many keys may sign on `day`."""
+    rows: list[dict[str, Any]] = []
+    for person in config.people:
+        usable = [k for k in person.keys if key_window_problem(k, day) is None]
+        rows.append(
+            {
+                "id": person.id,
+                "name": person.name,
+                "email": person.email,
+                "title": person.title,
+                "roles": sorted(person.roles),
+                "keys": len(person.keys),
+                "usable_keys": len(usable),
+            }
+        )
+    return rows
+
+
+def key_listing(config: QmsConfig, day: date) -> list[dict[str, Any]]:
+    """`qms keys list` as data: every registered key with its owner, fingerprint and window,
+    and whether it may sign on `day` (else why not)."""
+    rows: list[dict[str, Any]] = []
+    for person in config.people:
+        for key in person.keys:
+            try:
+                parsed = parse_public_key(key.public_key)
+                fingerprint, key_type = parsed.fingerprint, parsed.type
+            except KeyFormatError:
+                fingerprint, key_type = "(unreadable)", "?"
+            problem = key_window_problem(key, day)
+            rows.append(
+                {
+                    "person": person.id,
+                    "type": key_type,
+                    "fingerprint": fingerprint,
+                    "valid_from": key.valid_from,
+                    "valid_until": key.valid_until,
+                    "revoked_on": key.revoked_on,
+                    "revoked_reason": key.revoked_reason,
+                    "status": "usable" if problem is None else problem,
+                }
+            )
+    return rows

@@ -2,7 +2,7 @@
 and draft mode handed to the plugin.
 
 The repository's mkdocs.yml is never executed as given: its plain values, checked against an
-allow-list (reports/site_inputs.py), go into a fresh configuration written to a scratch folder,
+allow-list (records/site_inputs.py), go into a fresh configuration written to a scratch folder,
 with an empty docs folder; the plugin adds the static pages from the published commit's Git
 objects. So no hook, plugin or template of the repository runs, and no link is followed.
 """

@@ -17,8 +17,18 @@ VERIFICATION = "verification.md"
 
 def dashboard_pages(publication: Publication) -> list[PageSpec]:
     return [
-        PageSpec(DASHBOARDS, "Dashboards", partial(_dashboards, publication), listed=True),
-        PageSpec(VERIFICATION, "Verification", partial(_verification, publication), listed=True),
+        PageSpec(
+            uri=DASHBOARDS,
+            title="Dashboards",
+            head=partial(_dashboards, publication),
+            listed=True,
+        ),
+        PageSpec(
+            uri=VERIFICATION,
+            title="Verification",
+            head=partial(_verification, publication),
+            listed=True,
+        ),
     ]
 
 

@@ -28,7 +28,7 @@ def without_title(body: str) -> str:
     return body
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PageSpec:
     """One generated page: trusted HTML around an optional untrusted Markdown body."""
 

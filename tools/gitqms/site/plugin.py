@@ -9,7 +9,7 @@ hold a random token per build, so record text cannot forge them.
 
 Static pages are the plugin's too: whatever MkDocs found in the docs folder is dropped and the
 regular files under the docs folder of the published commit are added from Git objects
-(reports/site_inputs.py refuses links and any configuration outside its allow-list). Each
+(records/site_inputs.py refuses links and any configuration outside its allow-list). Each
 static page is cleaned by `sanitise.clean_body` like a record body, and of its front matter
 only an escaped title is kept.
 

@@ -45,9 +45,9 @@ def record_pages(publication: Publication) -> list[PageSpec]:
         for number, chunk in enumerate(chunks, start=1):
             pages.append(
                 PageSpec(
-                    register_uri(kind, number),
-                    title if number == 1 else f"{title}, page {number}",
-                    partial(_register, publication, kind, chunk, number, len(chunks)),
+                    uri=register_uri(kind, number),
+                    title=title if number == 1 else f"{title}, page {number}",
+                    head=partial(_register, publication, kind, chunk, number, len(chunks)),
                     listed=number == 1,
                     searchable=False,
                 )
@@ -55,9 +55,9 @@ def record_pages(publication: Publication) -> list[PageSpec]:
         for record in records:
             pages.append(
                 PageSpec(
-                    record_uri(record.id),
-                    f"{record.id} {record.title}",
-                    partial(_record, publication, known, record),
+                    uri=record_uri(record.id),
+                    title=f"{record.id} {record.title}",
+                    head=partial(_record, publication, known, record),
                 )
             )
     return pages

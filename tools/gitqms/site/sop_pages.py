@@ -49,41 +49,43 @@ def record_uri(record_id: str) -> str:
 
 def sop_pages(publication: Publication) -> list[PageSpec]:
     pages = [
-        PageSpec(INDEX, "Procedures", partial(_index, publication), listed=True),
-        PageSpec(ARCHIVE, "Archive", partial(_archive_index, publication), listed=True),
+        PageSpec(uri=INDEX, title="Procedures", head=partial(_index, publication), listed=True),
+        PageSpec(
+            uri=ARCHIVE, title="Archive", head=partial(_archive_index, publication), listed=True
+        ),
     ]
     for sop in publication.sops:
         shown = _shown(sop, publication.drafts)
         if shown is not None or sop.upcoming is not None:
             pages.append(
                 PageSpec(
-                    sop_uri(sop.id),
-                    f"{sop.id} {sop.title}",
-                    partial(_sop_head, publication, sop, shown),
-                    shown.body if shown is not None else None,
-                    partial(_sop_tail, publication, sop, shown),
+                    uri=sop_uri(sop.id),
+                    title=f"{sop.id} {sop.title}",
+                    head=partial(_sop_head, publication, sop, shown),
+                    body=shown.body if shown is not None else None,
+                    tail=partial(_sop_tail, publication, sop, shown),
                 )
             )
         if sop.upcoming is not None:
             version = sop.upcoming
             pages.append(
                 PageSpec(
-                    upcoming_uri(sop.id, version.version),
-                    f"{sop.id} v{version.version} ({NOT_IN_FORCE})",
-                    partial(_upcoming_head, publication, sop, version),
-                    version.body,
-                    partial(_upcoming_tail, version),
+                    uri=upcoming_uri(sop.id, version.version),
+                    title=f"{sop.id} v{version.version} ({NOT_IN_FORCE})",
+                    head=partial(_upcoming_head, publication, sop, version),
+                    body=version.body,
+                    tail=partial(_upcoming_tail, version),
                     searchable=False,  # a search must lead staff to versions in force only
                 )
             )
         for version in sop.archive:
             pages.append(
                 PageSpec(
-                    archive_uri(sop.id, version.version),
-                    f"{sop.id} v{version.version} ({version.status})",
-                    partial(_archived_head, sop, version),
-                    version.body,
-                    partial(_archived_tail, version),
+                    uri=archive_uri(sop.id, version.version),
+                    title=f"{sop.id} v{version.version} ({version.status})",
+                    head=partial(_archived_head, sop, version),
+                    body=version.body,
+                    tail=partial(_archived_tail, version),
                     searchable=False,
                 )
             )

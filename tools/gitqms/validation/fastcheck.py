@@ -93,7 +93,13 @@ class _Compiler:
         return _every(checks)
 
     def keyword(self, name: str, value: Any, schema: Mapping[str, Any]) -> Check:
-        compile_ = self.compile
+        family = _FAMILIES.get(name)
+        if family is None:
+            raise Unsupported(name)
+        return family(self, name, value, schema)
+
+    def value_keyword(self, name: str, value: Any, schema: Mapping[str, Any]) -> Check:
+        """type, enum, const, pattern, format."""
         if name == "type":
             names = [value] if isinstance(value, str) else value
             if not all(isinstance(t, str) and t in _TYPES for t in names):
@@ -111,6 +117,32 @@ class _Compiler:
             return lambda x: any(equal(option, x) for option in options)
         if name == "const":
             return lambda x: equal(x, value)
+        if name == "pattern":
+            search = re.compile(value).search
+            return lambda x: not isinstance(x, str) or search(x) is not None
+        formats = self.formats  # "format"
+        return lambda x: formats is None or formats.conforms(x, value)
+
+    def bound(self, name: str, value: Any, schema: Mapping[str, Any]) -> Check:
+        """Lengths, sizes and numeric bounds. Written as jsonschema tests them (`x < minimum`
+        fails), so that a value no comparison holds for (NaN) is judged alike."""
+        if name == "minLength":
+            return lambda x: not isinstance(x, str) or not len(x) < value
+        if name == "maxLength":
+            return lambda x: not isinstance(x, str) or not len(x) > value
+        if name == "minimum":
+            return lambda x: not _TYPES["number"](x) or not x < value
+        if name == "maximum":
+            return lambda x: not _TYPES["number"](x) or not x > value
+        if name == "minItems":
+            return lambda x: not isinstance(x, list) or not len(x) < value
+        if name == "maxItems":
+            return lambda x: not isinstance(x, list) or not len(x) > value
+        return lambda x: not isinstance(x, dict) or not len(x) < value  # "minProperties"
+
+    def container_keyword(self, name: str, value: Any, schema: Mapping[str, Any]) -> Check:
+        """properties, additionalProperties, required, propertyNames, items, uniqueItems."""
+        compile_ = self.compile
         if name == "properties":
             subs = [(key, compile_(sub)) for key, sub in value.items()]
 
@@ -134,35 +166,19 @@ class _Compiler:
         if name == "required":
             names = list(value)
             return lambda x: not isinstance(x, dict) or all(key in x for key in names)
-        if name == "pattern":
-            search = re.compile(value).search
-            return lambda x: not isinstance(x, str) or search(x) is not None
-        if name == "format":
-            formats = self.formats
-            return lambda x: formats is None or formats.conforms(x, value)
-        # Bounds are written as jsonschema tests them (`x < minimum` fails), so that a value
-        # no comparison holds for (NaN) is judged alike.
-        if name == "minLength":
-            return lambda x: not isinstance(x, str) or not len(x) < value
-        if name == "maxLength":
-            return lambda x: not isinstance(x, str) or not len(x) > value
-        if name == "minimum":
-            return lambda x: not _TYPES["number"](x) or not x < value
-        if name == "maximum":
-            return lambda x: not _TYPES["number"](x) or not x > value
-        if name == "minItems":
-            return lambda x: not isinstance(x, list) or not len(x) < value
-        if name == "maxItems":
-            return lambda x: not isinstance(x, list) or not len(x) > value
-        if name == "minProperties":
-            return lambda x: not isinstance(x, dict) or not len(x) < value
+        if name == "propertyNames":
+            sub = compile_(value)
+            return lambda x: not isinstance(x, dict) or all(sub(key) for key in x)
         if name == "uniqueItems":
             return lambda x: not value or not isinstance(x, list) or bool(uniq(x))
-        if name == "items":
-            if "prefixItems" in schema:
-                raise Unsupported("prefixItems")
-            item = compile_(value)
-            return lambda x: not isinstance(x, list) or all(item(each) for each in x)
+        if "prefixItems" in schema:  # "items"
+            raise Unsupported("prefixItems")
+        item = compile_(value)
+        return lambda x: not isinstance(x, list) or all(item(each) for each in x)
+
+    def combinator(self, name: str, value: Any, schema: Mapping[str, Any]) -> Check:
+        """allOf, anyOf, oneOf, not, if (with then and else), $ref."""
+        compile_ = self.compile
         if name in ("allOf", "anyOf", "oneOf"):
             parts = [compile_(part) for part in value]
             if name == "allOf":
@@ -180,12 +196,7 @@ class _Compiler:
             return lambda x: (
                 (then is None or then(x)) if test(x) else (otherwise is None or otherwise(x))
             )
-        if name == "propertyNames":
-            sub = compile_(value)
-            return lambda x: not isinstance(x, dict) or all(sub(key) for key in x)
-        if name == "$ref":
-            return self.ref(value)
-        raise Unsupported(name)
+        return self.ref(value)  # "$ref"
 
     def ref(self, pointer: str) -> Check:
         """A reference inside this schema (`#/$defs/name`), compiled once, even if recursive."""
@@ -201,3 +212,19 @@ class _Compiler:
             self.refs[pointer] = lambda x: compiled[0](x)
             compiled.append(self.compile(target))
         return self.refs[pointer]
+
+
+_Family = Callable[[_Compiler, str, Any, Mapping[str, Any]], Check]
+# Each keyword checked here, and the method that compiles it.
+_FAMILIES: dict[str, _Family] = {
+    **dict.fromkeys(("type", "enum", "const", "pattern", "format"), _Compiler.value_keyword),
+    **dict.fromkeys(
+        ("minLength", "maxLength", "minimum", "maximum", "minItems", "maxItems", "minProperties"),
+        _Compiler.bound,
+    ),
+    **dict.fromkeys(
+        ("properties", "additionalProperties", "required", "propertyNames", "items", "uniqueItems"),
+        _Compiler.container_keyword,
+    ),
+    **dict.fromkeys(("allOf", "anyOf", "oneOf", "not", "if", "$ref"), _Compiler.combinator),
+}

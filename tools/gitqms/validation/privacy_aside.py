@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from multiprocessing.connection import Connection
 
 from .findings import Finding
-from .semantic import Patterns, scan_privacy
+from .privacy import Patterns, scan_privacy
 
 # Below this, starting a process costs more than the scan it saves.
 MIN_TEXTS = 300

@@ -14,17 +14,12 @@ from ..records.kinds import KINDS
 from ..records.model import Record, build_record
 from ..records.repository import RecordFile, Repository
 from ..safeyaml import LoadError
+from .config_checks import config_findings
 from .findings import Finding
+from .privacy import forbidden_patterns
 from .privacy_aside import scanning
+from .record_checks import Context, link_findings, privacy_findings, record_findings
 from .schemas import SCHEMA_NAMES, packaged_schema_text, schema_problems
-from .semantic import (
-    Context,
-    config_findings,
-    forbidden_patterns,
-    link_findings,
-    privacy_findings,
-    record_findings,
-)
 
 
 @dataclass
@@ -46,7 +41,13 @@ class Validation:
 
 def _load_error(path: str, error: LoadError, record_id: str | None) -> Finding:
     return Finding(
-        path, error.line, "error", "file.unreadable", error.message, error.fix, record_id
+        path=path,
+        line=error.line,
+        severity="error",
+        code="file.unreadable",
+        message=error.message,
+        fix=error.fix,
+        record=record_id,
     )
 
 
@@ -54,17 +55,25 @@ def _schema_findings(doc: Document, schema: str, record_id: str | None) -> list[
     if not isinstance(doc.data, dict):
         return [
             Finding(
-                doc.path,
-                1,
-                "error",
-                "schema.type",
-                "the file does not hold a map of fields",
-                "write the record as 'field: value' lines (see the templates made by 'qms new')",
-                record_id,
+                path=doc.path,
+                line=1,
+                severity="error",
+                code="schema.type",
+                message="the file does not hold a map of fields",
+                fix="write the record as 'field: value' lines (see the templates made by 'qms new')",
+                record=record_id,
             )
         ]
     return [
-        Finding(doc.path, doc.line_of(p.location), "error", p.code, p.message, p.fix, record_id)
+        Finding(
+            path=doc.path,
+            line=doc.line_of(p.location),
+            severity="error",
+            code=p.code,
+            message=p.message,
+            fix=p.fix,
+            record=record_id,
+        )
         for p in schema_problems(schema, doc.data)
     ]
 
@@ -158,12 +167,12 @@ def _schema_drift(root: Path) -> list[Finding]:
         if path.is_file() and path.read_bytes() != packaged_schema_text(name).encode():
             found.append(
                 Finding(
-                    f"schemas/{name}.schema.json",
-                    0,
-                    "warning",
-                    "schemas.drift",
-                    "this copy differs from the schema that qms validates with",
-                    "records are always checked against the schemas of the installed gitqms; "
+                    path=f"schemas/{name}.schema.json",
+                    line=0,
+                    severity="warning",
+                    code="schemas.drift",
+                    message="this copy differs from the schema that qms validates with",
+                    fix="records are always checked against the schemas of the installed gitqms; "
                     "restore this copy with 'qms init --update-schemas'",
                 )
             )
@@ -186,13 +195,13 @@ def _pipeline_drift(root: Path, config: QmsConfig | None) -> list[Finding]:
         if path.is_file() and not path.is_symlink() and f'"{spec}"' not in path.read_text():
             found.append(
                 Finding(
-                    name,
-                    0,
-                    "warning",
-                    "config.tooling-drift",
-                    f"this pipeline does not install the gitqms that qms.yaml names "
+                    path=name,
+                    line=0,
+                    severity="warning",
+                    code="config.tooling-drift",
+                    message=f"this pipeline does not install the gitqms that qms.yaml names "
                     f"(tooling.gitqms: {spec})",
-                    f'install exactly "{spec}" here, or change tooling.gitqms in qms.yaml '
+                    fix=f'install exactly "{spec}" here, or change tooling.gitqms in qms.yaml '
                     "(an admin-signed change) if the validated copy moved",
                 )
             )
@@ -223,12 +232,12 @@ def validate(
         if result.config is None:
             result.findings.append(
                 Finding(
-                    CONFIG_FILE,
-                    0,
-                    "error",
-                    "config.invalid",
-                    "qms.yaml has errors, so people, areas and COI references were not checked",
-                    "run 'qms validate qms.yaml' and correct it first",
+                    path=CONFIG_FILE,
+                    line=0,
+                    severity="error",
+                    code="config.invalid",
+                    message="qms.yaml has errors, so people, areas and COI references were not checked",
+                    fix="run 'qms validate qms.yaml' and correct it first",
                 )
             )
     ctx = Context(
@@ -244,12 +253,12 @@ def validate(
             expected = " or ".join(f"{k.folder}/{k.example_id()}{k.suffix}" for k in KINDS)
             result.findings.append(
                 Finding(
-                    stray,
-                    0,
-                    "error",
-                    "layout.unexpected-file",
-                    "this file is not named as a record, so it is not under control",
-                    f"name records as {expected}; keep other files outside the record folders",
+                    path=stray,
+                    line=0,
+                    severity="error",
+                    code="layout.unexpected-file",
+                    message="this file is not named as a record, so it is not under control",
+                    fix=f"name records as {expected}; keep other files outside the record folders",
                 )
             )
     if chosen is None:

@@ -160,103 +160,153 @@ def _resolve(schema: Mapping[str, Any], ref: str) -> Any:
     return node
 
 
-def _problems(schema: Mapping[str, Any], error: ValidationError) -> Iterator[SchemaProblem]:
-    location: Location = tuple(error.absolute_path)
-    where = dotted(location)
-    fix, when = _annotations(schema, error)
-    because = f" ({when})" if when else ""
-    keyword: Any = error.validator
-    instance: Any = error.instance
-    expected: Any = error.validator_value
-    subschema: Any = error.schema
+@dataclass(frozen=True, kw_only=True)
+class _Failure:
+    """One error of jsonschema, as the explanations below read it."""
 
-    if keyword == "required":
-        for name in expected:
-            if isinstance(instance, dict) and name not in instance:
-                field = dotted((*location, name))
-                yield SchemaProblem(
-                    location,
-                    "schema.required",
-                    f"missing field '{field}'{because}",
-                    f"add '{name}:' with its value",
-                )
-        return
-    if keyword == "additionalProperties" and isinstance(instance, dict):
-        allowed = sorted(subschema.get("properties", {}))
-        for name in instance:
-            if name not in allowed:
-                shown = (
-                    f"'{dotted((*location, name))}'"
-                    if safe_to_show(name)
-                    else "(name not repeated)"
-                )
-                yield SchemaProblem(
-                    (*location, name),
-                    "schema.unknown-field",
-                    f"unknown field {shown}",
-                    "remove it or correct its spelling"
-                    + (f"; fields allowed here: {', '.join(allowed)}" if allowed else ""),
-                )
-        return
-    if keyword == "type":
-        wanted = expected if isinstance(expected, list) else [expected]
-        words = " or ".join(_TYPE_WORDS.get(str(w), str(w)) for w in wanted if w != "null")
-        message = f"'{where}' must be {words}, not {_describe(instance)}"
-        if "boolean" in wanted and isinstance(instance, str) and instance.lower() in _YES_NO:
-            fix = (
-                f"write true or false; {instance!r} is kept as text so that it cannot "
-                "silently change meaning"
+    location: Location
+    where: str  # the location, dotted
+    fix: str | None  # the schema's own x-fix, if any
+    because: str  # " (x-when)" or ""
+    keyword: Any
+    instance: Any
+    expected: Any
+    subschema: Any
+    detail: str  # jsonschema's own message
+
+    @classmethod
+    def of(cls, schema: Mapping[str, Any], error: ValidationError) -> _Failure:
+        location: Location = tuple(error.absolute_path)
+        fix, when = _annotations(schema, error)
+        return cls(
+            location=location,
+            where=dotted(location),
+            fix=fix,
+            because=f" ({when})" if when else "",
+            keyword=error.validator,
+            instance=error.instance,
+            expected=error.validator_value,
+            subschema=error.schema,
+            detail=error.message,
+        )
+
+
+def _problems(schema: Mapping[str, Any], error: ValidationError) -> Iterator[SchemaProblem]:
+    failure = _Failure.of(schema, error)
+    explain = _EXPLAIN.get(str(failure.keyword), _other)
+    return explain(failure)
+
+
+def _required(f: _Failure) -> Iterator[SchemaProblem]:
+    for name in f.expected:
+        if isinstance(f.instance, dict) and name not in f.instance:
+            field = dotted((*f.location, name))
+            yield SchemaProblem(
+                f.location,
+                "schema.required",
+                f"missing field '{field}'{f.because}",
+                f"add '{name}:' with its value",
             )
-        elif "integer" in wanted and isinstance(instance, float | str):
-            fix = fix or "write a whole number without quotes or decimals"
-        yield SchemaProblem(location, "schema.type", message + because, fix or f"write {words}")
+
+
+def _unknown_fields(f: _Failure) -> Iterator[SchemaProblem]:
+    if not isinstance(f.instance, dict):
+        yield from _other(f)
         return
-    if keyword in ("enum", "const"):
-        options = expected if keyword == "enum" else [expected]
-        listed = ", ".join(json.dumps(option) for option in options)
-        yield SchemaProblem(
-            location,
-            f"schema.{keyword}",
-            f"'{where}' is {_describe(instance)}; allowed: {listed}{because}",
-            fix or f"use one of: {listed}",
+    allowed = sorted(f.subschema.get("properties", {}))
+    for name in f.instance:
+        if name not in allowed:
+            shown = (
+                f"'{dotted((*f.location, name))}'" if safe_to_show(name) else "(name not repeated)"
+            )
+            yield SchemaProblem(
+                (*f.location, name),
+                "schema.unknown-field",
+                f"unknown field {shown}",
+                "remove it or correct its spelling"
+                + (f"; fields allowed here: {', '.join(allowed)}" if allowed else ""),
+            )
+
+
+def _wrong_type(f: _Failure) -> Iterator[SchemaProblem]:
+    wanted = f.expected if isinstance(f.expected, list) else [f.expected]
+    words = " or ".join(_TYPE_WORDS.get(str(w), str(w)) for w in wanted if w != "null")
+    message = f"'{f.where}' must be {words}, not {_describe(f.instance)}"
+    fix = f.fix
+    if "boolean" in wanted and isinstance(f.instance, str) and f.instance.lower() in _YES_NO:
+        fix = (
+            f"write true or false; {f.instance!r} is kept as text so that it cannot "
+            "silently change meaning"
         )
-        return
-    if keyword in ("pattern", "format"):
-        kind = {"date": "a valid date", "date-time": "a valid date-time with zone"}.get(
-            str(expected), "in the expected form"
-        )
-        yield SchemaProblem(
-            location,
-            f"schema.{keyword}",
-            f"'{where}' is {_describe(instance)}, which is not {kind}{because}",
-            fix or f"match the pattern {expected}",
-        )
-        return
+    elif "integer" in wanted and isinstance(f.instance, float | str):
+        fix = fix or "write a whole number without quotes or decimals"
+    yield SchemaProblem(f.location, "schema.type", message + f.because, fix or f"write {words}")
+
+
+def _not_allowed(f: _Failure) -> Iterator[SchemaProblem]:
+    options = f.expected if f.keyword == "enum" else [f.expected]
+    listed = ", ".join(json.dumps(option) for option in options)
+    yield SchemaProblem(
+        f.location,
+        f"schema.{f.keyword}",
+        f"'{f.where}' is {_describe(f.instance)}; allowed: {listed}{f.because}",
+        f.fix or f"use one of: {listed}",
+    )
+
+
+def _wrong_form(f: _Failure) -> Iterator[SchemaProblem]:
+    kind = {"date": "a valid date", "date-time": "a valid date-time with zone"}.get(
+        str(f.expected), "in the expected form"
+    )
+    yield SchemaProblem(
+        f.location,
+        f"schema.{f.keyword}",
+        f"'{f.where}' is {_describe(f.instance)}, which is not {kind}{f.because}",
+        f.fix or f"match the pattern {f.expected}",
+    )
+
+
+def _bad_name(f: _Failure) -> Iterator[SchemaProblem]:
+    bad = [key for key in f.instance if not re.search(f.expected.get("pattern", ""), key)]
+    yield SchemaProblem(
+        f.location,
+        "schema.name",
+        f"'{f.where}' has the name {bad[0] if bad else '?'!r}, which is not lower-case-with-hyphens",
+        "use lower-case names joined by hyphens, such as 'qa-manager'",
+    )
+
+
+def _other(f: _Failure) -> Iterator[SchemaProblem]:
+    where, expected, entries = f.where, f.expected, f"entr{'y' if f.expected == 1 else 'ies'}"
     messages = {
         "minLength": f"'{where}' is too short (at least {expected} characters)",
         "maxLength": f"'{where}' is too long (at most {expected} characters)",
-        "minimum": f"'{where}' is {instance}, below the minimum {expected}",
-        "maximum": f"'{where}' is {instance}, above the maximum {expected}",
-        "minItems": f"'{where}' needs at least {expected} entr{'y' if expected == 1 else 'ies'}",
+        "minimum": f"'{where}' is {f.instance}, below the minimum {expected}",
+        "maximum": f"'{where}' is {f.instance}, above the maximum {expected}",
+        "minItems": f"'{where}' needs at least {expected} {entries}",
         "uniqueItems": f"'{where}' lists the same entry more than once",
-        "minProperties": f"'{where}' needs at least {expected} entr{'y' if expected == 1 else 'ies'}",
+        "minProperties": f"'{where}' needs at least {expected} {entries}",
         "anyOf": f"'{where}' does not meet the rule",
     }
-    if keyword == "propertyNames":
-        bad = [key for key in instance if not re.search(expected.get("pattern", ""), key)]
-        yield SchemaProblem(
-            location,
-            "schema.name",
-            f"'{where}' has the name {bad[0] if bad else '?'!r}, which is not lower-case-with-hyphens",
-            "use lower-case names joined by hyphens, such as 'qa-manager'",
-        )
-        return
     yield SchemaProblem(
-        location,
-        f"schema.{keyword}",
-        messages.get(str(keyword), f"'{where}': {error.message}") + because,
-        fix or "see the record's schema in schemas/",
+        f.location,
+        f"schema.{f.keyword}",
+        messages.get(str(f.keyword), f"'{where}': {f.detail}") + f.because,
+        f.fix or "see the record's schema in schemas/",
     )
+
+
+# How each failing keyword is explained; any other keyword by `_other`.
+_EXPLAIN: dict[str, Callable[[_Failure], Iterator[SchemaProblem]]] = {
+    "required": _required,
+    "additionalProperties": _unknown_fields,
+    "type": _wrong_type,
+    "enum": _not_allowed,
+    "const": _not_allowed,
+    "pattern": _wrong_form,
+    "format": _wrong_form,
+    "propertyNames": _bad_name,
+}
 
 
 @cache

@@ -1,18 +1,13 @@
-"""`qms init` and `qms new`."""
+"""`qms init PATH`: a new QMS repository, or its schemas refreshed (--update-schemas)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import click
 
-from ..actions.ci_files import checked_source, installed_source
-from ..actions.init import ensure_new_folder, first_admin, init_repository, update_schemas
-from ..actions.new import CAPA_SOURCES, DEVIATION_TYPES, NewRecord, new_record
-from ..actions.registry import read_public_key
-from ..validation.run import require_config
-from .common import repository, signing_time
+from ..actions.init import create_repository, update_schemas
+from .common import repository
 
 
 @click.command()
@@ -69,12 +64,16 @@ def init(
         return
     if path is None:
         raise click.UsageError("PATH is required (the folder to create)")
-    ensure_new_folder(path)
-    source = checked_source(gitqms_source if gitqms_source is not None else installed_source())
-    admin = first_admin(Path.cwd(), admin_id, admin_name, admin_email)
-    if key_file is not None:
-        admin = replace(admin, key=read_public_key(key_file), key_file=key_file.absolute())
-    init_repository(path, admin, organisation, source)
+    admin, source = create_repository(
+        path,
+        cwd=Path.cwd(),
+        admin_id=admin_id,
+        admin_name=admin_name,
+        admin_email=admin_email,
+        key_file=key_file,
+        organisation=organisation,
+        gitqms_source=gitqms_source,
+    )
     click.echo(f"created QMS repository {path} (admin: {admin.id} <{admin.email}>)")
     click.echo(f"CI installs {source} (qms.yaml tooling.gitqms)")
     if "file:" in source:
@@ -83,45 +82,3 @@ def init(
             "with qms init --gitqms-source, or edit tooling.gitqms and the pipelines"
         )
     click.echo(f"next: cd {path} && qms new sop --title 'Document control'")
-
-
-@click.command()
-@click.argument("kind", type=click.Choice(["sop", "capa", "deviation"]))
-@click.option("--title", required=True, help="One-line title of the record.")
-@click.option("--owner", help="Person ID of the owner (default: you, by your git email).")
-@click.option("--area", help="Area from qms.yaml (default: the first listed).")
-@click.option(
-    "--type",
-    "deviation_type",
-    type=click.Choice(DEVIATION_TYPES),
-    default="unplanned",
-    show_default=True,
-    help="Deviation type (deviations only).",
-)
-@click.option(
-    "--source", type=click.Choice(CAPA_SOURCES), help="What raised the CAPA (CAPAs only)."
-)
-@click.option(
-    "--ref", "references", multiple=True, help="Record that raised the CAPA, e.g. DEV-2026-0001."
-)
-@click.pass_context
-def new(
-    ctx: click.Context,
-    kind: str,
-    title: str,
-    owner: str | None,
-    area: str | None,
-    deviation_type: str,
-    source: str | None,
-    references: tuple[str, ...],
-) -> None:
-    """Write a new SOP, CAPA or deviation from its template, with the next free ID.
-
-    IDs are never reused: the next one is above every ID in the folder, the index and the
-    whole history. The record is checked against its schema before it is written. Prints the
-    new file's path.
-    """
-    repo = repository(ctx)
-    request = NewRecord(kind, title, owner, area, deviation_type, source, references)
-    path = new_record(repo, require_config(repo), request, signing_time(ctx))
-    click.echo(path.relative_to(repo.root).as_posix())

@@ -1,8 +1,11 @@
-"""Checks a schema cannot express: IDs and file names, references, date order, privacy."""
+"""Checks of a record that its schema cannot express: the ID and the file name, references to
+records and people, the order of dates, what each kind adds (an SOP's supersedes, a CAPA's
+action IDs, a deviation's COI and deadlines), template text left in, the fields its lifecycle
+state requires, and links a deviation and its CAPA should both hold. The privacy scan is in
+privacy.py, the checks of qms.yaml in config_checks.py."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -10,42 +13,17 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import PurePosixPath
 from typing import Any
 
-from ..crypto import openpgp
-from ..records.config import QmsConfig, key_material
+from ..records.config import QmsConfig
 from ..records.document import Document
 from ..records.kinds import PLACEHOLDER, kind_of_id
-from ..records.lifecycles import DEFAULTS
 from ..records.model import Capa, Deviation, Record, Sop
-from .findings import Finding, Severity
-from .schemas import Location, dotted, packaged_schema_text
+from .findings import Finding, Reporter
+from .privacy import forbidden_patterns, lines_matching, scan_privacy
+from .schemas import Location, dotted
 
 _PLACEHOLDER_RE = re.compile(re.escape(PLACEHOLDER))
 REFERENCE_FIELDS = frozenset({"related_sops", "references", "capa", "sops", "supersedes"})
 PERSON_FIELDS = frozenset({"owner", "checked_by", "approved_by"})
-Patterns = tuple[tuple[str, re.Pattern[str]], ...]  # (what it finds, pattern)
-# Used when qms.yaml cannot be read, so privacy is never checked by nothing.
-DEFAULT_FORBIDDEN: Patterns = (
-    ("date of birth", re.compile(r"(?i)\b(d\.?o\.?b\.?|date of birth|born on)\s*[:=]?\s*\d")),
-    (
-        "medical record number",
-        re.compile(
-            r"(?i)\b(mrn|medical record (no|number)|patient (id|number|no)\.?|hospital number)"
-            r"\s*[:#=]?\s*[A-Z]*[0-9][A-Z0-9-]{3,}"
-        ),
-    ),
-)
-
-
-# A COI pattern that accepts any of these, bare or after its own literal prefix, would let a
-# name or a number in.
-_NOT_PSEUDONYMS = ("", "Smith, John", "John Smith 1961-03-02", "12345678")
-
-
-def _accepts_names(source: str, pattern: re.Pattern[str]) -> bool:
-    prefix = re.match(r"\^?([A-Za-z0-9_-]*)", source)
-    literal = prefix.group(1) if prefix else ""
-    samples = {*_NOT_PSEUDONYMS, *(literal + sample for sample in _NOT_PSEUDONYMS)}
-    return any(pattern.fullmatch(sample) for sample in samples)
 
 
 @dataclass(frozen=True)
@@ -74,34 +52,6 @@ def _strings(data: Any) -> list[StringLeaf]:
 
     visit(data, (), None)
     return found
-
-
-class _Reporter:
-    def __init__(self, doc: Document, record_id: str | None) -> None:
-        self.doc = doc
-        self.record_id = record_id
-        self.found: list[Finding] = []
-
-    def __call__(
-        self,
-        location: Location,
-        code: str,
-        message: str,
-        fix: str,
-        severity: Severity = "error",
-        line: int | None = None,
-    ) -> None:
-        self.found.append(
-            Finding(
-                self.doc.path,
-                line if line is not None else self.doc.line_of(location),
-                severity,
-                code,
-                message,
-                fix,
-                self.record_id,
-            )
-        )
 
 
 def _moment(value: str) -> datetime:
@@ -177,7 +127,7 @@ _PAST_FIELDS: dict[str, list[Location]] = {
 }
 
 
-def _check_dates(record: Record, report: _Reporter, now: datetime) -> None:
+def _check_dates(record: Record, report: Reporter, now: datetime) -> None:
     raw = record.raw
     for earlier, later, what in _date_rules(record):
         first, second = _get(raw, earlier), _get(raw, later)
@@ -205,7 +155,7 @@ def _check_dates(record: Record, report: _Reporter, now: datetime) -> None:
             )
 
 
-def _check_identity(record: Record, doc: Document, ctx: Context, report: _Reporter) -> None:
+def _check_identity(record: Record, doc: Document, ctx: Context, report: Reporter) -> None:
     stem = PurePosixPath(doc.path).stem
     if record.id != stem:
         report(
@@ -225,7 +175,7 @@ def _check_identity(record: Record, doc: Document, ctx: Context, report: _Report
 
 
 def _check_references(
-    record: Record, strings: list[StringLeaf], ctx: Context, report: _Reporter
+    record: Record, strings: list[StringLeaf], ctx: Context, report: Reporter
 ) -> None:
     config = ctx.config
     stem = PurePosixPath(record.path).stem
@@ -276,7 +226,7 @@ def _check_references(
                 )
 
 
-def _check_investigation_due(record: Deviation, config: QmsConfig, report: _Reporter) -> None:
+def _check_investigation_due(record: Deviation, config: QmsConfig, report: Reporter) -> None:
     """The investigation is due within the policy's days of discovery; later needs an extension."""
     assert record.investigation_due is not None
     allowed = date.fromisoformat(record.discovered_at[:10]) + timedelta(
@@ -294,7 +244,7 @@ def _check_investigation_due(record: Deviation, config: QmsConfig, report: _Repo
         )
 
 
-def _check_kind_rules(record: Record, ctx: Context, report: _Reporter) -> None:
+def _check_kind_rules(record: Record, ctx: Context, report: Reporter) -> None:
     if isinstance(record, Sop) and record.supersedes_id == record.id:
         previous = record.supersedes_version or 0
         if previous >= record.version:
@@ -347,47 +297,12 @@ def _check_kind_rules(record: Record, ctx: Context, report: _Reporter) -> None:
                 )
 
 
-def _lines_matching(text: str, first_line: int, pattern: re.Pattern[str]) -> list[int]:
-    """Lines of `text` where `pattern` matches; one search over the whole text."""
-    return [first_line + text.count("\n", 0, match.start()) for match in pattern.finditer(text)]
-
-
-def forbidden_patterns(config: QmsConfig | None) -> Patterns:
-    """The built-in patterns always apply; qms.yaml can add to them, never remove them."""
-    extra = config.forbidden_patterns if config is not None else ()
-    builtin = {pattern.pattern for _, pattern in DEFAULT_FORBIDDEN}
-    return DEFAULT_FORBIDDEN + tuple(item for item in extra if item[1].pattern not in builtin)
-
-
 def privacy_findings(path: str, text: str, ctx: Context, record_id: str | None) -> list[Finding]:
     """Every line of a record's text that looks like it holds a patient identifier."""
     return scan_privacy(path, text, forbidden_patterns(ctx.config), record_id)
 
 
-def scan_privacy(path: str, text: str, patterns: Patterns, record_id: str | None) -> list[Finding]:
-    """The lines of `text` that any of `patterns` matches, one finding per line.
-
-    The matching text is never repeated in a finding: it may itself be the identifier.
-    """
-    flagged: dict[int, str] = {}
-    for name, pattern in patterns:
-        for line in _lines_matching(text, 1, pattern):
-            flagged.setdefault(line, name)
-    return [
-        Finding(
-            path,
-            line,
-            "error",
-            "privacy.patient-identifier",
-            f"this line looks like it holds a patient identifier ({name})",
-            "remove it; name a patient only by the chain-of-identity pseudonym (COI)",
-            record_id,
-        )
-        for line, name in sorted(flagged.items())
-    ]
-
-
-def _check_placeholders(doc: Document, strings: list[StringLeaf], report: _Reporter) -> None:
+def _check_placeholders(doc: Document, strings: list[StringLeaf], report: Reporter) -> None:
     """Template text left in a field or in the body."""
     for location, _, text in strings:
         if PLACEHOLDER in text:
@@ -400,7 +315,7 @@ def _check_placeholders(doc: Document, strings: list[StringLeaf], report: _Repor
             )
     if not doc.body:
         return
-    lines = sorted(set(_lines_matching(doc.body, doc.body_line, _PLACEHOLDER_RE)))
+    lines = sorted(set(lines_matching(doc.body, doc.body_line, _PLACEHOLDER_RE)))
     if lines:
         shown = ", ".join(map(str, lines[:10])) + (" …" if len(lines) > 10 else "")
         report(
@@ -414,7 +329,7 @@ def _check_placeholders(doc: Document, strings: list[StringLeaf], report: _Repor
 
 
 def record_findings(record: Record, doc: Document, ctx: Context) -> list[Finding]:
-    report = _Reporter(doc, PurePosixPath(doc.path).stem)  # the file name is the ID
+    report = Reporter(doc, PurePosixPath(doc.path).stem)  # the file name is the ID
     _check_identity(record, doc, ctx, report)
     strings = _strings(doc.data)
     _check_references(record, strings, ctx, report)
@@ -447,7 +362,7 @@ def link_findings(records: Mapping[str, Record], docs: Mapping[str, Document]) -
                 continue
             names = other.capa if isinstance(other, Deviation) else other.source_references
             if record.id not in names:
-                report = _Reporter(docs[record.id], record.id)
+                report = Reporter(docs[record.id], record.id)
                 report(
                     (*field, index),
                     "ref.one-way",
@@ -459,203 +374,12 @@ def link_findings(records: Mapping[str, Record], docs: Mapping[str, Document]) -
     return found
 
 
-def config_findings(doc: Document) -> list[Finding]:
-    """qms.yaml beyond its schema: unique people, known roles, one owner per key, valid patterns."""
-    report = _Reporter(doc, None)
-    data = doc.data
-    roles = set(data["roles"])
-    ids: dict[str, int] = {}
-    emails: dict[str, int] = {}
-    keys: dict[str, str] = {}
-    for index, person in enumerate(data["people"]):
-        here: Location = ("people", index)
-        if person["id"] in ids:
-            report(
-                (*here, "id"),
-                "config.person-id",
-                f"the person ID {person['id']!r} is used twice",
-                "give every person one unique ID",
-            )
-        ids.setdefault(person["id"], index)
-        email = person["email"].lower()
-        if email in emails:
-            report(
-                (*here, "email"),
-                "config.email",
-                f"the email {person['email']} belongs to two people",
-                "each person signs with their own email; correct one of them",
-            )
-        emails.setdefault(email, index)
-        for r, role in enumerate(person["roles"]):
-            if role not in roles:
-                report(
-                    (*here, "roles", r),
-                    "config.unknown-role",
-                    f"the role {role!r} is not defined",
-                    f"use one of: {', '.join(sorted(roles))}; or define it under 'roles:'",
-                )
-        for k, key in enumerate(person.get("keys") or ()):
-            material = key_material(key["public_key"])
-            if openpgp.is_openpgp(material):
-                try:
-                    material = openpgp.parse_public_key(material).fingerprint
-                except openpgp.OpenPgpFormatError as error:
-                    report(
-                        (*here, "keys", k, "public_key"),
-                        "config.openpgp-key",
-                        f"the OpenPGP key cannot be read: {error}",
-                        "paste the whole block that `gpg --armor --export you@hospital` prints, "
-                        "from its BEGIN line to its END line, or register it with `qms keys add`",
-                    )
-                    continue
-            if material in keys and keys[material] != person["id"]:
-                report(
-                    (*here, "keys", k),
-                    "config.key-reuse",
-                    f"this key is already registered to {keys[material]}",
-                    "a signing key belongs to one person only; register a key of their own",
-                )
-            keys.setdefault(material, person["id"])
-            until, revoked = key.get("valid_until"), (key.get("revoked") or {}).get("on")
-            for field, value in (("valid_until", until), ("revoked", revoked)):
-                if value is not None and value < key["valid_from"]:
-                    report(
-                        (*here, "keys", k, field),
-                        "config.key-window",
-                        f"'{field}' {value} is before 'valid_from' {key['valid_from']}",
-                        "correct the key's validity window",
-                    )
-    if not any("admin" in person["roles"] for person in data["people"]):
-        report(
-            ("people",),
-            "config.no-admin",
-            "no person holds the role 'admin'",
-            "give at least one person the admin role; only admins can change people and keys",
-        )
-    for kind, meanings in data["signatures"].items():
-        if not isinstance(meanings, dict):
-            continue
-        for meaning, rule in meanings.items():
-            for r, role in enumerate(rule["roles"]):
-                if role not in roles:
-                    report(
-                        ("signatures", kind, meaning, "roles", r),
-                        "config.unknown-role",
-                        f"the policy for '{kind}: {meaning}' names the undefined role {role!r}",
-                        f"use one of: {', '.join(sorted(roles))}",
-                    )
-    _check_lifecycles(data, report)
-    patterns: list[tuple[Location, str]] = [(("coi", "pattern"), data["coi"]["pattern"])]
-    for index, item in enumerate((data.get("privacy") or {}).get("forbidden_patterns") or ()):
-        patterns.append((("privacy", "forbidden_patterns", index, "pattern"), item["pattern"]))
-    for location, pattern in patterns:
-        try:
-            compiled = re.compile(pattern)
-        except re.error as error:
-            report(
-                location,
-                "config.regex",
-                f"'{dotted(location)}' is not a valid regular expression: {error}",
-                "correct the pattern (Python regular-expression syntax)",
-            )
-            continue
-        if location == ("coi", "pattern") and _accepts_names(pattern, compiled):
-            report(
-                location,
-                "config.coi-pattern",
-                "the COI pattern also accepts empty text or names, so it cannot keep patient "
-                "identifiers out",
-                "allow only the pseudonym's own form, e.g. '^COI-[A-Z]{3}-[0-9]{6}$'",
-            )
-    return report.found
-
-
-def _check_lifecycles(data: Mapping[str, Any], report: _Reporter) -> None:
-    """States known to the schema, meanings defined in the signature policy, fields that exist.
-
-    Parts left to gitqms's defaults are checked too: a default transition whose meaning the
-    policy lacks can never be made, which is worth a warning.
-    """
-    given = data.get("lifecycles") or {}
-    policy = data["signatures"]
-    sop = given.get("sop") or DEFAULTS["sop"]
-    for index, meaning in enumerate(sop["approval"]):
-        if meaning not in (policy.get("sop") or {}):
-            report(
-                ("lifecycles", "sop", "approval", index) if "sop" in given else ("signatures",),
-                "config.lifecycle-meaning",
-                f"SOP approval needs the meaning '{meaning}', which signatures.sop does not define",
-                f"define '{meaning}' under signatures.sop, or name defined meanings here",
-                "error" if "sop" in given else "warning",
-            )
-    for kind in ("capa", "deviation"):
-        _check_machine(kind, given, policy, report)
-
-
-def _check_machine(
-    kind: str, given: Mapping[str, Any], policy: Mapping[str, Any], report: _Reporter
-) -> None:
-    configured = kind in given
-    machine = given.get(kind) or DEFAULTS[kind]
-    severity: Severity = "error" if configured else "warning"
-    base: Location = ("lifecycles", kind)
-    schema = json.loads(packaged_schema_text(kind))
-    states = set(schema["properties"]["state"]["enum"])
-    fields = set(schema["properties"])
-
-    def state_ok(location: Location, state: str) -> None:
-        if state not in states:
-            report(
-                location if configured else ("lifecycles",),
-                "config.lifecycle-state",
-                f"the {kind} lifecycle names the state {state!r}, which {kind} records cannot hold",
-                f"use one of: {', '.join(sorted(states))}",
-                severity,
-            )
-
-    def requirement_ok(location: Location, text: str) -> None:
-        name = text.split("=", 1)[0].split(".")[0].removesuffix("[]")
-        if name not in fields:
-            report(
-                location,
-                "config.lifecycle-field",
-                f"the {kind} lifecycle requires the field {name!r}, which {kind} records "
-                "do not have",
-                f"use one of: {', '.join(sorted(fields))}",
-                severity,
-            )
-
-    state_ok((*base, "initial"), machine["initial"])
-    for i, state in enumerate(machine.get("closed") or ()):
-        state_ok((*base, "closed", i), state)
-    for i, item in enumerate(machine["transitions"]):
-        here: Location = (*base, "transitions", i)
-        sources = item["from"] if isinstance(item["from"], list) else [item["from"]]
-        for state in (*sources, item["to"]):
-            state_ok(here, state)
-        if item["meaning"] not in (policy.get(kind) or {}):
-            report(
-                (*here, "meaning") if configured else ("signatures",),
-                "config.lifecycle-meaning",
-                f"the {kind} transition {'/'.join(sources)} -> {item['to']} is signed "
-                f"'{item['meaning']}', which signatures.{kind} does not define",
-                f"define '{item['meaning']}' with its roles under signatures.{kind}",
-                severity,
-            )
-        for j, text in enumerate(item.get("requires") or ()):
-            requirement_ok((*here, "requires", j), text)
-    for state, texts in (machine.get("requires") or {}).items():
-        state_ok((*base, "requires", state), state)
-        for j, text in enumerate(texts):
-            requirement_ok((*base, "requires", state, j), text)
-
-
 def lifecycle_findings(record: Record, doc: Document, ctx: Context) -> list[Finding]:
     """The fields qms.yaml requires of a CAPA's or deviation's current state."""
     if ctx.config is None or not isinstance(record, Capa | Deviation):
         return []
     machine = ctx.config.lifecycles.machines[record.kind.name]
-    report = _Reporter(doc, record.id)
+    report = Reporter(doc, record.id)
     for requirement in machine.requires.get(record.state, ()):
         if not requirement.met(doc.data):
             report(

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from pathlib import Path
 
 import click
 
 from ..actions.review import sign_review
-from ..audit.review import audit_review, report_json, report_sha256
-from ..audit.review_output import as_csv, as_html, as_text
+from ..audit.review import audit_review
+from ..audit.review_output import report_output
 from ..errors import Exit, QmsError
 from ..files import replace_atomic
 from .common import DAY, printable, repository, signing_time, start_folder
@@ -83,18 +82,7 @@ def audit_trail(
     repo = repository(ctx)
     review = audit_review(repo.root, since, until, revision, branch)
     generated = signing_time(ctx)
-    if output_format == "json":
-        data = report_json(review) | {
-            "report_sha256": report_sha256(review),
-            "generated": generated.isoformat(),
-        }
-        text = json.dumps(data, indent=2, ensure_ascii=True) + "\n"
-    elif output_format == "csv":
-        text = as_csv(review)
-    elif output_format == "html":
-        text = as_html(review, generated)
-    else:
-        text = as_text(review, generated)
+    text = report_output(review, output_format, generated)
     signed = None
     if sign:
         assert conclusion is not None

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import click
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from ..errors import Exit
 from ..records.model import AuditReview, Capa, Deviation, Record, Sop
 from ..validation.run import validate as run_validation
-from .common import FORMAT_OPTION, echo_json, plural, printable, repository
+from .common import FORMAT_OPTION, echo_json, plural, print_table, printable, repository
 
 
 def _summary(record: Record) -> dict[str, str]:
@@ -92,10 +91,7 @@ def list_records(ctx: click.Context, kind: str | None, output_format: str) -> No
             # Text(): record fields are shown as written, never read as rich markup.
             cells = (record.id, record.title, summary["state"], summary["owner"], summary["dates"])
             table.add_row(*(Text(printable(cell)) for cell in cells))
-        console = Console()
-        if not console.is_terminal:  # piped or logged: a fixed width wider than rich's 80
-            console = Console(width=120)
-        console.print(table)
+        print_table(table, width=120)
         if broken:
             click.secho(
                 f"{plural(broken, 'record')} left out with errors: run 'qms validate'", fg="red"

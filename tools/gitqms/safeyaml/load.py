@@ -1,14 +1,4 @@
-"""The one YAML loader for records and configuration.
-
-Record text is untrusted input, and a value must never change meaning on load:
-- only JSON-like types come out (text, whole numbers, decimals, true/false, null, lists, maps);
-- `2026-01-01`, `yes`, `no`, `on`, `off`, `010`, `1:30` and the like stay text, so a schema
-  that wants a date string or a boolean sees exactly what was written;
-- a duplicate key, an explicit tag, a merge key or a non-text key is an error;
-- file size, nesting depth and alias expansion are bounded, so a small file cannot expand
-  into a large one (the "billion laughs" attack).
-libyaml parses when it is present; the pure-Python parser is the fallback.
-"""
+"""The strict loader: YAML text to JSON-like values, with the line of each value."""
 
 from __future__ import annotations
 
@@ -21,15 +11,13 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.reader import ReaderError
 
+from .limits import MAX_DEPTH, MAX_DIGITS, MAX_NODES, LoadError
+
 try:
     from yaml import CSafeLoader as _BaseLoader
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
     from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
 
-MAX_FILE_BYTES = 1024 * 1024
-MAX_NODES = 50_000  # after alias expansion; a large CAPA has a few hundred
-MAX_DEPTH = 64
-_MAX_DIGITS = 18
 # libyaml's composer recurses in C: tens of thousands of levels overflow the stack before
 # _check_bounds could refuse them. A cheap textual bound on nesting refuses those first.
 _PARSER_SAFE_DEPTH = 500  # far above any record, far below the ~30,000 levels that crash
@@ -38,16 +26,6 @@ _FLOW = re.compile(r"[\[\]{}]")
 
 PathKey = tuple[str | int, ...]
 LineMap = Mapping[PathKey, int]
-
-
-class LoadError(Exception):
-    """The text could not be read as a record. `line` is 1-based, or 0 for the whole file."""
-
-    def __init__(self, line: int, message: str, fix: str) -> None:
-        super().__init__(message)
-        self.line = line
-        self.message = message
-        self.fix = fix
 
 
 @dataclass(frozen=True)
@@ -105,7 +83,7 @@ def _scalar(loader: _StrictLoader, node: Node) -> Any:
     if tag == "tag:yaml.org,2002:str":
         return value
     if tag == "tag:yaml.org,2002:int" and re.fullmatch(r"[-+]?[0-9]+", value):
-        if len(value) > _MAX_DIGITS:
+        if len(value) > MAX_DIGITS:
             raise LoadError(
                 _line(node),
                 f"a number of {len(value)} digits, longer than any field allows",
@@ -385,175 +363,3 @@ def load_fields(text: str, names: frozenset[str]) -> dict[str, Any] | None:
             loader.dispose()
     data = load_yaml(text, lines=False).data
     return {k: v for k, v in data.items() if k in names} if isinstance(data, dict) else None
-
-
-# -- a shortcut for one-line top-level fields, proven safe line by line ------------------------
-
-_KEY_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*):(?:[ \t]+(.*))?")
-_ONE_LINE_VALUE = re.compile(
-    r"""(?:"[^"\\]*"|'[^']*'|[\[{][^\[\]{}"'#]*[\]}]|[|>][^"'\[\]{}]*|(?!["'\[\]{}&*!%@`?|>]).*)"""
-    r"(?:[ \t]+#.*)?"
-)
-_BREAKS = re.compile("[\t\r\x85\u2028\u2029]")  # tabs and the line breaks other than \n
-
-
-def top_level_lines(text: str) -> dict[str, str | None] | None:
-    """Each top-level key's value as written on its line, when the text is simple enough to be
-    sure of that without a parser; None when it is not (the caller then parses). Remembered
-    for recent texts (a record's content is read at one commit and again at the next);
-    callers must not change what they get.
-
-    Simple means: every line at column 0 is `key: value` with a plain key, and no value
-    anywhere opens a quote, bracket or other construct that could run on past its own line.
-    Then the lines at column 0 are exactly the top-level keys, since anything that continues a
-    value sits further right. A key's value is None when indented lines follow it (a nested
-    block, or a plain text that runs on), so only the parser can say what it is.
-    """
-    if text not in _TOP_LEVEL:
-        if len(_TOP_LEVEL) >= 4096:
-            _TOP_LEVEL.clear()
-        _TOP_LEVEL[text] = _top_level_lines(text)
-    return _TOP_LEVEL[text]
-
-
-_TOP_LEVEL: dict[str, dict[str, str | None] | None] = {}
-
-
-def _top_level_lines(text: str) -> dict[str, str | None] | None:
-    if _BREAKS.search(text):
-        return None
-    fields: dict[str, str | None] = {}
-    key: str | None = None
-    for line in text.split("\n"):
-        if line[:1] not in ("", " "):  # column 0: a comment or a top-level key
-            if line[0] == "#":
-                continue
-            match = _KEY_LINE.fullmatch(line)
-            if match is None or match[1] in fields or not _ONE_LINE_VALUE.fullmatch(match[2] or ""):
-                return None
-            key = match[1]
-            fields[key] = match[2] or ""
-            continue
-        content = line.lstrip(" ")
-        while content[:2] == "- " or content == "-":  # sequence entries
-            content = content[2:].lstrip(" ")
-        if not content or content[0] == "#":
-            continue
-        match = _KEY_LINE.fullmatch(content)
-        if key is None or not _ONE_LINE_VALUE.fullmatch((match[2] or "") if match else content):
-            return None
-        fields[key] = None  # the value goes on below its key line
-    return fields
-
-
-def plain_scalar_text(value: str) -> str | None:
-    """The text a one-line value stands for when the strict loader would load it as text or a
-    whole number written canonically ('3', 'closed', "'open'"); None when it is anything else."""
-    value = re.sub(r"[ \t]+#.*$", "", value).rstrip(" ")  # a "#" inside quotes: None
-    if re.fullmatch(r"0|[1-9][0-9]{0,17}", value):
-        return value
-    if re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", value) and not re.fullmatch(
-        r"true|True|TRUE|false|False|FALSE|null|Null|NULL", value
-    ):
-        return value
-    quoted = re.fullmatch(r""""([^"\\]*)"|'([^']*)'""", value)
-    return None if quoted is None else (quoted[1] if quoted[1] is not None else quoted[2])
-
-
-def oversize(size: int, limit: int = MAX_FILE_BYTES) -> LoadError:
-    return LoadError(
-        0,
-        f"the file is {size / 1_048_576:.1f} MiB, over the {limit // 1024} KiB limit for a record",
-        "records are text; keep evidence such as PDFs and images outside the record "
-        "and reference them by name",
-    )
-
-
-def decode_record_bytes(raw: bytes, *, limit: int = MAX_FILE_BYTES) -> str:
-    """Bytes of a record file to text, refusing what is too large, binary or not UTF-8."""
-    if len(raw) > limit:
-        raise oversize(len(raw), limit)
-    if b"\0" in raw:
-        raise LoadError(
-            raw.count(b"\n", 0, raw.index(b"\0")) + 1,
-            "the file is binary (it contains a NUL byte), not a text record",
-            "replace it with a YAML or Markdown record; keep binaries outside sops/, capa/, deviations/",
-        )
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise LoadError(
-            raw.count(b"\n", 0, error.start) + 1,
-            f"the text is not valid UTF-8 (byte 0x{raw[error.start]:02x} at offset {error.start})",
-            "save the file as UTF-8 (most editors: 'Save with encoding' → UTF-8)",
-        ) from None
-    return text.removeprefix("\ufeff")
-
-
-# -- a shortcut for edits of one-line top-level fields, proven line by line --------------------
-
-# A value the strict loader reads without fail (text, a short number, true/false, null) and
-# that cannot run on past its line; ASCII, so the reader accepts every character.
-_SAFE_VALUE = re.compile(
-    r"""[A-Za-z0-9][A-Za-z0-9 ._/+(),;-]*|"[A-Za-z0-9 ._/+(),;:-]*"|'[A-Za-z0-9 ._/+(),;:-]*'"""
-)
-_SAFE_SIZE = MAX_NODES // 2  # a text this short has fewer nodes than MAX_NODES (no aliases)
-
-
-def edits_only(old: str, new: str, names: frozenset[str]) -> bool | None:
-    """True when `new` is provably `old` with only one-line top-level entries of `names`
-    changed, added or removed, each now a value the strict loader reads without fail. Then
-    if `old` loads as a mapping, so does `new`, and every other field is equal in both.
-    None when that cannot be told from the lines (the caller then parses).
-
-    Both texts must be simple in the sense of `top_level_lines`, so a line at column 0 is a
-    top-level key and its entry runs to the next such line. An entry is added or removed only
-    right before a top-level key line or as the last line of a text that ends in a line break:
-    the entry before it then ends on the same lines either way (a `|+` scalar keeps trailing
-    blank lines, so which line ends it matters).
-    """
-    if len(new) >= _SAFE_SIZE or top_level_lines(old) is None:
-        return None
-    fields = top_level_lines(new)
-    if fields is None:
-        return None
-    olds, news = old.split("\n"), new.split("\n")
-
-    def entry(line: str) -> str | None:  # the key of a one-line entry of `names`
-        match = _KEY_LINE.fullmatch(line) if line[:1] not in ("", " ", "#") else None
-        return match[1] if match and match[1] in names else None
-
-    def ends_entry(lines: list[str], at: int) -> bool:  # the next line starts an entry
-        rest = lines[at + 1 : at + 2]
-        if rest == [""]:
-            return at + 2 == len(lines)
-        return bool(rest) and rest[0][:1] not in (" ", "#") and bool(_KEY_LINE.fullmatch(rest[0]))
-
-    def safe(line: str) -> bool:
-        match = _KEY_LINE.fullmatch(line)
-        value = ((match[2] or "") if match else "").rstrip(" ")
-        if value.isdigit() and len(value) > _MAX_DIGITS:
-            return False
-        return fields.get(match[1] if match else "") is not None and (
-            not value or _SAFE_VALUE.fullmatch(value) is not None
-        )
-
-    i = j = 0
-    while i < len(olds) or j < len(news):
-        a = olds[i] if i < len(olds) else None
-        b = news[j] if j < len(news) else None
-        if a is not None and a == b:
-            i, j = i + 1, j + 1
-        elif a is not None and b is not None and entry(a) and entry(a) == entry(b):
-            if not safe(b):
-                return None
-            i, j = i + 1, j + 1
-        elif b is not None and entry(b) and ends_entry(news, j):
-            if not safe(b):
-                return None
-            j += 1
-        elif a is not None and entry(a) and ends_entry(olds, i):
-            i += 1
-        else:
-            return None
-    return True

@@ -1,55 +1,38 @@
-"""`qms import`: every legacy row or document built, validated and reported before anything is
-written; then all files written into place at once (or none), optionally as one signed commit.
-"""
+"""`qms import`, planned: every legacy row or document built, validated and reported before
+anything is written (write.py then writes all of it, or nothing)."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import tempfile
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from .. import __version__, git
+from .. import __version__
 from ..actions.new import next_id
-from ..errors import QmsError, Refused
-from ..landing import land
+from ..errors import QmsError
 from ..records.config import QmsConfig
 from ..records.document import parse_document, read_text
 from ..records.kinds import BY_NAME, PLACEHOLDER, Kind
-from ..records.migration import MIGRATED_MEANING, MIGRATION_FIELD
+from ..records.migration import MIGRATION_FIELD
 from ..records.repository import RecordFile, Repository
 from ..safeyaml import LoadError
+from ..validation.record_checks import Context
 from ..validation.run import check_record_text
 from ..validation.schemas import schema_problems
-from ..validation.semantic import Context
 from .docx import read_docx
 from .emit import record_yaml
-from .fields import field_for, field_named, normalise
+from .fields import field_for, normalise
 from .gaps import Column, FileReport, Gap, ImportReport, Outcome, render_markdown
+from .request import ImportRequest, check_request
 from .rows import PLACEHOLDER_TEXT, TEXT_FIELDS, RowContext, build_row, identifier_kind, set_path
-from .sops import SOP_DEFAULTS, build_sop
+from .sops import build_sop
 from .sources import read_source
 from .tables import Cell, Row, is_blank, read_table
-from .values import DayOrder, text_of
+from .values import text_of
 
-ImportKind = Literal["sop", "capa", "deviation"]
 TOOL = f"gitqms {__version__}"
 REPORT_FOLDER = "imports"
-
-
-@dataclass(frozen=True)
-class ImportRequest:
-    kind: ImportKind
-    files: tuple[Path, ...]
-    columns: Mapping[str, str] = field(default_factory=dict)  # header (normalised) -> field
-    defaults: Mapping[str, str] = field(default_factory=dict)  # field -> value
-    order: DayOrder = None
-    sheet: str | None = None
 
 
 @dataclass
@@ -57,39 +40,6 @@ class ImportPlan:
     report: ImportReport
     files: dict[str, str] = field(default_factory=dict)  # repository path -> text
     records: dict[str, str] = field(default_factory=dict)  # record ID -> repository path
-
-
-def parse_assignments(pairs: tuple[str, ...], option: str) -> dict[str, str]:
-    """'left=right' options, as a dict; one clear error for a malformed one."""
-    found = {}
-    for pair in pairs:
-        left, sep, right = pair.rpartition("=")
-        if not sep or not left.strip() or not right.strip():
-            raise QmsError(f"{option} {pair!r} is not of the form 'NAME=VALUE'")
-        found[left.strip()] = right.strip()
-    return found
-
-
-def check_request(request: ImportRequest) -> None:
-    kind = request.kind
-    for header, path in request.columns.items():
-        if kind == "sop":
-            raise QmsError("--map applies to CAPA and deviation logs, not to SOP documents")
-        if path != "-" and field_named(kind, path) is None:
-            raise QmsError(
-                f"--map {header}={path}: {path!r} is not a field a {kind} log can fill",
-                hint="use a field such as title, state, owner, opened, due, problem, "
-                "root_cause.description (see qms import --help); '-' ignores the column",
-            )
-    for path in request.defaults:
-        known = path in SOP_DEFAULTS if kind == "sop" else field_named(kind, path) is not None
-        if not known or path == "legacy_id":
-            raise QmsError(
-                f"--default {path}=…: {path!r} is not a field that can be defaulted here",
-                hint="for SOPs: " + ", ".join(sorted(SOP_DEFAULTS))
-                if kind == "sop"
-                else "use a field of the log, as owner, area, patient_involved",
-            )
 
 
 SourceKey = tuple[str, str | None, int | None]  # the source file's SHA-256, sheet, row
@@ -148,7 +98,7 @@ def plan_import(
     check_request(request)
     kind = BY_NAME[request.kind]
     today = now.date().isoformat()
-    report = ImportReport(request.kind, today, TOOL, dry_run=True)
+    report = ImportReport(kind=request.kind, imported_on=today, tool=TOOL, dry_run=True)
     plan = ImportPlan(report)
     migrated, migrated_rows = _existing_migrations(repo)
     layout_ids = {record.id for record in repo.layout().records}
@@ -168,8 +118,17 @@ def plan_import(
                 f"identifier ({found}); every migrated record and the report would store it",
                 hint="rename the file (a copy) without the identifier, then import it",
             )
-    state = _PlanState(repo, config, request, now, plan, migrated, layout_ids, allocator)
-    state.rows = migrated_rows
+    state = _PlanState(
+        repo=repo,
+        config=config,
+        request=request,
+        now=now,
+        plan=plan,
+        migrated=migrated,
+        ids=layout_ids,
+        allocator=allocator,
+        rows=migrated_rows,
+    )
     for source in sources:
         if kind.name == "sop":
             state.sop(source)
@@ -190,7 +149,7 @@ def _report_path(repo: Repository, kind: str, stem: str, today: str) -> str:
     return path
 
 
-@dataclass
+@dataclass(kw_only=True)
 class _PlanState:
     repo: Repository
     config: QmsConfig
@@ -239,7 +198,7 @@ class _PlanState:
     # -- SOP documents ------------------------------------------------------------------
 
     def sop(self, source: Any) -> None:
-        file = FileReport(source.name, source.sha256)
+        file = FileReport(source=source.name, sha256=source.sha256)
         self.plan.report.files.append(file)
         legacy = read_docx(source)
         private = sorted(k for k, v in legacy.fields.items() if identifier_kind(v, self.config))
@@ -288,8 +247,14 @@ class _PlanState:
     def log(self, source: Any) -> None:
         kind = self.kind.name
         table = read_table(source, self.request.sheet, lambda h: self._field(h) is not None)
-        file = FileReport(source.name, source.sha256, table.sheet, table.encoding)
-        file.delimiter, file.header_row = table.delimiter, table.header_row
+        file = FileReport(
+            source=source.name,
+            sha256=source.sha256,
+            sheet=table.sheet,
+            encoding=table.encoding,
+            delimiter=table.delimiter,
+            header_row=table.header_row,
+        )
         if table.sheet is not None and identifier_kind(table.sheet, self.config) is not None:
             raise QmsError(
                 f"{source.path}: the name of the sheet to import looks like it holds a patient "
@@ -451,100 +416,3 @@ class _PlanState:
         outcome.record_id, outcome.path = record_id, path
         self.plan.files[path] = text
         self.plan.records[record_id] = path
-
-
-# -- writing -----------------------------------------------------------------------------
-
-
-def refuse_existing(root: Path, files: Mapping[str, str]) -> None:
-    for path in files:
-        if (root / path).exists() or (root / path).is_symlink():
-            raise QmsError(f"{path} already exists; nothing was written")
-
-
-def write_files(root: Path, files: Mapping[str, str]) -> list[Path]:
-    """Every file staged first, then linked into place; if any cannot be, none stays.
-    Returns the folders it made."""
-    refuse_existing(root, files)
-    staging = Path(tempfile.mkdtemp(prefix=".qms-import-", dir=root))
-    placed: list[Path] = []
-    made: list[Path] = []
-    try:
-        for index, text in enumerate(files.values()):
-            staged = staging / str(index)
-            with open(staged, "w", encoding="utf-8", newline="\n") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-        for index, path in enumerate(files):
-            target = root / path
-            if not target.parent.is_dir():
-                target.parent.mkdir(parents=True)
-                made.append(target.parent)
-            os.link(staging / str(index), target)  # fails if the file appeared meanwhile
-            placed.append(target)
-    except BaseException:
-        for target in placed:
-            target.unlink(missing_ok=True)
-        for folder in reversed(made):
-            shutil.rmtree(folder, ignore_errors=True)
-        raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return made
-
-
-def commit_import(repo: Repository, plan: ImportPlan, reason: str, now: datetime) -> str:
-    """One commit with every file of the import, signed 'migrated' for each CAPA and deviation
-    (one signature claim per record, bound to its exact bytes), checked like `qms check`."""
-    from ..actions.sign import current_signer, head, plan_record_signatures
-    from ..history.commits import format_trailers
-    from ..rules.check import check_range
-    from ..signatures.claims import trailer_lines
-    from ..signatures.verify import walk_to_sign
-
-    root = repo.root
-    base = head(root)
-    prefix = git.show_prefix(root)
-    walk, registry = walk_to_sign(root, base.commit)
-    signer = current_signer(root, registry, now)
-    signed = {
-        record: plan.files[path].encode("utf-8")
-        for record, path in plan.records.items()
-        if not record.startswith("SOP-")
-    }
-    if signed and MIGRATED_MEANING not in registry.config.signatures.get(plan.report.kind, {}):
-        raise QmsError(
-            f"the signature policy in qms.yaml has no meaning '{MIGRATED_MEANING}' for "
-            f"{plan.report.kind} records",
-            hint=f"an admin adds it under signatures: {plan.report.kind}: "
-            f"{MIGRATED_MEANING}: {{roles: [qa-manager]}}",
-        )
-    claims = (
-        plan_record_signatures(
-            walk, base, signed, MIGRATED_MEANING, signer, registry, state_change=True
-        )
-        if signed
-        else []
-    )
-    blobs = {
-        f"{prefix}{path}": git.hash_blob(root, text.encode("utf-8"))
-        for path, text in plan.files.items()
-    }
-    tree = git.tree_with_files(root, base.tree, blobs)
-    sources = ", ".join(f.source for f in plan.report.files)
-    subject = f"Migrated: {len(plan.records)} legacy {plan.report.kind} record(s) from {sources}"
-    subject = " ".join(subject.split())[:200]
-    trailers = trailer_lines(claims, reason) if claims else [("Reason", reason)]
-    message = f"{subject}\n\n{format_trailers(trailers)}\n"
-    new = git.commit_tree_signed(root, tree, [base.commit], message)
-    report = check_range(root, f"{base.commit}..{new}")
-    if report.errors:
-        raise Refused(
-            "the import would not pass `qms check`, so nothing was recorded:\n  "
-            + "\n  ".join(f"[{v.rule}] {v.record}: {v.message}" for v in report.errors)
-        )
-    refuse_existing(root, plan.files)
-    files = {f"{prefix}{path}": text.encode("utf-8") for path, text in plan.files.items()}
-    land(root, base.ref, base.commit, new, files, f"qms: {subject}")
-    return new

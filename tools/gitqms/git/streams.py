@@ -1,0 +1,163 @@
+"""Bulk reads of history, streamed: one `git log --raw` or `git cat-file --batch` process for
+a whole walk, read while git writes it. These are the hot paths of verify, log and check."""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from ..errors import GitError
+from .runner import NULL_OID, finish, nul_tokens, popen
+
+REGULAR_FILE = "100644"  # the one mode a record, qms.yaml or a controlled file may have
+FOLDER = "040000"
+_ENTRY_KINDS = {
+    REGULAR_FILE: "a regular file",
+    "100755": "an executable file",
+    "120000": "a symbolic link",
+    "160000": "a submodule (gitlink)",
+    FOLDER: "a folder",
+}
+
+
+def entry_kind(mode: str | None) -> str:
+    """What a tree entry of `mode` is, in words: 'a symbolic link' for 120000."""
+    return "missing" if mode is None else _ENTRY_KINDS.get(mode, f"an entry of mode {mode}")
+
+
+@dataclass(frozen=True)
+class Change:
+    """One file changed by a commit, relative to its first parent."""
+
+    path: str
+    old_blob: str | None  # None when added
+    new_blob: str | None  # None when deleted
+    status: str  # A, M, D, T
+    old_mode: str | None = REGULAR_FILE  # git's mode of the entry (see entry_kind); None: absent
+    new_mode: str | None = REGULAR_FILE
+
+    @property
+    def mode_changed(self) -> bool:
+        """Whether the entry changed its kind or mode (a file became a link, say)."""
+        return None not in (self.old_mode, self.new_mode) and self.old_mode != self.new_mode
+
+
+@dataclass(frozen=True)
+class LoggedCommit:
+    id: str
+    parents: tuple[str, ...]
+    changes: tuple[Change, ...]
+
+
+def log_changes(
+    cwd: Path, revisions: Sequence[str], paths: Sequence[str] = ()
+) -> Iterator[LoggedCommit]:
+    """Every commit in `revisions`, parents first, with the files it changed (under `paths`
+    only, when given: then only the commits that changed them).
+
+    One `git log` process streams it all. Merges are diffed against their first parent, so a
+    change a merge brings in shows on the merge as well as on the side branch.
+    """
+    args = [
+        "log",
+        "-z",
+        "--topo-order",
+        "--reverse",
+        "--format=%x01%H %P",
+        "--raw",
+        "--no-renames",
+        "--no-abbrev",
+        "--diff-merges=first-parent",
+        *(["--full-history"] if paths else []),  # every commit that touched them, none skipped
+        *revisions,
+        "--",
+        *paths,
+    ]
+    process = popen(cwd, args)
+    assert process.stdout is not None
+    current: tuple[str, tuple[str, ...]] | None = None
+    changes: list[Change] = []
+    header: str | None = None
+    for token in nul_tokens(process.stdout):
+        text = token.decode("utf-8", "surrogateescape").lstrip("\n")
+        if header is not None:  # this token is the path of the raw line before it
+            old_mode, new_mode, old, new, status = header[1:].split(" ")
+            changes.append(
+                Change(
+                    text,
+                    None if old == NULL_OID else old,
+                    None if new == NULL_OID else new,
+                    status[:1],
+                    None if old_mode == "000000" else old_mode,
+                    None if new_mode == "000000" else new_mode,
+                )
+            )
+            header = None
+        elif text.startswith("\x01"):
+            if current is not None:
+                yield LoggedCommit(current[0], current[1], tuple(changes))
+            commit_id, *parents = text[1:].split()
+            current, changes = (commit_id, tuple(parents)), []
+        elif text.startswith(":"):
+            header = text
+    if current is not None:
+        yield LoggedCommit(current[0], current[1], tuple(changes))
+    finish(process, args, cwd)
+
+
+def cat_objects(cwd: Path, names: Iterable[str]) -> Iterator[tuple[str, str | None, bytes]]:
+    """(name, type, content) for each object name, from one `git cat-file --batch` stream.
+
+    Names may be object ids or `rev:path`; a missing object comes back with type None. A
+    thread feeds the names so a long list never blocks against git's output.
+    """
+    args = ["cat-file", "--batch"]
+    process = popen(cwd, args, stdin=True)
+    assert process.stdin is not None and process.stdout is not None
+    pending: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+    failed: list[BaseException] = []  # what went wrong while producing the names
+
+    def feed(stdin: IO[bytes]) -> None:
+        try:
+            for name in names:
+                if "\n" in name:
+                    raise ValueError("object names cannot contain newlines")
+                pending.put(name)
+                stdin.write(name.encode("utf-8", "surrogateescape") + b"\n")
+        except BrokenPipeError:
+            pass
+        except BaseException as error:  # re-raised by the reader: a short stream is never silent
+            failed.append(error)
+        finally:
+            pending.put(None)
+            with contextlib.suppress(BrokenPipeError):
+                stdin.close()
+
+    writer = threading.Thread(target=feed, args=(process.stdin,), daemon=True)
+    writer.start()
+    stdout = process.stdout
+    try:
+        while (name := pending.get()) is not None:
+            reply = stdout.readline().rstrip(b"\n")
+            if reply.endswith((b" missing", b" ambiguous")):
+                yield name, None, b""
+                continue
+            line = reply.split(b" ")
+            if len(line) != 3:
+                raise GitError(f"git cat-file: unexpected reply {b' '.join(line)[:80]!r}")
+            size = int(line[2])
+            content = stdout.read(size)
+            stdout.read(1)  # the newline after each object
+            yield name, line[1].decode(), content
+    finally:
+        stdout.close()  # first: if the caller stopped early, git cat-file and the feeder stop too
+        writer.join()
+    if failed:
+        process.wait()
+        raise failed[0]
+    finish(process, args, cwd)

@@ -1,0 +1,152 @@
+"""Top-level fields read, and edits of them told, from the lines of a record alone.
+
+The verifier reads a few top-level fields of many record versions, and many versions differ
+from the one before only in such a field. These shortcuts answer from the text when its lines
+prove the answer, and return None otherwise, so the caller parses with the strict loader (load.py): they never
+answer differently from the strict loader, only sooner.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .limits import MAX_DIGITS, MAX_NODES
+
+_KEY_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*):(?:[ \t]+(.*))?")
+_ONE_LINE_VALUE = re.compile(
+    r"""(?:"[^"\\]*"|'[^']*'|[\[{][^\[\]{}"'#]*[\]}]|[|>][^"'\[\]{}]*|(?!["'\[\]{}&*!%@`?|>]).*)"""
+    r"(?:[ \t]+#.*)?"
+)
+_BREAKS = re.compile("[\t\r\x85\u2028\u2029]")  # tabs and the line breaks other than \n
+
+
+def top_level_lines(text: str) -> dict[str, str | None] | None:
+    """Each top-level key's value as written on its line, when the text is simple enough to be
+    sure of that without a parser; None when it is not (the caller then parses). Remembered
+    for recent texts (a record's content is read at one commit and again at the next);
+    callers must not change what they get.
+
+    Simple means: every line at column 0 is `key: value` with a plain key, and no value
+    anywhere opens a quote, bracket or other construct that could run on past its own line.
+    Then the lines at column 0 are exactly the top-level keys, since anything that continues a
+    value sits further right. A key's value is None when indented lines follow it (a nested
+    block, or a plain text that runs on), so only the parser can say what it is.
+    """
+    if text not in _TOP_LEVEL:
+        if len(_TOP_LEVEL) >= 4096:
+            _TOP_LEVEL.clear()
+        _TOP_LEVEL[text] = _top_level_lines(text)
+    return _TOP_LEVEL[text]
+
+
+_TOP_LEVEL: dict[str, dict[str, str | None] | None] = {}
+
+
+def _top_level_lines(text: str) -> dict[str, str | None] | None:
+    if _BREAKS.search(text):
+        return None
+    fields: dict[str, str | None] = {}
+    key: str | None = None
+    for line in text.split("\n"):
+        if line[:1] not in ("", " "):  # column 0: a comment or a top-level key
+            if line[0] == "#":
+                continue
+            match = _KEY_LINE.fullmatch(line)
+            if match is None or match[1] in fields or not _ONE_LINE_VALUE.fullmatch(match[2] or ""):
+                return None
+            key = match[1]
+            fields[key] = match[2] or ""
+            continue
+        content = line.lstrip(" ")
+        while content[:2] == "- " or content == "-":  # sequence entries
+            content = content[2:].lstrip(" ")
+        if not content or content[0] == "#":
+            continue
+        match = _KEY_LINE.fullmatch(content)
+        if key is None or not _ONE_LINE_VALUE.fullmatch((match[2] or "") if match else content):
+            return None
+        fields[key] = None  # the value goes on below its key line
+    return fields
+
+
+def plain_scalar_text(value: str) -> str | None:
+    """The text a one-line value stands for when the strict loader would load it as text or a
+    whole number written canonically ('3', 'closed', "'open'"); None when it is anything else."""
+    value = re.sub(r"[ \t]+#.*$", "", value).rstrip(" ")  # a "#" inside quotes: None
+    if re.fullmatch(r"0|[1-9][0-9]{0,17}", value):
+        return value
+    if re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", value) and not re.fullmatch(
+        r"true|True|TRUE|false|False|FALSE|null|Null|NULL", value
+    ):
+        return value
+    quoted = re.fullmatch(r""""([^"\\]*)"|'([^']*)'""", value)
+    return None if quoted is None else (quoted[1] if quoted[1] is not None else quoted[2])
+
+
+# -- a shortcut for edits of one-line top-level fields, proven line by line --------------------
+
+# A value the strict loader reads without fail (text, a short number, true/false, null) and
+# that cannot run on past its line; ASCII, so the reader accepts every character.
+_SAFE_VALUE = re.compile(
+    r"""[A-Za-z0-9][A-Za-z0-9 ._/+(),;-]*|"[A-Za-z0-9 ._/+(),;:-]*"|'[A-Za-z0-9 ._/+(),;:-]*'"""
+)
+_SAFE_SIZE = MAX_NODES // 2  # a text this short has fewer nodes than MAX_NODES (no aliases)
+
+
+def edits_only(old: str, new: str, names: frozenset[str]) -> bool | None:
+    """True when `new` is provably `old` with only one-line top-level entries of `names`
+    changed, added or removed, each now a value the strict loader reads without fail. Then
+    if `old` loads as a mapping, so does `new`, and every other field is equal in both.
+    None when that cannot be told from the lines (the caller then parses).
+
+    Both texts must be simple in the sense of `top_level_lines`, so a line at column 0 is a
+    top-level key and its entry runs to the next such line. An entry is added or removed only
+    right before a top-level key line or as the last line of a text that ends in a line break:
+    the entry before it then ends on the same lines either way (a `|+` scalar keeps trailing
+    blank lines, so which line ends it matters).
+    """
+    if len(new) >= _SAFE_SIZE or top_level_lines(old) is None:
+        return None
+    fields = top_level_lines(new)
+    if fields is None:
+        return None
+    olds, news = old.split("\n"), new.split("\n")
+
+    def entry(line: str) -> str | None:  # the key of a one-line entry of `names`
+        match = _KEY_LINE.fullmatch(line) if line[:1] not in ("", " ", "#") else None
+        return match[1] if match and match[1] in names else None
+
+    def ends_entry(lines: list[str], at: int) -> bool:  # the next line starts an entry
+        rest = lines[at + 1 : at + 2]
+        if rest == [""]:
+            return at + 2 == len(lines)
+        return bool(rest) and rest[0][:1] not in (" ", "#") and bool(_KEY_LINE.fullmatch(rest[0]))
+
+    def safe(line: str) -> bool:
+        match = _KEY_LINE.fullmatch(line)
+        value = ((match[2] or "") if match else "").rstrip(" ")
+        if value.isdigit() and len(value) > MAX_DIGITS:
+            return False
+        return fields.get(match[1] if match else "") is not None and (
+            not value or _SAFE_VALUE.fullmatch(value) is not None
+        )
+
+    i = j = 0
+    while i < len(olds) or j < len(news):
+        a = olds[i] if i < len(olds) else None
+        b = news[j] if j < len(news) else None
+        if a is not None and a == b:
+            i, j = i + 1, j + 1
+        elif a is not None and b is not None and entry(a) and entry(a) == entry(b):
+            if not safe(b):
+                return None
+            i, j = i + 1, j + 1
+        elif b is not None and entry(b) and ends_entry(news, j):
+            if not safe(b):
+                return None
+            j += 1
+        elif a is not None and entry(a) and ends_entry(olds, i):
+            i += 1
+        else:
+            return None
+    return True

@@ -1,0 +1,186 @@
+"""The walk's reading part: the blobs it judges by, and the cheap facts it learns from them.
+
+A walk reads record files at signature commits and at merges, and the qms.yaml blobs it trusts.
+It names them all before judging any commit and fetches them in one batch (by blob id where the
+commits' changes tell it, which spares git looking paths up in trees). A walk read back from
+the history index fetched nothing yet: it knows the blob id each name had, and fetches a blob
+only when a caller asks for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+
+from .. import git
+from ..history.read import History, Step, blob_ids
+from ..records.lifecycles import STATE_FIELDS
+from ..safeyaml import LoadError, decode_record_bytes, edits_only
+from .claims import CONFIG_RECORD, Claims, record_data
+from .verdict import git_blob_id
+
+_FEW_PATHS = 32  # records a restored walk fetches one by one before it fetches all at once
+
+
+def blob_names(
+    place: History, steps: Sequence[Step], known: set[str], claims: Mapping[str, Claims]
+) -> set[str]:
+    """Every blob a walk reads for `steps` (`known`: the commits walked or to be)."""
+    config_path = place.path_of(CONFIG_RECORD)
+    names: set[str] = set()
+    for step in steps:
+        found = claims.get(step.commit.id)
+        if found is not None:
+            for claim in found.claims:
+                names.add(f"{step.commit.id}:{place.path_of(claim.record)}")
+                change = step.records.get(claim.record)
+                if change and change.old_blob:
+                    names.add(change.old_blob)
+        if step.config and step.config.new_blob:
+            names.add(step.config.new_blob)
+        for parent in step.commit.parents:
+            if parent not in known:
+                names.add(f"{parent}:{config_path}")
+        for record in step.records if len(step.commit.parents) > 1 else ():
+            path = place.path_of(record)
+            names.update(f"{parent}:{path}" for parent in step.commit.parents[1:])
+            names.add(f"{step.commit.id}:{path}")
+    return names
+
+
+class Contents:
+    """The blobs a walk read, by name (`commit:path` or blob id), and what it learnt of them.
+
+    `all_names` tells the names of every blob a full walk reads; `stored`, for a walk read back
+    from the history index, the blob id each of them had (none is fetched until asked for)."""
+
+    def __init__(
+        self,
+        place: History,
+        all_names: Callable[[], set[str]],
+        stored: Mapping[str, str | None] | None = None,
+    ) -> None:
+        self.place = place  # where records live, and reading blobs
+        self.config_path = place.path_of(CONFIG_RECORD)
+        self._all_names = all_names
+        self._stored = stored
+        self._blobs: dict[str, bytes | None] = {}
+        self._complete = stored is None  # every blob a full walk would have fetched is here
+        self._fetchable: dict[str, list[str]] | None = None  # their names, by path
+        self._fetched_paths = 0
+        self._mappings: set[bytes] = set()  # sha256 of record contents known to load as maps
+        self._authorship: dict[tuple[str, str], bool] = {}  # (commit, record) -> authored
+
+    # -- fetching ---------------------------------------------------------------------------
+
+    def prefetch(
+        self, steps: Sequence[Step], known: set[str], claims: Mapping[str, Claims]
+    ) -> None:
+        """Fetch in one batch every blob the walk will read for `steps`, by blob id where
+        their changes tell it."""
+        names = sorted(blob_names(self.place, steps, known, claims))
+        ids = blob_ids(steps, (name for name in names if ":" in name))
+        self._blobs.update(self.place.blobs_by_id(names, ids))
+
+    def keep(self, name: str, content: bytes | None) -> None:
+        self._blobs[name] = content
+
+    @property
+    def all(self) -> dict[str, bytes | None]:
+        """The blobs a full walk reads, by name: what `content_at` and merges look up."""
+        if not self._complete:
+            names = self._all_names() - self._blobs.keys()
+            self._blobs.update(self._fetch(sorted(names)))
+            self._complete = True
+        return self._blobs
+
+    def _fetch(self, names: Sequence[str]) -> dict[str, bytes | None]:
+        """Blobs by name, for a walk restored from the history index: by the blob id each name
+        had when the stored walk read it."""
+        if self._stored is None:
+            return self.place.blobs(names)
+        return self.place.blobs_by_id(names, self._stored)
+
+    def blob(self, name: str) -> bytes | None:
+        """A blob the walk fetched for the commits it walks itself."""
+        return self._blobs.get(name)
+
+    def registry_blob(self, blob: str) -> bytes | None:
+        """A qms.yaml blob, fetched now for a restored walk."""
+        content = self._blobs.get(blob)
+        if content is None and not self._complete:
+            content = self.place.blobs([blob]).get(blob)
+        return content
+
+    def content_at(self, commit: str, record: str) -> bytes | None:
+        """A record's bytes at a signature commit or a merge, as fetched for the walk."""
+        path = self.place.path_of(record)
+        name = f"{commit}:{path}"
+        if not self._complete and name not in self._blobs:
+            # A restored walk: fetch what a full walk read of this record, the first few times
+            # a record is asked for; after that, all of it at once.
+            if self._fetchable is None:
+                self._fetchable = {}
+                for each in self._all_names():
+                    if ":" in each:
+                        self._fetchable.setdefault(each.partition(":")[2], []).append(each)
+            if name not in self._fetchable.get(path, ()):
+                return None
+            self._fetched_paths += 1
+            if self._fetched_paths > _FEW_PATHS:
+                return self.all.get(name)
+            self._blobs.update(self._fetch(self._fetchable.pop(path)))
+        return self._blobs.get(name)
+
+    def read(self) -> dict[str, str | None]:
+        """Every blob the walk read: name -> blob id (None: there is no such file)."""
+        read = dict(self._stored or {})
+        for name, content in self._blobs.items():
+            if name not in read:
+                read[name] = None if content is None else git_blob_id(content)
+        return read
+
+    # -- facts ------------------------------------------------------------------------------
+
+    def brought_in(self, step: Step, record: str, *, fetched_only: bool = False) -> bool:
+        """Whether a merge's version of `record` is a merged branch's, not its own edit
+        (`fetched_only`: while walking, from the blobs fetched for the walk)."""
+        blob = self.blob if fetched_only else self.all.get
+        path = self.place.path_of(record)
+        mine = blob(f"{step.commit.id}:{path}")
+        return any(mine == blob(f"{p}:{path}") for p in step.commit.parents[1:])
+
+    def authored(self, step: Step, record: str, change: git.Change) -> bool:
+        """Whether a signature commit changed more of the record than its state."""
+        key = (step.commit.id, record)
+        if key not in self._authorship:
+            self._authorship[key] = self._changed_more(step, record, change)
+        return self._authorship[key]
+
+    def _changed_more(self, step: Step, record: str, change: git.Change) -> bool:
+        before = self.blob(change.old_blob or "")
+        after = self.blob(f"{step.commit.id}:{self.place.path_of(record)}")
+        if before is not None and after is not None and not record.startswith("SOP-"):
+            # Most state changes rewrite only one-line state fields: told from the lines, with
+            # one parse of the old content (none when it is known to load as a mapping).
+            try:
+                lines = edits_only(
+                    decode_record_bytes(before), decode_record_bytes(after), STATE_FIELDS
+                )
+            except LoadError:
+                lines = None
+            if lines and self._loads_as_mapping(before, record):
+                self._mappings.add(hashlib.sha256(after).digest())
+                return False
+        old = record_data(before, record)
+        new = record_data(after, record)
+        if not isinstance(old, dict) or not isinstance(new, dict):
+            return True
+        keys = (old.keys() | new.keys()) - STATE_FIELDS
+        return any(old.get(k) != new.get(k) for k in keys)
+
+    def _loads_as_mapping(self, content: bytes, record: str) -> bool:
+        digest = hashlib.sha256(content).digest()
+        if digest not in self._mappings and isinstance(record_data(content, record), dict):
+            self._mappings.add(digest)
+        return digest in self._mappings
