@@ -1,4 +1,5 @@
-"""Shared fixtures: an isolated git identity, a copy of the shipped examples, the CLI runner."""
+"""Shared fixtures: an isolated git identity, a copy of the shipped examples, the signing
+world and the lifecycle team (each built once per module, copied per test), a git server."""
 
 from __future__ import annotations
 
@@ -9,34 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from git_server import GitServer
-from helpers import EXAMPLE_PARTS, ROOT
-from signing_world import World
-
-SOP = "sops/SOP-0001.md"
+from toolkit.cli import EXAMPLE_PARTS, ROOT
+from toolkit.server import GitServer
+from toolkit.team import Team, build_team
+from toolkit.world import SOP, World, build_world, isolate
 
 
 @pytest.fixture(autouse=True)
 def git_identity(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test sees the same git identity and none of the machine's git configuration."""
-    home = tmp_path_factory.mktemp("home")
-    config = home / ".gitconfig"
-    config.write_text(
-        "[user]\n\tname = Dr. Anna Weber\n\temail = a.weber@st-aurelia.example\n"
-        "[init]\n\tdefaultBranch = main\n"
-    )
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for variable in (
-        "GIT_DIR",
-        "GIT_WORK_TREE",
-        "GIT_AUTHOR_NAME",
-        "GIT_AUTHOR_EMAIL",
-        "GIT_COMMITTER_NAME",
-        "GIT_COMMITTER_EMAIL",
-    ):
-        monkeypatch.delenv(variable, raising=False)
+    isolate(monkeypatch, tmp_path_factory.mktemp("home"))
 
 
 @pytest.fixture
@@ -54,10 +37,8 @@ def example(tmp_path: Path) -> Path:
     return target
 
 
-@pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    """A repository with an admin, a reviewer and an author, and one committed draft SOP."""
-    world = World(tmp_path, monkeypatch)
+def sop_draft(world: World) -> None:
+    """An admin, a reviewer and an author, and one committed draft SOP."""
     admin = world.person("a.weber", "Dr. Anna Weber")
     reviewer = world.person("m.okafor", "Michael Okafor")
     author = world.person("l.santos", "Lucia Santos")
@@ -68,8 +49,35 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     world.qms(author, "new", "sop", "--title", "Receipt of ATMPs")
     text = re.sub(r"FILL IN[^\n]*", "Described.", (world.repo / SOP).read_text())
     world.commit_file(author, SOP, text, "new procedure")
+
+
+@pytest.fixture(scope="module")
+def built_world(tmp_path_factory: pytest.TempPathFactory) -> World:
+    """The module's world (`sop_draft`), never changed by a test."""
+    return build_world(tmp_path_factory, sop_draft)
+
+
+@pytest.fixture
+def world(built_world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    """A repository with an admin, a reviewer and an author, and one committed draft SOP: this
+    test's own copy of the module's. The keyrings of gpg users it adds are stopped after."""
+    world = built_world.copy(tmp_path, monkeypatch)
     yield world
     world.close()
+
+
+@pytest.fixture(scope="module")
+def built_team(tmp_path_factory: pytest.TempPathFactory) -> Team:
+    """The module's lifecycle team (see Team), never changed by a test."""
+    return build_team(tmp_path_factory)
+
+
+@pytest.fixture
+def team(built_team: Team, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Team]:
+    """The lifecycle team on the first day: this test's own copy of the module's."""
+    team = built_team.copy(tmp_path, monkeypatch)
+    yield team
+    team.world.close()
 
 
 @pytest.fixture

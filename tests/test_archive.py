@@ -1,6 +1,6 @@
 """`qms archive OUT_DIR` and `qms archive verify DIR` on the real demo repository.
 
-The demo (one per session, see site_world) is copied, given a server receipt note under
+The demo (one per session, see toolkit.demo) is copied, given a server receipt note under
 refs/notes/qms-receipts and an annotated tag, and archived by the real `qms` command. Each test
 that tampers works on its own copy of the archive; the tampering is done as a person (or an
 attacker) would do it, on the files, and verification runs as the real command.
@@ -20,21 +20,26 @@ import pytest
 
 from gitqms.archive import ARCHIVE_JSON, render_archive_json, seal
 from gitqms.archive import create as archive_create
-from site_world import QMS, Demo, clean_env, copy_demo, pristine_demo, qms_cli, run
+from toolkit.cli import QMS, qms_cli
+from toolkit.demo import Demo, copy_demo, pristine_demo
+from toolkit.process import clean_env, git, run
 
 WHEN = "2026-11-21T12:00:00+00:00"  # the git clock for the note and the tag
 
 
-def git(repo: Path, *args: str) -> str:
-    env = clean_env(
-        GIT_AUTHOR_NAME="Receipt Server",
-        GIT_AUTHOR_EMAIL="server@st-aurelia.example",
-        GIT_COMMITTER_NAME="Receipt Server",
-        GIT_COMMITTER_EMAIL="server@st-aurelia.example",
-        GIT_AUTHOR_DATE=WHEN,
-        GIT_COMMITTER_DATE=WHEN,
-    )
-    return run(["git", "-C", repo, *args], env=env).stdout
+SERVER = {
+    "GIT_AUTHOR_NAME": "Receipt Server",
+    "GIT_AUTHOR_EMAIL": "server@st-aurelia.example",
+    "GIT_COMMITTER_NAME": "Receipt Server",
+    "GIT_COMMITTER_EMAIL": "server@st-aurelia.example",
+    "GIT_AUTHOR_DATE": WHEN,
+    "GIT_COMMITTER_DATE": WHEN,
+}
+
+
+def as_server(repo: Path, *args: str) -> str:
+    """git as the receipt server, in a fresh terminal, with the clock on WHEN."""
+    return git(repo, *args, base=clean_env(**SERVER))
 
 
 def add_receipt_and_tag(repo: Path) -> str:
@@ -42,11 +47,11 @@ def add_receipt_and_tag(repo: Path) -> str:
     an annotated tag; returns the commit that got the receipt."""
     report = json.loads(qms_cli(repo, "verify", "--format", "json").stdout)
     signed = report["signatures"][0]["commit"]
-    stamp = int(git(repo, "log", "-1", "--format=%ct", signed).strip())
+    stamp = int(as_server(repo, "log", "-1", "--format=%ct", signed).strip())
     received = datetime.fromtimestamp(stamp + 30, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     note = f"qms-receipt 1\nreceived: {received}\nref: refs/heads/main\npusher: a.weber\n"
-    git(repo, "notes", "--ref=qms-receipts", "add", "-m", note, signed)
-    git(repo, "tag", "-a", "release-2026", "-m", "annual archive point", "HEAD~2")
+    as_server(repo, "notes", "--ref=qms-receipts", "add", "-m", note, signed)
+    as_server(repo, "tag", "-a", "release-2026", "-m", "annual archive point", "HEAD~2")
     return signed
 
 
@@ -367,7 +372,7 @@ def test_failed_site_build_leaves_no_out_dir(source: Demo, tmp_path: Path) -> No
     demo = copy_demo(source, tmp_path / "broken")
     config = demo.repo / "mkdocs.yml"
     config.write_text(re.sub(r"(?m)^\s*- qms\b.*$", "", config.read_text()))
-    git(demo.repo, "commit", "-q", "--no-gpg-sign", "-am", "site config without the plugin")
+    as_server(demo.repo, "commit", "-q", "--no-gpg-sign", "-am", "site config without the plugin")
     parent = tmp_path / "archives"
     parent.mkdir()
     result = qms_cli(demo.repo, "archive", parent / "out", check=False)

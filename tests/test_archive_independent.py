@@ -29,23 +29,27 @@ import yaml
 from gitqms.archive import ARCHIVE_JSON, manifest, render_archive_json, seal
 from gitqms.archive.report import render_json, render_text, verification_report
 from gitqms.errors import QmsError
-from site_world import QMS, Demo, add_desk, clean_env, copy_demo, pristine_demo, qms_cli, run
+from toolkit.cli import QMS, qms_cli
+from toolkit.demo import Demo, copy_demo, new_desk, pristine_demo
+from toolkit.process import clean_env, git, run
 
 WHEN = "2026-11-21T12:00:00+00:00"
 STRAY = "Stray draft page: never committed, must not be archived"
 
 
-def git(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
-    """git as the records clerk, with the clock on 2026-11-21."""
-    base = clean_env(
-        GIT_AUTHOR_NAME="Records Clerk",
-        GIT_AUTHOR_EMAIL="clerk@st-aurelia.example",
-        GIT_COMMITTER_NAME="Records Clerk",
-        GIT_COMMITTER_EMAIL="clerk@st-aurelia.example",
-        GIT_AUTHOR_DATE=WHEN,
-        GIT_COMMITTER_DATE=WHEN,
-    )
-    return run(["git", "-C", repo, *args], env=base | (env or {})).stdout
+CLERK = {
+    "GIT_AUTHOR_NAME": "Records Clerk",
+    "GIT_AUTHOR_EMAIL": "clerk@st-aurelia.example",
+    "GIT_COMMITTER_NAME": "Records Clerk",
+    "GIT_COMMITTER_EMAIL": "clerk@st-aurelia.example",
+    "GIT_AUTHOR_DATE": WHEN,
+    "GIT_COMMITTER_DATE": WHEN,
+}
+
+
+def as_clerk(repo: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    """git as the records clerk, in a fresh terminal, with the clock on WHEN."""
+    return git(repo, *args, env=env, base=clean_env(**CLERK))
 
 
 def sha256(path: Path) -> str:
@@ -79,7 +83,7 @@ def swap_history(folder: Path, repo: Path, *, honest_report: bool = True) -> dic
     and archive.json recomputed and resealed. Returns the recomputed report."""
     bundle = folder / "repository.bundle"
     bundle.unlink()
-    git(repo, "bundle", "create", "--quiet", str(bundle), "--all")
+    as_clerk(repo, "bundle", "create", "--quiet", str(bundle), "--all")
     refs = heads(bundle)
     tip = refs["HEAD"]
     old = json.loads((folder / "verification.json").read_text())
@@ -112,19 +116,19 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     report = json.loads(qms_cli(repo, "verify", "--format", "json").stdout)
     signed = report["signatures"][0]["commit"]
     note = "qms-receipt 1\nreceived: 2026-11-21T11:00:00Z\nref: refs/heads/main\npusher: a.weber\n"
-    git(repo, "notes", "--ref=qms-receipts", "add", "-m", note, signed)
-    git(repo, "branch", "training-2027", "HEAD~4")
-    git(repo, "switch", "-q", "training-2027")
+    as_clerk(repo, "notes", "--ref=qms-receipts", "add", "-m", note, signed)
+    as_clerk(repo, "branch", "training-2027", "HEAD~4")
+    as_clerk(repo, "switch", "-q", "training-2027")
     (repo / "docs" / "training.md").write_text("# Training plan 2027\n\nDraft.\n")
-    git(repo, "add", "docs/training.md")
-    git(repo, "commit", "-q", "--no-gpg-sign", "-m", "Training plan draft")
-    git(repo, "switch", "-q", "main")
-    git(repo, "tag", "-a", "inspection-2026", "-m", "state shown to the inspector", "HEAD~1")
+    as_clerk(repo, "add", "docs/training.md")
+    as_clerk(repo, "commit", "-q", "--no-gpg-sign", "-m", "Training plan draft")
+    as_clerk(repo, "switch", "-q", "main")
+    as_clerk(repo, "tag", "-a", "inspection-2026", "-m", "state shown to the inspector", "HEAD~1")
     # A committed .gitattributes naming a filter and a diff driver: a verifying machine whose
     # config defines them must still run neither.
     (repo / ".gitattributes").write_text("* filter=evil diff=evil\n")
-    git(repo, "add", ".gitattributes")
-    git(repo, "commit", "-q", "--no-gpg-sign", "-m", "attributes")
+    as_clerk(repo, "add", ".gitattributes")
+    as_clerk(repo, "commit", "-q", "--no-gpg-sign", "-m", "attributes")
     # Untracked and never committed: not part of the archived tip, so not of its site.
     (repo / "docs" / "stray.md").write_text(f"# Stray\n\n{STRAY}\n")
     return demo
@@ -201,11 +205,13 @@ def test_readme_steps_work_by_hand(
         )
         assert result.returncode == 0, (command, result.stderr)
     restored = tmp_path / "restored"
-    assert git(restored, "rev-parse", "HEAD").strip() == meta["tip"]
-    mirrored = git(tmp_path / "restored.git", "for-each-ref", "--format=%(refname) %(objectname)")
+    assert as_clerk(restored, "rev-parse", "HEAD").strip() == meta["tip"]
+    mirrored = as_clerk(
+        tmp_path / "restored.git", "for-each-ref", "--format=%(refname) %(objectname)"
+    )
     listed = dict(line.split() for line in mirrored.splitlines())
     assert {k: v for k, v in meta["refs"].items() if k != "HEAD"} == listed
-    notes = git(restored, "notes", "--ref=qms-receipts", "list").splitlines()
+    notes = as_clerk(restored, "notes", "--ref=qms-receipts", "list").splitlines()
     assert len(notes) == 1
     step3 = re.search(r"qms -C /tmp/restored verify --trust-root (\S+)", readme)
     assert step3 and step3.group(1) == meta["trust_root"]
@@ -214,13 +220,13 @@ def test_readme_steps_work_by_hand(
     # "With git alone": the signer's key from qms.yaml in the first parent, then verify-commit.
     report = json.loads((out / "verification.json").read_text())
     signature = report["signatures"][-1]
-    registry = yaml.safe_load(git(restored, "show", f"{signature['commit']}^:qms.yaml"))
+    registry = yaml.safe_load(as_clerk(restored, "show", f"{signature['commit']}^:qms.yaml"))
     person = next(p for p in registry["people"] if p["email"] == signature["email"])
     allowed = tmp_path / "allowed_signers"
     allowed.write_text(
         "".join(f'{person["email"]} namespaces="git" {k["public_key"]}\n' for k in person["keys"])
     )
-    git(
+    as_clerk(
         restored,
         "-c",
         f"gpg.ssh.allowedSignersFile={allowed}",
@@ -232,8 +238,8 @@ def test_readme_steps_work_by_hand(
 
 def test_detached_head_with_several_branches(source: Demo, tmp_path: Path) -> None:
     demo = copy_demo(source, tmp_path / "detached")
-    git(demo.repo, "checkout", "-q", "--detach", "HEAD~3")
-    tip = git(demo.repo, "rev-parse", "HEAD").strip()
+    as_clerk(demo.repo, "checkout", "-q", "--detach", "HEAD~3")
+    tip = as_clerk(demo.repo, "rev-parse", "HEAD").strip()
     out = tmp_path / "out"
     qms_cli(demo.repo, "archive", out, "--date", "2026-11-21")
     meta = json.loads((out / ARCHIVE_JSON).read_text())
@@ -243,7 +249,7 @@ def test_detached_head_with_several_branches(source: Demo, tmp_path: Path) -> No
     )
     assert "refs/notes/qms-receipts" in meta["refs"]
     assert f"Archived tip:  {tip} (detached HEAD)" in (out / "README.txt").read_text()
-    commits = int(git(demo.repo, "rev-list", "--count", tip).strip())
+    commits = int(as_clerk(demo.repo, "rev-list", "--count", tip).strip())
     assert json.loads((out / "verification.json").read_text())["commits"] == commits
     result = verify(out)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -265,13 +271,13 @@ def test_forged_signature_in_a_swapped_bundle(
     valid in verification.json is caught; and the written-down manifest sha256 catches all."""
     forged = copy_demo(source, tmp_path / "forged").repo
     (tmp_path / "attacker").mkdir()
-    desk, _ = add_desk(tmp_path / "attacker", "mallory", "Mallory", "mallory@elsewhere.example")
+    desk = new_desk(tmp_path / "attacker", "mallory", "Mallory", "mallory@elsewhere.example")
     digest = hashlib.sha256((forged / "sops" / "SOP-0013.md").read_bytes()).hexdigest()
     trailers = (
         f"QMS-Record: SOP-0013\nQMS-Content: sha256:{digest}\nQMS-Meaning: approved\n"
         "Reason: release"
     )
-    git(
+    as_clerk(
         forged,
         "-c",
         "gpg.format=ssh",
@@ -293,7 +299,7 @@ def test_forged_signature_in_a_swapped_bundle(
             "GIT_CONFIG_GLOBAL": str(desk.config),
         },
     )
-    forged_commit = git(forged, "rev-parse", "HEAD").strip()
+    forged_commit = as_clerk(forged, "rev-parse", "HEAD").strip()
     _, anchor = archived
 
     honest = tmp_path / "honest"
@@ -325,9 +331,9 @@ def test_rewritten_side_branch_is_caught_by_the_anchor(
     """A branch outside the tip's history rewritten (its commit replaced): nothing in the
     archive re-verifies it, so only the manifest sha256 written down elsewhere can."""
     rewritten = copy_demo(source, tmp_path / "rewritten").repo
-    git(rewritten, "switch", "-q", "training-2027")
-    git(rewritten, "commit", "-q", "--amend", "--no-gpg-sign", "-m", "Training plan (other)")
-    git(rewritten, "switch", "-q", "main")
+    as_clerk(rewritten, "switch", "-q", "training-2027")
+    as_clerk(rewritten, "commit", "-q", "--amend", "--no-gpg-sign", "-m", "Training plan (other)")
+    as_clerk(rewritten, "switch", "-q", "main")
     swap_history(copy, rewritten)
     original = json.loads((archived[0] / ARCHIVE_JSON).read_text())["refs"]
     assert (
@@ -519,7 +525,7 @@ def test_ctrl_c_during_the_site_build_leaves_nothing(source: Demo, tmp_path: Pat
         "    return _build(config, **options)\n\n\n"
         "mkdocs_build.build = held\n"
     )
-    state = git(demo.repo, "status", "--porcelain", "--ignored") + git(
+    state = as_clerk(demo.repo, "status", "--porcelain", "--ignored") + as_clerk(
         demo.repo, "rev-parse", "HEAD"
     )
     parent = tmp_path / "archives"
@@ -550,7 +556,7 @@ def test_ctrl_c_during_the_site_build_leaves_nothing(source: Demo, tmp_path: Pat
     assert "Traceback" not in stderr, stderr
     assert [p.name for p in parent.iterdir()] == ["out"]
     assert list(out.iterdir()) == []
-    after = git(demo.repo, "status", "--porcelain", "--ignored") + git(
+    after = as_clerk(demo.repo, "status", "--porcelain", "--ignored") + as_clerk(
         demo.repo, "rev-parse", "HEAD"
     )
     assert after == state
@@ -565,8 +571,8 @@ def test_extended_cached_walk_matches_a_fresh_walk(
     demo = copy_demo(pristine_demo(tmp_path_factory), tmp_path / "d")
     qms_cli(demo.repo, "verify", "--format", "json", check=False)  # fills .git/qms
     (demo.repo / "note.txt").write_text("x\n")
-    git(demo.repo, "add", "note.txt")
-    git(demo.repo, "commit", "-q", "--no-gpg-sign", "-m", "note")
+    as_clerk(demo.repo, "add", "note.txt")
+    as_clerk(demo.repo, "commit", "-q", "--no-gpg-sign", "-m", "note")
     cached = qms_cli(demo.repo, "verify", "--format", "json", check=False).stdout
     assert (demo.repo / ".git" / "qms").is_dir()
     shutil.rmtree(demo.repo / ".git" / "qms")

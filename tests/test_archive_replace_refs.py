@@ -14,10 +14,10 @@ import subprocess
 from pathlib import Path
 
 from gitqms.archive import ARCHIVE_JSON, manifest, render_archive_json, seal
-from signing_world import World, git
-from site_world import QMS, clean_env, run
+from toolkit.cli import QMS
+from toolkit.process import clean_env, git, run
+from toolkit.world import SOP, World
 
-SOP = "sops/SOP-0001.md"
 FORGED = "Store the product at room temperature."
 
 

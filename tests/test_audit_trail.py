@@ -8,7 +8,6 @@ import csv
 import hashlib
 import io
 import json
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,10 +15,11 @@ from typing import Any
 
 import pytest
 
-from helpers import qms
-from lifecycle_world import SOP, Team
-from signing_world import World, refused
 from test_lifecycle_capa import RISK, fill, new_capa, read
+from toolkit.cli import qms
+from toolkit.people import ssh_fingerprint
+from toolkit.team import SOP, Team
+from toolkit.world import World, isolated, refused
 
 CAPA = "CAPA-2026-0001"
 CAPA_FILE = f"capa/{CAPA}.yaml"
@@ -40,25 +40,15 @@ def sha256_of(path: Path) -> str:
     return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def fingerprint(pub: Path) -> str:
-    out = subprocess.run(["ssh-keygen", "-lf", str(pub)], capture_output=True, text=True)
-    return out.stdout.split()[1]
-
-
 @pytest.fixture(scope="module")
 def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
-    monkeypatch = pytest.MonkeyPatch()
-    home = tmp_path_factory.mktemp("home")
-    (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n")
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    world = World(tmp_path_factory.mktemp("audit"), monkeypatch)
-    try:
-        team = Team(world)  # 2026-01-05: the trust root, people and keys, straight on main
-        yield build(team)
-    finally:
-        world.close()
-        monkeypatch.undo()
+    with isolated(tmp_path_factory) as monkeypatch:
+        world = World(tmp_path_factory.mktemp("audit"), monkeypatch)
+        try:
+            team = Team(world)  # 2026-01-05: the trust root, people and keys, straight on main
+            yield build(team)
+        finally:
+            world.close()
 
 
 def build(team: Team) -> History:
@@ -112,7 +102,7 @@ def build(team: Team) -> History:
     approved = world.trailers("SOP-0001", SOP, "approved", version="1")
     commits["signature.role"] = world.raw_commit(author, approved)
     team.on("2026-02-09")
-    team.qms(admin, "keys", "revoke", owner.id, fingerprint(owner.pub), "--reason", "laptop lost",
+    team.qms(admin, "keys", "revoke", owner.id, ssh_fingerprint(owner.pub), "--reason", "laptop lost",
              "--on", "2026-02-09")  # fmt: skip
     team.on("2026-02-10")
     commits["key.revoked"] = world.raw_commit(owner, reviewed)

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from helpers import qms
-from lifecycle_world import SOP, Team
-from signing_world import World
+from toolkit.cli import qms
+from toolkit.team import SOP, Team
+from toolkit.world import World, isolated
 
 HOSTILE_NAME = '=HYPERLINK("http://evil.invalid")<img src=x onerror=alert(1)>'
 HOSTILE_REASON = '-2+3 "><svg onload=alert(1)></td><script>alert(2)</script>'
@@ -64,18 +64,13 @@ def edit_sop(team: Team, body: str, reason: str) -> str:
 
 @pytest.fixture(scope="module")
 def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
-    monkeypatch = pytest.MonkeyPatch()
-    home = tmp_path_factory.mktemp("home")
-    (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n")
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    world = World(tmp_path_factory.mktemp("independent"), monkeypatch)
-    try:
-        team = Team(world)  # 2026-01-05
-        yield build(team)
-    finally:
-        world.close()
-        monkeypatch.undo()
+    with isolated(tmp_path_factory) as monkeypatch:
+        world = World(tmp_path_factory.mktemp("independent"), monkeypatch)
+        try:
+            team = Team(world)  # 2026-01-05
+            yield build(team)
+        finally:
+            world.close()
 
 
 def build(team: Team) -> History:

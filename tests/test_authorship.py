@@ -4,14 +4,13 @@ commit that changed it, never from the author or committer email an insider can 
 from __future__ import annotations
 
 import json
-import subprocess
 
 import pytest
 
 from gitqms.signatures.verify import walk_history
-from signing_world import Person, World, refused
-
-SOP = "sops/SOP-0001.md"
+from toolkit.people import Person
+from toolkit.process import environment, run
+from toolkit.world import SOP, World, refused
 
 
 def posing_as(colleague: Person) -> dict[str, str]:
@@ -53,15 +52,13 @@ def git_says_good(world: World, commit: str) -> bool:
     """`git verify-commit` with everyone's key allowed: the signature itself is good."""
     allowed = world.base / "allowed_signers"
     allowed.write_text("".join(f"{p.email} {p.public_line()}\n" for p in world.people.values()))
-    return (
-        subprocess.run(
-            ["git", "-c", f"gpg.ssh.allowedSignersFile={allowed}", "verify-commit", commit],
-            cwd=world.repo,
-            capture_output=True,
-            check=False,
-        ).returncode
-        == 0
+    verified = run(
+        ["git", "-c", f"gpg.ssh.allowedSignersFile={allowed}", "verify-commit", commit],
+        cwd=world.repo,
+        env=environment(),
+        check=False,
     )
+    return verified.returncode == 0
 
 
 def test_an_approver_cannot_write_a_version_under_a_colleagues_email(world: World) -> None:
@@ -155,7 +152,12 @@ def test_merges_bring_signed_work_unsigned_but_resolve_conflicts_signed(world: W
     world.commit_file(author, SOP, text.replace("Described.", "Other text.", 1), "other")
     world.git("switch", "-q", "main")
     with world.acting(admin):
-        subprocess.run(["git", "merge", "-q", "--no-ff", "other"], cwd=world.repo, check=False)
+        run(
+            ["git", "merge", "-q", "--no-ff", "other"],
+            cwd=world.repo,
+            env=environment(),
+            check=False,
+        )
         (world.repo / SOP).write_text(text.replace("Described.", "Resolved by me.", 1))
         world.git("add", SOP)
         world.git("commit", "-q", "--no-gpg-sign", "--no-edit", env=posing_as(author))
@@ -200,10 +202,10 @@ def orphan_merge(world: World, actor: Person, colleague: Person, text: str) -> t
         orphan = world.head()
         world.git("clean", "-fdqx")
         world.git("switch", "-q", "main")
-        subprocess.run(
+        run(
             ["git", "merge", "-q", "--no-ff", "--no-gpg-sign", "--allow-unrelated-histories",
              "elsewhere", "-m", "Merge"],
-            cwd=world.repo, check=False, capture_output=True,
+            cwd=world.repo, env=environment(), check=False,
         )  # fmt: skip
         world.git("checkout", "--theirs", SOP)
         world.git("add", SOP)

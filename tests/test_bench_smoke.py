@@ -19,6 +19,8 @@ sys.path.insert(0, str(BENCH))
 
 import synth_repo  # noqa: E402
 
+from toolkit.process import git  # noqa: E402
+
 
 def run_bench(build: Path, results: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     argv = [sys.executable, str(BENCH / "run.py"), "--size", "T", "--runs", "1"]
@@ -46,9 +48,7 @@ def test_the_generated_repository_verifies_and_validates(bench: tuple[Path, Path
     assert set(checked["signatures"]) <= {"valid", "superseded"}
     repo = build / "T" / "repo"
     assert (repo / manifest["log_record"]["path"]).is_file()
-    assert not subprocess.run(
-        ["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True
-    ).stdout
+    assert not git(repo, "status", "--porcelain")
 
 
 def test_the_runner_reports_every_operation(bench: tuple[Path, Path, str]) -> None:

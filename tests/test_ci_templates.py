@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from gitqms.actions.ci_files import CI_FILES, PRODUCT_INSTALL, render_ci_file
-from helpers import ROOT, qms
+from toolkit.cli import ROOT, qms
 
 
 @pytest.fixture

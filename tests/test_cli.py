@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import ROOT, qms, write
+from toolkit.cli import ROOT, qms, write
 
 QMS = [sys.executable, "-m", "gitqms.cli"]
 

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 
 from gitqms import clock
-from helpers import ROOT
+from toolkit.cli import ROOT
 
 # Ways of reading the machine's clock (or its local day) directly.
 _READS = re.compile(

@@ -11,21 +11,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from helpers import qms
-from kill_switch import KillSwitch
-from lifecycle_world import Team
-from signing_world import World, git
 from test_import import deviation_csv
 from test_lifecycle_capa import RISK, edit, new_capa
+from toolkit.cli import qms
+from toolkit.kill_switch import KillSwitch
+from toolkit.people import ssh_fingerprint
+from toolkit.process import environment, git, run
+from toolkit.team import Team
+from toolkit.world import World, isolated
 
 DAY = "2026-03-02"
 DATES = {"GIT_AUTHOR_DATE": f"{DAY}T10:00:00Z", "GIT_COMMITTER_DATE": f"{DAY}T10:00:00Z"}
@@ -42,9 +42,7 @@ class Base:
 def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Base]:
     """A team with a CAPA ready to advance, a draft SOP to review and a person without a key."""
     folder = tmp_path_factory.mktemp("crash")
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        monkeypatch.setenv("HOME", str(folder))
-        monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    with isolated(tmp_path_factory) as monkeypatch:
         world = World(folder, monkeypatch)
         team = Team(world)
         path = new_capa(team, "2026-02-02")
@@ -61,13 +59,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Base]:
 def scenarios(base: Base) -> dict[str, tuple[str, list[str]]]:
     """Command name -> (who runs it, its arguments)."""
     team = base.team
-    out = subprocess.run(
-        ["ssh-keygen", "-l", "-E", "sha256", "-f", str(team.officer.pub)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    fingerprint = out.split()[1]
+    fingerprint = ssh_fingerprint(team.officer.pub)
     reason = ["--reason", "crash test"]
     newcomer = team.world.people["n.keyless"]
     return {
@@ -177,9 +169,11 @@ def test_a_kill_at_any_git_call_leaves_the_repository_before_or_after(
     for at in kill_points(done.calls):
         for when in ("before", "after"):
             repo = copy(f"{at}-{when}")
-            run = base.switch.run(repo, args, env, at=at, when=when)
-            where = f"{name}: killed {when} git call {at} ({run.calls[-1] if run.calls else '-'})"
-            assert run.killed, f"{where}: not killed\n{run.output}"
+            killed = base.switch.run(repo, args, env, at=at, when=when)
+            where = (
+                f"{name}: killed {when} git call {at} ({killed.calls[-1] if killed.calls else '-'})"
+            )
+            assert killed.killed, f"{where}: not killed\n{killed.output}"
             seen = fingerprint(repo)
             if seen in checked:  # the same state as an earlier kill left: checked already
                 shutil.rmtree(repo)
@@ -191,11 +185,10 @@ def test_a_kill_at_any_git_call_leaves_the_repository_before_or_after(
             ), where
             # An ordinary commit of everything changed cannot undo the signed change.
             with team.world.acting(team.author):
-                subprocess.run(
+                run(
                     ["git", "commit", "-a", "-q", "--no-gpg-sign", "-m", "ordinary"],
                     cwd=repo,
-                    capture_output=True,
-                    env=os.environ | DATES,
+                    env=environment(**DATES),
                     check=False,
                 )
             assert state(repo) == (head, tree), f"{where}: an ordinary commit changed the content"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from helpers import ROOT, qms
+from toolkit.cli import ROOT, qms
 
 
 def test_demo_refuses_a_folder_that_is_not_empty(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import click
 
 from gitqms.cli.main import cli
 from gitqms.cli.reference import render
-from helpers import ROOT
+from toolkit.cli import ROOT
 
 
 def test_cli_reference_is_current() -> None:

@@ -9,23 +9,12 @@ approval). An explicit date counts as written, but never before the approval. `q
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from lifecycle_world import SOP, Team
-from signing_world import World
-from site_world import article, visible_text
+from toolkit.browser import article, visible_text
+from toolkit.team import SOP, Team
 
 BODY = "Receive every shipper at the pharmacy."
-
-
-@pytest.fixture
-def team(tmp_path, monkeypatch) -> Iterator[Team]:  # type: ignore[no-untyped-def]
-    world = World(tmp_path, monkeypatch)
-    yield Team(world)
-    world.close()
 
 
 def _write(team: Team, effective: str | None, window: int | None) -> None:

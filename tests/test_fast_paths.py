@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from gitqms import safeyaml
 from gitqms.records.document import split_front_matter
 from gitqms.records.lifecycles import STATE_FIELDS
 from gitqms.safeyaml import LoadError, edits_only, load_yaml
+from gitqms.safeyaml import load as safeyaml_load
 from gitqms.validation.fastcheck import compile_validity
 from gitqms.validation.schemas import SCHEMA_NAMES, validator
 
@@ -113,9 +113,11 @@ def test_the_one_pass_builder_gives_what_the_constructors_give(
     text: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     quick = outcome(text)
-    original = safeyaml._build
+    original = safeyaml_load._build
     # A "*" in the text sends every document the constructors' way.
-    monkeypatch.setattr(safeyaml, "_build", lambda loader, root, t: original(loader, root, t + "*"))
+    monkeypatch.setattr(
+        safeyaml_load, "_build", lambda loader, root, t: original(loader, root, t + "*")
+    )
     assert quick == outcome(text)
 
 
@@ -191,7 +193,7 @@ def test_leaving_a_scan_early_stops_the_child(monkeypatch: pytest.MonkeyPatch) -
     import multiprocessing
 
     from gitqms.validation import privacy_aside
-    from gitqms.validation.semantic import DEFAULT_FORBIDDEN
+    from gitqms.validation.privacy import DEFAULT_FORBIDDEN
 
     monkeypatch.setattr(privacy_aside, "_cores", lambda: 2)
     # 30 MB of text: seconds of scanning, so the child is still at work when the block ends.

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -17,17 +15,10 @@ import yaml
 
 from gitqms.actions.ci_files import source_spec
 from gitqms.cli.common import DAY
-from helpers import qms
-from lifecycle_world import Team
-from signing_world import World, git, refused
-
-
-@pytest.fixture
-def team(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Team]:
-    world = World(tmp_path, monkeypatch)
-    yield Team(world)
-    world.close()
-
+from toolkit.cli import qms
+from toolkit.process import git
+from toolkit.team import Team
+from toolkit.world import World, refused
 
 # -- 1. `qms status` shows the next version its JSON carries ---------------------------------
 
@@ -250,7 +241,7 @@ def test_the_default_source_follows_how_gitqms_was_installed(tmp_path: Path) -> 
     assert source_spec(wheel, "1.2.0") == "gitqms @ file:///opt/qms/gitqms-1.2.0-py3-none-any.whl"
     checkout = tmp_path / "gitqms"
     (checkout / "tools").mkdir(parents=True)
-    subprocess.run(["git", "init", "-q", str(checkout)], check=True)
+    git(tmp_path, "init", "-q", checkout)
     (checkout / "pyproject.toml").write_text("[project]\nname = 'gitqms'\n")
     git(checkout, "add", ".")
     git(checkout, "commit", "-q", "--no-gpg-sign", "-m", "gitqms")

@@ -16,10 +16,8 @@ import pytest
 from gitqms.audit.trail import record_trails
 from gitqms.csv_cells import guard
 from gitqms.signatures.verify import walk_history
-from helpers import qms
-from signing_world import World
-
-SOP = "sops/SOP-0001.md"
+from toolkit.cli import qms
+from toolkit.world import SOP, World
 
 
 def log_json(world: World, record: str) -> list[dict[str, Any]]:

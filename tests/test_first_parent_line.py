@@ -11,32 +11,34 @@ branch still go through.
 
 from __future__ import annotations
 
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from git_server import GitServer, Pushed, push
-from lifecycle_world import Team
-from signing_world import World
-from test_registry_binding import withdraw_review_role
+from test_registry_binding import withdraw_review_role, written
+from toolkit.process import environment, run
+from toolkit.server import GitServer, Pushed, push
+from toolkit.team import Team, build_team
+from toolkit.world import SOP
 
-SOP = "sops/SOP-0001.md"
 REFUSED = "! [remote rejected] (pre-receive hook declined)"
 
 
+@pytest.fixture(scope="module")
+def built_team(tmp_path_factory: pytest.TempPathFactory) -> Team:
+    """The lifecycle team with SOP-0001 v1 written on 2026-02-01."""
+    return build_team(tmp_path_factory, written)
+
+
 @pytest.fixture
-def team(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server: GitServer) -> Iterator[Team]:
+def team(
+    built_team: Team, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server: GitServer
+) -> Team:
     """The lifecycle team with SOP-0001 written, its main pushed to the server."""
-    world = World(tmp_path, monkeypatch)
-    team = Team(world)
-    team.on("2026-02-01")
-    team.write_sop(1, "2026-04-01", "Described.")
-    world.git("remote", "add", "origin", server.url)
-    accepted(push(world.repo, "origin", "main"))
-    yield team
-    world.close()
+    team = built_team.copy(tmp_path, monkeypatch)
+    team.world.git("remote", "add", "origin", server.url)
+    accepted(push(team.world.repo, "origin", "main"))
+    return team
 
 
 def accepted(pushed: Pushed) -> None:
@@ -73,9 +75,9 @@ def test_a_removed_admin_cannot_take_the_registry_back_with_a_stale_first_parent
     team.on("2026-02-11")
     world.git("switch", "-q", "-c", "evil", old)
     with world.acting(admin):
-        subprocess.run(
+        run(
             ["git", "merge", "-q", "--no-commit", "--no-ff", "main"],
-            cwd=world.repo, check=False, capture_output=True,
+            cwd=world.repo, env=environment(), check=False,
         )  # fmt: skip
     taken_back = removed.replace("roles: [qa-manager]", "roles: [admin, qa-manager]").replace(
         "roles: [pharmacist, sop-author, admin]", "roles: [pharmacist, sop-author]"

@@ -11,13 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers import qms, write
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
-    ).stdout
+from toolkit.cli import qms, write
+from toolkit.process import git
 
 
 def init(target: Path) -> Path:

@@ -13,11 +13,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from helpers import qms
-from signing_world import Person, World, git
-from site_world import qms_cli
-
-SOP = "sops/SOP-0001.md"
+from toolkit.cli import qms, qms_cli
+from toolkit.people import Person
+from toolkit.process import git
+from toolkit.world import SOP, World
 
 
 def outsider_takes_over(world: World) -> tuple[str, str, str, Person]:

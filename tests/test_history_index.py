@@ -20,6 +20,7 @@ from gitqms.history.read import Step
 from gitqms.signatures import walk_index
 from gitqms.signatures.verify import Walk, verify_history, walk_history
 from gitqms.signatures.walk_index import StoredWalk
+from toolkit.process import git
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -129,9 +130,7 @@ def test_an_index_made_with_another_key_is_not_believed(
 
 def test_an_index_for_another_trust_root_is_not_used(repo: Path) -> None:
     walk_history(repo)
-    root = subprocess.run(
-        ["git", "rev-list", "--max-parents=0", "HEAD"], cwd=repo, capture_output=True, text=True
-    ).stdout.strip()
+    root = git(repo, "rev-list", "--max-parents=0", "HEAD")
     assert not isinstance(walk_history(repo, trust_root=root), StoredWalk)
     assert isinstance(walk_history(repo, trust_root=root), StoredWalk)
     assert not isinstance(walk_history(repo), StoredWalk)
@@ -140,12 +139,12 @@ def test_an_index_for_another_trust_root_is_not_used(repo: Path) -> None:
 def test_ranges_are_never_stored_and_the_index_can_be_turned_off(repo: Path) -> None:
     verify_history(repo, ["HEAD~5..HEAD"])
     assert stored_files(repo) == []
-    subprocess.run(["git", "config", "qms.historyIndex", "false"], cwd=repo, check=True)
+    git(repo, "config", "qms.historyIndex", "false")
     try:
         walk_history(repo)
         assert stored_files(repo) == []
     finally:
-        subprocess.run(["git", "config", "--unset", "qms.historyIndex"], cwd=repo, check=True)
+        git(repo, "config", "--unset", "qms.historyIndex")
 
 
 def test_a_stored_file_keeps_only_the_latest_few(repo: Path) -> None:

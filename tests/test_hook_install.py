@@ -9,16 +9,16 @@ from pathlib import Path
 
 from click.testing import CliRunner, Result
 
-from git_server import run_git
 from gitqms.cli.main import cli
 from gitqms.records.config import QmsConfig
 from gitqms.validation.run import parse_config
-from helpers import qms, write
+from toolkit.cli import qms, write
+from toolkit.process import git
 
 
 def bare(tmp_path: Path, name: str = "srv.git") -> Path:
     path = tmp_path / name
-    run_git(tmp_path, "init", "-q", "--bare", "--initial-branch=main", str(path))
+    git(tmp_path, "init", "-q", "--bare", "--initial-branch=main", str(path))
     return path
 
 
@@ -70,7 +70,7 @@ def test_install_keeps_a_hook_it_did_not_write_unless_forced(tmp_path: Path) -> 
 
 def test_install_follows_core_hooks_path(tmp_path: Path) -> None:
     repo = bare(tmp_path)
-    run_git(repo, "config", "core.hooksPath", "server-hooks")
+    git(repo, "config", "core.hooksPath", "server-hooks")
     assert qms("hook", "install", str(repo)).exit_code == 0
     assert (repo / "server-hooks" / "pre-receive").is_file()
     assert not (repo / "hooks" / "pre-receive").exists()
@@ -78,7 +78,7 @@ def test_install_follows_core_hooks_path(tmp_path: Path) -> None:
 
 def test_install_refuses_what_is_not_a_bare_repository(tmp_path: Path) -> None:
     work = tmp_path / "work"
-    run_git(tmp_path, "init", "-q", str(work))
+    git(tmp_path, "init", "-q", str(work))
     result = qms("hook", "install", str(work))
     assert result.exit_code == 2 and "Traceback" not in result.stderr
     assert f"error: {work} is not a bare repository" in result.stderr
@@ -93,12 +93,12 @@ def test_the_pre_receive_command_refuses_a_push_made_against_an_old_tip(tmp_path
     """A push judged after another one moved the branch is refused by the gate, in words,
     before git's own compare-and-swap would refuse it tersely."""
     work, repo = tmp_path / "work", tmp_path / "srv.git"
-    run_git(tmp_path, "init", "-q", "--initial-branch=main", str(work))
+    git(tmp_path, "init", "-q", "--initial-branch=main", str(work))
     for message in ("one", "two", "three"):
-        run_git(work, "commit", "-q", "--allow-empty", "--no-gpg-sign", "-m", message)
-    run_git(tmp_path, "clone", "-q", "--bare", str(work), str(repo))
-    one, two, three = run_git(work, "rev-list", "--reverse", "main").split()
-    run_git(repo, "update-ref", "refs/heads/main", two)
+        git(work, "commit", "-q", "--allow-empty", "--no-gpg-sign", "-m", message)
+    git(tmp_path, "clone", "-q", "--bare", str(work), str(repo))
+    one, two, three = git(work, "rev-list", "--reverse", "main").split()
+    git(repo, "update-ref", "refs/heads/main", two)
     stale = hook_input(repo, "pre-receive", f"{one} {three} refs/heads/main\n")
     assert stale.exit_code == 1
     assert (

@@ -14,27 +14,28 @@ import openpyxl
 import pytest
 import yaml
 
-from signing_world import Person, World
+from test_import_independent import DAY, admin_and_officer
+from toolkit.people import Person
+from toolkit.world import World, build_world
 
-DAY = "2026-11-20"
+
+@pytest.fixture(scope="module")
+def built_world(tmp_path_factory: pytest.TempPathFactory) -> World:
+    return build_world(tmp_path_factory, admin_and_officer)
 
 
 @pytest.fixture
-def team(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    world = World(tmp_path, monkeypatch)
-    admin = world.person("a.weber", "Dr. Anna Weber")  # admin and qa-manager
-    officer = world.person("m.okafor", "Michael Okafor")
+def team(built_world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A private copy of the module's repository: a.weber (admin and qa-manager) and m.okafor
+    (qa-officer), the clock on DAY."""
     for variable in ("GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE"):
         monkeypatch.setenv(variable, f"{DAY}T09:00:00Z")
-    world.init(admin)
-    world.add_person(admin, officer, "qa-officer")
-    world.qms(admin, "keys", "add", officer.id, str(officer.pub), "--reason", "new signer")
-    yield world, admin, officer
-    world.close()
+    world = built_world.copy(tmp_path, monkeypatch)
+    return world, world.people["a.weber"], world.people["m.okafor"]
 
 
 def run(world: World, person: Person, *args: str, ok: bool | None = None) -> tuple[int, str]:
-    from helpers import qms
+    from toolkit.cli import qms
 
     with world.acting(person):
         result = qms(*args, repo=world.repo)

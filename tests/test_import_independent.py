@@ -9,10 +9,8 @@ import csv
 import io
 import json
 import re
-import shutil
 import socket
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,44 +23,40 @@ from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 
-from helpers import qms
-from signing_world import Person, World
+from toolkit.cli import qms
+from toolkit.people import Person
+from toolkit.world import World, build_world
 
 DAY = "2026-11-20"
 IDENTIFIER = "MRN 00123456"
 BIDI = "\u202e"
 
 
-@pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def admin_and_officer(world: World) -> None:
     """One initialised repository: a.weber (admin, qa-manager) and m.okafor (qa-officer)."""
-    with pytest.MonkeyPatch.context() as patch:
-        home = tmp_path_factory.mktemp("home")
-        patch.setenv("HOME", str(home))
-        patch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-        for variable in ("GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE"):
-            patch.setenv(variable, f"{DAY}T09:00:00Z")
-        world = World(tmp_path_factory.mktemp("base"), patch)
-        admin = world.person("a.weber", "Dr. Anna Weber")
-        officer = world.person("m.okafor", "Michael Okafor")
-        world.init(admin)
-        world.add_person(admin, officer, "qa-officer")
-        world.qms(admin, "keys", "add", officer.id, str(officer.pub), "--reason", "new signer")
-        yield world
-        world.close()
+    for variable in ("GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE"):
+        world.monkeypatch.setenv(variable, f"{DAY}T09:00:00Z")
+    admin = world.person("a.weber", "Dr. Anna Weber")
+    officer = world.person("m.okafor", "Michael Okafor")
+    world.init(admin)
+    world.add_person(admin, officer, "qa-officer")
+    world.qms(admin, "keys", "add", officer.id, str(officer.pub), "--reason", "new signer")
+
+
+@pytest.fixture(scope="module")
+def built_world(tmp_path_factory: pytest.TempPathFactory) -> World:
+    return build_world(tmp_path_factory, admin_and_officer)
 
 
 @pytest.fixture
 def team(
-    base: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    built_world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[World, Person, Person]:
     """A private copy of the module's repository, the same people acting on it."""
     for variable in ("GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE"):
         monkeypatch.setenv(variable, f"{DAY}T09:00:00Z")
-    world = World(tmp_path, monkeypatch)
-    world.people = dict(base.people)
-    shutil.copytree(base.repo, world.repo, symlinks=True)
-    return world, base.people["a.weber"], base.people["m.okafor"]
+    world = built_world.copy(tmp_path, monkeypatch)
+    return world, world.people["a.weber"], world.people["m.okafor"]
 
 
 def run(world: World, person: Person, *args: str) -> tuple[int, str]:
@@ -570,7 +564,7 @@ def test_an_interrupted_import_leaves_nothing(
     source = write_csv(tmp_path / "dev.csv", [DEV_HEADER, dev_row("D-1"), dev_row("D-2")])
     before = state(world)
     import gitqms.git
-    import gitqms.importing.run as importing
+    import gitqms.importing.write as importing
 
     real_link, calls = importing.os.link, []
 

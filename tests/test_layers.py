@@ -9,18 +9,19 @@ import is still a dependency.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from helpers import ROOT
+from toolkit.cli import ROOT
 
 PACKAGE = ROOT / "tools" / "gitqms"
 
 # Bottom to top. "" is the ground floor: the modules at the package root.
 LAYERS = (
-    "",  # errors, clock, text, csv_cells, files, git, safeyaml, landing
+    "",  # errors, clock, text, csv_cells, files, git, safeyaml, landing (git and safeyaml are packages)
     "crypto",  # key and signature formats: SSHSIG, OpenPGP, the batch verifier
     "records",  # kinds, lifecycles, qms.yaml, record files, the repository on disk
     "validation",  # schemas and semantic checks of records and qms.yaml
@@ -38,6 +39,8 @@ LAYERS = (
     "demo",  # the demo repository, which runs the command line as its people would
     "cli",  # the `qms` command line
 )
+# Packages of the ground floor: their modules count as ground-floor modules.
+GROUND_PACKAGES = {"git", "safeyaml"}
 MAX_MODULE_LINES = 500
 MAX_FUNCTION_LINES = 80
 MAX_POSITIONAL_FIELDS = 6  # a dataclass with more fields takes keywords only
@@ -55,7 +58,8 @@ class Module:
     def layer(self) -> str:
         parts = self.name.split(".")
         is_package = self.path.name == "__init__.py"
-        return parts[1] if len(parts) > 2 or (len(parts) == 2 and is_package) else ""
+        named = len(parts) > 2 or (len(parts) == 2 and is_package)
+        return parts[1] if named and parts[1] not in GROUND_PACKAGES else ""
 
 
 @cache
@@ -187,3 +191,18 @@ def test_wide_records_are_built_with_keywords() -> None:
             if len(fields) > MAX_POSITIONAL_FIELDS and not kw_only:
                 wide.append(f"{m.path.relative_to(ROOT)}:{node.lineno}: {node.name}")
     assert not wide, "dataclasses of 7+ fields without kw_only=True:\n" + "\n".join(wide)
+
+
+def test_the_readme_gives_the_same_order() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("The package (`tools/gitqms/`) is built in layers")
+    paragraph = readme[start : readme.index("\n\n", start)]
+    named = [m for m in re.findall(r"`(\w+)/`", paragraph) if m in LAYERS]
+    assert named == list(LAYERS[1:]), "README's Layout paragraph lists the layers in another order"
+
+
+def test_the_index_key_covers_the_whole_package() -> None:
+    """A stored walk is keyed by a digest of the code; a verifier change must make it stale."""
+    from gitqms.history.index_store import code_folder
+
+    assert code_folder() == PACKAGE.resolve()

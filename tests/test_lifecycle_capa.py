@@ -11,27 +11,19 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from click.testing import Result
 
-from helpers import qms
-from lifecycle_world import Team
-from signing_world import Person, World, refused
+from toolkit.cli import qms
+from toolkit.people import Person
+from toolkit.team import Team
+from toolkit.world import refused
 
 CAPA = "CAPA-2026-0001"
 CAPA_FILE = f"capa/{CAPA}.yaml"
 DEV = "DEV-2026-0001"
 DEV_FILE = f"deviations/{DEV}.yaml"
-
-
-@pytest.fixture
-def team(tmp_path, monkeypatch) -> Iterator[Team]:  # type: ignore[no-untyped-def]
-    world = World(tmp_path, monkeypatch)
-    yield Team(world)
-    world.close()
 
 
 # -- reading and writing records as a person would --------------------------------------------

@@ -18,9 +18,10 @@ from typing import Any
 import pytest
 import yaml
 
-from helpers import ROOT
-from lifecycle_world import Team
-from signing_world import Person, World
+from toolkit.cli import ROOT
+from toolkit.people import Person
+from toolkit.team import Team
+from toolkit.world import World
 
 PEOPLE = {
     "a.weber": "Dr. Anna Weber",

@@ -4,19 +4,7 @@ periodic review; and the version rules of `qms check`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
-from lifecycle_world import SOP, Team
-from signing_world import World
-
-
-@pytest.fixture
-def team(tmp_path, monkeypatch) -> Iterator[Team]:  # type: ignore[no-untyped-def]
-    world = World(tmp_path, monkeypatch)
-    yield Team(world)
-    world.close()
+from toolkit.team import SOP, Team
 
 
 def _state(team: Team, day: str) -> tuple[str, str | None]:

@@ -4,9 +4,7 @@ git's own cryptographic verdict on each; the armored-key parser; the gpg status 
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,10 +16,10 @@ from gitqms.crypto import openpgp
 from gitqms.crypto.openpgp import OpenPgpFormatError, armor, packets, parse_public_key
 from gitqms.signatures.registry import Registry
 from gitqms.signatures.verify import walk_history
-from helpers import qms
-from signing_world import Person, World, gpg, gpg_home, refused, stop_gpg
-
-SOP = "sops/SOP-0001.md"
+from toolkit.cli import qms
+from toolkit.people import Person, gpg, gpg_home, stop_gpg
+from toolkit.process import environment, run
+from toolkit.world import SOP, World, isolated, refused
 
 
 def utc_day(world: World, commit: str) -> str:
@@ -52,9 +50,7 @@ def bad_signature() -> str:
 def story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Story]:
     """A history mixing SSH and OpenPGP signers, with every attack on an OpenPGP signature."""
     base = tmp_path_factory.mktemp("openpgp")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HOME", str(base))
-        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    with isolated(tmp_path_factory) as mp:
         world = World(base, mp)
         try:
             yield build_story(world)
@@ -198,11 +194,10 @@ def test_verdicts_agree_with_git_verify_commit(story: Story, tmp_path: Path) -> 
 
 
 def git_verifies(repo: Path, commit: str, allowed: Path, home: Path) -> bool:
-    result = subprocess.run(
+    result = run(
         ["git", "-c", f"gpg.ssh.allowedSignersFile={allowed}", "verify-commit", commit],
         cwd=repo,
-        capture_output=True,
-        env=os.environ | {"GNUPGHOME": str(home)},
+        env=environment(GNUPGHOME=str(home)),
         check=False,
     )
     return result.returncode == 0

@@ -3,14 +3,12 @@ and the writer under concurrent pushes, on real bare repositories."""
 
 from __future__ import annotations
 
-import subprocess
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from git_server import run_git
 from gitqms.history.receipts import (
     NOTES_REF,
     Receipt,
@@ -21,6 +19,7 @@ from gitqms.history.receipts import (
 )
 from gitqms.server.post_receive import Pusher, pusher_from, record_receipts
 from gitqms.server.updates import RefUpdate, parse_updates
+from toolkit.process import git
 
 WHEN = datetime(2026, 11, 21, 9, 30, 0, tzinfo=UTC)
 DAY = timedelta(hours=24)
@@ -131,20 +130,20 @@ def test_hook_input_is_read_strictly() -> None:
 def bare_with_branches(tmp_path: Path, count: int) -> tuple[Path, list[str]]:
     """A bare repository with one commit on main and `count` branches of one commit each."""
     work, bare = tmp_path / "work", tmp_path / "srv.git"
-    run_git(tmp_path, "init", "-q", "--initial-branch=main", str(work))
-    run_git(work, "commit", "-q", "--allow-empty", "--no-gpg-sign", "-m", "root")
+    git(tmp_path, "init", "-q", "--initial-branch=main", str(work))
+    git(work, "commit", "-q", "--allow-empty", "--no-gpg-sign", "-m", "root")
     tips = []
     for number in range(count):
-        run_git(work, "checkout", "-q", "-b", f"b{number}", "main")
-        run_git(work, "commit", "-q", "--allow-empty", "--no-gpg-sign", "-m", f"b{number}")
-        tips.append(run_git(work, "rev-parse", "HEAD"))
-    run_git(tmp_path, "clone", "-q", "--bare", str(work), str(bare))
+        git(work, "checkout", "-q", "-b", f"b{number}", "main")
+        git(work, "commit", "-q", "--allow-empty", "--no-gpg-sign", "-m", f"b{number}")
+        tips.append(git(work, "rev-parse", "HEAD"))
+    git(tmp_path, "clone", "-q", "--bare", str(work), str(bare))
     return bare, tips
 
 
 def test_concurrent_writers_lose_no_receipt_and_never_replace_one(tmp_path: Path) -> None:
     bare, tips = bare_with_branches(tmp_path, 8)
-    root = run_git(bare, "rev-parse", "main")
+    root = git(bare, "rev-parse", "main")
     pusher = Pusher("a.weber", "GL_USERNAME", None)
     failures: list[BaseException] = []
 
@@ -165,7 +164,7 @@ def test_concurrent_writers_lose_no_receipt_and_never_replace_one(tmp_path: Path
     assert {c: (r.ref, r.received) for c, r in found.items()} == {
         tip: (f"refs/heads/b{n}", WHEN + timedelta(seconds=n)) for n, tip in enumerate(tips)
     }
-    chain = run_git(bare, "rev-list", "--parents", NOTES_REF).splitlines()
+    chain = git(bare, "rev-list", "--parents", NOTES_REF).splitlines()
     assert len(chain) == len(tips)  # one notes commit per push, each on top of the last
     assert [len(line.split()) for line in chain] == [2] * (len(tips) - 1) + [1]
 
@@ -178,17 +177,17 @@ def test_concurrent_writers_lose_no_receipt_and_never_replace_one(tmp_path: Path
 
 
 def test_a_commit_the_server_held_before_the_hook_gets_no_receipt(tmp_path: Path) -> None:
-    from helpers import qms
+    from toolkit.cli import qms
 
     bare, tips = bare_with_branches(tmp_path, 2)
     assert qms("hook", "install", str(bare)).exit_code == 0
     work = tmp_path / "work"
-    run_git(work, "checkout", "-q", "b0")
-    run_git(work, "commit", "-q", "--allow-empty", "--no-gpg-sign", "-m", "after")
-    after = run_git(work, "rev-parse", "HEAD")
-    subprocess.run(["git", "push", "-q", str(bare), "b0"], cwd=work, check=True)
+    git(work, "checkout", "-q", "b0")
+    git(work, "commit", "-q", "--allow-empty", "--no-gpg-sign", "-m", "after")
+    after = git(work, "rev-parse", "HEAD")
+    git(work, "push", "-q", bare, "b0")
     # b1's commit was on the server before installation: moving main onto it is no receipt.
-    run_git(bare, "update-ref", "refs/heads/main", tips[1])
+    git(bare, "update-ref", "refs/heads/main", tips[1])
     update = RefUpdate(None, tips[1], "refs/heads/elsewhere")
     assert record_receipts(bare, [update], WHEN, Pusher(None, None, None)) == []
     assert set(read_receipts(bare)) == {after}

@@ -8,30 +8,31 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from git_server import GitServer, push
-from lifecycle_world import SOP, Team
-from signing_world import World
-from site_world import qms_cli
 from test_server_hook import REFUSED, check_lines, connect
+from toolkit.cli import qms_cli
+from toolkit.server import GitServer, push
+from toolkit.team import SOP, Team, build_team
+from toolkit.world import World
 
 DAY = "2026-03-10"  # v1 is effective from 2026-03-01
 
 
-@pytest.fixture
-def team(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Team]:
-    world = World(tmp_path, monkeypatch)
-    team = Team(world)
+def released(team: Team) -> None:
+    """SOP-0001 v1 written and released; the branch `released` points there."""
     team.on("2026-02-02")
     team.write_sop(1, "2026-03-01", "Described.")
     team.release_sop("2026-02-03", "2026-02-04")
-    world.git("branch", "released")
-    yield team
-    world.close()
+    team.world.git("branch", "released")
+
+
+@pytest.fixture(scope="module")
+def built_team(tmp_path_factory: pytest.TempPathFactory) -> Team:
+    return build_team(tmp_path_factory, released)
 
 
 def commit(team: Team, reason: str | None = "tidy up") -> str:

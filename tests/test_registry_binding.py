@@ -7,26 +7,22 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from gitqms.signatures.verify import Verdict, walk_history
-from lifecycle_world import Team
-from signing_world import World
-
-SOP = "sops/SOP-0001.md"
+from toolkit.team import Team, build_team
 
 
-@pytest.fixture
-def team(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Team]:
-    world = World(tmp_path, monkeypatch)
-    team = Team(world)
+def written(team: Team) -> None:
     team.on("2026-02-01")
     team.write_sop(1, "2026-04-01", "Described.")
-    yield team
-    world.close()
+
+
+@pytest.fixture(scope="module")
+def built_team(tmp_path_factory: pytest.TempPathFactory) -> Team:
+    """The team with SOP-0001 v1 written on 2026-02-01."""
+    return build_team(tmp_path_factory, written)
 
 
 def review_on_a_branch(team: Team, main_change: object, day: str = "2026-02-05") -> str:

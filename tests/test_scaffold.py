@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
-from helpers import qms, write
+from toolkit.cli import qms, write
+from toolkit.process import git
 
 ADMIN = ("--admin", "a.weber", "--name", "Dr. Anna Weber", "--email", "a.weber@st-aurelia.example")
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
-    ).stdout
 
 
 def init(tmp_path: Path) -> Path:

@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 import yaml
 
-from edits import (
+from toolkit.cli import qms
+from toolkit.edits import (
     add_field,
     config,
     drop_field,
@@ -32,7 +33,6 @@ from edits import (
     replace_line,
     value_of,
 )
-from helpers import qms
 
 Finding = dict[str, Any]
 

@@ -11,20 +11,20 @@ import hashlib
 import json
 import re
 import subprocess
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from git_server import GitServer, Pushed, push, run_git
-from helpers import qms
-from lifecycle_world import Team
-from signing_world import Person, World
 from test_lifecycle_capa import RISK, advance, commit_paths, edit, fill, new_capa, read
+from toolkit.cli import qms
+from toolkit.people import Person
+from toolkit.process import git
+from toolkit.server import GitServer, Pushed, push
+from toolkit.team import Team
+from toolkit.world import SOP, World
 
-SOP = "sops/SOP-0001.md"
 RECEIPTS = "refs/notes/qms-receipts"
 REFUSED = "! [remote rejected] (pre-receive hook declined)"
 
@@ -40,19 +40,19 @@ def connect(world: World, server: GitServer) -> None:
 def fresh_clone(server: GitServer, base: Path, name: str = "fresh") -> Path:
     """A new clone that also fetches the receipts, as BRANCH-PROTECTION.md tells clients to."""
     target = base / name
-    run_git(base, "clone", "-q", server.url, str(target))
-    run_git(target, "config", "--add", "remote.origin.fetch", f"{RECEIPTS}:{RECEIPTS}")
-    run_git(target, "fetch", "-q", "origin")
+    git(base, "clone", "-q", server.url, str(target))
+    git(target, "config", "--add", "remote.origin.fetch", f"{RECEIPTS}:{RECEIPTS}")
+    git(target, "fetch", "-q", "origin")
     return target
 
 
 def receipts(clone: Path) -> dict[str, dict[str, str]]:
     """Commit -> the fields of its receipt note, as a clone reads them with plain git."""
-    listing = run_git(clone, "notes", f"--ref={RECEIPTS}", "list")
+    listing = git(clone, "notes", f"--ref={RECEIPTS}", "list")
     found = {}
     for line in listing.splitlines():
         blob, commit = line.split()
-        text = run_git(clone, "cat-file", "blob", blob)
+        text = git(clone, "cat-file", "blob", blob)
         lines = text.splitlines()
         assert lines[0] == "qms-receipt 1", text
         found[commit] = dict(line.split(": ", 1) for line in lines[1:])
@@ -64,7 +64,7 @@ def received(fields: dict[str, str]) -> datetime:
 
 
 def commits(repo: Path, revisions: str) -> list[str]:
-    return run_git(repo, "rev-list", revisions).split()
+    return git(repo, "rev-list", revisions).split()
 
 
 def qms_json(clone: Path, *args: str) -> dict[str, Any]:
@@ -148,7 +148,7 @@ def test_a_signed_change_goes_from_branch_to_main_and_every_commit_has_a_receipt
     # Pushing the same commits again, elsewhere, gives them no second receipt.
     again = push(world.repo, "origin", "main:refs/heads/copy")
     assert again.ok and not any("qms: received" in line for line in again.remote)
-    run_git(clone, "fetch", "-q", "origin")
+    git(clone, "fetch", "-q", "origin")
     assert receipts(clone) == found
 
 
@@ -163,13 +163,6 @@ def check_lines(repo: Path, spec: str) -> list[str]:
 
 def holds_block(lines: list[str], block: list[str]) -> bool:
     return any(lines[i : i + len(block)] == block for i in range(len(lines) - len(block) + 1))
-
-
-@pytest.fixture
-def team(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Team]:
-    world = World(tmp_path, monkeypatch)
-    yield Team(world)
-    world.close()
 
 
 def test_every_push_qms_check_refuses_is_refused_with_the_same_lines(
@@ -454,11 +447,9 @@ def test_two_clones_push_to_main_at_once_one_wins_and_nothing_is_lost(
     (first / SOP).write_text(sop.replace("Described.", "Described by the first.", 1))
     admin = world.people["a.weber"]
     signed = [*world.sign_args(admin), "-m"]  # changes are signed by their author
-    run_git(
-        first, "commit", "-q", "-a", *signed, "First", "-m", "Reason: one", env=admin.signing_env()
-    )
+    git(first, "commit", "-q", "-a", *signed, "First", "-m", "Reason: one", env=admin.signing_env())
     (second / "docs" / "index.md").write_text("# Second\n")
-    run_git(
+    git(
         second,
         "commit",
         "-q",
@@ -470,8 +461,8 @@ def test_two_clones_push_to_main_at_once_one_wins_and_nothing_is_lost(
         env=admin.signing_env(),
     )
     ours = {
-        first: run_git(first, "rev-parse", "HEAD"),
-        second: run_git(second, "rev-parse", "HEAD"),
+        first: git(first, "rev-parse", "HEAD"),
+        second: git(second, "rev-parse", "HEAD"),
     }
 
     racing = [start_push(clone, "origin", "main") for clone in (first, second)]
@@ -497,11 +488,11 @@ def test_two_clones_push_to_main_at_once_one_wins_and_nothing_is_lost(
     assert server.tip() == ours[winners[0]]
 
     # As the hook says: the loser's work merged into the server's main (its first parent).
-    run_git(loser, "fetch", "-q", "origin")
-    run_git(loser, "switch", "-q", "-c", "my-work")
-    run_git(loser, "switch", "-q", "-C", "main", "origin/main")
-    run_git(loser, "merge", "-q", "--no-ff", "--no-edit", "my-work")
-    merge = run_git(loser, "rev-parse", "HEAD")
+    git(loser, "fetch", "-q", "origin")
+    git(loser, "switch", "-q", "-c", "my-work")
+    git(loser, "switch", "-q", "-C", "main", "origin/main")
+    git(loser, "merge", "-q", "--no-ff", "--no-edit", "my-work")
+    merge = git(loser, "rev-parse", "HEAD")
     again = push(loser, "origin", "main")
     assert again.ok, again.stderr
     assert server.tip() == merge
@@ -522,16 +513,16 @@ def test_concurrent_pushes_each_get_their_receipts_and_the_notes_only_grow(
     clones = [fresh_clone(server, world.base, f"clone{n}") for n in range(4)]
     made = {}
     for number, clone in enumerate(clones):
-        run_git(clone, "checkout", "-q", "-b", f"topic/{number}")
-        run_git(clone, "commit", "-q", "--allow-empty", "--no-gpg-sign", "-m", f"Topic {number}")
-        made[run_git(clone, "rev-parse", "HEAD")] = f"refs/heads/topic/{number}"
+        git(clone, "checkout", "-q", "-b", f"topic/{number}")
+        git(clone, "commit", "-q", "--allow-empty", "--no-gpg-sign", "-m", f"Topic {number}")
+        made[git(clone, "rev-parse", "HEAD")] = f"refs/heads/topic/{number}"
     racing = [start_push(clone, "origin", "HEAD") for clone in clones]
     assert all(finish(process).ok for process in racing)
     clone = fresh_clone(server, world.base)
     found = receipts(clone)
     assert {commit: found[commit]["ref"] for commit in made} == made
     # Append-only: a single line of notes commits, each adding to the one before.
-    history = run_git(clone, "rev-list", "--parents", RECEIPTS).splitlines()
+    history = git(clone, "rev-list", "--parents", RECEIPTS).splitlines()
     assert [len(line.split()) for line in history] == [2] * (len(history) - 1) + [1]
     assert len(history) == 5  # the first push, then one per topic branch
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from signing_world import World
-
-SOP = "sops/SOP-0001.md"
+from toolkit.world import SOP, World
 
 
 def verdict_of(world: World, commit: str) -> dict[str, object]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,10 +14,10 @@ import pytest
 
 from gitqms.crypto import sshsig
 from gitqms.signatures.verify import walk_history
-from helpers import qms
-from signing_world import Person, World
-
-SOP = "sops/SOP-0001.md"
+from toolkit.cli import qms
+from toolkit.people import Person, ssh_fingerprint
+from toolkit.process import environment, run
+from toolkit.world import SOP, World, isolated
 
 
 def fill_placeholders(path: Path, extra: str = "") -> str:
@@ -40,9 +39,7 @@ class Story:
 def story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Story]:
     """One history holding a clean life cycle and every attack the verifier must catch."""
     base = tmp_path_factory.mktemp("signatures")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HOME", str(base))
-        mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    with isolated(tmp_path_factory) as mp:
         world = World(base, mp)
         admin = world.person("a.weber", "Dr. Anna Weber")
         okafor = world.person("m.okafor", "Michael Okafor", "rsa")
@@ -96,7 +93,7 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Story]:
         )
         s.expect(world.raw_commit(okafor, trailers), "invalid", "needs one of qa-manager")
         s.expect(world.raw_commit(dubois, reviewed), "invalid", "the key expired on 2021-12-31")
-        fingerprint = key_fingerprint(lindqvist)
+        fingerprint = ssh_fingerprint(lindqvist.pub)
         world.qms(admin, "keys", "revoke", lindqvist.id, fingerprint, "--reason", "laptop lost")
         s.expect(world.head(), "valid")
         s.expect(world.raw_commit(lindqvist, reviewed), "invalid", "the key was revoked on")
@@ -157,13 +154,6 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Story]:
         world.git("update-ref", "refs/heads/main", copy)
         world.git("reset", "-q", "--hard")
         yield s
-
-
-def key_fingerprint(person: Person) -> str:
-    out = subprocess.run(
-        ["ssh-keygen", "-lf", str(person.pub)], capture_output=True, text=True, check=True
-    ).stdout
-    return out.split()[1]
 
 
 def test_every_attack_gets_exactly_its_verdict(story: Story) -> None:
@@ -232,23 +222,21 @@ def test_verdicts_agree_with_git_verify_commit(story: Story, tmp_path: Path) -> 
         revoked.write_text(
             "".join(k.key.public_key + "\n" for k in registry.all_keys() if k.key.revoked_on)
         )
-        git_ok = (
-            subprocess.run(
-                [
-                    "git",
-                    "-c",
-                    f"gpg.ssh.allowedSignersFile={allowed}",
-                    "-c",
-                    f"gpg.ssh.revocationFile={revoked}",
-                    "verify-commit",
-                    verdict.commit,
-                ],
-                cwd=repo,
-                capture_output=True,
-                check=False,
-            ).returncode
-            == 0
+        verified = run(
+            [
+                "git",
+                "-c",
+                f"gpg.ssh.allowedSignersFile={allowed}",
+                "-c",
+                f"gpg.ssh.revocationFile={revoked}",
+                "verify-commit",
+                verdict.commit,
+            ],
+            cwd=repo,
+            env=environment(),
+            check=False,
         )
+        git_ok = verified.returncode == 0
         ours = not any(words in p for p in verdict.problems for words in git_judges)
         assert git_ok == ours, (verdict.commit, verdict.problems)
         checked += 1

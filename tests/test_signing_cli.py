@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from signing_world import Person, World, refused
-
-SOP = "sops/SOP-0001.md"
+from toolkit.people import Person
+from toolkit.world import SOP, World, refused
 
 
 def test_init_with_a_key_makes_a_signed_trust_root(world: World, tmp_path: Path) -> None:

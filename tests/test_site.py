@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from helpers import ROOT
+from toolkit.cli import ROOT
 
 
 def test_mkdocs_builds_strict_and_offline(tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
 """The published site of the real demo: what a user of the controlled site must (and must never)
-see. One `qms demo` per session (see site_world); every assertion reads the built HTML.
+see. One `qms demo` per session (see toolkit.demo); every assertion reads the built HTML.
 
 What is expected is worked out from the demo repository's own Git history (which versions were
 approved when, by whom), not from the site code.
@@ -22,18 +22,10 @@ import pytest
 import yaml
 
 from gitqms.demo.story import STORY_DAY
-from site_world import (
-    DRAFT_TEXT,
-    Demo,
-    article,
-    build_site,
-    clean_env,
-    pages,
-    pristine_demo,
-    qms_cli,
-    run,
-    visible_text,
-)
+from toolkit.browser import article, pages, visible_text
+from toolkit.cli import qms_cli
+from toolkit.demo import DRAFT_TEXT, Demo, build_site, pristine_demo
+from toolkit.process import clean_env, run
 
 SOP_IDS_EFFECTIVE = {f"SOP-{n:04d}" for n in range(1, 11)}  # what the demo story makes
 TIME_UTC = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d UTC$")
@@ -658,7 +650,7 @@ def tampered(tmp_path_factory: pytest.TempPathFactory) -> Tampered:
     who may not approve), a silent edit of an effective SOP's text without a new version, a
     draft revision whose title and reason of change carry draft-only words, and uncommitted and
     untracked files in the working tree."""
-    from site_world import commit_as, copy_demo, desks
+    from toolkit.demo import commit_as, copy_demo, desks
 
     folder = tmp_path_factory.mktemp("tampered")
     demo = copy_demo(pristine_demo(tmp_path_factory), folder / "demo")
@@ -783,7 +775,8 @@ def test_default_build_folders_stay_out_of_the_repository(
     """`qms build` and `qms build --drafts` without --site-dir write into the repository
     (site/ and site-preview/); neither may show up as something to commit, least of all the
     draft preview."""
-    from site_world import copy_demo, qms_cli
+    from toolkit.cli import qms_cli
+    from toolkit.demo import copy_demo
 
     demo = copy_demo(pristine_demo(tmp_path_factory), tmp_path_factory.mktemp("defaults") / "d")
     qms_cli(demo.repo, "build", env=clean_env())

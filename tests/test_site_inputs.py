@@ -22,9 +22,10 @@ import yaml
 from click.testing import Result
 
 from gitqms.history import index_store
-from helpers import qms
-from signing_world import Person, World
-from site_world import chromium, http_server
+from toolkit.browser import chromium, http_server
+from toolkit.cli import qms
+from toolkit.people import Person
+from toolkit.world import World
 
 DAY = "2026-11-23"
 MARK = "SITEPROBE"

@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 
-from site_world import Demo, chromium, http_server, pristine_demo, run
+from toolkit.browser import chromium, http_server
+from toolkit.demo import Demo, pristine_demo
+from toolkit.process import run
 
 PAGES = (
     "sops/SOP-0003.html",  # the version in force and the upcoming one: two signature blocks

@@ -19,16 +19,6 @@ from pathlib import Path
 
 import pytest
 
-from site_world import (
-    Demo,
-    article,
-    build_site,
-    commit_as,
-    copy_demo,
-    desks,
-    pristine_demo,
-    visible_text,
-)
 from test_site_build import (
     Approval,
     approvals,
@@ -42,6 +32,8 @@ from test_site_build import (
     table_rows,
     text_of,
 )
+from toolkit.browser import article, visible_text
+from toolkit.demo import Demo, build_site, commit_as, copy_demo, desks, pristine_demo
 
 V2_ONLY = "The effectiveness check is verified by a person who did not implement the actions."
 

@@ -14,9 +14,7 @@ a failure names the field that got through.
 from __future__ import annotations
 
 import html
-import os
 import re
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -26,21 +24,20 @@ from typing import Any
 import pytest
 import yaml
 
-from site_world import (
+from toolkit.browser import chromium, http_server, pages
+from toolkit.cli import qms_cli
+from toolkit.demo import (
     Demo,
-    Desk,
-    add_desk,
     build_site,
-    chromium,
     commit_as,
     copy_demo,
     desks,
-    http_server,
-    pages,
+    new_desk,
     pristine_demo,
     qms_as,
-    qms_cli,
 )
+from toolkit.people import Person
+from toolkit.process import git
 
 SOP_ID = "SOP-0014"
 CAPA_ID = "CAPA-2026-0007"
@@ -367,17 +364,18 @@ def hostile_deviation(title: str) -> str:
 def plant(demo: Demo, folder: Path) -> Hostile:
     repo = demo.repo
     global DAY  # the module's commits follow the demo's last one, on its day or the next
-    last = subprocess.run(
-        ["git", "log", "-1", "--format=%cd", "--date=format-local:%Y-%m-%d %H", "HEAD"],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "TZ": "UTC"},
-    ).stdout.split()
+    last = git(
+        repo,
+        "log",
+        "-1",
+        "--format=%cd",
+        "--date=format-local:%Y-%m-%d %H",
+        "HEAD",
+        env={"TZ": "UTC"},
+    ).split()
     day = date.fromisoformat(last[0])
     DAY = (day if int(last[1]) < 15 else day + timedelta(days=1)).isoformat()
-    people: dict[str, Desk] = desks(demo, folder / "desks")
+    people: dict[str, Person] = desks(demo, folder / "desks")
     weber, okafor, santos = people["a.weber"], people["m.okafor"], people["l.santos"]
     reasons = {
         key: line(f"reason-{key}")
@@ -386,9 +384,7 @@ def plant(demo: Demo, folder: Path) -> Hostile:
 
     # a newly registered reviewer whose printed name and job title are payloads
     person_name = line("person-name")
-    mallory, pub = add_desk(
-        folder / "desks", "x.mallory", person_name, "x.mallory@st-aurelia.example"
-    )
+    mallory = new_desk(folder / "desks", "x.mallory", person_name, "x.mallory@st-aurelia.example")
     qms_as(
         weber,
         repo,
@@ -414,7 +410,7 @@ def plant(demo: Demo, folder: Path) -> Hostile:
         "keys",
         "add",
         "x.mallory",
-        str(pub),
+        str(mallory.pub),
         "--valid-from",
         DAY,
         "--reason",

@@ -15,7 +15,9 @@ from typing import Any
 
 import pytest
 
-from edits import (
+from gitqms import clock
+from toolkit.cli import qms, write
+from toolkit.edits import (
     add_field,
     config,
     drop_field,
@@ -27,8 +29,6 @@ from edits import (
     set_field,
     value_of,
 )
-from gitqms import clock
-from helpers import qms, write
 
 Finding = dict[str, Any]
 

@@ -16,7 +16,7 @@ import pytest
 from click.testing import Result
 
 from gitqms.safeyaml import LoadError, decode_record_bytes, load_yaml
-from helpers import qms
+from toolkit.cli import qms
 
 BOMB = "".join(
     [
@@ -492,7 +492,7 @@ def _versions_agree(record: str, content: bytes) -> None:
 
 
 def test_stated_version_agrees_with_the_full_parse_on_every_example_record() -> None:
-    from helpers import ROOT
+    from toolkit.cli import ROOT
 
     files = [*ROOT.glob("sops/*.md"), *ROOT.glob("capa/*.yaml"), *ROOT.glob("deviations/*.yaml")]
     assert len(files) >= 5

@@ -38,6 +38,9 @@ class LedgerState:
 
 
 class Ledger:
+    """Takes `state` over and changes it in place: each walk gets its own (a stored walk builds
+    a fresh one per restore)."""
+
     def __init__(self, state: LedgerState, contents: Contents, signer: Signer) -> None:
         self.state = state
         self.contents = contents

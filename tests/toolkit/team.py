@@ -9,36 +9,62 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from signing_world import Person, World
+import pytest
 
-SOP = "sops/SOP-0001.md"
+from .people import Person
+from .world import SOP, World, isolated
+
+FIRST_DAY = "2026-01-05"
+# (attribute, id, name, roles besides the admin's)
+MEMBERS = (
+    ("admin", "a.weber", "Dr. Anna Weber", ()),  # admin, qa-manager
+    ("officer", "m.okafor", "Michael Okafor", ("qa-officer", "sop-reviewer")),
+    ("author", "l.santos", "Lucia Santos", ("sop-author",)),
+    ("owner", "j.lindqvist", "Dr. Johan Lindqvist", ("pharmacist", "sop-author")),
+)
 
 
 class Team:
-    def __init__(self, world: World) -> None:
+    admin: Person
+    officer: Person
+    author: Person
+    owner: Person
+
+    def __init__(self, world: World, *, joined: bool = False) -> None:
+        """The team set up on `world`: keys made, `qms init` by the admin, everyone added with
+        their roles and keys on the first day; `joined`: the team `world` already holds."""
         self.world = world
-        self.admin = world.person("a.weber", "Dr. Anna Weber")  # admin, qa-manager
-        self.officer = world.person("m.okafor", "Michael Okafor")
-        self.author = world.person("l.santos", "Lucia Santos")
-        self.owner = world.person("j.lindqvist", "Dr. Johan Lindqvist")
-        self.on("2026-01-05")
+        self.stamp = ""
+        if joined:
+            for attribute, person_id, _, _ in MEMBERS:
+                setattr(self, attribute, world.people[person_id])
+            return
+        for attribute, person_id, name, _ in MEMBERS:
+            setattr(self, attribute, world.person(person_id, name))
+        self.on(FIRST_DAY)
         world.init(self.admin)
-        for person, roles in (
-            (self.officer, ("qa-officer", "sop-reviewer")),
-            (self.author, ("sop-author",)),
-            (self.owner, ("pharmacist", "sop-author")),
-        ):
+        for attribute, _, _, roles in MEMBERS[1:]:
+            person = getattr(self, attribute)
             world.add_person(self.admin, person, *roles)
             world.qms(
                 self.admin, "keys", "add", person.id, str(person.pub), "--reason", "new signer"
             )
 
+    def copy(self, base: Path, monkeypatch: pytest.MonkeyPatch) -> Team:
+        """This team's world copied into `base` for one test, its clock where this one's is."""
+        team = Team(self.world.copy(base, monkeypatch), joined=True)
+        day, _, time = self.stamp.removesuffix("Z").partition("T")
+        team.on(day, time)
+        return team
+
     def on(self, day: str, time: str = "10:00:00") -> None:
-        stamp = f"{day}T{time}Z"
+        self.stamp = f"{day}T{time}Z"
         for variable in ("GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE"):
-            self.world.monkeypatch.setenv(variable, stamp)
+            self.world.monkeypatch.setenv(variable, self.stamp)
 
     def qms(self, person: Person, *args: str, ok: bool = True) -> str:
         return self.world.qms(person, *args, ok=ok)
@@ -92,3 +118,15 @@ class Team:
         self.qms(self.officer, "review", "SOP-0001", "--reason", "content checked")
         self.on(approved_on)
         self.qms(self.admin, "approve", "SOP-0001", "--reason", "released")
+
+
+def build_team(
+    factory: pytest.TempPathFactory, then: Callable[[Team], object] | None = None
+) -> Team:
+    """A module's team, built once away from the machine's git settings, and what `then` does
+    with it; tests work on `Team.copy`, never on this one."""
+    with isolated(factory) as patch:
+        team = Team(World(factory.mktemp("team"), patch))
+        if then is not None:
+            then(team)
+    return team

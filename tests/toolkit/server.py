@@ -7,20 +7,14 @@ and an empty HOME), never the test's. Clients push and fetch over git://.
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from helpers import qms
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from .cli import qms
+from .process import environment, free_port, git, run
 
 
 @dataclass(frozen=True)
@@ -51,27 +45,8 @@ class Pushed:
         ]
 
 
-def run_git(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
-    result = subprocess.run(
-        ["git", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=None if env is None else os.environ | env,
-        check=False,
-    )
-    assert result.returncode == 0, f"git {' '.join(args)}: {result.stderr}"
-    return result.stdout.strip()
-
-
 def push(clone: Path, *args: str) -> Pushed:
-    result = subprocess.run(
-        ["git", "push", "--porcelain", *args],
-        cwd=clone,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = run(["git", "push", "--porcelain", *args], cwd=clone, env=environment(), check=False)
     assert "Traceback" not in result.stderr, result.stderr
     return Pushed(result.returncode, result.stderr, result.stdout)
 
@@ -94,9 +69,9 @@ class GitServer:
     def create(self, seed: Path | None = None) -> None:
         """An empty bare repository, or a bare copy of `seed` (history from before the hook)."""
         if seed is None:
-            run_git(self.base, "init", "-q", "--bare", "--initial-branch=main", str(self.repo))
+            git(self.base, "init", "-q", "--bare", "--initial-branch=main", self.repo)
         else:
-            run_git(self.base, "clone", "-q", "--bare", str(seed), str(self.repo))
+            git(self.base, "clone", "-q", "--bare", seed, self.repo)
 
     def install(self) -> str:
         result = qms("hook", "install", str(self.repo))
@@ -161,14 +136,13 @@ class GitServer:
             self.process = None
 
     def git(self, *args: str) -> str:
-        return run_git(self.repo, *args)
+        return git(self.repo, *args)
 
     def tip(self, ref: str = "refs/heads/main") -> str | None:
-        result = subprocess.run(
+        result = run(
             ["git", "rev-parse", "--verify", "--quiet", ref],
             cwd=self.repo,
-            capture_output=True,
-            text=True,
+            env=environment(),
             check=False,
         )
         return result.stdout.strip() or None

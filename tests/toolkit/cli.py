@@ -1,15 +1,22 @@
-"""Helpers the tests import: the CLI runner and file writers."""
+"""The `qms` command line as the tests call it: in-process through click's runner, or as the
+installed command in its own process."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from click.testing import CliRunner, Result
 
 from gitqms.cli.main import cli
 
-ROOT = Path(__file__).resolve().parents[1]
+from .process import run
+
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_PARTS = ("qms.yaml", "sops", "capa", "deviations")
+QMS = Path(sys.executable).with_name("qms")
 
 
 def qms(*args: str | Path, repo: Path | None = None) -> Result:
@@ -18,6 +25,14 @@ def qms(*args: str | Path, repo: Path | None = None) -> Result:
     if repo is not None:
         argv = ["--repo", str(repo), *argv]
     return CliRunner(mix_stderr=False).invoke(cli, argv, catch_exceptions=False)
+
+
+def qms_cli(
+    repo: Path, *args: str | Path, env: Mapping[str, str] | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """The real `qms` command, in a subprocess, on `repo`."""
+    assert QMS.is_file(), f"the qms command is not installed beside {sys.executable}"
+    return run([QMS, "-C", repo, *args], env=env, check=check)
 
 
 def write(path: Path, text: str) -> Path:

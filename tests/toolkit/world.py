@@ -1,9 +1,12 @@
-"""A QMS repository with real people: ssh-keygen or gpg keys, their own git configs, signed
-commits.
+"""A QMS repository with real people acting on it: their own keys, git configs, signed commits.
 
 Each person signs with their own key through git's own SSH or OpenPGP signing, exactly as on a
 desk: `World.act(person)` points GIT_CONFIG_GLOBAL (and, for a gpg user, GNUPGHOME) at that
 person's setup for what follows. `World.close()` stops the gpg-agents the keys started.
+
+Making keys and signing a trust root takes a while, so a module builds its world once
+(`isolated` keeps that build away from the machine's git settings) and each test works on
+`World.copy`: its own repository, keys and configs, pointing at each other and nothing else.
 """
 
 from __future__ import annotations
@@ -11,102 +14,56 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import subprocess
-import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from helpers import qms
+from .cli import qms
+from .people import GPG_TYPES, ORG, Person, gpg_person, ssh_person, stop_gpg
+from .process import git, git_bytes
 
-ORG = "st-aurelia.example"
-
-
-@dataclass(frozen=True)
-class Person:
-    id: str
-    name: str
-    key: Path  # SSH: the private key, whose public half is key.pub; gpg: the exported .asc
-    config: Path  # this person's global git config
-    gnupghome: Path | None = None  # gpg users: their own keyring
-    fingerprint: str = ""  # gpg users: the primary key's, as gpg prints it
-
-    @property
-    def email(self) -> str:
-        return f"{self.id}@{ORG}"
-
-    @property
-    def pub(self) -> Path:
-        return self.key if self.gnupghome else self.key.with_name(self.key.name + ".pub")
-
-    @property
-    def signing_key(self) -> str:
-        """What user.signingkey names: the SSH key file, or the OpenPGP fingerprint."""
-        return self.fingerprint if self.gnupghome else str(self.key)
-
-    def signing_env(self) -> dict[str, str]:
-        """Environment that makes git sign with this person's kind of key."""
-        env = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "gpg.format"}
-        if self.gnupghome is None:
-            return env | {"GIT_CONFIG_VALUE_0": "ssh"}
-        return env | {"GIT_CONFIG_VALUE_0": "openpgp", "GNUPGHOME": str(self.gnupghome)}
-
-    def public_line(self) -> str:
-        return " ".join(self.pub.read_text().split()[:2])
+SOP = "sops/SOP-0001.md"  # the first SOP of a repository, the one most tests work on
 
 
-def git(repo: Path, *args: str, env: dict[str, str] | None = None, input: str | None = None) -> str:
-    result = subprocess.run(
-        ["git", *args],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        input=input,
-        env=None if env is None else os.environ | env,
-        check=False,
+def isolate(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
+    """One git identity in `home` and none of the machine's git configuration."""
+    config = home / ".gitconfig"
+    config.write_text(
+        "[user]\n\tname = Dr. Anna Weber\n\temail = a.weber@st-aurelia.example\n"
+        "[init]\n\tdefaultBranch = main\n"
     )
-    assert result.returncode == 0, f"git {' '.join(args)}: {result.stderr}"
-    return result.stdout.strip()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for variable in (
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_AUTHOR_NAME",
+        "GIT_AUTHOR_EMAIL",
+        "GIT_COMMITTER_NAME",
+        "GIT_COMMITTER_EMAIL",
+    ):
+        monkeypatch.delenv(variable, raising=False)
 
 
-KEY_TYPES = {
-    "ed25519": ["-t", "ed25519"],
-    "ecdsa": ["-t", "ecdsa", "-b", "256"],
-    "rsa": ["-t", "rsa", "-b", "3072"],
-}
-# OpenPGP people: the primary key's algorithm, and whether a separate subkey makes signatures.
-GPG_TYPES = {"gpg-ed25519": ("ed25519", False), "gpg-rsa": ("rsa3072", False)}
-GPG_TYPES["gpg-subkey"] = ("ed25519", True)
+@contextmanager
+def isolated(factory: pytest.TempPathFactory) -> Iterator[pytest.MonkeyPatch]:
+    """For a module's build: `isolate` in a home of its own, undone when the build is done."""
+    with pytest.MonkeyPatch.context() as patch:
+        isolate(patch, factory.mktemp("home"))
+        yield patch
 
 
-def gpg(home: Path, *args: str, input: bytes | None = None) -> bytes:
-    result = subprocess.run(
-        ["gpg", "--homedir", str(home), "--batch", "--no-tty", *args],
-        input=input,
-        capture_output=True,
-        env=os.environ | {"GNUPGHOME": str(home)},
-        check=False,
-    )
-    assert result.returncode == 0, f"gpg {' '.join(args)}: {result.stderr.decode()}"
-    return result.stdout
-
-
-def gpg_home() -> Path:
-    """A new keyring folder; short, as gpg-agent's socket path must be."""
-    return Path(tempfile.mkdtemp(prefix="gq-gpg-"))
-
-
-def stop_gpg(home: Path) -> None:
-    subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], check=False)
-    shutil.rmtree(home, ignore_errors=True)
-
-
-def primary_fingerprint(home: Path, spec: str) -> str:
-    out = gpg(home, "--with-colons", "--list-keys", "--fingerprint", "--", spec).decode()
-    return next(line.split(":")[9] for line in out.splitlines() if line.startswith("fpr:"))
+def build_world(factory: pytest.TempPathFactory, then: Callable[[World], object]) -> World:
+    """A module's world, built by `then` once, away from the machine's git settings; tests
+    work on `World.copy`, never on this one."""
+    with isolated(factory) as patch:
+        world = World(factory.mktemp("world"), patch)
+        then(world)
+    return world
 
 
 class World:
@@ -116,69 +73,46 @@ class World:
         self.monkeypatch = monkeypatch
         self.people: dict[str, Person] = {}
         self.gpg_homes: list[Path] = []
+        self.actor: Person | None = None  # whose git config git uses now
         for variable in ("AUTHOR", "COMMITTER"):  # each person's own git config decides
             monkeypatch.delenv(f"GIT_{variable}_NAME", raising=False)
             monkeypatch.delenv(f"GIT_{variable}_EMAIL", raising=False)
 
     def person(self, person_id: str, name: str, key_type: str = "ed25519") -> Person:
-        if key_type in GPG_TYPES:
-            return self.gpg_person(person_id, name, *GPG_TYPES[key_type])
-        keys = self.base / "keys"
-        keys.mkdir(exist_ok=True)
-        key = keys / person_id
-        subprocess.run(
-            [
-                "ssh-keygen",
-                "-q",
-                *KEY_TYPES[key_type],
-                "-N",
-                "",
-                "-C",
-                person_id,
-                "-f",
-                str(key),
-            ],
-            check=True,
-        )
+        """Someone with a new key (SSH, or OpenPGP for the GPG_TYPES) and a git config."""
         config = self.base / f"{person_id}.gitconfig"
-        config.write_text(
-            f"[user]\n\tname = {name}\n\temail = {person_id}@{ORG}\n\tsigningkey = {key}\n"
-            "[gpg]\n\tformat = ssh\n[init]\n\tdefaultBranch = main\n"
-        )
-        self.people[person_id] = Person(person_id, name, key, config)
-        return self.people[person_id]
-
-    def gpg_person(self, person_id: str, name: str, algorithm: str, subkey: bool) -> Person:
-        """A gpg user: their own keyring with a key made by gpg, and a config signing with it."""
-        home = gpg_home()
-        self.gpg_homes.append(home)
         email = f"{person_id}@{ORG}"
-        gpg(
-            home,
-            "--passphrase",
-            "",
-            "--quick-gen-key",
-            f"{name} <{email}>",
-            algorithm,
-            "sign",
-            "never",
-        )
-        fingerprint = primary_fingerprint(home, email)
-        if subkey:
-            gpg(
-                home, "--passphrase", "", "--quick-add-key", fingerprint, "ed25519", "sign", "never"
+        if key_type in GPG_TYPES:
+            key = self.base / "keys" / f"{person_id}.asc"
+            made = gpg_person(person_id, name, email, key=key, config=config, key_type=key_type)
+            assert made.gnupghome is not None
+            self.gpg_homes.append(made.gnupghome)
+        else:
+            key = self.base / "keys" / person_id
+            made = ssh_person(person_id, name, email, key=key, config=config, key_type=key_type)
+        self.people[person_id] = made
+        return made
+
+    def copy(self, base: Path, monkeypatch: pytest.MonkeyPatch) -> World:
+        """This world in `base` for one test: the repository, keys and configs copied, the
+        configs naming the copied keys, the same person acting."""
+        assert not self.gpg_homes, "a world with OpenPGP keyrings is not copied"
+        shutil.copytree(self.base, base, symlinks=True, dirs_exist_ok=True)
+        old, new = f"{self.base}{os.sep}", f"{base}{os.sep}"
+        configs = [p.config for p in self.people.values()] + [self.repo / ".git" / "config"]
+        for config in configs:
+            target = base / config.relative_to(self.base)
+            target.write_text(target.read_text().replace(old, new))
+        world = World(base, monkeypatch)
+        for person in self.people.values():
+            world.people[person.id] = replace(
+                person,
+                key=base / person.key.relative_to(self.base),
+                config=base / person.config.relative_to(self.base),
             )
-        keys = self.base / "keys"
-        keys.mkdir(exist_ok=True)
-        exported = keys / f"{person_id}.asc"
-        exported.write_bytes(gpg(home, "--armor", "--export", fingerprint))
-        config = self.base / f"{person_id}.gitconfig"
-        config.write_text(
-            f"[user]\n\tname = {name}\n\temail = {email}\n\tsigningkey = {fingerprint}\n"
-            "[gpg]\n\tformat = openpgp\n[init]\n\tdefaultBranch = main\n"
-        )
-        self.people[person_id] = Person(person_id, name, exported, config, home, fingerprint)
-        return self.people[person_id]
+        if self.actor is not None:
+            world.act(world.people[self.actor.id])
+        return world
 
     def close(self) -> None:
         """Stop the gpg-agents of everyone's keyrings, and remove the keyrings."""
@@ -188,6 +122,7 @@ class World:
 
     def act(self, person: Person) -> None:
         """From now on git (and qms, which runs git and gpg) acts as `person`."""
+        self.actor = person
         self.monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(person.config))
         if person.gnupghome is None:
             self.monkeypatch.delenv("GNUPGHOME", raising=False)
@@ -198,10 +133,12 @@ class World:
     def acting(self, person: Person) -> Iterator[None]:
         previous = os.environ.get("GIT_CONFIG_GLOBAL", "")
         home = os.environ.get("GNUPGHOME")
+        actor = self.actor
         self.act(person)
         try:
             yield
         finally:
+            self.actor = actor
             self.monkeypatch.setenv("GIT_CONFIG_GLOBAL", previous)
             if home is None:
                 self.monkeypatch.delenv("GNUPGHOME", raising=False)
@@ -271,12 +208,7 @@ class World:
         return [f"--gpg-sign={person.signing_key}"] if sign else ["--no-gpg-sign"]
 
     def content(self, path: str, commit: str = "HEAD") -> bytes:
-        return subprocess.run(
-            ["git", "cat-file", "blob", f"{commit}:{path}"],
-            cwd=self.repo,
-            capture_output=True,
-            check=True,
-        ).stdout
+        return git_bytes(self.repo, "cat-file", "blob", f"{commit}:{path}")
 
     def trailers(
         self,

@@ -1,0 +1,115 @@
+"""The one way the tests run a program, and git: an explicit working directory, a known
+environment, and a failure that shows the command with its output."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+# Variables that would make git act on another repository than the one in `cwd` (the package's
+# git module drops the same).
+LOCATION_VARIABLES = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_COMMON_DIR",
+    "GIT_PREFIX",
+    "GIT_NAMESPACE",
+)
+# Variables that would override a person's own identity, keys or repository, or the site's day.
+_FOREIGN = (
+    "GIT_AUTHOR_NAME",
+    "GIT_AUTHOR_EMAIL",
+    "GIT_AUTHOR_DATE",
+    "GIT_COMMITTER_NAME",
+    "GIT_COMMITTER_EMAIL",
+    "GIT_COMMITTER_DATE",
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_CONFIG",
+    "GIT_CONFIG_COUNT",
+    "GNUPGHOME",
+    "EMAIL",
+    "QMS_SITE_DATE",
+    "QMS_SITE_DRAFTS",
+)
+
+
+def environment(**extra: str) -> dict[str, str]:
+    """The test's own environment (the person acting, the day set), with `extra` on top."""
+    env = {k: v for k, v in os.environ.items() if k not in LOCATION_VARIABLES}
+    env.update(extra)
+    return env
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """A fresh terminal's environment: no identity, dates, keys or site day from the test."""
+    env = {k: v for k, v in os.environ.items() if k not in _FOREIGN}
+    env["GIT_CONFIG_NOSYSTEM"] = "1"
+    env["NO_MKDOCS_2_WARNING"] = "1"
+    env.update(extra)
+    return env
+
+
+def run(
+    args: Sequence[str | Path],
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    input: str | None = None,
+    timeout: float = 600,
+    check: bool = True,
+) -> subprocess.CompletedProcess[str]:
+    """`args` as a process, in `env` (else `clean_env()`); AssertionError with its output on
+    a non-zero exit when `check`."""
+    result = subprocess.run(
+        [str(a) for a in args],
+        cwd=cwd,
+        env=dict(env) if env is not None else clean_env(),
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"`{' '.join(str(a) for a in args)}` exited {result.returncode}\n"
+            f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+        )
+    return result
+
+
+def git_bytes(cwd: Path, *args: str) -> bytes:
+    """git `args` in `cwd` in the test's environment, its output as bytes (a blob, say)."""
+    result = subprocess.run(
+        ["git", *args], cwd=cwd, env=environment(), capture_output=True, check=False
+    )
+    assert result.returncode == 0, f"git {' '.join(args)}: {result.stderr.decode()}"
+    return result.stdout
+
+
+def git(
+    cwd: Path,
+    *args: str | Path,
+    env: Mapping[str, str] | None = None,
+    base: Mapping[str, str] | None = None,
+    input: str | None = None,
+) -> str:
+    """git `args` in `cwd`, its output stripped; `env` is added to `base` (else the test's own
+    environment). A failure is an AssertionError naming the command and what git said."""
+    full = dict(base if base is not None else environment()) | dict(env or {})
+    return run(["git", *args], cwd=cwd, env=full, input=input).stdout.strip()
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (yet)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
