@@ -9,18 +9,8 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-# Variables that would make git act on another repository than the one in `cwd` (the package's
-# git module drops the same).
-LOCATION_VARIABLES = (
-    "GIT_DIR",
-    "GIT_WORK_TREE",
-    "GIT_INDEX_FILE",
-    "GIT_OBJECT_DIRECTORY",
-    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-    "GIT_COMMON_DIR",
-    "GIT_PREFIX",
-    "GIT_NAMESPACE",
-)
+from gitqms.git.runner import LOCATION_VARIABLES  # what the package drops, the tests drop
+
 # Variables that would override a person's own identity, keys or repository, or the site's day.
 _FOREIGN = (
     "GIT_AUTHOR_NAME",

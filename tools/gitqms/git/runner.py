@@ -16,7 +16,7 @@ from typing import IO
 from ..errors import GitError
 
 # Variables that would make git act on another repository than the `cwd` we pass.
-_LOCATION_VARIABLES = (
+LOCATION_VARIABLES = (
     "GIT_DIR",
     "GIT_WORK_TREE",
     "GIT_INDEX_FILE",
@@ -27,7 +27,7 @@ _LOCATION_VARIABLES = (
     "GIT_NAMESPACE",
 )
 
-# Variables of _LOCATION_VARIABLES that admit_pushed_objects() lets through to git.
+# Variables of LOCATION_VARIABLES that admit_pushed_objects() lets through to git.
 _admitted: frozenset[str] = frozenset()
 
 NULL_OID = "0" * 40
@@ -35,7 +35,7 @@ NULL_OID = "0" * 40
 
 def environment() -> dict[str, str]:
     """The environment of every git call: ours, without the location variables."""
-    env = {k: v for k, v in os.environ.items() if k not in _LOCATION_VARIABLES or k in _admitted}
+    env = {k: v for k, v in os.environ.items() if k not in LOCATION_VARIABLES or k in _admitted}
     env["GIT_GRAFT_FILE"] = os.devnull  # history as committed: no .git/info/grafts ...
     env["GIT_NO_REPLACE_OBJECTS"] = "1"  # ... and not as refs/replace/* says
     env["GIT_TERMINAL_PROMPT"] = "0"
