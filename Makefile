@@ -22,7 +22,7 @@ demo: install
 
 # Every test, plus the linters and the type checker.
 test: install lint typecheck
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 # The date-sensitive tests with the system clock moved by libfaketime (Debian package faketime):
 # just before midnight UTC at a year's end, and years ahead.

@@ -3,33 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from toolkit.cli import ROOT, qms, write
-
-QMS = [sys.executable, "-m", "gitqms.cli"]
-
-
-def run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*QMS, *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=os.environ.copy(),
-        timeout=120,
-    )
+from toolkit.cli import ROOT, qms, qms_command, write
 
 
 def test_the_shipped_examples_validate_clean() -> None:
-    result = run("validate", cwd=ROOT)
+    result = qms_command("validate", cwd=ROOT, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     files = len(list(ROOT.glob("sops/*.md"))) + len(list(ROOT.glob("capa/*.yaml")))
     files += len(list(ROOT.glob("deviations/*.yaml"))) + 1
@@ -37,7 +21,7 @@ def test_the_shipped_examples_validate_clean() -> None:
 
 
 def test_the_examples_cover_what_the_domain_needs() -> None:
-    listing = json.loads(run("list", "--format", "json", cwd=ROOT).stdout)
+    listing = json.loads(qms_command("list", "--format", "json", cwd=ROOT, check=False).stdout)
     by_kind: dict[str, list[dict[str, str]]] = {}
     for record in listing["records"]:
         by_kind.setdefault(record["kind"], []).append(record)
@@ -49,12 +33,12 @@ def test_the_examples_cover_what_the_domain_needs() -> None:
 
 
 def test_validate_in_a_subfolder_finds_the_repository(example: Path) -> None:
-    result = run("validate", cwd=example / "sops")
+    result = qms_command("validate", cwd=example / "sops", check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_outside_a_repository_is_a_usage_error(tmp_path: Path) -> None:
-    result = run("validate", cwd=tmp_path)
+    result = qms_command("validate", cwd=tmp_path, check=False)
     assert result.returncode == 2
     assert result.stderr.startswith(
         f"error: no qms.yaml in {tmp_path.resolve()} or any folder above it"
@@ -66,7 +50,7 @@ def test_outside_a_repository_is_a_usage_error(tmp_path: Path) -> None:
 def test_broken_files_exit_1_and_name_file_line_record_and_fix(example: Path) -> None:
     path = example / "capa" / "CAPA-2026-0001.yaml"
     path.write_text(path.read_text().replace("state: closed", "state: finished", 1))
-    result = run("validate", cwd=example)
+    result = qms_command("validate", cwd=example, check=False)
     assert result.returncode == 1
     line = next(
         n for n, text in enumerate(path.read_text().splitlines(), 1) if text.startswith("state:")
@@ -84,7 +68,7 @@ def test_broken_files_exit_1_and_name_file_line_record_and_fix(example: Path) ->
 
 def test_json_output_is_machine_readable(example: Path) -> None:
     (example / "sops" / "notes.txt").write_text("not a record")
-    result = run("validate", "--format", "json", cwd=example)
+    result = qms_command("validate", "--format", "json", cwd=example, check=False)
     assert result.returncode == 1
     report = json.loads(result.stdout)
     assert report["ok"] is False
@@ -107,9 +91,9 @@ def test_json_output_is_machine_readable(example: Path) -> None:
 def test_validate_paths_limits_the_report_to_those_files(example: Path) -> None:
     broken = example / "deviations" / "DEV-2026-0001.yaml"
     broken.write_text(broken.read_text() + "surprise: field\n")
-    only_sop = run("validate", "sops/SOP-0001.md", cwd=example)
+    only_sop = qms_command("validate", "sops/SOP-0001.md", cwd=example, check=False)
     assert (only_sop.returncode, only_sop.stdout) == (0, "0 errors, 0 warnings in 1 file\n")
-    folder = run("validate", "deviations", cwd=example)
+    folder = qms_command("validate", "deviations", cwd=example, check=False)
     assert folder.returncode == 1
     assert "deviations/DEV-2026-0001.yaml" in folder.stdout
     assert "unknown field 'surprise'" in folder.stdout
@@ -117,10 +101,10 @@ def test_validate_paths_limits_the_report_to_those_files(example: Path) -> None:
 
 def test_validate_a_path_that_is_no_record_is_a_usage_error(example: Path) -> None:
     write(example / "README.md", "hello")
-    result = run("validate", "README.md", cwd=example)
+    result = qms_command("validate", "README.md", cwd=example, check=False)
     assert result.returncode == 2
     assert "README.md is not a record of this repository" in result.stderr
-    outside = run("validate", "/etc/hostname", cwd=example)
+    outside = qms_command("validate", "/etc/hostname", cwd=example, check=False)
     assert outside.returncode == 2
     assert "is outside the QMS repository" in outside.stderr
 
@@ -128,21 +112,21 @@ def test_validate_a_path_that_is_no_record_is_a_usage_error(example: Path) -> No
 def test_broken_qms_yaml_is_named_when_records_are_validated_alone(example: Path) -> None:
     config = example / "qms.yaml"
     config.write_text(config.read_text().replace("format: 1", "format: 1\nformat: 1", 1))
-    result = run("validate", "sops", cwd=example)
+    result = qms_command("validate", "sops", cwd=example, check=False)
     assert result.returncode == 1
     assert (
         "qms.yaml: error: qms.yaml has errors, so people, areas and COI references were not checked"
         in result.stdout
     )
-    full = run("validate", cwd=example)
+    full = qms_command("validate", cwd=example, check=False)
     assert re.search(r"^qms.yaml:\d+: error: duplicate key 'format'", full.stdout, re.MULTILINE)
 
 
 def test_usage_errors_exit_2() -> None:
-    result = subprocess.run([*QMS, "validate", "--format", "xml"], capture_output=True, text=True)
+    result = qms_command("validate", "--format", "xml", check=False)
     assert result.returncode == 2
     assert "Invalid value for '--format'" in result.stderr
-    assert subprocess.run([*QMS, "frobnicate"], capture_output=True, text=True).returncode == 2
+    assert qms_command("frobnicate", check=False).returncode == 2
 
 
 def test_an_internal_error_exits_3_with_a_crash_log_and_no_traceback(
@@ -187,9 +171,9 @@ def test_make_demo_commands_work_on_a_copy(tmp_path: Path) -> None:
         ROOT, copy, ignore=shutil.ignore_patterns(".venv", ".git", "site", "*.egg-info")
     )
     for command in (("validate",), ("list",)):
-        result = run(*command, cwd=copy)
+        result = qms_command(*command, cwd=copy, check=False)
         assert result.returncode == 0, result.stdout + result.stderr
-    assert "St. Aurelia University Hospital" in run("list", cwd=copy).stdout
+    assert "St. Aurelia University Hospital" in qms_command("list", cwd=copy, check=False).stdout
 
 
 def test_list_shows_record_text_literally(example: Path) -> None:
@@ -211,5 +195,7 @@ def test_list_shows_record_text_literally(example: Path) -> None:
 def test_repo_option_works_like_git_dash_c(example: Path, tmp_path: Path) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    result = run("--repo", example, "validate", "sops/SOP-0001.md", cwd=elsewhere)
+    result = qms_command(
+        "--repo", example, "validate", "sops/SOP-0001.md", cwd=elsewhere, check=False
+    )
     assert (result.returncode, result.stdout) == (0, "0 errors, 0 warnings in 1 file\n")

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+import shlex
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
-from toolkit.cli import qms, write
-from toolkit.process import git
+from toolkit.cli import QMS, qms, qms_cli, write
+from toolkit.process import git, run
 
 
 def init(target: Path) -> Path:
@@ -201,12 +199,7 @@ def test_a_missing_repo_option_is_a_usage_error(tmp_path: Path) -> None:
 
 def test_terminal_escapes_in_file_names_are_shown_not_obeyed(example: Path) -> None:
     write(example / "sops" / "x\x1b]0;pwned\x07.md", "hello")
-    done = subprocess.run(
-        [sys.executable, "-m", "gitqms.cli", "--repo", str(example), "validate"],
-        capture_output=True,
-        text=True,
-        env=os.environ.copy(),
-    )
+    done = qms_cli(example, "validate", check=False)
     assert done.returncode == 1
     assert "\x1b" not in done.stdout and "\x07" not in done.stdout
     assert "sops/x\\x1b]0;pwned\\x07.md: error:" in done.stdout
@@ -215,12 +208,8 @@ def test_terminal_escapes_in_file_names_are_shown_not_obeyed(example: Path) -> N
 def test_a_closed_pipe_ends_quietly(example: Path) -> None:
     for index in range(40):
         write(example / "sops" / f"stray-{index}.txt", "x")
-    done = subprocess.run(
-        f"{sys.executable} -m gitqms.cli --repo {example} validate | head -1",
-        shell=True,
-        capture_output=True,
-        text=True,
-    )
+    pipeline = f"{shlex.quote(str(QMS))} --repo {shlex.quote(str(example))} validate | head -1"
+    done = run(["sh", "-c", pipeline], check=False)
     assert "internal error" not in done.stderr and "Traceback" not in done.stderr
 
 

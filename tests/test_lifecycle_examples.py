@@ -13,6 +13,7 @@ import hashlib
 import json
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ import yaml
 
 from toolkit.cli import ROOT
 from toolkit.people import Person
-from toolkit.team import Team
+from toolkit.team import Calendar
 from toolkit.world import World
 
 PEOPLE = {
@@ -37,9 +38,11 @@ DEV, CAPA = "DEV-2026-0001", "CAPA-2026-0001"
 DEV_PATH, CAPA_PATH = f"deviations/{DEV}.yaml", f"capa/{CAPA}.yaml"
 
 
-class Examples:
+class Examples(Calendar):
+    """The example organisation's people on its calendar, its qms.yaml the signed trust root."""
+
     def __init__(self, world: World) -> None:
-        self.world = world
+        super().__init__(world)
         self.people = {pid: world.person(pid, name) for pid, name in PEOPLE.items()}
         self.admin = self.people["a.weber"]
         self.on("2026-01-05")
@@ -59,10 +62,6 @@ class Examples:
     def __getitem__(self, person_id: str) -> Person:
         return self.people[person_id]
 
-    on = Team.on
-    qms = Team.qms
-    status = Team.status
-
     def commit(self, person: str, path: str, data: dict[str, Any], reason: str) -> None:
         text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
         (self.world.repo / path).parent.mkdir(exist_ok=True)
@@ -74,7 +73,8 @@ class Examples:
 
 
 @pytest.fixture
-def examples(tmp_path, monkeypatch) -> Iterator[Examples]:  # type: ignore[no-untyped-def]
+def examples(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Examples]:
+    """The one test's own world (nothing to share: the module has one test)."""
     world = World(tmp_path, monkeypatch)
     yield Examples(world)
     world.close()

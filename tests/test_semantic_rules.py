@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from toolkit.cli import qms
+from toolkit.cli import qms, qms_cli
 from toolkit.edits import (
     add_field,
     config,
@@ -89,17 +87,6 @@ def load(path: Path) -> dict[str, Any]:
         text = text.split("\n---\n", 1)[0].removeprefix("---\n")
     data: dict[str, Any] = yaml.safe_load(text)
     return data
-
-
-def text_output(repo: Path) -> subprocess.CompletedProcess[str]:
-    """`qms validate` in a real process, as a terminal or a CI log would receive it."""
-    return subprocess.run(
-        [sys.executable, "-m", "gitqms.cli", "--repo", str(repo), "validate"],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        check=False,
-    )
 
 
 # --- the starting point -------------------------------------------------------------------
@@ -464,7 +451,7 @@ def test_patient_identifier_in_a_comment_line(example: Path) -> None:
     assert code == 1
     in_process = qms("validate", repo=example)
     assert in_process.exit_code == 1
-    real = text_output(example)
+    real = qms_cli(example, "validate", check=False)  # as a terminal receives it
     assert real.returncode == 1
     for out in (json_out, in_process.stdout, in_process.stderr, real.stdout, real.stderr):
         assert "12345678" not in out
@@ -555,7 +542,7 @@ def test_json_output_is_ascii_with_record_text_escaped(example: Path) -> None:
 
 def test_text_output_shows_a_bidi_override_escaped(example: Path) -> None:
     path, line = add_unknown_product_field(example)
-    result = text_output(example)
+    result = qms_cli(example, "validate", check=False)  # as a terminal receives it
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr
     assert BIDI not in result.stdout

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from test_lifecycle_capa import RISK, advance, commit_paths, edit, fill, new_cap
 from toolkit.cli import qms
 from toolkit.people import Person
 from toolkit.process import git
-from toolkit.server import GitServer, Pushed, push
+from toolkit.server import GitServer, push, push_at_once
 from toolkit.team import Team
 from toolkit.world import SOP, World
 
@@ -421,21 +420,6 @@ def test_clients_cannot_push_notes_so_receipts_stay_the_servers(
 # -- concurrent pushes --------------------------------------------------------------------------
 
 
-def start_push(clone: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        ["git", "push", "--porcelain", *args],
-        cwd=clone,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def finish(process: subprocess.Popen[str]) -> Pushed:
-    stdout, stderr = process.communicate(timeout=120)
-    return Pushed(process.returncode, stderr, stdout)
-
-
 def test_two_clones_push_to_main_at_once_one_wins_and_nothing_is_lost(
     world: World, server: GitServer
 ) -> None:
@@ -465,8 +449,9 @@ def test_two_clones_push_to_main_at_once_one_wins_and_nothing_is_lost(
         second: git(second, "rev-parse", "HEAD"),
     }
 
-    racing = [start_push(clone, "origin", "main") for clone in (first, second)]
-    results = dict(zip((first, second), map(finish, racing), strict=True))
+    results = dict(
+        zip((first, second), push_at_once((first, second), "origin", "main"), strict=True)
+    )
     winners = [clone for clone, pushed in results.items() if pushed.ok]
     assert len(winners) == 1, {c.name: (r.code, r.stdout, r.stderr) for c, r in results.items()}
     loser = second if winners == [first] else first
@@ -516,8 +501,7 @@ def test_concurrent_pushes_each_get_their_receipts_and_the_notes_only_grow(
         git(clone, "checkout", "-q", "-b", f"topic/{number}")
         git(clone, "commit", "-q", "--allow-empty", "--no-gpg-sign", "-m", f"Topic {number}")
         made[git(clone, "rev-parse", "HEAD")] = f"refs/heads/topic/{number}"
-    racing = [start_push(clone, "origin", "HEAD") for clone in clones]
-    assert all(finish(process).ok for process in racing)
+    assert all(pushed.ok for pushed in push_at_once(clones, "origin", "HEAD"))
     clone = fresh_clone(server, world.base)
     found = receipts(clone)
     assert {commit: found[commit]["ref"] for commit in made} == made

@@ -11,7 +11,6 @@ import gzip
 import html
 import json
 import re
-import subprocess
 import sys
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -540,13 +539,11 @@ def test_site_of_an_earlier_day_shows_the_version_then_in_force(demo: Demo, tmp_
 
 def test_plain_mkdocs_build_in_the_repository(demo: Demo, tmp_path: Path) -> None:
     out = tmp_path / "mkdocs-site"
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(out)],
+    result = run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", out],
         cwd=demo.repo,
         env=clean_env(QMS_SITE_DATE=demo.today.isoformat()),  # the day the demo's site is of
-        capture_output=True,
-        text=True,
-        timeout=600,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     warnings = [
@@ -584,13 +581,8 @@ def test_a_theme_that_loses_an_audit_trail_stops_the_build(demo: Demo, tmp_path:
         for plugin in config["plugins"]
     ]
     (tmp_path / "mkdocs.yml").write_text(yaml.safe_dump(config))
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "-d", str(tmp_path / "out")],
-        cwd=tmp_path,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=600,
+    result = run(
+        [sys.executable, "-m", "mkdocs", "build", "-d", tmp_path / "out"], cwd=tmp_path, check=False
     )
     output = result.stdout + result.stderr
     assert result.returncode != 0, output
@@ -700,7 +692,7 @@ def tampered(tmp_path_factory: pytest.TempPathFactory) -> Tampered:
         "SOP-0004 v3 (draft)\n\nReason: planned revision\n",
     )
 
-    validation = run([sys.executable, "-m", "gitqms.cli", "-C", repo, "validate"], check=False)
+    validation = qms_cli(repo, "validate", check=False)
     assert validation.returncode == 0, validation.stdout + validation.stderr
 
     # the working tree: an uncommitted edit and files never committed

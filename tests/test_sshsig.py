@@ -13,6 +13,7 @@ import itertools
 import random
 import re
 import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,8 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from gitqms.crypto import sshkeys, sshsig
 from gitqms.crypto.sshsig import Checked, SignatureError
+from toolkit.people import ssh_fingerprint
+from toolkit.process import run, run_bytes
 
 # Key type id -> the `ssh-keygen -t/-b` arguments that make it.
 KEYGEN_ARGS: dict[str, list[str]] = {
@@ -46,13 +49,6 @@ _unique = itertools.count()
 # --- helpers ------------------------------------------------------------------------------
 
 
-def ssh_keygen(*args: str | Path, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-    """Run ssh-keygen without raising; callers look at the return code."""
-    return subprocess.run(
-        ["ssh-keygen", *map(str, args)], input=stdin, capture_output=True, check=False
-    )
-
-
 def fresh(workdir: Path, suffix: str = "") -> Path:
     """A path in `workdir` no other call has used (ssh-keygen will not overwrite a .sig)."""
     return workdir / f"f{next(_unique)}{suffix}"
@@ -67,14 +63,12 @@ class KeyPair:
 
 def make_key(workdir: Path, keygen_args: list[str]) -> KeyPair:
     path = workdir / "id"
-    ssh_keygen("-q", *keygen_args, "-N", "", "-C", SIGNER, "-f", path).check_returncode()
+    run(["ssh-keygen", "-q", *keygen_args, "-N", "", "-C", SIGNER, "-f", path])
     return KeyPair(path, Path(f"{path}.pub").read_text(), openssh_fingerprint(Path(f"{path}.pub")))
 
 
 def openssh_fingerprint(pub_file: Path) -> str:
-    result = ssh_keygen("-lf", pub_file)
-    result.check_returncode()
-    fingerprint = result.stdout.decode().split()[1]
+    fingerprint = ssh_fingerprint(pub_file)
     assert fingerprint.startswith("SHA256:")
     return fingerprint
 
@@ -83,7 +77,7 @@ def openssh_sign(key: KeyPair, message: bytes, workdir: Path, namespace: str = "
     """`ssh-keygen -Y sign` over a message file; returns the armored signature it wrote."""
     msgfile = fresh(workdir, ".msg")
     msgfile.write_bytes(message)
-    ssh_keygen("-Y", "sign", "-n", namespace, "-f", key.path, msgfile).check_returncode()
+    run(["ssh-keygen", "-Y", "sign", "-n", namespace, "-f", key.path, msgfile])
     return Path(f"{msgfile}.sig").read_text()
 
 
@@ -96,8 +90,16 @@ def write_sig(sig_text: str, workdir: Path) -> Path:
 def openssh_accepts(sig_text: str, message: bytes, workdir: Path, namespace: str = "git") -> bool:
     """Does `ssh-keygen -Y check-novalidate` accept this signature over this message?"""
     sigfile = write_sig(sig_text, workdir)
-    result = ssh_keygen("-Y", "check-novalidate", "-n", namespace, "-s", sigfile, stdin=message)
-    return result.returncode == 0
+    check: list[str | Path] = [
+        "ssh-keygen",
+        "-Y",
+        "check-novalidate",
+        "-n",
+        namespace,
+        "-s",
+        sigfile,
+    ]
+    return run_bytes(check, input=message, check=False).returncode == 0
 
 
 @dataclass(frozen=True)
@@ -111,8 +113,9 @@ def openssh_verify(allowed: str, sig_text: str, message: bytes, workdir: Path) -
     signers = fresh(workdir, ".allowed")
     signers.write_text(allowed + "\n")
     sigfile = write_sig(sig_text, workdir)
-    verify = ("-Y", "verify", "-f", signers, "-I", SIGNER, "-n", "git", "-s", sigfile)
-    result = ssh_keygen("-vv", *verify, stdin=message)  # -vv: log the FIDO flags it read
+    verify: list[str | Path] = ["ssh-keygen", "-vv", "-Y", "verify", "-f", signers, "-I", SIGNER]
+    verify += ["-n", "git", "-s", sigfile]  # -vv: log the FIDO flags it read
+    result = run_bytes(verify, input=message, check=False)
     details = re.search(
         rb"signature details: counter = (\d+), flags = 0x([0-9a-f]{2})", result.stderr
     )
@@ -408,7 +411,7 @@ def test_the_worker_imports_gitqms_not_a_package_in_the_working_directory(
     that holds a `gitqms` folder must not get its code run, nor answer for the worker."""
     from gitqms.crypto import ahead
 
-    fake = tmp_path / "gitqms" / "signatures"
+    fake = tmp_path / "gitqms" / "crypto"
     fake.mkdir(parents=True)
     (tmp_path / "gitqms" / "__init__.py").write_text("")
     (fake / "__init__.py").write_text("")
@@ -440,9 +443,6 @@ def test_a_worker_that_hangs_or_garbles_costs_time_not_verdicts(
 ) -> None:
     """A stand-in worker that answers garbage and then hangs: every outcome is still right,
     and close() returns."""
-    import subprocess
-    import sys
-
     from cryptography.hazmat.primitives.asymmetric import ed25519
 
     from gitqms.crypto import ahead, sshsig

@@ -7,8 +7,6 @@ and never in a traceback or an internal error.
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,7 +14,7 @@ import pytest
 from click.testing import Result
 
 from gitqms.safeyaml import LoadError, decode_record_bytes, load_yaml
-from toolkit.cli import qms
+from toolkit.cli import qms, qms_command
 
 BOMB = "".join(
     [
@@ -189,19 +187,7 @@ def test_deeply_nested_flow_lists_give_a_finding_not_a_crash(example: Path) -> N
     path = first_record(example, "capa")
     depth = 30_000
     start = append(path, "nested: " + "[" * depth + "]" * depth + "\n")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from gitqms.cli.main import main; main()",
-            "--repo",
-            str(example),
-            "validate",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = qms_command("--repo", example, "validate", check=False, timeout=120)
     assert done.returncode == 1, (done.returncode, done.stdout[-2000:], done.stderr[-2000:])
     assert "Traceback" not in done.stdout + done.stderr
     lines = [

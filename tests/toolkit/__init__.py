@@ -1,8 +1,10 @@
 """The test toolkit: real processes, real repositories, real people with real keys.
 
-- `process`: the one way tests run a program (`run`) and git (`git`), and the environments
-  they run in (`environment`: the test's own; `clean_env`: a fresh terminal's).
-- `cli`: the `qms` command line, in-process (`qms`) or as its own process (`qms_cli`).
+- `process`: the one way tests run a program (`run`; `run_bytes` for bytes) and git (`git`),
+  and the environments they run in (`environment`: the test's own; `clean_env`: a fresh
+  terminal's).
+- `cli`: the `qms` command line, in-process (`qms`) or as its own process (`qms_cli` on a
+  repository, `qms_command` anywhere).
 - `people`: a `Person` with an SSH key made by ssh-keygen or an OpenPGP key made by gpg, and
   a git config that signs with it.
 - `world`: a QMS repository those people act on (`World`), copied per test from one built per

@@ -48,41 +48,48 @@ def visible_text(html: str) -> str:
 @contextlib.contextmanager
 def http_server(root: Path) -> Iterator[str]:
     """`python -m http.server` on 127.0.0.1 and a free port, serving `root`; yields its URL."""
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "http.server",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--directory",
-            str(root),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(base + "index.html", timeout=5) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"the web server for {root} did not start") from None
-                time.sleep(0.2)
-        yield base
-    finally:
-        server.terminate()
+    for _ in range(5):  # a port found free can be taken (by another test worker) before we bind
+        port = free_port()
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "http.server",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "-d",
+                str(root),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+            if _serving(server, f"http://127.0.0.1:{port}/index.html"):
+                yield f"http://127.0.0.1:{port}/"
+                return
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+    raise AssertionError(f"the web server for {root} did not start")
+
+
+def _serving(server: subprocess.Popen[bytes], url: str) -> bool:
+    """Whether `server` itself answers at `url` (not another process that holds the port)."""
+    deadline = time.monotonic() + 60
+    while server.poll() is None and time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as answer:
+                if answer.status == 200:
+                    time.sleep(0.2)  # a server that lost the port exits right after starting
+                    return server.poll() is None
+        except OSError:
+            time.sleep(0.2)
+    return False
 
 
 def chromium() -> object:

@@ -27,12 +27,24 @@ def qms(*args: str | Path, repo: Path | None = None) -> Result:
     return CliRunner(mix_stderr=False).invoke(cli, argv, catch_exceptions=False)
 
 
+def qms_command(
+    *args: str | Path,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    check: bool = True,
+    timeout: float = 600,
+) -> subprocess.CompletedProcess[str]:
+    """The real `qms` command in its own process, started in `cwd` as a user types it: its
+    exit code, stdout and stderr as a terminal receives them."""
+    assert QMS.is_file(), f"the qms command is not installed beside {sys.executable}"
+    return run([QMS, *args], cwd=cwd, env=env, timeout=timeout, check=check)
+
+
 def qms_cli(
     repo: Path, *args: str | Path, env: Mapping[str, str] | None = None, check: bool = True
 ) -> subprocess.CompletedProcess[str]:
     """The real `qms` command, in a subprocess, on `repo`."""
-    assert QMS.is_file(), f"the qms command is not installed beside {sys.executable}"
-    return run([QMS, "-C", repo, *args], env=env, check=check)
+    return qms_command("-C", repo, *args, env=env, check=check)
 
 
 def write(path: Path, text: str) -> Path:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from .cli import qms_command
 
 SHIM = """#!/bin/bash
 # Counts calls under a lock (git calls may overlap); kills the caller at call $QMS_KILL_AT.
@@ -57,20 +57,13 @@ class KillSwitch:
         """`qms --repo REPO ARGS` as its own process; at git call `at` (0: never) it is killed."""
         shutil.rmtree(self.state, ignore_errors=True)
         self.state.mkdir()
-        process = subprocess.run(
-            [sys.executable, "-m", "gitqms.cli", "--repo", str(repo), *args],
-            env=os.environ
-            | env
-            | {
-                "PATH": f"{self.bin}{os.pathsep}{os.environ['PATH']}",
-                "QMS_SHIM_STATE": str(self.state),
-                "QMS_KILL_AT": str(at),
-                "QMS_KILL_WHEN": when,
-            },
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        shim = {
+            "PATH": f"{self.bin}{os.pathsep}{os.environ['PATH']}",
+            "QMS_SHIM_STATE": str(self.state),
+            "QMS_KILL_AT": str(at),
+            "QMS_KILL_WHEN": when,
+        }
+        process = qms_command("--repo", repo, *args, env=os.environ | env | shim, check=False)
         calls_file = self.state / "calls"
         calls = calls_file.read_text().splitlines() if calls_file.exists() else []
         return Run(process.returncode == -9, calls, process.stdout + process.stderr)

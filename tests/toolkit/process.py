@@ -65,24 +65,49 @@ def run(
         input=input,
         capture_output=True,
         text=True,
+        encoding="utf-8",
         timeout=timeout,
         check=False,
     )
     if check and result.returncode != 0:
-        raise AssertionError(
-            f"`{' '.join(str(a) for a in args)}` exited {result.returncode}\n"
-            f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
-        )
+        raise _failed(args, result.returncode, result.stdout, result.stderr)
     return result
+
+
+def run_bytes(
+    args: Sequence[str | Path],
+    *,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    input: bytes | None = None,
+    timeout: float = 600,
+    check: bool = True,
+) -> subprocess.CompletedProcess[bytes]:
+    """`run` with bytes in and out, as they are: a message to sign, a blob."""
+    result = subprocess.run(
+        [str(a) for a in args],
+        cwd=cwd,
+        env=dict(env) if env is not None else clean_env(),
+        input=input,
+        capture_output=True,
+        timeout=timeout,
+        check=False,
+    )
+    if check and result.returncode != 0:
+        out, err = (stream.decode(errors="replace") for stream in (result.stdout, result.stderr))
+        raise _failed(args, result.returncode, out, err)
+    return result
+
+
+def _failed(args: Sequence[str | Path], code: int, stdout: str, stderr: str) -> AssertionError:
+    return AssertionError(
+        f"`{' '.join(str(a) for a in args)}` exited {code}\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    )
 
 
 def git_bytes(cwd: Path, *args: str) -> bytes:
     """git `args` in `cwd` in the test's environment, its output as bytes (a blob, say)."""
-    result = subprocess.run(
-        ["git", *args], cwd=cwd, env=environment(), capture_output=True, check=False
-    )
-    assert result.returncode == 0, f"git {' '.join(args)}: {result.stderr.decode()}"
-    return result.stdout
+    return run_bytes(["git", *args], cwd=cwd, env=environment()).stdout
 
 
 def git(

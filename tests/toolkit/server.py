@@ -10,6 +10,8 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +51,13 @@ def push(clone: Path, *args: str) -> Pushed:
     result = run(["git", "push", "--porcelain", *args], cwd=clone, env=environment(), check=False)
     assert "Traceback" not in result.stderr, result.stderr
     return Pushed(result.returncode, result.stderr, result.stdout)
+
+
+def push_at_once(clones: Sequence[Path], *args: str) -> list[Pushed]:
+    """`push` from each of `clones` at the same time, each in its own thread: a race for the
+    server, the results in the order of `clones`."""
+    with ThreadPoolExecutor(max_workers=len(clones)) as pool:
+        return list(pool.map(lambda clone: push(clone, *args), clones))
 
 
 class GitServer:

@@ -28,8 +28,29 @@ MEMBERS = (
 )
 
 
-class Team:
+class Calendar:
+    """People acting on `world` day by day; `admin` answers `status`."""
+
     admin: Person
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.stamp = ""
+
+    def on(self, day: str, time: str = "10:00:00") -> None:
+        self.stamp = f"{day}T{time}Z"
+        for variable in ("GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE"):
+            self.world.monkeypatch.setenv(variable, self.stamp)
+
+    def qms(self, person: Person, *args: str, ok: bool = True) -> str:
+        return self.world.qms(person, *args, ok=ok)
+
+    def status(self, day: str, *records: str) -> dict[str, Any]:
+        out = self.qms(self.admin, "status", *records, "--date", day, "--format", "json")
+        return {r["id"]: r for r in json.loads(out)["records"]}
+
+
+class Team(Calendar):
     officer: Person
     author: Person
     owner: Person
@@ -37,8 +58,7 @@ class Team:
     def __init__(self, world: World, *, joined: bool = False) -> None:
         """The team set up on `world`: keys made, `qms init` by the admin, everyone added with
         their roles and keys on the first day; `joined`: the team `world` already holds."""
-        self.world = world
-        self.stamp = ""
+        super().__init__(world)
         if joined:
             for attribute, person_id, _, _ in MEMBERS:
                 setattr(self, attribute, world.people[person_id])
@@ -60,18 +80,6 @@ class Team:
         day, _, time = self.stamp.removesuffix("Z").partition("T")
         team.on(day, time)
         return team
-
-    def on(self, day: str, time: str = "10:00:00") -> None:
-        self.stamp = f"{day}T{time}Z"
-        for variable in ("GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE"):
-            self.world.monkeypatch.setenv(variable, self.stamp)
-
-    def qms(self, person: Person, *args: str, ok: bool = True) -> str:
-        return self.world.qms(person, *args, ok=ok)
-
-    def status(self, day: str, *records: str) -> dict[str, Any]:
-        out = self.qms(self.admin, "status", *records, "--date", day, "--format", "json")
-        return {r["id"]: r for r in json.loads(out)["records"]}
 
     def sign_config(self, text: str, by: Person | None = None) -> str:
         """A change to qms.yaml, signed by the admin (or `by`) as the registry rules require."""
