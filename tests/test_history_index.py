@@ -7,7 +7,8 @@ approvals and signed state changes), made once for the module.
 
 from __future__ import annotations
 
-import subprocess
+import os
+import shutil
 import sys
 from collections.abc import Iterator
 from dataclasses import replace
@@ -20,7 +21,7 @@ from gitqms.history.read import Step
 from gitqms.signatures import walk_index
 from gitqms.signatures.verify import Walk, verify_history, walk_history
 from gitqms.signatures.walk_index import StoredWalk
-from toolkit.process import git
+from toolkit.process import git, run
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -29,7 +30,7 @@ BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("history") / "T"
     generate = [sys.executable, str(BENCH / "synth_repo.py"), "--size", "T", "--out", str(out)]
-    subprocess.run(generate, check=True, capture_output=True, timeout=300)
+    run(generate, env=dict(os.environ), timeout=300)
     return out / "repo"
 
 
@@ -38,7 +39,7 @@ def fresh(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     """No stored walk at the start of a test, and this test's own key."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     index_store._secret.cache_clear()
-    subprocess.run(["rm", "-rf", str(repo / ".git" / "qms")], check=True)
+    shutil.rmtree(repo / ".git" / "qms", ignore_errors=True)
     yield
     index_store._secret.cache_clear()
 

@@ -4,13 +4,13 @@ with the repository left exactly as it was."""
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
 from toolkit.people import Person
+from toolkit.process import run
 from toolkit.world import SOP, World, refused
 
 
@@ -33,9 +33,7 @@ def test_sign_records_the_exact_content_and_verifies(world: World) -> None:
     commit = world.head()
     assert commit[:12] in out
     body = world.git("log", "-1", "--format=%B")
-    digest = subprocess.run(
-        ["sha256sum", str(world.repo / SOP)], capture_output=True, text=True, check=True
-    ).stdout.split()[0]
+    digest = run(["sha256sum", world.repo / SOP]).stdout.split()[0]
     assert f"QMS-Content: sha256:{digest}" in body
     assert "QMS-Record: SOP-0001\nQMS-Version: 1\n" in body
     assert "Reason: checked against practice" in body

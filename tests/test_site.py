@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
 from toolkit.cli import ROOT
+from toolkit.process import run
 
 
 def test_mkdocs_builds_strict_and_offline(tmp_path: Path) -> None:
     site = tmp_path / "site"
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+    result = run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", site],
         cwd=ROOT,
-        capture_output=True,
-        text=True,
+        env=dict(os.environ),
         timeout=300,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     index = (site / "index.html").read_text()
