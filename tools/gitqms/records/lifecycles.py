@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from .kinds import PLACEHOLDER
+from .kinds import PLACEHOLDER, packaged
 
 
 @dataclass(frozen=True)
@@ -117,68 +117,10 @@ class Lifecycles:
     machines: Mapping[str, Machine]  # "capa", "deviation"
 
 
-_OPEN_CAPA = ["initiated", "root-cause", "action-plan", "implementation", "effectiveness-check"]
-_OPEN_DEVIATION = ["reported", "classified", "investigation", "capa-decided"]
-
 # Used for any kind that qms.yaml does not configure; `qms init` writes them out in full.
-DEFAULTS: dict[str, Any] = {
-    "sop": {"approval": ["reviewed", "approved"]},
-    "capa": {
-        "initial": "initiated",
-        "closed": ["closed", "cancelled"],
-        "transitions": [
-            {"from": "initiated", "to": "root-cause", "meaning": "analysis-started"},
-            {"from": "root-cause", "to": "action-plan", "meaning": "plan-proposed"},
-            {"from": "action-plan", "to": "root-cause", "meaning": "returned"},
-            {"from": "action-plan", "to": "implementation", "meaning": "approved"},
-            {"from": "implementation", "to": "effectiveness-check", "meaning": "reviewed"},
-            {"from": "effectiveness-check", "to": "closed", "meaning": "closed"},
-            {
-                "from": "effectiveness-check",
-                "to": "action-plan",
-                "meaning": "effectiveness-verified",
-                "requires": ["effectiveness.verdict=not-effective"],
-            },
-            {
-                "from": "closed",
-                "to": "action-plan",
-                "meaning": "reopened",
-                "requires": ["reopen_reason"],
-            },
-            {
-                "from": _OPEN_CAPA,
-                "to": "cancelled",
-                "meaning": "cancelled",
-                "requires": ["cancel_reason"],
-            },
-        ],
-        "requires": {},
-    },
-    "deviation": {
-        "initial": "reported",
-        "closed": ["closed", "cancelled"],
-        "transitions": [
-            {"from": "reported", "to": "classified", "meaning": "classified"},
-            {"from": "classified", "to": "investigation", "meaning": "investigation-opened"},
-            {"from": "investigation", "to": "capa-decided", "meaning": "approved"},
-            {"from": "capa-decided", "to": "investigation", "meaning": "returned"},
-            {"from": "capa-decided", "to": "closed", "meaning": "closed"},
-            {
-                "from": "closed",
-                "to": "investigation",
-                "meaning": "reopened",
-                "requires": ["reopen_reason"],
-            },
-            {
-                "from": _OPEN_DEVIATION,
-                "to": "cancelled",
-                "meaning": "cancelled",
-                "requires": ["cancel_reason"],
-            },
-        ],
-        "requires": {"classified": ["immediate_actions"]},
-    },
-}
+# They are the kinds' declarations (gitqms/kinds/*.yaml): `document` for SOPs, `lifecycle` for
+# CAPAs and deviations.
+DEFAULTS: dict[str, Any] = dict(packaged().defaults)
 
 # Fields `qms advance` writes along with the state; a signed change of only these is not
 # authorship of the record (separation of duties).

@@ -19,9 +19,11 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
+from ..records.kinds import KINDS
 from .fastcheck import compile_validity
 
-SCHEMA_NAMES = ("sop", "capa", "deviation", "audit-review", "qms")
+# The packaged schemas a repository keeps copies of: each kind's, then qms.yaml's.
+SCHEMA_NAMES = (*(kind.schema for kind in KINDS), "qms")
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DATE_TIME = re.compile(
