@@ -28,7 +28,7 @@ from ..history.read import Step
 from ..history.receipts import DatedReceipt, dated_receipts
 from ..records.config import QmsConfig
 from ..signatures.claims import CONFIG_RECORD
-from ..signatures.verify import Verdict, Walk, walk_history
+from ..signatures.verify import Verdict, Walk, trusted_registry, walk_history
 from .anomalies import Anomaly, AnomalyFinder
 from .record_log import LogEntry, trail_entries
 
@@ -159,13 +159,7 @@ def _reviewed_history(
     if tip is None:
         raise QmsError(f"{revision} is not a commit of {root}", hint="commit the records first")
     walk = walk_history(root, [tip])
-    registry = walk.registry_at(tip)
-    if registry is None:
-        raise QmsError(
-            "no trusted qms.yaml in this history, so no signature can be judged",
-            hint="run `qms verify` to see why",
-        )
-    return tip, walk, registry.config
+    return tip, walk, trusted_registry(walk, tip, "no signature can be judged").config
 
 
 def _inside(when: datetime, since: date | None, until: date | None) -> bool:

@@ -20,7 +20,7 @@ from ..records.config import QmsConfig
 from ..records.kinds import kind_of_id
 from ..records.lifecycles import Machine
 from ..signatures.claims import content_hash, record_data
-from ..signatures.verify import Walk, walk_history
+from ..signatures.verify import Walk, trusted_registry, walk_history
 from .documents import EFFECTIVE, DocumentStatus, Version, document_status, supersede_across
 from .due import Due, capa_due, deviation_due
 from .signed import SignedContent, extension_signed, investigation_extension, signed_contents
@@ -152,13 +152,7 @@ def snapshot(
     revision: str = "HEAD",
 ) -> Snapshot:
     """Every record's status on `on`, judged by a verified walk of `commit`'s history."""
-    registry = walk.registry_at(commit)
-    if registry is None:
-        raise QmsError(
-            "no trusted qms.yaml at this commit, so no signature can be judged",
-            hint="run `qms verify` to see why the registry is not trusted",
-        )
-    config = registry.config
+    config = trusted_registry(walk, commit, "no signature can be judged").config
     contents, others = committed_entries(root, walk, commit)
     steps = walk.history.steps
     if steps and on < steps[-1].commit.committer.utc.date():

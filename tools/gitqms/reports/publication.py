@@ -23,7 +23,7 @@ from ..lifecycle.documents import DRAFT, DocumentStatus, Version
 from ..lifecycle.status import NOT_A_FILE, RecordStatus, Snapshot, snapshot
 from ..records.config import QmsConfig
 from ..signatures.claims import record_data
-from ..signatures.verify import Verdict, Walk, walk_history
+from ..signatures.verify import Verdict, Walk, trusted_registry, walk_history
 from .entries import PublishedVersion, RecordEntry, SignatureLine, SopEntry
 from .metrics import Metrics, metrics
 
@@ -57,12 +57,12 @@ def publication(
     if commit is None:
         raise QmsError(f"{revision} is not a commit of {root}", hint="commit the records first")
     walk = walk_history(root, [commit])
-    registry = walk.registry_at(commit)
-    if registry is None:
-        raise QmsError(
-            f"no trusted qms.yaml in the history of {root}, so nothing can be published",
-            hint="run `qms verify` to see why; `qms init` or `qms demo` make a signed repository",
-        )
+    registry = trusted_registry(
+        walk,
+        commit,
+        "nothing can be published",
+        hint="run `qms verify` to see why; `qms init` or `qms demo` make a signed repository",
+    )
     shot = snapshot(root, walk, commit, on)
     if broken := [note for r in shot.records if r.state == NOT_A_FILE for note in r.notes]:
         # Never a site without the record: its last good build stays up until it is repaired.

@@ -31,6 +31,7 @@ __all__ = [
     "Verdict",
     "Walk",
     "offer_to",
+    "trusted_registry",
     "verify_history",
     "walk_history",
     "walk_to_sign",
@@ -47,13 +48,17 @@ def walk_to_sign(root: Path, commit: str) -> tuple[Walk, Registry]:
     """The walk of `commit` (HEAD, about to be signed on) and the registry trusted there; an
     error when there is none, since then no signature made now could count."""
     walk = walk_history(root, [commit])
+    return walk, trusted_registry(walk, commit, "no signature can count")
+
+
+def trusted_registry(
+    walk: Walk, commit: str, then: str, hint: str = "run `qms verify` to see why"
+) -> Registry:
+    """The registry trusted at `commit`; QmsError saying what `then` follows when there is none."""
     registry = walk.registry_at(commit)
     if registry is None:
-        raise QmsError(
-            "no trusted qms.yaml at HEAD, so no signature can count",
-            hint="run `qms verify` to see why",
-        )
-    return walk, registry
+        raise QmsError(f"no trusted qms.yaml at {commit[:12]}, so {then}", hint=hint)
+    return registry
 
 
 def walk_history(
