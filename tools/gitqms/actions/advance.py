@@ -1,4 +1,5 @@
-"""`qms advance RECORD --to STATE`: a CAPA's or deviation's state change, as one signed commit.
+"""`qms advance RECORD --to STATE`: the state change of a record with states (a CAPA, a
+deviation, any kind of the record family with a state machine), as one signed commit.
 
 Everything is checked before anything is written: the transition is allowed from the committed
 state, the new state's fields are there, the signer holds a role the transition's meaning needs
@@ -23,8 +24,8 @@ from ..errors import QmsError, Refused
 from ..history.commits import format_trailers
 from ..history.read import record_blobs
 from ..landing import land
-from ..records.kinds import kind_of_id
-from ..records.lifecycles import STATE_FIELDS, Machine, Transition
+from ..records.kinds import KINDS, Kind, kind_of_id
+from ..records.lifecycles import DEFAULTS, STATE_FIELDS, Machine, Transition
 from ..records.repository import RecordFile, Repository
 from ..rules.check import check_range
 from ..safeyaml import LoadError, decode_record_bytes, load_yaml
@@ -48,12 +49,8 @@ class Advanced:
 
 def advance(root: Path, record_id: str, target: str, reason: str | None, now: datetime) -> Advanced:
     kind = kind_of_id(record_id)
-    if kind is None or kind.name == "sop":
-        raise QmsError(
-            f"{record_id!r} is not a CAPA or deviation ID",
-            hint="SOPs have no states to advance: their status follows from signatures "
-            "(qms review, qms approve, qms sign --meaning retired)",
-        )
+    if kind is None or kind.is_document:
+        raise _no_states(record_id, kind)
     repo = Repository.discover(root)
     base = head(repo.root)
     relative = f"{kind.folder}/{record_id}{kind.suffix}"
@@ -70,7 +67,9 @@ def advance(root: Path, record_id: str, target: str, reason: str | None, now: da
 
     walk, registry = walk_to_sign(repo.root, base.commit)
     config = registry.config
-    machine = config.lifecycles.machines[kind.name]
+    machine = config.lifecycles.machines.get(kind.name)
+    if machine is None:
+        raise _no_states(record_id, kind)
     transition = _transition(machine, record_id, source, target)
     if transition.reason and not (reason and reason.strip()):
         raise QmsError(
@@ -117,6 +116,25 @@ def advance(root: Path, record_id: str, target: str, reason: str | None, now: da
         )
     land(repo.root, base.ref, base.commit, new, {f"{prefix}{relative}": content}, f"qms: {subject}")
     return Advanced(new, record_id, source, target, transition.meaning)
+
+
+# The labels of the kinds with states (CAPA, deviation) and of the documents (SOP), for people.
+_WITH_STATES = " or ".join(
+    k.label for k in KINDS if not k.is_document and isinstance(DEFAULTS.get(k.name), dict)
+)
+_DOCUMENTS = ", ".join(f"{k.label}s" for k in KINDS if k.is_document)
+
+
+def _no_states(record_id: str, kind: Kind | None) -> QmsError:
+    """The refusal for an ID that names no record with a state machine."""
+    if kind is None or kind.is_document:
+        why = (
+            f"{_DOCUMENTS} have no states to advance: their status follows from signatures "
+            "(qms review, qms approve, qms sign --meaning retired)"
+        )
+    else:
+        why = f"the {kind.label} {record_id} has no states to advance"
+    return QmsError(f"{record_id!r} is not a {_WITH_STATES} ID", hint=why)
 
 
 def _text(content: bytes, path: str) -> str:

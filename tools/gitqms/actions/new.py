@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from .. import git
@@ -14,7 +18,20 @@ from ..records.config import QmsConfig
 from ..records.kinds import BY_NAME, Kind, kind_of_id
 from ..records.repository import Repository
 from ..validation.schemas import packaged_schema_text
-from .template import check_before_writing, fill, quoted, template
+from .template import check_before_writing, fill, quoted
+
+# A kind can be made by `qms new` when the package has its template: templates/<kind>.md or .yaml.
+TEMPLATES: Traversable = resources.files("gitqms").joinpath("templates")
+_SLOT = re.compile(r"\{\{(\w+)\}\}")
+
+
+def template_name(kind: Kind) -> str:
+    return f"{kind.name}{kind.suffix}"
+
+
+def new_kinds() -> list[Kind]:
+    """The declared kinds `qms new` can write: those with a template, in declaration order."""
+    return [kind for kind in BY_NAME.values() if TEMPLATES.joinpath(template_name(kind)).is_file()]
 
 
 def schema_choices(schema: str, *path: str) -> tuple[str, ...]:
@@ -25,8 +42,18 @@ def schema_choices(schema: str, *path: str) -> tuple[str, ...]:
     return tuple(node["enum"])
 
 
-DEVIATION_TYPES = schema_choices("deviation", "type")
-CAPA_SOURCES = schema_choices("capa", "source", "type")
+def option_choices(slot: str, *path: str) -> tuple[str, ...]:
+    """What an option that fills the template slot `slot` may be: the values the field `path`
+    may take in the schema of each kind whose template has that slot."""
+    found: list[str] = []
+    for kind in new_kinds():
+        if f"{{{{{slot}}}}}" in TEMPLATES.joinpath(template_name(kind)).read_text("utf-8"):
+            found += [c for c in schema_choices(kind.schema, *path) if c not in found]
+    return tuple(found)
+
+
+TYPE_CHOICES = option_choices("type", "type")  # --type: a deviation's type
+SOURCE_CHOICES = option_choices("source", "source", "type")  # --source: what raised a CAPA
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,9 +68,15 @@ class NewRecord:
 
 
 def next_id(repo: Repository, kind: Kind, year: int) -> str:
-    """The next ID of `kind`: above every ID in the tree, the index and all of history."""
-    names = {record.path for record in repo.layout().records}
-    names |= git.paths_ever_added(repo.root, [kind.folder])
+    """The next ID of `kind`: above every ID in its folder, the index and all of history."""
+    folder = repo.root / kind.folder
+    names = git.paths_ever_added(repo.root, [kind.folder])
+    if folder.is_dir() and not folder.is_symlink():  # the records in the working tree
+        names |= {
+            f"{kind.folder}/{entry.name}"
+            for entry in folder.iterdir()
+            if entry.suffix == kind.suffix and entry.is_file()
+        }
     highest = 0
     for name in names:
         path = Path(name)
@@ -86,8 +119,8 @@ def _check_references(repo: Repository, references: tuple[str, ...]) -> None:
 
 
 def new_record(repo: Repository, config: QmsConfig, request: NewRecord, now: datetime) -> Path:
-    """Write a new record from its template; returns its path."""
-    kind = BY_NAME[request.kind]
+    """Write a new record from its kind's template; returns its path."""
+    kind = _kind(request.kind)
     owner = _owner(repo, config, request.owner)
     area = request.area or next(iter(config.areas))
     if area not in config.areas:
@@ -96,32 +129,68 @@ def new_record(repo: Repository, config: QmsConfig, request: NewRecord, now: dat
         )
     _check_references(repo, request.references)
     record_id = next_id(repo, kind, now.year)
-    values = {"id": record_id, "title": quoted(request.title.strip()), "owner": owner, "area": area}
-    if kind.name == "sop":
-        text = fill(
-            template("sop.md"),
-            **values,
-            audience=next(iter(config.audiences)),
-            review_months=str(config.due.sop_review_months),
-            training_days=str(config.due.training_window_days),
-        )
-    elif kind.name == "deviation":
-        person = config.person(owner)
-        text = fill(
-            template("deviation.yaml"),
-            **values,
-            type=request.deviation_type,
-            now=quoted(now.strftime("%Y-%m-%dT%H:%M:%SZ")),
-            reporter=quoted(person.name if person else owner),
-            type_block=_type_block(request.deviation_type),
-        )
-    else:
-        text = _capa_text(values, request, now)
+    record: dict[str, Callable[[], str]] = {
+        "id": lambda: record_id,
+        "title": lambda: quoted(request.title.strip()),
+        "owner": lambda: owner,
+        "area": lambda: area,
+        "reporter": lambda: quoted(_name(config, owner)),
+    }
+    text = _filled(template_name(kind), {**record, **_slots(config, request, now)})
     path = repo.root / kind.folder / f"{record_id}{kind.suffix}"
-    check_before_writing(text, kind.name, markdown=kind.suffix == ".md", what=path.name)
+    check_before_writing(text, kind.schema, markdown=kind.suffix == ".md", what=path.name)
     path.parent.mkdir(exist_ok=True)
     create_exclusive(path, text, git.find_git_dir(repo.root))
     return path
+
+
+def _filled(name: str, slots: dict[str, Callable[[], str]]) -> str:
+    """The template `name` with its slots filled; a slot nothing fills is named."""
+    text = TEMPLATES.joinpath(name).read_text("utf-8")
+    used = set(_SLOT.findall(text))
+    if unknown := sorted(used - set(slots)):
+        raise QmsError(
+            f"the template {name} has the slot {{{{{unknown[0]}}}}}, which qms new cannot fill",
+            hint="use only these slots in a template: " + ", ".join(sorted(slots)),
+        )
+    return fill(text, **{slot: slots[slot]() for slot in used})
+
+
+def _kind(name: str) -> Kind:
+    kinds = new_kinds()
+    for kind in kinds:
+        if kind.name == name:
+            return kind
+    raise QmsError(
+        f"qms new cannot write a record of the kind {name!r}: it has no template",
+        hint="choose one of: " + ", ".join(kind.name for kind in kinds),
+    )
+
+
+def _name(config: QmsConfig, owner: str) -> str:
+    person = config.person(owner)
+    return person.name if person else owner
+
+
+def _slots(config: QmsConfig, request: NewRecord, now: datetime) -> dict[str, Callable[[], str]]:
+    """What each template slot is filled with besides the record's ID, title, owner and area;
+    made only when the template has the slot."""
+    today = now.date()
+    return {
+        "now": lambda: quoted(now.strftime("%Y-%m-%dT%H:%M:%SZ")),
+        "today": lambda: quoted(today.isoformat()),
+        "due": lambda: quoted((today + timedelta(days=90)).isoformat()),
+        # a document's first version
+        "audience": lambda: next(iter(config.audiences)),
+        "review_months": lambda: str(config.due.sop_review_months),
+        "training_days": lambda: str(config.due.training_window_days),
+        # --type
+        "type": lambda: request.deviation_type,
+        "type_block": lambda: _type_block(request.deviation_type),
+        # --source and --ref
+        "source": lambda: _source(request),
+        "source_block": lambda: _source_block(request.references),
+    }
 
 
 def _type_block(deviation_type: str) -> str:
@@ -140,18 +209,18 @@ def _type_block(deviation_type: str) -> str:
     return ""
 
 
-def _capa_text(values: dict[str, str], request: NewRecord, now: datetime) -> str:
-    refs = request.references
-    source = request.source or ("deviation" if any(r.startswith("DEV-") for r in refs) else "trend")
-    if refs:
-        block = "  references: [" + ", ".join(refs) + "]\n"
-    else:  # what raised it, named outside the QMS (audit report, complaint number, …)
-        block = f"  external_ref: {quoted('FILL IN: report or reference number')}\n"
-    return fill(
-        template("capa.yaml"),
-        **values,
-        source=source,
-        source_block=block,
-        today=quoted(now.date().isoformat()),
-        due=quoted((now.date() + timedelta(days=90)).isoformat()),
-    )
+def _source(request: NewRecord) -> str:
+    """What raised the record: as given, else the kind of the first record named that is a
+    source type (a deviation), else a trend."""
+    if request.source:
+        return request.source
+    kinds = (kind_of_id(reference) for reference in request.references)
+    named = (kind.name for kind in kinds if kind is not None)
+    return next((name for name in named if name in SOURCE_CHOICES), "trend")
+
+
+def _source_block(references: tuple[str, ...]) -> str:
+    if references:
+        return "  references: [" + ", ".join(references) + "]\n"
+    # what raised it, named outside the QMS (audit report, complaint number, …)
+    return f"  external_ref: {quoted('FILL IN: report or reference number')}\n"

@@ -21,7 +21,14 @@ from ..history.commits import format_trailers
 from ..landing import land
 from ..records.config import Person, SignatureRule
 from ..records.kinds import kind_of_id
-from ..signatures.claims import CONFIG_RECORD, Claim, content_hash, stated_version, trailer_lines
+from ..signatures.claims import (
+    CONFIG_RECORD,
+    Claim,
+    content_hash,
+    is_document,
+    stated_version,
+    trailer_lines,
+)
 from ..signatures.registry import Registry, key_window_problem
 from ..signatures.verify import UNPROVEN, Walk, walk_history
 
@@ -288,7 +295,7 @@ def _claim_problems(
 
 def subject_for(meaning: str, claims: list[Claim]) -> str:
     names = ", ".join(
-        f"{c.record} v{c.version}" if c.record.startswith("SOP-") else c.record for c in claims
+        f"{c.record} v{c.version}" if is_document(c.record) else c.record for c in claims
     )
     return f"{meaning.capitalize()}: {names}"
 

@@ -16,10 +16,11 @@ from datetime import date, datetime
 from ..history.read import Step
 from ..history.receipts import DatedReceipt
 from ..records.kinds import kind_of_id
-from ..signatures.claims import CONFIG_RECORD, record_data
+from ..signatures.claims import CONFIG_RECORD, record_data, record_kind
 from ..signatures.registry import key_window_problem
 from ..signatures.verify import Verdict, Walk
 from .record_log import change_of
+from .special import CLOSED_WHEN_WRITTEN
 
 # code -> what it means, for people; codes never change once published (reviews record them).
 ANOMALY_KINDS: dict[str, str] = {
@@ -127,28 +128,28 @@ class AnomalyFinder:
         return "signature.invalid"
 
     def closed_edits(self, steps: Sequence[Step]) -> None:
-        """Changes to a closed or cancelled CAPA or deviation, other than a signed move out,
-        and any change to a signed audit-trail review (closed when written)."""
+        """Changes to a closed or cancelled record with states (a CAPA, a deviation), other
+        than a signed move out, and any change to a record closed when written (a signed
+        audit-trail review)."""
         candidates = [
             (step, record)
             for step in steps
             for record in self.own_changes(step)
-            if record.startswith(("CAPA-", "DEV-", "ATR-"))
+            if (kind := record_kind(record)) is not None
+            and not kind.is_document
             and (change := step.records[record]).old_blob
             and change.new_blob
         ]
-        for step, record in candidates:
-            if record.startswith("ATR-"):
-                self.add(
-                    "record.closed-edited",
-                    step,
-                    record,
-                    self.author(step),
-                    f"{record} is an audit-trail review, closed when it was signed; commit "
-                    f"{step.commit.id[:12]} by {self.author(step)} edited it. A review is never "
-                    "edited: a new review is recorded instead.",
-                )
-        candidates = [(step, record) for step, record in candidates if record[:4] != "ATR-"]
+        edited = [(s, r, m) for s, r in candidates if (m := _written_once(r)) is not None]
+        for step, record, message in edited:
+            self.add(
+                "record.closed-edited",
+                step,
+                record,
+                self.author(step),
+                message.format(record=record, commit=step.commit.id[:12], author=self.author(step)),
+            )
+        candidates = [(s, r) for s, r in candidates if _written_once(r) is None]
         blobs = self.walk.place.blobs(
             blob
             for step, record in candidates
@@ -159,7 +160,7 @@ class AnomalyFinder:
             change = step.records[record]
             old = record_data(blobs.get(change.old_blob or ""), record)
             new = record_data(blobs.get(change.new_blob or ""), record)
-            kind = kind_of_id(record)
+            kind = record_kind(record)
             registry = self.walk.registry_at(step.commit.parents[0]) or self.latest
             if not isinstance(old, dict) or kind is None or registry is None:
                 continue
@@ -228,6 +229,12 @@ class AnomalyFinder:
                         "through a reviewed merge request.",
                     )
             commit = first[0] if first else None
+
+
+def _written_once(record: str) -> str | None:
+    """What is said of an edit of `record` when its kind is closed when written; else None."""
+    kind = record_kind(record)
+    return CLOSED_WHEN_WRITTEN.get(kind.special or "") if kind is not None else None
 
 
 def _records_of(step: Step, verdicts: Iterable[Verdict]) -> list[str]:

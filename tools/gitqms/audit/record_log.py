@@ -20,7 +20,7 @@ from ..history.index_store import Store, code_digest
 from ..history.read import Step
 from ..records.config import CONFIG_FILE
 from ..records.kinds import kind_of_id, record_id_from_path
-from ..signatures.claims import CONFIG_RECORD, record_data
+from ..signatures.claims import CONFIG_RECORD, front_matter, record_data
 from ..signatures.registry import Registry
 from ..signatures.verify import AUTHORED, Verdict, Walk, walk_history
 
@@ -115,9 +115,9 @@ def trail_entries(
 
 def summary_key(record: str, change: git.Change) -> str:
     """What a change summary depends on: both contents (by blob id), the kind of change and
-    whether the record is an SOP (whose body is compared by lines)."""
-    sop = "s" if record.startswith("SOP-") else "r"
-    return f"{change.old_blob or '-'} {change.new_blob or '-'} {change.status} {sop}"
+    whether the record's file is Markdown (an SOP's, whose body is compared by lines)."""
+    form = "s" if front_matter(record) else "r"  # the letters of stored summaries
+    return f"{change.old_blob or '-'} {change.new_blob or '-'} {change.status} {form}"
 
 
 class StoredSummaries:

@@ -10,6 +10,7 @@ from typing import Any
 
 from .. import git
 from ..history.receipts import DatedReceipt, dated_receipts
+from ..signatures.claims import is_document
 from ..signatures.verify import Report, Verdict, verify_history
 from ..text import plural, printable
 
@@ -83,8 +84,8 @@ def verification_lines(value: Mapping[str, Any]) -> list[Line]:
     for signature in value["signatures"]:
         when = datetime.fromisoformat(signature["date"])
         version = signature["version"]
-        if version:  # an SOP's version; a CAPA's or deviation's state
-            version = f" v{version}" if signature["record"].startswith("SOP-") else f" [{version}]"
+        if version:  # a document's version (an SOP's); a record's state (a CAPA's)
+            version = f" v{version}" if is_document(signature["record"]) else f" [{version}]"
         head = (
             f" {signature['commit'][:12]} {when:%Y-%m-%d %H:%M}Z "
             f"{signature['record']}{version or ''} {signature['meaning']} by {signature['signer']}"

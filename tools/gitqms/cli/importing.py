@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import get_args
 
 import click
 
@@ -10,12 +11,14 @@ from ..errors import Exit, QmsError
 from ..importing.fields import normalise
 from ..importing.gaps import ImportReport
 from ..importing.plan import plan_import
-from ..importing.request import ImportRequest, parse_assignments
+from ..importing.request import ImportKind, ImportRequest, parse_assignments
 from ..importing.write import place_import
+from ..records.kinds import BY_NAME
 from ..validation.run import require_config
 from .common import FORMAT_OPTION, echo_json, plural, printable, repository, signing_time
 
-_KINDS = {"sops": "sop", "capa": "capa", "deviations": "deviation"}
+# KIND is a folder: of each declared kind that importing/ can read.
+_KINDS = {kind.folder: kind.name for kind in BY_NAME.values() if kind.name in get_args(ImportKind)}
 
 
 @click.command("import")
@@ -112,7 +115,7 @@ def import_records(
 
 def _echo(report: ImportReport, *, written: bool) -> None:
     for file in report.files:
-        what = "document" if report.kind == "sop" else "row"
+        what = "document" if BY_NAME[report.kind].is_document else "row"
         click.echo(printable(f"{file.source}: {plural(file.read, what)} read"))
         for outcome in file.outcomes:
             where = outcome.where()
@@ -128,7 +131,7 @@ def _echo(report: ImportReport, *, written: bool) -> None:
         click.echo(printable(f"gap analysis: {report.report_path}"))
         if report.commit:
             click.echo(f"signed commit {report.commit[:12]}")
-        elif report.kind != "sop" and report.imported:
+        elif not BY_NAME[report.kind].is_document and report.imported:
             click.secho(
                 "note: written, not committed. A migrated CAPA or deviation past its initial "
                 "state counts only in a commit signed 'migrated' (qms import … --commit "

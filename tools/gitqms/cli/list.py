@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import click
 from rich.table import Table
 from rich.text import Text
 
 from ..errors import Exit
-from ..records.model import AuditReview, Capa, Deviation, Record, Sop
+from ..records.declaration import DueItem, Path
+from ..records.model import ControlledDocument, Record
 from ..validation.run import validate as run_validation
 from .common import FORMAT_OPTION, echo_json, plural, print_table, printable, repository
+from .kinds import KindChoice
+from .special import LIST_STATE
 
 
 def _summary(record: Record) -> dict[str, str]:
-    if isinstance(record, Sop):
+    """State, owner and key dates: a document's version and effective date; any other record's
+    state, owner and dates where its declaration keeps them."""
+    if isinstance(record, ControlledDocument):
         state = f"version {record.version}"
         dates = (
             f"effective {record.effective_date}"
@@ -21,32 +29,56 @@ def _summary(record: Record) -> dict[str, str]:
             else "effective on approval + training window"
         )
         return {"state": state, "owner": record.owner, "dates": dates}
-    if isinstance(record, Capa):
-        open_actions = sum(1 for action in record.actions if action.is_open)
-        return {
-            "state": record.state,
-            "owner": record.owner,
-            "dates": f"opened {record.opened}, due {record.due}, {plural(open_actions, 'open action')}",
-        }
-    if isinstance(record, AuditReview):
-        return {
-            "state": f"review of {record.since} to {record.until}",
-            "owner": record.reviewer,
-            "dates": f"reviewed {record.reviewed_on}",
-        }
-    assert isinstance(record, Deviation)
-    level = record.classification.level if record.classification else "unclassified"
+    # A plain dict: declaration paths step into dicts, and `raw` is a read-only view of one.
+    declared, raw = record.kind.declared, dict(record.raw)
+    state = _text(raw.get("state"))
+    if record.kind.special in LIST_STATE:
+        state = LIST_STATE[record.kind.special](state, raw)
     return {
-        "state": f"{record.state} ({record.type}, {level})",
-        "owner": record.owner,
-        "dates": f"discovered {record.discovered_at[:10]}",
+        "state": state,
+        "owner": _text(declared.fields.owner.first(raw) if declared.fields.owner else None),
+        "dates": ", ".join(_dates(declared.fields.opened, declared.due, raw)),
     }
+
+
+def _dates(opened: Path | None, due: tuple[DueItem, ...], raw: Mapping[str, Any]) -> list[str]:
+    """When it was opened ('discovered 2026-02-10', named after the field), the record's own
+    deadlines (due items of the record that only closing ends), and how many items of each
+    list with a due date are still open (their `while` holds): 'due 2026-08-31, 2 open actions'."""
+    dates = []
+    if opened is not None and (day := _text(opened.first(raw))):
+        dates.append(f"{_word(opened)} {day[:10]}")
+    for item in due:
+        if item.each is None and item.done is None and (day := _text(item.date.first(raw))):
+            dates.append(f"{_word(item.date)} {day}")
+        elif item.each is not None and item.while_:
+            listed = item.each.first(raw)
+            items = listed if isinstance(listed, list) else []
+            still = sum(1 for entry in items if _open(item, entry))
+            noun = item.each.steps[-1].removesuffix("[]").removesuffix("s")
+            dates.append(plural(still, f"open {noun}"))
+    return dates
+
+
+def _open(item: DueItem, entry: Any) -> bool:
+    holds = all(Path(field).first(entry) in values for field, values in item.while_)
+    return holds and (item.done is None or not item.done.first(entry))
+
+
+def _word(path: Path) -> str:
+    """A field's name as a word: 'discovered_at' -> 'discovered', 'reviewed_on' -> 'reviewed'."""
+    name = path.steps[-1].removesuffix("[]")
+    return name.removesuffix("_at").removesuffix("_on").replace("_", " ")
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
 
 
 @click.command("list")
 @click.option(
     "--kind",
-    type=click.Choice(["sop", "capa", "deviation", "audit-review"]),
+    type=KindChoice(lambda kind: True),
     help="Only this kind.",
 )
 @FORMAT_OPTION

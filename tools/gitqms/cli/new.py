@@ -4,26 +4,27 @@ from __future__ import annotations
 
 import click
 
-from ..actions.new import CAPA_SOURCES, DEVIATION_TYPES, NewRecord, new_record
+from ..actions.new import SOURCE_CHOICES, TYPE_CHOICES, NewRecord, new_kinds, new_record
 from ..validation.run import require_config
 from .common import repository, signing_time
+from .kinds import KindChoice
 
 
 @click.command()
-@click.argument("kind", type=click.Choice(["sop", "capa", "deviation"]))
+@click.argument("kind", type=KindChoice(lambda kind: kind in new_kinds()))
 @click.option("--title", required=True, help="One-line title of the record.")
 @click.option("--owner", help="Person ID of the owner (default: you, by your git email).")
 @click.option("--area", help="Area from qms.yaml (default: the first listed).")
 @click.option(
     "--type",
     "deviation_type",
-    type=click.Choice(DEVIATION_TYPES),
+    type=click.Choice(TYPE_CHOICES),
     default="unplanned",
     show_default=True,
     help="Deviation type (deviations only).",
 )
 @click.option(
-    "--source", type=click.Choice(CAPA_SOURCES), help="What raised the CAPA (CAPAs only)."
+    "--source", type=click.Choice(SOURCE_CHOICES), help="What raised the CAPA (CAPAs only)."
 )
 @click.option(
     "--ref", "references", multiple=True, help="Record that raised the CAPA, e.g. DEV-2026-0001."

@@ -13,7 +13,7 @@ from ..actions.new import next_id
 from ..errors import QmsError
 from ..records.config import QmsConfig
 from ..records.document import parse_document, read_text
-from ..records.kinds import BY_NAME, PLACEHOLDER, Kind
+from ..records.kinds import BY_NAME, KINDS, PLACEHOLDER, Kind
 from ..records.migration import MIGRATION_FIELD
 from ..records.repository import RecordFile, Repository
 from ..safeyaml import LoadError
@@ -50,7 +50,7 @@ def _existing_migrations(
 ) -> tuple[dict[str, dict[str, str]], dict[SourceKey, str]]:
     """Legacy ID -> record ID of every record migrated before, per kind; and the source row
     (or document) -> record ID, so that a re-run of a log without legacy IDs is refused too."""
-    found: dict[str, dict[str, str]] = {"sop": {}, "capa": {}, "deviation": {}}
+    found: dict[str, dict[str, str]] = {kind.name: {} for kind in KINDS}
     rows: dict[SourceKey, str] = {}
     for file in repo.layout().records:
         try:
@@ -104,7 +104,7 @@ def plan_import(
     layout_ids = {record.id for record in repo.layout().records}
     allocator = _Allocator(repo, kind)
     sources = [
-        read_source(path, (".docx",) if kind.name == "sop" else (".xlsx", ".csv"))
+        read_source(path, (".docx",) if kind.is_document else (".xlsx", ".csv"))
         for path in request.files
     ]
     names = [s.name for s in sources]
@@ -130,7 +130,7 @@ def plan_import(
         rows=migrated_rows,
     )
     for source in sources:
-        if kind.name == "sop":
+        if kind.is_document:
             state.sop(source)
         else:
             state.log(source)
@@ -230,7 +230,7 @@ class _PlanState:
         if built.approvals:
             migration["legacy_approval"] = built.approvals
         data[MIGRATION_FIELD] = migration
-        front = record_yaml("sop", data)
+        front = record_yaml(self.kind.name, data)
         title = str(data["title"])
         body = f"# {title}\n\n{built.body}" if title != PLACEHOLDER_TEXT else built.body
         self._accept(outcome, record_id, 0, f"---\n{front}---\n\n{body}")
@@ -292,12 +292,11 @@ class _PlanState:
                     else "no field of the record; its values are not imported"
                 )
             file.columns.append(column)
-        other = "deviation" if kind == "capa" else "capa"
         ctx = RowContext(
             kind,
             self.config,
             frozenset(self.ids),
-            self.migrated[other],
+            self._linked_legacy(),
             self.request.order,
             dict(self.request.defaults),
         )
@@ -313,6 +312,18 @@ class _PlanState:
                 if index < len(row.cells)
             }
             self._row(file, row.number, cells, ctx, source, table.sheet)
+
+    def _linked_legacy(self) -> dict[str, str]:
+        """Legacy ID -> record ID of the records migrated before whose kinds this kind links
+        to both ways (a CAPA's deviations, a deviation's CAPA): what a legacy reference means."""
+        linked = dict.fromkeys(
+            name for link in self.kind.declared.links if link.back for name in link.to
+        )
+        return {
+            legacy: record
+            for name in linked
+            for legacy, record in self.migrated.get(name, {}).items()
+        }
 
     def _unreadable_row(
         self, file: FileReport, headers: list[str], row: Row, mapping: dict[int, str]

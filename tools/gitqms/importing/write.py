@@ -65,12 +65,13 @@ def place_import(repo: Repository, plan: ImportPlan, reason: str | None, now: da
 
 
 def commit_import(repo: Repository, plan: ImportPlan, reason: str, now: datetime) -> str:
-    """One commit with every file of the import, signed 'migrated' for each CAPA and deviation
-    (one signature claim per record, bound to its exact bytes), checked like `qms check`."""
+    """One commit with every file of the import, signed 'migrated' for each record with states
+    (a CAPA, a deviation; not a document), one signature claim per record, bound to its exact
+    bytes; checked like `qms check`."""
     from ..actions.sign import current_signer, head, plan_record_signatures
     from ..history.commits import format_trailers
     from ..rules.check import check_range
-    from ..signatures.claims import trailer_lines
+    from ..signatures.claims import is_document, trailer_lines
     from ..signatures.verify import walk_to_sign
 
     root = repo.root
@@ -81,7 +82,7 @@ def commit_import(repo: Repository, plan: ImportPlan, reason: str, now: datetime
     signed = {
         record: plan.files[path].encode("utf-8")
         for record, path in plan.records.items()
-        if not record.startswith("SOP-")
+        if not is_document(record)
     }
     if signed and MIGRATED_MEANING not in registry.config.signatures.get(plan.report.kind, {}):
         raise QmsError(

@@ -1,17 +1,20 @@
-"""What a new approval signature did to an SOP: the day the version becomes effective and why,
-or which signatures it still needs. Judged exactly as `qms status` judges it, on the day the
-signature carries (its committer date, set by the signer)."""
+"""What a new approval signature did to a document (an SOP, …): the day the version becomes
+effective and why, or which signatures it still needs. Judged exactly as `qms status` judges
+it, on the day the signature carries (its committer date, set by the signer)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from ..records.config import SignatureRule
+from ..records.kinds import kind_of_id
+from ..records.lifecycles import DocumentPolicy
 from ..signatures.claims import content_hash
 from ..signatures.verify import walk_history
-from .documents import BY_APPROVAL, BY_DATE, Version
+from .documents import BY_APPROVAL, BY_DATE, DocumentStatus, Version
 from .status import committed_records, snapshot
 
 
@@ -24,32 +27,41 @@ class Notice:
 def approval_notices(
     root: Path, commit: str, record_ids: Sequence[str], meaning: str
 ) -> list[Notice]:
-    """For each SOP in `record_ids` that `commit` signed with an approval meaning."""
+    """For each document in `record_ids` that `commit` signed with a meaning of the approval
+    policy of its kind."""
     walk = walk_history(root, [commit])
     registry = walk.registry_at(commit)
-    sops = [r for r in dict.fromkeys(record_ids) if r.startswith("SOP-")]
-    if registry is None or not sops or meaning not in registry.config.lifecycles.sop.approval:
+    if registry is None:
+        return []
+    config = registry.config
+    approving = {
+        record_id: kind
+        for record_id in dict.fromkeys(record_ids)
+        if (kind := kind_of_id(record_id)) is not None
+        and kind.is_document
+        and kind.name in config.lifecycles.documents
+        and meaning in config.lifecycles.documents[kind.name].approval
+    }
+    if not approving:
         return []
     day = next(
         s.commit.committer.utc.date() for s in reversed(walk.history.steps) if s.commit.id == commit
     )
     contents = committed_records(root, walk, commit)
-    rules = registry.config.signatures.get("sop", {})
     notices = []
-    for record in snapshot(root, walk, commit, day, sops).records:
+    for record in snapshot(root, walk, commit, day, list(approving)).records:
         document = record.document
         if document is None:  # its path holds no regular file: `qms check` says so
             continue
         signed = content_hash(contents[record.id])
         version = next((v for v in document.versions if v.content == signed), None)
         if version is None:  # not approved yet: what is missing
-            marks = document.working.signatures if document.working else ()
-            missing = []
-            for needed in registry.config.lifecycles.sop.approval:
-                count = rules[needed].count if needed in rules else 1
-                have = len({s.person for s in marks if s.meaning == needed})
-                if have < count:
-                    missing.append(f"'{needed}' ({have} of {count})")
+            kind = approving[record.id]
+            missing = _missing(
+                document,
+                config.lifecycles.documents[kind.name],
+                config.signatures.get(kind.name, {}),
+            )
             number = document.working.version if document.working else "?"
             notices.append(
                 Notice(
@@ -59,6 +71,20 @@ def approval_notices(
         else:
             notices.append(_effective_notice(record.id, version, day))
     return notices
+
+
+def _missing(
+    document: DocumentStatus, policy: DocumentPolicy, rules: Mapping[str, SignatureRule]
+) -> list[str]:
+    """The approval meanings the document's working version still lacks, with their counts."""
+    marks = document.working.signatures if document.working else ()
+    missing = []
+    for needed in policy.approval:
+        count = rules[needed].count if needed in rules else 1
+        have = len({s.person for s in marks if s.meaning == needed})
+        if have < count:
+            missing.append(f"'{needed}' ({have} of {count})")
+    return missing
 
 
 def _effective_notice(record_id: str, version: Version, day: date) -> Notice:

@@ -1,4 +1,5 @@
-"""The status of a controlled document on a given day, derived from its signatures and dates.
+"""The status of a controlled document of any document kind (an SOP, …) on a given day, derived
+from its signatures and dates, by the approval policy of its kind.
 
 A version is approved once every meaning of the approval policy (e.g. reviewed and approved)
 has its required number of distinct signers on the same content. It is effective from its
@@ -145,7 +146,7 @@ def completed_on(
 
 
 def training_window(data: Mapping[str, Any], default: int) -> int:
-    """The SOP's own `training.window_days`, else `default`."""
+    """The document's own `training.window_days`, else `default`."""
     training = data.get("training")
     own = _int(training.get("window_days")) if isinstance(training, Mapping) else None
     return own if own is not None else default
@@ -174,8 +175,9 @@ def document_status(
     on: date,
     default_window: Callable[[str | None], int],
 ) -> DocumentStatus:
-    """`signed`: every signed content of the SOP; `head`: the committed content and its data;
-    `default_window`: qms.yaml's training window in force at a commit (None: at the revision)."""
+    """`signed`: every signed content of the document; `head`: the committed content and its
+    data; `default_window`: qms.yaml's training window in force at a commit (None: at the
+    revision)."""
     notes: list[str] = []
     versions = _approved_versions(signed, policy, rules, on, default_window, notes)
     retired = _retirement(versions, policy, rules, on)
@@ -336,8 +338,8 @@ def _reviews(
 
 
 def supersede_across(statuses: dict[str, DocumentStatus], on: date) -> dict[str, DocumentStatus]:
-    """An SOP version that supersedes another SOP ('supersedes: SOP-0004 v3') ends that one's
-    effective version on the day it becomes effective itself."""
+    """A document version that supersedes another document ('supersedes: SOP-0004 v3') ends
+    that one's effective version on the day it becomes effective itself."""
     result = dict(statuses)
     for status in statuses.values():
         current = status.current

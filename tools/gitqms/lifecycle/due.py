@@ -1,14 +1,18 @@
-"""What is due when: CAPA actions and effectiveness checks, investigations, external reports,
-OOS notifications, periodic reviews and upcoming effectivity, each with its overdue flag."""
+"""What is due when, each with its overdue flag: the items a record kind declares (a CAPA's
+closure, actions and effectiveness check, a deviation's external reports, …), read from the
+record's fields. What a kind computes in code (a deviation's investigation and OOS notification)
+is in `special`; a document's periodic review and upcoming effectivity in `status`."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from ..records.config import DuePolicy
+from ..records.declaration import DueItem, Path
+from ..records.kinds import Kind
 
 
 @dataclass(frozen=True)
@@ -31,7 +35,7 @@ class Due:
         }
 
 
-def _day(value: Any) -> date | None:
+def day_of(value: Any) -> date | None:
     """The calendar day of a date or date-time string (in its own zone)."""
     if not isinstance(value, str):
         return None
@@ -41,7 +45,8 @@ def _day(value: Any) -> date | None:
         return None
 
 
-def _moment(value: Any) -> datetime | None:
+def moment_of(value: Any) -> datetime | None:
+    """The moment of a date-time string (a plain date is not one)."""
     if not isinstance(value, str) or "T" not in value:
         return None
     try:
@@ -50,84 +55,91 @@ def _moment(value: Any) -> datetime | None:
         return None
 
 
-def _item(record: str, what: str, due: date | None, on: date, **extra: Any) -> list[Due]:
+def due_item(record: str, what: str, due: date | None, on: date, **extra: Any) -> list[Due]:
+    """The item due on `due` (overdue when that day is before `on`); none without a day."""
     return [] if due is None else [Due(record, what, due, due < on, **extra)]
 
 
-def capa_due(record: str, data: Mapping[str, Any], closed: bool, on: date) -> list[Due]:
-    if closed:
-        return []
-    owner = data.get("owner") if isinstance(data.get("owner"), str) else None
-    items = _item(record, "closure", _day(data.get("due")), on, owner=owner)
-    for action in data.get("actions") or ():
-        if isinstance(action, dict) and action.get("status") in ("open", "in-progress"):
-            items += _item(
-                record,
-                f"action {action.get('id', '?')}",
-                _day(action.get("due")),
-                on,
-                owner=action.get("owner"),
-            )
-    check = data.get("effectiveness")
-    if isinstance(check, dict) and not check.get("verdict"):
-        items += _item(record, "effectiveness check", _day(check.get("due")), on, owner=owner)
-    return items
-
-
-def deviation_due(
-    record: str,
+def declared_due(
+    kind: Kind,
+    record_id: str,
     data: Mapping[str, Any],
-    closed: bool,
-    cancelled: bool,
-    policy: DuePolicy,
-    extension_signed: bool,
+    state: str,
+    closed_states: Collection[str],
     on: date,
 ) -> list[Due]:
-    owner = data.get("owner") if isinstance(data.get("owner"), str) else None
+    """The items `kind` declares due (`due:` in its declaration), for a record in `state`.
+
+    An item is not due in the states it names under `until` (none named: in any of
+    `closed_states`). With `each`, it is one item per entry of that list; its paths are within
+    the entry, and a path starting with `/` is the record's. An entry is left out where a
+    `while` field holds none of its values, once its `done` field holds a value, or when its
+    date is missing. `{field}` in `what` and `detail` is that field's value ('?' when absent).
+    """
     items: list[Due] = []
-    if cancelled:
-        return items
-    if not closed and data.get("state") in ("reported", "classified", "investigation"):
-        investigation = data.get("investigation") or {}
-        extension = investigation.get("extension") if isinstance(investigation, dict) else None
-        discovered = _day(data.get("discovered_at"))
-        due = _day(investigation.get("due")) if isinstance(investigation, dict) else None
-        detail = None
-        if due is None and discovered is not None:
-            due = discovered + timedelta(days=policy.investigation_days)
-            detail = f"{policy.investigation_days} days after discovery"
-        if isinstance(extension, dict) and _day(extension.get("due")):
-            if extension_signed:
-                due, detail = _day(extension.get("due")), "extended, signed by QA"
-            else:
-                detail = "an extension is recorded but not signed by QA ('extended'); this is the original due date"
-        items += _item(record, "investigation", due, on, owner=owner, detail=detail)
-    for report in data.get("external_reporting") or ():
-        if isinstance(report, dict) and not report.get("done_at"):
-            deadline = report.get("deadline")
-            items += _item(
-                record,
-                f"report to {report.get('to', '?')}",
-                _day(deadline),
-                on,
-                owner=owner,
-                detail=f"deadline {deadline}",
-            )
-    oos = data.get("oos")
-    if isinstance(oos, dict) and oos.get("administered") is True:
-        accepted = _moment(oos.get("physician_accepted_at"))
-        if accepted is not None and not oos.get("sponsor_notified_at"):
-            deadline = accepted + timedelta(hours=policy.oos_notification_hours)
-            items += _item(
-                record,
-                "sponsor notification (OOS)",
-                deadline.date(),
-                on,
-                owner=owner,
-                detail=f"{policy.oos_notification_hours} h after the physician's acceptance: "
-                f"{deadline.isoformat()}",
-            )
+    for item in kind.declared.due:
+        if state in (closed_states if item.until is None else item.until):
+            continue
+        for scope in _scopes(item, data):
+            items += _declared_item(item, record_id, scope, data, on)
     return items
+
+
+def _scopes(item: DueItem, data: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """Where the item's paths are read: the record, or each entry of its `each` list."""
+    if item.each is None:
+        return [data]
+    return [
+        entry
+        for _, found in item.each.found(data)
+        if isinstance(found, list)
+        for entry in found
+        if isinstance(entry, Mapping)
+    ]
+
+
+def _value(path: Path | None, scope: Mapping[str, Any], record: Mapping[str, Any]) -> Any:
+    if path is None:
+        return None
+    return path.first(record if path.from_root else scope)
+
+
+def _declared_item(
+    item: DueItem,
+    record_id: str,
+    scope: Mapping[str, Any],
+    record: Mapping[str, Any],
+    on: date,
+) -> list[Due]:
+    for field, allowed in item.while_:
+        if _value(Path(field), scope, record) not in allowed:
+            return []
+    if item.done is not None and _value(item.done, scope, record):
+        return []
+    owner = _value(item.owner, scope, record)
+    detail = None if item.detail is None else _filled(item.detail, scope, record)
+    return due_item(
+        record_id,
+        _filled(item.what, scope, record),
+        day_of(_value(item.date, scope, record)),
+        on,
+        owner=owner if isinstance(owner, str) else None,
+        detail=detail,
+    )
+
+
+_FIELD = re.compile(r"\{([^{}]+)\}")
+
+
+def _filled(text: str, scope: Mapping[str, Any], record: Mapping[str, Any]) -> str:
+    """`text` with each `{field}` replaced by its value, '?' where the field is absent."""
+
+    def value(match: re.Match[str]) -> str:
+        path = Path(match.group(1))
+        found = next(path.found(record if path.from_root else scope), None)
+        return "?" if found is None else str(found[1])
+
+    return _FIELD.sub(value, text)
 
 
 def within(items: list[Due], on: date, days: int) -> list[Due]:

@@ -18,7 +18,7 @@ from ..signatures.verify import Verdict, Walk
 class Signature:
     record: str
     meaning: str
-    version: str | None  # as the trailer names it: an SOP's version, a CAPA's state
+    version: str | None  # as the trailer names it: a document's version, a record's state
     content: str  # sha256 of the record's bytes that the signature covers
     person: str
     name: str  # printed name

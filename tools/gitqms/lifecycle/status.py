@@ -7,7 +7,7 @@ qms.yaml in force there.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -17,13 +17,14 @@ from .. import git
 from ..errors import QmsError
 from ..history.read import NOT_A_FILE_FIX, not_a_file, record_entries
 from ..records.config import QmsConfig
-from ..records.kinds import kind_of_id
+from ..records.kinds import Kind, kind_of_id
 from ..records.lifecycles import Machine
 from ..signatures.claims import content_hash, record_data
 from ..signatures.verify import Walk, trusted_registry, walk_history
 from .documents import EFFECTIVE, DocumentStatus, Version, document_status, supersede_across
-from .due import Due, capa_due, deviation_due
-from .signed import SignedContent, extension_signed, investigation_extension, signed_contents
+from .due import Due, declared_due
+from .signed import SignedContent, signed_contents
+from .special import STATES, DueContext, due_items
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,19 +32,19 @@ class RecordStatus:
     id: str
     kind: str
     title: str
-    state: str  # an SOP's derived status; a CAPA's or deviation's state field
-    version: str | None  # an SOP's version in force, else its newest; None for others
-    effective_date: str | None  # an SOP's date as written (None when left empty)
+    state: str  # a document's derived status; a record's state field
+    version: str | None  # a document's version in force, else its newest; None for others
+    effective_date: str | None  # a document's date as written (None when left empty)
     next_review: date | None
     due: tuple[Due, ...]
     document: DocumentStatus | None = None
     signed_state: str | None = None  # the state the last valid transition signature reached
     notes: tuple[str, ...] = ()
-    data: Mapping[str, Any] | None = None  # a CAPA's or deviation's fields as committed
+    data: Mapping[str, Any] | None = None  # a record's fields as committed (not a document's)
 
     @property
     def effective_from(self) -> date | None:
-        """The derived day the shown SOP version is (or becomes) effective."""
+        """The derived day the shown document version is (or becomes) effective."""
         shown = self.shown
         return shown.effective_from if shown else None
 
@@ -54,7 +55,7 @@ class RecordStatus:
 
     @property
     def shown(self) -> Version | None:
-        """The SOP version this status describes: in force, else upcoming, else the draft."""
+        """The document version this status describes: in force, else upcoming, else the draft."""
         document = self.document
         return (document.current or document.upcoming or document.working) if document else None
 
@@ -171,46 +172,78 @@ def snapshot(
         return (found.config if found else config).due.training_window_days
 
     statuses = {record_id: _not_a_file(walk, record_id, mode) for record_id, mode in others.items()}
-    documents: dict[str, DocumentStatus] = {}
-    for record_id, content in sorted(contents.items()):
-        data = record_data(content, record_id)
-        if not isinstance(data, dict):
-            kind = kind_of_id(record_id)
-            statuses[record_id] = RecordStatus(
-                id=record_id,
-                kind=kind.name if kind else "?",
-                title="",
-                state="unreadable",
-                version=None,
-                effective_date=None,
-                next_review=None,
-                due=(),
-                notes=("the committed file does not parse; run `qms validate`",),
-            )
-            continue
-        if record_id.startswith("SOP-"):
-            documents[record_id] = document_status(
-                record_id,
-                signed.get(record_id, {}),
-                (content_hash(content), data),
-                config.lifecycles.sop,
-                config.signatures.get("sop", {}),
-                on,
-                default_window,
-            )
-        elif record_id.startswith("ATR-"):
-            statuses[record_id] = _review_status(record_id, content, data, signed, on)
-        else:
-            statuses[record_id] = _machine_status(
-                record_id, data, signed.get(record_id, {}), config, on
-            )
-    for document in supersede_across(documents, on).values():
-        statuses[document.id] = _document_record(document, contents[document.id], on)
+    statuses.update(record_statuses(contents, signed, config, on, default_window))
     chosen = [statuses[i] for i in sorted(statuses) if not record_ids or i in record_ids]
     return Snapshot(commit, on, chosen, list(walk.report.notes))
 
 
-def _document_record(document: DocumentStatus, content: bytes, on: date) -> RecordStatus:
+def record_statuses(
+    contents: Mapping[str, bytes],
+    signed: Mapping[str, Mapping[str, SignedContent]],
+    config: QmsConfig,
+    on: date,
+    default_window: Callable[[str | None], int],
+    kind_of: Callable[[str], Kind | None] = kind_of_id,
+) -> dict[str, RecordStatus]:
+    """The status on `on` of each record in `contents` (record ID -> its committed bytes), by
+    its kind's family: a document's derived from the signatures on its versions and the
+    approval policy of its kind; any other record's from its state machine (`record_status`).
+    `signed`: record -> content hash -> what was validly signed on it; `default_window`:
+    qms.yaml's training window in force at a commit (None: at the revision)."""
+    statuses: dict[str, RecordStatus] = {}
+    documents: dict[str, DocumentStatus] = {}
+    kinds: dict[str, Kind] = {}
+    for record_id, content in sorted(contents.items()):
+        kind = kinds[record_id] = known_kind(record_id, kind_of)
+        data = record_data(content, record_id)
+        if not isinstance(data, dict):
+            statuses[record_id] = _unreadable(kind, record_id)
+        elif kind.is_document:
+            documents[record_id] = document_status(
+                record_id,
+                signed.get(record_id, {}),
+                (content_hash(content), data),
+                config.lifecycles.documents[kind.name],
+                config.signatures.get(kind.name, {}),
+                on,
+                default_window,
+            )
+        else:
+            statuses[record_id] = record_status(
+                kind, record_id, content, data, signed.get(record_id, {}), config, on
+            )
+    for document in supersede_across(documents, on).values():
+        statuses[document.id] = _document_record(kinds[document.id], document, on)
+    return statuses
+
+
+def known_kind(record_id: str, kind_of: Callable[[str], Kind | None] = kind_of_id) -> Kind:
+    """The kind of a record the history listed (never None for such a record)."""
+    kind = kind_of(record_id)
+    if kind is None:  # history reads only the records of declared kinds
+        raise QmsError(
+            f"{record_id} is not the ID of a declared record kind",
+            hint="report this: the history listed a record that no kind declares",
+        )
+    return kind
+
+
+def _unreadable(kind: Kind, record_id: str) -> RecordStatus:
+    return RecordStatus(
+        id=record_id,
+        kind=kind.name,
+        title="",
+        state="unreadable",
+        version=None,
+        effective_date=None,
+        next_review=None,
+        due=(),
+        notes=("the committed file does not parse; run `qms validate`",),
+    )
+
+
+def _document_record(kind: Kind, document: DocumentStatus, on: date) -> RecordStatus:
+    """A document's status, with its periodic review and its upcoming version's first day."""
     shown = document.current or document.upcoming or document.working
     data: Mapping[str, Any] = shown.data if shown else {}
     due: list[Due] = []
@@ -241,7 +274,7 @@ def _document_record(document: DocumentStatus, content: bytes, on: date) -> Reco
         notes.append(f"v{document.working.version} is {document.working.status}")
     return RecordStatus(
         id=document.id,
-        kind="sop",
+        kind=kind.name,
         title=_text(data.get("title")) or "",
         state=document.status,
         version=str(shown.version) if shown else None,
@@ -257,40 +290,20 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _review_status(
+def record_status(
+    kind: Kind,
     record_id: str,
     content: bytes,
-    data: Mapping[str, Any],
-    signed: Mapping[str, Mapping[str, SignedContent]],
-    on: date,
-) -> RecordStatus:
-    """An audit-trail review has no lifecycle: it is signed (on this exact content) or not."""
-    item = signed.get(record_id, {}).get(content_hash(content))
-    done = item is not None and any(s.counts_from.date() <= on for s in item.signatures)
-    return RecordStatus(
-        id=record_id,
-        kind="audit-review",
-        title=_text(data.get("title")) or "",
-        state="signed" if done else "unsigned",
-        version=None,
-        effective_date=None,
-        next_review=None,
-        due=(),
-        notes=() if done else ("no valid 'audit-trail-reviewed' signature covers this content",),
-        data=data,
-    )
-
-
-def _machine_status(
-    record_id: str,
     data: Mapping[str, Any],
     signed: Mapping[str, SignedContent],
     config: QmsConfig,
     on: date,
 ) -> RecordStatus:
-    kind = kind_of_id(record_id)
-    assert kind is not None
-    machine: Machine = config.lifecycles.machines[kind.name]
+    """The status of a record of the record family: its state field, judged by its kind's
+    state machine; a kind without one (an audit-trail review) by its special code."""
+    machine = config.lifecycles.machines.get(kind.name)
+    if machine is None:
+        return _stateless_status(kind, record_id, content, data, signed, on)
     state = _text(data.get("state")) or "?"
     signed_state = _signed_state(signed, machine, on)
     notes = []
@@ -299,20 +312,16 @@ def _machine_status(
             f"the state '{state}' was not reached by a signed transition"
             + (f" (the last signed state is '{signed_state}')" if signed_state else "")
         )
-    closed = state in machine.closed
-    if kind.name == "capa":
-        due = capa_due(record_id, data, closed, on)
-    else:
-        extension_ok = extension_signed(signed, investigation_extension(data), on)
-        due = deviation_due(
-            record_id,
-            data,
-            closed,
-            state == "cancelled",
-            config.due,
-            extension_ok,
-            on,
-        )
+    context = DueContext(
+        record=record_id,
+        data=data,
+        state=state,
+        closed=state in machine.closed,
+        policy=config.due,
+        signed=signed,
+        on=on,
+    )
+    due = due_items(kind, context, declared_due(kind, record_id, data, state, machine.closed, on))
     return RecordStatus(
         id=record_id,
         kind=kind.name,
@@ -324,6 +333,36 @@ def _machine_status(
         due=tuple(due),
         signed_state=signed_state,
         notes=tuple(notes),
+        data=data,
+    )
+
+
+def _stateless_status(
+    kind: Kind,
+    record_id: str,
+    content: bytes,
+    data: Mapping[str, Any],
+    signed: Mapping[str, SignedContent],
+    on: date,
+) -> RecordStatus:
+    """A record kind without a state machine: its special code says its state; without any,
+    its state field as written. It has no closed states, so what its declaration makes due stays
+    due until done."""
+    hook = STATES.get(kind.special) if kind.special else None
+    if hook is not None:
+        state, notes = hook(content_hash(content), signed, on)
+    else:
+        state, notes = _text(data.get("state")) or "?", ()
+    return RecordStatus(
+        id=record_id,
+        kind=kind.name,
+        title=_text(data.get("title")) or "",
+        state=state,
+        version=None,
+        effective_date=None,
+        next_review=None,
+        due=tuple(declared_due(kind, record_id, data, state, (), on)),
+        notes=notes,
         data=data,
     )
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from .kinds import KINDS
 from .lifecycles import Lifecycles, build_lifecycles
 
 CONFIG_FILE = "qms.yaml"
@@ -132,7 +133,7 @@ def build_config(data: Mapping[str, Any]) -> QmsConfig:
                 for meaning, rule in (policy.get(kind) or {}).items()
             }
         )
-        for kind in ("sop", "capa", "deviation", "audit-review", "qms")
+        for kind in (*(kind.name for kind in KINDS), "qms")
     }
     privacy = data.get("privacy") or {}
     server = data.get("server") or {}

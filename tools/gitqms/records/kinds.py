@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -24,6 +24,7 @@ from jsonschema.exceptions import best_match
 
 from ..errors import QmsError
 from ..safeyaml import LoadError, load_yaml
+from .declaration import Declared, declared
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,6 +38,12 @@ class Kind:
     family: str  # "document" (versions approved by signatures) or "record" (a state machine)
     schema: str  # the packaged schema's name, as `packaged_schema_text` takes it: "capa"
     special: str | None = None  # behaviour that stays in code: "audit-review", "deviation"
+    # people, references, dates, due items, links, register
+    declared: Declared = field(default_factory=Declared)
+
+    @property
+    def is_document(self) -> bool:
+        return self.family == "document"
 
     @property
     def id_pattern(self) -> re.Pattern[str]:
@@ -113,6 +120,7 @@ def _read(folder: Traversable, name: str) -> tuple[Kind, Any]:
         family=data["family"],
         schema=schema,
         special=data.get("special"),
+        declared=declared(data),
     ), data.get("lifecycle", data.get("document"))
 
 

@@ -1,4 +1,5 @@
-"""Lifecycles from qms.yaml: the state machines of CAPAs and deviations, and SOP approval.
+"""Lifecycles from qms.yaml: the state machine of each kind of the record family (CAPA,
+deviation, …), and what approves a version of each kind of the document family (SOP, …).
 
 A state machine names its initial state, its closed states (a closed record changes only by
 reopening), the allowed transitions with the signature meaning each needs (the roles come from
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from .kinds import PLACEHOLDER, packaged
+from .kinds import KINDS, PLACEHOLDER, packaged
 
 
 @dataclass(frozen=True)
@@ -113,13 +114,17 @@ class DocumentPolicy:
 
 @dataclass(frozen=True)
 class Lifecycles:
-    sop: DocumentPolicy
-    machines: Mapping[str, Machine]  # "capa", "deviation"
+    documents: Mapping[str, DocumentPolicy]  # every kind of the document family: "sop", …
+    machines: Mapping[str, Machine]  # every kind of the record family with a state machine
+
+    @property
+    def sop(self) -> DocumentPolicy:
+        return self.documents["sop"]
 
 
 # Used for any kind that qms.yaml does not configure; `qms init` writes them out in full.
-# They are the kinds' declarations (gitqms/kinds/*.yaml): `document` for SOPs, `lifecycle` for
-# CAPAs and deviations.
+# They are the kinds' declarations (gitqms/kinds/*.yaml): `document` for the document family,
+# `lifecycle` for the record family.
 DEFAULTS: dict[str, Any] = dict(packaged().defaults)
 
 # Fields `qms advance` writes along with the state; a signed change of only these is not
@@ -155,13 +160,17 @@ def _machine(kind: str, data: Mapping[str, Any]) -> Machine:
 def build_lifecycles(data: Mapping[str, Any] | None) -> Lifecycles:
     """The lifecycles of qms.yaml's `lifecycles` section; the defaults for any kind it omits."""
     given = data or {}
-    sop = given.get("sop") or DEFAULTS["sop"]
-    return Lifecycles(
-        sop=DocumentPolicy(approval=tuple(sop["approval"])),
-        machines=MappingProxyType(
-            {
-                kind: _machine(kind, given.get(kind) or DEFAULTS[kind])
-                for kind in ("capa", "deviation")
-            }
-        ),
-    )
+    documents: dict[str, DocumentPolicy] = {}
+    machines: dict[str, Machine] = {}
+    for kind in KINDS:
+        if kind.name not in DEFAULTS:
+            continue  # no lifecycle of its own: an audit-trail review is closed when written
+        policy = {**DEFAULTS[kind.name], **(given.get(kind.name) or {})}
+        if kind.is_document:
+            documents[kind.name] = DocumentPolicy(
+                approval=tuple(policy["approval"]),
+                **{k: policy[k] for k in ("release", "retire", "periodic_review") if k in policy},
+            )
+        else:
+            machines[kind.name] = _machine(kind.name, given.get(kind.name) or DEFAULTS[kind.name])
+    return Lifecycles(documents=MappingProxyType(documents), machines=MappingProxyType(machines))

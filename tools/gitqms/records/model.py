@@ -1,31 +1,36 @@
-"""Typed, immutable records, built once from data that has passed its schema."""
+"""Typed, immutable records, built once from data that has passed its schema.
+
+Every kind of the document family is a `ControlledDocument`; every kind of the record family
+with a state machine is a `StateRecord` (CAPA and deviation add typed fields for their own
+code); an audit-trail review is an `AuditReview`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import Any
 
-from .kinds import AUDIT_REVIEW, CAPA, DEVIATION, SOP, Kind
+from .kinds import AUDIT_REVIEW, CAPA, DEVIATION, Kind
 
 
 def _tuple(value: Any) -> tuple[str, ...]:
     return tuple(value or ())
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Record:
+    kind: Kind
     id: str
     title: str
     path: str
     raw: Mapping[str, Any]  # every field as written, read-only
 
-    kind: ClassVar[Kind]
-
 
 @dataclass(frozen=True, kw_only=True)
-class Sop(Record):
+class ControlledDocument(Record):
+    """A version of a document of any document kind (SOP, work instruction, form, …)."""
+
     version: int = 1
     owner: str = ""
     area: str = ""
@@ -40,7 +45,6 @@ class Sop(Record):
     tags: tuple[str, ...] = ()
     related_sops: tuple[str, ...] = ()
     body: str = ""
-    kind: ClassVar[Kind] = SOP
 
     @property
     def supersedes_id(self) -> str | None:
@@ -93,10 +97,18 @@ class Effectiveness:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Capa(Record):
-    state: str = "initiated"
+class StateRecord(Record):
+    """A record of the record family with a state machine: where it is, whose it is, and the
+    days it was opened and closed, wherever its declaration keeps them."""
+
+    state: str
     owner: str = ""
     opened: str = ""
+    closed: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Capa(StateRecord):
     due: str = ""
     source_type: str = ""
     source_references: tuple[str, ...] = ()
@@ -105,9 +117,7 @@ class Capa(Record):
     root_cause: RootCause | None = None
     actions: tuple[Action, ...] = ()
     effectiveness: Effectiveness | None = None
-    closed: str | None = None
     related_sops: tuple[str, ...] = ()
-    kind: ClassVar[Kind] = CAPA
 
 
 @dataclass(frozen=True)
@@ -120,14 +130,12 @@ class Classification:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Deviation(Record):
+class Deviation(StateRecord):
     type: str = "unplanned"
-    state: str = "reported"
     occurred_at: str = ""
     discovered_at: str = ""
     reported_at: str | None = None
     reported_by: str = ""
-    owner: str = ""
     area: str = ""
     coi: str | None = None
     patient_involved: bool = False
@@ -136,8 +144,6 @@ class Deviation(Record):
     investigation_due: str | None = None
     capa: tuple[str, ...] = ()
     sops: tuple[str, ...] = ()
-    closed: str | None = None
-    kind: ClassVar[Kind] = DEVIATION
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -152,19 +158,29 @@ class AuditReview(Record):
     reviewer: str = ""
     reviewed_on: str = ""
     conclusion: str = ""
-    kind: ClassVar[Kind] = AUDIT_REVIEW
 
 
 def build_record(kind: Kind, path: str, data: Mapping[str, Any], body: str | None) -> Record:
     """A typed record from data that has passed its schema."""
     raw = MappingProxyType(dict(data))
-    common: dict[str, Any] = {"id": data["id"], "title": data["title"], "path": path, "raw": raw}
-    return _BUILDERS[kind.name](common, data, body)
+    common: dict[str, Any] = {
+        "kind": kind,
+        "id": data["id"],
+        "title": data["title"],
+        "path": path,
+        "raw": raw,
+    }
+    builder = _BUILDERS.get(kind.name)
+    if builder is None:
+        builder = _document if kind.is_document else _state_record
+    return builder(common, data, body)
 
 
-def _sop(common: dict[str, Any], data: Mapping[str, Any], body: str | None) -> Sop:
+def _document(
+    common: dict[str, Any], data: Mapping[str, Any], body: str | None
+) -> ControlledDocument:
     training = data["training"]
-    return Sop(
+    return ControlledDocument(
         **common,
         version=int(data["version"]),  # JSON Schema counts 1.0 as an integer
         owner=data["owner"],
@@ -183,13 +199,31 @@ def _sop(common: dict[str, Any], data: Mapping[str, Any], body: str | None) -> S
     )
 
 
+def _facts(common: dict[str, Any], data: Mapping[str, Any]) -> dict[str, Any]:
+    """The common facts of a state record, from where its declaration keeps them."""
+    fields = common["kind"].declared.fields
+
+    def text(path: Any) -> Any:
+        value = path.first(data) if path is not None else None
+        return value if isinstance(value, str) else None
+
+    return {
+        **common,
+        "state": data["state"],
+        "owner": text(fields.owner) or "",
+        "opened": text(fields.opened) or "",
+        "closed": text(fields.closed),
+    }
+
+
+def _state_record(common: dict[str, Any], data: Mapping[str, Any], body: str | None) -> StateRecord:
+    return StateRecord(**_facts(common, data))
+
+
 def _capa(common: dict[str, Any], data: Mapping[str, Any], body: str | None) -> Capa:
     risk, cause, check = data.get("risk"), data.get("root_cause"), data.get("effectiveness")
     return Capa(
-        **common,
-        state=data["state"],
-        owner=data["owner"],
-        opened=data["opened"],
+        **_facts(common, data),
         due=data["due"],
         source_type=data["source"]["type"],
         source_references=_tuple(data["source"].get("references")),
@@ -205,7 +239,6 @@ def _capa(common: dict[str, Any], data: Mapping[str, Any], body: str | None) -> 
         )
         if check
         else None,
-        closed=data.get("closed"),
         related_sops=_tuple(data.get("related_sops")),
     )
 
@@ -226,14 +259,12 @@ def _action(item: Mapping[str, Any]) -> Action:
 def _deviation(common: dict[str, Any], data: Mapping[str, Any], body: str | None) -> Deviation:
     classification = data.get("classification")
     return Deviation(
-        **common,
+        **_facts(common, data),
         type=data["type"],
-        state=data["state"],
         occurred_at=data["occurred_at"],
         discovered_at=data["discovered_at"],
         reported_at=data.get("reported_at"),
         reported_by=data["reported_by"],
-        owner=data["owner"],
         area=data["area"],
         coi=(data.get("product") or {}).get("coi"),
         patient_involved=data["patient_involved"],
@@ -249,7 +280,6 @@ def _deviation(common: dict[str, Any], data: Mapping[str, Any], body: str | None
         investigation_due=(data.get("investigation") or {}).get("due"),
         capa=_tuple(data.get("capa")),
         sops=_tuple(data.get("sops")),
-        closed=data.get("closed"),
     )
 
 
@@ -267,9 +297,8 @@ def _audit_review(common: dict[str, Any], data: Mapping[str, Any], body: str | N
 
 
 _Builder = Callable[[dict[str, Any], Mapping[str, Any], str | None], Record]
-# The record class of each kind, built from its checked data.
+# The kinds with a class of their own; any other is a document or a state record by its family.
 _BUILDERS: dict[str, _Builder] = {
-    SOP.name: _sop,
     CAPA.name: _capa,
     DEVIATION.name: _deviation,
     AUDIT_REVIEW.name: _audit_review,

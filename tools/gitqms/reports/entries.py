@@ -1,5 +1,5 @@
-"""The entries the published site lists: SOP versions with their signature lines, and CAPA
-and deviation records with what is due and their audit trails."""
+"""The entries the published site lists: document versions (SOPs, …) with their signature
+lines, and records (CAPAs, deviations, …) with what is due and their audit trails."""
 
 from __future__ import annotations
 
@@ -46,6 +46,8 @@ class PublishedVersion:
 
 @dataclass(frozen=True, kw_only=True)
 class SopEntry:
+    """A published document of any document kind (SOP, …), with its versions."""
+
     id: str
     title: str
     area: str | None
@@ -58,14 +60,15 @@ class SopEntry:
     draft: PublishedVersion | None  # the unapproved committed text, only in draft previews
     next_review: date | None
     last_review: date | None
-    related: tuple[str, ...]  # CAPAs and deviations that name this SOP
+    related: tuple[str, ...]  # the published records that name this document
     notes: tuple[str, ...]
     trail: tuple[LogEntry, ...]
 
 
 @dataclass(frozen=True, kw_only=True)
 class RecordEntry:
-    """A CAPA or deviation as committed on the day, with what is due and its audit trail."""
+    """A record of a kind with a state machine (a CAPA, a deviation, …) as committed on the day,
+    with what is due and its audit trail."""
 
     id: str
     kind: str

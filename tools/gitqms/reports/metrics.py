@@ -1,20 +1,28 @@
-"""The dashboards' figures: open CAPAs by state and age, overdue items, deviations per month
-by classification and by type, and the on-time closure rate."""
+"""The dashboards' figures, for every record kind with a state machine: its open records by state
+and by age, and its on-time closure rate; the overdue items of every record; and what a kind's
+special code adds (deviations per month by classification and by type)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
-from ..lifecycle.due import Due, _day
+from ..lifecycle.due import Due, day_of
+from ..lifecycle.special import deadline
 from ..records.config import QmsConfig
+from ..records.kinds import KINDS, Kind
+from ..records.lifecycles import Machine
 from .entries import RecordEntry
+from .special import FIGURES, LEVELS, Extra
+
+__all__ = ["AGE_BUCKETS", "LEVELS", "KindFigures", "Metrics", "OnTime", "metrics"]
 
 AGE_BUCKETS = ((30, "0–30 days"), (90, "31–90 days"), (180, "91–180 days"), (None, "over 180 days"))
-LEVELS = ("minor", "major", "critical")
+# The closed state that completes a record (the other closed states end it otherwise, such as
+# cancelled): only records closed in it count for the on-time closure rate.
+COMPLETED = "closed"
 
 
 @dataclass(frozen=True)
@@ -28,43 +36,101 @@ class OnTime:
 
 
 @dataclass(frozen=True, kw_only=True)
+class KindFigures:
+    """The figures of one record kind with a state machine."""
+
+    kind: str  # its name
+    label: str  # its name for people: "CAPA", "deviation"
+    by_state: tuple[tuple[str, int], ...]  # its open records, in life-cycle order
+    by_age: tuple[tuple[str, int], ...]  # its open records by days since opened (AGE_BUCKETS)
+    on_time: OnTime  # closed by the day they were due to close
+    extra: Extra = field(default_factory=Extra)  # what its special code adds
+
+
+@dataclass(frozen=True, kw_only=True)
 class Metrics:
-    capa_by_state: tuple[tuple[str, int], ...]  # open CAPAs, in life-cycle order
-    capa_by_age: tuple[tuple[str, int], ...]  # open CAPAs by days since opened
-    overdue: tuple[Due, ...]
-    deviations_by_month: tuple[tuple[str, Mapping[str, int]], ...]  # "2026-04" -> level -> n
-    deviations_by_type: tuple[tuple[str, int], ...]
-    capa_on_time: OnTime
-    deviation_on_time: OnTime
+    overdue: tuple[Due, ...]  # of every published record, earliest first
+    kinds: tuple[KindFigures, ...]  # every record kind with a state machine, in declared order
+
+    def of(self, kind: str) -> KindFigures | None:
+        return next((figures for figures in self.kinds if figures.kind == kind), None)
+
+    # The figures by the names the dashboard page has read so far (site/dashboard_pages.py);
+    # a page that lays out `kinds` needs none of them.
+    @property
+    def capa_by_state(self) -> tuple[tuple[str, int], ...]:
+        figures = self.of("capa")
+        return figures.by_state if figures else ()
+
+    @property
+    def capa_by_age(self) -> tuple[tuple[str, int], ...]:
+        figures = self.of("capa")
+        return figures.by_age if figures else ()
+
+    @property
+    def capa_on_time(self) -> OnTime:
+        figures = self.of("capa")
+        return figures.on_time if figures else OnTime(0, 0)
+
+    @property
+    def deviations_by_month(self) -> tuple[tuple[str, Mapping[str, int]], ...]:
+        figures = self.of("deviation")
+        return figures.extra.by_month if figures else ()
+
+    @property
+    def deviations_by_type(self) -> tuple[tuple[str, int], ...]:
+        figures = self.of("deviation")
+        return figures.extra.by_type if figures else ()
+
+    @property
+    def deviation_on_time(self) -> OnTime:
+        figures = self.of("deviation")
+        return figures.on_time if figures else OnTime(0, 0)
 
 
-def metrics(records: Sequence[RecordEntry], config: QmsConfig, on: date) -> Metrics:
+def metrics(
+    records: Sequence[RecordEntry], config: QmsConfig, on: date, kinds: Sequence[Kind] = KINDS
+) -> Metrics:
+    """The figures on `on` of `records`, for each of `kinds` that has a state machine."""
     machines = config.lifecycles.machines
-    capas = [r for r in records if r.kind == "capa"]
-    deviations = [r for r in records if r.kind == "deviation"]
-    open_capas = [r for r in capas if r.state not in machines["capa"].closed]
-    counts = Counter(r.state for r in open_capas)
-    order = _state_order(machines["capa"].initial, machines["capa"].targets)
-    by_state = tuple((state, counts[state]) for state in order if counts[state]) + tuple(
-        sorted((s, n) for s, n in counts.items() if s not in order)
-    )
-    ages: Counter[str] = Counter()
-    for record in open_capas:
-        opened = _day(record.fields.get("opened"))
-        if opened is not None:
-            ages[_bucket((on - opened).days)] += 1
     return Metrics(
-        capa_by_state=by_state,
-        capa_by_age=tuple((label, ages[label]) for _, label in AGE_BUCKETS),
         overdue=tuple(
             sorted((d for r in records for d in r.due if d.overdue), key=lambda d: d.due)
         ),
-        deviations_by_month=_per_month(deviations, on),
-        deviations_by_type=tuple(
-            sorted(Counter(_text(r.fields.get("type")) for r in deviations).items())
+        kinds=tuple(
+            _figures(kind, machines[kind.name], [r for r in records if r.kind == kind.name], on)
+            for kind in kinds
+            if kind.name in machines
         ),
-        capa_on_time=_on_time(capas, machines["capa"].closed, lambda r: _day(r.fields.get("due"))),
-        deviation_on_time=_on_time(deviations, machines["deviation"].closed, _investigation_due),
+    )
+
+
+def _figures(kind: Kind, machine: Machine, records: Sequence[RecordEntry], on: date) -> KindFigures:
+    open_records = [r for r in records if r.state not in machine.closed]
+    counts = Counter(r.state for r in open_records)
+    order = _state_order(machine.initial, machine.targets)
+    by_state = tuple((state, counts[state]) for state in order if counts[state]) + tuple(
+        sorted((s, n) for s, n in counts.items() if s not in order)
+    )
+    fields = kind.declared.fields
+    ages: Counter[str] = Counter()
+    for record in open_records:
+        opened = day_of(fields.opened.first(record.fields)) if fields.opened else None
+        if opened is not None:
+            ages[_bucket((on - opened).days)] += 1
+    special = FIGURES.get(kind.special) if kind.special else None
+    return KindFigures(
+        kind=kind.name,
+        label=kind.label,
+        by_state=by_state,
+        by_age=tuple((label, ages[label]) for _, label in AGE_BUCKETS),
+        on_time=_on_time(
+            records,
+            machine.closed,
+            lambda r: day_of(fields.closed.first(r.fields)) if fields.closed else None,
+            lambda r: deadline(kind, r.fields),
+        ),
+        extra=special(records, on) if special else Extra(),
     )
 
 
@@ -80,46 +146,15 @@ def _bucket(days: int) -> str:
     return next(label for limit, label in AGE_BUCKETS if limit is None or days <= limit)
 
 
-def _per_month(
-    deviations: Sequence[RecordEntry], on: date
-) -> tuple[tuple[str, dict[str, int]], ...]:
-    """The twelve months up to `on`, each with its deviations counted by classification."""
-    months = []
-    year, month = on.year, on.month
-    for _ in range(12):
-        months.append(f"{year:04d}-{month:02d}")
-        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
-    counts: dict[str, Counter[str]] = {m: Counter() for m in months}
-    for record in deviations:
-        when = _day(record.fields.get("discovered_at") or record.fields.get("occurred_at"))
-        if when is None or f"{when:%Y-%m}" not in counts:
-            continue
-        classification = record.fields.get("classification")
-        level = classification.get("level") if isinstance(classification, dict) else None
-        counts[f"{when:%Y-%m}"][level if level in LEVELS else "unclassified"] += 1
-    return tuple((m, dict(counts[m])) for m in reversed(months))
-
-
 def _on_time(
-    records: Sequence[RecordEntry], closed: Iterable[str], due: Callable[[RecordEntry], date | None]
+    records: Sequence[RecordEntry],
+    closed: Iterable[str],
+    finished: Callable[[RecordEntry], date | None],
+    due: Callable[[RecordEntry], date | None],
 ) -> OnTime:
-    done = [r for r in records if r.state == "closed" and r.state in closed]
+    done = [r for r in records if r.state == COMPLETED and r.state in closed]
     on_time = 0
     for record in done:
-        finished, deadline = _day(record.fields.get("closed")), due(record)
-        on_time += finished is not None and deadline is not None and finished <= deadline
+        end, deadline_day = finished(record), due(record)
+        on_time += end is not None and deadline_day is not None and end <= deadline_day
     return OnTime(len(done), on_time)
-
-
-def _investigation_due(record: RecordEntry) -> date | None:
-    investigation = record.fields.get("investigation")
-    if not isinstance(investigation, dict):
-        return None
-    extension = investigation.get("extension")
-    if isinstance(extension, dict) and _day(extension.get("due")):
-        return _day(extension.get("due"))
-    return _day(investigation.get("due"))
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else "unspecified"

@@ -1,9 +1,10 @@
-"""What the published site shows, as plain data: the controlled SOP versions with their
-signatures, the CAPA and deviation registers with their audit trails, and the dashboards' figures.
+"""What the published site shows, as plain data: the controlled versions of the documents of
+every document kind (SOPs, …) with their signatures, the records of every kind with a state
+machine (CAPAs, deviations, …) with their audit trails, and the dashboards' figures.
 
 Everything is read from Git objects and judged by one verified walk of the history; the site
-only lays it out. SOP text comes from the exact bytes that were signed, never from the working
-tree, so a draft on the branch cannot reach the controlled site.
+only lays it out. A document's text comes from the exact bytes that were signed, never from the
+working tree, so a draft on the branch cannot reach the controlled site.
 """
 
 from __future__ import annotations
@@ -20,14 +21,24 @@ from ..audit.record_log import LogEntry
 from ..audit.trail import record_trails
 from ..errors import QmsError
 from ..lifecycle.documents import DRAFT, DocumentStatus, Version
-from ..lifecycle.status import NOT_A_FILE, RecordStatus, Snapshot, snapshot
+from ..lifecycle.status import NOT_A_FILE, RecordStatus, Snapshot, known_kind, snapshot
 from ..records.config import QmsConfig
+from ..records.kinds import KINDS, Kind
 from ..signatures.claims import record_data
 from ..signatures.verify import Verdict, Walk, trusted_registry, walk_history
 from .entries import PublishedVersion, RecordEntry, SignatureLine, SopEntry
 from .metrics import Metrics, metrics
 
-_RECORD_ID = re.compile(r"\b(?:SOP-\d{4}|CAPA-\d{4}-\d{4}|DEV-\d{4}-\d{4})\b")
+
+def record_id_pattern(kinds: Iterable[Kind] = KINDS) -> re.Pattern[str]:
+    """An ID of any of `kinds`, as a word in a text: SOP-0003, CAPA-2026-0001, …"""
+    forms = sorted(
+        re.escape(kind.prefix) + (r"-\d{4}-\d{4}" if kind.yearly else r"-\d{4}") for kind in kinds
+    )
+    return re.compile(rf"\b(?:{'|'.join(forms)})\b")
+
+
+_RECORD_ID = record_id_pattern()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,10 +82,11 @@ def publication(
             hint="`qms check` names the commit that replaced it",
         )
     config = registry.config
-    records = [r for r in shot.records if r.kind in ("capa", "deviation")]
+    # the records of every kind with a state machine (an audit-trail review has no page)
+    records = [r for r in shot.records if r.kind in config.lifecycles.machines]
     record_fields = {r.id: r.data or {} for r in records}
-    links = {r.id: _links(record_fields[r.id], r.id) for r in records}
-    linked_from: dict[str, list[str]] = {}  # record -> the CAPAs and deviations naming it
+    links = {r.id: record_links(known_kind(r.id), record_fields[r.id], r.id) for r in records}
+    linked_from: dict[str, list[str]] = {}  # record -> the published records naming it
     for other, named in sorted(links.items()):
         for record_id in named:
             linked_from.setdefault(record_id, []).append(other)
@@ -93,7 +105,7 @@ def publication(
             verdicts.get(record.id, []),
         )
         for record in shot.records
-        if record.kind == "sop" and record.document is not None
+        if record.document is not None  # a document of any document kind
     )
     entries = tuple(
         RecordEntry(
@@ -127,9 +139,22 @@ def publication(
     )
 
 
-def _links(fields: Mapping[str, Any], own: str) -> tuple[str, ...]:
-    found = {match for text in _strings(fields) for match in _RECORD_ID.findall(text)}
-    return tuple(sorted(found - {own}))
+def record_links(
+    kind: Kind, fields: Mapping[str, Any], own: str, pattern: re.Pattern[str] = _RECORD_ID
+) -> tuple[str, ...]:
+    """The other records a record names: the IDs in the fields its kind declares as links and
+    references, and those its text mentions anywhere else (a deviation's description naming
+    another deviation), IDs of the kinds `pattern` matches."""
+    declared = (*(link.field for link in kind.declared.links), *kind.declared.references)
+    named = {
+        match
+        for path in declared
+        for _, value in path.found(fields)
+        for text in _strings(value)
+        for match in pattern.findall(text)
+    }
+    mentioned = {match for text in _strings(fields) for match in pattern.findall(text)}
+    return tuple(sorted((named | mentioned) - {own}))
 
 
 def _strings(value: object) -> Iterable[str]:

@@ -20,15 +20,16 @@ from ..records.kinds import kind_of_id
 from ..records.lifecycles import EXTENSION_MEANING
 from ..records.repository import RecordFile
 from ..safeyaml import LoadError, decode_record_bytes
-from ..signatures.claims import record_data
+from ..signatures.claims import record_data, record_kind
 from ..signatures.verify import AUTHORED, Verdict, Walk
 from ..validation.findings import Severity
 from ..validation.record_checks import Context
 from ..validation.run import check_record_text
-from .record_rules import migration_rules, review_rules, sop_rules, state_rules, version
+from .record_rules import migration_rules, sop_rules, state_rules, version
+from .special import CONTENT_RULES
 from .violations import Breach, Violation
 
-Approvals = dict[str, tuple[Verdict, ...]]  # SOP -> its valid approvals, in order
+Approvals = dict[str, tuple[Verdict, ...]]  # document -> its valid approvals, in order
 # Besides records and qms.yaml, what must hold nothing but regular files (paths in the QMS folder).
 CONTROLLED_FILES = ("mkdocs.yml", "schemas")
 _FIX = NOT_A_FILE_FIX
@@ -94,17 +95,15 @@ class Gate:
     # -- the state the rules need from before each commit ---------------------------------
 
     def _release(self, commit: str, parents: tuple[str, ...]) -> None:
-        """The approvals of SOP versions as of this commit (its parents' plus its own), per SOP
-        in the order they apply. A commit that adds none shares its parent's; what each one
-        approved is read only for the SOPs a rule asks about (`_released`)."""
+        """The approvals of document versions (SOPs, …) as of this commit (its parents' plus
+        its own), per document in the order they apply, each under the release meaning of its
+        kind's policy. A commit that adds none shares its parent's; what each one approved is
+        read only for the documents a rule asks about (`_released`)."""
         released = [self.released.get(p, {}) for p in parents]
         own: list[Verdict] = []
         if verdicts := self.verdicts.get(commit):
             config = self._config(commit, parents)
-            release = config.lifecycles.sop.release if config else "approved"
-            own = [
-                v for v in verdicts if v.ok and v.meaning == release and v.record.startswith("SOP-")
-            ]
+            own = [v for v in verdicts if v.ok and v.meaning == _release(config, v.record)]
         if len(released) == 1 and not own:
             self.released[commit] = released[0]
             return
@@ -257,12 +256,15 @@ class Gate:
         config: QmsConfig,
     ) -> Iterator[Breach]:
         verdicts = self.verdicts.get(step.commit.id, ())
-        if record.startswith("SOP-"):
+        kind = record_kind(record)
+        assert kind is not None  # a changed record's path names its kind
+        if kind.is_document:
             parent = step.commit.parents[0] if step.commit.parents else None
             content = self.blobs.get(change.new_blob or "") or b""
             return sop_rules(record, new, content, self._released(parent, record))
-        if record.startswith("ATR-"):
-            return review_rules(record, old, verdicts)
+        special = CONTENT_RULES.get(kind.special or "")
+        if special is not None:
+            return special(record, old, new, config, verdicts)
         return state_rules(record, old, new, config, verdicts)
 
     def _add_all(self, commit: str, record: str, breaches: Iterable[Breach]) -> None:
@@ -358,8 +360,11 @@ class Gate:
         """An investigation extension counts only once QA signed it ('extended')."""
         by_record = signed_contents(self.walk, records=self.touched.keys())
         for record, commit in self.touched.items():
+            kind = record_kind(record)
+            if kind is None or kind.special != "deviation":
+                continue
             extension = _extension(self.at_head.get(record), record)
-            if not record.startswith("DEV-") or not isinstance(extension, dict):
+            if not isinstance(extension, dict):
                 continue
             approver = extension.get("approved_by")
             signed = extension_signed(by_record.get(record, {}), extension)
@@ -381,6 +386,15 @@ def _controlled_path(inside: str) -> tuple[str, bool]:
     parts = inside.split("/")
     depth = 1 if parts[0] != "schemas" else 2
     return "/".join(parts[:depth]), len(parts) > depth
+
+
+def _release(config: QmsConfig | None, record: str) -> str | None:
+    """The meaning that releases a version of `record` (frozen once signed) under its kind's
+    document policy; None for a record that is not a document."""
+    kind = record_kind(record)
+    if kind is None or not kind.is_document:
+        return None
+    return config.lifecycles.documents[kind.name].release if config else "approved"
 
 
 def _extension(content: bytes | None, record: str) -> object:

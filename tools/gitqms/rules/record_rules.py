@@ -1,6 +1,7 @@
-"""What a change to one record's content must satisfy: SOP versions only rise, an audit-trail
-review is written once and signed, a CAPA or deviation moves only along its lifecycle with the
-signature and fields each step needs, and a migration block is never changed.
+"""What a change to one record's content must satisfy: a document's (an SOP's) versions only
+rise, a record with states (a CAPA, a deviation) moves only along its lifecycle with the
+signature and fields each step needs, and a migration block is never changed. What is special
+to one kind (an audit-trail review) is in special.py.
 
 Each rule yields the breaches it finds; the gate (gate.py) adds the commit and the record.
 """
@@ -11,16 +12,15 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from ..records.config import QmsConfig
-from ..records.kinds import BY_NAME, REVIEW_MEANING, kind_of_id
 from ..records.lifecycles import Machine, Transition
 from ..records.migration import MIGRATED_MEANING, MIGRATION_FIELD
-from ..signatures.claims import content_hash
+from ..signatures.claims import content_hash, record_kind
 from ..signatures.verify import Verdict
 from .violations import Breach
 
 
 def version(data: object) -> int | None:
-    """An SOP's stated version, when it is a whole number."""
+    """A document's (an SOP's) stated version, when it is a whole number."""
     value = data.get("version") if isinstance(data, dict) else None
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
@@ -28,8 +28,9 @@ def version(data: object) -> int | None:
 def sop_rules(
     record: str, new: Mapping[str, Any], content: bytes, released: Mapping[int, str]
 ) -> Iterator[Breach]:
-    """`content`: the SOP's new bytes; `released`: version -> content hash of each approved
-    version before this commit."""
+    """A document's versions only rise (any kind of the document family; the rule codes keep
+    their published 'sop.' names). `content`: the document's new bytes; `released`: version ->
+    content hash of each approved version before this commit."""
     number = version(new)
     if number is None or not released:
         return
@@ -58,25 +59,6 @@ def sop_rules(
         )
 
 
-def review_rules(
-    record: str, old: Mapping[str, Any] | None, verdicts: Sequence[Verdict]
-) -> Iterator[Breach]:
-    """An audit-trail review is written once, in the commit that signs it."""
-    if old is not None:
-        yield Breach(
-            "record.closed",
-            f"{record} is a signed audit-trail review; a review is not edited",
-            "revert this change; record a new review with `qms audit-trail --sign`",
-        )
-        return
-    if not any(v.record == record and v.ok and v.meaning == REVIEW_MEANING for v in verdicts):
-        yield Breach(
-            "state.signature",
-            f"{record} was created without a valid signature '{REVIEW_MEANING}' in the same commit",
-            "write reviews with `qms audit-trail --since D --until D --sign --conclusion T`",
-        )
-
-
 def state_rules(
     record: str,
     old: Mapping[str, Any] | None,
@@ -84,12 +66,15 @@ def state_rules(
     config: QmsConfig,
     verdicts: Sequence[Verdict],
 ) -> Iterator[Breach]:
-    """A CAPA or deviation starts in its initial state, is not edited once closed, and moves
-    only along its lifecycle, signed, with the fields the step requires."""
-    kind = kind_of_id(record)
+    """A record with states (a CAPA, a deviation, …) starts in its initial state, is not edited
+    once closed, and moves only along its lifecycle, signed, with the fields the step requires.
+    A record kind without a state machine has no state rules."""
+    kind = record_kind(record)
     assert kind is not None
-    machine = config.lifecycles.machines[kind.name]
-    label = BY_NAME[kind.name].label
+    machine = config.lifecycles.machines.get(kind.name)
+    if machine is None:
+        return
+    label = kind.label
     target = new.get("state")
     if old is None:
         if target != machine.initial and not _signed_migration(record, new, verdicts):

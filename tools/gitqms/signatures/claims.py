@@ -1,7 +1,7 @@
 """What a signature commit claims, from its trailers, and the version a record's content states.
 
 QMS-Record: SOP-0003       one group per record signed
-QMS-Version: 4             SOP: its version; CAPA and deviation: the state they are in
+QMS-Version: 4             a document's version (SOP); a record's state (CAPA, deviation)
 QMS-Content: sha256:…      the record file's bytes at this commit
 QMS-Meaning: approved      once, for every record in the commit
 Reason: …                  once, optional
@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from ..history.commits import REASON, Commit
 from ..records.config import CONFIG_FILE
 from ..records.document import split_front_matter
+from ..records.kinds import Kind, kind_of_id
 from ..safeyaml import (
     LoadError,
     decode_record_bytes,
@@ -81,8 +83,31 @@ def content_hash(content: bytes) -> str:
     return "sha256:" + hashlib.sha256(content).hexdigest()
 
 
+MARKDOWN = ".md"  # the suffix of a kind whose file is Markdown with front matter
+
+
+@lru_cache(maxsize=1 << 16)
+def record_kind(record: str) -> Kind | None:
+    """`kind_of_id`, remembered: it is asked for every change of long histories."""
+    return kind_of_id(record)
+
+
+def front_matter(record: str) -> bool:
+    """Whether the record's file is Markdown with YAML front matter (its kind's file form, as
+    an SOP's); False for a YAML record file and for what is not a record ID (qms.yaml)."""
+    kind = record_kind(record)
+    return kind is not None and kind.suffix == MARKDOWN
+
+
+def is_document(record: str) -> bool:
+    """Whether `record` is the ID of a document (an SOP, …: versions approved by signatures);
+    False for a record with states, and for what is not a record ID (qms.yaml)."""
+    kind = record_kind(record)
+    return kind is not None and kind.is_document
+
+
 def version_of(data: Any) -> str | None:
-    """The version a record's content states: an SOP's version, a CAPA's or deviation's state."""
+    """The version a record's content states: a document's version, a record's state."""
     if not isinstance(data, dict):
         return None
     value = data.get("version", data.get("state"))
@@ -97,7 +122,7 @@ def stated_version(content: bytes | None, record: str) -> str | None:
     """
     if content is None:
         return None
-    key = (record.startswith("SOP-"), hashlib.sha256(content).digest())
+    key = (front_matter(record), hashlib.sha256(content).digest())
     if key not in _VERSIONS:
         if len(_VERSIONS) > 100_000:
             _VERSIONS.clear()
@@ -139,29 +164,29 @@ def trailer_lines(claims: list[Claim], reason: str | None) -> list[tuple[str, st
 
 
 def record_data(content: bytes | None, record: str) -> object:
-    """A record's fields (an SOP's body under "(body)"), or None when it does not parse.
+    """A record's fields (a Markdown file's body under "(body)"), or None when it does not parse.
 
     Signatures often share content (a review, then the approval), so results are cached by
     the content's hash; callers must not change what they get.
     """
     if content is None:
         return None
-    key = (record.startswith("SOP-"), hashlib.sha256(content).digest())
+    key = (front_matter(record), hashlib.sha256(content).digest())
     if key not in _PARSED:
         if len(_PARSED) > 20_000:
             _PARSED.clear()
-        _PARSED[key] = _parse(content, record)
+        _PARSED[key] = _parse(content, markdown=key[0])
     return _PARSED[key]
 
 
 _PARSED: dict[tuple[bool, bytes], object] = {}
 
 
-def _parse(content: bytes, record: str) -> object:
+def _parse(content: bytes, *, markdown: bool) -> object:
     try:
         text = decode_record_bytes(content)
         body = None
-        if record.startswith("SOP-"):
+        if markdown:
             text, body, _ = split_front_matter(text)
         data = load_yaml(text, lines=False).data
     except (LoadError, ValueError):

@@ -16,7 +16,7 @@ from .. import git
 from ..history.read import History, Step, blob_ids
 from ..records.lifecycles import STATE_FIELDS
 from ..safeyaml import LoadError, decode_record_bytes, edits_only
-from .claims import CONFIG_RECORD, Claims, record_data
+from .claims import CONFIG_RECORD, Claims, front_matter, record_data
 from .verdict import git_blob_id
 
 _FEW_PATHS = 32  # records a restored walk fetches one by one before it fetches all at once
@@ -160,9 +160,10 @@ class Contents:
     def _changed_more(self, step: Step, record: str, change: git.Change) -> bool:
         before = self.blob(change.old_blob or "")
         after = self.blob(f"{step.commit.id}:{self.place.path_of(record)}")
-        if before is not None and after is not None and not record.startswith("SOP-"):
-            # Most state changes rewrite only one-line state fields: told from the lines, with
-            # one parse of the old content (none when it is known to load as a mapping).
+        if before is not None and after is not None and not front_matter(record):
+            # Most state changes rewrite only one-line state fields of a YAML file: told from
+            # the lines, with one parse of the old content (none when it is known to load as a
+            # mapping).
             try:
                 lines = edits_only(
                     decode_record_bytes(before), decode_record_bytes(after), STATE_FIELDS

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from ..records.kinds import kind_of_id
 from ..reports.entries import PublishedVersion, SopEntry
 from ..reports.publication import Publication
 from .layout import (
@@ -30,8 +31,15 @@ NOT_IN_FORCE_STATUS = "approved, not yet in force"
 ARCHIVE = "archive/index.md"
 
 
+def record_uri(record_id: str) -> str:
+    """The page of any record or document: in the folder of its kind, as in the repository."""
+    kind = kind_of_id(record_id)
+    return f"{kind.folder if kind is not None else 'records'}/{record_id}.md"
+
+
 def sop_uri(record_id: str) -> str:
-    return f"sops/{record_id}.md"
+    """The page of a document of any document kind (its version in force)."""
+    return record_uri(record_id)
 
 
 def archive_uri(record_id: str, version: int) -> str:
@@ -40,11 +48,6 @@ def archive_uri(record_id: str, version: int) -> str:
 
 def upcoming_uri(record_id: str, version: int) -> str:
     return f"upcoming/{record_id}-v{version}.md"
-
-
-def record_uri(record_id: str) -> str:
-    folder = "capa" if record_id.startswith("CAPA-") else "deviations"
-    return f"{folder}/{record_id}.md"
 
 
 def sop_pages(publication: Publication) -> list[PageSpec]:

@@ -1,29 +1,32 @@
-"""Checks of a record that its schema cannot express: the ID and the file name, references to
-records and people, the order of dates, what each kind adds (an SOP's supersedes, a CAPA's
-action IDs, a deviation's COI and deadlines), template text left in, the fields its lifecycle
-state requires, and links a deviation and its CAPA should both hold. The privacy scan is in
+"""Checks of a record that its schema cannot express, driven by its kind's declaration
+(records/declaration.py): the ID and the file name, the fields that name records and people,
+chain-of-identity references, list keys that must be unique, dates in the past and in order, a
+document's supersedes, template text left in, the fields its lifecycle state requires, and links
+both records should hold. What is one kind's own is in special.py, the privacy scan in
 privacy.py, the checks of qms.yaml in config_checks.py."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import PurePosixPath
 from typing import Any
 
 from ..records.config import QmsConfig
+from ..records.declaration import DateOrder
+from ..records.declaration import Path as FieldPath
 from ..records.document import Document
 from ..records.kinds import PLACEHOLDER, kind_of_id
-from ..records.model import Capa, Deviation, Record, Sop
+from ..records.model import ControlledDocument, Record, StateRecord
 from .findings import Finding, Reporter
 from .privacy import forbidden_patterns, lines_matching, scan_privacy
 from .schemas import Location, dotted
+from .special import CHECKS, moment
 
 _PLACEHOLDER_RE = re.compile(re.escape(PLACEHOLDER))
-REFERENCE_FIELDS = frozenset({"related_sops", "references", "capa", "sops", "supersedes"})
-PERSON_FIELDS = frozenset({"owner", "checked_by", "approved_by"})
+_AUDIENCE = FieldPath("training.audience[]")  # a document's training audiences
 
 
 @dataclass(frozen=True)
@@ -33,126 +36,100 @@ class Context:
     now: datetime  # aware, UTC
 
 
-StringLeaf = tuple[Location, str | None, str]  # where, the field it is under, the text
+StringLeaf = tuple[Location, str]  # where, the text
 
 
 def _strings(data: Any) -> list[StringLeaf]:
-    """Every text value in `data`, with the name of the nearest field holding it."""
+    """Every text value in `data`, in the order of the file."""
     found: list[StringLeaf] = []
 
-    def visit(value: Any, location: Location, name: str | None) -> None:
+    def visit(value: Any, location: Location) -> None:
         if isinstance(value, str):
-            found.append((location, name, value))
+            found.append((location, value))
         elif isinstance(value, dict):
             for key, item in value.items():
-                visit(item, (*location, key), key)
+                visit(item, (*location, key))
         elif isinstance(value, list):
             for index, item in enumerate(value):
-                visit(item, (*location, index), name)
+                visit(item, (*location, index))
 
-    visit(data, (), None)
+    visit(data, ())
     return found
 
 
-def _moment(value: str) -> datetime:
-    """A date or date-time string as an aware datetime; a date means its start, in UTC."""
-    if "T" in value:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return datetime.combine(date.fromisoformat(value), datetime.min.time(), UTC)
+def _named(paths: Iterable[FieldPath], data: Any) -> Iterator[StringLeaf]:
+    """The texts the paths reach, each item of a list of texts on its own."""
+    for path in paths:
+        for location, value in path.found(data):
+            if isinstance(value, str):
+                yield location, value
+            elif isinstance(value, list):
+                for index, item in enumerate(value):
+                    if isinstance(item, str):
+                        yield (*location, index), item
+
+
+def _places(paths: Iterable[FieldPath], data: Any) -> frozenset[Location]:
+    return frozenset(location for location, _ in _named(paths, data))
+
+
+def _fields(record: Record) -> dict[str, Any]:
+    """The record's fields as the map declared paths step through (`raw` is a read-only view)."""
+    return dict(record.raw)
 
 
 def _before(later: str, earlier: str) -> bool:
     """Whether `later` is strictly before `earlier`; a plain date is compared by calendar day."""
     if "T" in later and "T" in earlier:
-        return _moment(later) < _moment(earlier)
+        return moment(later) < moment(earlier)
     return later[:10] < earlier[:10]
 
 
-def _get(data: Any, location: Location) -> Any:
-    for part in location:
-        try:
-            data = data[part]
-        except (KeyError, IndexError, TypeError):
-            return None
-    return data
+def _shared(earlier: FieldPath, later: FieldPath) -> int:
+    """How many leading location parts two paths share: their common steps, two for a list
+    step (its name and the item), so that `a[].x` and `a[].y` pair within the same item."""
+    size = 0
+    for mine, theirs in zip(earlier.steps, later.steps, strict=False):
+        if mine != theirs:
+            break
+        size += 2 if mine.endswith("[]") else 1
+    return size
 
 
-DateRule = tuple[Location, Location, str]
-
-
-def _date_rules(record: Record) -> Iterator[DateRule]:
-    """(earlier, later, what) pairs that must be in order."""
-    raw = record.raw
-    if isinstance(record, Deviation):
-        yield ("occurred_at",), ("discovered_at",), "discovered before it occurred"
-        yield ("discovered_at",), ("reported_at",), "reported before it was discovered"
-        for later in (("classification", "classified_on"), ("investigation", "due"), ("closed",)):
-            yield ("discovered_at",), later, f"'{dotted(later)}' is before the discovery"
-        yield (
-            ("investigation", "due"),
-            ("investigation", "extension", "due"),
-            ("the extended due date is not after the original one"),
-        )
-        for index, _ in enumerate(raw.get("external_reporting") or ()):
-            yield (
-                ("occurred_at",),
-                ("external_reporting", index, "done_at"),
-                ("reported externally before it occurred"),
-            )
-    elif isinstance(record, Capa):
-        later_fields: list[Location] = [("due",), ("closed",), ("effectiveness", "due")]
-        later_fields.append(("effectiveness", "checked_on"))
-        for index, _ in enumerate(raw.get("actions") or ()):
-            later_fields += [("actions", index, "due"), ("actions", index, "completed")]
-            yield ("actions", index, "completed"), ("closed",), "an action completed after closure"
-            yield (
-                ("actions", index, "completed"),
-                ("effectiveness", "checked_on"),
-                ("effectiveness checked before an action was completed"),
-            )
-        yield ("effectiveness", "checked_on"), ("closed",), "closed before the effectiveness check"
-        for field in later_fields:
-            yield ("opened",), field, f"'{dotted(field)}' is before the CAPA was opened"
-
-
-_PAST_FIELDS: dict[str, list[Location]] = {
-    "deviation": [
-        ("occurred_at",),
-        ("discovered_at",),
-        ("reported_at",),
-        ("closed",),
-        ("classification", "classified_on"),
-    ],
-    "capa": [("opened",), ("closed",), ("effectiveness", "checked_on")],
-}
+def _pairs(order: DateOrder, raw: Any) -> Iterator[tuple[Location, Any, Location, Any]]:
+    """Every (earlier, its value, later, its value) the order's paths reach."""
+    shared = _shared(order.earlier, order.later)
+    later = list(order.later.found(raw))
+    for first_at, first in order.earlier.found(raw):
+        for second_at, second in later:
+            if first_at[:shared] == second_at[:shared]:
+                yield first_at, first, second_at, second
 
 
 def _check_dates(record: Record, report: Reporter, now: datetime) -> None:
-    raw = record.raw
-    for earlier, later, what in _date_rules(record):
-        first, second = _get(raw, earlier), _get(raw, later)
-        if isinstance(first, str) and isinstance(second, str) and _before(second, first):
-            report(
-                later,
-                "dates.order",
-                f"{what}: '{dotted(later)}' {second} is earlier than '{dotted(earlier)}' {first}",
-                "correct whichever date is wrong; dates must follow the order of events",
-            )
+    raw, declared = _fields(record), record.kind.declared
+    for order in declared.order:
+        for earlier, first, later, second in _pairs(order, raw):
+            if isinstance(first, str) and isinstance(second, str) and _before(second, first):
+                what = order.what.replace("{later}", dotted(later))
+                report(
+                    later,
+                    "dates.order",
+                    f"{what}: '{dotted(later)}' {second} is earlier than '{dotted(earlier)}' {first}",
+                    "correct whichever date is wrong; dates must follow the order of events",
+                )
     # Events cannot be recorded before they happen (ALCOA: contemporaneous). A day of slack
     # covers dates written in a zone ahead of UTC.
     horizon = (now + timedelta(days=1)).isoformat()
-    past = list(_PAST_FIELDS.get(record.kind.name, []))
-    if isinstance(record, Capa):
-        past += [("actions", i, "completed") for i in range(len(record.actions))]
-    for location in past:
-        value = _get(raw, location)
-        if isinstance(value, str) and _before(horizon, value):
-            report(
-                location,
-                "dates.future",
-                f"'{dotted(location)}' is {value}, in the future",
-                "record events when they have happened, with the date they happened",
-            )
+    for path in declared.past:
+        for location, value in path.found(raw):
+            if isinstance(value, str) and _before(horizon, value):
+                report(
+                    location,
+                    "dates.future",
+                    f"'{dotted(location)}' is {value}, in the future",
+                    "record events when they have happened, with the date they happened",
+                )
 
 
 def _check_identity(record: Record, doc: Document, ctx: Context, report: Reporter) -> None:
@@ -177,12 +154,17 @@ def _check_identity(record: Record, doc: Document, ctx: Context, report: Reporte
 def _check_references(
     record: Record, strings: list[StringLeaf], ctx: Context, report: Reporter
 ) -> None:
-    config = ctx.config
+    """The fields the kind declares as naming records (`references`; `versions` may name the
+    record itself) and people."""
+    config, declared, raw = ctx.config, record.kind.declared, _fields(record)
     stem = PurePosixPath(record.path).stem
-    for location, name, value in strings:
-        if name in REFERENCE_FIELDS:
+    versions = _places(declared.versions, raw)
+    references = _places(declared.references, raw) | versions
+    people = _places(declared.people, raw) if config is not None else frozenset()
+    for location, value in strings:
+        if location in references:
             target = value.split(" v")[0]
-            if target == stem and name != "supersedes":
+            if target == stem and location not in versions:
                 report(
                     location,
                     "ref.self",
@@ -197,7 +179,7 @@ def _check_references(
                     f"'{dotted(location)}' names {target}, which is not a record of this repository",
                     "correct the ID, or create the record first with 'qms new'",
                 )
-        elif name in PERSON_FIELDS and config is not None and config.person(value) is None:
+        elif location in people and config is not None and config.person(value) is None:
             known = ", ".join(sorted(p.id for p in config.people)[:12])
             report(
                 location,
@@ -205,8 +187,12 @@ def _check_references(
                 f"'{dotted(location)}' names {value!r}, who is not a person in qms.yaml",
                 f"use a person ID from qms.yaml ({known}), or add the person under 'people:' there",
             )
-    if config is None:
-        return
+    if config is not None:
+        _check_lists(record, config, report)
+
+
+def _check_lists(record: Record, config: QmsConfig, report: Reporter) -> None:
+    """The area and the training audiences, in any record that has them, as qms.yaml lists."""
     area = record.raw.get("area")
     if isinstance(area, str) and area not in config.areas:
         report(
@@ -215,86 +201,77 @@ def _check_references(
             f"the area {area!r} is not listed in qms.yaml",
             f"use one of: {', '.join(config.areas)}; or add it under 'areas:' in qms.yaml",
         )
-    if isinstance(record, Sop):
-        for index, audience in enumerate(record.training_audience):
-            if audience not in config.audiences:
-                report(
-                    ("training", "audience", index),
-                    "ref.unknown-audience",
-                    f"the training audience {audience!r} is not listed in qms.yaml",
-                    f"use one of: {', '.join(config.audiences)}; or add it under 'audiences:'",
-                )
+    for location, audience in _named((_AUDIENCE,), _fields(record)):
+        if audience not in config.audiences:
+            report(
+                location,
+                "ref.unknown-audience",
+                f"the training audience {audience!r} is not listed in qms.yaml",
+                f"use one of: {', '.join(config.audiences)}; or add it under 'audiences:'",
+            )
 
 
-def _check_investigation_due(record: Deviation, config: QmsConfig, report: Reporter) -> None:
-    """The investigation is due within the policy's days of discovery; later needs an extension."""
-    assert record.investigation_due is not None
-    allowed = date.fromisoformat(record.discovered_at[:10]) + timedelta(
-        days=config.due.investigation_days
-    )
-    extension = (record.raw.get("investigation") or {}).get("extension")
-    if date.fromisoformat(record.investigation_due) > allowed and extension is None:
+def _check_supersedes(record: Record, report: Reporter) -> None:
+    """A document version supersedes an earlier version of itself, never a later one."""
+    if not isinstance(record, ControlledDocument) or record.supersedes_id != record.id:
+        return
+    previous = record.supersedes_version or 0
+    if previous >= record.version:
         report(
-            ("investigation", "due"),
-            "deviation.investigation-due",
-            f"'investigation.due' {record.investigation_due} is later than the "
-            f"{config.due.investigation_days} days after discovery that the policy allows ({allowed})",
-            f"set it to {allowed} or earlier, or record a justified 'investigation.extension' "
-            "approved by QA",
+            ("supersedes",),
+            "sop.supersedes",  # the code of the first document kind, kept for every document kind
+            f"version {record.version} cannot supersede version {previous} of itself",
+            f"a revision supersedes an earlier version: 'supersedes: {record.id} "
+            f"v{record.version - 1}'",
         )
 
 
-def _check_kind_rules(record: Record, ctx: Context, report: Reporter) -> None:
-    if isinstance(record, Sop) and record.supersedes_id == record.id:
-        previous = record.supersedes_version or 0
-        if previous >= record.version:
+def _check_unique(record: Record, report: Reporter) -> None:
+    """The list keys the kind declares unique: each used once per list."""
+    for unique in record.kind.declared.unique:
+        for where, items in unique.each.found(_fields(record)):
+            if not isinstance(items, list):
+                continue
+            seen: dict[str | int, int] = {}
+            for index, item in enumerate(items):
+                for at, key in unique.key.found(item):
+                    if not isinstance(key, str | int):
+                        continue
+                    if key in seen:
+                        report(
+                            (*where, index, *at),
+                            f"{record.kind.name}.{unique.code}",
+                            f"the {unique.label} {key} is used twice "
+                            f"(first as {dotted((*where, seen[key]))})",
+                            unique.hint,
+                        )
+                    seen.setdefault(key, index)
+
+
+def _check_coi(record: Record, config: QmsConfig, report: Reporter) -> None:
+    """Chain-of-identity references as qms.yaml's pattern says."""
+    for location, coi in _named(record.kind.declared.coi, _fields(record)):
+        if not config.coi_pattern.fullmatch(coi):
             report(
-                ("supersedes",),
-                "sop.supersedes",
-                f"version {record.version} cannot supersede version {previous} of itself",
-                f"a revision supersedes an earlier version: 'supersedes: {record.id} "
-                f"v{record.version - 1}'",
-            )
-    if isinstance(record, Capa):
-        seen: dict[str, int] = {}
-        for index, action in enumerate(record.actions):
-            if action.id in seen:
-                report(
-                    ("actions", index, "id"),
-                    "capa.action-id",
-                    f"the action ID {action.id} is used twice (first as actions[{seen[action.id]}])",
-                    "number each action once: A1, A2, …",
-                )
-            seen.setdefault(action.id, index)
-    if isinstance(record, Deviation):
-        config = ctx.config
-        if (
-            record.coi is not None
-            and config is not None
-            and not config.coi_pattern.fullmatch(record.coi)
-        ):
-            report(
-                ("product", "coi"),
+                location,
                 "coi.pattern",
-                "'product.coi' does not match the chain-of-identity pattern of qms.yaml "
+                f"'{dotted(location)}' does not match the chain-of-identity pattern of qms.yaml "
                 f"({config.coi_pattern.pattern})",
                 "write the pseudonymous COI reference exactly as issued; never a patient "
                 "name or hospital number",
             )
-        if record.investigation_due is not None and config is not None:
-            _check_investigation_due(record, config, report)
-        if record.reported_at is not None and config is not None:
-            delay = _moment(record.reported_at) - _moment(record.discovered_at)
-            limit = config.due.report_hours
-            if delay > timedelta(hours=limit):
-                hours = delay.total_seconds() / 3600
-                report(
-                    ("reported_at",),
-                    "deviation.late-report",
-                    f"reported {hours:.0f} h after discovery; the policy asks for {limit} h",
-                    "no change to the dates: explain the delay in 'description'",
-                    "warning",
-                )
+
+
+def _check_kind_rules(record: Record, ctx: Context, report: Reporter) -> None:
+    _check_supersedes(record, report)
+    _check_unique(record, report)
+    config = ctx.config
+    if config is None:
+        return
+    _check_coi(record, config, report)
+    special = CHECKS.get(record.kind.special or "")
+    if special is not None:
+        special(record, config, report)
 
 
 def privacy_findings(path: str, text: str, ctx: Context, record_id: str | None) -> list[Finding]:
@@ -304,7 +281,7 @@ def privacy_findings(path: str, text: str, ctx: Context, record_id: str | None) 
 
 def _check_placeholders(doc: Document, strings: list[StringLeaf], report: Reporter) -> None:
     """Template text left in a field or in the body."""
-    for location, _, text in strings:
+    for location, text in strings:
         if PLACEHOLDER in text:
             report(
                 location,
@@ -341,44 +318,41 @@ def record_findings(record: Record, doc: Document, ctx: Context) -> list[Finding
 
 
 def link_findings(records: Mapping[str, Record], docs: Mapping[str, Document]) -> list[Finding]:
-    """A deviation and the CAPA it raised should name each other; say where one side is silent."""
+    """Records whose kinds link both ways (a deviation and the CAPA it raised) should name each
+    other; say where one side is silent. A link counts both ways when its declaration has
+    `back` and `both_ways`, and the linked kind declares a link in that `back` field."""
     found: list[Finding] = []
     for record in records.values():
-        if isinstance(record, Capa):
-            links: tuple[str, ...] = record.source_references
-            field: Location = ("source", "references")
-            back = "capa"
-        elif isinstance(record, Deviation):
-            links, field, back = record.capa, ("capa",), "source.references"
-        else:
-            continue
-        for index, other_id in enumerate(links):
-            other = records.get(other_id)
-            if (
-                other is None
-                or not isinstance(other, Capa | Deviation)
-                or type(other) is type(record)
-            ):
+        report = Reporter(docs[record.id], record.id)
+        for rule in record.kind.declared.links:
+            back = rule.back
+            if back is None or rule.both_ways is None:
                 continue
-            names = other.capa if isinstance(other, Deviation) else other.source_references
-            if record.id not in names:
-                report = Reporter(docs[record.id], record.id)
-                report(
-                    (*field, index),
-                    "ref.one-way",
-                    f"{record.id} names {other_id}, but {other_id} does not name {record.id}",
-                    f"add {record.id} to '{back}' of {other_id}, or remove the link here",
-                    "warning",
-                )
-                found += report.found
+            for location, other_id in _named((rule.field,), _fields(record)):
+                other = records.get(other_id)
+                if other is None or other.kind.name not in rule.to:
+                    continue
+                if not any(link.field == back for link in other.kind.declared.links):
+                    continue
+                if record.id not in {name for _, name in _named((back,), _fields(other))}:
+                    report(
+                        location,
+                        "ref.one-way",
+                        f"{record.id} names {other_id}, but {other_id} does not name {record.id}",
+                        f"add {record.id} to '{back.text}' of {other_id}, or remove the link here",
+                        "error" if rule.both_ways == "error" else "warning",
+                    )
+        found += report.found
     return found
 
 
 def lifecycle_findings(record: Record, doc: Document, ctx: Context) -> list[Finding]:
-    """The fields qms.yaml requires of a CAPA's or deviation's current state."""
-    if ctx.config is None or not isinstance(record, Capa | Deviation):
+    """The fields qms.yaml requires of the current state of a record with a state machine."""
+    if ctx.config is None or not isinstance(record, StateRecord):
         return []
-    machine = ctx.config.lifecycles.machines[record.kind.name]
+    machine = ctx.config.lifecycles.machines.get(record.kind.name)
+    if machine is None:
+        return []
     report = Reporter(doc, record.id)
     for requirement in machine.requires.get(record.state, ()):
         if not requirement.met(doc.data):

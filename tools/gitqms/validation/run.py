@@ -150,7 +150,7 @@ def check_record_text(
         doc = parse_document(file.path, text, markdown=file.kind.suffix == ".md")
     except LoadError as error:
         return None, None, [*found, _load_error(file.path, error, file.id)]
-    schema = _schema_findings(doc, file.kind.name, file.id)
+    schema = _schema_findings(doc, file.kind.schema, file.id)
     if schema:
         return None, doc, found + schema
     record = build_record(file.kind, file.path, doc.data, doc.body)

@@ -1,0 +1,50 @@
+"""What a change to a record must satisfy where its kind is special (the kind's `special` name
+in its declaration), in place of the rules of its family (record_rules.py).
+
+An audit-trail review is a record without states: `qms audit-trail --sign` writes it in the
+commit that signs it, and it is closed when written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+from ..records.config import QmsConfig
+from ..records.kinds import REVIEW_MEANING
+from ..signatures.verify import Verdict
+from .violations import Breach
+
+# (record, its old data or None when new, its new data, the qms.yaml in force, the commit's
+# verdicts) -> the breaches
+ContentRule = Callable[
+    [str, Mapping[str, Any] | None, Mapping[str, Any], QmsConfig, Sequence[Verdict]],
+    Iterator[Breach],
+]
+
+
+def review_rules(
+    record: str,
+    old: Mapping[str, Any] | None,
+    new: Mapping[str, Any],
+    config: QmsConfig,
+    verdicts: Sequence[Verdict],
+) -> Iterator[Breach]:
+    """An audit-trail review is written once, in the commit that signs it."""
+    if old is not None:
+        yield Breach(
+            "record.closed",
+            f"{record} is a signed audit-trail review; a review is not edited",
+            "revert this change; record a new review with `qms audit-trail --sign`",
+        )
+        return
+    if not any(v.record == record and v.ok and v.meaning == REVIEW_MEANING for v in verdicts):
+        yield Breach(
+            "state.signature",
+            f"{record} was created without a valid signature '{REVIEW_MEANING}' in the same commit",
+            "write reviews with `qms audit-trail --since D --until D --sign --conclusion T`",
+        )
+
+
+# special name -> the content rule that replaces its family's
+CONTENT_RULES: Mapping[str, ContentRule] = {"audit-review": review_rules}
