@@ -118,7 +118,13 @@ def test_every_packaged_declaration_validates() -> None:
     Draft202012Validator.check_schema(schema)
     checker = Draft202012Validator(schema)
     files = sorted(p.name for p in PACKAGE.joinpath("kinds").iterdir() if p.name.endswith(".yaml"))
-    assert files == ["audit-review.yaml", "capa.yaml", "deviation.yaml", "sop.yaml"]
+    assert files == [
+        "audit-review.yaml",
+        "capa.yaml",
+        "change-control.yaml",
+        "deviation.yaml",
+        "sop.yaml",
+    ]
     for name in files:
         data = load_yaml(PACKAGE.joinpath("kinds", name).read_text("utf-8")).data
         assert list(checker.iter_errors(data)) == [], name
@@ -126,18 +132,26 @@ def test_every_packaged_declaration_validates() -> None:
 
 def test_loaded_kinds_equal_the_old_constants() -> None:
     loaded = tuple((k.name, k.label, k.folder, k.suffix, k.prefix, k.yearly) for k in kinds.KINDS)
-    assert loaded == OLD_KINDS
-    assert (kinds.SOP, kinds.CAPA, kinds.DEVIATION, kinds.AUDIT_REVIEW) == kinds.KINDS
-    assert [k.family for k in kinds.KINDS] == ["document", "record", "record", "record"]
+    # The four kinds of before, unchanged, then change control (issue 20, step 4).
+    assert loaded == (
+        *OLD_KINDS,
+        ("change-control", "change control", "changes", ".yaml", "CC", True),
+    )
+    assert kinds.KINDS[:4] == (kinds.SOP, kinds.CAPA, kinds.DEVIATION, kinds.AUDIT_REVIEW)
+    assert kinds.KINDS[4] == kinds.CHANGE_CONTROL
+    assert [k.family for k in kinds.KINDS] == ["document", "record", "record", "record", "record"]
+    assert kinds.CHANGE_CONTROL.special == "change-control"
     assert kinds.AUDIT_REVIEW.special == "audit-review"
     assert {k.name: k for k in kinds.KINDS} == kinds.BY_NAME
     assert {k.folder: k for k in kinds.KINDS} == kinds.BY_FOLDER
 
 
 def test_schema_names_and_defaults_come_from_the_declarations() -> None:
-    assert SCHEMA_NAMES == OLD_SCHEMA_NAMES
-    assert DEFAULTS == OLD_DEFAULTS
-    assert list(DEFAULTS) == list(OLD_DEFAULTS)
+    old = list(OLD_SCHEMA_NAMES)
+    assert list(SCHEMA_NAMES) == [*old[: old.index("qms")], "change-control", "qms"]
+    assert {k: v for k, v in DEFAULTS.items() if k != "change-control"} == OLD_DEFAULTS
+    assert list(DEFAULTS) == [*OLD_DEFAULTS, "change-control"]
+    assert DEFAULTS["change-control"]["initial"] == "proposed"
 
 
 IDS = [
@@ -151,7 +165,8 @@ IDS = [
 @pytest.mark.parametrize("record_id", IDS)
 def test_kind_of_id_agrees_with_the_old_search(record_id: str) -> None:
     found = kinds.kind_of_id(record_id)
-    assert (found.name if found else None) == old_kind_of_id(record_id)
+    new = "change-control" if record_id == "CC-2026-0001" else None  # the kind added since
+    assert (found.name if found else None) == (old_kind_of_id(record_id) or new)
 
 
 PATHS = [

@@ -220,6 +220,7 @@ def test_the_built_in_registers_keep_their_columns(example: Path) -> None:
     assert [uri for uri, spec in specs.items() if spec.listed] == [
         "capa/index.md",
         "deviations/index.md",
+        "changes/index.md",  # change control: a built-in kind since step 4, empty here
     ]
     assert specs["capa/index.md"].title == "CAPA register"
     capa = rows(head(specs["capa/index.md"]))
@@ -412,7 +413,12 @@ def init(target: Path) -> Path:
 
 
 def test_new_offers_the_kinds_that_have_a_template() -> None:
-    assert [kind.name for kind in new_action.new_kinds()] == ["sop", "capa", "deviation"]
+    assert [kind.name for kind in new_action.new_kinds()] == [
+        "sop",
+        "capa",
+        "deviation",
+        "change-control",
+    ]
     result = qms("new", "audit-review", "--title", "x")
     assert result.exit_code == 2
     assert "'sop', 'capa', 'deviation'" in result.stderr  # written only by qms audit-trail --sign

@@ -456,7 +456,7 @@ def test_a_declared_kind_has_its_own_dashboard_figures() -> None:
         entry(CAPA, 1, "root-cause", opened="2026-05-01"),
     ]
     figures = metrics(records, config, ON, (*KINDS, CLEANING))
-    assert [f.kind for f in figures.kinds] == ["capa", "deviation", "cleaning"]
+    assert [f.kind for f in figures.kinds] == ["capa", "deviation", "change-control", "cleaning"]
     cleaning = figures.of("cleaning")
     assert cleaning is not None and cleaning.label == "cleaning record"
     assert cleaning.by_state == (("initiated", 2), ("action-plan", 1))
@@ -473,7 +473,11 @@ def test_a_declared_kind_has_its_own_dashboard_figures() -> None:
     assert figures.capa_by_state == (("root-cause", 1),)
     assert figures.capa_on_time.closed == 0
     # Without the kind in the set, its records count for no kind.
-    assert [f.kind for f in metrics(records, config, ON).kinds] == ["capa", "deviation"]
+    assert [f.kind for f in metrics(records, config, ON).kinds] == [
+        "capa",
+        "deviation",
+        "change-control",
+    ]
 
 
 def test_a_deviations_on_time_rate_uses_its_investigation_date() -> None:

@@ -118,9 +118,11 @@ def advance(root: Path, record_id: str, target: str, reason: str | None, now: da
     return Advanced(new, record_id, source, target, transition.meaning)
 
 
-# The labels of the kinds with states (CAPA, deviation) and of the documents (SOP), for people.
-_WITH_STATES = " or ".join(
-    k.label for k in KINDS if not k.is_document and isinstance(DEFAULTS.get(k.name), dict)
+# The labels of the kinds with states (CAPA, deviation, change control) and of the documents
+# (SOP), for people: "a CAPA, deviation or change control".
+_LABELS = [k.label for k in KINDS if not k.is_document and isinstance(DEFAULTS.get(k.name), dict)]
+_WITH_STATES = (
+    f"{', '.join(_LABELS[:-1])} or {_LABELS[-1]}" if len(_LABELS) > 1 else "".join(_LABELS)
 )
 _DOCUMENTS = ", ".join(f"{k.label}s" for k in KINDS if k.is_document)
 

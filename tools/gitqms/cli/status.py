@@ -104,10 +104,14 @@ def _effective(record: RecordStatus) -> str:
 
 def _next_rows(record: RecordStatus) -> list[tuple[str, ...]]:
     """A row under an SOP for each version after the one shown: approved and not yet effective,
-    or being written (draft, in review), with the signatures it has so far."""
+    or being written (draft, in review), with the signatures it has so far; under a change
+    control, a row for each document version it lists."""
     document = record.document
     if document is None:
-        return []
+        return [
+            ("", a.status, f"{a.record} v{a.version}", str(a.effective_from or ""), "", "", "")
+            for a in record.affected  # the documents a change control lists
+        ]
     shown = document.current or document.upcoming or document.working
     rows: list[tuple[str, ...]] = []
     for version in (document.upcoming, document.working):
@@ -143,6 +147,8 @@ def _status_json(record: RecordStatus) -> dict[str, Any]:
         value["last_review"] = document.last_review.isoformat() if document.last_review else None
     else:
         value["signed_state"] = record.signed_state
+    if record.affected:
+        value["documents"] = [item.to_json() for item in record.affected]
     return value
 
 

@@ -8,7 +8,7 @@ qms.yaml in force there.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,8 @@ from ..records.kinds import Kind, kind_of_id
 from ..records.lifecycles import Machine
 from ..signatures.claims import content_hash, record_data
 from ..signatures.verify import Walk, trusted_registry, walk_history
+from .change_control import SPECIAL as CHANGE_CONTROL
+from .change_control import Affected, ChangeControls, affected, hold_releases, reader
 from .documents import EFFECTIVE, DocumentStatus, Version, document_status, supersede_across
 from .due import Due, declared_due
 from .signed import SignedContent, signed_contents
@@ -41,6 +43,7 @@ class RecordStatus:
     signed_state: str | None = None  # the state the last valid transition signature reached
     notes: tuple[str, ...] = ()
     data: Mapping[str, Any] | None = None  # a record's fields as committed (not a document's)
+    affected: tuple[Affected, ...] = ()  # a change control's documents, and where they stand
 
     @property
     def effective_from(self) -> date | None:
@@ -172,7 +175,10 @@ def snapshot(
         return (found.config if found else config).due.training_window_days
 
     statuses = {record_id: _not_a_file(walk, record_id, mode) for record_id, mode in others.items()}
-    statuses.update(record_statuses(contents, signed, config, on, default_window))
+    controls = ChangeControls(
+        signed, reader(walk), content_hash, config.lifecycles.machines.get(CHANGE_CONTROL)
+    )
+    statuses.update(record_statuses(contents, signed, config, on, default_window, controls))
     chosen = [statuses[i] for i in sorted(statuses) if not record_ids or i in record_ids]
     return Snapshot(commit, on, chosen, list(walk.report.notes))
 
@@ -183,13 +189,15 @@ def record_statuses(
     config: QmsConfig,
     on: date,
     default_window: Callable[[str | None], int],
+    controls: ChangeControls | None = None,
     kind_of: Callable[[str], Kind | None] = kind_of_id,
 ) -> dict[str, RecordStatus]:
     """The status on `on` of each record in `contents` (record ID -> its committed bytes), by
     its kind's family: a document's derived from the signatures on its versions and the
     approval policy of its kind; any other record's from its state machine (`record_status`).
     `signed`: record -> content hash -> what was validly signed on it; `default_window`:
-    qms.yaml's training window in force at a commit (None: at the revision)."""
+    qms.yaml's training window in force at a commit (None: at the revision); `controls`: the
+    change controls a document's release must be made under (none: not held)."""
     statuses: dict[str, RecordStatus] = {}
     documents: dict[str, DocumentStatus] = {}
     kinds: dict[str, Kind] = {}
@@ -199,21 +207,31 @@ def record_statuses(
         if not isinstance(data, dict):
             statuses[record_id] = _unreadable(kind, record_id)
         elif kind.is_document:
-            documents[record_id] = document_status(
+            policy = config.lifecycles.documents[kind.name]
+            versions: Mapping[str, SignedContent] = signed.get(record_id, {})
+            held: tuple[str, ...] = ()
+            if controls is not None:
+                versions, held = hold_releases(record_id, versions, policy.release, controls)
+            document = document_status(
                 record_id,
-                signed.get(record_id, {}),
+                versions,
                 (content_hash(content), data),
-                config.lifecycles.documents[kind.name],
+                policy,
                 config.signatures.get(kind.name, {}),
                 on,
                 default_window,
             )
+            documents[record_id] = replace(document, notes=(*document.notes, *held))
         else:
             statuses[record_id] = record_status(
                 kind, record_id, content, data, signed.get(record_id, {}), config, on
             )
-    for document in supersede_across(documents, on).values():
+    documents = supersede_across(documents, on)
+    for document in documents.values():
         statuses[document.id] = _document_record(kinds[document.id], document, on)
+    for record_id, status in statuses.items():
+        if kinds[record_id].special == CHANGE_CONTROL and status.data is not None:
+            statuses[record_id] = replace(status, affected=tuple(affected(status.data, documents)))
     return statuses
 
 

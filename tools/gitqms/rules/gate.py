@@ -25,6 +25,7 @@ from ..signatures.verify import AUTHORED, Verdict, Walk
 from ..validation.findings import Severity
 from ..validation.record_checks import Context
 from ..validation.run import check_record_text
+from .change_control import change_control_rules
 from .record_rules import migration_rules, sop_rules, state_rules, version
 from .special import CONTENT_RULES
 from .violations import Breach, Violation
@@ -91,6 +92,12 @@ class Gate:
         self.at_head = {r: c for r, path in paths.items() if (c := blobs.get(path)) is not None}
         self._check_extensions()
         self._check_controlled_files()
+        parents_of = {step.commit.id: step.commit.parents for step in steps}
+        for found in change_control_rules(
+            self.walk, steps, verdicts, lambda c: self._config(c, parents_of.get(c, ()))
+        ):
+            breach = found.breach
+            self.add(found.commit, found.record, breach.rule, breach.message, breach.fix)
 
     # -- the state the rules need from before each commit ---------------------------------
 

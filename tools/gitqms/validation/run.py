@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from .. import clock
 from ..errors import QmsError
 from ..records.config import CONFIG_FILE, QmsConfig, build_config
 from ..records.document import Document, parse_document, read_text
-from ..records.kinds import KINDS
+from ..records.kinds import BY_FOLDER, KINDS
 from ..records.model import Record, build_record
 from ..records.repository import RecordFile, Repository
 from ..safeyaml import LoadError
@@ -250,7 +250,10 @@ def validate(
     _check_records(_read_records(files, repo.root, result), ctx, result, parallel=parallel)
     for stray in layout.strays:
         if chosen is None or stray in chosen:
-            expected = " or ".join(f"{k.folder}/{k.example_id()}{k.suffix}" for k in KINDS)
+            folder = BY_FOLDER.get(PurePosixPath(stray).parent.as_posix())
+            expected = " or ".join(
+                f"{k.folder}/{k.example_id()}{k.suffix}" for k in ([folder] if folder else KINDS)
+            )
             result.findings.append(
                 Finding(
                     path=stray,
