@@ -190,7 +190,7 @@ def test_demo_history_has_the_expected_story(demo: Demo) -> None:
     """The ground truth the other tests use: the demo's history, read with git alone."""
     now = in_force(demo.repo, demo.today)
     assert set(now) == SOP_IDS_EFFECTIVE
-    assert now["SOP-0005"].version == 2
+    assert now["SOP-0005"].version == 3  # v3 released under CC-2026-0001 (demo/change.py)
     assert now["SOP-0003"].version == 1
     assert now["SOP-0001"].version == 3
     assert in_force(demo.repo, date.fromisoformat(EARLIER))["SOP-0005"].version == 1
@@ -555,7 +555,7 @@ def test_plain_mkdocs_build_in_the_repository(demo: Demo, tmp_path: Path) -> Non
     built = {str(p.relative_to(out)) for p in pages(out)}
     published = {str(p.relative_to(demo.site)) for p in pages(demo.site)}
     assert built == published
-    assert facts(article(read(out, "sops/SOP-0005.html")))["Version"] == "2"
+    assert facts(article(read(out, "sops/SOP-0005.html")))["Version"] == "3"
     for path in out.rglob("*"):
         if path.is_file() and path.suffix != ".gz":
             assert DRAFT_TEXT.encode() not in path.read_bytes(), path

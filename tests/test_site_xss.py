@@ -965,7 +965,7 @@ def test_reader_finds_an_sop_reads_its_signatures_and_switches_to_dark_mode(
     assert _text(driver, "article h1") == "SOP-0005 Receipt and inspection of cryoshipped ATMPs"
 
     block = driver.find_element(
-        By.CSS_SELECTOR, 'section.qms-signatures[aria-label="Signatures of version 2"]'
+        By.CSS_SELECTOR, 'section.qms-signatures[aria-label="Signatures of version 3"]'
     )
     assert block.is_displayed()
     rows = [
