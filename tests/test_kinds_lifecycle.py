@@ -22,7 +22,6 @@ from types import MappingProxyType
 from typing import Any
 
 import pytest
-from jsonschema import Draft202012Validator
 
 from gitqms.lifecycle import special
 from gitqms.lifecycle.due import Due, declared_due
@@ -31,8 +30,7 @@ from gitqms.lifecycle.special import DueContext, due_items
 from gitqms.lifecycle.status import RecordStatus, record_statuses
 from gitqms.records import kinds
 from gitqms.records.config import DuePolicy, QmsConfig
-from gitqms.records.declaration import declared
-from gitqms.records.kinds import BY_NAME, KINDS, REVIEW_MEANING, Kind
+from gitqms.records.kinds import BY_NAME, KINDS, REVIEW_MEANING, Kind, declare
 from gitqms.records.lifecycles import EXTENSION_MEANING, DocumentPolicy, Lifecycles
 from gitqms.reports import special as report_special
 from gitqms.reports.entries import RecordEntry
@@ -47,57 +45,40 @@ CLOSED = frozenset({"closed", "cancelled"})
 ON = date(2026, 6, 1)
 
 
-def _checked(declaration: dict[str, Any]) -> dict[str, Any]:
-    text = resources.files("gitqms").joinpath("schemas", "kind.schema.json").read_text("utf-8")
-    problems = [e.message for e in Draft202012Validator(json.loads(text)).iter_errors(declaration)]
-    assert problems == []
-    return declaration
-
-
 # A cleaning record: the CAPA's state machine under its own name, and its own fields and items.
-CLEANING = replace(
-    CAPA,
-    name="cleaning",
-    prefix="CLN",
-    folder="cleaning",
-    label="cleaning record",
-    special=None,
-    declared=declared(
-        _checked(
+CLEANING = declare(
+    {
+        "name": "cleaning",
+        "label": "cleaning record",
+        "family": "record",
+        "folder": "cleaning",
+        "file": "yaml",
+        "id": {"prefix": "CLN", "yearly": True},
+        "schema": "capa.schema.json",
+        "fields": {"owner": "owner", "opened": "started", "closed": "closed"},
+        "references": ["sops"],
+        "due": [
+            {"what": "closure", "date": "due_by", "owner": "owner"},
             {
-                "name": "cleaning",
-                "label": "cleaning record",
-                "family": "record",
-                "folder": "cleaning",
-                "file": "yaml",
-                "id": {"prefix": "CLN", "yearly": True},
-                "schema": "capa.schema.json",
-                "fields": {"owner": "owner", "opened": "started", "closed": "closed"},
-                "references": ["sops"],
-                "due": [
-                    {"what": "closure", "date": "due_by", "owner": "owner"},
-                    {
-                        "what": "clean {room}",
-                        "each": "rooms",
-                        "date": "due",
-                        "owner": "cleaner",
-                        "while": {"status": ["planned", "started"]},
-                        "done": "cleaned_on",
-                        "detail": "room {room} of {/area}, agent {agent}",
-                    },
-                    {"what": "verification", "date": "verify_by", "owner": "/owner"},
-                    {
-                        "what": "microbiology of {/area}",
-                        "date": "micro.due",
-                        "owner": "micro.by",
-                        "done": "micro.result",
-                        "until": ["cancelled"],
-                    },
-                ],
-                "links": [{"field": "deviation", "to": ["deviation"]}],
-            }
-        )
-    ),
+                "what": "clean {room}",
+                "each": "rooms",
+                "date": "due",
+                "owner": "cleaner",
+                "while": {"status": ["planned", "started"]},
+                "done": "cleaned_on",
+                "detail": "room {room} of {/area}, agent {agent}",
+            },
+            {"what": "verification", "date": "verify_by", "owner": "/owner"},
+            {
+                "what": "microbiology of {/area}",
+                "date": "micro.due",
+                "owner": "micro.by",
+                "done": "micro.result",
+                "until": ["cancelled"],
+            },
+        ],
+        "links": [{"field": "deviation", "to": ["deviation"]}],
+    }
 )
 # A document kind of its own: a work instruction, approved by its own policy.
 WORK_INSTRUCTION = replace(
@@ -112,26 +93,17 @@ INSPECTION = replace(
     BY_NAME["audit-review"], name="inspection", prefix="INS", folder="inspections", label="x"
 )
 # A record kind with neither a state machine nor special code: its state as written.
-LOGBOOK = replace(
-    INSPECTION,
-    name="logbook",
-    prefix="LOG",
-    folder="logbooks",
-    special=None,
-    declared=declared(
-        _checked(
-            {
-                "name": "logbook",
-                "label": "logbook",
-                "family": "record",
-                "folder": "logbooks",
-                "file": "yaml",
-                "id": {"prefix": "LOG", "yearly": True},
-                "schema": "audit-review.schema.json",
-                "due": [{"what": "archive", "date": "archive_by", "done": "archived_on"}],
-            }
-        )
-    ),
+LOGBOOK = declare(
+    {
+        "name": "logbook",
+        "label": "logbook",
+        "family": "record",
+        "folder": "logbooks",
+        "file": "yaml",
+        "id": {"prefix": "LOG", "yearly": True},
+        "schema": "audit-review.schema.json",
+        "due": [{"what": "archive", "date": "archive_by", "done": "archived_on"}],
+    }
 )
 MADE_UP = (CLEANING, WORK_INSTRUCTION, INSPECTION, LOGBOOK)
 

@@ -9,16 +9,13 @@ code under test is the package's, unchanged.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
-from importlib import resources
 from types import MappingProxyType, SimpleNamespace
 from typing import Any, cast
 
 import pytest
-from jsonschema import Draft202012Validator
 
 from gitqms import git
 from gitqms.actions.sign import subject_for
@@ -29,8 +26,7 @@ from gitqms.audit.verification import verification_lines
 from gitqms.importing.plan import _PlanState
 from gitqms.records import kinds
 from gitqms.records.config import QmsConfig
-from gitqms.records.declaration import declared
-from gitqms.records.kinds import BY_NAME, KINDS, Kind
+from gitqms.records.kinds import BY_NAME, KINDS, Kind, declare
 from gitqms.records.lifecycles import DEFAULTS, DocumentPolicy, Lifecycles
 from gitqms.rules import gate
 from gitqms.rules.record_rules import state_rules
@@ -52,59 +48,33 @@ from toolkit.world import refused
 WHEN = datetime(2026, 4, 1, 12, 0, tzinfo=UTC)
 
 
-def _checked(declaration: dict[str, Any]) -> dict[str, Any]:
-    text = resources.files("gitqms").joinpath("schemas", "kind.schema.json").read_text("utf-8")
-    problems = [e.message for e in Draft202012Validator(json.loads(text)).iter_errors(declaration)]
-    assert problems == []
-    return declaration
-
-
-CLEANING = replace(
-    BY_NAME["capa"],
-    name="cleaning",
-    prefix="CLN",
-    folder="cleaning",
-    label="cleaning record",
-    special=None,
-    declared=declared(
-        _checked(
-            {
-                "name": "cleaning",
-                "label": "cleaning record",
-                "family": "record",
-                "folder": "cleaning",
-                "file": "yaml",
-                "id": {"prefix": "CLN", "yearly": True},
-                "schema": "capa.schema.json",
-                "fields": {"owner": "owner", "opened": "opened", "closed": "closed"},
-                "links": [
-                    {"field": "source.references", "to": ["deviation"], "back": "capa"},
-                    {"field": "related_sops", "to": ["sop", "work-instruction"]},
-                ],
-            }
-        )
-    ),
+CLEANING = declare(
+    {
+        "name": "cleaning",
+        "label": "cleaning record",
+        "family": "record",
+        "folder": "cleaning",
+        "file": "yaml",
+        "id": {"prefix": "CLN", "yearly": True},
+        "schema": "capa.schema.json",
+        "fields": {"owner": "owner", "opened": "opened", "closed": "closed"},
+        "links": [
+            {"field": "source.references", "to": ["deviation"], "back": "capa"},
+            {"field": "related_sops", "to": ["sop", "work-instruction"]},
+        ],
+    }
 )
-WORK_INSTRUCTION = replace(
-    BY_NAME["sop"],
-    name="work-instruction",
-    prefix="WI",
-    folder="work-instructions",
-    label="work instruction",
-    declared=declared(
-        _checked(
-            {
-                "name": "work-instruction",
-                "label": "work instruction",
-                "family": "document",
-                "folder": "work-instructions",
-                "file": "markdown",
-                "id": {"prefix": "WI", "yearly": False},
-                "schema": "sop.schema.json",
-                "document": {"approval": ["reviewed", "approved"]},
-            }
-        )
-    ),
+WORK_INSTRUCTION = declare(
+    {
+        "name": "work-instruction",
+        "label": "work instruction",
+        "family": "document",
+        "folder": "work-instructions",
+        "file": "markdown",
+        "id": {"prefix": "WI", "yearly": False},
+        "schema": "sop.schema.json",
+        "document": {"approval": ["reviewed", "approved"]},
+    }
 )
 # A document kept as a YAML file: its family and its file form are two questions.
 FORM = replace(WORK_INSTRUCTION, name="form", prefix="FRM", folder="forms", suffix=".yaml")

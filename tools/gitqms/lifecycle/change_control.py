@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
+from functools import cache
 from typing import Any
 
 from ..records.kinds import KINDS, Kind, kind_of_id
@@ -50,7 +51,9 @@ def reader(walk: Walk) -> ContentAt:
     return content_at
 
 
+@cache
 def control_kind() -> Kind | None:
+    """The kind that is change control (looked up once: it is asked per signed content)."""
     return next((kind for kind in KINDS if kind.special == SPECIAL), None)
 
 
@@ -63,13 +66,23 @@ def named_control(data: Mapping[str, Any]) -> str | None:
     return value if kind_of_id(value) is kind else None
 
 
+def listed(data: Any) -> list[tuple[str, int]]:
+    """The (record, version) pairs a change control's `documents` names; malformed items and
+    anything that is not a list of them are left out (the schema reports them)."""
+    items = data.get("documents") if isinstance(data, Mapping) else None
+    return [
+        (item["record"], item["version"])
+        for item in (items if isinstance(items, list) else ())
+        if isinstance(item, dict)
+        and isinstance(item.get("record"), str)
+        and isinstance(item.get("version"), int)
+        and not isinstance(item.get("version"), bool)
+    ]
+
+
 def lists(data: Mapping[str, Any] | None, record: str, version: Any) -> bool:
     """Whether a change control's `documents` names this record and version."""
-    items = (data or {}).get("documents")
-    return isinstance(items, list) and any(
-        isinstance(item, dict) and item.get("record") == record and item.get("version") == version
-        for item in items
-    )
+    return (record, version) in listed(data)
 
 
 @dataclass(frozen=True)
@@ -184,15 +197,7 @@ class Affected:
 
 def affected(data: Mapping[str, Any], documents: Mapping[str, DocumentStatus]) -> list[Affected]:
     """Each document version `data` (a change control) lists, with its derived status."""
-    found: list[Affected] = []
-    for item in data.get("documents") or ():
-        if not isinstance(item, dict):
-            continue
-        record, number = item.get("record"), item.get("version")
-        if not isinstance(record, str) or not isinstance(number, int):
-            continue
-        found.append(_standing(record, number, documents.get(record)))
-    return found
+    return [_standing(record, number, documents.get(record)) for record, number in listed(data)]
 
 
 def _standing(record: str, number: int, document: DocumentStatus | None) -> Affected:

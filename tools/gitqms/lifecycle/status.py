@@ -169,18 +169,25 @@ def snapshot(
             )
     signed = signed_contents(walk)
 
-    def default_window(at: str | None) -> int:
-        """qms.yaml's training window in force at a commit (an approval), else at `commit`."""
-        found = walk.registry_at(at) if at else None
-        return (found.config if found else config).due.training_window_days
-
     statuses = {record_id: _not_a_file(walk, record_id, mode) for record_id, mode in others.items()}
     controls = ChangeControls(
         signed, reader(walk), content_hash, config.lifecycles.machines.get(CHANGE_CONTROL)
     )
-    statuses.update(record_statuses(contents, signed, config, on, default_window, controls))
+    statuses.update(
+        record_statuses(contents, signed, config, on, training_windows(walk, config), controls)
+    )
     chosen = [statuses[i] for i in sorted(statuses) if not record_ids or i in record_ids]
     return Snapshot(commit, on, chosen, list(walk.report.notes))
+
+
+def training_windows(walk: Walk, config: QmsConfig) -> Callable[[str | None], int]:
+    """qms.yaml's training window in force at a commit (an approval); `config`'s for None."""
+
+    def window(at: str | None) -> int:
+        found = walk.registry_at(at) if at else None
+        return (found.config if found else config).due.training_window_days
+
+    return window
 
 
 def record_statuses(

@@ -101,17 +101,23 @@ def _read(folder: Traversable, name: str) -> tuple[Kind, Any]:
         raise _broken(where, "the file is missing") from None
     except LoadError as error:
         raise _broken(f"{where}:{error.line}", error.message) from None
+    if isinstance(data, dict) and data.get("name") not in (None, name):
+        raise _broken(where, f"it declares the kind {data['name']!r}, not {name!r}")
+    return declare(data, where), data.get("lifecycle", data.get("document"))
+
+
+def declare(data: Any, where: str = "the declaration") -> Kind:
+    """The kind `data` declares, checked against schemas/kind.schema.json; QmsError naming
+    `where` and the field if it is broken."""
     invalid = best_match(_declaration_checker().iter_errors(data))
     if invalid is not None:
         place = ".".join(str(step) for step in invalid.absolute_path) or "(the declaration)"
         raise _broken(where, f"{place}: {invalid.message}")
-    if data["name"] != name:
-        raise _broken(where, f"it declares the kind {data['name']!r}, not {name!r}")
     schema = data["schema"].removesuffix(".schema.json")
     if not resources.files("gitqms").joinpath("schemas", data["schema"]).is_file():
         raise _broken(where, f"no packaged schema {data['schema']!r} for the kind {schema!r}")
     return Kind(
-        name=name,
+        name=data["name"],
         label=data["label"],
         folder=data["folder"],
         suffix=_SUFFIXES[data["file"]],
@@ -121,7 +127,7 @@ def _read(folder: Traversable, name: str) -> tuple[Kind, Any]:
         schema=schema,
         special=data.get("special"),
         declared=declared(data),
-    ), data.get("lifecycle", data.get("document"))
+    )
 
 
 def load_declarations(folder: Traversable, names: tuple[str, ...] = PACKAGED) -> Declarations:

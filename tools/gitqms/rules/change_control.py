@@ -20,10 +20,11 @@ from ..lifecycle.change_control import (
     ContentAt,
     affected,
     control_kind,
+    listed,
     reader,
 )
 from ..lifecycle.signed import Signature, SignedContent, entry_times, signed_contents
-from ..lifecycle.status import record_statuses
+from ..lifecycle.status import record_statuses, training_windows
 from ..records.config import QmsConfig
 from ..records.kinds import kind_of_id
 from ..signatures.claims import content_hash, record_data
@@ -59,7 +60,12 @@ def change_control_rules(
     ]
     if not releases and not closings:
         return
-    signed = signed_contents(walk)
+    # The change controls' signatures, and the documents' a closing is judged by.
+    wanted = {v.record for v in walk.report.verdicts if kind_of_id(v.record) is kind}
+    for step, record in closings:
+        data = record_data(walk.content_at(step.commit.id, record), record)
+        wanted |= {document for document, _ in listed(data)}
+    signed = signed_contents(walk, records=wanted)
     entered = entry_times(walk.history.steps)
     read = reader(walk)
     for verdict in releases:
@@ -128,24 +134,15 @@ def _closing_rule(
     before = record_data(read(parent, record), record) if parent else None
     if isinstance(before, dict) and before.get("state") == "closed":
         return  # closed before: judged when it was closed
-    listed: set[str] = {
-        item["record"]
-        for item in data.get("documents") or ()
-        if isinstance(item, dict) and isinstance(item.get("record"), str)
-    }
     contents = {
         doc: content
-        for doc in sorted(listed)
+        for doc in sorted({document for document, _ in listed(data)})
         if kind_of_id(doc) is not None and (content := read(commit, doc)) is not None
     }
     day = step.commit.committer.utc.date()
     machine = config.lifecycles.machines.get(SPECIAL)
     controls = ChangeControls(signed, read, content_hash, machine)
-
-    def window(at: str | None) -> int:
-        found = walk.registry_at(at) if at else None
-        return (found.config if found else config).due.training_window_days
-
+    window = training_windows(walk, config)
     statuses = record_statuses(contents, signed, config, day, window, controls)
     documents = {doc: s.document for doc, s in statuses.items() if s.document is not None}
     late = [a for a in affected(data, documents) if not a.done]
