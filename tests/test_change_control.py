@@ -121,6 +121,19 @@ def sop_v2(team: Team, day: str, effective: str, control: str = CC) -> str:
     return team.world.commit_file(team.author, SOP, text, "version 2")
 
 
+def release_by_hand(team: Team, reviewed_on: str, approved_on: str) -> str:
+    """v2 reviewed with qms, then released as only an insider can: `qms approve` refuses a
+    release its change control does not allow and writes nothing, so the approver signs the
+    trailers with plain git. Returns qms approve's refusal."""
+    team.on(reviewed_on)
+    team.qms(team.officer, "review", "SOP-0001", "--reason", "content checked")
+    team.on(approved_on)
+    out = refused(team.world, team.admin, "approve", "SOP-0001", "--reason", "released")
+    assert "cannot sign:\n  SOP-0001: CC-" in out, out
+    team.world.raw_commit(team.admin, team.world.trailers("SOP-0001", SOP, "approved", version="2"))
+    return out
+
+
 def sop(team: Team, day: str) -> dict[str, Any]:
     return dict(team.status(day, "SOP-0001")["SOP-0001"])
 
@@ -225,7 +238,7 @@ def test_a_release_under_a_change_control_not_yet_approved_does_not_count(
     if assessed:
         assess(team, "2026-02-02")
     sop_v2(team, "2026-02-03", "2026-03-01")
-    team.release_sop("2026-02-04", "2026-02-05")
+    release_by_hand(team, "2026-02-04", "2026-02-05")
     release = team.world.head()
     assert_v2_held(team, "2026-03-02", f"{CC} was not approved when v2 was approved")
     # A proposed change control carries no signature yet; an assessed one is signed, not approved.
@@ -239,14 +252,13 @@ def test_a_release_under_a_change_control_not_yet_approved_does_not_count(
 def test_a_held_release_stays_held_when_its_approver_tries_to_sign_it_again(team: Team) -> None:
     """Approving the change control afterwards does not release the version retroactively,
     and one person signs one meaning once per content, so the note names what does release
-    it: another approver, or a changed version signed again. (Refusing the release up front,
-    at `qms approve`, is still to come: issue 20's note.)"""
+    it: another approver, or a changed version signed again."""
     sop_v1(team)
     base = team.world.head()
     new_cc(team, "2026-02-01")
     assess(team, "2026-02-02")
     sop_v2(team, "2026-02-03", "2026-03-01")
-    team.release_sop("2026-02-04", "2026-02-05")
+    release_by_hand(team, "2026-02-04", "2026-02-05")
     release = team.world.head()
     approve_cc(team, "2026-02-07", ("SOP-0001", 2))
     assert_v2_held(team, "2026-03-02", f"{CC} was not approved when v2 was approved")
@@ -303,7 +315,7 @@ def test_an_approved_change_control_that_does_not_list_the_version_releases_noth
     assess(team, "2026-02-02")
     approve_cc(team, "2026-02-03", *listed)
     sop_v2(team, "2026-02-04", "2026-03-01")
-    team.release_sop("2026-02-05", "2026-02-06")
+    release_by_hand(team, "2026-02-05", "2026-02-06")
     assert_v2_held(team, "2026-03-02", f"{CC} does not list SOP-0001 v2 under 'documents'")
     assert rules(team.check(f"{base}..HEAD", ok=False)) == [
         (team.world.head(), "SOP-0001", "change-control.not-approved")
@@ -323,7 +335,7 @@ def test_an_unsigned_edit_that_adds_the_version_to_an_approved_change_control_re
     edit(team, team.author, "add SOP-0001", documents=documents(("SOP-0001", 2)))
     assert "state: approved" in read(team, CC_FILE)
     sop_v2(team, "2026-02-04", "2026-03-01")
-    team.release_sop("2026-02-05", "2026-02-06")
+    release_by_hand(team, "2026-02-05", "2026-02-06")
     release = team.world.head()
     assert_v2_held(team, "2026-03-02", "(its content there carries no signature)")
     assert (release, "SOP-0001", "change-control.not-approved") in rules(
@@ -343,7 +355,7 @@ def test_a_change_control_set_to_approved_by_hand_releases_nothing(team: Team, s
     edit(team, team.author, "approved, says who", sign=sign, state="state: approved")
     assert cc_status(team, "2026-02-03")["signed_state"] == "impact-assessed"
     sop_v2(team, "2026-02-04", "2026-03-01")
-    team.release_sop("2026-02-05", "2026-02-06")
+    release_by_hand(team, "2026-02-05", "2026-02-06")
     release = team.world.head()
     assert_v2_held(team, "2026-03-02", "(its content there carries no signature)")
     assert (release, "SOP-0001", "change-control.not-approved") in rules(
@@ -365,7 +377,7 @@ def test_a_change_control_signed_approved_after_the_release_does_not_count_back(
     edit(team, team.officer, "listed", documents=listed, effectiveness=EFFECTIVENESS)
     edit(team, team.officer, "ready to approve", state="state: approved")
     sop_v2(team, "2026-02-04", "2026-03-01")
-    team.release_sop("2026-02-05", "2026-02-06")
+    release_by_hand(team, "2026-02-05", "2026-02-06")
     release = team.world.head()
     # The QA manager now signs exactly that content as approved, dated after the release.
     team.on("2026-02-07")
@@ -451,7 +463,7 @@ def test_a_change_control_that_does_not_exist_holds_the_release(team: Team) -> N
     sop_v1(team)
     base = team.world.head()
     sop_v2(team, "2026-02-04", "2026-03-01", control="CC-2026-0009")
-    team.release_sop("2026-02-05", "2026-02-06")
+    release_by_hand(team, "2026-02-05", "2026-02-06")
     assert_v2_held(team, "2026-03-02", "CC-2026-0009, which v2 names, does not exist")
     assert rules(team.check(f"{base}..HEAD", ok=False)) == [
         (team.world.head(), "SOP-0001", "change-control.not-approved")
@@ -470,7 +482,7 @@ def test_the_server_refuses_a_release_under_a_proposed_change_control(
     connect(team.world, server)
     assert push(team.world.repo, "origin", "main").ok
     accepted = server.tip()
-    team.release_sop("2026-02-04", "2026-02-05")
+    release_by_hand(team, "2026-02-04", "2026-02-05")
     pushed = push(team.world.repo, "origin", "main")
     assert pushed.status("refs/heads/main") == REFUSED
     said = "\n".join(pushed.remote)

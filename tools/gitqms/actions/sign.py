@@ -19,6 +19,7 @@ from ..crypto.sshkeys import KEY_TYPES, KeyFormatError, SshKey, parse_openssh
 from ..errors import QmsError, Refused
 from ..history.commits import format_trailers
 from ..landing import land
+from ..lifecycle.change_control import release_refusal
 from ..records.config import Person, SignatureRule
 from ..records.kinds import kind_of_id
 from ..signatures.claims import (
@@ -237,6 +238,10 @@ def plan_record_signatures(
         version = stated_version(content, record_id)
         claim = Claim(record_id, version, content_hash(content), meaning)
         problems += _claim_problems(walk, base, claim, kind.name, rule, signer, state_change)
+        policy = registry.config.lifecycles.documents.get(kind.name)
+        if policy is not None and meaning == policy.release:
+            held = release_refusal(walk, base.commit, record_id, content, meaning, signer.person.id)
+            problems += [f"{record_id}: {held}"] if held else []
         claims.append(claim)
     if problems:
         raise Refused("cannot sign:\n  " + "\n  ".join(problems))

@@ -20,11 +20,13 @@ from datetime import date
 from functools import cache
 from typing import Any
 
+from .. import clock
 from ..records.kinds import KINDS, Kind, kind_of_id
 from ..records.lifecycles import Machine
+from ..signatures.claims import content_hash, record_data
 from ..signatures.verify import Walk
 from .documents import EFFECTIVE, SUPERSEDED, DocumentStatus
-from .signed import Signature, SignedContent
+from .signed import Signature, SignedContent, signed_contents
 
 SPECIAL = "change-control"
 # The states in which a change control has been approved and its documents may be released.
@@ -207,3 +209,29 @@ def _standing(record: str, number: int, document: DocumentStatus | None) -> Affe
         if version is not None and version.version == number:
             return Affected(record, number, version.status, version.effective_from)
     return Affected(record, number, "not written")
+
+
+def release_refusal(
+    walk: Walk, commit: str, record: str, content: bytes, meaning: str, signer: str
+) -> str | None:
+    """Why a release of `record` (its `content`) signed now on top of `commit` would not count
+    under the change control it names, or None: what `qms approve` checks before it signs."""
+    data = record_data(content, record)
+    if not isinstance(data, dict) or named_control(data) is None:
+        return None
+    registry = walk.registry_at(commit)
+    machine = registry.config.lifecycles.machines.get(SPECIAL) if registry else None
+    controls = ChangeControls(signed_contents(walk), reader(walk), content_hash, machine)
+    probe = Signature(
+        record=record,
+        meaning=meaning,
+        version=str(data.get("version")),
+        content=content_hash(content),
+        person=signer,
+        name=signer,
+        role=None,
+        when=clock.now(),
+        commit=commit,  # the new commit changes no change control: read it at its parent
+        reason=None,
+    )
+    return controls.release_problem(record, data, probe)
