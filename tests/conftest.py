@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from gitqms.records import kinds
 from toolkit.cli import EXAMPLE_PARTS, ROOT
 from toolkit.server import GitServer
 from toolkit.team import Team, build_team
@@ -20,6 +21,15 @@ from toolkit.world import SOP, World, build_world, isolate
 def git_identity(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test sees the same git identity and none of the machine's git configuration."""
     isolate(monkeypatch, tmp_path_factory.mktemp("home"))
+
+
+@pytest.fixture(autouse=True)
+def package_kinds() -> Iterator[None]:
+    """Each test starts knowing only the package's kinds: a repository opened in an earlier
+    test must not lend this one the kinds its qms.yaml declares."""
+    kinds.use_kinds(kinds.PACKAGE)
+    yield
+    kinds.use_kinds(kinds.PACKAGE)
 
 
 @pytest.fixture

@@ -23,9 +23,10 @@ from typing import Any
 import pytest
 import yaml
 
+from gitqms.actions import init as init_action
 from gitqms.actions import new as new_action
 from gitqms.cli.list import _summary
-from gitqms.records import kinds
+from gitqms.records import kinds, repository
 from gitqms.records.declaration import declared
 from gitqms.records.kinds import BY_NAME, Kind
 from gitqms.records.model import build_record
@@ -84,10 +85,10 @@ INSTRUCTION = replace(
 
 def declare(monkeypatch: pytest.MonkeyPatch, *made_up: Kind) -> None:
     """Enter kinds in the registry the package's kinds are in, for one test."""
-    for kind in made_up:
-        monkeypatch.setitem(kinds.BY_NAME, kind.name, kind)
-        monkeypatch.setitem(kinds.BY_PREFIX, kind.prefix, kind)
-        monkeypatch.setitem(kinds.BY_FOLDER, kind.folder, kind)
+    extended = kinds.PACKAGE.with_declared(made_up)  # as if the package shipped them
+    monkeypatch.setattr(kinds, "_active", [extended])
+    monkeypatch.setattr(repository, "PACKAGE", extended)
+    monkeypatch.setattr(init_action, "PACKAGE", extended)
 
 
 # --- the site -----------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ from gitqms.reports import special as report_special
 from gitqms.reports.entries import RecordEntry
 from gitqms.reports.metrics import metrics
 from gitqms.reports.publication import record_id_pattern, record_links
-from gitqms.signatures.claims import content_hash, record_kind
+from gitqms.signatures.claims import content_hash
 from gitqms.validation.run import parse_config
 from toolkit.cli import ROOT
 
@@ -111,12 +111,9 @@ MADE_UP = (CLEANING, WORK_INSTRUCTION, INSPECTION, LOGBOOK)
 @pytest.fixture
 def declared_kinds(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The made-up kinds, known to `kind_of_id` and `record_id_from_path` for one test."""
-    for kind in MADE_UP:
-        monkeypatch.setitem(kinds.BY_PREFIX, kind.prefix, kind)
-        monkeypatch.setitem(kinds.BY_FOLDER, kind.folder, kind)
-    record_kind.cache_clear()
+    kinds.use_kinds(kinds.PACKAGE.with_declared(MADE_UP))
     yield
-    record_kind.cache_clear()
+    kinds.use_kinds(kinds.PACKAGE)
 
 
 def config_with(**documents: DocumentPolicy) -> QmsConfig:

@@ -36,7 +36,6 @@ from gitqms.signatures.claims import (
     front_matter,
     is_document,
     record_data,
-    record_kind,
     stated_version,
 )
 from gitqms.signatures.verdict import Verdict
@@ -88,12 +87,9 @@ MADE_UP = (CLEANING, WORK_INSTRUCTION, FORM, INSPECTION)
 @pytest.fixture
 def declared_kinds(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The made-up kinds, known to `kind_of_id` and `record_id_from_path` for one test."""
-    for kind in MADE_UP:
-        monkeypatch.setitem(kinds.BY_PREFIX, kind.prefix, kind)
-        monkeypatch.setitem(kinds.BY_FOLDER, kind.folder, kind)
-    record_kind.cache_clear()
+    kinds.use_kinds(kinds.PACKAGE.with_declared(MADE_UP))
     yield
-    record_kind.cache_clear()
+    kinds.use_kinds(kinds.PACKAGE)
 
 
 def config_with(**documents: DocumentPolicy) -> QmsConfig:

@@ -14,7 +14,7 @@ from ..errors import QmsError
 from ..files import replace_atomic
 from ..history.commits import format_trailers
 from ..records.config import CONFIG_FILE
-from ..records.kinds import BY_NAME
+from ..records.kinds import PACKAGE
 from ..records.repository import Repository
 from ..signatures.claims import trailer_lines
 from ..signatures.verify import verify_history
@@ -192,7 +192,7 @@ def write_layout(
     (root / ".gitignore").write_text(template("gitignore"))
     (root / "docs").mkdir()
     (root / "docs" / "index.md").write_text(fill(template("index.md"), organisation=organisation))
-    for kind in BY_NAME.values():  # a folder for every declared kind
+    for kind in PACKAGE.kinds:  # a folder for every kind the package declares
         (root / kind.folder).mkdir()
         (root / kind.folder / ".gitkeep").write_text("")
     (root / "schemas").mkdir()

@@ -15,9 +15,11 @@ from .. import git
 from ..errors import QmsError
 from ..files import create_exclusive
 from ..records.config import QmsConfig
-from ..records.kinds import BY_NAME, Kind, kind_of_id
+from ..records.kinds import Kind, active_kinds, kind_of_id
+from ..records.pinned import kept_schema
 from ..records.repository import Repository
 from ..validation.schemas import packaged_schema_text
+from .skeleton import skeleton
 from .template import check_before_writing, fill, quoted
 
 # A kind can be made by `qms new` when the package has its template: templates/<kind>.md or .yaml.
@@ -30,8 +32,13 @@ def template_name(kind: Kind) -> str:
 
 
 def new_kinds() -> list[Kind]:
-    """The declared kinds `qms new` can write: those with a template, in declaration order."""
-    return [kind for kind in BY_NAME.values() if TEMPLATES.joinpath(template_name(kind)).is_file()]
+    """The kinds `qms new` can write: the package's with a template, and the repository's
+    (whose template comes from their schema), in declaration order."""
+    return [
+        kind
+        for kind in active_kinds().kinds
+        if kind.repository or TEMPLATES.joinpath(template_name(kind)).is_file()
+    ]
 
 
 def schema_choices(schema: str, *path: str) -> tuple[str, ...]:
@@ -47,6 +54,8 @@ def option_choices(slot: str, *path: str) -> tuple[str, ...]:
     may take in the schema of each kind whose template has that slot."""
     found: list[str] = []
     for kind in new_kinds():
+        if kind.repository:
+            continue
         if f"{{{{{slot}}}}}" in TEMPLATES.joinpath(template_name(kind)).read_text("utf-8"):
             found += [c for c in schema_choices(kind.schema, *path) if c not in found]
     return tuple(found)
@@ -136,7 +145,9 @@ def new_record(repo: Repository, config: QmsConfig, request: NewRecord, now: dat
         "area": lambda: area,
         "reporter": lambda: quoted(_name(config, owner)),
     }
-    text = _filled(template_name(kind), {**record, **_slots(config, request, now)})
+    text = _filled(
+        _template(kind, config), template_name(kind), {**record, **_slots(config, request, now)}
+    )
     path = repo.root / kind.folder / f"{record_id}{kind.suffix}"
     check_before_writing(text, kind.schema, markdown=kind.suffix == ".md", what=path.name)
     path.parent.mkdir(exist_ok=True)
@@ -144,9 +155,22 @@ def new_record(repo: Repository, config: QmsConfig, request: NewRecord, now: dat
     return path
 
 
-def _filled(name: str, slots: dict[str, Callable[[], str]]) -> str:
-    """The template `name` with its slots filled; a slot nothing fills is named."""
-    text = TEMPLATES.joinpath(name).read_text("utf-8")
+def _template(kind: Kind, config: QmsConfig) -> str:
+    """A packaged kind's template; a repository kind's, written from its pinned schema."""
+    if not kind.repository:
+        return TEMPLATES.joinpath(template_name(kind)).read_text("utf-8")
+    schema = kept_schema(kind.schema)
+    if schema is None:
+        raise QmsError(
+            f"the schema of the kind {kind.name!r} could not be read",
+            hint="run 'qms validate qms.yaml' and correct the kind's declaration",
+        )
+    machine = config.lifecycles.machines.get(kind.name)
+    return skeleton(kind, schema, machine.initial if machine else None)
+
+
+def _filled(text: str, name: str, slots: dict[str, Callable[[], str]]) -> str:
+    """The template `text` (named `name`) with its slots filled; a slot nothing fills is named."""
     used = set(_SLOT.findall(text))
     if unknown := sorted(used - set(slots)):
         raise QmsError(

@@ -8,7 +8,7 @@ written. The commit is built from the committed qms.yaml, never from the work tr
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -54,9 +54,16 @@ class RegistryChange:
     subject: str
 
 
-def change_registry(root: Path, edit: Edit, reason: str, now: datetime) -> RegistryChange:
+def change_registry(
+    root: Path,
+    edit: Edit,
+    reason: str,
+    now: datetime,
+    more: Mapping[str, bytes] | None = None,
+) -> RegistryChange:
     """Make `edit` as one admin-signed commit whose Reason trailer says `reason`: a registry
-    change is a controlled change like any other, and its audit trail says why."""
+    change is a controlled change like any other, and its audit trail says why. `more`: other
+    files of the same change (paths from the QMS folder), such as a kind's pinned schema."""
     if not reason.strip():
         raise QmsError(
             f"a change to {CONFIG_FILE} needs a reason; it is recorded in the signed commit",
@@ -101,7 +108,7 @@ def change_registry(root: Path, edit: Edit, reason: str, now: datetime) -> Regis
     out = io.StringIO()
     yaml.dump(data, out)
     text = out.getvalue()
-    config, findings = parse_config(text)
+    config, findings = parse_config(text, lambda blob: git.read_blob(repo.root, blob))
     errors = [f for f in findings if f.severity == "error"]
     if config is None or errors:
         raise QmsError(
@@ -109,10 +116,12 @@ def change_registry(root: Path, edit: Edit, reason: str, now: datetime) -> Regis
             + "\n  ".join(f"{f.message} ({f.fix})" for f in errors)
         )
     content = text.encode("utf-8")
-    blob = git.hash_blob(repo.root, content)
-    tree = git.tree_with_file(repo.root, base.tree, path, blob)
+    prefix = git.show_prefix(repo.root)
+    files = {path: content, **{f"{prefix}{name}": data for name, data in (more or {}).items()}}
+    blobs = {name: git.hash_blob(repo.root, data) for name, data in files.items()}
+    tree = git.tree_with_files(repo.root, base.tree, blobs)
     claims = [config_claim(content)]
-    commit = commit_signature(repo.root, base, tree, claims, reason, subject, {path: content})
+    commit = commit_signature(repo.root, base, tree, claims, reason, subject, files)
     return RegistryChange(commit, subject)
 
 

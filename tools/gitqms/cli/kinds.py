@@ -3,11 +3,16 @@ runs, so a kind declared (records/kinds.py) is a choice without a change here.""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 import click
 
-from ..records.kinds import BY_NAME, Kind
+from ..errors import QmsError
+from ..records.kinds import Kind, active_kinds
+from ..records.repository import Repository
 
 
 class KindChoice(click.Choice):
@@ -19,8 +24,16 @@ class KindChoice(click.Choice):
 
     @property
     def choices(self) -> Sequence[str]:
-        return [kind.name for kind in BY_NAME.values() if self.offered(kind)]
+        return [kind.name for kind in active_kinds().kinds if self.offered(kind)]
 
     @choices.setter
     def choices(self, value: Sequence[str]) -> None:
         """The declarations give the choices; click's own assignment is ignored."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """A kind of the repository the command acts in: its qms.yaml may declare more."""
+        if ctx is not None:
+            start: Path | None = ctx.find_root().obj
+            with contextlib.suppress(QmsError):
+                Repository.discover(start if start is not None else Path.cwd(), needs_git=False)
+        return super().convert(value, param, ctx)

@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "list": "list:list_records",
     "people": "people:people",
     "keys": "keys:keys",
+    "kinds": "kind_commands:kinds",
     "sign": "signing:sign",
     "review": "signing:review",
     "approve": "signing:approve",

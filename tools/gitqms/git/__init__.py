@@ -76,6 +76,7 @@ from .streams import (
     cat_objects,
     entry_kind,
     log_changes,
+    read_blob,
 )
 from .worktree import (
     commit_paths,
@@ -140,6 +141,7 @@ __all__ = [
     "note_entries",
     "on_first_parent_line",
     "paths_ever_added",
+    "read_blob",
     "ref_tips",
     "rev_list",
     "rev_parse",

@@ -161,3 +161,9 @@ def cat_objects(cwd: Path, names: Iterable[str]) -> Iterator[tuple[str, str | No
         process.wait()
         raise failed[0]
     finish(process, args, cwd)
+
+
+def read_blob(cwd: Path, blob: str) -> bytes | None:
+    """One blob by id (a pinned schema), None when the repository does not hold it."""
+    found = [content for _, kind, content in cat_objects(cwd, [blob]) if kind == "blob"]
+    return found[0] if found else None

@@ -107,7 +107,8 @@ def code_digest() -> str:
     """A digest of the gitqms code: any change to it makes every stored file stale."""
     digest = hashlib.sha256(sys.version.encode())
     package = code_folder()
-    for path in sorted(package.rglob("*.py")):
+    files = [*package.rglob("*.py"), *package.glob("kinds/*.yaml"), *package.glob("schemas/*.json")]
+    for path in sorted(files):
         digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 

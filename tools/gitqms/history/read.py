@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 from .. import git
 from ..errors import QmsError
 from ..records.config import CONFIG_FILE, QmsConfig
-from ..records.kinds import KINDS, kind_of_id, record_id_from_path
+from ..records.kinds import active_kinds, kind_of_id, record_id_from_path
 from ..safeyaml import LoadError, decode_record_bytes
 from ..validation.run import parse_config
 from .commits import Commit, CommitFormatError, parse_commit
@@ -81,6 +81,10 @@ class History:
         }
         return self.blobs_by_id(wanted, ids)
 
+    def holds_files(self, commit: str, folder: str) -> bool:
+        """Whether anything is at or below `folder` (from the QMS folder) at `commit`."""
+        return bool(git.list_tree(self.root, commit, [f"{self.prefix}{folder}"]))
+
 
 NOT_A_FILE_FIX = (
     "put it back as a regular file (mode 100644): revert the commit that replaced it "
@@ -98,7 +102,8 @@ def record_entries(root: Path, commit: str, prefix: str) -> tuple[dict[str, str]
     """The record files at `commit` (`prefix`: the QMS folder): record ID -> blob id of each
     regular file, and record ID -> the mode of each record path holding anything else (a folder
     at a record's path: 040000). A caller reports the second, never skips it."""
-    entries = git.list_tree(root, commit, [f"{prefix}{kind.folder}" for kind in KINDS])
+    folders = [f"{prefix}{kind.folder}" for kind in active_kinds().kinds]
+    entries = git.list_tree(root, commit, folders)
     files, others = {}, {}
     for path, mode, oid in entries:
         inside = PurePosixPath(path[len(prefix) :])

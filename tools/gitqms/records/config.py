@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from .kinds import KINDS
+from .kinds import PACKAGE, Kind, KindSet, declare
 from .lifecycles import Lifecycles, build_lifecycles
+from .pinned import Pin
 
 CONFIG_FILE = "qms.yaml"
 DEFAULT_PROTECTED_BRANCHES = ("main",)
@@ -74,6 +75,7 @@ class QmsConfig:
     lifecycles: Lifecycles
     receipt_tolerance_hours: int = DEFAULT_RECEIPT_TOLERANCE_HOURS
     gitqms_source: str | None = None  # tooling.gitqms: the pip requirement CI installs
+    kinds: KindSet = PACKAGE  # the package's kinds and those qms.yaml declares (`kinds:`)
     _by_id: Mapping[str, Person] = field(default_factory=dict, repr=False, compare=False)
     _by_email: Mapping[str, Person] = field(default_factory=dict, repr=False, compare=False)
 
@@ -94,11 +96,21 @@ def key_material(public_key: str) -> str:
     return " ".join(public_key.split()[:2])
 
 
+def declared_kinds(data: Mapping[str, Any]) -> tuple[Kind, ...]:
+    """The kinds of qms.yaml's `kinds:` section, which has passed the semantic checks (their
+    pinned schemas were read and kept then: records/pinned.py)."""
+    return tuple(
+        declare(item, f"{CONFIG_FILE}: kinds[{index}]", schema_key=Pin.of(item["schema"]).key)
+        for index, item in enumerate(data.get("kinds") or ())
+    )
+
+
 def build_config(data: Mapping[str, Any]) -> QmsConfig:
-    """Typed configuration from data that has passed qms.schema.json.
+    """Typed configuration from data that has passed qms.schema.json and the semantic checks.
 
     Regular expressions must already be known to compile (the semantic checks say so).
     """
+    kinds = PACKAGE.with_declared(declared_kinds(data))
     people = tuple(
         Person(
             id=item["id"],
@@ -133,7 +145,7 @@ def build_config(data: Mapping[str, Any]) -> QmsConfig:
                 for meaning, rule in (policy.get(kind) or {}).items()
             }
         )
-        for kind in (*(kind.name for kind in KINDS), "qms")
+        for kind in (*kinds.by_name, "qms")
     }
     privacy = data.get("privacy") or {}
     server = data.get("server") or {}
@@ -155,11 +167,12 @@ def build_config(data: Mapping[str, Any]) -> QmsConfig:
             for item in privacy.get("forbidden_patterns", ())
         ),
         protected_branches=tuple(dict.fromkeys(protected)) or DEFAULT_PROTECTED_BRANCHES,
-        lifecycles=build_lifecycles(data.get("lifecycles")),
+        lifecycles=build_lifecycles(data.get("lifecycles"), kinds.kinds),
         receipt_tolerance_hours=server.get(
             "receipt_tolerance_hours", DEFAULT_RECEIPT_TOLERANCE_HOURS
         ),
         gitqms_source=(data.get("tooling") or {}).get("gitqms"),
+        kinds=kinds,
         _by_id=MappingProxyType({person.id: person for person in people}),
         _by_email=MappingProxyType({person.email.lower(): person for person in people}),
     )

@@ -40,6 +40,16 @@ class Kind:
     special: str | None = None  # behaviour that stays in code: "audit-review", "deviation"
     # people, references, dates, due items, links, register
     declared: Declared = field(default_factory=Declared)
+    # the declaration's own `lifecycle` (record family) or `document` section: the policy that
+    # qms.yaml's `lifecycles:` overrides
+    policy: Any = field(default=None, compare=False, repr=False)
+    repository: bool = False  # declared in qms.yaml, not shipped with the package
+    schema_file: str | None = None  # a repository kind's: the readers' copy of its schema
+
+    @property
+    def identity(self) -> tuple[str, str, str, str, str, bool]:
+        """What may never change once records of the kind can exist."""
+        return (self.name, self.family, self.folder, self.suffix, self.prefix, self.yearly)
 
     @property
     def is_document(self) -> bool:
@@ -103,19 +113,33 @@ def _read(folder: Traversable, name: str) -> tuple[Kind, Any]:
         raise _broken(f"{where}:{error.line}", error.message) from None
     if isinstance(data, dict) and data.get("name") not in (None, name):
         raise _broken(where, f"it declares the kind {data['name']!r}, not {name!r}")
-    return declare(data, where), data.get("lifecycle", data.get("document"))
+    kind = declare(data, where)
+    return kind, kind.policy
 
 
-def declare(data: Any, where: str = "the declaration") -> Kind:
-    """The kind `data` declares, checked against schemas/kind.schema.json; QmsError naming
-    `where` and the field if it is broken."""
+def declaration_problem(data: Any) -> tuple[str, str] | None:
+    """(where in the declaration, what is wrong) by schemas/kind.schema.json, or None."""
     invalid = best_match(_declaration_checker().iter_errors(data))
-    if invalid is not None:
-        place = ".".join(str(step) for step in invalid.absolute_path) or "(the declaration)"
-        raise _broken(where, f"{place}: {invalid.message}")
-    schema = data["schema"].removesuffix(".schema.json")
-    if not resources.files("gitqms").joinpath("schemas", data["schema"]).is_file():
-        raise _broken(where, f"no packaged schema {data['schema']!r} for the kind {schema!r}")
+    if invalid is None:
+        return None
+    return ".".join(str(step) for step in invalid.absolute_path), invalid.message
+
+
+def declare(data: Any, where: str = "the declaration", *, schema_key: str | None = None) -> Kind:
+    """The kind `data` declares, checked against schemas/kind.schema.json; QmsError naming
+    `where` and the field if it is broken. `schema_key`: a repository kind's pinned schema
+    (`sha256:HEX`, see records/pinned.py); else the packaged schema `data` names."""
+    problem = declaration_problem(data)
+    if problem is not None:
+        raise _broken(where, f"{problem[0] or '(the declaration)'}: {problem[1]}")
+    if schema_key is not None:
+        schema = schema_key
+    elif isinstance(data["schema"], str):
+        schema = data["schema"].removesuffix(".schema.json")
+        if not resources.files("gitqms").joinpath("schemas", data["schema"]).is_file():
+            raise _broken(where, f"no packaged schema {data['schema']!r} for the kind {schema!r}")
+    else:
+        raise _broken(where, "schema: a packaged kind names a packaged schema")
     return Kind(
         name=data["name"],
         label=data["label"],
@@ -127,6 +151,9 @@ def declare(data: Any, where: str = "the declaration") -> Kind:
         schema=schema,
         special=data.get("special"),
         declared=declared(data),
+        policy=data.get("lifecycle", data.get("document")),
+        repository=schema_key is not None,
+        schema_file=data["schema"]["file"] if schema_key is not None else None,
     )
 
 
@@ -169,17 +196,112 @@ IGNORED_NAMES = frozenset({".gitkeep", ".keep"})
 
 _PREFIX = re.compile(r"([A-Z][A-Z0-9]*)-")  # every declared prefix has this form
 
+# Top-level paths no kind's folder may be: files and folders gitqms itself keeps.
+RESERVED = frozenset(
+    {"qms.yaml", "mkdocs.yml", "docs", "schemas", "kinds", "imports", "templates", "site", "tools"}
+)
+
+
+class KindSet:
+    """A set of kinds with O(1) lookups by name, folder and ID prefix: the package's, or the
+    package's and those a repository's qms.yaml declares."""
+
+    def __init__(self, kinds: tuple[Kind, ...]) -> None:
+        self.kinds = kinds
+        self.by_name: Mapping[str, Kind] = MappingProxyType({k.name: k for k in kinds})
+        self.by_folder: Mapping[str, Kind] = MappingProxyType({k.folder: k for k in kinds})
+        self.by_prefix: Mapping[str, Kind] = MappingProxyType({k.prefix: k for k in kinds})
+        self.declared = tuple(kind for kind in kinds if kind.repository)
+        self._hash = hash(kinds)
+
+    def __contains__(self, kind: object) -> bool:
+        return isinstance(kind, Kind) and self.by_name.get(kind.name) == kind
+
+    def __eq__(self, other: object) -> bool:
+        return self is other or (isinstance(other, KindSet) and self.kinds == other.kinds)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def with_declared(self, declared: tuple[Kind, ...]) -> KindSet:
+        return KindSet((*self.kinds, *declared)) if declared else self
+
+    def reading(self, declarations: Any) -> KindSet:
+        """This set and the kinds of a qms.yaml `kinds:` section, read leniently: a broken
+        declaration, or one that takes a name, folder or prefix already taken, is left out
+        (`qms validate` reports it). For knowing which files are records, not whether a
+        kind is in force."""
+        found = list(self.kinds)
+        for item in declarations if isinstance(declarations, list) else ():
+            if declaration_problem(item) is not None or not isinstance(item["schema"], dict):
+                continue
+            if "special" in item or not isinstance(item["schema"].get("sha256"), str):
+                continue
+            kind = declare(item, schema_key=f"sha256:{item['schema']['sha256']}")
+            if kind.folder not in RESERVED and all(
+                kind.name != k.name and kind.folder != k.folder and kind.prefix != k.prefix
+                for k in found
+            ):
+                found.append(kind)
+        return self if len(found) == len(self.kinds) else KindSet(tuple(found))
+
+    @property
+    def digest(self) -> str:
+        """What classifies paths as records: it keys the history index."""
+        return ";".join("|".join(map(str, kind.identity)) for kind in self.declared)
+
+    def of_id(self, record_id: str) -> Kind | None:
+        """The kind whose ID pattern `record_id` matches: one prefix lookup, one full match."""
+        prefix = _PREFIX.match(record_id)
+        kind = self.by_prefix.get(prefix.group(1)) if prefix else None
+        return kind if kind is not None and kind.id_pattern.fullmatch(record_id) else None
+
+    def id_of_path(self, path: PurePosixPath) -> str | None:
+        """`sops/SOP-0003.md` -> `SOP-0003`; None when the path is not a record's path."""
+        kind = self.by_folder.get(path.parent.as_posix())
+        if kind is None or path.suffix != kind.suffix:
+            return None
+        return path.stem if kind.id_pattern.fullmatch(path.stem) else None
+
+
+PACKAGE = KindSet(KINDS)
+
+# The kinds of the repository this process works on: the package's, and those its qms.yaml
+# declares, set when the repository is opened (`use_kinds`). They say only which files are
+# records and of which kind; whether a declared kind is in force at a commit, and so whether a
+# signature on its records counts, is the registry's question (signatures/trust.py).
+_active: list[KindSet] = [PACKAGE]
+
+
+def use_kinds(kinds: KindSet) -> None:
+    _active[0] = kinds
+
+
+def active_kinds() -> KindSet:
+    return _active[0]
+
+
+def declared_in(text: str | None) -> Any:
+    """The `kinds:` section of a qms.yaml text, read leniently: None if it has none or does
+    not parse (then `qms validate` says why)."""
+    if not text or "kinds:" not in text:
+        return None
+    try:
+        data = load_yaml(text, lines=False).data
+    except LoadError:
+        return None
+    return data.get("kinds") if isinstance(data, dict) else None
+
 
 def kind_of_id(record_id: str) -> Kind | None:
-    """The kind whose ID pattern `record_id` matches: one prefix lookup, one full match."""
-    prefix = _PREFIX.match(record_id)
-    kind = BY_PREFIX.get(prefix.group(1)) if prefix else None
-    return kind if kind is not None and kind.id_pattern.fullmatch(record_id) else None
+    """The kind (of the repository's kinds) whose ID pattern `record_id` matches."""
+    return _active[0].of_id(record_id)
+
+
+def kind_named(name: str) -> Kind | None:
+    return _active[0].by_name.get(name)
 
 
 def record_id_from_path(path: PurePosixPath) -> str | None:
     """`sops/SOP-0003.md` -> `SOP-0003`; None when the path is not a record's path."""
-    kind = BY_FOLDER.get(path.parent.as_posix())
-    if kind is None or path.suffix != kind.suffix:
-        return None
-    return path.stem if kind.id_pattern.fullmatch(path.stem) else None
+    return _active[0].id_of_path(path)

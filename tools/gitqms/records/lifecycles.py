@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from .kinds import KINDS, PLACEHOLDER, packaged
+from .kinds import KINDS, PLACEHOLDER, Kind, packaged
 
 
 @dataclass(frozen=True)
@@ -157,20 +157,22 @@ def _machine(kind: str, data: Mapping[str, Any]) -> Machine:
     )
 
 
-def build_lifecycles(data: Mapping[str, Any] | None) -> Lifecycles:
-    """The lifecycles of qms.yaml's `lifecycles` section; the defaults for any kind it omits."""
+def build_lifecycles(data: Mapping[str, Any] | None, kinds: tuple[Kind, ...] = KINDS) -> Lifecycles:
+    """The lifecycles of qms.yaml's `lifecycles` section; each kind's declared defaults for
+    any kind it omits."""
     given = data or {}
     documents: dict[str, DocumentPolicy] = {}
     machines: dict[str, Machine] = {}
-    for kind in KINDS:
-        if kind.name not in DEFAULTS:
+    for kind in kinds:
+        default = DEFAULTS.get(kind.name, kind.policy)
+        if default is None:
             continue  # no lifecycle of its own: an audit-trail review is closed when written
-        policy = {**DEFAULTS[kind.name], **(given.get(kind.name) or {})}
+        policy = {**default, **(given.get(kind.name) or {})}
         if kind.is_document:
             documents[kind.name] = DocumentPolicy(
                 approval=tuple(policy["approval"]),
                 **{k: policy[k] for k in ("release", "retire", "periodic_review") if k in policy},
             )
         else:
-            machines[kind.name] = _machine(kind.name, given.get(kind.name) or DEFAULTS[kind.name])
+            machines[kind.name] = _machine(kind.name, given.get(kind.name) or default)
     return Lifecycles(documents=MappingProxyType(documents), machines=MappingProxyType(machines))

@@ -10,7 +10,22 @@ from .. import git
 from ..errors import QmsError, RepositoryNotFound
 from ..landing import finish_interrupted
 from .config import CONFIG_FILE
-from .kinds import BY_FOLDER, IGNORED_NAMES, KINDS, Kind, record_id_from_path
+from .kinds import (
+    IGNORED_NAMES,
+    PACKAGE,
+    Kind,
+    active_kinds,
+    declared_in,
+    record_id_from_path,
+    use_kinds,
+)
+
+
+def _text(path: Path) -> str | None:
+    try:
+        return path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None  # `qms validate` says why
 
 
 @dataclass(frozen=True)
@@ -47,6 +62,7 @@ class Repository:
                     )
                 if git_dir is not None:  # a command killed while moving the branch: finish it
                     finish_interrupted(git_dir)
+                use_kinds(PACKAGE.reading(declared_in(_text(candidate / CONFIG_FILE))))
                 return cls(candidate)
         raise RepositoryNotFound(
             f"no {CONFIG_FILE} in {here} or any folder above it",
@@ -57,7 +73,7 @@ class Repository:
     def layout(self) -> Layout:
         records: list[RecordFile] = []
         strays: list[str] = []
-        for kind in KINDS:
+        for kind in active_kinds().kinds:
             folder = self.root / kind.folder
             if folder.is_symlink():  # records must live in the repository, not behind a link
                 strays.append(kind.folder)
@@ -114,8 +130,10 @@ class Repository:
                 raise QmsError(
                     f"{relative} is not a record of this repository",
                     hint=f"name {CONFIG_FILE} or files in "
-                    + ", ".join(f"{k.folder}/" for k in KINDS)
-                    + ("" if top in BY_FOLDER else "; other files are not validated"),
+                    + ", ".join(f"{k.folder}/" for k in active_kinds().kinds)
+                    + (
+                        "" if top in active_kinds().by_folder else "; other files are not validated"
+                    ),
                 )
             chosen.update(matches)
         return chosen, config

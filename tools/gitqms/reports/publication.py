@@ -85,7 +85,10 @@ def publication(
     # the records of every kind with a state machine (an audit-trail review has no page)
     records = [r for r in shot.records if r.kind in config.lifecycles.machines]
     record_fields = {r.id: r.data or {} for r in records}
-    links = {r.id: record_links(known_kind(r.id), record_fields[r.id], r.id) for r in records}
+    pattern = record_id_pattern(config.kinds.kinds)
+    links = {
+        r.id: record_links(known_kind(r.id), record_fields[r.id], r.id, pattern) for r in records
+    }
     linked_from: dict[str, list[str]] = {}  # record -> the published records naming it
     for other, named in sorted(links.items()):
         for record_id in named:
@@ -129,7 +132,7 @@ def publication(
         areas=dict(config.areas),
         sops=tuple(s for s in sops if drafts or s.current or s.upcoming or s.archive),
         records=entries,
-        metrics=metrics(entries, config, on),
+        metrics=metrics(entries, config, on, config.kinds.kinds),
         drafts=drafts,
         notes=tuple(shot.notes),
         people={person.id: person.name for person in config.people},

@@ -17,7 +17,7 @@ from typing import Any
 from ..history.commits import REASON, Commit
 from ..records.config import CONFIG_FILE
 from ..records.document import split_front_matter
-from ..records.kinds import Kind, kind_of_id
+from ..records.kinds import Kind, KindSet, active_kinds
 from ..safeyaml import (
     LoadError,
     decode_record_bytes,
@@ -86,10 +86,14 @@ def content_hash(content: bytes) -> str:
 MARKDOWN = ".md"  # the suffix of a kind whose file is Markdown with front matter
 
 
-@lru_cache(maxsize=1 << 16)
 def record_kind(record: str) -> Kind | None:
     """`kind_of_id`, remembered: it is asked for every change of long histories."""
-    return kind_of_id(record)
+    return _record_kind(active_kinds(), record)
+
+
+@lru_cache(maxsize=1 << 16)
+def _record_kind(kinds: KindSet, record: str) -> Kind | None:
+    return kinds.of_id(record)
 
 
 def front_matter(record: str) -> bool:

@@ -112,6 +112,11 @@ class Contents:
             content = self.place.blobs([blob]).get(blob)
         return content
 
+    def any_blob(self, blob: str) -> bytes | None:
+        """A blob by id, fetched if the walk did not (a schema a registry pins)."""
+        content = self._blobs.get(blob)
+        return content if content is not None else self.place.blobs([blob]).get(blob)
+
     def content_at(self, commit: str, record: str) -> bytes | None:
         """A record's bytes at a signature commit or a merge, as fetched for the walk."""
         path = self.place.path_of(record)

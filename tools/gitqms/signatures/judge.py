@@ -197,6 +197,11 @@ class Judge:
         )
         if kind is None:
             return None, [f"{claim.record!r} is not a record ID"]
+        if kind != "qms" and registry.config.kinds.of_id(claim.record) is None:
+            return None, [
+                f"the kind {kind!r} of {claim.record} is not in force in the registry of the "
+                "parent commit: no admin-signed qms.yaml had declared it"
+            ]
         rule: SignatureRule | None = registry.config.signatures.get(kind, {}).get(claim.meaning)
         role, problems = _role(rule, kind, claim, person)
         problems.extend(self._content_problems(step, claim, kind))

@@ -51,7 +51,8 @@ class TrustChain:
             config = None
             if content is not None:
                 try:
-                    config, _ = parse_config(decode_record_bytes(content))
+                    text = decode_record_bytes(content)
+                    config, _ = parse_config(text, self.contents.any_blob)
                 except LoadError:
                     config = None
             self._registries[blob] = None if config is None else Registry(config, blob)
@@ -184,7 +185,8 @@ class TrustChain:
                 return blob, None
         signed = [v for v in verdicts if v.record == CONFIG_RECORD]
         if any(v.ok for v in signed):
-            if self.registry(blob) is not None:
+            registry = self.registry(blob)
+            if registry is not None and not self._kinds_refused(step, registry, first_trusted):
                 state.lineage[blob or ""] = (
                     state.lineage.get(blob or "", frozenset())
                     | state.lineage.get(first_trusted, frozenset())
@@ -193,3 +195,31 @@ class TrustChain:
                 return blob, None
             return first_trusted, INVALID
         return first_trusted, None if signed else UNSIGNED
+
+    def _kinds_refused(self, step: Step, registry: Registry, before: str) -> bool:
+        """Whether `registry`, signed at `step`, would change the kinds in a way no signature
+        may: a kind adopted before removed or its identity changed (files already named by it
+        would change meaning), or a new kind whose folder already holds files (they would
+        become records after the fact). Noted in the trust chain's notes."""
+        old = self.registry(before)
+        if old is None:
+            return False
+        new = registry.config.kinds.by_name
+        commit = step.commit.id[:12]
+        for kind in old.config.kinds.declared:
+            if kind.name not in new or new[kind.name].identity != kind.identity:
+                self.state.notes.append(
+                    f"the qms.yaml of {commit} removes or changes the adopted kind "
+                    f"{kind.name!r}; a kind's name, family, folder, file form and ID never change"
+                )
+                return True
+        for kind in registry.config.kinds.declared:
+            if kind.name not in old.config.kinds.by_name and self.contents.place.holds_files(
+                step.commit.id, kind.folder
+            ):
+                self.state.notes.append(
+                    f"the qms.yaml of {commit} declares the kind {kind.name!r}, whose folder "
+                    f"{kind.folder}/ already holds files; a new kind starts with an empty folder"
+                )
+                return True
+        return False

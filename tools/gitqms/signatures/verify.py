@@ -19,6 +19,8 @@ from ..errors import QmsError
 from ..history.boundaries import refuse_cut_history
 from ..history.commits import Commit
 from ..history.read import load_history
+from ..records.config import CONFIG_FILE
+from ..records.kinds import active_kinds, declared_in, use_kinds
 from . import walk_index
 from .registry import Registry
 from .verdict import AUTHORED, UNPROVEN, Report, Verdict
@@ -78,6 +80,7 @@ def walk_history(
             )
         pinned = resolved
     refuse_cut_history(root, revisions, pinned)  # shallow or grafted: only from a pinned root
+    use_tip_kinds(root, revisions)
 
     def walk_all() -> Walk:
         checks = SshChecks()
@@ -92,6 +95,22 @@ def walk_history(
     if tip is None or not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", tip):
         return walk_all()  # not one commit's whole history (a range, say): never stored
     return walk_index.cached_walk(root, tip, pinned, walk_all, offer_to)
+
+
+def use_tip_kinds(root: Path, revisions: Sequence[str]) -> None:
+    """Know as records the files of the kinds the tips' qms.yaml declare, besides those known
+    already; whether such a kind is in force at a commit is the trust chain's to say."""
+    tips = [r.rpartition("..")[2] or "HEAD" for r in revisions if not r.startswith("^")]
+    prefix = git.show_prefix(root)
+    texts = [
+        content.decode("utf-8", "replace")
+        for _, kind, content in git.cat_objects(root, [f"{t}:{prefix}{CONFIG_FILE}" for t in tips])
+        if kind == "blob"
+    ]
+    kinds = active_kinds()
+    for text in texts:
+        kinds = kinds.reading(declared_in(text))
+    use_kinds(kinds)
 
 
 def offer_to(checks: SshChecks) -> Callable[[Commit], None]:

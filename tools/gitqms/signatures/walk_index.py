@@ -29,6 +29,7 @@ from ..crypto.ahead import SshChecks
 from ..history.commits import Commit
 from ..history.index_store import Store, code_digest
 from ..history.read import Step, load_history
+from ..records.kinds import active_kinds
 from .claims import Claims
 from .index_codec import claim_tuple, step_tuple, verdict_tuple, write_items
 from .record_changes import changed_records
@@ -81,6 +82,7 @@ def _key(root: Path, tip: str, pinned: str | None) -> dict[str, Any]:
         "trust_root": pinned,
         "prefix": git.show_prefix(root),
         "code": code_digest(),
+        "kinds": active_kinds().digest,  # which files are records
         "boundaries": boundaries.hexdigest(),
     }
 

@@ -40,7 +40,7 @@ from mkdocs.utils import get_relative_url
 
 from .. import clock
 from ..errors import QmsError
-from ..records.kinds import KINDS
+from ..records.kinds import active_kinds
 from ..records.site_inputs import SiteFile, site_inputs
 from ..reports.publication import Publication, publication
 from .dashboard_pages import dashboard_pages
@@ -216,7 +216,11 @@ class QmsPlugin(BasePlugin[QmsPluginConfig]):  # type: ignore[no-untyped-call]
     ) -> LiveReloadServer:
         """Rebuild when a commit lands (the site shows committed content) or a record changes."""
         git_dir = self.root / ".git"
-        for path in (git_dir / "refs", git_dir / "logs", *(self.root / k.folder for k in KINDS)):
+        for path in (
+            git_dir / "refs",
+            git_dir / "logs",
+            *(self.root / k.folder for k in active_kinds().kinds),
+        ):
             if path.exists():
                 server.watch(str(path))
         return server

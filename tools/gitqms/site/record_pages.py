@@ -9,7 +9,7 @@ from functools import partial
 from typing import Any
 
 from ..records.declaration import Column
-from ..records.kinds import BY_NAME, Kind, kind_of_id
+from ..records.kinds import Kind, active_kinds, kind_of_id
 from ..reports.entries import RecordEntry
 from ..reports.publication import Publication
 from .layout import (
@@ -36,7 +36,9 @@ _HEADER_FIELDS = ("id", "title", "state", "owner")
 
 def registered() -> list[Kind]:
     """The kinds with a register: every record kind whose declaration has `register`."""
-    return [k for k in BY_NAME.values() if not k.is_document and k.declared.register is not None]
+    return [
+        k for k in active_kinds().kinds if not k.is_document and k.declared.register is not None
+    ]
 
 
 def register_uri(kind: Kind, page: int = 1) -> str:
@@ -67,8 +69,9 @@ def record_pages(publication: Publication) -> list[PageSpec]:
         pages += [_record_page(publication, known, kind, record) for record in records]
     names = {kind.name for kind in kinds}
     for record in sorted(publication.records, key=lambda r: r.id, reverse=True):
-        if record.kind in BY_NAME and record.kind not in names:
-            pages.append(_record_page(publication, known, BY_NAME[record.kind], record))
+        other = active_kinds().by_name.get(record.kind)
+        if other is not None and record.kind not in names:
+            pages.append(_record_page(publication, known, other, record))
     return pages
 
 
@@ -186,4 +189,4 @@ def _uri(record_id: str) -> str:
 def _known(publication: Publication) -> set[str]:
     """The records that have a page: documents with a version to show, and every record."""
     shown = {s.id for s in publication.sops if s.current or s.upcoming or publication.drafts}
-    return shown | {r.id for r in publication.records if r.kind in BY_NAME}
+    return shown | {r.id for r in publication.records if r.kind in active_kinds().by_name}

@@ -12,8 +12,11 @@ from typing import Any
 from ..crypto import openpgp
 from ..records.config import key_material
 from ..records.document import Document
+from ..records.kinds import PACKAGE
 from ..records.lifecycles import DEFAULTS
+from ..records.pinned import BlobReader, states_of
 from .findings import Finding, Reporter, Severity
+from .kind_checks import check_kinds, unknown_policy_kinds
 from .schemas import Location, dotted, packaged_schema_text
 
 # A COI pattern that accepts any of these, bare or after its own literal prefix, would let a
@@ -28,14 +31,29 @@ def _accepts_names(source: str, pattern: re.Pattern[str]) -> bool:
     return any(pattern.fullmatch(sample) for sample in samples)
 
 
-def config_findings(doc: Document) -> list[Finding]:
-    """qms.yaml beyond its schema: unique people, known roles, one owner per key, valid patterns."""
+def config_findings(doc: Document, read_blob: BlobReader | None = None) -> list[Finding]:
+    """qms.yaml beyond its schema: unique people, known roles, one owner per key, valid patterns,
+    declared kinds (whose pinned schemas `read_blob` reads by blob id)."""
     report = Reporter(doc, None)
     data = doc.data
     roles = set(data["roles"])
     _check_people(data["people"], roles, report)
     _check_signature_roles(data["signatures"], roles, report)
     _check_lifecycles(data, report)
+    declared = list(check_kinds(data, report, read_blob))
+    for _, item, schema in declared:
+        if item["family"] == "record":
+            _check_machine(
+                item["name"],
+                data.get("lifecycles") or {},
+                data["signatures"],
+                report,
+                default=item["lifecycle"],
+                schema=schema,
+            )
+    names = [kind.name for kind in PACKAGE.kinds]
+    names += [item["name"] for item in data.get("kinds") or () if isinstance(item, dict)]
+    unknown_policy_kinds(data, [str(name) for name in names], report)
     _check_patterns(data, report)
     return report.found
 
@@ -190,15 +208,21 @@ def _check_lifecycles(data: Mapping[str, Any], report: Reporter) -> None:
 
 
 def _check_machine(
-    kind: str, given: Mapping[str, Any], policy: Mapping[str, Any], report: Reporter
+    kind: str,
+    given: Mapping[str, Any],
+    policy: Mapping[str, Any],
+    report: Reporter,
+    *,
+    default: Mapping[str, Any] | None = None,
+    schema: Mapping[str, Any] | None = None,
 ) -> None:
     configured = kind in given
-    machine = given.get(kind) or DEFAULTS[kind]
-    severity: Severity = "error" if configured else "warning"
-    base: Location = ("lifecycles", kind)
-    schema = json.loads(packaged_schema_text(kind))
-    states = set(schema["properties"]["state"]["enum"])
-    fields = set(schema["properties"])
+    machine = given.get(kind) or default or DEFAULTS[kind]
+    severity: Severity = "error" if configured or default is not None else "warning"
+    base: Location = ("lifecycles", kind) if configured or default is None else ("kinds",)
+    schema = schema or json.loads(packaged_schema_text(kind))
+    states = set(states_of(schema))
+    fields = set(schema.get("properties") or ())
 
     def state_ok(location: Location, state: str) -> None:
         if state not in states:

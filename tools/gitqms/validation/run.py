@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
-from .. import clock
+from .. import clock, git
 from ..errors import QmsError
 from ..records.config import CONFIG_FILE, QmsConfig, build_config
 from ..records.document import Document, parse_document, read_text
-from ..records.kinds import BY_FOLDER, KINDS
+from ..records.kinds import active_kinds
 from ..records.model import Record, build_record
+from ..records.pinned import BlobReader, kept_schema
 from ..records.repository import RecordFile, Repository
 from ..safeyaml import LoadError
 from .config_checks import config_findings
@@ -78,18 +80,44 @@ def _schema_findings(doc: Document, schema: str, record_id: str | None) -> list[
     ]
 
 
+def work_tree_blobs(root: Path) -> BlobReader:
+    """Reads a pinned schema by blob id from the repository, else from schemas/ in the work
+    tree when a file there is that blob (a kind declared and not yet committed)."""
+
+    def read(blob: str) -> bytes | None:
+        try:
+            content = git.read_blob(root, blob)
+        except QmsError:
+            content = None  # not a git repository: the files alone
+        if content is not None:
+            return content
+        folder = root / "schemas"
+        for path in sorted(folder.glob("*.schema.json")) if folder.is_dir() else ():
+            if path.is_file() and not path.is_symlink():
+                data = path.read_bytes()
+                if hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest() == blob:
+                    return data
+        return None
+
+    return read
+
+
 def load_config(root: Path, result: Validation) -> None:
     try:
         text = read_text(root, CONFIG_FILE)
     except LoadError as error:
         result.findings.append(_load_error(CONFIG_FILE, error, None))
         return
-    result.config, found = parse_config(text)
+    result.config, found = parse_config(text, work_tree_blobs(root))
     result.findings.extend(found)
 
 
-def parse_config(text: str) -> tuple[QmsConfig | None, list[Finding]]:
-    """qms.yaml from its text (the work tree's, or a blob from history), with its findings."""
+def parse_config(
+    text: str, read_blob: BlobReader | None = None
+) -> tuple[QmsConfig | None, list[Finding]]:
+    """qms.yaml from its text (the work tree's, or a blob from history), with its findings;
+    `read_blob` reads the schemas its declared kinds pin (by git blob id). Without it, a
+    qms.yaml that declares kinds is refused: nothing could judge their records."""
     try:
         doc = parse_document(CONFIG_FILE, text, markdown=False)
     except LoadError as error:
@@ -97,10 +125,16 @@ def parse_config(text: str) -> tuple[QmsConfig | None, list[Finding]]:
     found = _schema_findings(doc, "qms", None)
     if found:
         return None, found
-    found = config_findings(doc)
+    if doc.data.get("kinds") and read_blob is None:
+        read_blob = _no_blobs
+    found = config_findings(doc, read_blob)
     if any(f.severity == "error" for f in found):
         return None, found
     return build_config(doc.data), found
+
+
+def _no_blobs(blob: str) -> None:
+    return None
 
 
 def _read_records(
@@ -150,6 +184,8 @@ def check_record_text(
         doc = parse_document(file.path, text, markdown=file.kind.suffix == ".md")
     except LoadError as error:
         return None, None, [*found, _load_error(file.path, error, file.id)]
+    if file.kind.repository and kept_schema(file.kind.schema) is None:
+        return None, doc, [*found, _no_schema(file)]
     schema = _schema_findings(doc, file.kind.schema, file.id)
     if schema:
         return None, doc, found + schema
@@ -157,6 +193,41 @@ def check_record_text(
     found += record_findings(record, doc, ctx)
     # A record claiming another file's ID is reported, not kept.
     return (record if record.id == file.id else None), doc, found
+
+
+def _no_schema(file: RecordFile) -> Finding:
+    return Finding(
+        path=file.path,
+        line=0,
+        severity="error",
+        code="kind.schema",
+        message=f"the schema of the kind {file.kind.name!r} could not be read, so this "
+        "record cannot be checked",
+        fix="run 'qms validate qms.yaml' and correct the kind's declaration (its schema pin)",
+        record=file.id,
+    )
+
+
+def _pin_drift(root: Path, config: QmsConfig | None) -> list[Finding]:
+    """A declared kind's schema file that is no longer the schema its pin names."""
+    found = []
+    for kind in config.kinds.declared if config is not None else ():
+        path = root / (kind.schema_file or "")
+        held = path.read_bytes() if path.is_file() and not path.is_symlink() else b""
+        if kind.schema != "sha256:" + hashlib.sha256(held).hexdigest():
+            found.append(
+                Finding(
+                    path=kind.schema_file or "schemas/",
+                    line=0,
+                    severity="warning",
+                    code="kind.schema-drift",
+                    message=f"this file is not the schema pinned in qms.yaml for the kind "
+                    f"{kind.name!r}; its records are checked against the pinned one",
+                    fix="restore the pinned file from history, or pin this one with "
+                    "'qms kinds add … --reason …' (an admin-signed change)",
+                )
+            )
+    return found
 
 
 def _schema_drift(root: Path) -> list[Finding]:
@@ -250,9 +321,11 @@ def validate(
     _check_records(_read_records(files, repo.root, result), ctx, result, parallel=parallel)
     for stray in layout.strays:
         if chosen is None or stray in chosen:
-            folder = BY_FOLDER.get(PurePosixPath(stray).parent.as_posix())
+            kinds = active_kinds()
+            folder = kinds.by_folder.get(PurePosixPath(stray).parent.as_posix())
             expected = " or ".join(
-                f"{k.folder}/{k.example_id()}{k.suffix}" for k in ([folder] if folder else KINDS)
+                f"{k.folder}/{k.example_id()}{k.suffix}"
+                for k in ([folder] if folder else kinds.kinds)
             )
             result.findings.append(
                 Finding(
@@ -266,6 +339,7 @@ def validate(
             )
     if chosen is None:
         result.findings.extend(_schema_drift(repo.root))
+        result.findings.extend(_pin_drift(repo.root, result.config))
         result.findings.extend(_pipeline_drift(repo.root, result.config))
         result.findings.extend(link_findings(result.records, result.documents))
     result.findings.sort()

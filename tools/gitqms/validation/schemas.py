@@ -19,7 +19,9 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
+from ..errors import QmsError
 from ..records.kinds import KINDS
+from ..records.pinned import kept_schema
 from .fastcheck import compile_validity
 
 # The packaged schemas a repository keeps copies of: each kind's, then qms.yaml's.
@@ -72,8 +74,14 @@ def packaged_schema_text(name: str) -> str:
 
 @cache
 def validator(name: str) -> Draft202012Validator:
-    """The compiled validator for one record type; built once per process."""
-    schema = json.loads(packaged_schema_text(name))
+    """The compiled validator for one record type; built once per process. `name`: a packaged
+    schema's, or `sha256:HEX` for a repository kind's pinned schema (records/pinned.py)."""
+    pinned = kept_schema(name) if name.startswith("sha256:") else None
+    if name.startswith("sha256:") and pinned is None:
+        raise QmsError(
+            f"the schema {name[:19]}… is not loaded", hint="report this: the kind was not checked"
+        )
+    schema = pinned if pinned is not None else json.loads(packaged_schema_text(name))
     return Draft202012Validator(schema, format_checker=_format_checker())
 
 
