@@ -48,11 +48,13 @@ class Advanced:
 
 
 def advance(root: Path, record_id: str, target: str, reason: str | None, now: datetime) -> Advanced:
+    repo = Repository.discover(root)
+    base = head(repo.root)
+    # the walk knows the kinds in force, which the work tree's qms.yaml may not say
+    walk, registry = walk_to_sign(repo.root, base.commit)
     kind = kind_of_id(record_id)
     if kind is None or kind.is_document:
         raise _no_states(record_id, kind)
-    repo = Repository.discover(root)
-    base = head(repo.root)
     relative = f"{kind.folder}/{record_id}{kind.suffix}"
     prefix = git.show_prefix(repo.root)
     require_committed(repo.root, [relative], record_id)
@@ -64,8 +66,6 @@ def advance(root: Path, record_id: str, target: str, reason: str | None, now: da
     old_text = _text(found[0], relative)
     old = _data(old_text, relative)
     source = str(old.get("state"))
-
-    walk, registry = walk_to_sign(repo.root, base.commit)
     config = registry.config
     machine = config.lifecycles.machines.get(kind.name)
     if machine is None:
@@ -78,6 +78,12 @@ def advance(root: Path, record_id: str, target: str, reason: str | None, now: da
         )
     new_text = _edit(old_text, transition, machine, reason, now)
     _check_only_state_changed(old, _data(new_text, relative), relative)
+    # who may sign the move, before what the record lacks: no one fills in fields in vain
+    signer = current_signer(repo.root, registry, now)
+    content = new_text.encode("utf-8")
+    claims = plan_record_signatures(
+        walk, base, {record_id: content}, transition.meaning, signer, registry, state_change=True
+    )
 
     ids = record_blobs(repo.root, base.commit, prefix)
     findings = check_record_text(
@@ -97,11 +103,6 @@ def advance(root: Path, record_id: str, target: str, reason: str | None, now: da
             hint=f"fill in what '{target}' needs, commit it with a Reason trailer, then advance",
         )
 
-    signer = current_signer(repo.root, registry, now)
-    content = new_text.encode("utf-8")
-    claims = plan_record_signatures(
-        walk, base, {record_id: content}, transition.meaning, signer, registry, state_change=True
-    )
     said = (reason or "").strip() or f"{transition.meaning}: moved from {source} to {target}"
     subject = f"{transition.meaning.capitalize()}: {record_id} {source} -> {target}"
     message = f"{subject}\n\n{format_trailers(trailer_lines(claims, said))}\n"

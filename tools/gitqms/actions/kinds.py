@@ -52,13 +52,13 @@ def kind_change(root: Path, declaration: Path, schema: Path, *, replace: bool) -
             hint="correct it against schemas/kind.schema.json (see docs/kinds.md)",
         )
     if "special" in data:
-        raise QmsError(
+        raise Refused(
             f"{declaration}: only gitqms's built-in kinds have 'special' behaviour",
             hint="remove 'special'",
         )
     loaded = load_pinned(Pin.of(data["schema"]), str(data["family"]), lambda _: content)
     if isinstance(loaded, str):
-        raise QmsError(f"{schema}: {loaded.split(': ', 1)[-1]}", hint="correct the schema")
+        raise Refused(f"{schema}: {loaded.split(': ', 1)[-1]}", hint="correct the schema")
     kind = declare(data, str(declaration), schema_key=Pin.of(data["schema"]).key)
 
     def edit(config: CommentedMap, registry: Registry) -> str:

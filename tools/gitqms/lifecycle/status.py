@@ -161,7 +161,16 @@ def snapshot(
     steps = walk.history.steps
     if steps and on < steps[-1].commit.committer.utc.date():
         contents, others = _records_on(root, walk, on)  # a past day: the files as they were then
+    # Only kinds in force are records: a kind that only an unsigned qms.yaml declares has none.
+    contents = {i: c for i, c in contents.items() if in_force(config, i)}
+    others = {i: m for i, m in others.items() if in_force(config, i)}
     for record_id in record_ids:
+        if not in_force(config, record_id):
+            raise QmsError(
+                f"{record_id} is of a kind not in force at {revision}: no admin-signed "
+                "qms.yaml declares it",
+                hint="`qms kinds list` shows the kinds in force; `qms verify` shows why",
+            )
         if record_id not in contents and record_id not in others:
             raise QmsError(
                 f"{record_id} is not a record at {revision}",
@@ -178,6 +187,12 @@ def snapshot(
     )
     chosen = [statuses[i] for i in sorted(statuses) if not record_ids or i in record_ids]
     return Snapshot(commit, on, chosen, list(walk.report.notes))
+
+
+def in_force(config: QmsConfig, record_id: str) -> bool:
+    """Whether `record_id` is of a kind the registry `config` holds (built in, or declared
+    by an adopted qms.yaml), as the repository's files name it."""
+    return config.kinds.holds(kind_of_id(record_id))
 
 
 def training_windows(walk: Walk, config: QmsConfig) -> Callable[[str | None], int]:

@@ -223,6 +223,27 @@ class KindSet:
     def __hash__(self) -> int:
         return self._hash
 
+    def holds(self, kind: Kind | None) -> bool:
+        """Whether `kind` (as the repository's files name it) is in force in this set: built
+        in, or declared here with the same identity. None (no kind) is not this set's to say."""
+        if kind is None or not kind.repository:
+            return True
+        held = self.by_name.get(kind.name)
+        return held is not None and held.identity == kind.identity
+
+    def under(self, trusted: KindSet) -> KindSet:
+        """The kinds `trusted` (a registry in force) holds, then those of this set that take
+        nothing of theirs: what a tip's files are read by when its qms.yaml drops or changes
+        a kind that is still in force."""
+        found = list(trusted.kinds)
+        for kind in self.declared:
+            if all(
+                kind.name != k.name and kind.folder != k.folder and kind.prefix != k.prefix
+                for k in found
+            ):
+                found.append(kind)
+        return KindSet(tuple(found))
+
     def with_declared(self, declared: tuple[Kind, ...]) -> KindSet:
         return KindSet((*self.kinds, *declared)) if declared else self
 

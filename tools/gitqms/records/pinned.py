@@ -46,6 +46,10 @@ class Pin:
 
 # "sha256:HEX" -> the schema; content-addressed, so any repository may share it.
 _KEPT: dict[str, Mapping[str, Any]] = {}
+# The pins already read and checked, (blob, sha256, family): a pin naming a blob that is not
+# there is refused however often its content was seen, so that no verdict depends on what
+# this process read before.
+_CHECKED: set[tuple[str, str, str]] = set()
 
 
 def kept_schema(key: str) -> Mapping[str, Any] | None:
@@ -54,7 +58,7 @@ def kept_schema(key: str) -> Mapping[str, Any] | None:
 
 def load_pinned(pin: Pin, family: str, read_blob: BlobReader) -> Mapping[str, Any] | str:
     """The schema `pin` names, checked; else a sentence saying what is wrong with it."""
-    if pin.key in _KEPT:
+    if (pin.blob, pin.sha256, family) in _CHECKED:
         return _KEPT[pin.key]
     content = read_blob(pin.blob)
     if content is None:
@@ -71,6 +75,7 @@ def load_pinned(pin: Pin, family: str, read_blob: BlobReader) -> Mapping[str, An
     if problem is not None:
         return f"the pinned schema {pin.file}: {problem}"
     _KEPT[pin.key] = schema
+    _CHECKED.add((pin.blob, pin.sha256, family))
     return _KEPT[pin.key]
 
 

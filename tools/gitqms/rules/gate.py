@@ -242,6 +242,8 @@ class Gate:
         if change.new_mode != git.REGULAR_FILE:
             self._not_a_file(commit.id, record, change)
             return
+        if not self._in_force(commit.id, record, config):
+            return
         new = self._record(step, record, change, config)
         if new is None or config is None:
             return
@@ -252,6 +254,24 @@ class Gate:
         self._add_all(
             commit.id, record, self._content_rules(step, record, old, new, change, config)
         )
+
+    def _in_force(self, commit: str, record: str, config: QmsConfig | None) -> bool:
+        """Whether the kind of `record` is in force at `commit`: built in, or declared by the
+        registry that judges the commit. A file of a kind declared only by an unsigned qms.yaml
+        is not a record yet, and nothing may treat it as one."""
+        kind = kind_of_id(record)
+        if kind is None or config is None or config.kinds.holds(kind):
+            return True
+        self.add(
+            commit,
+            record,
+            "kind.not-in-force",
+            f"{record} is a {kind.label}, a kind that no admin-signed qms.yaml had declared "
+            "when this commit was made",
+            "declare the kind first (qms kinds add DECL --schema FILE --reason …, signed by "
+            "an admin), then add its records in a later commit",
+        )
+        return False
 
     def _content_rules(
         self,
@@ -331,8 +351,10 @@ class Gate:
         self, step: Step, record: str, change: git.Change, config: QmsConfig | None
     ) -> dict[str, Any] | None:
         """The record's new data, after its validation findings are reported."""
-        kind = kind_of_id(record)
-        assert kind is not None
+        known = kind_of_id(record)
+        assert known is not None
+        # judged by the kind in force at the commit (its pinned schema), not by the tip's claim
+        kind = config.kinds.by_name.get(known.name, known) if config is not None else known
         path = self.history.path_of(record)
         content = self.blobs.get(change.new_blob or "")
         if content is None:

@@ -40,6 +40,7 @@ class TrustChain:
         self.state = state
         self.contents = contents
         self._registries: dict[str, Registry | None] = {}
+        self._why: dict[str, str] = {}  # qms.yaml blob or commit -> why it is not in force
         self._root_ancestors: frozenset[str] | None = None  # the trust root and before it
 
     def registry(self, blob: str | None) -> Registry | None:
@@ -52,11 +53,19 @@ class TrustChain:
             if content is not None:
                 try:
                     text = decode_record_bytes(content)
-                    config, _ = parse_config(text, self.contents.any_blob)
-                except LoadError:
+                    config, found = parse_config(text, self.contents.any_blob)
+                    error = next((f for f in found if f.severity == "error"), None)
+                    if error is not None:
+                        self._why[blob] = f"{error.location}: {error.message}"
+                except LoadError as problem:
                     config = None
+                    self._why[blob] = problem.message
             self._registries[blob] = None if config is None else Registry(config, blob)
         return self._registries[blob]
+
+    def why_not(self, commit: str, blob: str | None) -> str | None:
+        """Why the qms.yaml `blob` of `commit` was not adopted, when the chain knows."""
+        return self._why.get(commit) or self._why.get(blob or "")
 
     def registry_at(self, commit: str) -> Registry | None:
         """The registry that a child of `commit` is judged by."""
@@ -186,7 +195,12 @@ class TrustChain:
         signed = [v for v in verdicts if v.record == CONFIG_RECORD]
         if any(v.ok for v in signed):
             registry = self.registry(blob)
-            if registry is not None and not self._kinds_refused(step, registry, first_trusted):
+            refused = (
+                None if registry is None else self._kinds_refused(step, registry, first_trusted)
+            )
+            if refused is not None:
+                self._why[commit.id] = refused
+            if registry is not None and refused is None:
                 state.lineage[blob or ""] = (
                     state.lineage.get(blob or "", frozenset())
                     | state.lineage.get(first_trusted, frozenset())
@@ -196,30 +210,27 @@ class TrustChain:
             return first_trusted, INVALID
         return first_trusted, None if signed else UNSIGNED
 
-    def _kinds_refused(self, step: Step, registry: Registry, before: str) -> bool:
-        """Whether `registry`, signed at `step`, would change the kinds in a way no signature
-        may: a kind adopted before removed or its identity changed (files already named by it
-        would change meaning), or a new kind whose folder already holds files (they would
-        become records after the fact). Noted in the trust chain's notes."""
+    def _kinds_refused(self, step: Step, registry: Registry, before: str) -> str | None:
+        """Why `registry`, signed at `step`, may not be adopted for its kinds, or None: a kind
+        adopted before removed or its identity changed (files already named by it would
+        change meaning), or a new kind whose folder already holds files (they would become
+        records after the fact)."""
         old = self.registry(before)
         if old is None:
-            return False
+            return None
         new = registry.config.kinds.by_name
-        commit = step.commit.id[:12]
         for kind in old.config.kinds.declared:
             if kind.name not in new or new[kind.name].identity != kind.identity:
-                self.state.notes.append(
-                    f"the qms.yaml of {commit} removes or changes the adopted kind "
-                    f"{kind.name!r}; a kind's name, family, folder, file form and ID never change"
+                return (
+                    f"it removes or changes the adopted kind {kind.name!r}; a kind's name, "
+                    "family, folder, file form and ID numbering never change"
                 )
-                return True
         for kind in registry.config.kinds.declared:
             if kind.name not in old.config.kinds.by_name and self.contents.place.holds_files(
                 step.commit.id, kind.folder
             ):
-                self.state.notes.append(
-                    f"the qms.yaml of {commit} declares the kind {kind.name!r}, whose folder "
-                    f"{kind.folder}/ already holds files; a new kind starts with an empty folder"
+                return (
+                    f"it declares the kind {kind.name!r}, whose folder {kind.folder}/ already "
+                    "holds files; a new kind starts with an empty folder"
                 )
-                return True
-        return False
+        return None

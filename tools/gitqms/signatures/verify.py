@@ -94,7 +94,15 @@ def walk_history(
     tip = git.rev_parse(root, f"{revisions[0]}^{{commit}}") if len(revisions) == 1 else None
     if tip is None or not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", tip):
         return walk_all()  # not one commit's whole history (a range, say): never stored
-    return walk_index.cached_walk(root, tip, pinned, walk_all, offer_to)
+    walk = walk_index.cached_walk(root, tip, pinned, walk_all, offer_to)
+    registry = walk.registry_at(tip)
+    kinds = active_kinds()
+    if registry is not None and not all(kinds.holds(k) for k in registry.config.kinds.declared):
+        # The tip's qms.yaml dropped or changed a kind still in force (an unsigned edit): its
+        # files stay records, read by the registry's declaration. Rare; walked once more.
+        use_kinds(kinds.under(registry.config.kinds))
+        walk = walk_index.cached_walk(root, tip, pinned, walk_all, offer_to)
+    return walk
 
 
 def use_tip_kinds(root: Path, revisions: Sequence[str]) -> None:

@@ -162,7 +162,10 @@ class Walk:
         if problem == INVALID:
             last = [v for v in verdicts if v.record == CONFIG_RECORD][-1]
             index = self.verdicts.index(last)
-            invalid = "the new qms.yaml does not validate, so it is not in force"
+            why = self.trust.why_not(step.commit.id, step.config.new_blob if step.config else None)
+            invalid = "the new qms.yaml does not validate, so it is not in force" + (
+                f": {why}" if why else ""
+            )
             self.verdicts[index] = replace(last, problems=(*last.problems, invalid))
         elif problem == UNSIGNED:
             commit = step.commit

@@ -141,7 +141,8 @@ class _Compiler:
         return lambda x: not isinstance(x, dict) or not len(x) < value  # "minProperties"
 
     def container_keyword(self, name: str, value: Any, schema: Mapping[str, Any]) -> Check:
-        """properties, additionalProperties, required, propertyNames, items, uniqueItems."""
+        """properties, patternProperties, additionalProperties, required, propertyNames, items,
+        uniqueItems."""
         compile_ = self.compile
         if name == "properties":
             subs = [(key, compile_(sub)) for key, sub in value.items()]
@@ -154,14 +155,28 @@ class _Compiler:
                 return True
 
             return properties
+        if name == "patternProperties":  # as jsonschema: re.search on each name
+            by_pattern = [(re.compile(pattern), compile_(sub)) for pattern, sub in value.items()]
+            return lambda x: (
+                not isinstance(x, dict)
+                or all(
+                    check(item)
+                    for key, item in x.items()
+                    for found, check in by_pattern
+                    if found.search(key)
+                )
+            )
         if name == "additionalProperties":
-            if "patternProperties" in schema:
-                raise Unsupported("patternProperties")
             known = frozenset(schema.get("properties", {}))
+            patterns = [re.compile(pattern) for pattern in schema.get("patternProperties", {})]
             extra = compile_(value)
             return lambda x: (
                 not isinstance(x, dict)
-                or all(extra(item) for key, item in x.items() if key not in known)
+                or all(
+                    extra(item)
+                    for key, item in x.items()
+                    if key not in known and not any(found.search(key) for found in patterns)
+                )
             )
         if name == "required":
             names = list(value)
@@ -223,7 +238,15 @@ _FAMILIES: dict[str, _Family] = {
         _Compiler.bound,
     ),
     **dict.fromkeys(
-        ("properties", "additionalProperties", "required", "propertyNames", "items", "uniqueItems"),
+        (
+            "properties",
+            "patternProperties",
+            "additionalProperties",
+            "required",
+            "propertyNames",
+            "items",
+            "uniqueItems",
+        ),
         _Compiler.container_keyword,
     ),
     **dict.fromkeys(("allOf", "anyOf", "oneOf", "not", "if", "$ref"), _Compiler.combinator),
