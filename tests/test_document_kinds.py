@@ -116,6 +116,8 @@ def test_a_document_of_each_kind_is_issued_superseded_and_published_as_an_sop_is
     page = _page(site, kind)
     assert FIRST in page and record in page and "effective" in page
     assert "Michael Okafor" in page and "Dr. Anna Weber" in page  # the signature block
+    if kind == "external-document":  # where it comes from, on its page
+        assert "Issuer's version 1.2" in page.replace("&#x27;", "'") and "KVB-PM-019" in page
     index = visible_text(article((site / "sops" / "index.html").read_text()))
     title = {
         "work-instruction": "Work instructions",
