@@ -123,7 +123,11 @@ def test_every_packaged_declaration_validates() -> None:
         "capa.yaml",
         "change-control.yaml",
         "deviation.yaml",
+        "external-document.yaml",
+        "form.yaml",
+        "policy.yaml",
         "sop.yaml",
+        "work-instruction.yaml",
     ]
     for name in files:
         data = load_yaml(PACKAGE.joinpath("kinds", name).read_text("utf-8")).data
@@ -132,14 +136,22 @@ def test_every_packaged_declaration_validates() -> None:
 
 def test_loaded_kinds_equal_the_old_constants() -> None:
     loaded = tuple((k.name, k.label, k.folder, k.suffix, k.prefix, k.yearly) for k in kinds.KINDS)
-    # The four kinds of before, unchanged, then change control (issue 20, step 4).
+    # The four kinds of before, unchanged, then change control (issue 20, step 4) and the
+    # document kinds of step 5.
     assert loaded == (
         *OLD_KINDS,
         ("change-control", "change control", "changes", ".yaml", "CC", True),
+        ("work-instruction", "work instruction", "work-instructions", ".md", "WI", False),
+        ("form", "form", "forms", ".md", "FRM", False),
+        ("policy", "policy", "policies", ".md", "POL", False),
+        ("external-document", "document of external origin", "external", ".md", "EXT", False),
     )
     assert kinds.KINDS[:4] == (kinds.SOP, kinds.CAPA, kinds.DEVIATION, kinds.AUDIT_REVIEW)
     assert kinds.KINDS[4] == kinds.CHANGE_CONTROL
-    assert [k.family for k in kinds.KINDS] == ["document", "record", "record", "record", "record"]
+    assert [k.family for k in kinds.KINDS] == [
+        *("document", "record", "record", "record", "record"),
+        *("document", "document", "document", "document"),
+    ]
     assert kinds.CHANGE_CONTROL.special == "change-control"
     assert kinds.AUDIT_REVIEW.special == "audit-review"
     assert {k.name: k for k in kinds.KINDS} == kinds.BY_NAME
@@ -148,9 +160,12 @@ def test_loaded_kinds_equal_the_old_constants() -> None:
 
 def test_schema_names_and_defaults_come_from_the_declarations() -> None:
     old = list(OLD_SCHEMA_NAMES)
-    assert list(SCHEMA_NAMES) == [*old[: old.index("qms")], "change-control", "qms"]
-    assert {k: v for k, v in DEFAULTS.items() if k != "change-control"} == OLD_DEFAULTS
-    assert list(DEFAULTS) == [*OLD_DEFAULTS, "change-control"]
+    documents = ["work-instruction", "form", "policy", "external-document"]
+    assert list(SCHEMA_NAMES) == [*old[: old.index("qms")], "change-control", *documents, "qms"]
+    added = {"change-control", *documents}
+    assert {k: v for k, v in DEFAULTS.items() if k not in added} == OLD_DEFAULTS
+    assert list(DEFAULTS) == [*OLD_DEFAULTS, "change-control", *documents]
+    assert all(DEFAULTS[name] == OLD_DEFAULTS["sop"] for name in documents)
     assert DEFAULTS["change-control"]["initial"] == "proposed"
 
 

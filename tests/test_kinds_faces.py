@@ -419,6 +419,10 @@ def test_new_offers_the_kinds_that_have_a_template() -> None:
         "capa",
         "deviation",
         "change-control",
+        "work-instruction",
+        "form",
+        "policy",
+        "external-document",
     ]
     result = qms("new", "audit-review", "--title", "x")
     assert result.exit_code == 2

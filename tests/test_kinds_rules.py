@@ -274,4 +274,7 @@ def test_an_audit_trail_review_has_no_states_to_advance(team: Team) -> None:
     assert "'ATR-2026-0001' is not a CAPA, deviation or change control ID" in out
     assert "the audit-trail review ATR-2026-0001 has no states to advance" in out
     out = refused(team.world, team.admin, "advance", "SOP-0001", "--to", "closed")
-    assert "SOPs have no states to advance" in out
+    assert (
+        "SOPs, work instructions, forms, policies and documents of external origin have no states "
+        "to advance"
+    ) in out

@@ -32,7 +32,11 @@ from gitqms.validation.special import CHECKS
 from toolkit.cli import ROOT
 
 NOW = datetime(2026, 4, 1, 12, 0, tzinfo=UTC)  # the day of every check here, never today's
-IDS = {"DEV-2026-0001": "deviations/DEV-2026-0001.yaml", "SOP-0001": "sops/SOP-0001.md"}
+IDS = {
+    "DEV-2026-0001": "deviations/DEV-2026-0001.yaml",
+    "SOP-0001": "sops/SOP-0001.md",
+    "WI-0002": "work-instructions/WI-0002.md",  # the made-up work instruction checked below
+}
 
 
 def kind_schema() -> Draft202012Validator:

@@ -125,7 +125,19 @@ _LABELS = [k.label for k in KINDS if not k.is_document and isinstance(DEFAULTS.g
 _WITH_STATES = (
     f"{', '.join(_LABELS[:-1])} or {_LABELS[-1]}" if len(_LABELS) > 1 else "".join(_LABELS)
 )
-_DOCUMENTS = ", ".join(f"{k.label}s" for k in KINDS if k.is_document)
+
+
+def _plural(label: str) -> str:
+    """'policy' -> 'policies', 'document of external origin' -> 'documents of external origin'."""
+    word, of, rest = label.partition(" of ")
+    word = word[:-1] + "ies" if word.endswith("y") else word + "s"
+    return word + of + rest
+
+
+_PLURALS = [_plural(k.label) for k in KINDS if k.is_document]
+_DOCUMENTS = (
+    f"{', '.join(_PLURALS[:-1])} and {_PLURALS[-1]}" if len(_PLURALS) > 1 else "".join(_PLURALS)
+)
 
 
 def _no_states(record_id: str, kind: Kind | None) -> QmsError:

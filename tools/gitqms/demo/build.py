@@ -23,6 +23,7 @@ from ..errors import QmsError
 from ..records.config import build_config
 from .actors import Actor, Qms, acting, make_actor, run_qms
 from .change import change_control_steps
+from .documents import document_steps
 from .story import START, Step, at, timeline
 
 ORGANISATION = "St. Aurelia University Hospital"
@@ -103,7 +104,10 @@ def _build(
     with acting(actors["a.weber"], at(START, 9)):
         sign_trust_root(repo, config_text, "the demo organisation and its people")
     changes = change_control_steps(examples, config, today)
-    steps = sorted([*timeline(examples, config, today), *changes], key=lambda step: step.when)
+    documents = document_steps(examples)
+    steps = sorted(
+        [*timeline(examples, config, today), *changes, *documents], key=lambda step: step.when
+    )
     progress(f"running {len(steps)} steps of signed work, {START} to {today}")
     for step in steps:
         _run(qms, repo, actors[step.actor], step)

@@ -83,7 +83,17 @@ class Declarations:
 
 
 # The kinds the package ships, in the order they are listed everywhere.
-PACKAGED = ("sop", "capa", "deviation", "audit-review", "change-control")
+PACKAGED = (
+    "sop",
+    "capa",
+    "deviation",
+    "audit-review",
+    "change-control",
+    "work-instruction",
+    "form",
+    "policy",
+    "external-document",
+)
 _SUFFIXES = {"markdown": ".md", "yaml": ".yaml"}
 
 
@@ -186,7 +196,7 @@ REVIEW_MEANING = "audit-trail-reviewed"  # the reviewer's signature on an audit-
 BY_NAME: dict[str, Kind] = {kind.name: kind for kind in KINDS}
 BY_FOLDER: dict[str, Kind] = {kind.folder: kind for kind in KINDS}
 BY_PREFIX: dict[str, Kind] = {kind.prefix: kind for kind in KINDS}
-SOP, CAPA, DEVIATION, AUDIT_REVIEW, CHANGE_CONTROL = (BY_NAME[name] for name in PACKAGED)
+SOP, CAPA, DEVIATION, AUDIT_REVIEW, CHANGE_CONTROL = (BY_NAME[name] for name in PACKAGED[:5])
 
 # Template text that `qms new` leaves for the author to replace.
 PLACEHOLDER = "FILL IN"

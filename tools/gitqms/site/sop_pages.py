@@ -1,12 +1,15 @@
-"""The procedures: an index by area, one page per SOP showing the version in force with its
-signature block, a page per approved version not yet in force (to train on) and an archive of
-superseded and obsolete versions, each clearly marked."""
+"""The controlled documents of every document kind (SOPs, work instructions, forms, policies,
+documents of external origin): an index by kind and area, one page per document showing the
+version in force with its signature block, a page per approved version not yet in force (to
+train on) and an archive of superseded and obsolete versions, each clearly marked."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import partial
 
-from ..records.kinds import kind_of_id
+from ..records.declaration import Column
+from ..records.kinds import KINDS, Kind, kind_of_id
 from ..reports.entries import PublishedVersion, SopEntry
 from ..reports.publication import Publication
 from .layout import (
@@ -106,33 +109,11 @@ def _shown(sop: SopEntry, drafts: bool) -> PublishedVersion | None:
 def _index(publication: Publication, go: Link) -> str:
     in_force = [s for s in publication.sops if s.status == "effective" and s.current]
     parts = [
-        f"<p>Procedures in force on <strong>{day(publication.on)}</strong>: "
+        f"<p>Documents in force on <strong>{day(publication.on)}</strong>: "
         f"{len(in_force)}. Each page shows the approved text with its signatures.</p>"
     ]
-    by_area: dict[str, list[SopEntry]] = {}
-    for sop in in_force:
-        by_area.setdefault(sop.area or "other", []).append(sop)
-    for area in sorted(by_area):
-        parts.append(f"<h2>{text(publication.areas.get(area, area))}</h2>")
-        parts.append(
-            table(
-                ["ID", "Title", "Version", "Effective from", "Next review", "Owner"],
-                [
-                    Row(
-                        [
-                            link(go(sop_uri(s.id)), s.id),
-                            link(go(sop_uri(s.id)), s.title),
-                            text(s.current.version if s.current else ""),
-                            day(s.current.effective_from if s.current else None),
-                            day(s.next_review),
-                            text(s.owner or "—"),
-                        ],
-                        "qms-overdue" if s.next_review and s.next_review < publication.on else "",
-                    )
-                    for s in by_area[area]
-                ],
-            )
-        )
+    for kind, documents in _by_kind(in_force):
+        parts.append(_kind_section(publication, kind, documents, go))
     coming = [s for s in publication.sops if s.upcoming is not None]
     if coming:
         parts.append("<h2>Approved, not yet effective</h2>")
@@ -179,6 +160,56 @@ def _index(publication: Publication, go: Link) -> str:
     return "".join(parts)
 
 
+def _by_kind(entries: list[SopEntry]) -> list[tuple[Kind, list[SopEntry]]]:
+    """The documents grouped by their kind, in the order the kinds are declared."""
+    grouped: dict[str, list[SopEntry]] = {}
+    for entry in entries:
+        kind = kind_of_id(entry.id)
+        grouped.setdefault(kind.name if kind is not None else "", []).append(entry)
+    return [(kind, grouped[kind.name]) for kind in KINDS if kind.name in grouped]
+
+
+def _kind_section(publication: Publication, kind: Kind, documents: list[SopEntry], go: Link) -> str:
+    """One kind's documents in force under its register title, by area, with the columns its
+    register declares (an external document's issuer and issue)."""
+    title = kind.declared.register.title if kind.declared.register else kind.label
+    columns = kind.declared.register.columns if kind.declared.register else ()
+    parts = [f"<h2>{text(title)}</h2>"]
+    by_area: dict[str, list[SopEntry]] = {}
+    for sop in documents:
+        by_area.setdefault(sop.area or "other", []).append(sop)
+    for area in sorted(by_area):
+        parts.append(f"<h3>{text(publication.areas.get(area, area))}</h3>")
+        rows = [
+            Row(
+                [
+                    link(go(sop_uri(s.id)), s.id),
+                    link(go(sop_uri(s.id)), s.title),
+                    text(s.current.version if s.current else ""),
+                    *(text(_column(column, s)) for column in columns),
+                    day(s.current.effective_from if s.current else None),
+                    day(s.next_review),
+                    text(s.owner or "—"),
+                ],
+                "qms-overdue" if s.next_review and s.next_review < publication.on else "",
+            )
+            for s in by_area[area]
+        ]
+        labels = [column.label for column in columns]
+        header = ["ID", "Title", "Version", *labels, "Effective from", "Next review", "Owner"]
+        parts.append(table(header, rows))
+    return "".join(parts)
+
+
+def _column(column: Column, entry: SopEntry) -> str:
+    fields = entry.current.fields if entry.current else {}
+    for path in column.fields:
+        value = path.first(fields)
+        if value not in (None, "", [], {}):
+            return str(value)
+    return "—"
+
+
 def _sop_head(
     publication: Publication, sop: SopEntry, shown: PublishedVersion | None, go: Link
 ) -> str:
@@ -201,10 +232,32 @@ def _sop_head(
                 ("Area", text(publication.areas.get(str(fields.get("area")), fields.get("area")))),
                 ("Next review", day(sop.next_review) if in_force else "—"),
                 ("Change control", text(fields.get("change_control") or "—")),
+                *_origin(fields),
             ]
         )
     )
     return '<div class="qms-document-header">' + "".join(parts) + "</div>"
+
+
+# The identification of a document of external origin, where its fields hold it.
+_ORIGIN = (
+    ("Issuer", "issuer"),
+    ("Product", "product"),
+    ("Issuer's document", "external_id"),
+    ("Issuer's version", "external_version"),
+    ("Issued on", "issued_on"),
+    ("Received on", "received_on"),
+)
+
+
+def _origin(fields: Mapping[str, object]) -> list[tuple[str, str]]:
+    found = [(label, text(fields[key])) for label, key in _ORIGIN if fields.get(key)]
+    attachment = fields.get("attachment")
+    if isinstance(attachment, Mapping) and attachment.get("file"):
+        found.append(
+            ("Attachment", text(f"{attachment['file']} (SHA-256 {attachment.get('sha256')})"))
+        )
+    return found
 
 
 def _sop_banner(sop: SopEntry, shown: PublishedVersion | None, go: Link) -> str:
