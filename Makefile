@@ -36,9 +36,10 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-# Regenerate docs/cli.md from the commands' own help.
+# Regenerate docs/cli.md from the commands' own help, docs/kinds.md from kind.schema.json.
 docs: install
 	$(BIN)/python -m gitqms.cli.reference > docs/cli.md
+	$(BIN)/python -m gitqms.records.kind_reference > docs/kinds.md
 
 clean:
 	rm -rf $(VENV) site build .pytest_cache .mypy_cache .ruff_cache

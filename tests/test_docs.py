@@ -6,7 +6,14 @@ import click
 
 from gitqms.cli.main import cli
 from gitqms.cli.reference import render
+from gitqms.records import kind_reference
 from toolkit.cli import ROOT
+
+
+def test_kind_reference_is_current() -> None:
+    assert (ROOT / "docs" / "kinds.md").read_text() == kind_reference.render(), (
+        "run 'make docs' and commit docs/kinds.md"
+    )
 
 
 def test_cli_reference_is_current() -> None:

@@ -73,19 +73,13 @@ CLEANING = replace(
         }
     ),
 )
-INSTRUCTION = replace(
-    BY_NAME["sop"],  # a document kind: versions approved by signatures
-    name="work-instruction",
-    label="work instruction",
-    folder="work-instructions",
-    prefix="WI",
-    declared=declared({"people": ["owner"], "register": {"title": "Work instructions"}}),
-)
+INSTRUCTION = BY_NAME["work-instruction"]  # shipped since step 5: a document kind besides SOPs
 
 
 def declare(monkeypatch: pytest.MonkeyPatch, *made_up: Kind) -> None:
     """Enter kinds in the registry the package's kinds are in, for one test."""
-    extended = kinds.PACKAGE.with_declared(made_up)  # as if the package shipped them
+    new = tuple(kind for kind in made_up if kind not in kinds.PACKAGE)
+    extended = kinds.PACKAGE.with_declared(new)  # as if the package shipped them
     monkeypatch.setattr(kinds, "_active", [extended])
     monkeypatch.setattr(repository, "PACKAGE", extended)
     monkeypatch.setattr(init_action, "PACKAGE", extended)
