@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from ..errors import QmsError
 from ..lifecycle.documents import DRAFT, DocumentStatus, Version
 from ..lifecycle.status import NOT_A_FILE, RecordStatus, Snapshot, known_kind, snapshot
 from ..records.config import QmsConfig
-from ..records.kinds import KINDS, Kind
+from ..records.kinds import KINDS, Kind, KindSet, active_kinds
 from ..signatures.claims import record_data
 from ..signatures.verify import Verdict, Walk, trusted_registry, walk_history
 from .entries import PublishedVersion, RecordEntry, SignatureLine, SopEntry
@@ -56,6 +56,8 @@ class Publication:
     trust_root: str | None
     signatures: int  # signature commits judged in the history
     invalid: tuple[Verdict, ...]  # signatures that do not count, with why
+    # the kinds in force at the commit: only their records and registers are published
+    kinds: KindSet = field(default_factory=active_kinds)
 
     def of_kind(self, kind: str) -> list[RecordEntry]:
         return [record for record in self.records if record.kind == kind]
@@ -139,6 +141,7 @@ def publication(
         trust_root=walk.report.trust_root,
         signatures=len(walk.report.verdicts),
         invalid=tuple(walk.report.failures),
+        kinds=config.kinds,
     )
 
 

@@ -9,7 +9,7 @@ from functools import partial
 from typing import Any
 
 from ..records.declaration import Column
-from ..records.kinds import Kind, active_kinds, kind_of_id
+from ..records.kinds import Kind, kind_of_id
 from ..reports.entries import RecordEntry
 from ..reports.publication import Publication
 from .layout import (
@@ -34,10 +34,10 @@ PAGE_SIZE = 200  # rows per register page: thousands of records stay out of the 
 _HEADER_FIELDS = ("id", "title", "state", "owner")
 
 
-def registered() -> list[Kind]:
-    """The kinds with a register: every record kind whose declaration has `register`."""
+def registered(publication: Publication) -> list[Kind]:
+    """The kinds with a register: every record kind in force whose declaration has `register`."""
     return [
-        k for k in active_kinds().kinds if not k.is_document and k.declared.register is not None
+        k for k in publication.kinds.kinds if not k.is_document and k.declared.register is not None
     ]
 
 
@@ -50,7 +50,7 @@ def record_pages(publication: Publication) -> list[PageSpec]:
     of kinds without a register (reached by links)."""
     pages: list[PageSpec] = []
     known = _known(publication)  # the records a page may link to: once, not once per link
-    kinds = registered()
+    kinds = registered(publication)
     for kind in kinds:
         assert kind.declared.register is not None
         title = kind.declared.register.title
@@ -69,7 +69,7 @@ def record_pages(publication: Publication) -> list[PageSpec]:
         pages += [_record_page(publication, known, kind, record) for record in records]
     names = {kind.name for kind in kinds}
     for record in sorted(publication.records, key=lambda r: r.id, reverse=True):
-        other = active_kinds().by_name.get(record.kind)
+        other = publication.kinds.by_name.get(record.kind)
         if other is not None and record.kind not in names:
             pages.append(_record_page(publication, known, other, record))
     return pages
@@ -189,4 +189,4 @@ def _uri(record_id: str) -> str:
 def _known(publication: Publication) -> set[str]:
     """The records that have a page: documents with a version to show, and every record."""
     shown = {s.id for s in publication.sops if s.current or s.upcoming or publication.drafts}
-    return shown | {r.id for r in publication.records if r.kind in active_kinds().by_name}
+    return shown | {r.id for r in publication.records if r.kind in publication.kinds.by_name}
