@@ -34,7 +34,7 @@ from gitqms.records.kinds import BY_NAME, KINDS, REVIEW_MEANING, Kind, declare
 from gitqms.records.lifecycles import EXTENSION_MEANING, DocumentPolicy, Lifecycles
 from gitqms.reports import special as report_special
 from gitqms.reports.entries import RecordEntry
-from gitqms.reports.metrics import metrics
+from gitqms.reports.metrics import KindFigures, Metrics, metrics
 from gitqms.reports.publication import record_id_pattern, record_links
 from gitqms.signatures.claims import content_hash
 from gitqms.validation.run import parse_config
@@ -439,8 +439,8 @@ def test_a_declared_kind_has_its_own_dashboard_figures() -> None:
     # On time: closed by the date of the item that closing completes ('closure': due_by).
     assert (cleaning.on_time.closed, cleaning.on_time.on_time) == (3, 1)
     # The dashboard's names still read the CAPA's figures, and only the CAPA's.
-    assert figures.capa_by_state == (("root-cause", 1),)
-    assert figures.capa_on_time.closed == 0
+    assert capa(figures).by_state == (("root-cause", 1),)
+    assert capa(figures).on_time.closed == 0
     # Without the kind in the set, its records count for no kind.
     assert [f.kind for f in metrics(records, config, ON).kinds] == [
         "capa",
@@ -458,7 +458,7 @@ def test_a_deviations_on_time_rate_uses_its_investigation_date() -> None:
         entry(DEVIATION, 3, "closed", closed="2026-05-10", due="2026-06-01"),
     ]
     figures = metrics(records, config, ON)
-    assert (figures.deviation_on_time.closed, figures.deviation_on_time.on_time) == (3, 1)
+    assert (deviation(figures).on_time.closed, deviation(figures).on_time.on_time) == (3, 1)
 
 
 def test_links_are_its_declared_fields_and_the_ids_its_text_names() -> None:
@@ -482,3 +482,15 @@ def test_links_are_its_declared_fields_and_the_ids_its_text_names() -> None:
     )
     # IDs of a kind not in the set are not links.
     assert "CLN-2026-0001" not in record_links(CLEANING, fields, "CLN-2026-0002")
+
+
+def capa(figures: Metrics) -> KindFigures:
+    found = figures.of("capa")
+    assert found is not None
+    return found
+
+
+def deviation(figures: Metrics) -> KindFigures:
+    found = figures.of("deviation")
+    assert found is not None
+    return found

@@ -302,10 +302,19 @@ PACKAGE = KindSet(KINDS)
 # records and of which kind; whether a declared kind is in force at a commit, and so whether a
 # signature on its records counts, is the registry's question (signatures/trust.py).
 _active: list[KindSet] = [PACKAGE]
+_work_tree: list[KindSet] = [PACKAGE]  # what the work tree's qms.yaml says, where there is one
 
 
-def use_kinds(kinds: KindSet) -> None:
+def use_kinds(kinds: KindSet, *, work_tree: bool = False) -> None:
+    """Read files by `kinds` from now on; `work_tree`: they are the work tree's, the base that
+    each walk adds its tip's kinds to (`work_tree_kinds`)."""
     _active[0] = kinds
+    if work_tree:
+        _work_tree[0] = kinds
+
+
+def work_tree_kinds() -> KindSet:
+    return _work_tree[0]
 
 
 def active_kinds() -> KindSet:
@@ -315,7 +324,7 @@ def active_kinds() -> KindSet:
 def declared_in(text: str | None) -> Any:
     """The `kinds:` section of a qms.yaml text, read leniently: None if it has none or does
     not parse (then `qms validate` says why)."""
-    if not text or "kinds:" not in text:
+    if not text or "kinds" not in text:  # YAML or JSON, the key is spelled out
         return None
     try:
         data = load_yaml(text, lines=False).data

@@ -62,7 +62,8 @@ class Repository:
                     )
                 if git_dir is not None:  # a command killed while moving the branch: finish it
                     finish_interrupted(git_dir)
-                use_kinds(PACKAGE.reading(declared_in(_text(candidate / CONFIG_FILE))))
+                kinds = PACKAGE.reading(declared_in(_text(candidate / CONFIG_FILE)))
+                use_kinds(kinds, work_tree=True)
                 return cls(candidate)
         raise RepositoryNotFound(
             f"no {CONFIG_FILE} in {here} or any folder above it",

@@ -5,7 +5,7 @@ special code adds (deviations per month by classification and by type)."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -54,38 +54,6 @@ class Metrics:
 
     def of(self, kind: str) -> KindFigures | None:
         return next((figures for figures in self.kinds if figures.kind == kind), None)
-
-    # The figures by the names the dashboard page has read so far (site/dashboard_pages.py);
-    # a page that lays out `kinds` needs none of them.
-    @property
-    def capa_by_state(self) -> tuple[tuple[str, int], ...]:
-        figures = self.of("capa")
-        return figures.by_state if figures else ()
-
-    @property
-    def capa_by_age(self) -> tuple[tuple[str, int], ...]:
-        figures = self.of("capa")
-        return figures.by_age if figures else ()
-
-    @property
-    def capa_on_time(self) -> OnTime:
-        figures = self.of("capa")
-        return figures.on_time if figures else OnTime(0, 0)
-
-    @property
-    def deviations_by_month(self) -> tuple[tuple[str, Mapping[str, int]], ...]:
-        figures = self.of("deviation")
-        return figures.extra.by_month if figures else ()
-
-    @property
-    def deviations_by_type(self) -> tuple[tuple[str, int], ...]:
-        figures = self.of("deviation")
-        return figures.extra.by_type if figures else ()
-
-    @property
-    def deviation_on_time(self) -> OnTime:
-        figures = self.of("deviation")
-        return figures.on_time if figures else OnTime(0, 0)
 
 
 def metrics(

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import git
-from ..history.read import NOT_A_FILE_FIX, Step, not_a_file, record_blobs
+from ..history.read import NOT_A_FILE_FIX, Step, not_a_file, record_blobs, record_entries
 from ..lifecycle.signed import extension_signed, investigation_extension, signed_contents
 from ..records.config import CONFIG_FILE, QmsConfig
 from ..records.kinds import kind_of_id
@@ -152,6 +152,28 @@ class Gate:
                 continue  # checked on the branch it was made on
             self.touched[record] = step.commit.id
             self._record_rules(step, record, change, added, config)
+        if len(step.commit.parents) > 1:
+            self._kinds_merged(step, config)
+
+    def _kinds_merged(self, step: Step, before: QmsConfig | None) -> None:
+        """A merge that brings a kind's adoption makes the files already in its folder on the
+        first parent records: each is judged as created by the merge (its schema, its state
+        at creation), since nothing checked it as a record before."""
+        after = self.walk.registry_at(step.commit.id)
+        if before is None or after is None:
+            return
+        new = [k for k in after.config.kinds.declared if not before.kinds.holds(k)]
+        if not new:
+            return
+        first = step.commit.parents[0]
+        files, _ = record_entries(self.root, first, self.history.prefix)
+        found = {r: b for r, b in files.items() if kind_of_id(r) in new and r not in step.records}
+        self.blobs.update(self.history.blobs(sorted(found.values())))
+        for record, blob in sorted(found.items()):
+            path = self.history.path_of(record)
+            change = git.Change(path, None, blob, "A", None, git.REGULAR_FILE)
+            self.touched[record] = step.commit.id
+            self._record_rules(step, record, change, [], after.config)
 
     def _signature_rules(self, step: Step) -> None:
         """Every signature and every authored change of the commit counts."""

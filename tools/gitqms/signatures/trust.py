@@ -60,6 +60,10 @@ class TrustChain:
                 except LoadError as problem:
                     config = None
                     self._why[blob] = problem.message
+                except Exception as problem:  # fail closed: never crash the walk
+                    # A registry gitqms cannot read is never in force, whatever the reason.
+                    config = None
+                    self._why[blob] = f"it cannot be read ({type(problem).__name__}: {problem})"
             self._registries[blob] = None if config is None else Registry(config, blob)
         return self._registries[blob]
 

@@ -20,7 +20,7 @@ from ..history.boundaries import refuse_cut_history
 from ..history.commits import Commit
 from ..history.read import load_history
 from ..records.config import CONFIG_FILE
-from ..records.kinds import active_kinds, declared_in, use_kinds
+from ..records.kinds import active_kinds, declared_in, use_kinds, work_tree_kinds
 from . import walk_index
 from .registry import Registry
 from .verdict import AUTHORED, UNPROVEN, Report, Verdict
@@ -115,7 +115,7 @@ def use_tip_kinds(root: Path, revisions: Sequence[str]) -> None:
         for _, kind, content in git.cat_objects(root, [f"{t}:{prefix}{CONFIG_FILE}" for t in tips])
         if kind == "blob"
     ]
-    kinds = active_kinds()
+    kinds = work_tree_kinds()  # never another tip's: one process may judge several refs
     for text in texts:
         kinds = kinds.reading(declared_in(text))
     use_kinds(kinds)

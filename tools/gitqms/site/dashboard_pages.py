@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from ..reports.metrics import LEVELS, OnTime
+from ..reports.metrics import LEVELS, KindFigures, OnTime
 from ..reports.publication import Publication
 from . import charts
 from .layout import Link, PageSpec, day, due_rows, link, moment, table
@@ -39,36 +39,59 @@ def _rate(on_time: OnTime) -> str:
 
 
 def _dashboards(publication: Publication, go: Link) -> str:
+    """The overdue items, then for every record kind with a state machine (CAPA, deviation,
+    change control and any kind declared): its open records by state and by age, what its
+    special code adds, and the on-time closure of each."""
     figures = publication.metrics
-    months = figures.deviations_by_month
-    series = [*LEVELS, "unclassified"]
-    return "".join(
-        [
-            f"<p>Figures for {day(publication.on)}, from the records as committed.</p>",
-            "<h2>Overdue items</h2>",
-            due_rows(figures.overdue, publication.people, lambda r: link(go(record_uri(r)), r)),
-            "<h2>Open CAPAs by state</h2>",
-            charts.bars("Open CAPAs by state", list(figures.capa_by_state)),
-            "<h2>Open CAPAs by age</h2>",
-            charts.bars("Open CAPAs by days since opened", list(figures.capa_by_age)),
-            "<h2>Deviations per month by classification</h2>",
-            charts.stacked_columns(
-                "Deviations per month by classification (last 12 months)", months, series
-            ),
+    parts = [
+        f"<p>Figures for {day(publication.on)}, from the records as committed.</p>",
+        "<h2>Overdue items</h2>",
+        due_rows(figures.overdue, publication.people, lambda r: link(go(record_uri(r)), r)),
+    ]
+    for kind in figures.kinds:
+        parts += _kind_figures(kind)
+    parts += ["<h2>On-time closure</h2>", "<ul>"]
+    parts += [
+        f"<li>{text(_first_up(_plural(kind.label)))} closed by their due date: "
+        f"{text(_rate(kind.on_time))}</li>"
+        for kind in figures.kinds
+    ]
+    parts.append("</ul>")
+    return "".join(parts)
+
+
+def _plural(label: str) -> str:
+    return f"{label}s"
+
+
+def _first_up(words: str) -> str:
+    return words[:1].upper() + words[1:]
+
+
+def _kind_figures(kind: KindFigures) -> list[str]:
+    many = _plural(kind.label)
+    parts = [
+        f"<h2>Open {text(many)} by state</h2>",
+        charts.bars(f"Open {many} by state", list(kind.by_state)),
+        f"<h2>Open {text(many)} by age</h2>",
+        charts.bars(f"Open {many} by days since opened", list(kind.by_age)),
+    ]
+    months = kind.extra.by_month
+    if months:
+        series = [*LEVELS, "unclassified"]
+        title = f"{_first_up(many)} per month by classification"
+        parts += [
+            f"<h2>{text(title)}</h2>",
+            charts.stacked_columns(f"{title} (last 12 months)", months, series),
             table(
                 ["Month", *series],
                 [[text(m), *(str(v.get(s, 0)) for s in series)] for m, v in months if v],
             ),
-            "<h2>Deviations by type</h2>",
-            charts.bars("Deviations by type", list(figures.deviations_by_type)),
-            "<h2>On-time closure</h2>",
-            "<ul>",
-            f"<li>CAPA closed by their due date: {text(_rate(figures.capa_on_time))}</li>",
-            "<li>Deviations closed by their investigation due date: "
-            f"{text(_rate(figures.deviation_on_time))}</li>",
-            "</ul>",
         ]
-    )
+    if kind.extra.by_type:
+        title = f"{_first_up(many)} by type"
+        parts += [f"<h2>{text(title)}</h2>", charts.bars(title, list(kind.extra.by_type))]
+    return parts
 
 
 def _verification(publication: Publication, go: Link) -> str:
