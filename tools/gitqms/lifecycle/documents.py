@@ -134,6 +134,36 @@ def completing(
     return done
 
 
+# The approval policy (and signature rules) in force at a signature's commit.
+PolicyAt = Callable[[str], tuple[DocumentPolicy, Mapping[str, SignatureRule]]]
+
+
+def completing_then(
+    signatures: list[Signature],
+    policy: DocumentPolicy,
+    rules: Mapping[str, SignatureRule],
+    on: date,
+    policy_at: PolicyAt | None,
+) -> Signature | None:
+    """`completing`, judged by the approval policy in force when each signature was made: the
+    first signature with which the signatures so far complete the policy of its own commit. A
+    policy loosened later never approves an older version; one tightened later never takes an
+    approval back. Without `policy_at`, by `policy` alone."""
+    if policy_at is None:
+        return completing(signatures, policy.approval, rules, on)
+    ordered = sorted(signatures, key=lambda s: s.counts_from)
+    for index, signature in enumerate(ordered):
+        if signature.counts_from.date() > on:
+            break
+        then, then_rules = policy_at(signature.commit)
+        if signature.meaning not in then.approval:
+            continue
+        done = completing(ordered[: index + 1], then.approval, then_rules, on)
+        if done is not None:
+            return done
+    return None
+
+
 def completed_on(
     signatures: list[Signature],
     meanings: tuple[str, ...],
@@ -174,12 +204,13 @@ def document_status(
     rules: Mapping[str, SignatureRule],
     on: date,
     default_window: Callable[[str | None], int],
+    policy_at: PolicyAt | None = None,
 ) -> DocumentStatus:
     """`signed`: every signed content of the document; `head`: the committed content and its
     data; `default_window`: qms.yaml's training window in force at a commit (None: at the
-    revision)."""
+    revision); `policy_at`: the approval policy in force at a commit (None: `policy`)."""
     notes: list[str] = []
-    versions = _approved_versions(signed, policy, rules, on, default_window, notes)
+    versions = _approved_versions(signed, policy, rules, on, default_window, notes, policy_at)
     retired = _retirement(versions, policy, rules, on)
     dated, current = _dated(versions, retired, on)
     upcoming = next(
@@ -224,13 +255,14 @@ def _approved_versions(
     on: date,
     default_window: Callable[[str | None], int],
     notes: list[str],
+    policy_at: PolicyAt | None = None,
 ) -> list[Version]:
     """The approved versions by `on`, oldest first; of two approved contents of one version
     number, the later approval counts (and `notes` says so)."""
     approved: dict[int, Version] = {}
     for item in signed.values():
         number = _int((item.data or {}).get("version"))
-        last = completing(item.signatures, policy.approval, rules, on)
+        last = completing_then(item.signatures, policy, rules, on, policy_at)
         if item.data is None or number is None or last is None:
             continue
         when = last.counts_from.date()

@@ -16,14 +16,21 @@ from typing import Any
 from .. import git
 from ..errors import QmsError
 from ..history.read import NOT_A_FILE_FIX, not_a_file, record_entries
-from ..records.config import QmsConfig
+from ..records.config import QmsConfig, SignatureRule
 from ..records.kinds import Kind, kind_of_id
-from ..records.lifecycles import Machine
+from ..records.lifecycles import DocumentPolicy, Machine
 from ..signatures.claims import content_hash, record_data
 from ..signatures.verify import Walk, trusted_registry, walk_history
 from .change_control import SPECIAL as CHANGE_CONTROL
 from .change_control import Affected, ChangeControls, affected, hold_releases, reader
-from .documents import EFFECTIVE, DocumentStatus, Version, document_status, supersede_across
+from .documents import (
+    EFFECTIVE,
+    DocumentStatus,
+    PolicyAt,
+    Version,
+    document_status,
+    supersede_across,
+)
 from .due import Due, declared_due
 from .signed import SignedContent, signed_contents
 from .special import STATES, DueContext, due_items
@@ -183,10 +190,38 @@ def snapshot(
         signed, reader(walk), content_hash, config.lifecycles.machines.get(CHANGE_CONTROL)
     )
     statuses.update(
-        record_statuses(contents, signed, config, on, training_windows(walk, config), controls)
+        record_statuses(
+            contents,
+            signed,
+            config,
+            on,
+            training_windows(walk, config),
+            controls,
+            config_at=configs_at(walk, config),
+        )
     )
     chosen = [statuses[i] for i in sorted(statuses) if not record_ids or i in record_ids]
     return Snapshot(commit, on, chosen, list(walk.report.notes))
+
+
+def _policy_at(
+    config_at: Callable[[str], QmsConfig], kind: str, fallback: DocumentPolicy
+) -> PolicyAt:
+    def policy_at(commit: str) -> tuple[DocumentPolicy, Mapping[str, SignatureRule]]:
+        then = config_at(commit)
+        return then.lifecycles.documents.get(kind, fallback), then.signatures.get(kind, {})
+
+    return policy_at
+
+
+def configs_at(walk: Walk, config: QmsConfig) -> Callable[[str], QmsConfig]:
+    """qms.yaml in force at a commit (for its children); `config` where none is trusted."""
+
+    def at(commit: str) -> QmsConfig:
+        found = walk.registry_at(commit)
+        return found.config if found is not None else config
+
+    return at
 
 
 def in_force(config: QmsConfig, record_id: str) -> bool:
@@ -213,6 +248,7 @@ def record_statuses(
     default_window: Callable[[str | None], int],
     controls: ChangeControls | None = None,
     kind_of: Callable[[str], Kind | None] = kind_of_id,
+    config_at: Callable[[str], QmsConfig] | None = None,
 ) -> dict[str, RecordStatus]:
     """The status on `on` of each record in `contents` (record ID -> its committed bytes), by
     its kind's family: a document's derived from the signatures on its versions and the
@@ -242,6 +278,7 @@ def record_statuses(
                 config.signatures.get(kind.name, {}),
                 on,
                 default_window,
+                None if config_at is None else _policy_at(config_at, kind.name, policy),
             )
             documents[record_id] = replace(document, notes=(*document.notes, *held))
         else:

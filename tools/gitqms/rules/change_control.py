@@ -24,7 +24,7 @@ from ..lifecycle.change_control import (
     reader,
 )
 from ..lifecycle.signed import Signature, SignedContent, entry_times, signed_contents
-from ..lifecycle.status import record_statuses, training_windows
+from ..lifecycle.status import configs_at, record_statuses, training_windows
 from ..records.config import QmsConfig
 from ..records.kinds import kind_of_id
 from ..signatures.claims import content_hash, record_data
@@ -143,7 +143,9 @@ def _closing_rule(
     machine = config.lifecycles.machines.get(SPECIAL)
     controls = ChangeControls(signed, read, content_hash, machine)
     window = training_windows(walk, config)
-    statuses = record_statuses(contents, signed, config, day, window, controls)
+    statuses = record_statuses(
+        contents, signed, config, day, window, controls, config_at=configs_at(walk, config)
+    )
     documents = {doc: s.document for doc, s in statuses.items() if s.document is not None}
     late = [a for a in affected(data, documents) if not a.done]
     if late:
