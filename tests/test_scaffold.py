@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -221,4 +222,23 @@ def test_update_schemas_restores_drifted_copies(tmp_path: Path) -> None:
     assert "schemas/sop.schema.json: warning: this copy differs" in drift.stdout
     fixed = qms("init", "--update-schemas", repo=repo)
     assert fixed.stdout.strip() == "schemas/sop.schema.json"
+    assert qms("validate", repo=repo).stdout == "0 errors, 0 warnings in 1 file\n"
+
+
+def test_init_writes_the_package_kind_declarations_for_readers(tmp_path: Path) -> None:
+    """The built-in kinds are declarations a reader can open in the repository; a copy that
+    drifts is reported and restored, and never changes what is checked."""
+    repo = init(tmp_path)
+    package = resources.files("gitqms") / "kinds"
+    names = sorted(p.name for p in (repo / "kinds").iterdir())
+    assert names == sorted(p.name for p in package.iterdir() if p.name.endswith(".yaml"))
+    assert (repo / "kinds/capa.yaml").read_text() == (package / "capa.yaml").read_text()
+    assert (repo / "schemas/kind.schema.json").is_file()
+    loosened = (repo / "kinds/capa.yaml").read_text().replace("folder: capa", "folder: elsewhere")
+    (repo / "kinds/capa.yaml").write_text(loosened)
+    drift = qms("validate", repo=repo)
+    assert drift.exit_code == 0
+    assert "kinds/capa.yaml: warning: this copy differs" in drift.stdout
+    fixed = qms("init", "--update-schemas", repo=repo)
+    assert fixed.stdout.strip() == "kinds/capa.yaml"
     assert qms("validate", repo=repo).stdout == "0 errors, 0 warnings in 1 file\n"

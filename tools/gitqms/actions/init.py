@@ -18,7 +18,7 @@ from ..records.kinds import PACKAGE
 from ..records.repository import Repository
 from ..signatures.claims import trailer_lines
 from ..signatures.verify import verify_history
-from ..validation.schemas import SCHEMA_NAMES, packaged_schema_text
+from ..validation.schemas import readers_copies
 from .ci_files import checked_source, installed_source, pip_argument, write_ci_files
 from .registry import read_public_key
 from .sign import config_claim, signing_key
@@ -195,21 +195,20 @@ def write_layout(
     for kind in PACKAGE.kinds:  # a folder for every kind the package declares
         (root / kind.folder).mkdir()
         (root / kind.folder / ".gitkeep").write_text("")
-    (root / "schemas").mkdir()
-    for name in SCHEMA_NAMES:
-        (root / "schemas" / f"{name}.schema.json").write_text(packaged_schema_text(name))
+    for name, text in readers_copies().items():  # schemas/ and kinds/, for readers
+        (root / name).parent.mkdir(exist_ok=True)
+        (root / name).write_text(text)
     write_ci_files(root, pip_argument(gitqms_source or installed_source()))
 
 
 def update_schemas(repo: Repository) -> list[str]:
-    """Bring the repository's copies of the schemas in line with the installed gitqms."""
+    """Bring the repository's copies of the schemas and kind declarations in line with the
+    installed gitqms."""
     changed = []
-    folder = repo.root / "schemas"
-    folder.mkdir(exist_ok=True)
-    for name in SCHEMA_NAMES:
-        target = folder / f"{name}.schema.json"
-        text = packaged_schema_text(name)
+    for name, text in readers_copies().items():
+        target = repo.root / name
+        target.parent.mkdir(exist_ok=True)
         if not target.is_file() or target.read_bytes() != text.encode():
             replace_atomic(target, text)
-            changed.append(f"schemas/{name}.schema.json")
+            changed.append(name)
     return changed

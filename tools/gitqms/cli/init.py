@@ -36,7 +36,8 @@ from .common import repository
     "--update-schemas",
     "refresh_schemas",
     is_flag=True,
-    help="Instead of creating: refresh schemas/ of the current repository from this gitqms.",
+    help="Instead of creating: refresh the readers' copies in schemas/ and kinds/ of the "
+    "current repository from this gitqms.",
 )
 @click.pass_context
 def init(

@@ -21,7 +21,7 @@ from .findings import Finding
 from .privacy import forbidden_patterns
 from .privacy_aside import scanning
 from .record_checks import Context, link_findings, privacy_findings, record_findings
-from .schemas import SCHEMA_NAMES, packaged_schema_text, schema_problems
+from .schemas import readers_copies, schema_problems
 
 
 @dataclass
@@ -231,20 +231,21 @@ def _pin_drift(root: Path, config: QmsConfig | None) -> list[Finding]:
 
 
 def _schema_drift(root: Path) -> list[Finding]:
-    """The repository's schemas/ is for editors; say when it no longer matches the tool's."""
+    """The repository's schemas/ and kinds/ are for readers; say when a copy no longer
+    matches the installed gitqms's."""
     found = []
-    for name in SCHEMA_NAMES:
-        path = root / "schemas" / f"{name}.schema.json"
-        if path.is_file() and path.read_bytes() != packaged_schema_text(name).encode():
+    for name, text in readers_copies().items():
+        path = root / name
+        if path.is_file() and path.read_bytes() != text.encode():
             found.append(
                 Finding(
-                    path=f"schemas/{name}.schema.json",
+                    path=name,
                     line=0,
                     severity="warning",
                     code="schemas.drift",
-                    message="this copy differs from the schema that qms validates with",
-                    fix="records are always checked against the schemas of the installed gitqms; "
-                    "restore this copy with 'qms init --update-schemas'",
+                    message="this copy differs from what the installed gitqms checks with",
+                    fix="records are always checked against the schemas and kinds of the "
+                    "installed gitqms; restore this copy with 'qms init --update-schemas'",
                 )
             )
     return found

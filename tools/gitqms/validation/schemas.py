@@ -20,7 +20,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
 from ..errors import QmsError
-from ..records.kinds import KINDS
+from ..records.kinds import KINDS, PACKAGED
 from ..records.pinned import kept_schema
 from .fastcheck import compile_validity
 
@@ -70,6 +70,18 @@ def _format_checker() -> FormatChecker:
 
 def packaged_schema_text(name: str) -> str:
     return resources.files("gitqms").joinpath("schemas", f"{name}.schema.json").read_text("utf-8")
+
+
+def readers_copies() -> dict[str, str]:
+    """The files `qms init` writes for editors and readers, by path: each kind's schema and
+    qms.yaml's, the declaration format, and the declarations of the package's kinds. gitqms
+    never reads them; `qms validate` warns when one drifts from the installed gitqms."""
+    files = {f"schemas/{name}.schema.json": packaged_schema_text(name) for name in SCHEMA_NAMES}
+    files["schemas/kind.schema.json"] = packaged_schema_text("kind")
+    package = resources.files("gitqms")
+    for name in PACKAGED:
+        files[f"kinds/{name}.yaml"] = package.joinpath("kinds", f"{name}.yaml").read_text("utf-8")
+    return files
 
 
 @cache
