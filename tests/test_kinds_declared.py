@@ -15,7 +15,7 @@ from jsonschema import Draft202012Validator
 
 from gitqms.errors import QmsError
 from gitqms.records import kinds
-from gitqms.records.lifecycles import DEFAULTS
+from gitqms.records.lifecycles import DEFAULTS, build_lifecycles
 from gitqms.safeyaml import load_yaml
 from gitqms.validation.schemas import SCHEMA_NAMES
 
@@ -243,3 +243,11 @@ def test_a_missing_declaration_is_a_clear_error(tmp_path: Path) -> None:
     (folder / "deviation.yaml").unlink()
     with pytest.raises(QmsError, match=r"deviation\.yaml"):
         kinds.load_declarations(folder)
+
+
+def test_change_control_says_in_its_declaration_when_its_documents_may_be_released() -> None:
+    declared = kinds.CHANGE_CONTROL.declared.approved_states
+    assert declared == {"approved", "implemented", "effectiveness-verified", "closed"}
+    machine = build_lifecycles(None).machines["change-control"]
+    assert declared <= {t.target for t in machine.transitions}  # states the machine reaches
+    assert not kinds.CAPA.declared.approved_states

@@ -29,8 +29,6 @@ from .documents import EFFECTIVE, SUPERSEDED, DocumentStatus
 from .signed import Signature, SignedContent, signed_contents
 
 SPECIAL = "change-control"
-# The states in which a change control has been approved and its documents may be released.
-APPROVED_STATES = frozenset({"approved", "implemented", "effectiveness-verified", "closed"})
 ContentAt = Callable[[str, str], bytes | None]  # (commit, record) -> the record's bytes there
 HashOf = Callable[[bytes], str]
 
@@ -133,7 +131,8 @@ class ChangeControls:
     def _approving(self, signed: SignedContent, state: Any, release: Signature) -> bool:
         """Whether `signed` holds an approved state, signed by the transition into it no later
         than `release`."""
-        if state not in APPROVED_STATES or self.machine is None:
+        kind = control_kind()
+        if kind is None or state not in kind.declared.approved_states or self.machine is None:
             return False
         into = {t.meaning for t in self.machine.transitions if t.target == state}
         return any(

@@ -129,6 +129,7 @@ class Declared:
     due: tuple[DueItem, ...] = ()
     links: tuple[LinkRule, ...] = ()
     register: Register | None = None
+    approved_states: frozenset[str] = frozenset()  # change control: its documents may be released
 
 
 def _maybe(text: str | None) -> Path | None:
@@ -187,4 +188,5 @@ def declared(data: Mapping[str, Any]) -> Declared:
         register=Register(register["title"], tuple(map(_column, register.get("columns") or ())))
         if register
         else None,
+        approved_states=frozenset(data.get("approved_states") or ()),
     )
