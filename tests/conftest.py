@@ -27,9 +27,9 @@ def git_identity(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
 def package_kinds() -> Iterator[None]:
     """Each test starts knowing only the package's kinds: a repository opened in an earlier
     test must not lend this one the kinds its qms.yaml declares."""
-    kinds.use_kinds(kinds.PACKAGE)
+    kinds.use_kinds(kinds.PACKAGE, work_tree=True)
     yield
-    kinds.use_kinds(kinds.PACKAGE)
+    kinds.use_kinds(kinds.PACKAGE, work_tree=True)
 
 
 @pytest.fixture

@@ -24,10 +24,12 @@ class Extra:
 
     by_month: tuple[tuple[str, Mapping[str, int]], ...] = ()  # "2026-04" -> split -> n
     by_type: tuple[tuple[str, int], ...] = ()
+    deadline: str = "due date"  # what its on-time closure is measured against, for people
 
 
 def _deviation_figures(records: Sequence[RecordEntry], on: date) -> Extra:
     return Extra(
+        deadline="investigation due date",
         by_month=_per_month(records, on),
         by_type=tuple(sorted(Counter(_text(r.fields.get("type")) for r in records).items())),
     )

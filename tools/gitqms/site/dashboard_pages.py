@@ -52,7 +52,7 @@ def _dashboards(publication: Publication, go: Link) -> str:
         parts += _kind_figures(kind)
     parts += ["<h2>On-time closure</h2>", "<ul>"]
     parts += [
-        f"<li>{text(_first_up(_plural(kind.label)))} closed by their due date: "
+        f"<li>{text(_first_up(_plural(kind.label)))} closed by their {text(kind.extra.deadline)}: "
         f"{text(_rate(kind.on_time))}</li>"
         for kind in figures.kinds
     ]
