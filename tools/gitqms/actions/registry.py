@@ -132,7 +132,7 @@ def _people(data: CommentedMap) -> CommentedSeq:
     return people
 
 
-def _person(data: CommentedMap, person_id: str) -> CommentedMap:
+def person_entry(data: CommentedMap, person_id: str) -> CommentedMap:
     for person in _people(data):
         if person.get("id") == person_id:
             assert isinstance(person, CommentedMap)
@@ -144,7 +144,14 @@ def _person(data: CommentedMap, person_id: str) -> CommentedMap:
     )
 
 
-def add_person(person_id: str, name: str, email: str, roles: list[str], title: str | None) -> Edit:
+def add_person(
+    person_id: str,
+    name: str,
+    email: str,
+    roles: list[str],
+    title: str | None,
+    audiences: list[str] | None = None,
+) -> Edit:
     def edit(data: CommentedMap, registry: Registry) -> str:
         config = registry.config
         if config.person(person_id):
@@ -163,14 +170,16 @@ def add_person(person_id: str, name: str, email: str, roles: list[str], title: s
         if title:
             entry["title"] = Quoted(title)
         entry["email"] = Quoted(email)
-        entry["roles"] = _flow(roles)
+        entry["roles"] = flow_list(roles)
+        if audiences:
+            entry["audiences"] = flow_list(audiences)
         _people(data).append(entry)
         return f"Register {person_id} ({', '.join(roles)})"
 
     return edit
 
 
-def _flow(items: list[str]) -> CommentedSeq:
+def flow_list(items: list[str]) -> CommentedSeq:
     seq = CommentedSeq(items)
     seq.fa.set_flow_style()
     return seq
@@ -233,7 +242,7 @@ def add_key(
             )
         if valid_until is not None and valid_until < valid_from:
             raise QmsError("--valid-until is before --valid-from")
-        person = _person(data, person_id)
+        person = person_entry(data, person_id)
         stored = stored_form(key)
         text = LiteralScalarString(stored) if "\n" in stored else Quoted(stored)
         entry = CommentedMap(public_key=text, valid_from=Quoted(valid_from.isoformat()))
@@ -251,7 +260,7 @@ def revoke_key(person_id: str, fingerprint: str, on: date, reason: str) -> Edit:
     wanted = openpgp.normal_fingerprint(fingerprint)
 
     def edit(data: CommentedMap, registry: Registry) -> str:
-        person = _person(data, person_id)
+        person = person_entry(data, person_id)
         for entry in person.get("keys") or ():
             try:
                 key = parse_public_key(str(entry["public_key"]))

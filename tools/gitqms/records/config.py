@@ -28,7 +28,7 @@ class SigningKey:
     no_touch_required: bool = False  # FIDO keys: user presence not required
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Person:
     id: str
     name: str  # printed name, as in signature blocks
@@ -36,6 +36,10 @@ class Person:
     roles: frozenset[str]
     title: str | None = None
     keys: tuple[SigningKey, ...] = ()
+    audiences: frozenset[str] = frozenset()  # as listed for the person; see QmsConfig.audiences_of
+    joined: str | None = None  # the day they started
+    left_on: str | None = None  # the day they left: their keys count as revoked from then
+    left_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,9 @@ class SignatureRule:
 
 
 INDEPENDENT_BY_DEFAULT = frozenset({"reviewed", "approved"})
+
+
+DEFAULT_NEW_STARTER_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,8 @@ class QmsConfig:
     receipt_tolerance_hours: int = DEFAULT_RECEIPT_TOLERANCE_HOURS
     gitqms_source: str | None = None  # tooling.gitqms: the pip requirement CI installs
     kinds: KindSet = PACKAGE  # the package's kinds and those qms.yaml declares (`kinds:`)
+    role_audiences: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    new_starter_days: int = DEFAULT_NEW_STARTER_DAYS
     _by_id: Mapping[str, Person] = field(default_factory=dict, repr=False, compare=False)
     _by_email: Mapping[str, Person] = field(default_factory=dict, repr=False, compare=False)
 
@@ -84,6 +93,11 @@ class QmsConfig:
 
     def person_by_email(self, email: str) -> Person | None:
         return self._by_email.get(email.lower())
+
+    def audiences_of(self, person: Person) -> frozenset[str]:
+        """The training audiences `person` belongs to: their own and their roles'."""
+        implied = (self.role_audiences.get(role, frozenset()) for role in person.roles)
+        return person.audiences.union(*implied)
 
 
 def key_material(public_key: str) -> str:
@@ -105,6 +119,29 @@ def declared_kinds(data: Mapping[str, Any]) -> tuple[Kind, ...]:
     )
 
 
+def _keys(item: Mapping[str, Any]) -> tuple[SigningKey, ...]:
+    """A person's keys; a person who left has every key revoked from that day at the latest."""
+    left = item.get("left") or {}
+    keys = []
+    for key in item.get("keys") or ():
+        revoked = key.get("revoked") or {}
+        on, reason = revoked.get("on"), revoked.get("reason")
+        if left and (on is None or left["on"] < on):
+            on, reason = left["on"], f"left: {left['reason']}"
+        keys.append(
+            SigningKey(
+                public_key=key_material(key["public_key"]),
+                valid_from=key["valid_from"],
+                valid_until=key.get("valid_until"),
+                revoked_on=on,
+                revoked_reason=reason,
+                verify_required=key.get("verify_required", False),
+                no_touch_required=key.get("no_touch_required", False),
+            )
+        )
+    return tuple(keys)
+
+
 def build_config(data: Mapping[str, Any]) -> QmsConfig:
     """Typed configuration from data that has passed qms.schema.json and the semantic checks.
 
@@ -118,18 +155,11 @@ def build_config(data: Mapping[str, Any]) -> QmsConfig:
             email=item["email"],
             roles=frozenset(item["roles"]),
             title=item.get("title"),
-            keys=tuple(
-                SigningKey(
-                    public_key=key_material(key["public_key"]),
-                    valid_from=key["valid_from"],
-                    valid_until=key.get("valid_until"),
-                    revoked_on=(key.get("revoked") or {}).get("on"),
-                    revoked_reason=(key.get("revoked") or {}).get("reason"),
-                    verify_required=key.get("verify_required", False),
-                    no_touch_required=key.get("no_touch_required", False),
-                )
-                for key in item.get("keys") or ()
-            ),
+            keys=_keys(item),
+            audiences=frozenset(item.get("audiences") or ()),
+            joined=item.get("joined"),
+            left_on=(item.get("left") or {}).get("on"),
+            left_reason=(item.get("left") or {}).get("reason"),
         )
         for item in data["people"]
     )
@@ -173,6 +203,17 @@ def build_config(data: Mapping[str, Any]) -> QmsConfig:
         ),
         gitqms_source=(data.get("tooling") or {}).get("gitqms"),
         kinds=kinds,
+        role_audiences=MappingProxyType(
+            {
+                role: frozenset(names)
+                for role, names in (
+                    (data.get("training") or {}).get("role_audiences") or {}
+                ).items()
+            }
+        ),
+        new_starter_days=(data.get("training") or {}).get(
+            "new_starter_days", DEFAULT_NEW_STARTER_DAYS
+        ),
         _by_id=MappingProxyType({person.id: person for person in people}),
         _by_email=MappingProxyType({person.email.lower(): person for person in people}),
     )

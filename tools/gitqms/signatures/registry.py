@@ -81,6 +81,9 @@ def people_listing(config: QmsConfig, day: date) -> list[dict[str, Any]]:
                 "email": person.email,
                 "title": person.title,
                 "roles": sorted(person.roles),
+                "audiences": sorted(config.audiences_of(person)),
+                "joined": person.joined,
+                "left": person.left_on,
                 "keys": len(person.keys),
                 "usable_keys": len(usable),
             }

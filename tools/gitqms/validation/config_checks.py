@@ -40,6 +40,7 @@ def config_findings(doc: Document, read_blob: BlobReader | None = None) -> list[
     _check_people(data["people"], roles, report)
     _check_signature_roles(data["signatures"], roles, report)
     _check_lifecycles(data, report)
+    _check_training(data, roles, report)
     declared = list(check_kinds(data, report, read_blob))
     for _, item, schema in declared:
         if item["family"] == "record":
@@ -92,13 +93,51 @@ def _check_people(people: Sequence[Any], roles: set[str], report: Reporter) -> N
                 )
         for k, key in enumerate(person.get("keys") or ()):
             _check_key(key, person["id"], (*here, "keys", k), owners, report)
-    if not any("admin" in person["roles"] for person in people):
+    if not any("admin" in person["roles"] and not person.get("left") for person in people):
         report(
             ("people",),
             "config.no-admin",
             "no person holds the role 'admin'",
             "give at least one person the admin role; only admins can change people and keys",
         )
+
+
+def _check_training(data: Mapping[str, Any], roles: set[str], report: Reporter) -> None:
+    """Audiences that exist, for people and roles; a person leaves after joining."""
+    audiences = set(data["audiences"])
+    known = ", ".join(sorted(audiences))
+
+    def audience_ok(location: Location, name: str) -> None:
+        if name not in audiences:
+            report(
+                location,
+                "config.unknown-audience",
+                f"the audience {name!r} is not listed under 'audiences:'",
+                f"use one of: {known}; or add it under 'audiences:'",
+            )
+
+    for index, person in enumerate(data["people"]):
+        for a, name in enumerate(person.get("audiences") or ()):
+            audience_ok(("people", index, "audiences", a), name)
+        left, joined = (person.get("left") or {}).get("on"), person.get("joined")
+        if left and joined and left < joined:
+            report(
+                ("people", index, "left", "on"),
+                "config.left-before-joined",
+                f"{person['id']} leaves on {left}, before joining on {joined}",
+                "correct the day they left or joined",
+            )
+    implied = (data.get("training") or {}).get("role_audiences") or {}
+    for role, names in implied.items():
+        if role not in roles:
+            report(
+                ("training", "role_audiences", role),
+                "config.unknown-role",
+                f"the role {role!r} is not defined",
+                f"use one of: {', '.join(sorted(roles))}; or define it under 'roles:'",
+            )
+        for a, name in enumerate(names):
+            audience_ok(("training", "role_audiences", role, a), name)
 
 
 def _check_key(
