@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .. import git
+from .. import clock, git
 from ..crypto.openpgp import SecretKey, secret_keys
 from ..crypto.sshkeys import KEY_TYPES, KeyFormatError, SshKey, parse_openssh
 from ..errors import QmsError, Refused
 from ..history.commits import format_trailers
 from ..landing import land
+from ..lifecycle.acknowledgement import acknowledgement_refusal
 from ..lifecycle.change_control import release_refusal
 from ..records.config import Person, SignatureRule
 from ..records.kinds import kind_of_id
@@ -238,6 +239,18 @@ def plan_record_signatures(
         version = stated_version(content, record_id)
         claim = Claim(record_id, version, content_hash(content), meaning)
         problems += _claim_problems(walk, base, claim, kind.name, rule, signer, state_change)
+        if rule is not None and rule.audience:
+            refusal = acknowledgement_refusal(
+                walk,
+                base.commit,
+                record_id,
+                content,
+                rule,
+                signer.person,
+                registry.config,
+                clock.today(),
+            )
+            problems += [refusal] if refusal else []
         policy = registry.config.lifecycles.documents.get(kind.name)
         if policy is not None and meaning == policy.release:
             held = release_refusal(walk, base.commit, record_id, content, meaning, signer.person.id)
@@ -267,7 +280,7 @@ def _claim_problems(
             f"{record_id}: '{meaning}' is not a signature meaning for {kind} records (known: {known})"
         ]
     problems = []
-    if not person.roles & rule.roles:
+    if not rule.audience and not person.roles & rule.roles:
         problems.append(
             f"{record_id}: '{meaning}' needs one of the roles {', '.join(sorted(rule.roles))}; "
             f"{person.id} holds {', '.join(sorted(person.roles))}"

@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "sign": "signing:sign",
     "review": "signing:review",
     "approve": "signing:approve",
+    "acknowledge": "signing:acknowledge",
     "advance": "advance:advance",
     "status": "status:status",
     "due": "due:due",

@@ -59,3 +59,14 @@ def review(ctx: click.Context, records: tuple[str, ...], reason: str | None) -> 
 def approve(ctx: click.Context, records: tuple[str, ...], reason: str | None) -> None:
     """Sign records with the meaning 'approved' (same as qms sign --meaning approved)."""
     _sign(ctx, records, "approved", reason)
+
+
+@click.command()
+@click.argument("records", nargs=-1, required=True, metavar="DOCUMENT...")
+@_REASON
+@click.pass_context
+def acknowledge(ctx: click.Context, records: tuple[str, ...], reason: str | None) -> None:
+    """Sign that you have read and understood documents: the meaning 'read-and-understood' on
+    the committed content, which must be an approved version whose training audience you are
+    in (same as qms sign --meaning read-and-understood)."""
+    _sign(ctx, records, "read-and-understood", reason or "read and understood")

@@ -47,6 +47,9 @@ class SignatureRule:
     roles: frozenset[str]
     count: int = 1
     independent: bool = False  # separation of duties: an author of the version cannot sign
+    # signed by anyone in one of the document version's training audiences, not by role:
+    # read-and-understood
+    audience: bool = False
 
 
 INDEPENDENT_BY_DEFAULT = frozenset({"reviewed", "approved"})
@@ -168,9 +171,10 @@ def build_config(data: Mapping[str, Any]) -> QmsConfig:
         kind: MappingProxyType(
             {
                 meaning: SignatureRule(
-                    frozenset(rule["roles"]),
+                    frozenset(rule.get("roles") or ()),
                     rule.get("count", 1),
                     rule.get("independent", meaning in INDEPENDENT_BY_DEFAULT),
+                    rule.get("audience", False),
                 )
                 for meaning, rule in (policy.get(kind) or {}).items()
             }

@@ -23,7 +23,7 @@ from ..errors import QmsError
 from ..lifecycle.documents import DRAFT, DocumentStatus, Version
 from ..lifecycle.status import NOT_A_FILE, RecordStatus, Snapshot, known_kind, snapshot
 from ..records.config import QmsConfig
-from ..records.kinds import KINDS, Kind, KindSet, active_kinds
+from ..records.kinds import KINDS, Kind, KindSet, active_kinds, kind_of_id
 from ..signatures.claims import record_data
 from ..signatures.verify import Verdict, Walk, trusted_registry, walk_history
 from .entries import PublishedVersion, RecordEntry, SignatureLine, SopEntry
@@ -96,9 +96,7 @@ def publication(
         for record_id in named:
             linked_from.setdefault(record_id, []).append(other)
     trails = record_trails(walk, [r.id for r in shot.records])
-    verdicts: dict[str, list[Verdict]] = {}
-    for verdict in walk.report.verdicts:
-        verdicts.setdefault(verdict.record, []).append(verdict)
+    verdicts = _released_by(config, walk.report.verdicts)
     sops = tuple(
         _sop_entry(
             walk,
@@ -143,6 +141,25 @@ def publication(
         invalid=tuple(walk.report.failures),
         kinds=config.kinds,
     )
+
+
+def _released_by(config: QmsConfig, found: Sequence[Verdict]) -> dict[str, list[Verdict]]:
+    """Record -> its signatures for the signature block: those that release, review or retire
+    a version, not the read-and-understood signatures of training."""
+    verdicts: dict[str, list[Verdict]] = {}
+    for verdict in found:
+        if not _acknowledgement(config, verdict):
+            verdicts.setdefault(verdict.record, []).append(verdict)
+    return verdicts
+
+
+def _acknowledgement(config: QmsConfig, verdict: Verdict) -> bool:
+    """Whether `verdict` is a read-and-understood signature (a meaning its audience signs):
+    training, not part of a version's signature block."""
+    kind = kind_of_id(verdict.record)
+    rules = config.signatures.get(kind.name, {}) if kind is not None else {}
+    rule = rules.get(verdict.meaning)
+    return rule is not None and rule.audience
 
 
 def record_links(

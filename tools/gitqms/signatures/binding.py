@@ -79,6 +79,8 @@ def binding_problem(
         return f"the key expired on {key.valid_until} {at}, and the signature is of {day}"
     kind = "qms" if record == CONFIG_RECORD else getattr(kind_of_id(record), "name", None)
     rule = registry.config.signatures.get(kind or "", {}).get(meaning)
-    if rule is None or not entry.person.roles & rule.roles:
+    # an audience's meaning (read-and-understood) was judged by the version's audiences at the
+    # signature; at the merge, the key and the person are what still must hold
+    if rule is None or (not rule.audience and not entry.person.roles & rule.roles):
         return f"{person} no longer holds a role that may sign '{meaning}' {at}"
     return None

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from .. import clock
 from ..crypto.ahead import Outcome, SshChecks
@@ -19,10 +20,11 @@ from ..crypto.openpgp import SIGNATURE_BEGIN, Verifier
 from ..crypto.sshsig import BEGIN as SSH_BEGIN
 from ..history.commits import Commit
 from ..history.read import Step
-from ..records.config import Person, SignatureRule
+from ..records.config import Person, QmsConfig, SignatureRule
 from ..records.kinds import kind_of_id
-from .claims import CONFIG_RECORD, Claim, Claims, content_hash, stated_version
+from .claims import CONFIG_RECORD, Claim, Claims, content_hash, record_data, stated_version
 from .contents import Contents
+from .eligible import accepted_as
 from .later import Later
 from .registry import Registry, key_window_problem
 from .verdict import UNPROVEN, SeenKey, Verdict
@@ -203,7 +205,11 @@ class Judge:
                 "parent commit: no admin-signed qms.yaml had declared it"
             ]
         rule: SignatureRule | None = registry.config.signatures.get(kind, {}).get(claim.meaning)
-        role, problems = _role(rule, kind, claim, person)
+        data = None
+        if rule is not None and rule.audience:  # whose version it is to read: its audiences
+            path = self.contents.place.path_of(claim.record)
+            data = record_data(self.contents.blob(f"{step.commit.id}:{path}"), claim.record)
+        role, problems = _role(rule, kind, claim, person, registry.config, data)
         problems.extend(self._content_problems(step, claim, kind))
         separation = registry.config.separation_of_duties
         if rule is not None and rule.independent and separation:
@@ -290,15 +296,17 @@ class Judge:
 
 
 def _role(
-    rule: SignatureRule | None, kind: str, claim: Claim, person: Person
+    rule: SignatureRule | None,
+    kind: str,
+    claim: Claim,
+    person: Person,
+    config: QmsConfig,
+    data: Any,
 ) -> tuple[str | None, list[str]]:
-    """The signer's role that `rule` accepts for the claim, or why none does."""
+    """The signer's role (or audience) that `rule` accepts for the claim, or why none does."""
     if rule is None:
         return None, [f"the signature policy has no meaning '{claim.meaning}' for {kind} records"]
-    held = sorted(person.roles & rule.roles)
-    if not held:
-        return None, [
-            f"{person.id} holds {', '.join(sorted(person.roles))}; '{claim.meaning}' on "
-            f"a {kind} record needs one of {', '.join(sorted(rule.roles))}"
-        ]
-    return held[0], []
+    role, why = accepted_as(rule, config, person, data)
+    if role is None:
+        return None, [f"'{claim.meaning}' on a {kind} record: {why}"]
+    return role, []

@@ -38,7 +38,13 @@ def config_findings(doc: Document, read_blob: BlobReader | None = None) -> list[
     data = doc.data
     roles = set(data["roles"])
     _check_people(data["people"], roles, report)
-    _check_signature_roles(data["signatures"], roles, report)
+    documents = {kind.name for kind in PACKAGE.kinds if kind.is_document}
+    documents |= {
+        str(item.get("name"))
+        for item in data.get("kinds") or ()
+        if isinstance(item, dict) and item.get("family") == "document"
+    }
+    _check_signature_roles(data["signatures"], roles, documents, report)
     _check_lifecycles(data, report)
     _check_training(data, roles, report)
     declared = list(check_kinds(data, report, read_blob))
@@ -181,14 +187,23 @@ def _check_key(
 
 
 def _check_signature_roles(
-    signatures: Mapping[str, Any], roles: set[str], report: Reporter
+    signatures: Mapping[str, Any], roles: set[str], documents: set[str], report: Reporter
 ) -> None:
-    """The signature policy names only defined roles."""
+    """The signature policy names only defined roles; only a document kind's meaning may be
+    signed by its audience (read-and-understood)."""
     for kind, meanings in signatures.items():
         if not isinstance(meanings, dict):
             continue
         for meaning, rule in meanings.items():
-            for r, role in enumerate(rule["roles"]):
+            if rule.get("audience") and kind not in documents:
+                report(
+                    ("signatures", kind, meaning, "audience"),
+                    "config.audience-rule",
+                    f"'{kind}: {meaning}' is signed by an audience, which only a document "
+                    "kind's version has",
+                    "name the roles that sign it instead",
+                )
+            for r, role in enumerate(rule.get("roles") or ()):
                 if role not in roles:
                     report(
                         ("signatures", kind, meaning, "roles", r),

@@ -1,0 +1,39 @@
+"""What `qms acknowledge` checks before it signs read-and-understood: the content is a version
+that counts as approved today (never a draft), and the signer is in one of its training
+audiences, as the registry in force says. The verifier judges the audience again; training
+status (issue 21, step 3) counts an acknowledgement only of an approved version."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from ..records.config import Person, QmsConfig, SignatureRule
+from ..signatures.claims import content_hash, record_data
+from ..signatures.eligible import accepted_as
+from ..signatures.verify import Walk
+from .status import snapshot
+
+
+def acknowledgement_refusal(
+    walk: Walk,
+    commit: str,
+    record: str,
+    content: bytes,
+    rule: SignatureRule,
+    person: Person,
+    config: QmsConfig,
+    on: date,
+) -> str | None:
+    """Why `person` may not acknowledge `record`'s `content` at `commit` on `on`, or None."""
+    role, why = accepted_as(rule, config, person, record_data(content, record))
+    if role is None:
+        return f"{record}: {why}"
+    found = snapshot(walk.history.root, walk, commit, on, [record]).records
+    document = found[0].document if found else None
+    wanted = content_hash(content)
+    if document is None or not any(v.content == wanted for v in document.versions):
+        return (
+            f"{record}: the committed content is not an approved version (a draft, or a version "
+            "still in review); only an approved version is read and understood"
+        )
+    return None
