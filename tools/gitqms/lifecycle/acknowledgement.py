@@ -11,6 +11,7 @@ from ..records.config import Person, QmsConfig, SignatureRule
 from ..signatures.claims import content_hash, record_data
 from ..signatures.eligible import accepted_as
 from ..signatures.verify import Walk
+from .documents import APPROVED, EFFECTIVE, OBSOLETE
 from .status import snapshot
 
 
@@ -31,9 +32,15 @@ def acknowledgement_refusal(
     found = snapshot(walk.history.root, walk, commit, on, [record]).records
     document = found[0].document if found else None
     wanted = content_hash(content)
-    if document is None or not any(v.content == wanted for v in document.versions):
+    live = [v for v in document.versions if v.status in (APPROVED, EFFECTIVE)] if document else []
+    if (
+        document is None
+        or document.status == OBSOLETE
+        or not any(v.content == wanted for v in live)
+    ):
         return (
-            f"{record}: the committed content is not an approved version (a draft, or a version "
-            "still in review); only an approved version is read and understood"
+            f"{record}: the committed content is not a version in force or about to be (a "
+            "draft, a version still in review, a superseded or retired one); only those are "
+            "read and understood"
         )
     return None

@@ -38,13 +38,7 @@ def config_findings(doc: Document, read_blob: BlobReader | None = None) -> list[
     data = doc.data
     roles = set(data["roles"])
     _check_people(data["people"], roles, report)
-    documents = {kind.name for kind in PACKAGE.kinds if kind.is_document}
-    documents |= {
-        str(item.get("name"))
-        for item in data.get("kinds") or ()
-        if isinstance(item, dict) and item.get("family") == "document"
-    }
-    _check_signature_roles(data["signatures"], roles, documents, report)
+    _check_signature_roles(data["signatures"], roles, _document_meanings(data), report)
     _check_lifecycles(data, report)
     _check_training(data, roles, report)
     declared = list(check_kinds(data, report, read_blob))
@@ -186,21 +180,50 @@ def _check_key(
             )
 
 
+def _document_meanings(data: Mapping[str, Any]) -> dict[str, frozenset[str]]:
+    """Each document kind -> the meanings its lifecycle uses (approval, release, retirement,
+    periodic review): none of them may be signed by an audience."""
+    policies: dict[str, Any] = {
+        kind.name: kind.policy for kind in PACKAGE.kinds if kind.is_document
+    }
+    for item in data.get("kinds") or ():
+        if isinstance(item, dict) and item.get("family") == "document":
+            policies[str(item.get("name"))] = item.get("document")
+    given = data.get("lifecycles") or {}
+    found = {}
+    for kind, default in policies.items():
+        policy = {**(default or {}), **(given.get(kind) or {})}
+        found[kind] = frozenset(
+            [
+                *(policy.get("approval") or ()),
+                policy.get("release", "approved"),
+                policy.get("retire", "retired"),
+                policy.get("periodic_review", "periodic-review"),
+            ]
+        )
+    return found
+
+
 def _check_signature_roles(
-    signatures: Mapping[str, Any], roles: set[str], documents: set[str], report: Reporter
+    signatures: Mapping[str, Any],
+    roles: set[str],
+    documents: Mapping[str, frozenset[str]],
+    report: Reporter,
 ) -> None:
     """The signature policy names only defined roles; only a document kind's meaning may be
     signed by its audience (read-and-understood)."""
     for kind, meanings in signatures.items():
         if not isinstance(meanings, dict):
             continue
+        lifecycle = documents.get(kind, frozenset())
         for meaning, rule in meanings.items():
-            if rule.get("audience") and kind not in documents:
+            if rule.get("audience") and (kind not in documents or meaning in lifecycle):
                 report(
                     ("signatures", kind, meaning, "audience"),
                     "config.audience-rule",
                     f"'{kind}: {meaning}' is signed by an audience, which only a document "
-                    "kind's version has",
+                    "version's training meaning may be (never one that approves, releases, "
+                    "retires or reviews a version)",
                     "name the roles that sign it instead",
                 )
             for r, role in enumerate(rule.get("roles") or ()):
