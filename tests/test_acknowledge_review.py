@@ -1,5 +1,7 @@
-"""Adversarial review of read-and-understood (issue 21, step 2): failing tests for what the
-audience rule still lets through. Fixtures copied from tests/test_acknowledge.py."""
+"""Adversarial review of read-and-understood (issue 21, step 2), written by a reviewer as
+failing tests and kept: a retired document is not acknowledged, and no meaning that approves
+or releases a version may be signed by an audience (so readers cannot release a version, and
+no release signature leaves the site's signature block). Fixtures as tests/test_acknowledge.py."""
 
 from __future__ import annotations
 
