@@ -12,23 +12,9 @@ from typing import Any
 
 import pytest
 
+from test_acknowledge import MEANING, released
 from toolkit.team import Team, build_team
 from toolkit.world import SOP, refused
-
-MEANING = "read-and-understood"
-
-
-def released(team: Team) -> None:
-    """SOP-0001 v1 for the pharmacists, effective 2026-02-20; Johan Lindqvist a pharmacist."""
-    team.on("2026-02-02")
-    team.qms(
-        team.admin,
-        *("people", "set", "j.lindqvist", "--audience", "pharmacists", "--reason", "pharmacy"),
-    )
-    text = team.sop_text(1, "2026-02-20", "Check the shipper's logger first.")
-    text = re.sub(r"(?m)^  audience: .*$", "  audience: [pharmacists]", text)
-    team.world.commit_file(team.author, SOP, text, "version 1")
-    team.release_sop("2026-02-03", "2026-02-04")
 
 
 @pytest.fixture(scope="module")
