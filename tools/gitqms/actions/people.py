@@ -8,6 +8,7 @@ as revoked and they are out of the training matrix.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 
 from ruamel.yaml.comments import CommentedMap
@@ -46,21 +47,11 @@ def change_person(
             entry["title"] = Quoted(title)
             changed.append("title")
         if roles is not None:
-            unknown = [role for role in roles if role not in config.roles]
-            if unknown:
-                raise QmsError(
-                    f"unknown role(s): {', '.join(unknown)}",
-                    hint=f"roles defined in {CONFIG_FILE}: {', '.join(config.roles)}",
-                )
+            _known("role", roles, config.roles)
             entry["roles"] = flow_list(roles)
             changed.append("roles " + ", ".join(roles))
         if audiences is not None:
-            unknown = [name for name in audiences if name not in config.audiences]
-            if unknown:
-                raise QmsError(
-                    f"unknown audience(s): {', '.join(unknown)}",
-                    hint=f"audiences listed in {CONFIG_FILE}: {', '.join(config.audiences)}",
-                )
+            _known("audience", audiences, config.audiences)
             entry["audiences"] = flow_list(audiences)
             changed.append("audiences " + ", ".join(audiences))
         if joined is not None:
@@ -74,6 +65,15 @@ def change_person(
         return f"Change {person_id}: {'; '.join(changed)}"
 
     return edit
+
+
+def _known(what: str, names: list[str], listed: Mapping[str, str]) -> None:
+    unknown = [name for name in names if name not in listed]
+    if unknown:
+        raise QmsError(
+            f"unknown {what}(s): {', '.join(unknown)}",
+            hint=f"{what}s in {CONFIG_FILE}: {', '.join(listed)}",
+        )
 
 
 def person_left(person_id: str, on: date, reason: str) -> Edit:

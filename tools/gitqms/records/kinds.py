@@ -212,6 +212,13 @@ RESERVED = frozenset(
 )
 
 
+def _takes_nothing(kind: Kind, of: list[Kind]) -> bool:
+    """Whether `kind` has a name, folder and ID prefix none of `of` has."""
+    return all(
+        kind.name != k.name and kind.folder != k.folder and kind.prefix != k.prefix for k in of
+    )
+
+
 class KindSet:
     """A set of kinds with O(1) lookups by name, folder and ID prefix: the package's, or the
     package's and those a repository's qms.yaml declares."""
@@ -246,12 +253,7 @@ class KindSet:
         nothing of theirs: what a tip's files are read by when its qms.yaml drops or changes
         a kind that is still in force."""
         found = list(trusted.kinds)
-        for kind in self.declared:
-            if all(
-                kind.name != k.name and kind.folder != k.folder and kind.prefix != k.prefix
-                for k in found
-            ):
-                found.append(kind)
+        found += [kind for kind in self.declared if _takes_nothing(kind, found)]
         return KindSet(tuple(found))
 
     def with_declared(self, declared: tuple[Kind, ...]) -> KindSet:
@@ -269,10 +271,7 @@ class KindSet:
             if "special" in item or not isinstance(item["schema"].get("sha256"), str):
                 continue
             kind = declare(item, schema_key=f"sha256:{item['schema']['sha256']}")
-            if kind.folder not in RESERVED and all(
-                kind.name != k.name and kind.folder != k.folder and kind.prefix != k.prefix
-                for k in found
-            ):
+            if kind.folder not in RESERVED and _takes_nothing(kind, found):
                 found.append(kind)
         return self if len(found) == len(self.kinds) else KindSet(tuple(found))
 

@@ -111,6 +111,17 @@ class DocumentPolicy:
     retire: str = "retired"
     periodic_review: str = "periodic-review"
 
+    @classmethod
+    def of(cls, policy: Mapping[str, Any]) -> DocumentPolicy:
+        """From a `document` section or `lifecycles.<kind>` (defaults merged in already)."""
+        optional = ("release", "retire", "periodic_review")
+        return cls(tuple(policy["approval"]), **{k: policy[k] for k in optional if k in policy})
+
+    @property
+    def meanings(self) -> frozenset[str]:
+        """Every meaning the lifecycle uses: approval, release, retirement, periodic review."""
+        return frozenset((*self.approval, self.release, self.retire, self.periodic_review))
+
 
 @dataclass(frozen=True)
 class Lifecycles:
@@ -169,10 +180,7 @@ def build_lifecycles(data: Mapping[str, Any] | None, kinds: tuple[Kind, ...] = K
             continue  # no lifecycle of its own: an audit-trail review is closed when written
         policy = {**default, **(given.get(kind.name) or {})}
         if kind.is_document:
-            documents[kind.name] = DocumentPolicy(
-                approval=tuple(policy["approval"]),
-                **{k: policy[k] for k in ("release", "retire", "periodic_review") if k in policy},
-            )
+            documents[kind.name] = DocumentPolicy.of(policy)
         else:
             machines[kind.name] = _machine(kind.name, given.get(kind.name) or default)
     return Lifecycles(documents=MappingProxyType(documents), machines=MappingProxyType(machines))

@@ -13,7 +13,7 @@ from ..crypto import openpgp
 from ..records.config import key_material
 from ..records.document import Document
 from ..records.kinds import PACKAGE
-from ..records.lifecycles import DEFAULTS
+from ..records.lifecycles import DEFAULTS, DocumentPolicy
 from ..records.pinned import BlobReader, states_of
 from .findings import Finding, Reporter, Severity
 from .kind_checks import check_kinds, unknown_policy_kinds
@@ -190,18 +190,12 @@ def _document_meanings(data: Mapping[str, Any]) -> dict[str, frozenset[str]]:
         if isinstance(item, dict) and item.get("family") == "document":
             policies[str(item.get("name"))] = item.get("document")
     given = data.get("lifecycles") or {}
-    found = {}
-    for kind, default in policies.items():
-        policy = {**(default or {}), **(given.get(kind) or {})}
-        found[kind] = frozenset(
-            [
-                *(policy.get("approval") or ()),
-                policy.get("release", "approved"),
-                policy.get("retire", "retired"),
-                policy.get("periodic_review", "periodic-review"),
-            ]
-        )
-    return found
+    return {
+        kind: DocumentPolicy.of(
+            {"approval": (), **(default or {}), **(given.get(kind) or {})}
+        ).meanings
+        for kind, default in policies.items()
+    }
 
 
 def _check_signature_roles(
