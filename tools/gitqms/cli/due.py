@@ -9,7 +9,7 @@ import click
 from .. import clock
 from ..errors import Exit
 from ..lifecycle.due import within
-from ..lifecycle.status import repository_status
+from ..lifecycle.training import repository_training, training_due
 from .common import FORMAT_OPTION, STATUS_DATE, echo_json, plural, printable, repository
 
 
@@ -27,13 +27,14 @@ from .common import FORMAT_OPTION, STATUS_DATE, echo_json, plural, printable, re
 @click.pass_context
 def due(ctx: click.Context, days: int, on: date | None, output_format: str) -> None:
     """Overdue and upcoming CAPA actions, effectiveness checks, investigations, external
-    reports, OOS notifications, periodic reviews and upcoming effectivity.
+    reports, OOS notifications, periodic reviews, upcoming effectivity and each person's
+    training not yet done (`qms training` shows the whole matrix).
 
     Exit 1 when anything is overdue, so a scheduled CI job can alert.
     """
     day = clock.day_or_today(on)
-    snapshot = repository_status(repository(ctx).root, day)
-    items = within(snapshot.due, day, days)
+    snapshot, matrix = repository_training(repository(ctx).root, day)
+    items = within([*snapshot.due, *training_due(matrix)], day, days)
     overdue = [item for item in items if item.overdue]
     if output_format == "json":
         echo_json(

@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "advance": "advance:advance",
     "status": "status:status",
     "due": "due:due",
+    "training": "training:training",
     "check": "check:check",
     "verify": "verify:verify",
     "log": "log:log",
