@@ -161,8 +161,10 @@ def snapshot(
     on: date,
     record_ids: Sequence[str] = (),
     revision: str = "HEAD",
+    signed: Mapping[str, Mapping[str, SignedContent]] | None = None,
 ) -> Snapshot:
-    """Every record's status on `on`, judged by a verified walk of `commit`'s history."""
+    """Every record's status on `on`, judged by a verified walk of `commit`'s history
+    (`signed`: its signed contents, when the caller has them already)."""
     config = trusted_registry(walk, commit, "no signature can be judged").config
     contents, others = committed_entries(root, walk, commit)
     steps = walk.history.steps
@@ -183,7 +185,7 @@ def snapshot(
                 f"{record_id} is not a record at {revision}",
                 hint="name a committed record, such as SOP-0003 or CAPA-2026-0001; see `qms list`",
             )
-    signed = signed_contents(walk)
+    signed = signed_contents(walk) if signed is None else signed
 
     statuses = {record_id: _not_a_file(walk, record_id, mode) for record_id, mode in others.items()}
     controls = ChangeControls(

@@ -151,6 +151,11 @@ class Matrix:
         """Compliance per document version, in force and upcoming."""
         return _tallies((f"{row.document} v{row.version}", row) for row in self.rows)
 
+    def tally_of(self, document: str, version: int) -> Tally | None:
+        """How many of those a document version requires are trained; None: it requires none."""
+        name = f"{document} v{version}"
+        return next((t for t in self.by_document() if t.name == name), None)
+
     def only(
         self,
         person: str | None = None,
@@ -444,7 +449,7 @@ def repository_training(root: Path, on: date, revision: str = "HEAD") -> tuple[S
         raise QmsError(f"{revision} is not a commit of this repository", hint="commit first")
     walk = walk_history(root, [commit])
     signed = signed_contents(walk)
-    state = snapshot(root, walk, commit, on, revision=revision)
+    state = snapshot(root, walk, commit, on, revision=revision, signed=signed)
     return state, matrix_of(walk, state, signed)
 
 

@@ -21,7 +21,9 @@ from ..audit.record_log import LogEntry
 from ..audit.trail import record_trails
 from ..errors import QmsError
 from ..lifecycle.documents import DRAFT, DocumentStatus, Version
+from ..lifecycle.signed import signed_contents
 from ..lifecycle.status import NOT_A_FILE, RecordStatus, Snapshot, known_kind, snapshot
+from ..lifecycle.training import Matrix, matrix_of
 from ..records.config import QmsConfig
 from ..records.kinds import KINDS, Kind, KindSet, active_kinds, kind_of_id
 from ..signatures.claims import record_data
@@ -58,6 +60,8 @@ class Publication:
     invalid: tuple[Verdict, ...]  # signatures that do not count, with why
     # the kinds in force at the commit: only their records and registers are published
     kinds: KindSet = field(default_factory=active_kinds)
+    training: Matrix | None = None  # who is trained on which version in force, on `on`
+    audiences: Mapping[str, str] = field(default_factory=dict)  # training audience -> who
 
     def of_kind(self, kind: str) -> list[RecordEntry]:
         return [record for record in self.records if record.kind == kind]
@@ -76,7 +80,8 @@ def publication(
         "nothing can be published",
         hint="run `qms verify` to see why; `qms init` or `qms demo` make a signed repository",
     )
-    shot = snapshot(root, walk, commit, on)
+    signed = signed_contents(walk)
+    shot = snapshot(root, walk, commit, on, signed=signed)
     if broken := [note for r in shot.records if r.state == NOT_A_FILE for note in r.notes]:
         # Never a site without the record: its last good build stays up until it is repaired.
         raise QmsError(
@@ -140,6 +145,8 @@ def publication(
         signatures=len(walk.report.verdicts),
         invalid=tuple(walk.report.failures),
         kinds=config.kinds,
+        training=matrix_of(walk, shot, signed),
+        audiences=dict(config.audiences),
     )
 
 

@@ -48,6 +48,7 @@ from .layout import UNSEARCHED, PageSpec, banner, heading, without_title
 from .record_pages import record_pages
 from .sanitise import clean_body, plain, text
 from .sop_pages import sop_pages
+from .training_pages import training_pages
 
 log = get_plugin_logger(__name__)
 ASSETS = Path(__file__).parent / "assets"
@@ -90,6 +91,7 @@ class QmsPlugin(BasePlugin[QmsPluginConfig]):  # type: ignore[no-untyped-call]
             *sop_pages(self.publication),
             *record_pages(self.publication),
             *dashboard_pages(self.publication),
+            *training_pages(self.publication),
         ]
         self.pages = {spec.uri: spec for spec in specs}
         custom = config.theme.custom_dir  # templates run unsandboxed: none may be committed

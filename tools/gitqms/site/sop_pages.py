@@ -232,11 +232,25 @@ def _sop_head(
                 ("Area", text(publication.areas.get(str(fields.get("area")), fields.get("area")))),
                 ("Next review", day(sop.next_review) if in_force else "—"),
                 ("Change control", text(fields.get("change_control") or "—")),
+                *_trained(publication, sop, described),
                 *_origin(fields),
             ]
         )
     )
     return '<div class="qms-document-header">' + "".join(parts) + "</div>"
+
+
+def _trained(
+    publication: Publication, sop: SopEntry, version: PublishedVersion
+) -> list[tuple[str, str]]:
+    """'41 of 45 trained on version 3' where the version requires anyone's training."""
+    matrix = publication.training
+    tally = matrix.tally_of(sop.id, version.version) if matrix is not None else None
+    if tally is None:
+        return []
+    overdue = f", {tally.overdue} overdue" if tally.overdue else ""
+    counted = f"{tally.trained} of {tally.required} trained on version {version.version}"
+    return [("Training", text(counted + overdue))]
 
 
 # The identification of a document of external origin, where its fields hold it.

@@ -1,0 +1,65 @@
+"""The training matrix (issue 21, step 3) as its author checks it: acknowledgements count from
+the approval, per version; the registry in force each day says who must train by when."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from test_acknowledge import released
+from toolkit.team import Team, build_team
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Team:
+    return build_team(tmp_path_factory, released)
+
+
+@pytest.fixture
+def team(built: Team, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Team:
+    return built.copy(tmp_path, monkeypatch)
+
+
+def matrix(team: Team, day: str, *args: str, ok: bool = True) -> dict[str, Any]:
+    out = team.qms(team.admin, "training", "--date", day, "--format", "json", *args, ok=ok)
+    return dict(json.loads(out))
+
+
+def test_an_acknowledgement_makes_a_person_trained_from_that_day(team: Team) -> None:
+    [row] = matrix(team, "2026-02-10")["rows"]
+    assert (row["person"], row["status"], row["due"]) == ("j.lindqvist", "due", "2026-02-20")
+    team.on("2026-02-12")
+    team.qms(team.owner, "acknowledge", "SOP-0001")
+    [before] = matrix(team, "2026-02-11")["rows"]
+    [after] = matrix(team, "2026-02-12")["rows"]
+    assert before["status"] == "due" and after["status"] == "trained", (before, after)
+    assert after["by"]["how"] == "acknowledged" and after["trained_on"] == "2026-02-12"
+
+
+def test_an_untrained_person_is_overdue_after_the_effective_day(team: Team) -> None:
+    found = matrix(team, "2026-02-21", ok=False)
+    assert found["overdue"] == 1 and found["rows"][0]["status"] == "overdue"
+    assert found["audiences"] == [
+        {"name": "pharmacists", "required": 1, "trained": 0, "due": 0, "overdue": 1}
+    ]
+    due = json.loads(
+        team.qms(team.admin, "due", "--date", "2026-02-21", "--format", "json", ok=False)
+    )
+    assert any(i["what"] == "training of j.lindqvist on v1" and i["overdue"] for i in due["items"])
+
+
+def test_the_site_shows_the_training_page_and_the_count_on_the_document(
+    team: Team, tmp_path: Path
+) -> None:
+    team.on("2026-02-12")
+    team.qms(team.owner, "acknowledge", "SOP-0001")
+    site = tmp_path / "site"
+    team.qms(team.admin, "build", "--site-dir", str(site), "--date", "2026-02-21")
+    page = (site / "sops" / "SOP-0001.html").read_text()
+    assert "1 of 1 trained on version 1" in page
+    training = (site / "training.html").read_text()
+    assert "No one is overdue." in training
+    assert "SOP-0001 v1" in training.split("Reading lists")[1].split("pharmacy-technicians")[0]
