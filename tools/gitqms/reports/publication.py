@@ -80,8 +80,7 @@ def publication(
         "nothing can be published",
         hint="run `qms verify` to see why; `qms init` or `qms demo` make a signed repository",
     )
-    signed = signed_contents(walk)
-    shot = snapshot(root, walk, commit, on, signed=signed)
+    shot = snapshot(root, walk, commit, on, signed=(signed := signed_contents(walk)))
     if broken := [note for r in shot.records if r.state == NOT_A_FILE for note in r.notes]:
         # Never a site without the record: its last good build stays up until it is repaired.
         raise QmsError(
