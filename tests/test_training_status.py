@@ -63,3 +63,27 @@ def test_the_site_shows_the_training_page_and_the_count_on_the_document(
     training = (site / "training.html").read_text()
     assert "No one is overdue." in training
     assert "SOP-0001 v1" in training.split("Reading lists")[1].split("pharmacy-technicians")[0]
+
+
+def test_a_reader_without_email_or_keys_is_in_the_matrix_and_cannot_be_given_a_key(
+    team: Team,
+) -> None:
+    team.on("2026-02-05")
+    out = team.qms(
+        team.admin,
+        *("people", "add", "t.kowalski", "--name", "Tomasz Kowalski"),
+        *("--audience", "pharmacists", "--reason", "pharmacy technician, trained in sessions"),
+    )
+    assert "t.kowalski" in out
+    rows = matrix(team, "2026-02-10", "--person", "t.kowalski")["rows"]
+    # added after SOP-0001 v1 was approved: a new starter's 30 days from the day they were added
+    assert [(r["document"], r["status"], r["due"]) for r in rows] == [
+        ("SOP-0001", "due", "2026-03-07")
+    ], rows
+    head = team.world.git("rev-parse", "HEAD")
+    out = team.qms(
+        team.admin, "keys", "add", "t.kowalski", str(team.owner.pub), "--reason", "x", ok=False
+    )
+    assert "t.kowalski has no email" in out and "qms people set t.kowalski --email" in out, out
+    assert team.world.git("rev-parse", "HEAD") == head
+    team.qms(team.admin, "validate")

@@ -15,7 +15,7 @@ from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString as Quoted
 
 from ..errors import QmsError, Refused
-from ..records.config import CONFIG_FILE
+from ..records.config import CONFIG_FILE, QmsConfig
 from ..signatures.registry import Registry
 from .registry import Edit, flow_list, person_entry
 
@@ -28,6 +28,7 @@ def change_person(
     roles: list[str] | None = None,
     audiences: list[str] | None = None,
     joined: date | None = None,
+    email: str | None = None,
 ) -> Edit:
     """Set what is given of a person's entry; the rest stays as it is."""
 
@@ -57,14 +58,26 @@ def change_person(
         if joined is not None:
             entry["joined"] = Quoted(joined.isoformat())
             changed.append(f"joined {joined.isoformat()}")
+        if email is not None:
+            _email_free(config, person_id, email)
+            entry["email"] = Quoted(email)
+            changed.append(f"email {email}")
         if not changed:
             raise QmsError(
                 "nothing to change",
-                hint="give --name, --title, --role, --audience or --joined",
+                hint="give --name, --title, --email, --role, --audience or --joined",
             )
         return f"Change {person_id}: {'; '.join(changed)}"
 
     return edit
+
+
+def _email_free(config: QmsConfig, person_id: str, email: str) -> None:
+    other = config.person_by_email(email)
+    if other is not None and other.id != person_id:
+        raise QmsError(
+            f"{email} is already the email of {other.id}", hint="each signs as themselves"
+        )
 
 
 def _known(what: str, names: list[str], listed: Mapping[str, str]) -> None:

@@ -147,7 +147,7 @@ def person_entry(data: CommentedMap, person_id: str) -> CommentedMap:
 def add_person(
     person_id: str,
     name: str,
-    email: str,
+    email: str | None,
     roles: list[str],
     title: str | None,
     audiences: list[str] | None = None,
@@ -156,7 +156,7 @@ def add_person(
         config = registry.config
         if config.person(person_id):
             raise QmsError(f"{person_id} is already registered", hint="choose another ID")
-        if config.person_by_email(email):
+        if email and config.person_by_email(email):
             other = config.person_by_email(email)
             assert other is not None
             raise QmsError(f"{email} is already the email of {other.id}")
@@ -169,12 +169,15 @@ def add_person(
         entry = CommentedMap(id=person_id, name=Quoted(name))
         if title:
             entry["title"] = Quoted(title)
-        entry["email"] = Quoted(email)
+        if email:
+            entry["email"] = Quoted(email)
         entry["roles"] = flow_list(roles)
         if audiences:
             entry["audiences"] = flow_list(audiences)
         _people(data).append(entry)
-        return f"Register {person_id} ({', '.join(roles)})"
+        return (
+            f"Register {person_id} ({', '.join(roles) or 'reader: ' + ', '.join(audiences or ())})"
+        )
 
     return edit
 
@@ -226,6 +229,13 @@ def add_key(
     verify_required: bool = False,
 ) -> Edit:
     def edit(data: CommentedMap, registry: Registry) -> str:
+        if not person_entry(data, person_id).get("email"):
+            raise Refused(
+                f"{person_id} has no email in {CONFIG_FILE}; a signer's key is bound to the email "
+                "they commit with",
+                hint=f"give them one first: qms people set {person_id} --email NAME@HOSPITAL "
+                "--reason …",
+            )
         key = parse_public_key(public_key)
         owner = registry.key_by_fingerprint(key.fingerprint)
         if owner is not None:

@@ -31,9 +31,16 @@ def people() -> None:
 @people.command("add")
 @click.argument("person_id", metavar="ID")
 @click.option("--name", required=True, help="Printed name, as shown in signature blocks.")
-@click.option("--email", required=True, help="The email this person commits with.")
 @click.option(
-    "--role", "roles", multiple=True, required=True, help="A role from qms.yaml; repeat for more."
+    "--email",
+    help="The email this person commits with; needed before they get a key (a reader "
+    "trained in sessions needs none).",
+)
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    help="A role from qms.yaml; repeat for more (none for a reader).",
 )
 @click.option("--title", help="Job title, shown beside the name.")
 @click.option(
@@ -48,13 +55,14 @@ def people_add(
     ctx: click.Context,
     person_id: str,
     name: str,
-    email: str,
+    email: str | None,
     roles: tuple[str, ...],
     title: str | None,
     audiences: tuple[str, ...],
     reason: str,
 ) -> None:
-    """Register a person (one admin-signed commit)."""
+    """Register a person (one admin-signed commit): a signer with an email and roles, or a
+    reader with audiences only, trained in sessions."""
     edit = registry_edit.add_person(person_id, name, email, list(roles), title, list(audiences))
     sign_registry_edit(ctx, edit, reason)
 
@@ -76,6 +84,7 @@ def people_add(
 @click.option(
     "--joined", type=DAY, help="The day the person started (their training plan runs from it)."
 )
+@click.option("--email", help="The email the person commits with (before they get a key).")
 @REGISTRY_REASON
 @click.pass_context
 def people_set(
@@ -86,9 +95,11 @@ def people_set(
     roles: tuple[str, ...],
     audiences: tuple[str, ...],
     joined: date | None,
+    email: str | None,
     reason: str,
 ) -> None:
-    """Change a person's name, title, roles, audiences or start day (one admin-signed commit)."""
+    """Change a person's name, title, email, roles, audiences or start day (one admin-signed
+    commit)."""
     edit = people_edit.change_person(
         person_id,
         name=name,
@@ -96,6 +107,7 @@ def people_set(
         roles=list(roles) if roles else None,
         audiences=list(audiences) if audiences else None,
         joined=joined,
+        email=email,
     )
     sign_registry_edit(ctx, edit, reason)
 

@@ -32,7 +32,7 @@ class SigningKey:
 class Person:
     id: str
     name: str  # printed name, as in signature blocks
-    email: str
+    email: str  # "" for a person without keys, who never signs
     roles: frozenset[str]
     title: str | None = None
     keys: tuple[SigningKey, ...] = ()
@@ -155,7 +155,7 @@ def build_config(data: Mapping[str, Any]) -> QmsConfig:
         Person(
             id=item["id"],
             name=item["name"],
-            email=item["email"],
+            email=item.get("email") or "",  # none for a reader without keys
             roles=frozenset(item["roles"]),
             title=item.get("title"),
             keys=_keys(item),
@@ -219,5 +219,5 @@ def build_config(data: Mapping[str, Any]) -> QmsConfig:
             "new_starter_days", DEFAULT_NEW_STARTER_DAYS
         ),
         _by_id=MappingProxyType({person.id: person for person in people}),
-        _by_email=MappingProxyType({person.email.lower(): person for person in people}),
+        _by_email=MappingProxyType({p.email.lower(): p for p in people if p.email}),
     )

@@ -74,8 +74,8 @@ def _check_people(people: Sequence[Any], roles: set[str], report: Reporter) -> N
                 "give every person one unique ID",
             )
         ids.add(person["id"])
-        email = person["email"].lower()
-        if email in emails:
+        email = str(person.get("email") or "").lower()
+        if email and email in emails:
             report(
                 (*here, "email"),
                 "config.email",
