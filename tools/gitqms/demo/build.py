@@ -25,6 +25,7 @@ from .actors import Actor, Qms, acting, make_actor, run_qms
 from .change import change_control_steps
 from .documents import document_steps
 from .story import START, Step, at, timeline
+from .training import training_steps
 
 ORGANISATION = "St. Aurelia University Hospital"
 
@@ -85,9 +86,11 @@ def _build(
 ) -> Demo:
     repo, people_dir = folder / "repo", folder / "people"
     raw = yaml.safe_load((examples / "qms.yaml").read_text(encoding="utf-8"))
-    progress(f"making keys for {len(raw['people'])} people")
+    progress(f"making keys for {sum(bool(p.get('email')) for p in raw['people'])} people")
     actors: dict[str, Actor] = {}
     for entry in raw["people"]:
+        if not entry.get("email"):
+            continue  # a reader: no key, trained in recorded sessions
         actor = make_actor(people_dir, entry["id"], entry["name"], entry["email"])
         actors[actor.id] = actor
         entry["keys"] = [{"public_key": actor.public_key(), "valid_from": START.isoformat()}]
@@ -105,8 +108,11 @@ def _build(
         sign_trust_root(repo, config_text, "the demo organisation and its people")
     changes = change_control_steps(examples, config, today)
     documents = document_steps(examples)
+    sops = [path.stem for path in sorted((examples / "sops").glob("*.md"))]
+    training = training_steps(examples, config, sops)
     steps = sorted(
-        [*timeline(examples, config, today), *changes, *documents], key=lambda step: step.when
+        [*timeline(examples, config, today), *changes, *documents, *training],
+        key=lambda step: step.when,
     )
     progress(f"running {len(steps)} steps of signed work, {START} to {today}")
     for step in steps:

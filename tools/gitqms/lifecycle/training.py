@@ -343,10 +343,22 @@ def carried_over(
             if controls.release_problem(document.status.id, version.data, release) is not None:
                 continue
             data = record_data(controls.content_at(release.commit, control), control)
-            impact = data.get("impact") if isinstance(data, dict) else None
-            flag = impact.get("training_required") if isinstance(impact, dict) else None
+            flag = retraining(data, document.status.id, version.version)
             carries[(document.status.id, version.version)] = flag is False
     return carries
+
+
+def retraining(control: Any, record: str, version: int) -> object:
+    """What a change control's content says of retraining on `record` `version`: its item under
+    `documents` if that says, else `impact.training_required` (None: not said)."""
+    if not isinstance(control, dict):
+        return None
+    for item in control.get("documents") or ():
+        listed = isinstance(item, dict) and (item.get("record"), item.get("version"))
+        if listed == (record, version) and "training_required" in item:
+            return item["training_required"]
+    impact = control.get("impact")
+    return impact.get("training_required") if isinstance(impact, dict) else None
 
 
 def required_versions(status: RecordStatus) -> list[tuple[Version, bool]]:
