@@ -87,3 +87,51 @@ def test_a_reader_without_email_or_keys_is_in_the_matrix_and_cannot_be_given_a_k
     assert "t.kowalski has no email" in out and "qms people set t.kowalski --email" in out, out
     assert team.world.git("rev-parse", "HEAD") == head
     team.qms(team.admin, "validate")
+
+
+def acknowledged_on_a_branch_then_merged(team: Team, main_change: object) -> str:
+    """Johan Lindqvist acknowledges SOP-0001 on a branch on 2026-02-10; `main_change()` on main
+    on 2026-02-11; the branch merged on 2026-02-12. The acknowledgement's commit."""
+    world = team.world
+    world.git("switch", "-q", "-c", "training")
+    team.on("2026-02-10")
+    team.qms(team.owner, "acknowledge", "SOP-0001")
+    signed = world.head()
+    world.git("switch", "-q", "main")
+    team.on("2026-02-11")
+    main_change()  # type: ignore[operator]
+    team.on("2026-02-12")
+    with world.acting(team.admin):
+        world.git("merge", "-q", "--no-ff", "--no-gpg-sign", "training", "-m", "Merge training")
+    return signed
+
+
+def test_an_audience_withdrawn_on_main_voids_an_acknowledgement_merged_after(team: Team) -> None:
+    def withdraw() -> None:
+        team.qms(
+            team.admin,
+            *("people", "set", "j.lindqvist", "--role", "sop-author", "--audience", "qa-staff"),
+            *("--reason", "moved to the QA office"),
+        )
+
+    signed = acknowledged_on_a_branch_then_merged(team, withdraw)
+    out = json.loads(team.qms(team.admin, "verify", "--format", "json", ok=False))
+    [found] = [s for s in out["signatures"] if s["commit"] == signed]
+    assert found["status"] == "invalid", found
+    assert "no longer in an audience of this version" in " ".join(found["problems"]), found
+    # and he is not trained: out of the audience from 2026-02-11, so no longer in the matrix
+    assert matrix(team, "2026-02-10", "--person", "j.lindqvist")["rows"][0]["status"] == "due"
+
+
+def test_an_acknowledgement_still_in_the_audience_at_the_merge_counts(team: Team) -> None:
+    def unrelated() -> None:
+        team.qms(
+            team.admin, "people", "set", "m.okafor", "--title", "QA officer", "--reason", "title"
+        )
+
+    signed = acknowledged_on_a_branch_then_merged(team, unrelated)
+    out = json.loads(team.qms(team.admin, "verify", "--format", "json"))
+    [found] = [s for s in out["signatures"] if s["commit"] == signed]
+    assert found["status"] == "valid", found
+    [row] = matrix(team, "2026-02-12", "--person", "j.lindqvist")["rows"]
+    assert (row["status"], row["trained_on"]) == ("trained", "2026-02-12"), row

@@ -53,10 +53,13 @@ def binding_problem(
     fingerprint: str,
     signed: datetime,
     receipt: Callable[[], datetime | None],
+    audiences: Callable[[], frozenset[str]] = frozenset,
 ) -> str | None:
     """Why a valid signature does not hold under `registry`, in force where `merge` brought it
     onto the protected line; None when it holds. `signed`: its committer date; `receipt()`: the
-    server's receipt time, if one was recorded (asked only for a key revoked or ending)."""
+    server's receipt time, if one was recorded (asked only for a key revoked or ending);
+    `audiences()`: the training audiences of the version signed (asked only for a meaning its
+    audience signs, read-and-understood)."""
     at = f"in the registry in force where merge {merge[:12]} brought it onto the protected line"
     entry = registry.key_by_fingerprint(fingerprint)
     if entry is None or entry.person.id != person:
@@ -79,8 +82,10 @@ def binding_problem(
         return f"the key expired on {key.valid_until} {at}, and the signature is of {day}"
     kind = "qms" if record == CONFIG_RECORD else getattr(kind_of_id(record), "name", None)
     rule = registry.config.signatures.get(kind or "", {}).get(meaning)
-    # an audience's meaning (read-and-understood) was judged by the version's audiences at the
-    # signature; at the merge, the key and the person are what still must hold
-    if rule is None or (not rule.audience and not entry.person.roles & rule.roles):
+    if rule is not None and rule.audience:  # read-and-understood: still in the version's audience
+        if registry.config.audiences_of(entry.person) & audiences():
+            return None
+        return f"{person} is no longer in an audience of this version {at}"
+    if rule is None or not entry.person.roles & rule.roles:
         return f"{person} no longer holds a role that may sign '{meaning}' {at}"
     return None

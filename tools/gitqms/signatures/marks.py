@@ -76,9 +76,11 @@ def bind_to_line(
     graph: Graph,
     registry_at: Callable[[str], Registry | None],
     receipts: Receipts,
+    audiences: Callable[[Verdict], frozenset[str]] = lambda _: frozenset(),
 ) -> None:
     """A signature brought onto the tip's first-parent line by a merge must also hold in the
-    registry in force at that merge's first parent (binding.py)."""
+    registry in force at that merge's first parent (binding.py). `audiences`: the training
+    audiences of the version a verdict signed."""
     owner = brought_in(graph)
     for index, verdict in enumerate(verdicts):
         found = owner.get(verdict.commit)
@@ -97,6 +99,7 @@ def bind_to_line(
             verdict.fingerprint,
             verdict.when,
             partial(receipts.at, verdict.commit),
+            partial(audiences, verdict),
         )
         if problem is not None:
             verdicts[index] = replace(verdict, problems=(problem,))

@@ -22,8 +22,9 @@ from ..crypto.ahead import SshChecks
 from ..history.commits import Commit
 from ..history.read import History, Step
 from ..records.config import Person
-from .claims import CONFIG_RECORD, Claim, Claims, read_claims
+from .claims import CONFIG_RECORD, Claim, Claims, read_claims, record_data
 from .contents import Contents, blob_names
+from .eligible import version_audiences
 from .judge import Judge
 from .later import Later
 from .ledger import Ledger, LedgerState
@@ -183,10 +184,15 @@ class Walk:
         registry = None if tip is None else self.registry_at(tip)
         if registry is not None:
             recheck_revocations(self.verdicts, registry, self.receipts)
-        bind_to_line(self.verdicts, self.graph(), self.registry_at, self.receipts)
+        bind_to_line(self.verdicts, self.graph(), self.registry_at, self.receipts, self._audiences)
         if tip is not None:
             mark_superseded(self.verdicts, self.place, tip, self.claimed_content, self._changes)
         self.report = self._report(len(self.graph()))
+
+    def _audiences(self, verdict: Verdict) -> frozenset[str]:
+        """The training audiences named by the content `verdict` signed."""
+        content = self.content_at(verdict.commit, verdict.record)
+        return version_audiences(record_data(content, verdict.record))
 
     def _changes(self) -> tuple[ChangeIndex, list[tuple[str, tuple[str, ...]]]]:
         return self.change_index(), self.graph()
