@@ -424,13 +424,13 @@ def test_a_person_id_not_in_the_registry_is_an_error(team: Team) -> None:
     assert_unknown_person(team, "nobody.here", "2026-02-21")
 
 
-def test_a_registered_person_in_no_audience_is_not_in_the_matrix_and_is_an_error(
-    team: Team,
-) -> None:
-    """Rule 7: `--person` naming someone not in the matrix that day is an error; the admin is
-    registered but in no audience, so has no row on any day."""
+def test_a_registered_person_in_no_audience_has_no_row_and_is_told_so(team: Team) -> None:
+    """Rule 7, as decided after review: a registered person in no audience is in the matrix
+    with nothing required (exit 0, said in words); only a person not registered, not yet
+    joined or gone is an error."""
     assert "a.weber" not in {r["person"] for r in matrix(team, "2026-02-21")[1]["rows"]}
-    assert_unknown_person(team, "a.weber", "2026-02-21")
+    out = team.qms(team.admin, "training", "--person", "a.weber", "--date", "2026-02-21")
+    assert "a.weber is in no training audience on 2026-02-21" in out, out
 
 
 # -- 3. carry-over by change control -------------------------------------------------------------

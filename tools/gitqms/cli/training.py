@@ -75,7 +75,7 @@ def training(
     elif output_format == "csv":
         click.echo(csv_text(CSV_FIELDS, (_csv_row(row) for row in matrix.rows)), nl=False)
     else:
-        _text(matrix, day)
+        _text(matrix, day, person)
     ctx.exit(Exit.FINDINGS if matrix.overdue else Exit.OK)
 
 
@@ -85,6 +85,15 @@ def _known(matrix: Matrix, person: str | None) -> None:
             f"{person} is not a person in the training matrix on {matrix.on}",
             hint="name a person ID of qms.yaml who had joined and not left on that day",
         )
+
+
+def _nothing(matrix: Matrix, day: date, asked: str | None) -> str:
+    if asked is not None and not matrix.memberships.get(asked):
+        return (
+            f"{asked} is in no training audience on {day}: nothing is required of them "
+            "(qms people set --audience adds one)"
+        )
+    return f"No training required on {day} for what was asked."
 
 
 def _csv_row(row: Row) -> dict[str, str]:
@@ -109,10 +118,10 @@ def _order(row: Row) -> tuple[int, str, str, int]:
     return rank, row.person, row.document, row.version
 
 
-def _text(matrix: Matrix, day: date) -> None:
+def _text(matrix: Matrix, day: date, person: str | None) -> None:
     rows = sorted(matrix.rows, key=_order)
     if not rows:
-        click.echo(f"No training required on {day} for what was asked.")
+        click.echo(printable(_nothing(matrix, day, person)))
         return
     echo_table(
         f"Training on {day}",

@@ -137,6 +137,7 @@ class Matrix:
     on: date
     rows: list[Row]
     people: list[Person]  # in the matrix on the day: in the registry, joined, not left
+    memberships: Mapping[str, frozenset[str]]  # person -> their training audiences that day
 
     @property
     def overdue(self) -> list[Row]:
@@ -169,7 +170,7 @@ class Matrix:
             and (document is None or row.document == document)
             and (audience is None or audience in row.audiences)
         ]
-        return Matrix(self.commit, self.on, rows, self.people)
+        return Matrix(self.commit, self.on, rows, self.people, self.memberships)
 
 
 def _tallies(pairs: Iterable[tuple[str, Row]]) -> list[Tally]:
@@ -421,7 +422,8 @@ def matrix_of(
                             on,
                         )
                     )
-    return Matrix(state.commit, on, rows, people)
+    memberships = {person.id: config.audiences_of(person) for person in people}
+    return Matrix(state.commit, on, rows, people, memberships)
 
 
 def _row(
