@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import get_args
 
 import click
 
 from ..errors import Exit, QmsError
+from ..importing.attendance import KIND as SESSIONS
+from ..importing.attendance import plan_attendance
 from ..importing.fields import normalise
 from ..importing.gaps import ImportReport
-from ..importing.plan import plan_import
+from ..importing.plan import ImportPlan, plan_import
 from ..importing.request import ImportKind, ImportRequest, parse_assignments
 from ..importing.write import place_import
+from ..lifecycle.status import repository_status
 from ..records.kinds import BY_NAME
+from ..records.repository import Repository
 from ..validation.run import require_config
 from .common import FORMAT_OPTION, echo_json, plural, printable, repository, signing_time
 
 # KIND is a folder: of each declared kind that importing/ can read.
 _KINDS = {kind.folder: kind.name for kind in BY_NAME.values() if kind.name in get_args(ImportKind)}
+_KINDS[BY_NAME[SESSIONS].folder] = SESSIONS  # attendance lists (importing/attendance.py)
 
 
 @click.command("import")
@@ -91,6 +97,16 @@ def import_records(
         raise QmsError("--commit needs --reason", hint="--reason 'migration of the 2025 CAPA log'")
     repo = repository(ctx)
     config = require_config(repo)
+    now = signing_time(ctx)
+    if _KINDS[kind] == SESSIONS:
+        if mappings or sheet or order:
+            raise QmsError("an attendance list takes no --map, --sheet or date order options")
+        snapshot = repository_status(repo.root, now.date())
+        plan = plan_attendance(
+            repo, config, snapshot, files, parse_assignments(defaults, "--default"), now
+        )
+        _place(ctx, repo, plan, dry_run, reason if make_commit else None, now, output_format)
+        return
     columns = {normalise(k): v for k, v in parse_assignments(mappings, "--map").items()}
     request = ImportRequest(
         _KINDS[kind],  # type: ignore[arg-type]
@@ -100,12 +116,23 @@ def import_records(
         order,  # type: ignore[arg-type]
         sheet,
     )
-    now = signing_time(ctx)
     plan = plan_import(repo, config, request, now)
+    _place(ctx, repo, plan, dry_run, reason if make_commit else None, now, output_format)
+
+
+def _place(
+    ctx: click.Context,
+    repo: Repository,
+    plan: ImportPlan,
+    dry_run: bool,
+    reason: str | None,
+    now: datetime,
+    output_format: str,
+) -> None:
     report = plan.report
     report.dry_run = dry_run
     if not dry_run:
-        place_import(repo, plan, reason.strip() if make_commit and reason else None, now)
+        place_import(repo, plan, reason.strip() if reason else None, now)
     if output_format == "json":
         echo_json(report.to_json())
     else:
@@ -131,7 +158,12 @@ def _echo(report: ImportReport, *, written: bool) -> None:
         click.echo(printable(f"gap analysis: {report.report_path}"))
         if report.commit:
             click.echo(f"signed commit {report.commit[:12]}")
-        elif not BY_NAME[report.kind].is_document and report.imported:
+        if report.kind == SESSIONS and report.imported:
+            click.echo(
+                "the sessions are drafts: the trainer named in each checks it and signs it "
+                "with `qms advance TRN-… --to recorded`"
+            )
+        elif not report.commit and not BY_NAME[report.kind].is_document and report.imported:
             click.secho(
                 "note: written, not committed. A migrated CAPA or deviation past its initial "
                 "state counts only in a commit signed 'migrated' (qms import … --commit "

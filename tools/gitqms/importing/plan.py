@@ -70,7 +70,7 @@ def _existing_migrations(
     return found, rows
 
 
-class _Allocator:
+class Allocator:
     """New IDs from the same allocator as `qms new`, counted on in memory for one import."""
 
     def __init__(self, repo: Repository, kind: Kind) -> None:
@@ -102,7 +102,7 @@ def plan_import(
     plan = ImportPlan(report)
     migrated, migrated_rows = _existing_migrations(repo)
     layout_ids = {record.id for record in repo.layout().records}
-    allocator = _Allocator(repo, kind)
+    allocator = Allocator(repo, kind)
     sources = [
         read_source(path, (".docx",) if kind.is_document else (".xlsx", ".csv"))
         for path in request.files
@@ -134,12 +134,12 @@ def plan_import(
             state.sop(source)
         else:
             state.log(source)
-    report.report_path = _report_path(repo, request.kind, sources[0].path.stem, today)
+    report.report_path = report_path(repo, request.kind, sources[0].path.stem, today)
     plan.files[report.report_path] = render_markdown(report)
     return plan
 
 
-def _report_path(repo: Repository, kind: str, stem: str, today: str) -> str:
+def report_path(repo: Repository, kind: str, stem: str, today: str) -> str:
     name = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")[:60] or "source"
     base = f"{REPORT_FOLDER}/gap-analysis-{today}-{kind}-{name}"
     path, number = f"{base}.md", 1
@@ -158,7 +158,7 @@ class _PlanState:
     plan: ImportPlan
     migrated: dict[str, dict[str, str]]
     ids: set[str]
-    allocator: _Allocator
+    allocator: Allocator
     seen: dict[str, str] = field(default_factory=dict)  # legacy ID -> where first seen
     rows: dict[SourceKey, str] = field(default_factory=dict)  # migrated before -> record ID
 

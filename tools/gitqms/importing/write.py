@@ -55,6 +55,11 @@ def write_files(root: Path, files: Mapping[str, str]) -> list[Path]:
     return made
 
 
+# The kinds whose imported records are signed 'migrated' (they may arrive past their initial
+# state); a training session arrives as a draft, for its trainer to sign.
+SIGNED_ON_IMPORT = ("capa", "deviation")
+
+
 def place_import(repo: Repository, plan: ImportPlan, reason: str | None, now: datetime) -> None:
     """Put a planned import into the repository: with a `reason` (qms import --commit) and
     records to sign, as one signed commit named in the report; otherwise as files on disk."""
@@ -82,7 +87,7 @@ def commit_import(repo: Repository, plan: ImportPlan, reason: str, now: datetime
     signed = {
         record: plan.files[path].encode("utf-8")
         for record, path in plan.records.items()
-        if not is_document(record)
+        if not is_document(record) and plan.report.kind in SIGNED_ON_IMPORT
     }
     if signed and MIGRATED_MEANING not in registry.config.signatures.get(plan.report.kind, {}):
         raise QmsError(
