@@ -29,15 +29,15 @@ from typing import Any
 from .. import git
 from ..errors import QmsError
 from ..records.config import Person, QmsConfig
-from ..signatures.claims import content_hash, record_data
+from ..signatures.claims import content_hash
 from ..signatures.eligible import version_audiences
 from ..signatures.verify import Walk, trusted_registry, walk_history
 from .change_control import SPECIAL as CHANGE_CONTROL
-from .change_control import ChangeControls, named_control, reader
+from .change_control import ChangeControls, control_kind, named_control, reader
 from .documents import APPROVED, EFFECTIVE, Version
 from .due import Due
 from .sessions import Session, recorded_sessions
-from .signed import SignedContent, signed_contents
+from .signed import Signature, SignedContent, signed_contents
 from .status import RecordStatus, Snapshot, snapshot
 
 TRAINED = "trained"
@@ -224,44 +224,80 @@ def registry_on(timeline: Timeline, on: date) -> QmsConfig | None:
     return found
 
 
-def in_matrix(person: Person, on: date) -> bool:
-    """Whether `person` works here on `on`: joined by then (if dated) and not left."""
-    started = person.joined is None or person.joined <= on.isoformat()
+@dataclass(frozen=True)
+class Arrival:
+    """How a person entered the registry: their entry in the registry that began their unbroken
+    presence up to a day, and that registry's new-starter window. Only that entry's `joined`
+    counts: a day of joining written later never restarts anyone's clock."""
+
+    entry: Person
+    window: int
+
+    @property
+    def joined(self) -> date | None:
+        return date.fromisoformat(self.entry.joined) if self.entry.joined else None
+
+
+def arrival(timeline: Timeline, person: str, on: date) -> Arrival | None:
+    found: Arrival | None = None
+    for _, config in reversed([entry for entry in timeline if entry[0] <= on]):
+        held = config.person(person)
+        if held is None:
+            break
+        found = Arrival(held, config.new_starter_days)
+    return found
+
+
+def in_matrix(person: Person, came: Arrival | None, on: date) -> bool:
+    """Whether `person` works here on `on`: joined by then (as first registered) and not left."""
+    joined = came.joined if came else None
+    started = joined is None or joined <= on
     return started and (person.left_on is None or person.left_on > on.isoformat())
 
 
-def _member_since(
-    timeline: Timeline, person: str, wanted: frozenset[str], on: date
-) -> tuple[date | None, int]:
-    """(the first day of the unbroken run of registries up to `on` that put `person` in one of
-    `wanted`, None when the run goes back to the first registry; the new-starter window of the
-    registry that began it)."""
+@dataclass(frozen=True)
+class Membership:
+    """A person's unbroken run in one of a version's audiences up to a day: from which day
+    (None: since the first registry), under which new-starter window, and their entry in the
+    registry that began it. Only a `joined` day written with the change that began the run
+    counts (a move to the pharmacy from the 1st): one written later restarts no clock."""
+
+    since: date | None
+    window: int
+    entry: Person | None
+
+    @property
+    def starts(self) -> date | None:
+        """The day the person joined the audience: the registry's day, or a later `joined`."""
+        joined = self.entry.joined if self.entry else None
+        day = date.fromisoformat(joined) if joined else None
+        if day is not None and (self.since is None or day > self.since):
+            return day
+        return self.since
+
+
+def membership(timeline: Timeline, person: str, wanted: frozenset[str], on: date) -> Membership:
     since: date | None = None
-    window = 0
-    for day, config in reversed([entry for entry in timeline if entry[0] <= on]):
+    window, entry = 0, None
+    entries = [entry for entry in timeline if entry[0] <= on]
+    for index, (day, config) in enumerate(reversed(entries)):
         held = config.person(person)
         if held is None or not (config.audiences_of(held) & wanted):
-            return since, window
-        since, window = day, config.new_starter_days
-    return None, window
+            return Membership(since, window, entry)
+        first = index == len(entries) - 1
+        since, window, entry = (None if first else day), config.new_starter_days, held
+    return Membership(since, window, entry)
 
 
-def due_day(
-    timeline: Timeline, person: Person, version: Version, wanted: frozenset[str], on: date
-) -> date:
-    """The day `person` must be trained on `version` by: its effective day; for a person who
-    joined (the audience, or the organisation) after it was approved, the day they joined
-    plus the new-starter window, if that is later."""
+def due_day(member: Membership, version: Version) -> date:
+    """The day a person must be trained on `version` by: its effective day; for a person who
+    joined the audience after it was approved, the day they joined plus the new-starter window
+    they joined under, if that is later."""
     assert version.effective_from is not None and version.approved_on is not None
-    since, window = _member_since(timeline, person.id, wanted, on)
-    if person.joined is not None:
-        joined = date.fromisoformat(person.joined)
-        if since is None or joined > since:
-            since = joined
-            window = (registry_on(timeline, on) or timeline[-1][1]).new_starter_days
-    if since is None or since <= version.approved_on:
+    starts = member.starts
+    if starts is None or starts <= version.approved_on:
         return version.effective_from
-    return max(version.effective_from, since + timedelta(days=window))
+    return max(version.effective_from, starts + timedelta(days=member.window))
 
 
 @dataclass(frozen=True)
@@ -275,63 +311,81 @@ class _Fulfilments:
     """Who is trained on which version, and since when, on the day `on`."""
 
     def __init__(
-        self, on: date, sessions: Sequence[Session], carries: Mapping[tuple[str, int], bool]
+        self,
+        on: date,
+        sessions: Sequence[Session],
+        carries: Mapping[tuple[str, int], bool],
+        documents: Mapping[str, _Document],
     ) -> None:
         self.on = on
         self.sessions = sessions
         self.carries = carries  # (document, version) -> training of the version before counts
+        self.documents = documents
 
     def of(self, person: str, document: _Document, version: Version) -> Fulfilment | None:
+        """The earliest fulfilment by `on`; each counts from the version's approval, and only
+        if made before the version ended (superseded or retired)."""
         assert version.approved_on is not None
         found: list[Fulfilment] = []
         for signature in version.signatures:
-            if (
-                signature.person == person
-                and signature.meaning in document.acknowledging
-                and signature.counts_from.date() <= self.on
-            ):
-                day = max(signature.counts_from.date(), version.approved_on)
-                found.append(
-                    Fulfilment(
-                        how=ACKNOWLEDGED, on=day, record=signature.record, commit=signature.commit
-                    )
-                )
+            if signature.person == person and signature.meaning in document.acknowledging:
+                found += self._while(
+                    version, signature.counts_from.date(), ACKNOWLEDGED, signature.record,
+                    signature.commit,
+                )  # fmt: skip
         record = document.status.id
         for session in self.sessions:
-            if session.counts_from <= self.on and session.trains(
-                person, record, version.version, version.content
-            ):
-                day = max(session.counts_from, version.approved_on)
-                found.append(
-                    Fulfilment(how=IN_SESSION, on=day, record=session.record, commit=session.commit)
+            if session.trains(person, record, version.version, version.content):
+                found += self._while(
+                    version, session.counts_from, IN_SESSION, session.record, session.commit
                 )
-        earlier = self._before(document, version)
-        if earlier is not None and self.carries.get((record, version.version), False):
-            carried = self.of(person, document, earlier)
+        before = self._before(document, version)
+        if before is not None and self.carries.get((record, version.version), False):
+            carried = self.of(person, *before)
             if carried is not None:
                 found.append(
                     Fulfilment(
                         how=CARRIED_OVER,
-                        on=carried.on,
+                        on=max(carried.on, version.approved_on),
                         record=carried.record,
                         commit=carried.commit,
-                        from_version=earlier.version,
+                        from_version=before[1].version,
                     )
                 )
         return min(found, key=lambda f: f.on) if found else None
 
-    @staticmethod
-    def _before(document: _Document, version: Version) -> Version | None:
-        found = document.status.document
-        earlier = [v for v in found.versions if v.version < version.version] if found else []
-        return earlier[-1] if earlier else None
+    def _while(
+        self, version: Version, day: date, how: str, record: str, commit: str
+    ) -> list[Fulfilment]:
+        assert version.approved_on is not None
+        if day > self.on or (version.until is not None and day >= version.until):
+            return []
+        return [Fulfilment(how=how, on=max(day, version.approved_on), record=record, commit=commit)]
+
+    def _before(self, document: _Document, version: Version) -> tuple[_Document, Version] | None:
+        """The version `version` takes over from: the one its `supersedes` names (of this
+        document or another), else this document's approved version before it."""
+        named = version.data.get("supersedes")
+        if isinstance(named, str) and " v" in named:
+            other_id, _, number = named.partition(" v")
+            other = self.documents.get(other_id)
+            found = other.status.document if other else None
+            for earlier in found.versions if found and other else ():
+                itself = (other_id, earlier.version) == (document.status.id, version.version)
+                if str(earlier.version) == number and not itself:
+                    assert other is not None
+                    return other, earlier
+        status = document.status.document
+        older = [v for v in status.versions if v.version < version.version] if status else []
+        return (document, older[-1]) if older else None
 
 
 def carried_over(
     documents: Sequence[_Document], controls: ChangeControls
 ) -> dict[tuple[str, int], bool]:
     """(document, version) -> whether the version's release counted under a change control
-    whose content at the release says `impact.training_required: false`."""
+    whose approval (the content signed into its approved state, no later than the release)
+    says it needs no retraining. A flag written after the approval carries nothing."""
     carries: dict[tuple[str, int], bool] = {}
     for document in documents:
         found = document.status.document
@@ -343,10 +397,30 @@ def carried_over(
             release = releases[-1]
             if controls.release_problem(document.status.id, version.data, release) is not None:
                 continue
-            data = record_data(controls.content_at(release.commit, control), control)
-            flag = retraining(data, document.status.id, version.version)
+            approval = _approval(controls, control, release)
+            flag = retraining(approval, document.status.id, version.version)
             carries[(document.status.id, version.version)] = flag is False
     return carries
+
+
+def _approval(controls: ChangeControls, control: str, release: Signature) -> Any:
+    """The fields of the change control's content that was last signed into its approved state
+    (out of a state before approval) no later than `release`; None when there is none."""
+    kind, machine = control_kind(), controls.machine
+    if kind is None or machine is None:
+        return None
+    approved = kind.declared.approved_states
+    approving = {
+        t.meaning for t in machine.transitions if t.target in approved and t.source not in approved
+    }
+    latest: tuple[Signature, SignedContent] | None = None
+    for item in controls.signed.get(control, {}).values():
+        for signature in item.signatures:
+            counts = signature.meaning in approving and signature.version in approved
+            later = latest is None or signature.counts_from > latest[0].counts_from
+            if counts and later and signature.counts_from <= release.counts_from:
+                latest = (signature, item)
+    return latest[1].data if latest else None
 
 
 def retraining(control: Any, record: str, version: int) -> object:
@@ -400,28 +474,25 @@ def matrix_of(
         if record.document is not None and record.kind in config.lifecycles.documents
     ]
     fulfilments = _Fulfilments(
-        on, recorded_sessions(walk, signed, config), carried_over(documents, controls)
+        on,
+        recorded_sessions(walk, signed, config),
+        carried_over(documents, controls),
+        {document.status.id: document for document in documents},
     )
-    people = [p for p in config.people if in_matrix(p, on)]
+    people = [p for p in config.people if in_matrix(p, arrival(timeline, p.id, on), on)]
     rows: list[Row] = []
     for document in documents:
         for version, in_force in required_versions(document.status):
             wanted = version_audiences(version.data)
             for person in people:
                 audiences = tuple(sorted(config.audiences_of(person) & wanted))
-                if audiences:
-                    rows.append(
-                        _row(
-                            timeline,
-                            person,
-                            document,
-                            version,
-                            in_force,
-                            audiences,
-                            fulfilments,
-                            on,
-                        )
-                    )
+                if not audiences:
+                    continue
+                row = _row(
+                    timeline, person, document, version, in_force, audiences, fulfilments, on
+                )
+                if row is not None:
+                    rows.append(row)
     memberships = {person.id: config.audiences_of(person) for person in people}
     return Matrix(state.commit, on, rows, people, memberships)
 
@@ -435,9 +506,14 @@ def _row(
     audiences: tuple[str, ...],
     fulfilments: _Fulfilments,
     on: date,
-) -> Row:
+) -> Row | None:
+    """The person's row for the version; None before the day they join its audience."""
     assert version.effective_from is not None
-    due = due_day(timeline, person, version, frozenset(audiences), on)
+    member = membership(timeline, person.id, frozenset(audiences), on)
+    starts = member.starts
+    if starts is not None and starts > on:
+        return None
+    due = due_day(member, version)
     done = fulfilments.of(person.id, document, version)
     status = TRAINED if done is not None else OVERDUE if due < on else DUE
     return Row(
