@@ -127,6 +127,7 @@ def test_every_packaged_declaration_validates() -> None:
         "form.yaml",
         "policy.yaml",
         "sop.yaml",
+        "training-session.yaml",
         "work-instruction.yaml",
     ]
     for name in files:
@@ -137,7 +138,7 @@ def test_every_packaged_declaration_validates() -> None:
 def test_loaded_kinds_equal_the_old_constants() -> None:
     loaded = tuple((k.name, k.label, k.folder, k.suffix, k.prefix, k.yearly) for k in kinds.KINDS)
     # The four kinds of before, unchanged, then change control (issue 20, step 4) and the
-    # document kinds of step 5.
+    # document kinds of step 5, then training sessions (issue 21, step 4).
     assert loaded == (
         *OLD_KINDS,
         ("change-control", "change control", "changes", ".yaml", "CC", True),
@@ -145,12 +146,14 @@ def test_loaded_kinds_equal_the_old_constants() -> None:
         ("form", "form", "forms", ".md", "FRM", False),
         ("policy", "policy", "policies", ".md", "POL", False),
         ("external-document", "document of external origin", "external", ".md", "EXT", False),
+        ("training-session", "training session", "training", ".yaml", "TRN", True),
     )
     assert kinds.KINDS[:4] == (kinds.SOP, kinds.CAPA, kinds.DEVIATION, kinds.AUDIT_REVIEW)
     assert kinds.KINDS[4] == kinds.CHANGE_CONTROL
     assert [k.family for k in kinds.KINDS] == [
         *("document", "record", "record", "record", "record"),
         *("document", "document", "document", "document"),
+        "record",
     ]
     assert kinds.CHANGE_CONTROL.special == "change-control"
     assert kinds.AUDIT_REVIEW.special == "audit-review"
@@ -161,10 +164,10 @@ def test_loaded_kinds_equal_the_old_constants() -> None:
 def test_schema_names_and_defaults_come_from_the_declarations() -> None:
     old = list(OLD_SCHEMA_NAMES)
     documents = ["work-instruction", "form", "policy", "external-document"]
-    assert list(SCHEMA_NAMES) == [*old[: old.index("qms")], "change-control", *documents, "qms"]
-    added = {"change-control", *documents}
-    assert {k: v for k, v in DEFAULTS.items() if k not in added} == OLD_DEFAULTS
-    assert list(DEFAULTS) == [*OLD_DEFAULTS, "change-control", *documents]
+    later = ["change-control", *documents, "training-session"]
+    assert list(SCHEMA_NAMES) == [*old[: old.index("qms")], *later, "qms"]
+    assert {k: v for k, v in DEFAULTS.items() if k not in later} == OLD_DEFAULTS
+    assert list(DEFAULTS) == [*OLD_DEFAULTS, *later]
     assert all(DEFAULTS[name] == OLD_DEFAULTS["sop"] for name in documents)
     assert DEFAULTS["change-control"]["initial"] == "proposed"
 

@@ -216,6 +216,7 @@ def test_the_built_in_registers_keep_their_columns(example: Path) -> None:
         "capa/index.md",
         "deviations/index.md",
         "changes/index.md",  # change control: a built-in kind since step 4, empty here
+        "training/index.md",  # training sessions (issue 21, step 4), empty here
     ]
     assert specs["capa/index.md"].title == "CAPA register"
     capa = rows(head(specs["capa/index.md"]))
@@ -417,6 +418,7 @@ def test_new_offers_the_kinds_that_have_a_template() -> None:
         "form",
         "policy",
         "external-document",
+        "training-session",
     ]
     result = qms("new", "audit-review", "--title", "x")
     assert result.exit_code == 2

@@ -425,7 +425,13 @@ def test_a_declared_kind_has_its_own_dashboard_figures() -> None:
         entry(CAPA, 1, "root-cause", opened="2026-05-01"),
     ]
     figures = metrics(records, config, ON, (*KINDS, CLEANING))
-    assert [f.kind for f in figures.kinds] == ["capa", "deviation", "change-control", "cleaning"]
+    assert [f.kind for f in figures.kinds] == [
+        "capa",
+        "deviation",
+        "change-control",
+        "training-session",
+        "cleaning",
+    ]
     cleaning = figures.of("cleaning")
     assert cleaning is not None and cleaning.label == "cleaning record"
     assert cleaning.by_state == (("initiated", 2), ("action-plan", 1))
@@ -446,6 +452,7 @@ def test_a_declared_kind_has_its_own_dashboard_figures() -> None:
         "capa",
         "deviation",
         "change-control",
+        "training-session",
     ]
 
 

@@ -271,7 +271,7 @@ def test_an_audit_trail_review_has_no_states_to_advance(team: Team) -> None:
     out = team.qms(team.officer, *args, "--conclusion", "Nothing to report.")
     assert "signed 'ATR-2026-0001'" in out
     out = refused(team.world, team.admin, "advance", "ATR-2026-0001", "--to", "closed")
-    assert "'ATR-2026-0001' is not a CAPA, deviation or change control ID" in out
+    assert "'ATR-2026-0001' is not a CAPA, deviation, change control or training session ID" in out
     assert "the audit-trail review ATR-2026-0001 has no states to advance" in out
     out = refused(team.world, team.admin, "advance", "SOP-0001", "--to", "closed")
     assert (

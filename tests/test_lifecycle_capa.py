@@ -371,7 +371,7 @@ def test_illegal_capa_transitions_are_refused_and_change_nothing(team: Team) -> 
         out = refuse(team, admin, CAPA, target, "--reason", "undo")
         assert "none (it is final)" in out
     # Not a CAPA or deviation, or not there at all.
-    assert "not a CAPA, deviation or change control" in refused(
+    assert "not a CAPA, deviation, change control or training session" in refused(
         team.world, admin, "advance", "SOP-0001", "--to", "x"
     )
     assert "not committed" in refuse(team, admin, "CAPA-2026-0042", "closed")

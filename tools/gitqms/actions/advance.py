@@ -24,13 +24,17 @@ from ..errors import QmsError, Refused
 from ..history.commits import format_trailers
 from ..history.read import record_blobs
 from ..landing import land
+from ..lifecycle.session_rules import RECORDED
+from ..lifecycle.session_rules import SPECIAL as SESSION
+from ..lifecycle.sessions import recording_problems
+from ..records.config import QmsConfig
 from ..records.kinds import KINDS, Kind, kind_of_id
 from ..records.lifecycles import DEFAULTS, STATE_FIELDS, Machine, Transition
 from ..records.repository import RecordFile, Repository
 from ..rules.check import check_range
 from ..safeyaml import LoadError, decode_record_bytes, load_yaml
 from ..signatures.claims import trailer_lines
-from ..signatures.verify import walk_to_sign
+from ..signatures.verify import Walk, walk_to_sign
 from ..validation.record_checks import Context
 from ..validation.run import check_record_text
 from .sign import current_signer, head, plan_record_signatures, require_committed
@@ -84,6 +88,8 @@ def advance(root: Path, record_id: str, target: str, reason: str | None, now: da
     claims = plan_record_signatures(
         walk, base, {record_id: content}, transition.meaning, signer, registry, state_change=True
     )
+    if kind.special == SESSION and transition.target == RECORDED:
+        _refuse_session(walk, record_id, _data(new_text, relative), signer.person.id, config, now)
 
     ids = record_blobs(repo.root, base.commit, prefix)
     findings = check_record_text(
@@ -150,6 +156,20 @@ def _no_states(record_id: str, kind: Kind | None) -> QmsError:
     else:
         why = f"the {kind.label} {record_id} has no states to advance"
     return QmsError(f"{record_id!r} is not a {_WITH_STATES} ID", hint=why)
+
+
+def _refuse_session(
+    walk: Walk, record_id: str, data: dict[str, Any], signer: str, config: QmsConfig, now: datetime
+) -> None:
+    """A training session is recorded only by its trainer, for people in the audiences of
+    approved versions, once held: else it would train no one."""
+    problems = recording_problems(walk, record_id, data, signer, config, now.date())
+    if problems:
+        raise Refused(
+            f"{record_id} cannot be recorded: it would train no one; nothing was changed:\n  "
+            + "\n  ".join(f"[{p.code}] {p.message} (fix: {p.fix})" for p in problems),
+            hint="correct the draft, commit it with a Reason trailer, then record it",
+        )
 
 
 def _text(content: bytes, path: str) -> str:

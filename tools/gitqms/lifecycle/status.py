@@ -206,9 +206,12 @@ def snapshot(
     return Snapshot(commit, on, chosen, list(walk.report.notes))
 
 
-def _policy_at(
+def policy_in_force(
     config_at: Callable[[str], QmsConfig], kind: str, fallback: DocumentPolicy
 ) -> PolicyAt:
+    """The approval policy and signature rules of `kind` in force at a commit (`fallback`
+    where the registry there has none)."""
+
     def policy_at(commit: str) -> tuple[DocumentPolicy, Mapping[str, SignatureRule]]:
         then = config_at(commit)
         return then.lifecycles.documents.get(kind, fallback), then.signatures.get(kind, {})
@@ -280,7 +283,7 @@ def record_statuses(
                 config.signatures.get(kind.name, {}),
                 on,
                 default_window,
-                None if config_at is None else _policy_at(config_at, kind.name, policy),
+                None if config_at is None else policy_in_force(config_at, kind.name, policy),
             )
             documents[record_id] = replace(document, notes=(*document.notes, *held))
         else:

@@ -37,7 +37,7 @@ class Kind:
     yearly: bool  # IDs numbered per year: CAPA-2026-0001
     family: str  # "document" (versions approved by signatures) or "record" (a state machine)
     schema: str  # the packaged schema's name, as `packaged_schema_text` takes it: "capa"
-    special: str | None = None  # behaviour that stays in code: "audit-review", "deviation"
+    special: str | None = None  # behaviour that stays in code: "audit-review", "deviation", …
     # people, references, dates, due items, links, register
     declared: Declared = field(default_factory=Declared)
     # the declaration's own `lifecycle` (record family) or `document` section: the policy that
@@ -93,6 +93,7 @@ PACKAGED = (
     "form",
     "policy",
     "external-document",
+    "training-session",
 )
 _SUFFIXES = {"markdown": ".md", "yaml": ".yaml"}
 

@@ -28,6 +28,7 @@ from ..validation.run import check_record_text
 from .change_control import change_control_rules
 from .record_rules import migration_rules, sop_rules, state_rules, version
 from .special import CONTENT_RULES
+from .training import training_rules
 from .violations import Breach, Violation
 
 Approvals = dict[str, tuple[Verdict, ...]]  # document -> its valid approvals, in order
@@ -93,11 +94,14 @@ class Gate:
         self._check_extensions()
         self._check_controlled_files()
         parents_of = {step.commit.id: step.commit.parents for step in steps}
-        for found in change_control_rules(
-            self.walk, steps, verdicts, lambda c: self._config(c, parents_of.get(c, ()))
-        ):
-            breach = found.breach
-            self.add(found.commit, found.record, breach.rule, breach.message, breach.fix)
+
+        def config_at(commit: str) -> QmsConfig | None:
+            return self._config(commit, parents_of.get(commit, ()))
+
+        for rules in (change_control_rules, training_rules):
+            for found in rules(self.walk, steps, verdicts, config_at):
+                breach = found.breach
+                self.add(found.commit, found.record, breach.rule, breach.message, breach.fix)
 
     # -- the state the rules need from before each commit ---------------------------------
 

@@ -2,7 +2,8 @@
 in its declaration), in place of the rules of its family (record_rules.py).
 
 An audit-trail review is a record without states: `qms audit-trail --sign` writes it in the
-commit that signs it, and it is closed when written.
+commit that signs it, and it is closed when written. A training session follows its lifecycle
+like any record with states, and never changes once recorded.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
+from ..lifecycle.session_rules import RECORDED
 from ..records.config import QmsConfig
 from ..records.kinds import REVIEW_MEANING
 from ..signatures.verify import Verdict
+from .record_rules import state_rules
 from .violations import Breach
 
 # (record, its old data or None when new, its new data, the qms.yaml in force, the commit's
@@ -46,5 +49,29 @@ def review_rules(
         )
 
 
+def session_rules(
+    record: str,
+    old: Mapping[str, Any] | None,
+    new: Mapping[str, Any],
+    config: QmsConfig,
+    verdicts: Sequence[Verdict],
+) -> Iterator[Breach]:
+    """A training session moves along its lifecycle like any record with states; once
+    recorded, its file never changes (the content the trainer signed is what counts)."""
+    if old is not None and old.get("state") == RECORDED:
+        yield Breach(
+            "training.changed-after-recording",
+            f"{record} is a recorded training session; a recorded session never changes "
+            "(the content its trainer signed still counts, this one trains no one)",
+            "revert this change (git revert); record who or what was missed in a new session: "
+            "qms new training-session",
+        )
+        return
+    yield from state_rules(record, old, new, config, verdicts)
+
+
 # special name -> the content rule that replaces its family's
-CONTENT_RULES: Mapping[str, ContentRule] = {"audit-review": review_rules}
+CONTENT_RULES: Mapping[str, ContentRule] = {
+    "audit-review": review_rules,
+    "training-session": session_rules,
+}
