@@ -20,7 +20,15 @@ from ..lifecycle.status import repository_status
 from ..records.kinds import BY_NAME
 from ..records.repository import Repository
 from ..validation.run import require_config
-from .common import FORMAT_OPTION, echo_json, plural, printable, repository, signing_time
+from .common import (
+    FORMAT_OPTION,
+    echo_json,
+    plural,
+    printable,
+    repository,
+    signing_time,
+    start_folder,
+)
 
 # KIND is a folder: of each declared kind that importing/ can read.
 _KINDS = {kind.folder: kind.name for kind in BY_NAME.values() if kind.name in get_args(ImportKind)}
@@ -81,9 +89,14 @@ def import_records(
     reason: str | None,
     output_format: str,
 ) -> None:
-    """Migrate legacy records: SOPs from .docx, CAPA and deviation logs from .xlsx or .csv.
+    """Migrate legacy records: SOPs from .docx, CAPA and deviation logs from .xlsx or .csv,
+    and attendance lists from a learning-management system as training sessions.
 
-    KIND is sops, capa or deviations. Every row or document is built, validated and checked
+    KIND is sops, capa, deviations or training. An attendance list (columns date, person,
+    document and optionally version, trainer, method, result; --default trainer=… and
+    --default method=… fill empty cells) becomes one draft training session per day,
+    trainer, method and document version, on the exact content of that version; the trainer
+    then signs each (`qms advance TRN-… --to recorded`). Every row or document is built, validated and checked
     for patient identifiers before anything is written; those that fail are not imported and
     the gap-analysis report (imports/gap-analysis-DATE-KIND-SOURCE.md) says why, with every
     missing, assumed or ambiguous value and unmapped column. Records get new IDs and a
@@ -98,6 +111,7 @@ def import_records(
     repo = repository(ctx)
     config = require_config(repo)
     now = signing_time(ctx)
+    files = tuple(start_folder(ctx) / path for path in files)  # as git -C: from that folder
     if _KINDS[kind] == SESSIONS:
         if mappings or sheet or order:
             raise QmsError("an attendance list takes no --map, --sheet or date order options")

@@ -109,7 +109,7 @@ def _build(
     changes = change_control_steps(examples, config, today)
     documents = document_steps(examples)
     sops = [path.stem for path in sorted((examples / "sops").glob("*.md"))]
-    training = training_steps(examples, config, sops)
+    training = training_steps(examples, config, sops, revised=bool(changes))
     steps = sorted(
         [*timeline(examples, config, today), *changes, *documents, *training],
         key=lambda step: step.when,

@@ -187,7 +187,7 @@ def recording_problems(
     """Why `signer` recording the session `record` (its new `data`) on `day`, on top of the
     walked tip whose registry is `config`, would train no one: what `qms advance` checks
     before it signs."""
-    signed = signed_contents(walk, records={item.record for item in covered(data)})
+    signed = signed_contents(walk)  # the documents and the change controls they are released under
     return session_problems(
         record, data, signer, config, day, document_standing(walk, signed, config)
     )

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 
 from ..history.read import Step
 from ..lifecycle.change_control import reader
-from ..lifecycle.session_rules import covered, session_kind, session_problems
+from ..lifecycle.session_rules import session_kind, session_problems
 from ..lifecycle.sessions import document_standing, recording_meanings
 from ..lifecycle.signed import signed_contents
 from ..records.kinds import kind_of_id
@@ -43,13 +43,7 @@ def training_rules(
         return
     read = reader(walk)
     sessions = {v.commit: record_data(read(v.commit, v.record), v.record) for v in recordings}
-    documents = {
-        item.record
-        for data in sessions.values()
-        if isinstance(data, dict)
-        for item in covered(data)
-    }
-    signed = signed_contents(walk, records=documents)
+    signed = signed_contents(walk)  # the documents and the change controls they are released under
     for verdict in recordings:
         data, config = sessions[verdict.commit], config_at(verdict.commit)
         if not isinstance(data, dict) or config is None or verdict.person is None:
