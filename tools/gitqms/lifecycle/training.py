@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -277,6 +278,7 @@ class Membership:
 
 
 def membership(timeline: Timeline, person: str, wanted: frozenset[str], on: date) -> Membership:
+    """(`timeline`: the registries up to `on` are read, the latest first)"""
     since: date | None = None
     window, entry = 0, None
     entries = [entry for entry in timeline if entry[0] <= on]
@@ -318,24 +320,29 @@ class _Fulfilments:
         documents: Mapping[str, _Document],
     ) -> None:
         self.on = on
-        self.sessions = sessions
         self.carries = carries  # (document, version) -> training of the version before counts
         self.documents = documents
+        self.sessions: dict[tuple[str, int, str], list[Session]] = {}  # by what they cover
+        for session in sessions:
+            for item in session.covers:
+                key = (item.record, item.version, item.content)
+                self.sessions.setdefault(key, []).append(session)
+        self._signers: dict[str, dict[str, list[Signature]]] = {}  # content -> person -> theirs
 
     def of(self, person: str, document: _Document, version: Version) -> Fulfilment | None:
         """The earliest fulfilment by `on`; each counts from the version's approval, and only
         if made before the version ended (superseded or retired)."""
         assert version.approved_on is not None
         found: list[Fulfilment] = []
-        for signature in version.signatures:
-            if signature.person == person and signature.meaning in document.acknowledging:
+        for signature in self._signed(version).get(person, ()):
+            if signature.meaning in document.acknowledging:
                 found += self._while(
                     version, signature.counts_from.date(), ACKNOWLEDGED, signature.record,
                     signature.commit,
                 )  # fmt: skip
         record = document.status.id
-        for session in self.sessions:
-            if session.trains(person, record, version.version, version.content):
+        for session in self.sessions.get((record, version.version, version.content), ()):
+            if person in session.trained:
                 found += self._while(
                     version, session.counts_from, IN_SESSION, session.record, session.commit
                 )
@@ -353,6 +360,14 @@ class _Fulfilments:
                     )
                 )
         return min(found, key=lambda f: f.on) if found else None
+
+    def _signed(self, version: Version) -> dict[str, list[Signature]]:
+        if version.content not in self._signers:
+            by_person: dict[str, list[Signature]] = {}
+            for signature in version.signatures:
+                by_person.setdefault(signature.person, []).append(signature)
+            self._signers[version.content] = by_person
+        return self._signers[version.content]
 
     def _while(
         self, version: Version, day: date, how: str, record: str, commit: str
@@ -479,26 +494,31 @@ def matrix_of(
         carried_over(documents, controls),
         {document.status.id: document for document in documents},
     )
-    people = [p for p in config.people if in_matrix(p, arrival(timeline, p.id, on), on)]
+    past = [entry for entry in timeline if entry[0] <= on]
+    people = [p for p in config.people if in_matrix(p, arrival(past, p.id, on), on)]
+    memberships = {person.id: config.audiences_of(person) for person in people}
+
+    @cache
+    def member(person: str, audiences: tuple[str, ...]) -> Membership:
+        return membership(past, person, frozenset(audiences), on)
+
     rows: list[Row] = []
     for document in documents:
         for version, in_force in required_versions(document.status):
             wanted = version_audiences(version.data)
             for person in people:
-                audiences = tuple(sorted(config.audiences_of(person) & wanted))
+                audiences = tuple(sorted(memberships[person.id] & wanted))
                 if not audiences:
                     continue
-                row = _row(
-                    timeline, person, document, version, in_force, audiences, fulfilments, on
-                )
+                joined = member(person.id, audiences)
+                row = _row(joined, person, document, version, in_force, audiences, fulfilments, on)
                 if row is not None:
                     rows.append(row)
-    memberships = {person.id: config.audiences_of(person) for person in people}
     return Matrix(state.commit, on, rows, people, memberships)
 
 
 def _row(
-    timeline: Timeline,
+    member: Membership,
     person: Person,
     document: _Document,
     version: Version,
@@ -509,7 +529,6 @@ def _row(
 ) -> Row | None:
     """The person's row for the version; None before the day they join its audience."""
     assert version.effective_from is not None
-    member = membership(timeline, person.id, frozenset(audiences), on)
     starts = member.starts
     if starts is not None and starts > on:
         return None
