@@ -143,8 +143,9 @@ def _key_entry(person_id: str, valid_from: str) -> str:
 
 
 def initial_registry(text: str) -> str:
-    """qms.yaml with a key for every person, after their roles line."""
-    ids = re.findall(r"^  - id: (\S+)$", text, re.M)
+    """qms.yaml with a key for every person who has an email (readers have none), after their
+    roles line."""
+    ids = re.findall(r"^  - id: (\S+)\n(?:    (?!email:).*\n)*?    email: ", text, re.M)
     for person_id in ids:
         pattern = re.compile(
             rf"(^  - id: {re.escape(person_id)}\n(?:    .*\n)*?    roles: .*\n)", re.M

@@ -51,7 +51,7 @@ HEADERS = {
 NEEDED = ("day", "person", "document")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Attendance:
     """One row that can be imported."""
 
@@ -178,7 +178,15 @@ def _attendance(
     if refused or not isinstance(day, date) or version is None:
         return None
     assert isinstance(person, str) and isinstance(trainer, str) and method is not None
-    return Attendance(day, person, record, version, trainer, method, result)
+    return Attendance(
+        day=day,
+        person=person,
+        record=record,
+        version=version,
+        trainer=trainer,
+        method=method,
+        result=result,
+    )
 
 
 def _read(refused: list[str], what: str, read: Callable[[], Any]) -> Any:

@@ -22,21 +22,31 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from .. import git
 from ..errors import QmsError
-from ..records.config import Person, QmsConfig
+from ..records.config import Person
 from ..signatures.claims import content_hash
 from ..signatures.eligible import version_audiences
 from ..signatures.verify import Walk, trusted_registry, walk_history
+from .carry_over import carried_over
 from .change_control import SPECIAL as CHANGE_CONTROL
-from .change_control import ChangeControls, control_kind, named_control, reader
+from .change_control import ChangeControls, reader
 from .documents import APPROVED, EFFECTIVE, Version
 from .due import Due
+from .memberships import (
+    Membership,
+    arrival,
+    due_day,
+    in_matrix,
+    membership,
+    registry_on,
+    registry_timeline,
+)
 from .sessions import Session, recorded_sessions
 from .signed import Signature, SignedContent, signed_contents
 from .status import RecordStatus, Snapshot, snapshot
@@ -186,122 +196,6 @@ def _tallies(pairs: Iterable[tuple[str, Row]]) -> list[Tally]:
     ]
 
 
-# The registries in force along the walked branch's first-parent line: (from day, registry).
-Timeline = list[tuple[date, QmsConfig]]
-
-
-def registry_timeline(walk: Walk) -> Timeline:
-    """Each registry adopted on the walked tip's first-parent line, with the day it came into
-    force there (a merge brings a branch's registry on the day of the merge)."""
-    steps = walk.history.steps
-    if not steps:
-        return []
-    parents = {step.commit.id: step.commit.parents for step in steps}
-    line: list[str] = []
-    commit: str | None = steps[-1].commit.id
-    while commit is not None and commit in parents:
-        line.append(commit)
-        commit = parents[commit][0] if parents[commit] else None
-    dates = {step.commit.id: step.commit.committer.utc.date() for step in steps}
-    timeline: Timeline = []
-    blob: str | None = None
-    latest = date.min
-    for on_line in reversed(line):
-        latest = max(latest, dates[on_line])  # a back-dated commit enters no earlier
-        registry = walk.registry_at(on_line)
-        if registry is not None and registry.blob != blob:
-            blob = registry.blob
-            timeline.append((latest, registry.config))
-    return timeline
-
-
-def registry_on(timeline: Timeline, on: date) -> QmsConfig | None:
-    """The registry in force at the end of `on`."""
-    found = None
-    for day, config in timeline:
-        if day > on:
-            break
-        found = config
-    return found
-
-
-@dataclass(frozen=True)
-class Arrival:
-    """How a person entered the registry: their entry in the registry that began their unbroken
-    presence up to a day, and that registry's new-starter window. Only that entry's `joined`
-    counts: a day of joining written later never restarts anyone's clock."""
-
-    entry: Person
-    window: int
-
-    @property
-    def joined(self) -> date | None:
-        return date.fromisoformat(self.entry.joined) if self.entry.joined else None
-
-
-def arrival(timeline: Timeline, person: str, on: date) -> Arrival | None:
-    found: Arrival | None = None
-    for _, config in reversed([entry for entry in timeline if entry[0] <= on]):
-        held = config.person(person)
-        if held is None:
-            break
-        found = Arrival(held, config.new_starter_days)
-    return found
-
-
-def in_matrix(person: Person, came: Arrival | None, on: date) -> bool:
-    """Whether `person` works here on `on`: joined by then (as first registered) and not left."""
-    joined = came.joined if came else None
-    started = joined is None or joined <= on
-    return started and (person.left_on is None or person.left_on > on.isoformat())
-
-
-@dataclass(frozen=True)
-class Membership:
-    """A person's unbroken run in one of a version's audiences up to a day: from which day
-    (None: since the first registry), under which new-starter window, and their entry in the
-    registry that began it. Only a `joined` day written with the change that began the run
-    counts (a move to the pharmacy from the 1st): one written later restarts no clock."""
-
-    since: date | None
-    window: int
-    entry: Person | None
-
-    @property
-    def starts(self) -> date | None:
-        """The day the person joined the audience: the registry's day, or a later `joined`."""
-        joined = self.entry.joined if self.entry else None
-        day = date.fromisoformat(joined) if joined else None
-        if day is not None and (self.since is None or day > self.since):
-            return day
-        return self.since
-
-
-def membership(timeline: Timeline, person: str, wanted: frozenset[str], on: date) -> Membership:
-    """(`timeline`: the registries up to `on` are read, the latest first)"""
-    since: date | None = None
-    window, entry = 0, None
-    entries = [entry for entry in timeline if entry[0] <= on]
-    for index, (day, config) in enumerate(reversed(entries)):
-        held = config.person(person)
-        if held is None or not (config.audiences_of(held) & wanted):
-            return Membership(since, window, entry)
-        first = index == len(entries) - 1
-        since, window, entry = (None if first else day), config.new_starter_days, held
-    return Membership(since, window, entry)
-
-
-def due_day(member: Membership, version: Version) -> date:
-    """The day a person must be trained on `version` by: its effective day; for a person who
-    joined the audience after it was approved, the day they joined plus the new-starter window
-    they joined under, if that is later."""
-    assert version.effective_from is not None and version.approved_on is not None
-    starts = member.starts
-    if starts is None or starts <= version.approved_on:
-        return version.effective_from
-    return max(version.effective_from, starts + timedelta(days=member.window))
-
-
 @dataclass(frozen=True)
 class _Document:
     status: RecordStatus
@@ -395,62 +289,6 @@ class _Fulfilments:
         return (document, older[-1]) if older else None
 
 
-def carried_over(
-    documents: Sequence[_Document], controls: ChangeControls
-) -> dict[tuple[str, int], bool]:
-    """(document, version) -> whether the version's release counted under a change control
-    whose approval (the content signed into its approved state, no later than the release)
-    says it needs no retraining. A flag written after the approval carries nothing."""
-    carries: dict[tuple[str, int], bool] = {}
-    for document in documents:
-        found = document.status.document
-        for version in found.versions if found else ():
-            control = named_control(version.data)
-            releases = [s for s in version.signatures if s.meaning == document.release]
-            if control is None or not releases:
-                continue
-            release = releases[-1]
-            if controls.release_problem(document.status.id, version.data, release) is not None:
-                continue
-            approval = _approval(controls, control, release)
-            flag = retraining(approval, document.status.id, version.version)
-            carries[(document.status.id, version.version)] = flag is False
-    return carries
-
-
-def _approval(controls: ChangeControls, control: str, release: Signature) -> Any:
-    """The fields of the change control's content that was last signed into its approved state
-    (out of a state before approval) no later than `release`; None when there is none."""
-    kind, machine = control_kind(), controls.machine
-    if kind is None or machine is None:
-        return None
-    approved = kind.declared.approved_states
-    approving = {
-        t.meaning for t in machine.transitions if t.target in approved and t.source not in approved
-    }
-    latest: tuple[Signature, SignedContent] | None = None
-    for item in controls.signed.get(control, {}).values():
-        for signature in item.signatures:
-            counts = signature.meaning in approving and signature.version in approved
-            later = latest is None or signature.counts_from > latest[0].counts_from
-            if counts and later and signature.counts_from <= release.counts_from:
-                latest = (signature, item)
-    return latest[1].data if latest else None
-
-
-def retraining(control: Any, record: str, version: int) -> object:
-    """What a change control's content says of retraining on `record` `version`: its item under
-    `documents` if that says, else `impact.training_required` (None: not said)."""
-    if not isinstance(control, dict):
-        return None
-    for item in control.get("documents") or ():
-        listed = isinstance(item, dict) and (item.get("record"), item.get("version"))
-        if listed == (record, version) and "training_required" in item:
-            return item["training_required"]
-    impact = control.get("impact")
-    return impact.get("training_required") if isinstance(impact, dict) else None
-
-
 def required_versions(status: RecordStatus) -> list[tuple[Version, bool]]:
     """(version, in force) that a document requires training on: the one in force, and the
     approved one that becomes effective later."""
@@ -491,7 +329,7 @@ def matrix_of(
     fulfilments = _Fulfilments(
         on,
         recorded_sessions(walk, signed, config),
-        carried_over(documents, controls),
+        carried_over(((d.status, d.release) for d in documents), controls),
         {document.status.id: document for document in documents},
     )
     past = [entry for entry in timeline if entry[0] <= on]

@@ -141,8 +141,8 @@ class _Compiler:
         return lambda x: not isinstance(x, dict) or not len(x) < value  # "minProperties"
 
     def container_keyword(self, name: str, value: Any, schema: Mapping[str, Any]) -> Check:
-        """properties, patternProperties, additionalProperties, required, propertyNames, items,
-        uniqueItems."""
+        """properties, patternProperties, additionalProperties, required, dependentRequired,
+        propertyNames, items, uniqueItems."""
         compile_ = self.compile
         if name == "properties":
             subs = [(key, compile_(sub)) for key, sub in value.items()]
@@ -181,6 +181,12 @@ class _Compiler:
         if name == "required":
             names = list(value)
             return lambda x: not isinstance(x, dict) or all(key in x for key in names)
+        if name == "dependentRequired":  # a present key needs these others
+            needs = [(key, list(others)) for key, others in value.items()]
+            return lambda x: (
+                not isinstance(x, dict)
+                or all(all(other in x for other in others) for key, others in needs if key in x)
+            )
         if name == "propertyNames":
             sub = compile_(value)
             return lambda x: not isinstance(x, dict) or all(sub(key) for key in x)
@@ -243,6 +249,7 @@ _FAMILIES: dict[str, _Family] = {
             "patternProperties",
             "additionalProperties",
             "required",
+            "dependentRequired",
             "propertyNames",
             "items",
             "uniqueItems",
