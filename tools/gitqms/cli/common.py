@@ -31,6 +31,15 @@ FORMAT_OPTION = click.option(
     help="text for people, json for machines.",
 )
 
+FORMAT_CSV_OPTION = click.option(  # `qms log`, `qms training`
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "csv"]),
+    default="text",
+    show_default=True,
+    help="text for people, json or csv for machines and spreadsheets.",
+)
+
 REGISTRY_REASON = click.option(  # `qms people add`, `qms keys add`
     "--reason",
     required=True,

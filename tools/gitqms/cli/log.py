@@ -10,19 +10,12 @@ from ..audit.record_log import LogEntry, record_log, record_named
 from ..audit.verification import receipt_line
 from ..csv_cells import csv_text
 from ..history.receipts import DatedReceipt, dated_receipts
-from .common import echo_json, printable, repository, start_folder
+from .common import FORMAT_CSV_OPTION, echo_json, printable, repository, start_folder
 
 
 @click.command("log")
 @click.argument("record", metavar="RECORD")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json", "csv"]),
-    default="text",
-    show_default=True,
-    help="text for people, json or csv for machines and spreadsheets.",
-)
+@FORMAT_CSV_OPTION
 @click.pass_context
 def log(ctx: click.Context, record: str, output_format: str) -> None:
     """The audit trail of RECORD: every commit that changed or signed it, oldest first.

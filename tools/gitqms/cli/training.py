@@ -10,7 +10,15 @@ from .. import clock
 from ..csv_cells import csv_text
 from ..errors import Exit, QmsError
 from ..lifecycle.training import OVERDUE, TRAINED, Matrix, Row, repository_training
-from .common import STATUS_DATE, echo_json, echo_table, plural, printable, repository
+from .common import (
+    FORMAT_CSV_OPTION,
+    STATUS_DATE,
+    echo_json,
+    echo_table,
+    plural,
+    printable,
+    repository,
+)
 
 CSV_FIELDS = (
     "person",
@@ -32,14 +40,7 @@ CSV_FIELDS = (
 @click.option("--document", help="Only this document (SOP-0001, WI-0003, …).")
 @click.option("--audience", help="Only this training audience (qms.yaml `audiences`).")
 @STATUS_DATE
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json", "csv"]),
-    default="text",
-    show_default=True,
-    help="text for people, json or csv for machines and spreadsheets.",
-)
+@FORMAT_CSV_OPTION
 @click.pass_context
 def training(
     ctx: click.Context,
