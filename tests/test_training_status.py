@@ -63,6 +63,9 @@ def test_the_site_shows_the_training_page_and_the_count_on_the_document(
     training = (site / "training.html").read_text()
     assert "No one is overdue." in training
     assert "SOP-0001 v1" in training.split("Reading lists")[1].split("pharmacy-technicians")[0]
+    dashboards = (site / "dashboards.html").read_text()
+    assert "<h2>Training</h2><p>0 overdue;" in dashboards, dashboards
+    assert ">pharmacists<" in dashboards and ">100%<" in dashboards
 
 
 def test_a_reader_without_email_or_keys_is_in_the_matrix_and_cannot_be_given_a_key(

@@ -10,6 +10,7 @@ from . import charts
 from .layout import Link, PageSpec, day, due_rows, link, moment, table
 from .sanitise import text
 from .sop_pages import record_uri
+from .training_pages import TRAINING
 
 DASHBOARDS = "dashboards.md"
 VERIFICATION = "verification.md"
@@ -50,6 +51,7 @@ def _dashboards(publication: Publication, go: Link) -> str:
     ]
     for kind in figures.kinds:
         parts += _kind_figures(kind)
+    parts += _training(publication, go)
     parts += ["<h2>On-time closure</h2>", "<ul>"]
     parts += [
         f"<li>{text(_first_up(_plural(kind.label)))} closed by their {text(kind.extra.deadline)}: "
@@ -58,6 +60,25 @@ def _dashboards(publication: Publication, go: Link) -> str:
     ]
     parts.append("</ul>")
     return "".join(parts)
+
+
+def _training(publication: Publication, go: Link) -> list[str]:
+    """Training overdue and compliance by audience (the versions in force), from the matrix."""
+    matrix = publication.training
+    if matrix is None or not matrix.rows:
+        return []
+    tallies = matrix.by_audience()
+    overdue = len(matrix.overdue)
+    return [
+        "<h2>Training</h2>",
+        f"<p>{overdue} overdue; see {link(go(TRAINING), 'the training page')} for who and what."
+        "</p>",
+        charts.bars(
+            "Trained, per cent of those required, by audience",
+            [(t.name, round(100 * t.trained / t.required)) for t in tallies if t.required],
+            "%",
+        ),
+    ]
 
 
 def _plural(label: str) -> str:
