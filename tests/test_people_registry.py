@@ -64,7 +64,9 @@ def test_roles_imply_audiences_where_qms_yaml_says_so(team: Team) -> None:
     team.on("2026-02-02")
     text = (team.world.repo / "qms.yaml").read_text()
     assert "  role_audiences: {}\n" in text  # the template's, empty
-    text = text.replace("  role_audiences: {}\n", "  role_audiences:\n    pharmacist: [pharmacists]\n")
+    text = text.replace(
+        "  role_audiences: {}\n", "  role_audiences:\n    pharmacist: [pharmacists]\n"
+    )
     team.sign_config(text)
     assert people(team)["j.lindqvist"]["audiences"] == ["pharmacists"]  # holds 'pharmacist'
     assert people(team)["m.okafor"]["audiences"] == []

@@ -383,7 +383,9 @@ def test_the_demo_tells_its_story_as_of_its_own_day_whenever_it_runs(demo: Demo)
     )
     overdue = [(i["record"], i["what"]) for i in due["items"] if i["overdue"]]
     assert overdue == [("CAPA-2026-0002", "action A4"), ("SOP-0005", "training of p.rossi on v3")]
-    upcoming = [i for i in due["items"] if i["record"] == "SOP-0003" and "training" not in i["what"]]
+    upcoming = [
+        i for i in due["items"] if i["record"] == "SOP-0003" and "training" not in i["what"]
+    ]
     assert [i["due"] for i in upcoming] == [str(STORY_DAY + timedelta(days=21))]
 
 
