@@ -78,6 +78,7 @@ def test_a_draft_is_not_acknowledged(team: Team) -> None:
     team.world.commit_file(team.author, SOP, text, "version 2")
     out = refused(team.world, team.owner, "acknowledge", "SOP-0001")
     assert "not a version in force or about to be" in out, out
+    assert "v1 is effective, but the file here holds v2 (draft)" in out, out
 
 
 def test_acknowledgements_stay_out_of_the_signature_block(team: Team) -> None:

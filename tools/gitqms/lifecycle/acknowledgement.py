@@ -11,7 +11,7 @@ from ..records.config import Person, QmsConfig, SignatureRule
 from ..signatures.claims import content_hash, record_data
 from ..signatures.eligible import accepted_as
 from ..signatures.verify import Walk
-from .documents import APPROVED, EFFECTIVE, OBSOLETE
+from .documents import APPROVED, EFFECTIVE, OBSOLETE, DocumentStatus
 from .status import snapshot
 
 
@@ -38,9 +38,22 @@ def acknowledgement_refusal(
         or document.status == OBSOLETE
         or not any(v.content == wanted for v in live)
     ):
-        return (
-            f"{record}: the committed content is not a version in force or about to be (a "
-            "draft, a version still in review, a superseded or retired one); only those are "
-            "read and understood"
-        )
+        return f"{record}: " + _not_readable(document)
     return None
+
+
+def _not_readable(document: DocumentStatus | None) -> str:
+    why = (
+        "the committed content is not a version in force or about to be (a draft, a version "
+        "still in review, a superseded or retired one); only those are read and understood"
+    )
+    working = document.working if document else None
+    live = document.current or document.upcoming if document else None
+    if working is not None and live is not None and live.status in (APPROVED, EFFECTIVE):
+        why += (
+            f". v{live.version} is {live.status}, but the file here holds v{working.version} "
+            f"({working.status}): a draft belongs on its change branch; acknowledge v"
+            f"{live.version} once the file here is that version again, or v{working.version} "
+            "once it is approved"
+        )
+    return why
