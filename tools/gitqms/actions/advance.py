@@ -27,6 +27,7 @@ from ..landing import land
 from ..lifecycle.session_rules import RECORDED
 from ..lifecycle.session_rules import SPECIAL as SESSION
 from ..lifecycle.sessions import recording_problems
+from ..lifecycle.special import computed_fields
 from ..records.config import QmsConfig
 from ..records.kinds import KINDS, Kind, kind_of_id
 from ..records.lifecycles import DEFAULTS, STATE_FIELDS, Machine, Transition
@@ -37,7 +38,8 @@ from ..signatures.claims import trailer_lines
 from ..signatures.verify import Walk, walk_to_sign
 from ..validation.record_checks import Context
 from ..validation.run import check_record_text
-from .sign import current_signer, head, plan_record_signatures, require_committed
+from .fill import Fields, fill, wanted
+from .sign import Head, current_signer, head, plan_record_signatures, require_committed
 
 _CONTINUATION = re.compile(r"^([ \t]+\S|-( |$))")
 
@@ -51,9 +53,18 @@ class Advanced:
     meaning: str
 
 
-def advance(root: Path, record_id: str, target: str, reason: str | None, now: datetime) -> Advanced:
+def advance(
+    root: Path,
+    record_id: str,
+    target: str,
+    reason: str | None,
+    now: datetime,
+    given: Fields | None = None,
+) -> Advanced:
+    """`given`: fields to set first (`--set`, `--from`), with those the policy computes, in a
+    commit of their own signed by you as their author; the state change follows it."""
     repo = Repository.discover(root)
-    base = head(repo.root)
+    start = base = head(repo.root)
     # the walk knows the kinds in force, which the work tree's qms.yaml may not say
     walk, registry = walk_to_sign(repo.root, base.commit)
     kind = kind_of_id(record_id)
@@ -80,6 +91,11 @@ def advance(root: Path, record_id: str, target: str, reason: str | None, now: da
             f"moving {record_id} from '{source}' to '{target}' needs a reason",
             hint=f"qms advance {record_id} --to {target} --reason 'why'",
         )
+    fields = {**computed_fields(kind, old, target, registry.config.due), **(given or {})}
+    if fields:
+        base, old_text = _filled(repo.root, base, relative, old_text, fields, target, reason)
+        old = _data(old_text, relative)
+        walk, registry = walk_to_sign(repo.root, base.commit)
     new_text = _edit(old_text, transition, machine, reason, now)
     _check_only_state_changed(old, _data(new_text, relative), relative)
     # who may sign the move, before what the record lacks: no one fills in fields in vain
@@ -91,23 +107,8 @@ def advance(root: Path, record_id: str, target: str, reason: str | None, now: da
     if kind.special == SESSION and transition.target == RECORDED:
         _refuse_session(walk, record_id, _data(new_text, relative), signer.person.id, config, now)
 
-    ids = record_blobs(repo.root, base.commit, prefix)
-    findings = check_record_text(
-        RecordFile(kind, relative, record_id),
-        new_text,
-        Context(config, {i: i for i in ids}, now),
-    )[2]
-    unmet = [r.text for r in transition.requires if not r.met(_data(new_text, relative))]
-    # A record moves on only when it holds no errors and no template text.
-    blocking = [f for f in findings if f.severity == "error" or f.code == "placeholder"]
-    errors = [f"{f.location}: {f.message} (fix: {f.fix})" for f in blocking]
-    errors += [f"{relative}: '{target}' needs '{text}'" for text in unmet]
-    if errors:
-        raise Refused(
-            f"{record_id} cannot move to '{target}' yet; nothing was changed:\n  "
-            + "\n  ".join(errors),
-            hint=f"fill in what '{target}' needs, commit it with a Reason trailer, then advance",
-        )
+    _refuse_unready(repo.root, base.commit, RecordFile(kind, relative, record_id), new_text,
+                    transition, config, now)  # fmt: skip
 
     said = (reason or "").strip() or f"{transition.meaning}: moved from {source} to {target}"
     subject = f"{transition.meaning.capitalize()}: {record_id} {source} -> {target}"
@@ -115,14 +116,66 @@ def advance(root: Path, record_id: str, target: str, reason: str | None, now: da
     blob = git.hash_blob(repo.root, content)
     tree = git.tree_with_file(repo.root, base.tree, f"{prefix}{relative}", blob)
     new = git.commit_tree_signed(repo.root, tree, [base.commit], message)
-    report = check_range(repo.root, f"{base.commit}..{new}")
+    report = check_range(repo.root, f"{start.commit}..{new}")
     if report.errors:
         raise Refused(
             "the state change would not pass `qms check`, so it was not recorded:\n  "
             + "\n  ".join(f"[{v.rule}] {v.message}" for v in report.errors)
         )
-    land(repo.root, base.ref, base.commit, new, {f"{prefix}{relative}": content}, f"qms: {subject}")
+    files = {f"{prefix}{relative}": content}
+    land(repo.root, start.ref, start.commit, new, files, f"qms: {subject}")
     return Advanced(new, record_id, source, target, transition.meaning)
+
+
+def _refuse_unready(
+    root: Path,
+    commit: str,
+    record: RecordFile,
+    text: str,
+    transition: Transition,
+    config: QmsConfig,
+    now: datetime,
+) -> None:
+    """Refuse a move to a state whose fields are not all there (no errors, no template text),
+    naming the --set options that would give them."""
+    ids = record_blobs(root, commit, git.show_prefix(root))
+    findings = check_record_text(record, text, Context(config, {i: i for i in ids}, now))[2]
+    unmet = [r.text for r in transition.requires if not r.met(_data(text, record.path))]
+    blocking = [f for f in findings if f.severity == "error" or f.code == "placeholder"]
+    errors = [f"{f.location}: {f.message} (fix: {f.fix})" for f in blocking]
+    target = transition.target
+    errors += [f"{record.path}: '{target}' needs '{text}'" for text in unmet]
+    if errors:
+        sets = " ".join(f"--set {name}=…" for name in wanted(blocking, unmet))
+        raise Refused(
+            f"{record.id} cannot move to '{target}' yet; nothing was changed:\n  "
+            + "\n  ".join(errors),
+            hint=f"give what '{target}' needs: qms advance {record.id} --to {target} {sets}"
+            if sets
+            else f"fill in what '{target}' needs, then advance",
+        )
+
+
+def _filled(
+    root: Path,
+    base: Head,
+    relative: str,
+    text: str,
+    fields: Fields,
+    target: str,
+    reason: str | None,
+) -> tuple[Head, str]:
+    """A commit on top of `base` (not yet on any branch) that sets `fields`, signed by you as
+    their author, and the record's new text."""
+    filled = fill(text, fields, relative)
+    names = ", ".join(".".join(path) for path in fields)
+    said = (reason or "").strip() or f"what '{target}' needs"
+    message = f"{relative}: {names} for '{target}'\n\n{format_trailers([('Reason', said)])}\n"
+    prefix = git.show_prefix(root)
+    blob = git.hash_blob(root, filled.encode("utf-8"))
+    tree = git.tree_with_file(root, base.tree, f"{prefix}{relative}", blob)
+    commit = git.commit_tree_signed(root, tree, [base.commit], message)
+    return Head(base.ref, commit, tree), filled
 
 
 # The labels of the kinds with states (CAPA, deviation, change control) and of the documents

@@ -1,10 +1,14 @@
-"""`qms advance RECORD --to STATE`: a CAPA or deviation moved along its lifecycle, signed."""
+"""`qms advance RECORD --to STATE [--set FIELD=VALUE…] [--from FILE]`: a record moved along
+its lifecycle, signed, with the fields the new state needs."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
 from ..actions.advance import advance as advance_record
+from ..actions.fill import parse_sets, read_from
 from .common import printable, signing_time, start_folder
 
 
@@ -16,16 +20,43 @@ from .common import printable, signing_time, start_folder
     help="Why; recorded in the Reason trailer (required to reopen or cancel, and written "
     "into reopen_reason or cancel_reason).",
 )
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="FIELD=VALUE",
+    help="Fill in a field the new state needs (dotted for nested ones: investigation.due=…; "
+    "JSON for numbers, true/false and lists); repeat for more.",
+)
+@click.option(
+    "--from",
+    "from_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Fill in the fields of this YAML file (a mapping of fields to values).",
+)
 @click.pass_context
-def advance(ctx: click.Context, record: str, target: str, reason: str | None) -> None:
-    """Move a CAPA or deviation to another state, as a commit you sign.
+def advance(
+    ctx: click.Context,
+    record: str,
+    target: str,
+    reason: str | None,
+    sets: tuple[str, ...],
+    from_file: Path | None,
+) -> None:
+    """Move a record with states (CAPA, deviation, change control, training session, …) to
+    another state, as a commit you sign.
 
     Checks that the lifecycle in qms.yaml allows the move, that the new state's fields are
     filled in, and that you hold a role its signature meaning needs; writes the state (and
     the closing date, or the reason for reopening or cancelling); makes the signed commit,
-    which must pass `qms check` before the branch moves.
+    which must pass `qms check` before the branch moves. Fields given with --set or --from,
+    and those the policy computes (a deviation's investigation due day), are written first
+    in a commit of their own that you sign as their author, with the Reason trailer.
+    A refusal names the --set options that would give what is missing.
     """
-    done = advance_record(start_folder(ctx), record, target, reason, signing_time(ctx))
+    fields = read_from(start_folder(ctx) / from_file) if from_file else {}
+    fields.update(parse_sets(sets))
+    done = advance_record(start_folder(ctx), record, target, reason, signing_time(ctx), fields)
     click.echo(
         printable(
             f"{done.record}: {done.source} -> {done.target}, signed '{done.meaning}' "

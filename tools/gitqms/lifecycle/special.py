@@ -161,3 +161,31 @@ def deadline(kind: Kind, data: Mapping[str, Any]) -> date | None:
         if item.until is None and item.each is None and item.done is None and not item.while_:
             return day_of(item.date.first(data))
     return None
+
+
+def _deviation_defaults(
+    data: Mapping[str, Any], target: str, policy: DuePolicy
+) -> dict[tuple[str, ...], Any]:
+    """A deviation taken into investigation gets its investigation's due day from the policy
+    (`investigation_days` after discovery) when none is written."""
+    investigation = data.get("investigation")
+    written = investigation.get("due") if isinstance(investigation, dict) else None
+    discovered = day_of(data.get("discovered_at"))
+    if target != "investigation" or written or discovered is None:
+        return {}
+    due = discovered + timedelta(days=policy.investigation_days)
+    return {("investigation", "due"): due.isoformat()}
+
+
+# special name -> (the record's fields, the state it moves to, the due policy) -> the fields
+# the policy computes that `qms advance` fills in when they are empty
+DEFAULTS: dict[str, Callable[[Mapping[str, Any], str, DuePolicy], dict[tuple[str, ...], Any]]] = {
+    "deviation": _deviation_defaults,
+}
+
+
+def computed_fields(
+    kind: Kind, data: Mapping[str, Any], target: str, policy: DuePolicy
+) -> dict[tuple[str, ...], Any]:
+    hook = DEFAULTS.get(kind.special) if kind.special else None
+    return hook(data, target, policy) if hook else {}
