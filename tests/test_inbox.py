@@ -90,6 +90,12 @@ def test_a_draft_on_a_branch_shows_with_its_branch_until_it_is_merged(team: Team
         ("SOP-0001", "main", "reviewed"),
         ("SOP-0002", "cleaning", "reviewed"),
     ]
+    world.git("update-ref", "refs/remotes/origin/cleaning", "cleaning")  # as a fetch leaves it
+    assert waiting(inbox(team, team.officer))[1] == (
+        "SOP-0002",
+        "cleaning, origin/cleaning",
+        "reviewed",
+    )
     world.git("merge", "-q", "--ff-only", "cleaning")
     assert waiting(inbox(team, team.officer)) == [
         ("SOP-0001", "main", "reviewed"),
