@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "advance": "advance:advance",
     "status": "status:status",
     "due": "due:due",
+    "inbox": "inbox:inbox_command",
     "training": "training:training",
     "check": "check:check",
     "verify": "verify:verify",
