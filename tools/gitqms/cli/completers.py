@@ -20,7 +20,7 @@ from click.shell_completion import CompletionItem
 from ..records.config import CONFIG_FILE
 from ..records.kinds import Kind, active_kinds, kind_of_id
 from ..records.repository import Repository
-from ..safeyaml import load_fields
+from ..safeyaml import LoadError, load_fields
 
 Completer = Callable[[click.Context, click.Parameter, str], list[CompletionItem]]
 _Offer = Callable[[click.Context, click.Parameter], Iterable[tuple[str, str | None]]]
@@ -81,7 +81,11 @@ def _config(ctx: click.Context) -> dict[str, Any]:
 
 
 def _section(ctx: click.Context, name: str) -> Mapping[str, Any]:
-    value = _config(ctx).get(name)
+    """A section of qms.yaml; empty when it cannot be read (the kinds' own policies apply)."""
+    try:
+        value = _config(ctx).get(name)
+    except (OSError, UnicodeDecodeError, LoadError):
+        return {}
     return value if isinstance(value, dict) else {}
 
 

@@ -8,6 +8,7 @@ from click.shell_completion import get_completion_class
 # What a shell asks `qms` for completions through (click's mechanism: `_QMS_COMPLETE=bash_source`
 # prints the script, `_QMS_COMPLETE=bash_complete` answers one request).
 COMPLETE_VAR = "_QMS_COMPLETE"
+PROG = "qms"  # the command the scripts complete, whatever name the group was called under
 SHELLS = ("bash", "zsh", "fish")
 
 
@@ -23,8 +24,7 @@ def completion(ctx: click.Context, shell: str) -> None:
     zsh (~/.zshrc, after compinit):    eval "$(qms completion zsh)"
     fish (once):                       qms completion fish > ~/.config/fish/completions/qms.fish
     """
-    root = ctx.find_root()
     shell_class = get_completion_class(shell)
     assert shell_class is not None  # click ships all three
-    script = shell_class(root.command, {}, root.info_name or "qms", COMPLETE_VAR).source()
+    script = shell_class(ctx.find_root().command, {}, PROG, COMPLETE_VAR).source()
     click.echo(script)
