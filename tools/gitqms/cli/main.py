@@ -8,14 +8,16 @@ import sys
 import tempfile
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from click.shell_completion import CompletionItem
 
 from .. import __version__
 from ..errors import Exit, QmsError
 from .common import printable
+
+if TYPE_CHECKING:  # loaded only when a shell asks for completions
+    from click.shell_completion import CompletionItem
 
 # Command name -> "module:attribute" in this package. A command's module (and what it imports)
 # loads only when that command runs, so `qms validate` does not pay for the site or the signer.
@@ -110,6 +112,8 @@ class QmsGroup(click.Group):
     def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
         """Command names without loading their modules (click's own loads every command to
         show its help), each with its group for the shells that show a description."""
+        from click.shell_completion import CompletionItem
+
         names = [
             CompletionItem(name, help=_GROUP_OF.get(name, "").lower() or None)
             for name in COMMANDS
