@@ -9,12 +9,19 @@ import click
 
 from ..actions.advance import advance as advance_record
 from ..actions.fill import parse_sets, read_from
+from . import completers
 from .common import printable, signing_time, start_folder
 
 
 @click.command()
-@click.argument("record", metavar="RECORD")
-@click.option("--to", "target", required=True, help="The state to move to.")
+@click.argument("record", metavar="RECORD", shell_complete=completers.stateful)
+@click.option(
+    "--to",
+    "target",
+    required=True,
+    shell_complete=completers.states,
+    help="The state to move to.",
+)
 @click.option(
     "--reason",
     help="Why; recorded in the Reason trailer (required to reopen or cancel, and written "

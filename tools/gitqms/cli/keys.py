@@ -11,6 +11,7 @@ from .. import clock
 from ..actions import registry as registry_edit
 from ..signatures.registry import key_listing
 from ..validation.run import require_config
+from . import completers
 from .common import (
     DAY,
     FORMAT_OPTION,
@@ -29,7 +30,7 @@ def keys() -> None:
 
 
 @keys.command("add")
-@click.argument("person_id", metavar="PERSON")
+@click.argument("person_id", metavar="PERSON", shell_complete=completers.people)
 @click.argument("pubkey", metavar="PUBKEY_FILE", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--valid-from", type=DAY, help="First day the key may sign (default: today).")
 @click.option("--valid-until", type=DAY, help="Last day the key may sign.")
@@ -61,7 +62,7 @@ def keys_add(
 
 
 @keys.command("revoke")
-@click.argument("person_id", metavar="PERSON")
+@click.argument("person_id", metavar="PERSON", shell_complete=completers.people)
 @click.argument("fingerprint")
 @click.option("--reason", required=True, help="Why: lost, compromised, left the organisation…")
 @click.option("--on", "on", type=DAY, help="Revocation date (default: today).")

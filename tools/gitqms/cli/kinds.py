@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.shell_completion import CompletionItem
 
 from ..errors import QmsError
 from ..records.kinds import Kind, active_kinds
 from ..records.repository import Repository
+from . import completers
 
 
 class KindChoice(click.Choice):
@@ -37,3 +39,9 @@ class KindChoice(click.Choice):
             with contextlib.suppress(QmsError):
                 Repository.discover(start if start is not None else Path.cwd(), needs_git=False)
         return super().convert(value, param, ctx)
+
+    def shell_complete(
+        self, ctx: click.Context, param: click.Parameter, incomplete: str
+    ) -> list[CompletionItem]:
+        """The kinds of the repository being completed in, read from its files only."""
+        return [CompletionItem(name) for name in completers.kinds(ctx, self.offered, incomplete)]

@@ -10,11 +10,12 @@ from ..audit.record_log import LogEntry, record_log, record_named
 from ..audit.verification import receipt_line
 from ..csv_cells import csv_text
 from ..history.receipts import DatedReceipt, dated_receipts
+from . import completers
 from .common import FORMAT_CSV_OPTION, echo_json, printable, repository, start_folder
 
 
 @click.command("log")
-@click.argument("record", metavar="RECORD")
+@click.argument("record", metavar="RECORD", shell_complete=completers.logged)
 @FORMAT_CSV_OPTION
 @click.pass_context
 def log(ctx: click.Context, record: str, output_format: str) -> None:

@@ -8,13 +8,16 @@ import sys
 import tempfile
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from .. import __version__
 from ..errors import Exit, QmsError
 from .common import printable
+
+if TYPE_CHECKING:  # loaded only when a shell asks for completions
+    from click.shell_completion import CompletionItem
 
 # Command name -> "module:attribute" in this package. A command's module (and what it imports)
 # loads only when that command runs, so `qms validate` does not pay for the site or the signer.
@@ -45,7 +48,36 @@ COMMANDS: dict[str, str] = {
     "demo": "demo:demo",
     "import": "importing:import_records",
     "archive": "archive:archive",
+    "completion": "completion:completion",
 }
+
+# `qms --help` lists the commands by who uses them; every command is in exactly one group.
+GROUPS: dict[str, tuple[str, ...]] = {
+    "Authoring": ("new", "validate", "list", "advance", "import"),
+    "Signing": ("inbox", "sign", "review", "approve", "acknowledge"),
+    "Review and audit": (
+        "status",
+        "due",
+        "training",
+        "log",
+        "verify",
+        "audit-trail",
+        "check",
+        "archive",
+    ),
+    "Administration": (
+        "init",
+        "people",
+        "keys",
+        "kinds",
+        "hook",
+        "build",
+        "serve",
+        "demo",
+        "completion",
+    ),
+}
+_GROUP_OF = {name: group for group, names in GROUPS.items() for name in names}
 
 
 class QmsGroup(click.Group):
@@ -63,6 +95,32 @@ class QmsGroup(click.Group):
         command = getattr(importlib.import_module(f"{__package__}.{module_name}"), attribute)
         assert isinstance(command, click.Command)
         return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The commands under a heading for each group of users, in the order of GROUPS."""
+        width = max(len(name) for name in COMMANDS)
+        limit = formatter.width - 6 - width
+        for group, names in GROUPS.items():
+            rows = []
+            for name in names:
+                command = self.get_command(ctx, name)
+                if command is not None and not command.hidden:
+                    rows.append((name.ljust(width), command.get_short_help_str(limit)))
+            if rows:
+                with formatter.section(f"{group} commands"):
+                    formatter.write_dl(rows)
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
+        """Command names without loading their modules (click's own loads every command to
+        show its help), each with its group for the shells that show a description."""
+        from click.shell_completion import CompletionItem
+
+        names = [
+            CompletionItem(name, help=_GROUP_OF.get(name, "").lower() or None)
+            for name in COMMANDS
+            if name.startswith(incomplete)
+        ]
+        return names + click.Command.shell_complete(self, ctx, incomplete)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

@@ -6,6 +6,7 @@ import click
 
 from ..actions.new import SOURCE_CHOICES, TYPE_CHOICES, NewRecord, new_kinds, new_record
 from ..validation.run import require_config
+from . import completers
 from .common import repository, signing_time
 from .kinds import KindChoice
 
@@ -13,8 +14,16 @@ from .kinds import KindChoice
 @click.command()
 @click.argument("kind", type=KindChoice(lambda kind: kind in new_kinds()))
 @click.option("--title", required=True, help="One-line title of the record.")
-@click.option("--owner", help="Person ID of the owner (default: you, by your git email).")
-@click.option("--area", help="Area from qms.yaml (default: the first listed).")
+@click.option(
+    "--owner",
+    shell_complete=completers.people,
+    help="Person ID of the owner (default: you, by your git email).",
+)
+@click.option(
+    "--area",
+    shell_complete=completers.areas,
+    help="Area from qms.yaml (default: the first listed).",
+)
 @click.option(
     "--type",
     "deviation_type",
@@ -27,7 +36,11 @@ from .kinds import KindChoice
     "--source", type=click.Choice(SOURCE_CHOICES), help="What raised the CAPA (CAPAs only)."
 )
 @click.option(
-    "--ref", "references", multiple=True, help="Record that raised the CAPA, e.g. DEV-2026-0001."
+    "--ref",
+    "references",
+    multiple=True,
+    shell_complete=completers.records,
+    help="Record that raised the CAPA, e.g. DEV-2026-0001.",
 )
 @click.pass_context
 def new(

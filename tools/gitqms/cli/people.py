@@ -12,6 +12,7 @@ from ..actions import people as people_edit
 from ..actions import registry as registry_edit
 from ..signatures.registry import people_listing
 from ..validation.run import require_config
+from . import completers
 from .common import (
     DAY,
     FORMAT_OPTION,
@@ -40,6 +41,7 @@ def people() -> None:
     "--role",
     "roles",
     multiple=True,
+    shell_complete=completers.roles,
     help="A role from qms.yaml; repeat for more (none for a reader).",
 )
 @click.option("--title", help="Job title, shown beside the name.")
@@ -47,6 +49,7 @@ def people() -> None:
     "--audience",
     "audiences",
     multiple=True,
+    shell_complete=completers.audiences,
     help="A training audience from qms.yaml the person belongs to; repeat for more.",
 )
 @REGISTRY_REASON
@@ -68,16 +71,21 @@ def people_add(
 
 
 @people.command("set")
-@click.argument("person_id", metavar="ID")
+@click.argument("person_id", metavar="ID", shell_complete=completers.people)
 @click.option("--name", help="The new printed name (signature blocks keep the name of their day).")
 @click.option("--title", help="The new job title.")
 @click.option(
-    "--role", "roles", multiple=True, help="The person's roles, all of them; repeat for more."
+    "--role",
+    "roles",
+    multiple=True,
+    shell_complete=completers.roles,
+    help="The person's roles, all of them; repeat for more.",
 )
 @click.option(
     "--audience",
     "audiences",
     multiple=True,
+    shell_complete=completers.audiences,
     help="The training audiences the person belongs to, all of them (besides those their roles "
     "imply); repeat for more.",
 )
@@ -113,7 +121,7 @@ def people_set(
 
 
 @people.command("leave")
-@click.argument("person_id", metavar="ID")
+@click.argument("person_id", metavar="ID", shell_complete=completers.people)
 @click.option("--on", "day", type=DAY, required=True, help="The day the person left.")
 @REGISTRY_REASON
 @click.pass_context

@@ -6,6 +6,7 @@ import click
 
 from ..actions.sign import sign_records
 from ..lifecycle.approval import approval_notices
+from . import completers
 from .common import printable, repository, signing_time, start_folder
 
 _REASON = click.option(
@@ -23,10 +24,13 @@ def _sign(ctx: click.Context, records: tuple[str, ...], meaning: str, reason: st
 
 
 @click.command()
-@click.argument("records", nargs=-1, required=True, metavar="RECORD...")
+@click.argument(
+    "records", nargs=-1, required=True, metavar="RECORD...", shell_complete=completers.records
+)
 @click.option(
     "--meaning",
     required=True,
+    shell_complete=completers.meanings,
     help="What the signature means, as named in the signature policy of qms.yaml "
     "(reviewed, approved, retired, periodic-review, classified, closed, ...).",
 )
@@ -44,7 +48,9 @@ def sign(ctx: click.Context, records: tuple[str, ...], meaning: str, reason: str
 
 
 @click.command()
-@click.argument("records", nargs=-1, required=True, metavar="RECORD...")
+@click.argument(
+    "records", nargs=-1, required=True, metavar="RECORD...", shell_complete=completers.records
+)
 @_REASON
 @click.pass_context
 def review(ctx: click.Context, records: tuple[str, ...], reason: str | None) -> None:
@@ -53,7 +59,9 @@ def review(ctx: click.Context, records: tuple[str, ...], reason: str | None) -> 
 
 
 @click.command()
-@click.argument("records", nargs=-1, required=True, metavar="RECORD...")
+@click.argument(
+    "records", nargs=-1, required=True, metavar="RECORD...", shell_complete=completers.records
+)
 @_REASON
 @click.pass_context
 def approve(ctx: click.Context, records: tuple[str, ...], reason: str | None) -> None:
@@ -62,7 +70,13 @@ def approve(ctx: click.Context, records: tuple[str, ...], reason: str | None) ->
 
 
 @click.command()
-@click.argument("records", nargs=-1, required=True, metavar="DOCUMENT...")
+@click.argument(
+    "records",
+    nargs=-1,
+    required=True,
+    metavar="DOCUMENT...",
+    shell_complete=completers.documents,
+)
 @_REASON
 @click.pass_context
 def acknowledge(ctx: click.Context, records: tuple[str, ...], reason: str | None) -> None:

@@ -12,6 +12,7 @@ from rich.text import Text
 from .. import clock
 from ..lifecycle.documents import BY_DATE, Version
 from ..lifecycle.status import RecordStatus, Snapshot, repository_status
+from . import completers
 from .common import (
     FORMAT_OPTION,
     STATUS_DATE,
@@ -24,7 +25,7 @@ from .common import (
 
 
 @click.command()
-@click.argument("records", nargs=-1, metavar="[RECORD...]")
+@click.argument("records", nargs=-1, metavar="[RECORD...]", shell_complete=completers.records)
 @STATUS_DATE
 @FORMAT_OPTION
 @click.pass_context

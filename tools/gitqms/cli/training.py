@@ -10,6 +10,7 @@ from .. import clock
 from ..csv_cells import csv_text
 from ..errors import Exit, QmsError
 from ..lifecycle.training import OVERDUE, TRAINED, Matrix, Row, repository_training
+from . import completers
 from .common import (
     FORMAT_CSV_OPTION,
     STATUS_DATE,
@@ -36,9 +37,19 @@ CSV_FIELDS = (
 
 
 @click.command()
-@click.option("--person", help="Only this person (a person ID of qms.yaml).")
-@click.option("--document", help="Only this document (SOP-0001, WI-0003, …).")
-@click.option("--audience", help="Only this training audience (qms.yaml `audiences`).")
+@click.option(
+    "--person", shell_complete=completers.people, help="Only this person (a person ID of qms.yaml)."
+)
+@click.option(
+    "--document",
+    shell_complete=completers.documents,
+    help="Only this document (SOP-0001, WI-0003, …).",
+)
+@click.option(
+    "--audience",
+    shell_complete=completers.audiences,
+    help="Only this training audience (qms.yaml `audiences`).",
+)
 @STATUS_DATE
 @FORMAT_CSV_OPTION
 @click.pass_context
