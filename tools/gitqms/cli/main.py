@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "due": "due:due",
     "training": "training:training",
     "check": "check:check",
+    "commit": "commit:commit",
     "verify": "verify:verify",
     "log": "log:log",
     "audit-trail": "audit_trail:audit_trail",
