@@ -16,8 +16,8 @@ from pathlib import Path
 
 from .. import git
 from ..errors import QmsError
+from ..files import replace_atomic
 from ..rules.reason import controlled, gives_reason, message_text, refusal
-from ..server.install import is_ours, write_executable
 
 MARKER = "# gitqms commit-msg hook"
 HOOK = "commit-msg"
@@ -69,7 +69,7 @@ def install_commit_msg(root: Path, *, force: bool = False) -> Installed:
             hint="run it inside your clone of the QMS repository (for a server: qms hook install)",
         )
     target = git.hooks_dir(git.work_tree_top(root)) / HOOK
-    foreign = (target.exists() or target.is_symlink()) and not is_ours(target, MARKER)
+    foreign = (target.exists() or target.is_symlink()) and not _is_ours(target)
     if foreign and not force:
         raise QmsError(
             f"{target} already exists and was not written by gitqms; nothing was changed",
@@ -82,7 +82,14 @@ def install_commit_msg(root: Path, *, force: bool = False) -> Installed:
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.is_symlink():
             target.unlink()
-        write_executable(target, hook_script(git.show_prefix(root), python))
+        replace_atomic(target, hook_script(git.show_prefix(root), python), 0o755)
     except OSError as error:
         raise QmsError(f"cannot write {target}: {error.strerror}") from None
     return Installed(target, foreign)
+
+
+def _is_ours(path: Path) -> bool:
+    try:
+        return MARKER in path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False

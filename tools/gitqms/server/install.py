@@ -41,9 +41,9 @@ def hook_script(name: str, python: str) -> str:
     )
 
 
-def is_ours(path: Path, marker: str = MARKER) -> bool:
+def is_ours(path: Path) -> bool:
     try:
-        return marker in path.read_text(encoding="utf-8", errors="replace")
+        return MARKER in path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return False
 
@@ -76,7 +76,7 @@ def install_hooks(repo: Path, *, force: bool = False) -> Installed:
         folder.mkdir(parents=True, exist_ok=True)
         held = _write_baseline(repo)
         for target in targets:
-            write_executable(target, hook_script(target.name, executable))
+            _write_executable(target, hook_script(target.name, executable))
     except OSError as error:
         raise QmsError(f"cannot write the hooks in {folder}: {error.strerror}") from None
     return Installed(tuple(targets), tuple(foreign), held)
@@ -91,7 +91,7 @@ def _write_baseline(repo: Path) -> int:
     return len(known)
 
 
-def write_executable(path: Path, text: str) -> None:
+def _write_executable(path: Path, text: str) -> None:
     _write(path, text, 0o755)
 
 
