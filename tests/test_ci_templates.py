@@ -103,7 +103,17 @@ def test_the_product_is_a_pre_commit_hook_repository() -> None:
             "language": "python",
             "pass_filenames": False,
             "always_run": True,
-        }
+        },
+        {
+            "id": "qms-reason",
+            "name": "qms reason",
+            "description": hooks[1]["description"],
+            "entry": "qms hook commit-msg",
+            "language": "python",
+            "stages": ["commit-msg"],
+            "pass_filenames": False,
+            "always_run": True,
+        },
     ]
     # pre-commit installs the repository with pip and runs the entry from the top of the
     # checked-out repository: that is `qms validate` on the shipped example.

@@ -462,9 +462,9 @@ def test_the_next_id_of_a_declared_kind_is_above_every_one_it_ever_had(
         folder.mkdir(exist_ok=True)
         (folder / name).write_text("x\n")
     git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "records", "--no-gpg-sign")
+    git(repo, "commit", "-qm", "records", "-m", "Reason: test", "--no-gpg-sign")
     git(repo, "rm", "-q", "cleaning/CLN-2031-0007.yaml", "work-instructions/WI-0012.md")
-    git(repo, "commit", "-qm", "removed", "--no-gpg-sign")
+    git(repo, "commit", "-qm", "removed", "-m", "Reason: test", "--no-gpg-sign")
     for name in ("CLN-2031-0003.yaml", "CLN-2030-0041.yaml", "CLN-2031-0050.md", "CLN-x.yaml"):
         (repo / "cleaning" / name).write_text("x\n")  # in the working tree only
     qms_repo = Repository(repo)

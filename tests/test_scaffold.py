@@ -128,9 +128,16 @@ def test_new_never_reuses_an_id_from_history(tmp_path: Path) -> None:
     first = qms("new", "sop", "--title", "Cryostorage monitoring", repo=repo).stdout.strip()
     second = qms("new", "sop", "--title", "Thawing", repo=repo).stdout.strip()
     git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "two SOPs")
+    git(repo, "commit", "-qm", "two SOPs", "-m", "Reason: new procedures")
     git(repo, "rm", "-q", second)
-    git(repo, "commit", "-qm", "delete the second (the gate forbids this; history keeps it)")
+    git(
+        repo,
+        "commit",
+        "-qm",
+        "delete the second (the gate forbids this; history keeps it)",
+        "-m",
+        "Reason: withdrawn",
+    )
     assert (first, second) == ("sops/SOP-0001.md", "sops/SOP-0002.md")
     third = qms("new", "sop", "--title", "Receipt of shipments", repo=repo)
     assert third.stdout.strip() == "sops/SOP-0003.md"
@@ -139,11 +146,11 @@ def test_new_never_reuses_an_id_from_history(tmp_path: Path) -> None:
 def test_new_sees_ids_on_other_branches_and_in_the_index(tmp_path: Path) -> None:
     repo = init(tmp_path)
     git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "scaffold")
+    git(repo, "commit", "-qm", "scaffold", "-m", "Reason: set up")
     git(repo, "checkout", "-q", "-b", "draft")
     qms("new", "sop", "--title", "Drafted on a branch", repo=repo)
     git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "draft SOP")
+    git(repo, "commit", "-qm", "draft SOP", "-m", "Reason: new procedure")
     git(repo, "checkout", "-q", "main")
     assert not (repo / "sops/SOP-0001.md").exists()
     write(repo / "sops/SOP-0002.md", "staged only")

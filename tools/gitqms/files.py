@@ -39,10 +39,13 @@ def create_exclusive(path: Path, text: str, scratch: Path | None = None) -> None
         temporary.unlink()
 
 
-def replace_atomic(path: Path, text: str) -> None:
-    """Replace a file's content in one step (write beside it, then rename over it)."""
+def replace_atomic(path: Path, text: str, mode: int | None = None) -> None:
+    """Replace a file's content in one step (write beside it, then rename over it); `mode`:
+    its permissions (0o755 for an executable hook)."""
     temporary = _written_beside(path, text)
     try:
+        if mode is not None:
+            os.chmod(temporary, mode)
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)

@@ -20,6 +20,7 @@ from ..signatures.claims import trailer_lines
 from ..signatures.verify import verify_history
 from ..validation.schemas import readers_copies
 from .ci_files import checked_source, installed_source, pip_argument, write_ci_files
+from .commit_msg import install_commit_msg
 from .registry import read_public_key
 from .sign import config_claim, signing_key
 from .template import check_before_writing, fill, quoted, template
@@ -71,18 +72,21 @@ def create_repository(
     key_file: Path | None,
     organisation: str,
     gitqms_source: str | None,
-) -> tuple[Admin, str]:
+    commit_msg_hook: bool = True,
+) -> tuple[Admin, str, Path | None]:
     """`qms init PATH`: the first admin from the options given (else the git identity at `cwd`),
     with the key in `key_file` when given, and the pip requirement CI installs (the one given,
     else this gitqms as installed), both checked before anything is written; then the
-    repository. Returns the admin and that requirement."""
+    repository, with the commit-msg hook that asks for a Reason unless `commit_msg_hook` is
+    false. Returns the admin, that requirement and the hook written."""
     ensure_new_folder(path)
     source = checked_source(gitqms_source if gitqms_source is not None else installed_source())
     admin = first_admin(cwd, admin_id, admin_name, admin_email)
     if key_file is not None:
         admin = replace(admin, key=read_public_key(key_file), key_file=key_file.absolute())
     init_repository(path, admin, organisation, source)
-    return admin, source
+    hook = install_commit_msg(path).path if commit_msg_hook else None
+    return admin, source, hook
 
 
 def init_repository(path: Path, admin: Admin, organisation: str, gitqms_source: str) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from .. import clock
-from ..errors import Exit
+from .. import clock, git
+from ..errors import Exit, RepositoryNotFound
 from ..history.receipts import NOTES_REF, utc_text
 from ..server.install import install_hooks
 from ..server.post_receive import pusher_from, record_receipts
@@ -25,10 +25,11 @@ def _stdin() -> str:
 
 @click.group()
 def hook() -> None:
-    """Server enforcement: the pre-receive gate and the receipt log of a bare repository.
+    """Git hooks: the server's pre-receive gate and receipt log, and each clone's commit-msg.
 
     `qms hook install BARE_REPO` once on the server; git then runs `qms hook pre-receive` and
-    `qms hook post-receive` on every push.
+    `qms hook post-receive` on every push. `qms hook install-commit-msg` in a clone (qms init
+    does it); git then runs `qms hook commit-msg` on every commit.
     """
 
 
@@ -119,3 +120,43 @@ def post_receive(ctx: click.Context) -> None:
             f"qms: received {plural(len(written), 'commit')} at {utc_text(received)}; "
             f"receipts in {NOTES_REF}"
         )
+
+
+@hook.command("commit-msg")
+@click.argument("msgfile", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def commit_msg(ctx: click.Context, msgfile: Path | None) -> None:
+    """Refuse a commit that changes a controlled file without a 'Reason:' trailer (git runs
+    this as the commit-msg hook, with the message in MSGFILE; default .git/COMMIT_EDITMSG).
+
+    Controlled files are those `qms check` asks a Reason for: records, qms.yaml, mkdocs.yml
+    and the site's docs folder. Merges and commits of other files pass. Exit 1 refuses.
+    """
+    from ..actions.commit_msg import judge_message
+    from ..records.repository import Repository
+
+    try:
+        root = Repository.discover(start_folder(ctx)).root
+    except RepositoryNotFound:
+        return  # not a QMS repository: nothing here is controlled
+    path = msgfile or git.git_dir(root) / "COMMIT_EDITMSG"
+    message = path.read_text(encoding="utf-8", errors="replace")
+    index = os.environ.get("GIT_INDEX_FILE")  # git's index for this commit (-a, PATH…)
+    verdict = judge_message(root, message, Path(index).absolute() if index else None)
+    if verdict.refusal is not None:
+        click.echo(printable(verdict.refusal), err=True)
+        ctx.exit(Exit.FINDINGS)
+
+
+@hook.command("install-commit-msg")
+@click.option("--force", is_flag=True, help="Replace a commit-msg hook gitqms did not write.")
+@click.pass_context
+def install_commit_msg(ctx: click.Context, force: bool) -> None:
+    """Install the commit-msg hook in this clone (where core.hooksPath says, if set): git then
+    refuses a commit that changes a controlled file without a 'Reason:' trailer."""
+    from ..actions.commit_msg import install_commit_msg as install_hook
+
+    done = install_hook(start_folder(ctx), force=force)
+    if done.replaced:
+        click.echo(printable(f"replaced a hook gitqms did not write: {done.path}"))
+    click.echo(printable(f"installed {done.path}"))

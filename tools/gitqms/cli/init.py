@@ -33,6 +33,13 @@ from .common import repository
     "(gitqms==VERSION from a package index, else its wheel, folder, or git URL at its commit).",
 )
 @click.option(
+    "--no-commit-msg-hook",
+    "no_hook",
+    is_flag=True,
+    help="Do not install the commit-msg hook that refuses a commit of a controlled file "
+    "without a 'Reason:' trailer (install it later with qms hook install-commit-msg).",
+)
+@click.option(
     "--update-schemas",
     "refresh_schemas",
     is_flag=True,
@@ -49,6 +56,7 @@ def init(
     key_file: Path | None,
     organisation: str,
     gitqms_source: str | None,
+    no_hook: bool,
     refresh_schemas: bool,
 ) -> None:
     """Create a new QMS repository at PATH: git repository, folders, schemas, qms.yaml, site.
@@ -65,7 +73,7 @@ def init(
         return
     if path is None:
         raise click.UsageError("PATH is required (the folder to create)")
-    admin, source = create_repository(
+    admin, source, hook = create_repository(
         path,
         cwd=Path.cwd(),
         admin_id=admin_id,
@@ -74,6 +82,7 @@ def init(
         key_file=key_file,
         organisation=organisation,
         gitqms_source=gitqms_source,
+        commit_msg_hook=not no_hook,
     )
     click.echo(f"created QMS repository {path} (admin: {admin.id} <{admin.email}>)")
     click.echo(f"CI installs {source} (qms.yaml tooling.gitqms)")
@@ -81,5 +90,10 @@ def init(
         click.echo(
             "note: that path is on this machine only; set the validated copy CI can reach "
             "with qms init --gitqms-source, or edit tooling.gitqms and the pipelines"
+        )
+    if hook is not None:
+        click.echo(
+            f"installed the commit-msg hook {hook}: a commit that changes a controlled file "
+            "needs a 'Reason:' trailer (qms commit -m MSG --reason R writes it)"
         )
     click.echo(f"next: cd {path} && qms new sop --title 'Document control'")

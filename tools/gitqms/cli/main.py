@@ -39,6 +39,7 @@ COMMANDS: dict[str, str] = {
     "inbox": "inbox:inbox_command",
     "training": "training:training",
     "check": "check:check",
+    "commit": "commit:commit",
     "verify": "verify:verify",
     "log": "log:log",
     "audit-trail": "audit_trail:audit_trail",
@@ -53,7 +54,7 @@ COMMANDS: dict[str, str] = {
 
 # `qms --help` lists the commands by who uses them; every command is in exactly one group.
 GROUPS: dict[str, tuple[str, ...]] = {
-    "Authoring": ("new", "validate", "list", "advance", "import"),
+    "Authoring": ("new", "validate", "list", "advance", "commit", "import"),
     "Signing": ("inbox", "sign", "review", "approve", "acknowledge"),
     "Review and audit": (
         "status",

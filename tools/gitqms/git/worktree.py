@@ -92,3 +92,40 @@ def merge_branch(cwd: Path, branch: str, message: str) -> str:
 def delete_merged_branch(cwd: Path, branch: str) -> None:
     """Delete `branch`; git refuses when it is not merged into the checked-out branch."""
     run(cwd, ["branch", "-q", "-d", branch])
+
+
+def _with_index(index_file: Path | None) -> dict[str, str] | None:
+    """The environment of a call on `index_file` instead of the repository's index."""
+    return environment() | {"GIT_INDEX_FILE": str(index_file)} if index_file else None
+
+
+def staged_paths(cwd: Path, index_file: Path | None = None) -> list[str]:
+    """Paths (from the top) whose staged content differs from HEAD (every staged path before
+    the first commit), both sides of a rename; `index_file`: the index a hook is given
+    (GIT_INDEX_FILE), else the repository's own."""
+    args = ["diff", "--cached", "--name-only", "--no-renames", "-z"]
+    return nul_split(run(cwd, args, env=_with_index(index_file)).stdout)
+
+
+def unstaged_paths(cwd: Path, paths: Sequence[str], index_file: Path | None = None) -> list[str]:
+    """Those of `paths` (from the top) whose work-tree copy differs from the index."""
+    args = ["diff", "--name-only", "--no-renames", "-z", "--", *[f":/{p}" for p in paths]]
+    return nul_split(run(cwd, args, env=_with_index(index_file)).stdout) if paths else []
+
+
+def add_paths(cwd: Path, paths: Sequence[str], index_file: Path | None = None) -> None:
+    """`git add` of `paths` (from `cwd`) into the index, or into `index_file`."""
+    run(cwd, ["add", "-A", "--", *paths], env=_with_index(index_file))
+
+
+def is_merging(cwd: Path) -> bool:
+    """Whether a merge is being committed (MERGE_HEAD exists)."""
+    return run(cwd, ["rev-parse", "-q", "--verify", "MERGE_HEAD"], check=False).returncode == 0
+
+
+def commit_staged(cwd: Path, message: str, *, sign: bool) -> str:
+    """`git commit` of what is staged, with `message` as given (git's hooks run), signed with
+    the user's key when `sign`, else as git is configured. Returns the new commit."""
+    args = ["commit", "-q", "--cleanup=whitespace", *(["--gpg-sign"] if sign else []), "-F", "-"]
+    run(cwd, args, feed=message)
+    return run(cwd, ["rev-parse", "HEAD"]).stdout.strip()

@@ -112,7 +112,7 @@ def record_entries(root: Path, commit: str, prefix: str) -> tuple[dict[str, str]
                 files[record_id] = oid
             else:
                 others[record_id] = mode
-        elif (owner := _record_above(inside)) is not None:
+        elif (owner := record_above(inside)) is not None:
             others[owner[0]] = git.FOLDER
     return files, others
 
@@ -123,7 +123,7 @@ def record_blobs(root: Path, commit: str, prefix: str) -> dict[str, str]:
     return record_entries(root, commit, prefix)[0]
 
 
-def _record_above(path: PurePosixPath) -> tuple[str, str] | None:
+def record_above(path: PurePosixPath) -> tuple[str, str] | None:
     """(record ID, its path) when a folder above `path` sits at a record's path (or qms.yaml's:
     ID 'qms.yaml'), as `sops/SOP-0003.md/x` lies inside `sops/SOP-0003.md`."""
     for parent in path.parents:
@@ -144,7 +144,7 @@ def _as_folders(changes: Sequence[git.Change], prefix: str) -> list[git.Change]:
         above = None
         relative = change.path[len(prefix) :]
         if change.path.startswith(prefix) and "." in relative.rpartition("/")[0]:  # cheap first
-            above = _record_above(PurePosixPath(relative))
+            above = record_above(PurePosixPath(relative))
         if above is None:
             own[change.path] = change
             kept.append(change)

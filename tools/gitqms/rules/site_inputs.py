@@ -6,15 +6,13 @@ who changed it must be proven, not stated."""
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from .. import git
-from ..errors import QmsError
 from ..history.commits import Commit, CommitFormatError, parse_commit
-from ..records.site_inputs import CONFIG, docs_folder
 from ..signatures.verify import Walk
+from .reason import site_inputs
 
 
 @dataclass(frozen=True)
@@ -27,13 +25,10 @@ class SiteChange:
 def site_changes(root: Path, base: str | None, head: str) -> list[SiteChange]:
     """Each commit of BASE..HEAD that changes a site input, read once for both rules."""
     prefix = git.show_prefix(root)
-    folders = {"docs"}
-    with contextlib.suppress(QmsError):  # an unreadable configuration is the build's to refuse
-        folders.add(docs_folder(root, head))
     revisions = [f"{base}..{head}" if base else head]
     pairs = [
         (commit, path)
-        for path in (CONFIG, *(f"{folder}/" for folder in sorted(folders)))
+        for path in site_inputs(root, head)  # what the commit-msg hook asks a Reason for too
         for commit in git.commits_changing(root, revisions, [f"{prefix}{path}"])
     ]
     raws = {name: raw for name, _, raw in git.cat_objects(root, sorted({c for c, _ in pairs}))}
