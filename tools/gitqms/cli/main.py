@@ -40,6 +40,7 @@ COMMANDS: dict[str, str] = {
     "training": "training:training",
     "check": "check:check",
     "commit": "commit:commit",
+    "revise": "revise:revise",
     "verify": "verify:verify",
     "log": "log:log",
     "audit-trail": "audit_trail:audit_trail",
@@ -54,7 +55,7 @@ COMMANDS: dict[str, str] = {
 
 # `qms --help` lists the commands by who uses them; every command is in exactly one group.
 GROUPS: dict[str, tuple[str, ...]] = {
-    "Authoring": ("new", "validate", "list", "advance", "commit", "import"),
+    "Authoring": ("new", "revise", "validate", "list", "advance", "commit", "import"),
     "Signing": ("inbox", "sign", "review", "approve", "acknowledge"),
     "Review and audit": (
         "status",
