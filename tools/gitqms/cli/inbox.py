@@ -8,8 +8,8 @@ import click
 
 from .. import clock
 from ..errors import Exit
-from ..lifecycle.inbox import Inbox, inbox
 from ..lifecycle.training import OVERDUE
+from ..reports.inbox import Inbox, inbox
 from .common import FORMAT_OPTION, STATUS_DATE, echo_json, plural, printable, repository
 
 

@@ -26,15 +26,15 @@ from typing import Any
 
 from .. import git
 from ..errors import QmsError
+from ..lifecycle.documents import DRAFT, IN_REVIEW
+from ..lifecycle.due import Due, within
+from ..lifecycle.signed import signed_contents
+from ..lifecycle.status import RecordStatus, Snapshot, snapshot
+from ..lifecycle.training import OVERDUE, TRAINED, Row, matrix_of
 from ..records.config import Person, QmsConfig, SignatureRule
 from ..records.kinds import kind_of_id
 from ..signatures.verdict import UNPROVEN
 from ..signatures.verify import Walk, trusted_registry, walk_history
-from .documents import DRAFT, IN_REVIEW
-from .due import Due, within
-from .signed import signed_contents
-from .status import RecordStatus, Snapshot, snapshot
-from .training import OVERDUE, TRAINED, Row, matrix_of
 
 BRANCH_PREFIXES = ("refs/heads/", "refs/remotes/")
 
