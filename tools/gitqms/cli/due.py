@@ -59,4 +59,8 @@ def due(ctx: click.Context, days: int, on: date | None, output_format: str) -> N
             f"{plural(len(overdue), 'overdue item')}, "
             f"{plural(len(items) - len(overdue), 'item')} due within {days} days"
         )
+        if items:
+            click.echo(
+                "one person's items, and what waits for their signature: qms inbox --person ID"
+            )
     ctx.exit(Exit.FINDINGS if overdue else Exit.OK)
