@@ -125,6 +125,14 @@ def _check_files(repo: Repository, top: Path, needing: list[str], private: Path)
             "not what can be checked",
             hint=f"name it to stage it too (qms commit … {unstaged[0]}), or git stash them",
         )
+    modes = git.index_modes(top, needing, private)
+    odd = sorted(path for path, mode in modes.items() if mode != git.REGULAR_FILE)
+    if odd:
+        raise Refused(
+            f"{odd[0]} is staged with mode {modes[odd[0]]}, not as a plain file; a record is a "
+            "regular, non-executable file (`qms check` refuses anything else at its path)",
+            hint=f"chmod 644 {odd[0]}, then commit again",
+        )
     files = [top / path for path in needing if (top / path).is_file()]
     gone = [path for path in needing if not (top / path).exists()]
     if gone:

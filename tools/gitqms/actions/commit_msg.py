@@ -9,6 +9,7 @@ judged on what they commit). A merge passes: its branch's commits were asked on 
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 from dataclasses import dataclass
@@ -37,10 +38,26 @@ def judge_message(root: Path, message: str, index_file: Path | None) -> Verdict:
     top = git.work_tree_top(root)
     staged = git.staged_paths(top, index_file)
     head = git.rev_parse(root, "HEAD^{commit}")
+    parent = git.rev_parse(root, "HEAD~1^{commit}") if head else None
+    if parent is not None and (not staged or _amending()):
+        # an amend replaces HEAD: what it commits is judged against HEAD's parent (with nothing
+        # staged, the commit can only be an amend or an empty one)
+        staged = git.staged_paths(top, index_file, against=parent)
     found = tuple(controlled(root, staged, git.show_prefix(root), head))
     if not found or gives_reason(message_text(message)):
         return Verdict(found, None)
     return Verdict(found, refusal(found))
+
+
+def _amending() -> bool:
+    """Whether the `git commit` that runs this hook is an amend (read from its command line,
+    where the system shows it; elsewhere only the nothing-staged case is known)."""
+    try:
+        with open(f"/proc/{os.getppid()}/cmdline", "rb") as handle:
+            words = handle.read().split(b"\0")
+    except OSError:
+        return False
+    return b"--amend" in words
 
 
 def hook_script(prefix: str, python: str) -> str:

@@ -119,6 +119,19 @@ def all_refs(cwd: Path) -> dict[str, str]:
     return refs | ({"HEAD": head} if head else {})
 
 
+def commit_refs(cwd: Path, prefixes: Sequence[str]) -> dict[str, str]:
+    """The refs under `prefixes` (refs/heads/, …) that name a commit -> that commit; a ref
+    naming a tree, a blob or a tag is left out."""
+    fields = "--format=%(refname)%00%(objectname)%00%(objecttype)"
+    output = run(cwd, ["for-each-ref", fields, *prefixes]).stdout
+    found = {}
+    for line in output.splitlines():
+        parts = line.split("\0")
+        if len(parts) == 3 and parts[2] == "commit":
+            found[parts[0]] = parts[1]
+    return found
+
+
 # --- trees and notes -------------------------------------------------------------------------
 
 

@@ -99,12 +99,30 @@ def _with_index(index_file: Path | None) -> dict[str, str] | None:
     return environment() | {"GIT_INDEX_FILE": str(index_file)} if index_file else None
 
 
-def staged_paths(cwd: Path, index_file: Path | None = None) -> list[str]:
-    """Paths (from the top) whose staged content differs from HEAD (every staged path before
-    the first commit), both sides of a rename; `index_file`: the index a hook is given
-    (GIT_INDEX_FILE), else the repository's own."""
-    args = ["diff", "--cached", "--name-only", "--no-renames", "-z"]
+def staged_paths(
+    cwd: Path, index_file: Path | None = None, against: str | None = None
+) -> list[str]:
+    """Paths (from the top) whose staged content differs from HEAD, or from the commit
+    `against` (every staged path before the first commit), both sides of a rename;
+    `index_file`: the index a hook is given (GIT_INDEX_FILE), else the repository's own."""
+    args = [
+        "diff",
+        "--cached",
+        "--name-only",
+        "--no-renames",
+        "-z",
+        *([against] if against else []),
+    ]
     return nul_split(run(cwd, args, env=_with_index(index_file)).stdout)
+
+
+def index_modes(cwd: Path, paths: Sequence[str], index_file: Path | None = None) -> dict[str, str]:
+    """Path (from the top) -> the mode the index holds it with (100644, 100755, 120000, …)."""
+    args = ["ls-files", "-s", "-z", "--full-name", "--", *[f":/{p}" for p in paths]]
+    output = run(cwd, args, env=_with_index(index_file)).stdout if paths else ""
+    return {
+        item.partition("\t")[2]: item.split(" ", 1)[0] for item in nul_split(output) if "\t" in item
+    }
 
 
 def unstaged_paths(cwd: Path, paths: Sequence[str], index_file: Path | None = None) -> list[str]:

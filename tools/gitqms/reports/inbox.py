@@ -153,8 +153,8 @@ def unmerged_branches(root: Path, head: str) -> dict[str, list[str]]:
     """Tip -> the local and remote-tracking branches at it, for each tip not merged into
     `head` (its tip is not an ancestor of `head`)."""
     tips: dict[str, list[str]] = {}
-    for ref, tip in sorted(git.all_refs(root).items()):
-        if not ref.startswith(BRANCH_PREFIXES) or ref.endswith("/HEAD"):
+    for ref, tip in sorted(git.commit_refs(root, BRANCH_PREFIXES).items()):
+        if ref.endswith("/HEAD"):
             continue
         if tip == head or git.is_ancestor(root, tip, head):
             continue
