@@ -74,7 +74,7 @@ def _flatten(data: Mapping[str, Any], above: tuple[str, ...]) -> Any:
             yield (*above, str(key)), value
 
 
-def _yaml() -> YAML:
+def round_trip() -> YAML:
     yaml = YAML()  # round-trip: comments and order stay
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.preserve_quotes = True
@@ -84,7 +84,7 @@ def _yaml() -> YAML:
 
 def fill(text: str, fields: Fields, where: str) -> str:
     """`text` (a record's YAML) with `fields` set, everything else as it was."""
-    yaml = _yaml()
+    yaml = round_trip()
     try:
         data = yaml.load(text)
     except YAMLError as error:

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString as Quoted
@@ -28,6 +27,7 @@ from ..records.document import split_front_matter
 from ..records.kinds import kind_of_id
 from ..records.repository import Repository
 from ..safeyaml import LoadError
+from .fill import round_trip
 from .sign import require_committed
 from .template import check_before_writing
 
@@ -93,14 +93,6 @@ def _committed(root: Path, relative: str) -> str:
     return found[0].decode("utf-8")
 
 
-def _yaml() -> YAML:
-    yaml = YAML()  # round-trip: comments and order stay
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    yaml.preserve_quotes = True
-    yaml.width = 96
-    return yaml
-
-
 def _revised(
     text: str,
     relative: str,
@@ -111,7 +103,7 @@ def _revised(
 ) -> str:
     try:
         front, body, _ = split_front_matter(text)
-        fields = _yaml().load(front)
+        fields = round_trip().load(front)
     except (LoadError, YAMLError) as error:
         raise QmsError(
             f"{relative} does not parse: {error}", hint=f"qms validate {relative}"
@@ -125,5 +117,5 @@ def _revised(
     fields["change_control"] = Quoted(change_control) if change_control else None
     fields["effective_date"] = Quoted(effective.isoformat()) if effective else None
     out = io.StringIO()
-    _yaml().dump(fields, out)
+    round_trip().dump(fields, out)
     return f"---\n{out.getvalue()}---\n{body}"

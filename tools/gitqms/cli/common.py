@@ -78,6 +78,16 @@ STATUS_DATE = click.option(  # `qms status` and `qms due`
 )
 
 
+WITHIN = click.option(  # `qms due` and `qms inbox`
+    "--within",
+    "days",
+    type=click.IntRange(min=0),
+    default=30,
+    show_default=True,
+    help="Show what falls due within this many days, besides everything overdue.",
+)
+
+
 def echo_json(value: Any) -> None:
     # ASCII only: control, C1 and bidi characters from record text arrive escaped.
     click.echo(json.dumps(value, indent=2, ensure_ascii=True))

@@ -10,18 +10,19 @@ from .. import clock
 from ..errors import Exit
 from ..lifecycle.due import within
 from ..lifecycle.training import repository_training, training_due
-from .common import FORMAT_OPTION, STATUS_DATE, echo_json, plural, printable, repository
+from .common import (
+    FORMAT_OPTION,
+    STATUS_DATE,
+    WITHIN,
+    echo_json,
+    plural,
+    printable,
+    repository,
+)
 
 
 @click.command()
-@click.option(
-    "--within",
-    "days",
-    type=click.IntRange(min=0),
-    default=30,
-    show_default=True,
-    help="Show what falls due within this many days, besides everything overdue.",
-)
+@WITHIN
 @STATUS_DATE
 @FORMAT_OPTION
 @click.pass_context

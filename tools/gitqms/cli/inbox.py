@@ -10,7 +10,15 @@ from .. import clock
 from ..errors import Exit
 from ..lifecycle.training import OVERDUE
 from ..reports.inbox import Inbox, inbox
-from .common import FORMAT_OPTION, STATUS_DATE, echo_json, plural, printable, repository
+from .common import (
+    FORMAT_OPTION,
+    STATUS_DATE,
+    WITHIN,
+    echo_json,
+    plural,
+    printable,
+    repository,
+)
 
 
 @click.command("inbox")
@@ -20,14 +28,7 @@ from .common import FORMAT_OPTION, STATUS_DATE, echo_json, plural, printable, re
     default=None,
     help="Whose inbox (a person ID in qms.yaml; default: the one whose email git's user.email is).",
 )
-@click.option(
-    "--within",
-    "days",
-    type=click.IntRange(min=0),
-    default=30,
-    show_default=True,
-    help="Show due items falling due within this many days, besides everything overdue.",
-)
+@WITHIN
 @STATUS_DATE
 @FORMAT_OPTION
 @click.pass_context
