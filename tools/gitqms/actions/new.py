@@ -15,10 +15,12 @@ from .. import git
 from ..errors import QmsError
 from ..files import create_exclusive
 from ..records.config import QmsConfig
+from ..records.document import parse_document, split_front_matter
 from ..records.kinds import Kind, active_kinds, kind_of_id
 from ..records.pinned import kept_schema
 from ..records.repository import Repository
 from ..validation.schemas import packaged_schema_text
+from .shape import later_fields
 from .skeleton import skeleton
 from .template import check_before_writing, fill, quoted
 
@@ -150,9 +152,28 @@ def new_record(repo: Repository, config: QmsConfig, request: NewRecord, now: dat
     )
     path = repo.root / kind.folder / f"{record_id}{kind.suffix}"
     check_before_writing(text, kind.schema, markdown=kind.suffix == ".md", what=path.name)
+    text = _with_shape(kind, text, path.name)
     path.parent.mkdir(exist_ok=True)
     create_exclusive(path, text, git.find_git_dir(repo.root))
     return path
+
+
+def _with_shape(kind: Kind, text: str, name: str) -> str:
+    """`text` with the fields for later states commented out (shape.py): at the end of a YAML
+    record, at the end of a document's front matter."""
+    schema = kept_schema(kind.schema) if kind.repository else None
+    if schema is None:
+        schema = json.loads(packaged_schema_text(kind.schema))
+    markdown = kind.suffix == ".md"
+    present = parse_document(name, text, markdown=markdown).data
+    fields = present if isinstance(present, dict) else {}
+    later = later_fields(schema, fields, document=kind.is_document)
+    if not later:
+        return text
+    if not markdown:
+        return text + ("" if text.endswith("\n") else "\n") + later
+    front, body, _ = split_front_matter(text)
+    return f"---\n{front}{later}---\n{body}"
 
 
 def _template(kind: Kind, config: QmsConfig) -> str:
