@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from ..records.config import Person, QmsConfig
 from ..signatures.verify import Walk
 from .documents import Version
+from .signed import entry_times, first_parent_line
 
 # The registries in force along the walked branch's first-parent line: (from day, registry).
 Timeline = list[tuple[date, QmsConfig]]
@@ -22,24 +23,14 @@ def registry_timeline(walk: Walk) -> Timeline:
     """Each registry adopted on the walked tip's first-parent line, with the day it came into
     force there (a merge brings a branch's registry on the day of the merge)."""
     steps = walk.history.steps
-    if not steps:
-        return []
-    parents = {step.commit.id: step.commit.parents for step in steps}
-    line: list[str] = []
-    commit: str | None = steps[-1].commit.id
-    while commit is not None and commit in parents:
-        line.append(commit)
-        commit = parents[commit][0] if parents[commit] else None
-    dates = {step.commit.id: step.commit.committer.utc.date() for step in steps}
+    entered = entry_times(steps)  # a back-dated commit enters the line no earlier
     timeline: Timeline = []
     blob: str | None = None
-    latest = date.min
-    for on_line in reversed(line):
-        latest = max(latest, dates[on_line])  # a back-dated commit enters no earlier
+    for on_line in first_parent_line(steps):
         registry = walk.registry_at(on_line)
         if registry is not None and registry.blob != blob:
             blob = registry.blob
-            timeline.append((latest, registry.config))
+            timeline.append((entered[on_line].date(), registry.config))
     return timeline
 
 

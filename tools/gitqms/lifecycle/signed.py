@@ -96,22 +96,26 @@ def signed_contents(
     return result
 
 
+def first_parent_line(steps: Sequence[Step]) -> list[str]:
+    """The commits of the last step's (the walked tip's) first-parent line, oldest first."""
+    parents = {step.commit.id: step.commit.parents for step in steps}
+    line: list[str] = []
+    commit: str | None = steps[-1].commit.id if steps else None
+    while commit is not None and commit in parents:
+        line.append(commit)
+        commit = parents[commit][0] if parents[commit] else None
+    return line[::-1]
+
+
 def entry_times(steps: Sequence[Step]) -> dict[str, datetime]:
     """commit -> when it reached the first-parent line of the last step (the walked tip): the
     date of the first commit of that line that has it, or a later date of an earlier commit
     of the line (a merge may be back-dated too, but not behind the line it extends)."""
-    if not steps:
-        return {}
     parents = {step.commit.id: step.commit.parents for step in steps}
     dates = {step.commit.id: step.commit.committer.utc for step in steps}
-    line: list[str] = []
-    commit: str | None = steps[-1].commit.id
-    while commit is not None and commit in parents:
-        line.append(commit)
-        commit = parents[commit][0] if parents[commit] else None
     entered: dict[str, datetime] = {}
     latest: datetime | None = None
-    for on_line in reversed(line):
+    for on_line in first_parent_line(steps):
         latest = dates[on_line] if latest is None else max(latest, dates[on_line])
         pending = [on_line]
         while pending:
