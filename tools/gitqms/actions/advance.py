@@ -35,10 +35,13 @@ from ..records.repository import RecordFile, Repository
 from ..rules.check import check_range
 from ..safeyaml import LoadError, decode_record_bytes, load_yaml
 from ..signatures.claims import trailer_lines
+from ..signatures.registry import Registry
 from ..signatures.verify import Walk, walk_to_sign
 from ..validation.record_checks import Context
 from ..validation.run import check_record_text
+from ..validation.schemas import validator
 from .fill import Fields, fill, wanted
+from .form import Ask, default, describe, item_fields, missing, schema_of, templated
 from .sign import Head, current_signer, head, plan_record_signatures, require_committed
 
 _CONTINUATION = re.compile(r"^([ \t]+\S|-( |$))")
@@ -53,20 +56,40 @@ class Advanced:
     meaning: str
 
 
-def advance(
-    root: Path,
-    record_id: str,
-    target: str,
-    reason: str | None,
-    now: datetime,
-    given: Fields | None = None,
-) -> Advanced:
-    """`given`: fields to set first (`--set`, `--from`), with those the policy computes, in a
-    commit of their own signed by you as their author; the state change follows it."""
+@dataclass(frozen=True)
+class Move:
+    """A move of one record, checked as far as it can be before anything is written: the
+    transition is allowed, a reason is given where it needs one, you may sign it."""
+
+    root: Path
+    start: Head
+    walk: Walk
+    registry: Registry
+    kind: Kind
+    record: str
+    path: str  # the record's file, relative to the folder the command runs in
+    text: str  # as committed
+    source: str
+    transition: Transition
+    machine: Machine
+    reason: str | None
+    signer: str  # the person who signs it
+
+    @property
+    def config(self) -> QmsConfig:
+        return self.registry.config
+
+    @property
+    def command(self) -> str:
+        return f"qms advance {self.record} --to {self.transition.target}"
+
+
+def prepare(root: Path, record_id: str, target: str, reason: str | None, now: datetime) -> Move:
+    """The move, refused now if it cannot be made whatever fields are given."""
     repo = Repository.discover(root)
-    start = base = head(repo.root)
+    start = head(repo.root)
     # the walk knows the kinds in force, which the work tree's qms.yaml may not say
-    walk, registry = walk_to_sign(repo.root, base.commit)
+    walk, registry = walk_to_sign(repo.root, start.commit)
     kind = kind_of_id(record_id)
     if kind is None or kind.is_document:
         raise _no_states(record_id, kind)
@@ -74,15 +97,13 @@ def advance(
     prefix = git.show_prefix(repo.root)
     require_committed(repo.root, [relative], record_id)
     found = [
-        c for _, k, c in git.cat_objects(repo.root, [f"{base.commit}:{prefix}{relative}"]) if k
+        c for _, k, c in git.cat_objects(repo.root, [f"{start.commit}:{prefix}{relative}"]) if k
     ]
     if not found:
         raise QmsError(f"{record_id} is not committed", hint="commit it first, then advance it")
-    old_text = _text(found[0], relative)
-    old = _data(old_text, relative)
-    source = str(old.get("state"))
-    config = registry.config
-    machine = config.lifecycles.machines.get(kind.name)
+    text = _text(found[0], relative)
+    source = str(_data(text, relative).get("state"))
+    machine = registry.config.lifecycles.machines.get(kind.name)
     if machine is None:
         raise _no_states(record_id, kind)
     transition = _transition(machine, record_id, source, target)
@@ -91,66 +112,156 @@ def advance(
             f"moving {record_id} from '{source}' to '{target}' needs a reason",
             hint=f"qms advance {record_id} --to {target} --reason 'why'",
         )
-    fields = {**computed_fields(kind, old, target, registry.config.due), **(given or {})}
-    if fields:
-        base, old_text = _filled(repo.root, base, relative, old_text, fields, target, reason)
-        old = _data(old_text, relative)
-        walk, registry = walk_to_sign(repo.root, base.commit)
-    new_text = _edit(old_text, transition, machine, reason, now)
-    _check_only_state_changed(old, _data(new_text, relative), relative)
-    # who may sign the move, before what the record lacks: no one fills in fields in vain
     signer = current_signer(repo.root, registry, now)
+    # who may sign the move, before what the record lacks: no one fills in fields in vain
+    moved = _edit(text, transition, machine, reason, now).encode("utf-8")
+    plan_record_signatures(
+        walk, start, {record_id: moved}, transition.meaning, signer, registry, state_change=True
+    )
+    return Move(
+        repo.root, start, walk, registry, kind, record_id, relative, text, source, transition,
+        machine, reason, signer.person.id,
+    )  # fmt: skip
+
+
+def proposed(move: Move, given: Fields, now: datetime) -> Fields:
+    """The fields to write: what the policy computes and the schema's defaults (you as the
+    checker, today as the day) for what the move still lacks, then what you gave."""
+    fields = {**computed_fields(move.kind, _data(move.text, move.path), move.transition.target,
+                                move.config.due), **given}  # fmt: skip
+    schema = schema_of(validator(move.kind.schema))
+    values = {"signer": move.signer, "today": now.date().isoformat()}
+    for path in missing(validator(move.kind.schema), _moved_data(move, fields, now)):
+        which = default(schema, path)
+        if which and path not in fields:
+            fields[path] = values[which]
+    return fields
+
+
+def shortfall(move: Move, fields: Fields, now: datetime) -> list[str]:
+    """Why the move cannot be made with `fields` yet; [] when it can."""
+    return _unready(move, fields, now)[0]
+
+
+def asks(move: Move, fields: Fields, now: datetime) -> list[Ask]:
+    """What the editor's form asks for: each field the move lacks without `fields`, and each
+    of `fields`, with what it holds and takes, written in with the value of `fields` (or the
+    record's own, for a list that must be completed)."""
+    schema = schema_of(validator(move.kind.schema))
+    data = _moved_data(move, {}, now)
+    requires = (*move.transition.requires, *move.machine.requires.get(move.transition.target, ()))
+    paths = missing(validator(move.kind.schema), data)
+    paths += [_asked(r.path) for r in requires if not r.met(data)]
+    paths += templated(data)
+    return [
+        Ask(path, describe(schema, path), _value(fields, data, path), item_fields(schema, path))
+        for path in dict.fromkeys([*paths, *fields])
+    ]
+
+
+def _asked(path: tuple[str, ...]) -> tuple[str, ...]:
+    """A requirement's path as the form asks it: a list as a whole ('actions[].evidence')."""
+    steps = []
+    for step in path:
+        steps.append(step.removesuffix("[]"))
+        if step.endswith("[]"):
+            break
+    return tuple(steps)
+
+
+def _value(fields: Fields, data: dict[str, Any], path: tuple[str, ...]) -> Any:
+    if path in fields:
+        return fields[path]
+    node: Any = data
+    for step in path:
+        node = node.get(step) if isinstance(node, dict) else None
+    return node if isinstance(node, list) and node else None
+
+
+def advance(
+    root: Path,
+    record_id: str,
+    target: str,
+    reason: str | None,
+    now: datetime,
+    given: Fields | None = None,
+    move: Move | None = None,
+) -> Advanced:
+    """`given`: fields to set first (`--set`, `--from`, the editor's form), with those the
+    policy computes, in a commit of their own signed by you as their author; the state change
+    follows it. `move`: as `prepare` returned it, when the caller already has it."""
+    move = move or prepare(root, record_id, target, reason, now)
+    root, start, transition = move.root, move.start, move.transition
+    base, walk, registry, old_text = start, move.walk, move.registry, move.text
+    fields = proposed(move, given or {}, now)
+    if fields:
+        base, old_text = _filled(root, base, move.path, old_text, fields, target, reason)
+        walk, registry = walk_to_sign(root, base.commit)
+    relative = move.path
+    new_text = _edit(old_text, transition, move.machine, reason, now)
+    _check_only_state_changed(_data(old_text, relative), _data(new_text, relative), relative)
+    signer = current_signer(root, registry, now)
     content = new_text.encode("utf-8")
     claims = plan_record_signatures(
         walk, base, {record_id: content}, transition.meaning, signer, registry, state_change=True
     )
-    if kind.special == SESSION and transition.target == RECORDED:
+    config = registry.config
+    if move.kind.special == SESSION and transition.target == RECORDED:
         _refuse_session(walk, record_id, _data(new_text, relative), signer.person.id, config, now)
+    _refuse_unready(move, fields, now)
 
-    _refuse_unready(repo.root, base.commit, RecordFile(kind, relative, record_id), new_text,
-                    transition, config, now)  # fmt: skip
-
-    said = (reason or "").strip() or f"{transition.meaning}: moved from {source} to {target}"
-    subject = f"{transition.meaning.capitalize()}: {record_id} {source} -> {target}"
+    said = (reason or "").strip() or f"{transition.meaning}: moved from {move.source} to {target}"
+    subject = f"{transition.meaning.capitalize()}: {record_id} {move.source} -> {target}"
     message = f"{subject}\n\n{format_trailers(trailer_lines(claims, said))}\n"
-    blob = git.hash_blob(repo.root, content)
-    tree = git.tree_with_file(repo.root, base.tree, f"{prefix}{relative}", blob)
-    new = git.commit_tree_signed(repo.root, tree, [base.commit], message)
-    report = check_range(repo.root, f"{start.commit}..{new}")
+    prefix = git.show_prefix(root)
+    blob = git.hash_blob(root, content)
+    tree = git.tree_with_file(root, base.tree, f"{prefix}{relative}", blob)
+    new = git.commit_tree_signed(root, tree, [base.commit], message)
+    report = check_range(root, f"{start.commit}..{new}")
     if report.errors:
         raise Refused(
             "the state change would not pass `qms check`, so it was not recorded:\n  "
             + "\n  ".join(f"[{v.rule}] {v.message}" for v in report.errors)
         )
     files = {f"{prefix}{relative}": content}
-    land(repo.root, start.ref, start.commit, new, files, f"qms: {subject}")
-    return Advanced(new, record_id, source, target, transition.meaning)
+    land(root, start.ref, start.commit, new, files, f"qms: {subject}")
+    return Advanced(new, record_id, move.source, target, transition.meaning)
 
 
-def _refuse_unready(
-    root: Path,
-    commit: str,
-    record: RecordFile,
-    text: str,
-    transition: Transition,
-    config: QmsConfig,
-    now: datetime,
-) -> None:
+def _moved_data(move: Move, fields: Fields, now: datetime) -> dict[str, Any]:
+    """The record as it would be after the move, with `fields` written."""
+    text = fill(move.text, fields, move.path) if fields else move.text
+    return _data(_edit(text, move.transition, move.machine, move.reason, now), move.path)
+
+
+def _unready(move: Move, fields: Fields, now: datetime) -> tuple[list[str], list[tuple[str, ...]]]:
+    """What keeps the record from the move's state with `fields` written (errors, no template
+    text, the lifecycle's requirements), in words, and the fields that would give it."""
+    text = fill(move.text, fields, move.path) if fields else move.text
+    text = _edit(text, move.transition, move.machine, move.reason, now)
+    record = RecordFile(move.kind, move.path, move.record)
+    ids = record_blobs(move.root, move.start.commit, git.show_prefix(move.root))
+    findings = check_record_text(record, text, Context(move.config, {i: i for i in ids}, now))[2]
+    target = move.transition.target
+    unmet = [r.text for r in move.transition.requires if not r.met(_data(text, move.path))]
+    blocking = [f for f in findings if f.severity == "error" or f.code == "placeholder"]
+    errors = [f"{f.message} (fix: {f.fix})" for f in blocking]
+    errors += [f"'{target}' needs '{text}'" for text in unmet]
+    names = wanted(blocking, unmet)
+    return errors, [tuple(name.split(".")) for name in names]
+
+
+def _refuse_unready(move: Move, fields: Fields, now: datetime) -> None:
     """Refuse a move to a state whose fields are not all there (no errors, no template text),
     naming the --set options that would give them."""
-    ids = record_blobs(root, commit, git.show_prefix(root))
-    findings = check_record_text(record, text, Context(config, {i: i for i in ids}, now))[2]
-    unmet = [r.text for r in transition.requires if not r.met(_data(text, record.path))]
-    blocking = [f for f in findings if f.severity == "error" or f.code == "placeholder"]
-    errors = [f"{f.location}: {f.message} (fix: {f.fix})" for f in blocking]
-    target = transition.target
-    errors += [f"{record.path}: '{target}' needs '{text}'" for text in unmet]
+    errors, paths = _unready(move, fields, now)
     if errors:
-        sets = " ".join(f"--set {name}=…" for name in wanted(blocking, unmet))
+        record, target = move.record, move.transition.target
+        sets = " ".join(f"--set {'.'.join(path)}=…" for path in paths)
         raise Refused(
-            f"{record.id} cannot move to '{target}' yet; nothing was changed:\n  "
-            + "\n  ".join(errors),
-            hint=f"give what '{target}' needs: qms advance {record.id} --to {target} {sets}"
+            f"{record} cannot move to '{target}' yet; nothing was changed:\n  "
+            + "\n  ".join(f"{move.path}: {error}" for error in errors),
+            hint=f"give what '{target}' needs: qms advance {record} --to {target} {sets}"
             if sets
             else f"fill in what '{target}' needs, then advance",
         )

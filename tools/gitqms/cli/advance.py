@@ -3,11 +3,15 @@ its lifecycle, signed, with the fields the new state needs."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
+from .. import git
 from ..actions.advance import advance as advance_record
+from ..actions.advance import prepare, proposed, shortfall
+from ..actions.editor import Edit, fill_in
 from ..actions.fill import parse_sets, read_from
 from . import completers
 from .common import printable, signing_time, start_folder
@@ -41,6 +45,12 @@ from .common import printable, signing_time, start_folder
     type=click.Path(dir_okay=False, path_type=Path),
     help="Fill in the fields of this YAML file (a mapping of fields to values).",
 )
+@click.option(
+    "--edit/--no-edit",
+    default=None,
+    help="Open your editor on what the move still needs (the default on a terminal); "
+    "--no-edit refuses instead, naming the --set options.",
+)
 @click.pass_context
 def advance(
     ctx: click.Context,
@@ -49,6 +59,7 @@ def advance(
     reason: str | None,
     sets: tuple[str, ...],
     from_file: Path | None,
+    edit: bool | None,
 ) -> None:
     """Move a record with states (CAPA, deviation, change control, training session, …) to
     another state, as a commit you sign.
@@ -59,14 +70,34 @@ def advance(
     which must pass `qms check` before the branch moves. Fields given with --set or --from,
     and those the policy computes (a deviation's investigation due day), are written first
     in a commit of their own that you sign as their author, with the Reason trailer.
-    A refusal names the --set options that would give what is missing.
+
+    On a terminal (or with --edit) a move that still lacks fields opens your editor, as
+    `git commit` does, on a form of exactly those fields, each described, with the values
+    the policy computes written in; it reopens with the errors at the top until the move can
+    be made, or is abandoned when you leave every field empty. Without a terminal (or with
+    --no-edit) a refusal names the --set options that would give what is missing.
     """
-    fields = read_from(start_folder(ctx) / from_file) if from_file else {}
+    root, now = start_folder(ctx), signing_time(ctx)
+    fields = read_from(root / from_file) if from_file else {}
     fields.update(parse_sets(sets))
-    done = advance_record(start_folder(ctx), record, target, reason, signing_time(ctx), fields)
+    move = prepare(root, record, target, reason, now)
+    if edit or (edit is None and sys.stdin.isatty() and sys.stdout.isatty()):
+        given = proposed(move, fields, now)
+        if shortfall(move, given, now):
+            fields = fill_in(move, given, now, _editor(move.root))
+    done = advance_record(root, record, target, reason, now, fields, move)
     click.echo(
         printable(
             f"{done.record}: {done.source} -> {done.target}, signed '{done.meaning}' "
             f"in commit {done.commit[:12]}"
         )
     )
+
+
+def _editor(root: Path) -> Edit:
+    command = git.editor(root)
+
+    def edit(path: Path) -> None:
+        click.edit(editor=command, filename=str(path))
+
+    return edit

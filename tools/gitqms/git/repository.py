@@ -58,6 +58,11 @@ def config_value(cwd: Path, key: str) -> str | None:
     return result.stdout.strip() or None if result.returncode == 0 else None
 
 
+def editor(cwd: Path) -> str:
+    """The editor command git would run (GIT_EDITOR, core.editor, VISUAL, EDITOR, its default)."""
+    return run(cwd, ["var", "GIT_EDITOR"]).stdout.strip()
+
+
 def set_config(cwd: Path, key: str, value: str) -> None:
     """Set a value in the repository's own config (.git/config), never the global one."""
     run(cwd, ["config", "--local", key, value])
