@@ -14,5 +14,6 @@
 - `demo`: the real `qms demo`, built once per session, and its people at their desks.
 - `browser`: a local web server, a headless Chromium, and reading a built site.
 - `edits`: editing the example records field by field.
+- `terminal`: a command on a pseudo-terminal, as typed at a desk, and a scripted `$EDITOR`.
 - `kill_switch`: a `git` that kills its caller, for the crash-consistency tests.
 """
