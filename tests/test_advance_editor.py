@@ -372,16 +372,16 @@ def test_the_editor_is_the_one_git_would_open(team: Team, tmp_path: Path, chosen
 
 
 def test_values_given_with_set_are_in_the_form(team: Team, tmp_path: Path) -> None:
-    editor = ScriptedEditor(tmp_path / "editor", opened(due="2026-02-25"))
+    editor = ScriptedEditor(tmp_path / "editor", opened(due="2026-02-22"))
     start = team.world.head()
     screen = piped(
         team,
         desk(team, GIT_EDITOR=editor.command),
-        *("--to", "investigation", "--edit", "--set", "investigation.due=2026-02-25"),
+        *("--to", "investigation", "--edit", "--set", "investigation.due=2026-02-22"),
     )
     assert screen.code == 0, screen.text
-    assert values(editor.forms[0]) == {"investigation": {"due": "2026-02-25", "method": None}}
-    assert_opened(team, start, due="2026-02-25", method="fishbone")
+    assert values(editor.forms[0]) == {"investigation": {"due": "2026-02-22", "method": None}}
+    assert_opened(team, start, due="2026-02-22", method="fishbone")
 
 
 # ---- 5. what is still not right opens the form again -------------------------------------

@@ -14,7 +14,7 @@ from .. import git
 from ..errors import QmsError, Refused
 from .advance import Move, asks, shortfall
 from .fill import Fields
-from .form import FormError, read, render, with_errors
+from .form import FormError, header, read, render, with_errors
 
 FORM = "QMS_ADVANCE_EDITMSG"
 Edit = Callable[[Path], None]  # opens the file in the editor and returns when it is closed
@@ -30,9 +30,10 @@ def fill_in(move: Move, fields: Fields, now: datetime, edit: Edit) -> Fields:
     target = move.transition.target
     where = form_file(move.root)
     asked = asks(move, fields, now)
-    text = render(
-        move.command, f"{move.record}: {move.source} -> {target} ({move.transition.meaning})", asked
+    head = header(
+        move.command, f"{move.record}: {move.source} -> {target} ({move.transition.meaning})"
     )
+    text = render(head, asked)
     while True:
         where.write_text(text, encoding="utf-8")
         edit(where)
@@ -40,7 +41,7 @@ def fill_in(move: Move, fields: Fields, now: datetime, edit: Edit) -> Fields:
         try:
             given = read(text, [ask.path for ask in asked])
         except FormError as error:
-            text = with_errors(text, [str(error)])
+            text = with_errors(text, error.problems, head)
             continue
         if given is None:
             raise Refused(
@@ -54,4 +55,4 @@ def fill_in(move: Move, fields: Fields, now: datetime, edit: Edit) -> Fields:
             errors = [error.message]
         if not errors:
             return given
-        text = with_errors(text, errors)
+        text = with_errors(text, errors, head)

@@ -158,9 +158,9 @@ def _line(text: str) -> str:
 # --- the form as text ------------------------------------------------------------------------
 
 
-def render(command: str, move: str, asks: Sequence[Ask]) -> str:
-    """The form: a header, then each field it asks for."""
-    head = [
+def header(command: str, move: str) -> list[str]:
+    """The comment lines at the top of the form: what it is for and how to give up."""
+    return [
         f"# {command}",
         f"# {move}",
         "#",
@@ -168,6 +168,10 @@ def render(command: str, move: str, asks: Sequence[Ask]) -> str:
         "# are ignored. What you write is committed as yours, with the Reason trailer, and then",
         "# the move is signed. To abandon, leave every field empty: nothing is changed.",
     ]
+
+
+def render(head: Sequence[str], asks: Sequence[Ask]) -> str:
+    """The form: its header, then each field it asks for."""
     lines = [*head, ""]
     written: set[Path] = set()
     for ask in asks:
@@ -197,22 +201,24 @@ def _field(indent: str, ask: Ask) -> list[str]:
     return [f"{indent}{name}: {json.dumps(ask.value, ensure_ascii=False)}"]
 
 
-def with_errors(text: str, errors: Sequence[str]) -> str:
-    """`text` (a form as last saved) with the `# error:` lines of the last try replaced by
-    `errors`, at the top."""
+def with_errors(text: str, errors: Sequence[str], head: Sequence[str]) -> str:
+    """`text` (the form as last saved) opened again: the errors of this try at the top, then
+    the header, then what was written, without the errors and header of the last try."""
+    ours = {*head, "#"}
     lines = text.splitlines()
-    if lines and lines[0].startswith(_ERROR):
-        while lines and lines[0].startswith(_ERROR):
-            lines.pop(0)
-        if lines and lines[0] == "#":
-            lines.pop(0)  # the line that set them apart
+    while lines and (lines[0].startswith(_ERROR) or lines[0] in ours):
+        lines.pop(0)
     lines = [line for line in lines if not line.startswith(_ERROR)]
     shown = [_ERROR + _line(error) for error in errors]
-    return "\n".join([*shown, *(["#"] if shown else []), *lines]) + "\n"
+    return "\n".join([*shown, "#", *head, *([""] if lines and lines[0] else []), *lines]) + "\n"
 
 
 class FormError(Exception):
-    """The form cannot be read as fields: what is wrong, for its `# error:` line."""
+    """The form cannot be read as fields: what is wrong, one `# error:` line each."""
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
 
 
 def read(text: str, asked: Sequence[Path]) -> Fields | None:
@@ -228,15 +234,18 @@ def read(text: str, asked: Sequence[Path]) -> Fields | None:
     if not isinstance(data, dict):
         raise FormError("the form must be fields and their values, as 'field: value'")
     fields = dict(_given(data, ()))
+    problems = []
     for path in fields:
         name = ".".join(path)
         if path[0] in _FORBIDDEN:
-            raise FormError(f"'{name}' is written by the move itself, not by the form; remove it")
-        if not any(path[: len(a)] == a for a in asked):
-            raise FormError(
+            problems.append(f"'{name}' is written by the move itself, not by the form; remove it")
+        elif not any(path[: len(a)] == a for a in asked):
+            problems.append(
                 f"'{name}' is not a field this move asks for; remove it here and change it "
                 "with `qms commit` (its own change, with its own reason)"
             )
+    if problems:
+        raise FormError(*problems)
     return fields or None
 
 
