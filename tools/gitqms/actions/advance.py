@@ -54,6 +54,7 @@ class Advanced:
     source: str
     target: str
     meaning: str
+    filled: tuple[str, ...] = ()  # the fields written before the move, dotted
 
 
 @dataclass(frozen=True)
@@ -225,7 +226,8 @@ def advance(
         )
     files = {f"{prefix}{relative}": content}
     land(root, start.ref, start.commit, new, files, f"qms: {subject}")
-    return Advanced(new, record_id, move.source, target, transition.meaning)
+    filled = tuple(".".join(path) for path in fields)
+    return Advanced(new, record_id, move.source, target, transition.meaning, filled)
 
 
 def _moved_data(move: Move, fields: Fields, now: datetime) -> dict[str, Any]:

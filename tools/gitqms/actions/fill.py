@@ -19,6 +19,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from ..errors import QmsError
 from ..safeyaml import LoadError, load_yaml
@@ -102,10 +103,22 @@ def fill(text: str, fields: Fields, where: str) -> str:
             if not isinstance(child, dict):
                 child = node[step] = CommentedMap()
             node = child
-        node[path[-1]] = value
+        node[path[-1]] = _styled(value)
     out = io.StringIO()
     yaml.dump(data, out)
     return out.getvalue()
+
+
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9:.]+(Z|[+-][0-9:]+)?)?")
+
+
+def _styled(value: Any) -> Any:
+    """Dates and date-times double-quoted, as the templates write them."""
+    return (
+        DoubleQuotedScalarString(value)
+        if isinstance(value, str) and _DAY.fullmatch(value)
+        else value
+    )
 
 
 _ASKED = (

@@ -86,6 +86,8 @@ def advance(
         if shortfall(move, given, now):
             fields = fill_in(move, given, now, _editor(move.root))
     done = advance_record(root, record, target, reason, now, fields, move)
+    if done.filled:
+        click.echo(printable(f"{done.record}: wrote {', '.join(done.filled)}, as yours"))
     click.echo(
         printable(
             f"{done.record}: {done.source} -> {done.target}, signed '{done.meaning}' "

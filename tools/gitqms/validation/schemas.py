@@ -1,8 +1,10 @@
 """JSON Schema checks, compiled once per run, with errors turned into words a QA author can act on.
 
-Schemas may carry two annotations that jsonschema ignores and we read:
+Schemas may carry annotations that jsonschema ignores and we read:
 - `x-fix`: what to write in a field that fails;
-- `x-when`: on an `if/then` branch, the rule that made its requirements apply.
+- `x-when`: on an `if/then` branch, the rule that made its requirements apply;
+- `x-default`: 'signer' or 'today', the value `qms advance` writes into the field when a move
+  needs it and it is empty (actions/form.py).
 """
 
 from __future__ import annotations
