@@ -44,3 +44,23 @@ def test_a_new_document_lists_its_optional_fields_inside_its_front_matter(team: 
     text = (team.world.repo / "sops/SOP-0001.md").read_text()
     front = text.split("\n---\n", 1)[0]
     assert "# Fields it may also hold" in front and "qms advance" not in front, front
+
+
+def test_a_new_deviation_spells_out_the_fields_inside_its_later_blocks(team: Team) -> None:
+    """Nested fields, with what each takes, so `investigation.method` or a report's deadline
+    is seen before any state asks for it; a list's item fields under '- '."""
+    team.on("2026-02-02")
+    team.qms(team.author, "new", "deviation", "--title", "Logger read late")
+    text = (team.world.repo / "deviations/DEV-2026-0001.yaml").read_text()
+    later = text.partition("# Fields for later")[2]
+    block = later.partition("\n# investigation:")[2].partition("\n# external_reporting:")[0]
+    assert "\n#   method:  # one of: 5-whys, fishbone" in block, block
+    assert "\n#   extension:\n#     due:" in block and "approved_by:" in block, block
+    reports = later.partition("\n# external_reporting:")[2].partition("\n# oos:")[0]
+    assert "\n#   - to:  # one of: sponsor" in reports and "; required" in reports, reports
+    assert "\n#     deadline:" in reports, reports
+    assert "\n#   level:  # one of: minor, major, critical; required" in later, later
+    # uncommenting a block gives YAML of the record's shape
+    uncommented = "\n".join(line[2:] for line in block.splitlines() if line.startswith("#   "))
+    shape = yaml.safe_load("investigation:\n" + uncommented)
+    assert set(shape["investigation"]) >= {"due", "method", "root_cause", "extension"}, shape

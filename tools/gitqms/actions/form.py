@@ -95,11 +95,11 @@ def node_at(schema: Mapping[str, Any], path: Path) -> Mapping[str, Any]:
     """The schema of the field at `path` (its `$ref` followed), {} when the schema says none."""
     node: Mapping[str, Any] = schema
     for step in path:
-        node = _resolved(schema, (node.get("properties") or {}).get(step) or {})
+        node = resolved(schema, (node.get("properties") or {}).get(step) or {})
     return node
 
 
-def _resolved(schema: Mapping[str, Any], node: Mapping[str, Any]) -> Mapping[str, Any]:
+def resolved(schema: Mapping[str, Any], node: Mapping[str, Any]) -> Mapping[str, Any]:
     reference = node.get("$ref")
     if isinstance(reference, str) and reference.startswith("#/$defs/"):
         target = (schema.get("$defs") or {}).get(reference.rsplit("/", 1)[1]) or {}
@@ -123,9 +123,9 @@ def _is_object(schema: Mapping[str, Any], node: Mapping[str, Any]) -> bool:
     return node.get("type") == "object" or "properties" in node
 
 
-def describe(schema: Mapping[str, Any], path: Path) -> str:
-    """What the field at `path` holds and what it takes, for one comment line."""
-    node = node_at(schema, path)
+def describe(schema: Mapping[str, Any], path: Path, node: Mapping[str, Any] | None = None) -> str:
+    """What the field at `path` (of schema `node`, when known) holds and takes, in one line."""
+    node = node_at(schema, path) if node is None else node
     parts = [str(node.get("description") or "").rstrip(".")]
     if isinstance(node.get("enum"), list):
         parts.append("one of: " + ", ".join(str(v).lower() for v in node["enum"]))
@@ -140,7 +140,7 @@ def describe(schema: Mapping[str, Any], path: Path) -> str:
 
 def item_fields(schema: Mapping[str, Any], path: Path) -> tuple[str, ...]:
     """For a list of mappings: the fields each item needs."""
-    items = _resolved(schema, node_at(schema, path).get("items") or {})
+    items = resolved(schema, node_at(schema, path).get("items") or {})
     return tuple(str(name) for name in items.get("required") or ())
 
 

@@ -9,11 +9,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..records.migration import MIGRATION_FIELD
+from .form import describe, node_at, resolved
 
+_DEPTH = 3  # fields nested deeper are not spelled out
 _NOT_WRITTEN = frozenset({MIGRATION_FIELD})  # written by a tool (qms import), never by hand
 HEADER = (
-    "# Fields for later: uncomment and fill in when the record gets there, or give them with\n"
-    "# `qms advance RECORD --to STATE --set FIELD=VALUE`.\n"
+    "# Fields for later: `qms advance RECORD --to STATE` asks for those a state needs when the\n"
+    "# record gets there (or give them with --set FIELD=VALUE); uncomment one to fill it earlier.\n"
 )
 DOCUMENT_HEADER = "# Fields it may also hold: uncomment and fill in where they apply.\n"
 
@@ -21,20 +23,45 @@ DOCUMENT_HEADER = "# Fields it may also hold: uncomment and fill in where they a
 def later_fields(
     schema: Mapping[str, Any], present: Iterable[str], *, document: bool = False
 ) -> str:
-    """Comment lines for the top-level fields of `schema` not in `present`; '' when none.
-    `document`: of a document kind, which moves by signatures, not by `qms advance`."""
+    """Comment lines for the top-level fields of `schema` not in `present`, each with the
+    fields it holds (a list's item fields under '- '); '' when none. `document`: of a document
+    kind, which moves by signatures, not by `qms advance`."""
     held = set(present)
     needed = _needed_by_state(schema)
     lines = []
-    for name, field in (schema.get("properties") or {}).items():
-        if name in held:
+    for name in schema.get("properties") or {}:
+        if name in held or name in _NOT_WRITTEN:
             continue
-        said = _said(schema, field)
-        if name in _NOT_WRITTEN:
-            continue
+        said = describe(schema, (name,))
         note = " — ".join(part for part in (said, "; ".join(needed.get(name, ()))) if part)
         lines.append(f"# {name}:" + (f"  # {_line(note)}" if note else "") + "\n")
+        lines += _inside(schema, node_at(schema, (name,)), (name,), "#   ")
     return (DOCUMENT_HEADER if document else HEADER) + "".join(lines) if lines else ""
+
+
+def _inside(
+    schema: Mapping[str, Any], node: Mapping[str, Any], path: tuple[str, ...], indent: str
+) -> list[str]:
+    """The commented lines of the fields a mapping (or each item of a list) holds."""
+    if len(path) >= _DEPTH:
+        return []
+    if node.get("type") == "array":
+        node = resolved(schema, node.get("items") or {})
+        first = f"{indent}- "
+        indent += "  "
+    else:
+        first = indent
+    lines = []
+    required = set(node.get("required") or ())
+    for number, name in enumerate(node.get("properties") or {}):
+        field = resolved(schema, (node.get("properties") or {})[name])
+        said = describe(schema, (*path, name), field)
+        said = "; ".join(part for part in (said, "required" if name in required else "") if part)
+        lead = first if number == 0 else indent
+        lines.append(f"{lead}{name}:" + (f"  # {_line(said)}" if said else "") + "\n")
+        if "properties" in field or field.get("type") == "array":
+            lines += _inside(schema, field, (*path, name), indent + "  ")
+    return lines
 
 
 def _needed_by_state(schema: Mapping[str, Any]) -> dict[str, list[str]]:
@@ -49,18 +76,6 @@ def _needed_by_state(schema: Mapping[str, Any]) -> dict[str, list[str]]:
             if isinstance(when, str) and when not in found.setdefault(name, []):
                 found[name].append(when)
     return found
-
-
-def _said(schema: Mapping[str, Any], field: Any) -> str:
-    """A field's description (or its fix), following one `$ref` into `$defs`."""
-    if not isinstance(field, Mapping):
-        return ""
-    text = field.get("description") or field.get("x-fix")
-    reference = field.get("$ref")
-    if not text and isinstance(reference, str) and reference.startswith("#/$defs/"):
-        target = (schema.get("$defs") or {}).get(reference.rsplit("/", 1)[1]) or {}
-        text = target.get("description") or target.get("x-fix")
-    return text if isinstance(text, str) else ""
 
 
 def _line(text: str) -> str:
