@@ -5,13 +5,18 @@ Refusals write nothing. Real signed history, real keys (tests/toolkit)."""
 
 from __future__ import annotations
 
+import shlex
+import sys
 from pathlib import Path
 
 import pytest
 
 from gitqms.records.document import parse_document
 from test_acknowledge import released
+from toolkit.cli import QMS
+from toolkit.process import environment
 from toolkit.team import Team, build_team
+from toolkit.terminal import on_terminal
 from toolkit.world import SOP, refused
 
 
@@ -87,3 +92,43 @@ def test_a_record_with_states_is_not_revised(team: Team) -> None:
         "C",
     )
     assert "not the ID of a controlled document" in out, out
+
+
+def test_at_a_desk_revise_asks_for_the_reason_and_the_change_control_then_opens_the_editor(
+    team: Team, tmp_path: Path
+) -> None:
+    """On a terminal: the reason is asked, the open change controls are listed and one is
+    chosen, and the new version opens in the editor git would run (issue 22, item 1)."""
+    team.on("2026-03-01")
+    script = tmp_path / "editor.py"  # a person typing a line at the top of the body
+    script.write_text(
+        "import pathlib, sys\n"
+        "path = pathlib.Path(sys.argv[1])\n"
+        "text = path.read_text()\n"
+        f"pathlib.Path({str(tmp_path / 'seen.md')!r}).write_text(text)\n"
+        "path.write_text(text.replace('\\n---\\n', '\\n---\\nRevised.\\n', 1))\n"
+    )
+    with team.world.acting(team.author):
+        env = environment()
+    command = f"{shlex.quote(sys.executable)} {shlex.quote(str(script))}"
+    env |= {"GIT_EDITOR": command, "TERM": "xterm-256color"}
+    screen = on_terminal(
+        [QMS, "-C", team.world.repo, "revise", "SOP-0001"],
+        cwd=team.world.repo,
+        env=env,
+        typed="the logger is read before opening\nCC-2026-0007\n",
+    )
+    assert screen.code == 0, screen.text
+    assert "Reason for the change" in screen.text and "Change control" in screen.text, screen.text
+    assert "version: 2" in (tmp_path / "seen.md").read_text()  # the editor got the new version
+    data = fields(team)
+    assert (data["version"], data["change_control"]) == (2, "CC-2026-0007")
+    assert data["change_reason"] == "the logger is read before opening"
+    assert "\n---\nRevised.\n" in (team.world.repo / SOP).read_text()
+
+
+def test_without_a_terminal_the_reason_is_required_and_nothing_is_written(team: Team) -> None:
+    before = (team.world.repo / SOP).read_text()
+    out = refused(team.world, team.author, "revise", "SOP-0001")
+    assert "--reason is required" in out, out
+    assert (team.world.repo / SOP).read_text() == before

@@ -121,9 +121,11 @@ def on_terminal(
     env: Mapping[str, str],
     timeout: float = 180,
     columns: int = 200,
+    typed: str = "",
 ) -> Screen:
     """`args` run as at a desk: stdin, stdout and stderr on a new pseudo-terminal of `columns`
-    columns, its controlling terminal; nothing is typed. An AssertionError with what it showed
+    columns, its controlling terminal; `typed` is typed ahead (lines the terminal holds until
+    the command reads them). An AssertionError with what it showed
     when it is still running after `timeout` seconds."""
     leader, follower = os.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
@@ -139,6 +141,8 @@ def on_terminal(
         close_fds=True,
     )
     os.close(follower)
+    if typed:
+        os.write(leader, typed.encode("utf-8"))
     chunks: list[bytes] = []
     deadline = time.monotonic() + timeout
     try:

@@ -25,8 +25,9 @@ from ..files import replace_atomic
 from ..lifecycle.status import repository_status
 from ..records.document import split_front_matter
 from ..records.kinds import kind_of_id
+from ..records.lifecycles import DEFAULTS
 from ..records.repository import Repository
-from ..safeyaml import LoadError
+from ..safeyaml import LoadError, load_fields
 from .fill import round_trip
 from .sign import require_committed
 from .template import check_before_writing
@@ -83,6 +84,33 @@ def revise(
     path = repo.root / relative
     replace_atomic(path, revised)
     return Revision(path, record_id, live.version + 1, live.version)
+
+
+_CHANGE_CONTROL = "change-control"
+
+
+def open_change_controls(root: Path) -> list[tuple[str, str, str]]:
+    """The change controls of the work tree that are not closed (ID, title, state), for the
+    person choosing the one a revision is made under; a file that cannot be read is left out
+    (`qms validate` names it)."""
+    repo = Repository.discover(root)
+    machine = DEFAULTS.get(_CHANGE_CONTROL)
+    ended = set(machine.get("closed") or ()) if isinstance(machine, dict) else set()
+    found = []
+    for record in repo.layout().records:
+        if record.kind.name != _CHANGE_CONTROL:
+            continue
+        try:
+            fields = load_fields((repo.root / record.path).read_text("utf-8"), _SHOWN) or {}
+        except (OSError, UnicodeDecodeError, LoadError):
+            continue
+        state = str(fields.get("state", ""))
+        if state not in ended:
+            found.append((record.id, str(fields.get("title", "")), state))
+    return found
+
+
+_SHOWN = frozenset({"title", "state"})
 
 
 def _committed(root: Path, relative: str) -> str:

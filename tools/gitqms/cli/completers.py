@@ -122,6 +122,12 @@ def stateful(ctx: click.Context, param: click.Parameter) -> list[tuple[str, str 
     return _records(ctx, _has_states)
 
 
+@_quiet
+def change_controls(ctx: click.Context, param: click.Parameter) -> list[tuple[str, str | None]]:
+    """Change controls, for the one a revision is made under."""
+    return _records(ctx, lambda kind: kind.name == "change-control")
+
+
 def _machine(ctx: click.Context, kind: Kind) -> dict[str, Any]:
     """A kind's state machine: qms.yaml's `lifecycles` entry, else the kind's declaration."""
     given = _section(ctx, "lifecycles").get(kind.name)
