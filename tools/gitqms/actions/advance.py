@@ -84,9 +84,29 @@ class Move:
     def command(self) -> str:
         return f"qms advance {self.record} --to {self.transition.target}"
 
+    @property
+    def independent(self) -> bool:
+        """Whether the move's signer must not have written the record's content (separation
+        of duties): then the fields it needs are given by someone else, with `qms fill`."""
+        rule = self.config.signatures.get(self.kind.name, {}).get(self.transition.meaning)
+        return rule is not None and rule.independent
 
-def prepare(root: Path, record_id: str, target: str, reason: str | None, now: datetime) -> Move:
-    """The move, refused now if it cannot be made whatever fields are given."""
+    @property
+    def fill_command(self) -> str:
+        return f"qms fill {self.record} --for {self.transition.target}"
+
+
+def prepare(
+    root: Path,
+    record_id: str,
+    target: str,
+    reason: str | None,
+    now: datetime,
+    *,
+    signing: bool = True,
+) -> Move:
+    """The move, refused now if it cannot be made whatever fields are given. `signing`: you
+    are to sign it (else you only fill in what it needs: `qms fill`)."""
     repo = Repository.discover(root)
     start = head(repo.root)
     # the walk knows the kinds in force, which the work tree's qms.yaml may not say
@@ -108,17 +128,18 @@ def prepare(root: Path, record_id: str, target: str, reason: str | None, now: da
     if machine is None:
         raise _no_states(record_id, kind)
     transition = _transition(machine, record_id, source, target)
-    if transition.reason and not (reason and reason.strip()):
+    if signing and transition.reason and not (reason and reason.strip()):
         raise QmsError(
             f"moving {record_id} from '{source}' to '{target}' needs a reason",
             hint=f"qms advance {record_id} --to {target} --reason 'why'",
         )
     signer = current_signer(repo.root, registry, now)
-    # who may sign the move, before what the record lacks: no one fills in fields in vain
-    moved = _edit(text, transition, machine, reason, now).encode("utf-8")
-    plan_record_signatures(
-        walk, start, {record_id: moved}, transition.meaning, signer, registry, state_change=True
-    )
+    if signing:  # who may sign the move, before what the record lacks: no one fills in vain
+        moved = _edit(text, transition, machine, reason, now).encode("utf-8")
+        plan_record_signatures(
+            walk, start, {record_id: moved}, transition.meaning, signer, registry,
+            state_change=True,
+        )  # fmt: skip
     return Move(
         repo.root, start, walk, registry, kind, record_id, relative, text, source, transition,
         machine, reason, signer.person.id,
@@ -194,7 +215,9 @@ def advance(
     move = move or prepare(root, record_id, target, reason, now)
     root, start, transition = move.root, move.start, move.transition
     base, walk, registry, old_text = start, move.walk, move.registry, move.text
-    fields = proposed(move, given or {}, now)
+    if given and move.independent:
+        raise _not_yours(move, given)
+    fields = {} if move.independent else proposed(move, given or {}, now)
     if fields:
         base, old_text = _filled(root, base, move.path, old_text, fields, target, reason)
         walk, registry = walk_to_sign(root, base.commit)
@@ -230,6 +253,54 @@ def advance(
     return Advanced(new, record_id, move.source, target, transition.meaning, filled)
 
 
+def _not_yours(move: Move, given: Fields) -> Refused:
+    names = ", ".join(".".join(path) for path in given)
+    target, meaning = move.transition.target, move.transition.meaning
+    return Refused(
+        f"{move.record}: '{target}' is signed '{meaning}' by someone who did not write what it "
+        f"signs (separation of duties), so its signer cannot also give {names}; nothing was "
+        "changed",
+        hint=f"the person doing the work gives them: {move.fill_command} --set FIELD=VALUE … "
+        f"(or its form); then `{move.command}`",
+    )
+
+
+@dataclass(frozen=True)
+class Filled:
+    commit: str
+    record: str
+    fields: tuple[str, ...]  # dotted
+    still: tuple[str, ...]  # what the move still lacks, in words
+
+
+def fill_for(move: Move, given: Fields, now: datetime) -> Filled:
+    """`given` (with what the policy computes) written into the record as one commit of its
+    own, signed by you as its author with the Reason trailer, without moving it: the fields a
+    move signed by someone else needs. Refused if the commit would not pass `qms check`."""
+    fields = proposed(move, given, now)
+    if not fields:
+        raise QmsError(
+            f"nothing to fill in for '{move.transition.target}'",
+            hint=f"give fields: {move.fill_command} --set FIELD=VALUE …",
+        )
+    root, start = move.root, move.start
+    filled, text = _filled(
+        root, start, move.path, move.text, fields, move.transition.target, move.reason
+    )
+    report = check_range(root, f"{start.commit}..{filled.commit}")
+    if report.errors:
+        raise Refused(
+            "the fields would not pass `qms check`, so they were not written:\n  "
+            + "\n  ".join(f"[{v.rule}] {v.message}" for v in report.errors)
+        )
+    prefix = git.show_prefix(root)
+    record = move.record
+    land(root, start.ref, start.commit, filled.commit, {f"{prefix}{move.path}": text.encode()},
+         f"qms: fields of {record} for '{move.transition.target}'")  # fmt: skip
+    names = tuple(".".join(path) for path in fields)
+    return Filled(filled.commit, record, names, tuple(shortfall(move, fields, now)))
+
+
 def _moved_data(move: Move, fields: Fields, now: datetime) -> dict[str, Any]:
     """The record as it would be after the move, with `fields` written."""
     text = fill(move.text, fields, move.path) if fields else move.text
@@ -260,12 +331,18 @@ def _refuse_unready(move: Move, fields: Fields, now: datetime) -> None:
     if errors:
         record, target = move.record, move.transition.target
         sets = " ".join(f"--set {'.'.join(path)}=…" for path in paths)
+        give = move.fill_command if move.independent else move.command
+        hint = (
+            f"give what '{target}' needs: {give} {sets}"
+            if sets
+            else (f"fill in what '{target}' needs, then advance")
+        )
+        if move.independent and sets:
+            hint += f" (by the person doing the work), then `{move.command}`"
         raise Refused(
             f"{record} cannot move to '{target}' yet; nothing was changed:\n  "
             + "\n  ".join(f"{move.path}: {error}" for error in errors),
-            hint=f"give what '{target}' needs: qms advance {record} --to {target} {sets}"
-            if sets
-            else f"fill in what '{target}' needs, then advance",
+            hint=hint,
         )
 
 

@@ -12,13 +12,20 @@ import contextlib
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import Any
 
-from .. import git
+from .. import clock, git
 from ..errors import QmsError, Refused
+from ..lifecycle.status import repository_status
+from ..records.document import parse_document
+from ..records.kinds import kind_of_id
 from ..records.repository import Repository
 from ..rules.reason import controlled, reasons, with_reason
+from ..rules.record_rules import sop_rules, state_rules
+from ..safeyaml import LoadError
 from ..validation.run import require_config, validate
 
 PRIVATE_INDEX = "qms-commit.index"
@@ -143,12 +150,62 @@ def _check_files(repo: Repository, top: Path, needing: list[str], private: Path)
         )
     result = validate(repo, files) if files else None
     errors = [f for f in result.findings if f.severity == "error"] if result else []
+    if not errors:
+        _held_to_rules(repo, top, needing)
     if errors:
         shown = "\n  ".join(f"{f.location}: {f.message} [{f.code}]" for f in errors[:10])
         raise Refused(
             f"the files to commit do not validate; nothing was committed:\n  {shown}",
             hint="correct them (qms validate PATH shows every finding), then commit again",
         )
+
+
+def _held_to_rules(repo: Repository, top: Path, needing: list[str]) -> None:
+    """What the gate would refuse in a record's change, refused before the commit: an approved
+    document version edited without raising its version, a record's state set by hand."""
+    records = {}
+    for path in needing:
+        kind = kind_of_id(PurePosixPath(path).stem)
+        if kind is not None and (top / path).is_file():
+            records[PurePosixPath(path).stem] = (path, kind)
+    if not records:
+        return
+    config = require_config(repo)
+    documents = [record for record, (_, kind) in records.items() if kind.is_document]
+    status = repository_status(repo.root, clock.today(), documents) if documents else None
+    released = {
+        r.id: {v.version: v.content for v in r.document.versions}
+        for r in (status.records if status else [])
+        if r.document is not None
+    }
+    old = {name: content for name, kind, content in git.cat_objects(
+        top, [f"HEAD:{path}" for path, _ in records.values()]) if kind == "blob"}  # fmt: skip
+    breaches = []
+    for record, (path, kind) in records.items():
+        content = (top / path).read_bytes()
+        new = _data(path, content, kind.suffix == ".md")
+        if new is None:
+            continue  # validation has spoken
+        if kind.is_document:
+            breaches += list(sop_rules(record, new, content, released.get(record, {})))
+        else:
+            before = old.get(f"HEAD:{path}")
+            was = _data(path, before, kind.suffix == ".md") if before is not None else None
+            breaches += list(state_rules(record, was, new, config, []))
+    if breaches:
+        shown = "\n  ".join(f"{b.message} [{b.rule}]\n    fix: {b.fix}" for b in breaches[:10])
+        raise Refused(
+            f"`qms check` would refuse this change; nothing was committed:\n  {shown}",
+            hint="a new version starts with `qms revise DOC`; a record moves with `qms advance`",
+        )
+
+
+def _data(path: str, content: bytes, markdown: bool) -> dict[str, Any] | None:
+    try:
+        data = parse_document(path, content.decode("utf-8"), markdown=markdown).data
+    except (LoadError, UnicodeDecodeError):
+        return None
+    return dict(data) if isinstance(data, Mapping) else None
 
 
 def _restore(index: Path, before: bytes | None) -> None:

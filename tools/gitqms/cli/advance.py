@@ -10,7 +10,7 @@ import click
 
 from .. import git
 from ..actions.advance import advance as advance_record
-from ..actions.advance import prepare, proposed, shortfall
+from ..actions.advance import fill_for, prepare, proposed, shortfall
 from ..actions.editor import Edit, fill_in
 from ..actions.fill import parse_sets, read_from
 from . import completers
@@ -81,7 +81,7 @@ def advance(
     fields = read_from(root / from_file) if from_file else {}
     fields.update(parse_sets(sets))
     move = prepare(root, record, target, reason, now)
-    if edit or (edit is None and sys.stdin.isatty() and sys.stdout.isatty()):
+    if not move.independent and _at_desk(edit):
         given = proposed(move, fields, now)
         if shortfall(move, given, now):
             fields = fill_in(move, given, now, _editor(move.root))
@@ -94,6 +94,73 @@ def advance(
             f"in commit {done.commit[:12]}"
         )
     )
+
+
+@click.command()
+@click.argument("record", metavar="RECORD", shell_complete=completers.stateful)
+@click.option(
+    "--for",
+    "target",
+    required=True,
+    shell_complete=completers.states,
+    help="The state whose fields to give.",
+)
+@click.option("--reason", help="Why; recorded in the Reason trailer.")
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="FIELD=VALUE",
+    help="A field to give (dotted for nested ones; JSON for numbers, true/false and lists); "
+    "repeat for more.",
+)
+@click.option(
+    "--from",
+    "from_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Give the fields of this YAML file (a mapping of fields to values).",
+)
+@click.option(
+    "--edit/--no-edit",
+    default=None,
+    help="Open your editor on what the state still needs (the default on a terminal).",
+)
+@click.pass_context
+def fill(
+    ctx: click.Context,
+    record: str,
+    target: str,
+    reason: str | None,
+    sets: tuple[str, ...],
+    from_file: Path | None,
+    edit: bool | None,
+) -> None:
+    """Give the fields a record needs for a state, without moving it: for a move that someone
+    else signs (an approval, whose signer must not have written what it signs), the person
+    doing the work gives them here, then the signer runs `qms advance`.
+
+    The fields are written in one commit of their own that you sign as their author, with the
+    Reason trailer, after `qms check` passes on it. On a terminal (or with --edit), without
+    --set or --from, it opens the same form as `qms advance`.
+    """
+    root, now = start_folder(ctx), signing_time(ctx)
+    fields = read_from(root / from_file) if from_file else {}
+    fields.update(parse_sets(sets))
+    move = prepare(root, record, target, reason, now, signing=False)
+    if not fields and _at_desk(edit):
+        fields = fill_in(move, proposed(move, {}, now), now, _editor(move.root))
+    done = fill_for(move, fields, now)
+    wrote = ", ".join(done.fields)
+    click.echo(printable(f"{done.record}: wrote {wrote}, as yours, in commit {done.commit[:12]}"))
+    if done.still:
+        click.echo(printable(f"'{target}' still needs:\n  " + "\n  ".join(done.still)))
+    else:
+        click.echo(printable(f"next: {move.command} (by whoever signs it)"))
+
+
+def _at_desk(edit: bool | None) -> bool:
+    """--edit, or a terminal without --no-edit."""
+    return bool(edit) or (edit is None and sys.stdin.isatty() and sys.stdout.isatty())
 
 
 def _editor(root: Path) -> Edit:

@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "approve": "signing:approve",
     "acknowledge": "signing:acknowledge",
     "advance": "advance:advance",
+    "fill": "advance:fill",
     "status": "status:status",
     "due": "due:due",
     "inbox": "inbox:inbox_command",
@@ -55,7 +56,7 @@ COMMANDS: dict[str, str] = {
 
 # `qms --help` lists the commands by who uses them; every command is in exactly one group.
 GROUPS: dict[str, tuple[str, ...]] = {
-    "Authoring": ("new", "revise", "validate", "list", "advance", "commit", "import"),
+    "Authoring": ("new", "revise", "validate", "list", "advance", "fill", "commit", "import"),
     "Signing": ("inbox", "sign", "review", "approve", "acknowledge"),
     "Review and audit": (
         "status",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -70,7 +71,8 @@ def revise(
     click.echo(
         printable(
             f"next: edit the text, then `qms commit -m '{done.record} v{done.version}' "
-            f"--reason '…' {done.path.name}`, then `qms review` and `qms approve`"
+            f"--reason '…' {os.path.relpath(done.path, root)}`, then `qms review` and "
+            "`qms approve`"
         )
     )
 

@@ -47,6 +47,7 @@ from .repository import (
 from .revisions import (
     Boundaries,
     all_refs,
+    changed_paths,
     commit_refs,
     commits_changing,
     commits_off,
@@ -115,6 +116,7 @@ __all__ = [
     "bundle_heads",
     "bundle_problem",
     "cat_objects",
+    "changed_paths",
     "checkout_from_bundle",
     "clone_mirror_problem",
     "commit_paths",

@@ -76,6 +76,12 @@ def merge_base(cwd: Path, first: str, second: str) -> str | None:
     return result.stdout.strip() or None if result.returncode == 0 else None
 
 
+def changed_paths(cwd: Path, base: str, tip: str) -> list[str]:
+    """The paths (from the top of the work tree) that differ between two commits."""
+    output = run(cwd, ["diff", "--name-only", "--no-renames", "--no-ext-diff", "-z", base, tip])
+    return nul_split(output.stdout)
+
+
 def is_ancestor(cwd: Path, ancestor: str, descendant: str) -> bool:
     result = run(cwd, ["merge-base", "--is-ancestor", ancestor, descendant], check=False)
     if result.returncode not in (0, 1):

@@ -12,8 +12,10 @@ Three parts:
   person owns, overdue or within the horizon;
 - *training*: the person's rows of the training matrix not yet trained.
 
-A branch whose tip is an ancestor of HEAD is merged and left out; on an unmerged branch, an
-item that HEAD lists already (same record, same content or state) is listed once, on HEAD.
+A branch whose tip is an ancestor of HEAD is merged and left out; on an unmerged branch, only
+the records the branch changed since it left HEAD's line count (the others are HEAD's as they
+were when it started), and an item that HEAD lists already (same record, same content or
+state) is listed once, on HEAD.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .. import git
@@ -101,14 +103,25 @@ def inbox(root: Path, on: date, person_id: str | None = None, days: int = 30) ->
         branch_walk = walk_history(root, [tip])
         branch_config = trusted_registry(branch_walk, tip, "its signatures cannot be judged")
         branch_state = snapshot(root, branch_walk, tip, on)
+        changed = _changed_records(root, commit, tip)
         for item in waiting_for(
             person, branch_config.config, branch_walk, tip, branch_state, ", ".join(names)
         ):
-            if (item.record, item.meaning, item.target, item.key) not in seen:
+            key = (item.record, item.meaning, item.target, item.key)
+            if item.record in changed and key not in seen:
                 waiting.append(item)
     mine = [item for item in state.due if item.owner == person.id]
     rows = [row for row in matrix.rows if row.person == person.id and row.status != TRAINED]
     return Inbox(person, on, commit, waiting, within(mine, on, days), rows)
+
+
+def _changed_records(root: Path, head: str, tip: str) -> set[str]:
+    """The IDs of the records a branch changed since it left `head`'s line: what it brings is
+    what waits there; the rest is main's as it was when the branch started."""
+    base = git.merge_base(root, head, tip)
+    if base is None:
+        return set()
+    return {PurePosixPath(path).stem for path in git.changed_paths(root, base, tip)}
 
 
 def _person(root: Path, config: QmsConfig, person_id: str | None) -> Person:
