@@ -14,5 +14,7 @@
 - `demo`: the real `qms demo`, built once per session, and its people at their desks.
 - `browser`: a local web server, a headless Chromium, and reading a built site.
 - `edits`: editing the example records field by field.
+- `walk`: a QA team walking records through their lives on the command line, collecting
+  findings (`Walk`, `team`).
 - `kill_switch`: a `git` that kills its caller, for the crash-consistency tests.
 """
