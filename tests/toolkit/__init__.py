@@ -15,5 +15,7 @@
 - `browser`: a local web server, a headless Chromium, and reading a built site.
 - `edits`: editing the example records field by field.
 - `terminal`: a command on a pseudo-terminal, as typed at a desk, and a scripted `$EDITOR`.
+- `walk`: a QA team walking records through their lives on the command line, collecting
+  findings (`Walk`, `team`).
 - `kill_switch`: a `git` that kills its caller, for the crash-consistency tests.
 """
