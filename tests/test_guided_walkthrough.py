@@ -25,7 +25,7 @@ from pathlib import Path
 import yaml
 
 from toolkit.process import git
-from toolkit.walk import Walk, set_fields, team
+from toolkit.walk import Walk, team
 
 # --- a deviation from report to closure -------------------------------------------------------
 
@@ -142,7 +142,7 @@ def test_a_deviation_from_report_to_closure_with_its_linked_capa(tmp_path: Path)
         DEV,
         "capa-decided",
         INVESTIGATION,
-        by_hand=("m.okafor", DEV_FILE, set_fields(INVESTIGATION)),
+        filled_by="m.okafor",
     )
     analysis = (CAPA, "main", "root-cause")
     walk.expect_waiting(
@@ -249,7 +249,7 @@ def test_the_linked_capa_from_initiation_to_closure(tmp_path: Path) -> None:
         CAPA,
         "effectiveness-check",
         {"actions": done},
-        by_hand=("l.santos", CAPA_FILE, set_fields({f"actions.0.{k}": v for k, v in DONE.items()})),
+        filled_by="l.santos",
     )
     due = walk.inbox("l.santos", "2026-04-10")["due"]
     assert [d for d in due if d["record"] == CAPA] == [], due  # the action is done
@@ -424,9 +424,7 @@ def test_an_sop_from_revision_to_effective_under_a_change_control(tmp_path: Path
 
     walk.on("2026-03-06")  # QA approves the change control on main, then releases v2
     walk.git("a.weber", "switch", "-q", "main")
-    walk.advance(
-        "a.weber", CC, "approved", RELEASE, by_hand=("m.okafor", CC_FILE, set_fields(RELEASE))
-    )
+    walk.advance("a.weber", CC, "approved", RELEASE, filled_by="m.okafor")
     implement = (CC, "main", "implemented")
     walk.expect_waiting(
         "the change control approved",

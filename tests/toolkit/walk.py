@@ -12,11 +12,9 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from .cli import qms_command
 from .people import ORG, Person, ssh_person
@@ -163,58 +161,38 @@ class Walk:
         to: str,
         sets: Mapping[str, object] | None = None,
         *,
-        by_hand: tuple[str, str, Callable[[dict[str, Any]], None]] | None = None,
+        filled_by: str | None = None,
     ) -> None:
-        """`qms advance RECORD --to STATE --set FIELD=VALUE…` by `who`, then `qms check`. If it
-        is refused, that is a finding; `by_hand` (who, file, edit) is then the way left: that
-        person writes the fields into the YAML file by hand and commits it, and `who` moves
-        the record without --set."""
+        """`qms advance RECORD --to STATE --set FIELD=VALUE…` by `who`, then `qms check`. With
+        `filled_by`, the move is one whose signer must not write what it signs: that person
+        gives the fields with `qms fill RECORD --for STATE --set …` first, and `who` moves it
+        without --set. A refusal is a finding."""
         step = f"{record} -> {to}"
         args = [
             f"--set={k}={v if isinstance(v, str) else json.dumps(v)}"
             for k, v in (sets or {}).items()
         ]
+        if filled_by is not None:
+            result = self.qms(filled_by, "fill", record, "--for", to, *args, ok=False)
+            if result.returncode != 0:
+                self.finding(
+                    f"{step}: `qms fill {record} --for {to}` as {filled_by} was refused "
+                    f"(exit {result.returncode}): {result.stderr.strip()}"
+                )
+                return
+            self.check(f"{step} (fields given by {filled_by})")
+            args = []
         result = self.qms(who, "advance", record, "--to", to, *args, ok=False)
-        if result.returncode == 0:
-            self.check(step)
+        if result.returncode != 0:
+            self.finding(
+                f"{step}: `qms advance {record} --to {to}` as {who} was refused "
+                f"(exit {result.returncode}): {result.stderr.strip()}"
+            )
             return
-        given = " ".join(f"--set {k}=…" for k in sets or {})
-        self.finding(
-            f"{step}: `qms advance {record} --to {to} {given}` as {who} was refused "
-            f"(exit {result.returncode}): {result.stderr.strip()}"
-        )
-        assert by_hand, f"no way left to take {record} to {to}"
-        author, path, edit = by_hand
-        data = yaml.safe_load((self.repo / path).read_text(encoding="utf-8"))
-        edit(data)
-        text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=1000)
-        (self.repo / path).write_text(text, encoding="utf-8")
-        self.commit(author, f"{record}: fields for {to}", f"what '{to}' needs", path)
-        self.check(f"{step} (fields written by hand)")
-        self.qms(who, "advance", record, "--to", to)
         self.check(step)
 
     def assert_no_findings(self) -> None:
         assert not self.findings, "findings:\n- " + "\n- ".join(self.findings)
-
-
-def set_fields(values: Mapping[str, object]) -> Callable[[dict[str, Any]], None]:
-    """An edit of a record's data: dotted fields (a number for a list item) set to values."""
-
-    def edit(data: dict[str, Any]) -> None:
-        for dotted, value in values.items():
-            *parents, last = dotted.split(".")
-            target: Any = data
-            for part in parents:
-                target = (
-                    target[int(part)] if isinstance(target, list) else target.setdefault(part, {})
-                )
-            if isinstance(target, list):
-                target[int(last)] = value
-            else:
-                target[last] = value
-
-    return edit
 
 
 def team(base: Path) -> Walk:

@@ -170,16 +170,20 @@ def _held_to_rules(repo: Repository, top: Path, needing: list[str]) -> None:
             records[PurePosixPath(path).stem] = (path, kind)
     if not records:
         return
+    old = {name: content for name, kind, content in git.cat_objects(
+        top, [f"HEAD:{path}" for path, _ in records.values()]) if kind == "blob"}  # fmt: skip
     config = require_config(repo)
-    documents = [record for record, (_, kind) in records.items() if kind.is_document]
+    documents = [  # committed before: a new one has no approved version to keep
+        record
+        for record, (path, kind) in records.items()
+        if kind.is_document and f"HEAD:{path}" in old
+    ]
     status = repository_status(repo.root, clock.today(), documents) if documents else None
     released = {
         r.id: {v.version: v.content for v in r.document.versions}
         for r in (status.records if status else [])
         if r.document is not None
     }
-    old = {name: content for name, kind, content in git.cat_objects(
-        top, [f"HEAD:{path}" for path, _ in records.values()]) if kind == "blob"}  # fmt: skip
     breaches = []
     for record, (path, kind) in records.items():
         content = (top / path).read_bytes()
