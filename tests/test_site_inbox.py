@@ -116,7 +116,7 @@ def parsed(site: Path, path: str) -> _Page:
 def text_of(site: Path, path: str) -> str:
     """The page's main text, tags dropped (and the space they leave before punctuation)."""
     said = html.unescape(visible_text(article((site / path).read_text(encoding="utf-8"))))
-    return re.sub(r" ([,.:;])", r"\1", said)
+    return re.sub(r" ([,.:;)])", r"\1", said).replace("( ", "(")
 
 
 def listed(found: dict[str, Any]) -> dict[str, list[list[str]]]:
@@ -147,6 +147,20 @@ def listed(found: dict[str, Any]) -> dict[str, list[list[str]]]:
             for r in found["training"]
         ],
     }
+
+
+def controlled(found: dict[str, Any], branch: str = "main") -> dict[str, Any]:
+    """`qms inbox`'s JSON as the controlled site must show it: the signatures on `branch` only
+    (the commit it publishes), and of those not the reviews and approvals of document drafts
+    (no "target"), which it counts as `on_drafts`."""
+    here = [s for s in found["signatures"] if s["branch"] == branch]
+    kept = [s for s in here if "target" in s]
+    return {**found, "signatures": kept, "on_drafts": len(here) - len(kept)}
+
+
+def on_branch(found: dict[str, Any], branch: str = "main") -> dict[str, Any]:
+    """`qms inbox`'s JSON with the signatures on `branch` only (a drafts preview's content)."""
+    return {**found, "signatures": [s for s in found["signatures"] if s["branch"] == branch]}
 
 
 def shown(page: _Page) -> dict[str, list[list[str]]]:
@@ -181,15 +195,25 @@ def test_every_page_lists_exactly_what_qms_inbox_lists(
     demo: Demo, inboxes: dict[str, dict[str, Any]]
 ) -> None:
     totals = dict.fromkeys(SECTIONS, 0)
+    drafts = 0
     for person, found in inboxes.items():
         assert found["date"] == demo.today.isoformat()
         assert {s["branch"] for s in found["signatures"]} <= {"main"}  # the demo has no other
         page = parsed(demo.site, f"inbox/{person}.html")
-        assert shown(page) == listed(found), person
-        for section, rows in listed(found).items():
+        site = controlled(found)
+        assert shown(page) == listed(site), person
+        said = text_of(demo.site, f"inbox/{person}.html")
+        counted = (
+            "Reviews and approvals of document drafts, which this site does not publish: "
+            f"{site['on_drafts']} more (qms inbox --person {person} names them)"
+        )
+        assert (counted in said) == (site["on_drafts"] > 0), person
+        for section, rows in listed(site).items():
             totals[section] += len(rows)
+        drafts += site["on_drafts"]
     # the comparison is not vacuous: the demo's people have items of every sort
     assert all(count >= 3 for count in totals.values()), totals
+    assert drafts >= 5  # SOP-0001 v4 in review, the new SOP-0013 drafted
     assert any(d["overdue"] for f in inboxes.values() for d in f["due"])
     assert any(r["status"] == "overdue" for f in inboxes.values() for r in f["training"])
 
@@ -201,8 +225,10 @@ def test_the_index_counts_agree_with_qms_inbox(
     for row, (person, found) in zip(rows, inboxes.items(), strict=True):
         assert f"({person})" in row[0]
         overdue = "overdue" if found["overdue"] else ""
+        site = controlled(found)
+        more = f" and {site['on_drafts']} on drafts" if site["on_drafts"] else ""
         assert row[2:] == [
-            str(len(found["signatures"])),
+            f"{len(site['signatures'])}{more}",
             f"{overdue}{found['overdue']}",
             str(sum(not d["overdue"] for d in found["due"])),
             str(sum(r["status"] == "due" for r in found["training"])),
@@ -226,18 +252,16 @@ def test_the_pages_say_what_they_cover_and_link_where_the_site_has_a_page(
         rows, links = page.tables.get(section, []), page.hrefs.get(section, [])
         assert rows, section
         for row, cells in zip(rows, links, strict=True):
-            if row[0 if section == SECTIONS[0] else 1] == "SOP-0013":
-                continue  # a draft: no page, no title (below)
             assert cells[0 if section == SECTIONS[0] else 1], (section, row)
     for href in set(page.links):
         target = (demo.site / "inbox" / href.split("#")[0]).resolve()
         assert target.is_file(), href
-    # SOP-0013 is a draft on main: it waits for a review, but its wording is not published
-    [draft] = [r for r in page.tables[SECTIONS[0]] if r[0] == "SOP-0013"]
-    assert draft[1] == "not published"
+    # SOP-0013 is a draft on main: it waits for a review, but the site does not name it
+    assert "SOP-0013" in {s["record"] for s in inboxes["l.santos"]["signatures"]}
     title = yaml.safe_load(git(demo.repo, "show", "HEAD:sops/SOP-0013.md").split("---")[1])
     for person in inboxes:
-        assert title["title"] not in text_of(demo.site, f"inbox/{person}.html")
+        said = text_of(demo.site, f"inbox/{person}.html")
+        assert "SOP-0013" not in said and title["title"] not in said, person
 
 
 def test_the_dashboard_and_the_training_page_link_people_to_their_inbox(demo: Demo) -> None:
@@ -286,6 +310,7 @@ def changed(tmp_path_factory: pytest.TempPathFactory, demo: Demo) -> Demo:
     commit_as(santos, repo, later, {"sops/SOP-0014.md": sop}, "drill\n\nReason: new SOP\n")
     git(repo, "switch", "-q", "main")
     build_site(repo, copy.site, "--date", copy.today.isoformat())
+    build_site(repo, copy.folder / "preview", "--date", copy.today.isoformat(), "--drafts")
     return copy
 
 
@@ -303,11 +328,24 @@ def test_a_draft_on_a_branch_not_merged_is_in_qms_inbox_but_not_on_the_site(
     day = changed.today.isoformat()
     found = inbox_json(changed.repo, "m.okafor", day)
     assert ("SOP-0014", "spill-drill") in {(s["record"], s["branch"]) for s in found["signatures"]}
-    on_main = {**found, "signatures": [s for s in found["signatures"] if s["branch"] == "main"]}
-    page = parsed(changed.site, "inbox/m.okafor.html")
-    assert shown(page) == listed(on_main)
-    assert "SOP-0014" not in text_of(changed.site, "inbox/m.okafor.html")
-    assert "spill drill" not in text_of(changed.site, "inbox/m.okafor.html")
+    for site in (changed.site, changed.folder / "preview"):
+        page = parsed(site, "inbox/m.okafor.html")
+        expected = on_branch(found) if site.name == "preview" else controlled(found)
+        assert shown(page) == listed(expected), site
+        assert "SOP-0014" not in text_of(site, "inbox/m.okafor.html")
+        assert "spill drill" not in text_of(site, "inbox/m.okafor.html")
+
+
+def test_a_drafts_preview_lists_the_reviews_and_approvals_of_drafts(changed: Demo) -> None:
+    preview = changed.folder / "preview"
+    day = changed.today.isoformat()
+    for person in ("a.weber", "m.okafor", "p.rossi"):
+        found = on_branch(inbox_json(changed.repo, person, day))
+        assert [s for s in found["signatures"] if "target" not in s], person
+        assert shown(parsed(preview, f"inbox/{person}.html")) == listed(found), person
+        assert "on drafts" not in text_of(preview, f"inbox/{person}.html")
+    rows = parsed(preview, "inbox/m.okafor.html").tables[SECTIONS[0]]
+    assert ["SOP-0013", "Gene therapy vector spill response"] in [r[:2] for r in rows]
 
 
 def test_the_site_day_is_the_one_clock(changed: Demo) -> None:
@@ -316,8 +354,7 @@ def test_the_site_day_is_the_one_clock(changed: Demo) -> None:
     site = changed.folder / "site-later"
     build_site(changed.repo, site, "--date", later)
     for person in ("j.lindqvist", "p.rossi", "h.nakamura"):
-        found = inbox_json(changed.repo, person, later)
-        found["signatures"] = [s for s in found["signatures"] if s["branch"] == "main"]
+        found = controlled(inbox_json(changed.repo, person, later))
         assert shown(parsed(site, f"inbox/{person}.html")) == listed(found), person
         assert f"As of {later}," in text_of(site, f"inbox/{person}.html")
 

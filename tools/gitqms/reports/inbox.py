@@ -51,7 +51,9 @@ class Waiting:
     record: str
     branch: str
     meaning: str
-    target: str | None  # a record's state it can move to; None for a document's approval
+    # a record's state it can move to; None for an approval of a document's draft or of its
+    # version in review (a document's only signatures that wait)
+    target: str | None
     why: str
     key: str = ""  # what makes it the same item on two branches (content or state)
 
@@ -105,6 +107,14 @@ class Inbox:
     due: list[Due]
     training: list[Row]
     within: int = SOON_DAYS  # the due items are those overdue or due within this many days
+    on_drafts: int = 0  # signatures on document drafts left out (`without_drafts`)
+
+    def without_drafts(self) -> Inbox:
+        """This inbox without the reviews and approvals of document drafts and versions in
+        review (counted in `on_drafts`): what the controlled site, which publishes no draft,
+        may show."""
+        kept = [item for item in self.signatures if item.target is not None]
+        return replace(self, signatures=kept, on_drafts=len(self.signatures) - len(kept))
 
     @property
     def overdue(self) -> int:

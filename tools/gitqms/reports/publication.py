@@ -63,7 +63,8 @@ class Publication:
     kinds: KindSet = field(default_factory=active_kinds)
     training: Matrix | None = None  # who is trained on which version in force, on `on`
     audiences: Mapping[str, str] = field(default_factory=dict)  # training audience -> who
-    # person ID -> what waits for them at the published commit (that commit only, no branch)
+    # person ID -> what waits for them at the published commit (that commit only, no branch;
+    # signatures on document drafts only in a drafts preview)
     inboxes: Mapping[str, Inbox] = field(default_factory=dict)
 
     def of_kind(self, kind: str) -> list[RecordEntry]:
@@ -143,7 +144,10 @@ def publication(
         kinds=config.kinds,
         training=matrix,
         audiences=dict(config.audiences),
-        inboxes=everyone(config, walk, shot, matrix, commit[:12]),
+        inboxes={
+            person: found if drafts else found.without_drafts()  # no draft on the site
+            for person, found in everyone(config, walk, shot, matrix, commit[:12]).items()
+        },
     )
 
 

@@ -3,8 +3,9 @@ items overdue or due soon, their training not yet done) and an index with the co
 
 The inboxes are `qms inbox`'s (reports/inbox.py), worked out once for everyone at the published
 commit on the site's day. The site sees that commit only: branches not merged yet are not
-published, so the pages say so and send readers to `qms inbox` for them. Titles are shown only
-where the site publishes them already (a draft's title is not), and every value is escaped.
+published, so the pages say so and send readers to `qms inbox` for them. Nor does the controlled
+site publish drafts: the reviews and approvals of document drafts are counted, not named (a
+drafts preview lists them). Titles are those the site publishes; every value is escaped.
 """
 
 from __future__ import annotations
@@ -58,15 +59,26 @@ def inbox_pages(publication: Publication) -> list[PageSpec]:
 
 def _scope(publication: Publication, days: int) -> str:
     """What the pages cover, and what they cannot know."""
+    signatures = (
+        "reviews and approvals of documents, moves of records"
+        if publication.drafts
+        else "moves of records; reviews and approvals of drafts are counted, not named, since "
+        "this site publishes no draft"
+    )
     return (
         f"<p>As of <strong>{day(publication.on)}</strong>, on the published commit "
         f"<code>{text(publication.commit[:12])}</code>: the signatures someone holding the "
-        "person's roles may make (reviews and approvals of documents, moves of records), their "
-        f"items overdue or due within {days} days, and their training not yet done.</p>"
-        "<p>What waits on branches not merged into it yet (drafts and records being changed "
-        "there) is not on this site: <code>qms inbox --person ID</code> in a clone of the "
-        "repository lists that too.</p>"
+        f"person's roles may make ({signatures}), their items overdue or due within {days} "
+        "days, and their training not yet done.</p>"
+        "<p>What waits on branches not merged into it yet is not on this site: "
+        "<code>qms inbox --person ID</code> in a clone of the repository lists that too.</p>"
     )
+
+
+def _waiting(found: Inbox) -> str:
+    """How many signatures wait, and how many more on drafts not shown."""
+    more = f" <small>and {found.on_drafts} on drafts</small>" if found.on_drafts else ""
+    return text(len(found.signatures)) + more
 
 
 def _index(publication: Publication, go: Link) -> str:
@@ -77,7 +89,7 @@ def _index(publication: Publication, go: Link) -> str:
                 layout.person(publication.people, found.person.id, go)
                 + (f"<br><small>left {text(found.person.left_on)}</small>" if _left(found) else ""),
                 text(", ".join(sorted(found.person.roles)) or "—"),
-                text(len(found.signatures)),
+                _waiting(found),
                 (badge("overdue") if found.overdue else "") + text(found.overdue),
                 text(found.due_soon),
                 text(found.training_due),
@@ -134,7 +146,7 @@ def _person(publication: Publication, found: Inbox, records: _Records, go: Link)
                     f"<strong>{text(person.name)}</strong> <small>({text(person.id)})</small>",
                 ),
                 ("Roles", text(", ".join(sorted(person.roles)) or "—")),
-                ("Signatures waiting", text(len(found.signatures))),
+                ("Signatures waiting", _waiting(found)),
                 ("Overdue", text(found.overdue)),
                 (f"Due within {found.within} days", text(found.due_soon)),
                 ("Training due", text(found.training_due)),
@@ -144,6 +156,7 @@ def _person(publication: Publication, found: Inbox, records: _Records, go: Link)
     parts += [
         f"<h2>Signatures waiting ({len(found.signatures)})</h2>",
         _signatures(found.signatures, records, go),
+        _drafts(found),
         f"<h2>Overdue or due within {found.within} days ({len(found.due)})</h2>",
         _due(found.due, records, go),
         f"<h2>Training not yet done ({len(found.training)})</h2>",
@@ -167,6 +180,16 @@ def _signatures(items: list[Waiting], records: _Records, go: Link) -> str:
             ]
             for item in items
         ],
+    )
+
+
+def _drafts(found: Inbox) -> str:
+    if not found.on_drafts:
+        return ""
+    return (
+        "<p>Reviews and approvals of document drafts, which this site does not publish: "
+        f"{found.on_drafts} more (<code>qms inbox --person {text(found.person.id)}</code> "
+        "names them).</p>"
     )
 
 
