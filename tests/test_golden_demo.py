@@ -102,6 +102,9 @@ PAGES = (
     "upcoming/SOP-0011-v1.html",
     "archive/SOP-0005-v1.html",
     "archive/SOP-0012-v1.html",
+    "training.html",
+    "inbox/index.html",
+    *(f"inbox/{person}.html" for person in ("a.weber", "j.lindqvist", "p.rossi", "n.achebe")),
 )
 PAGE_LIST = "site/pages.json"  # every HTML page of the built site, by path
 

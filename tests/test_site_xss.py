@@ -740,6 +740,8 @@ def test_browser_saw_every_page(hostile: Hostile, visits: list[Visit]) -> None:
         "sops/index.html",
         "index.html",
         "404.html",
+        "inbox/index.html",
+        "inbox/x.mallory.html",
     ):
         assert path in where
     assert len(visits) == len(pages(hostile.site))
@@ -845,6 +847,13 @@ def test_payload_text_is_shown_literally(hostile: Hostile, browser: Browser) -> 
     assert hostile.dev_title in _text(driver, ".md-content")
     visit(driver, browser.url("dashboards.html"), "dashboards")
     assert CAPA_ID in _text(driver, ".md-content")  # its overdue action A2 is listed
+
+    visit(driver, browser.url("inbox/index.html"), "what waits for whom")
+    assert hostile.person_name in _text(driver, ".md-content")
+    visit(driver, browser.url("inbox/x.mallory.html"), "what waits for the hostile name")
+    assert _text(driver, "article h1") == f"What waits for {hostile.person_name}"
+    visit(driver, browser.url("inbox/m.okafor.html"), "what waits for m.okafor")
+    assert hostile.capa_title in _text(driver, ".md-content")  # his overdue action A2
 
 
 # --- the search box ----------------------------------------------------------------------------

@@ -29,7 +29,7 @@ import pytest
 import yaml
 
 from gitqms.demo.story import STORY_DAY
-from toolkit.browser import chromium, http_server
+from toolkit.browser import FITS_SCREEN, chromium, http_server, open_page
 from toolkit.cli import qms_cli
 from toolkit.demo import Demo, pristine_demo
 from toolkit.process import git
@@ -449,31 +449,6 @@ def test_the_pharmacy_technician_was_trained_in_a_session_the_day_after(
 
 # --- 3. the site's training page in a real browser --------------------------------------------
 
-LAYOUT = """
-const problems = [];
-const width = window.innerWidth;
-for (const e of [document.documentElement, document.body]) {
-  if (e.scrollWidth > width) problems.push(`${e.tagName} is ${e.scrollWidth}px wide in ${width}px`);
-}
-const tables = [...document.querySelectorAll('article table')];
-for (const table of tables) {
-  const box = table.getBoundingClientRect();
-  const head = table.querySelector('th') ? table.querySelector('th').textContent.trim() : '?';
-  if (box.left >= -1 && box.right <= width + 1 && table.scrollWidth <= table.clientWidth + 1) {
-    continue;
-  }
-  const wrap = table.closest('.qms-scroll');
-  if (!wrap) { problems.push(`table '${head}' does not fit and has no .qms-scroll`); continue; }
-  const around = wrap.getBoundingClientRect();
-  const overflow = getComputedStyle(wrap).overflowX;
-  if (around.left < -1 || around.right > width + 1 || !['auto', 'scroll'].includes(overflow)) {
-    problems.push(`table '${head}': its .qms-scroll is at ${around.left}..${around.right}px, `
-      + `overflow-x ${overflow}`);
-  }
-}
-return {width: width, tables: tables.length, problems: problems};
-"""
-
 SECTION_ROWS = """
 const [title] = arguments;
 const h = [...document.querySelectorAll('article h2')].find(e => e.textContent.trim() === title);
@@ -499,24 +474,11 @@ def browser(demo: Demo) -> Iterator[tuple[Any, str]]:
             driver.quit()
 
 
-def open_page(driver: Any, url: str, width: int) -> None:
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    driver.execute_cdp_cmd(
-        "Emulation.setDeviceMetricsOverride",
-        {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": False},
-    )
-    driver.get(url)
-    WebDriverWait(driver, 60).until(
-        lambda d: d.execute_script("return document.readyState") == "complete"
-    )
-
-
 @pytest.mark.parametrize("width", [1280, 390])
 def test_the_training_page_fits_the_screen(browser: tuple[Any, str], width: int) -> None:
     driver, base = browser
     open_page(driver, base + "training.html", width)
-    seen = driver.execute_script(LAYOUT)
+    seen = driver.execute_script(FITS_SCREEN)
     assert seen["width"] == width
     assert seen["tables"] >= 3
     assert not seen["problems"], seen["problems"]

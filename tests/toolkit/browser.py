@@ -13,6 +13,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -126,3 +127,45 @@ def chromium() -> object:
     driver.set_page_load_timeout(120)
     driver.set_script_timeout(60)
     return driver
+
+
+# A page fits the screen: nothing wider than the window, but a table inside its .qms-scroll
+# wrapper, which scrolls sideways within the window. Returns the width, tables and problems.
+FITS_SCREEN = """
+const problems = [];
+const width = window.innerWidth;
+for (const e of [document.documentElement, document.body]) {
+  if (e.scrollWidth > width) problems.push(`${e.tagName} is ${e.scrollWidth}px wide in ${width}px`);
+}
+const tables = [...document.querySelectorAll('article table')];
+for (const table of tables) {
+  const box = table.getBoundingClientRect();
+  const head = table.querySelector('th') ? table.querySelector('th').textContent.trim() : '?';
+  if (box.left >= -1 && box.right <= width + 1 && table.scrollWidth <= table.clientWidth + 1) {
+    continue;
+  }
+  const wrap = table.closest('.qms-scroll');
+  if (!wrap) { problems.push(`table '${head}' does not fit and has no .qms-scroll`); continue; }
+  const around = wrap.getBoundingClientRect();
+  const overflow = getComputedStyle(wrap).overflowX;
+  if (around.left < -1 || around.right > width + 1 || !['auto', 'scroll'].includes(overflow)) {
+    problems.push(`table '${head}': its .qms-scroll is at ${around.left}..${around.right}px, `
+      + `overflow-x ${overflow}`);
+  }
+}
+return {width: width, tables: tables.length, problems: problems};
+"""
+
+
+def open_page(driver: Any, url: str, width: int) -> None:
+    """`url` in the browser, `width` CSS pixels wide, once it has loaded."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": False},
+    )
+    driver.get(url)
+    WebDriverWait(driver, 60).until(
+        lambda d: d.execute_script("return document.readyState") == "complete"
+    )

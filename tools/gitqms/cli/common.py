@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from .. import git
+from ..lifecycle.due import SOON_DAYS
 from ..records.repository import Repository
 from ..text import plural as plural
 from ..text import printable as printable
@@ -82,7 +83,7 @@ WITHIN = click.option(  # `qms due` and `qms inbox`
     "--within",
     "days",
     type=click.IntRange(min=0),
-    default=30,
+    default=SOON_DAYS,
     show_default=True,
     help="Show what falls due within this many days, besides everything overdue.",
 )

@@ -14,6 +14,8 @@ from typing import Any
 from ..records.declaration import DueItem, Path
 from ..records.kinds import Kind
 
+SOON_DAYS = 30  # "due soon": within this many days (`qms due`, `qms inbox`, the site's inboxes)
+
 
 @dataclass(frozen=True)
 class Due:

@@ -16,29 +16,34 @@ A branch whose tip is an ancestor of HEAD is merged and left out; on an unmerged
 the records the branch changed since it left HEAD's line count (the others are HEAD's as they
 were when it started), and an item that HEAD lists already (same record, same content or
 state) is listed once, on HEAD.
+
+What a commit's records wait for is worked out once (`openings`), whoever asks; `Inboxes` then
+sorts it, with the due items and the training matrix, to each person, so the site's pages for
+everyone cost one pass, not one per person.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, TypeVar
 
 from .. import git
 from ..errors import QmsError
 from ..lifecycle.documents import DRAFT, IN_REVIEW
-from ..lifecycle.due import Due, within
+from ..lifecycle.due import SOON_DAYS, Due, within
 from ..lifecycle.signed import signed_contents
 from ..lifecycle.status import RecordStatus, Snapshot, snapshot
-from ..lifecycle.training import OVERDUE, TRAINED, Row, matrix_of
+from ..lifecycle.training import DUE, OVERDUE, TRAINED, Matrix, Row, matrix_of
 from ..records.config import Person, QmsConfig, SignatureRule
 from ..records.kinds import kind_of_id
 from ..signatures.verdict import UNPROVEN
 from ..signatures.verify import Walk, trusted_registry, walk_history
 
 BRANCH_PREFIXES = ("refs/heads/", "refs/remotes/")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,7 +53,9 @@ class Waiting:
     record: str
     branch: str
     meaning: str
-    target: str | None  # a record's state it can move to; None for a document's approval
+    # a record's state it can move to; None for an approval of a document's draft or of its
+    # version in review (a document's only signatures that wait)
+    target: str | None
     why: str
     key: str = ""  # what makes it the same item on two branches (content or state)
 
@@ -60,7 +67,40 @@ class Waiting:
         return item
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
+class Opening:
+    """A signature that a record at a commit waits for: anyone holding one of `roles` may
+    make it, unless they signed it already (`signers`) or, where the rule asks for an
+    independent signer, changed the version since its last approval (`authors`)."""
+
+    record: str
+    meaning: str
+    target: str | None
+    roles: frozenset[str]
+    independent: bool
+    signers: frozenset[str]  # person IDs
+    authors: frozenset[str]  # emails, UNPROVEN among them; empty without separation of duties
+    why: str  # the reason, but for the role the person holds
+    key: str
+
+    def waiting(self, person: Person, branch: str) -> Waiting | None:
+        """This signature as an item of `person`'s inbox, if they may make it."""
+        held = sorted(person.roles & self.roles)
+        if not held or person.id in self.signers:
+            return None
+        if self.independent and _not_independent(person, self.authors) is not None:
+            return None
+        return Waiting(
+            record=self.record,
+            branch=branch,
+            meaning=self.meaning,
+            target=self.target,
+            why=f"{self.why}; you hold {held[0]}",
+            key=self.key,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
 class Inbox:
     person: Person
     on: date
@@ -68,11 +108,30 @@ class Inbox:
     signatures: list[Waiting]
     due: list[Due]
     training: list[Row]
+    within: int = SOON_DAYS  # the due items are those overdue or due within this many days
+    on_drafts: int = 0  # signatures on document drafts left out (`without_drafts`)
+
+    def without_drafts(self) -> Inbox:
+        """This inbox without the reviews and approvals of document drafts and versions in
+        review (counted in `on_drafts`): what the controlled site, which publishes no draft,
+        may show."""
+        kept = [item for item in self.signatures if item.target is not None]
+        return replace(self, signatures=kept, on_drafts=len(self.signatures) - len(kept))
 
     @property
     def overdue(self) -> int:
         late = sum(row.status == OVERDUE for row in self.training)
         return sum(item.overdue for item in self.due) + late
+
+    @property
+    def due_soon(self) -> int:
+        """Due items not overdue yet (within the horizon)."""
+        return sum(not item.overdue for item in self.due)
+
+    @property
+    def training_due(self) -> int:
+        """Training not done whose day has not passed."""
+        return sum(row.status == DUE for row in self.training)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -86,7 +145,61 @@ class Inbox:
         }
 
 
-def inbox(root: Path, on: date, person_id: str | None = None, days: int = 30) -> Inbox:
+class Inboxes:
+    """Everyone's inbox at one commit (its signatures, due items and training), worked out
+    once: `of(person)` only picks that person's share."""
+
+    def __init__(
+        self,
+        config: QmsConfig,
+        walk: Walk,
+        state: Snapshot,
+        matrix: Matrix,
+        days: int = SOON_DAYS,
+    ) -> None:
+        self.on, self.commit, self.days = state.on, state.commit, days
+        self.openings = openings(config, walk, state.commit, state)
+        self._by_role: dict[str, list[int]] = {}
+        for number, opening in enumerate(self.openings):
+            for role in opening.roles:
+                self._by_role.setdefault(role, []).append(number)
+        self._due = _by_person(state.due, lambda item: item.owner)
+        rows = (row for row in matrix.rows if row.status != TRAINED)
+        self._training = _by_person(rows, lambda row: row.person)
+
+    def of(self, person: Person, branch: str) -> Inbox:
+        numbers = sorted({n for role in person.roles for n in self._by_role.get(role, ())})
+        waiting = [found for n in numbers if (found := self.openings[n].waiting(person, branch))]
+        return Inbox(
+            person=person,
+            on=self.on,
+            commit=self.commit,
+            signatures=waiting,
+            due=within(self._due.get(person.id, []), self.on, self.days),
+            training=self._training.get(person.id, []),
+            within=self.days,
+        )
+
+
+def _by_person(items: Iterable[T], owner: Callable[[T], str | None]) -> dict[str, list[T]]:
+    found: dict[str, list[T]] = {}
+    for item in items:
+        who = owner(item)
+        if who is not None:
+            found.setdefault(who, []).append(item)
+    return found
+
+
+def everyone(
+    config: QmsConfig, walk: Walk, state: Snapshot, matrix: Matrix, branch: str
+) -> dict[str, Inbox]:
+    """Person ID -> their inbox at `state.commit` (that commit only: no other branch), for
+    everyone in `config`, in its order."""
+    found = Inboxes(config, walk, state, matrix)
+    return {person.id: found.of(person, branch) for person in config.people}
+
+
+def inbox(root: Path, on: date, person_id: str | None = None, days: int = SOON_DAYS) -> Inbox:
     """What waits on `on` for `person_id` (None: the person whose email is git's user.email)."""
     commit = git.rev_parse(root, "HEAD^{commit}")
     if commit is None:
@@ -97,7 +210,8 @@ def inbox(root: Path, on: date, person_id: str | None = None, days: int = 30) ->
     signed = signed_contents(walk)
     state = snapshot(root, walk, commit, on, signed=signed)
     matrix = matrix_of(walk, state, signed)
-    waiting = waiting_for(person, config, walk, commit, state, _branch_name(root))
+    found = Inboxes(config, walk, state, matrix, days).of(person, _branch_name(root))
+    waiting = list(found.signatures)
     seen = {(item.record, item.meaning, item.target, item.key) for item in waiting}
     for tip, names in unmerged_branches(root, commit).items():
         branch_walk = walk_history(root, [tip])
@@ -105,14 +219,14 @@ def inbox(root: Path, on: date, person_id: str | None = None, days: int = 30) ->
         branch_state = snapshot(root, branch_walk, tip, on)
         changed = _changed_records(root, commit, tip)
         for item in waiting_for(
-            person, branch_config.config, branch_walk, tip, branch_state, ", ".join(names)
+            person,
+            openings(branch_config.config, branch_walk, tip, branch_state),
+            ", ".join(names),
         ):
             key = (item.record, item.meaning, item.target, item.key)
             if item.record in changed and key not in seen:
                 waiting.append(item)
-    mine = [item for item in state.due if item.owner == person.id]
-    rows = [row for row in matrix.rows if row.person == person.id and row.status != TRAINED]
-    return Inbox(person, on, commit, waiting, within(mine, on, days), rows)
+    return replace(found, signatures=waiting)
 
 
 def _changed_records(root: Path, head: str, tip: str) -> set[str]:
@@ -175,37 +289,30 @@ def unmerged_branches(root: Path, head: str) -> dict[str, list[str]]:
     return tips
 
 
-def waiting_for(
-    person: Person,
-    config: QmsConfig,
-    walk: Walk,
-    commit: str,
-    state: Snapshot,
-    branch: str,
-) -> list[Waiting]:
-    """The signatures that wait for `person` in the records of `state` (at `commit`)."""
-    found: list[Waiting] = []
+def waiting_for(person: Person, opened: Iterable[Opening], branch: str) -> list[Waiting]:
+    """The signatures among `opened` that `person` may make."""
+    return [found for opening in opened if (found := opening.waiting(person, branch))]
+
+
+def openings(config: QmsConfig, walk: Walk, commit: str, state: Snapshot) -> list[Opening]:
+    """The signatures that the records of `state` (at `commit`) wait for, in record order."""
+    found: list[Opening] = []
     for record in state.records:
         kind = kind_of_id(record.id)
         if kind is None:
             continue
         rules = config.signatures.get(kind.name, {})
-        independent = _independence(person, config, walk, commit, record.id)
+        authors = walk.authors_at(commit, record.id) if config.separation_of_duties else frozenset()
         if record.document is not None:
-            found += _document_waiting(person, record, rules, independent, config, branch)
+            found += _document_waiting(record, rules, authors, config)
         elif kind.name in config.lifecycles.machines and record.data is not None:
-            found += _moves(person, record, rules, independent, config, branch)
+            found += _moves(record, rules, authors, config)
     return found
 
 
-def _independence(
-    person: Person, config: QmsConfig, walk: Walk, commit: str, record_id: str
-) -> str | None:
-    """Why `person` cannot sign the record's current version where a rule asks for an
+def _not_independent(person: Person, authors: frozenset[str]) -> str | None:
+    """Why `person` cannot sign a version changed by `authors` where a rule asks for an
     independent signer (None: they can)."""
-    if not config.separation_of_duties:
-        return None
-    authors = walk.authors_at(commit, record_id)
     if person.email and person.email.lower() in authors:
         return "an author of this version"
     if UNPROVEN in authors:
@@ -214,14 +321,13 @@ def _independence(
 
 
 def _document_waiting(
-    person: Person,
     record: RecordStatus,
     rules: Mapping[str, SignatureRule],
-    independent: str | None,
+    authors: frozenset[str],
     config: QmsConfig,
-    branch: str,
-) -> list[Waiting]:
-    """The next approval meaning of a draft or a version in review, if `person` may sign it."""
+) -> list[Opening]:
+    """The next approval meaning of a draft or a version in review (the first of the policy's
+    order that lacks signers), if a role may sign it."""
     document = record.document
     assert document is not None
     working = document.working
@@ -233,25 +339,24 @@ def _document_waiting(
     for meaning in policy.approval:
         rule = rules.get(meaning)
         need = rule.count if rule else 1
-        signers = {s.person for s in working.signatures if s.meaning == meaning}
+        signers = frozenset(s.person for s in working.signatures if s.meaning == meaning)
         if len(signers) >= need:
             continue  # done: the next meaning is the one that waits
-        if rule is None or rule.audience or person.id in signers:
+        if rule is None or rule.audience:
             return []
-        held = sorted(person.roles & rule.roles)
-        if not held or (rule.independent and independent is not None):
-            return []
-        why = (
-            f"v{working.version} is {working.status}: '{meaning}' has {len(signers)} of {need} "
-            f"signers; you hold {held[0]}"
-        )
         return [
-            Waiting(
+            Opening(
                 record=record.id,
-                branch=branch,
                 meaning=meaning,
                 target=None,
-                why=why,
+                roles=rule.roles,
+                independent=rule.independent,
+                signers=signers,
+                authors=authors,
+                why=(
+                    f"v{working.version} is {working.status}: '{meaning}' has {len(signers)} "
+                    f"of {need} signers"
+                ),
                 key=working.content,
             )
         ]
@@ -259,14 +364,12 @@ def _document_waiting(
 
 
 def _moves(
-    person: Person,
     record: RecordStatus,
     rules: Mapping[str, SignatureRule],
-    independent: str | None,
+    authors: frozenset[str],
     config: QmsConfig,
-    branch: str,
-) -> list[Waiting]:
-    """The moves out of a record's state that `person` may sign (not reopening or cancelling,
+) -> list[Opening]:
+    """The moves out of a record's state that a role may sign (not reopening or cancelling,
     and only those whose required fields are there)."""
     kind = kind_of_id(record.id)
     assert kind is not None and record.data is not None
@@ -282,20 +385,16 @@ def _moves(
             or not all(r.met(record.data) for r in transition.requires)
         ):
             continue
-        held = sorted(person.roles & rule.roles)
-        if not held or (rule.independent and independent is not None):
-            continue
-        why = (
-            f"{record.state}: can move to {transition.target} ({transition.meaning}); "
-            f"you hold {held[0]}"
-        )
         found.append(
-            Waiting(
+            Opening(
                 record=record.id,
-                branch=branch,
                 meaning=transition.meaning,
                 target=transition.target,
-                why=why,
+                roles=rule.roles,
+                independent=rule.independent,
+                signers=frozenset(),
+                authors=authors,
+                why=f"{record.state}: can move to {transition.target} ({transition.meaning})",
                 key=record.state,
             )
         )

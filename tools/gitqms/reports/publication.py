@@ -29,6 +29,7 @@ from ..records.kinds import KINDS, Kind, KindSet, active_kinds, kind_of_id
 from ..signatures.claims import record_data
 from ..signatures.verify import Verdict, Walk, trusted_registry, walk_history
 from .entries import PublishedVersion, RecordEntry, SignatureLine, SopEntry
+from .inbox import Inbox, everyone
 from .metrics import Metrics, metrics
 
 
@@ -62,6 +63,9 @@ class Publication:
     kinds: KindSet = field(default_factory=active_kinds)
     training: Matrix | None = None  # who is trained on which version in force, on `on`
     audiences: Mapping[str, str] = field(default_factory=dict)  # training audience -> who
+    # person ID -> what waits for them at the published commit (that commit only, no branch;
+    # signatures on document drafts only in a drafts preview)
+    inboxes: Mapping[str, Inbox] = field(default_factory=dict)
 
     def of_kind(self, kind: str) -> list[RecordEntry]:
         return [record for record in self.records if record.kind == kind]
@@ -91,14 +95,7 @@ def publication(
     # the records of every kind with a state machine (an audit-trail review has no page)
     records = [r for r in shot.records if r.kind in config.lifecycles.machines]
     record_fields = {r.id: r.data or {} for r in records}
-    pattern = record_id_pattern(config.kinds.kinds)
-    links = {
-        r.id: record_links(known_kind(r.id), record_fields[r.id], r.id, pattern) for r in records
-    }
-    linked_from: dict[str, list[str]] = {}  # record -> the published records naming it
-    for other, named in sorted(links.items()):
-        for record_id in named:
-            linked_from.setdefault(record_id, []).append(other)
+    links, linked_from = _links(config, record_fields)
     trails = record_trails(walk, [r.id for r in shot.records])
     verdicts = _released_by(config, walk.report.verdicts)
     sops = tuple(
@@ -129,6 +126,7 @@ def publication(
         )
         for record in records
     )
+    matrix = matrix_of(walk, shot, signed)
     return Publication(
         commit=commit,
         on=on,
@@ -144,9 +142,29 @@ def publication(
         signatures=len(walk.report.verdicts),
         invalid=tuple(walk.report.failures),
         kinds=config.kinds,
-        training=matrix_of(walk, shot, signed),
+        training=matrix,
         audiences=dict(config.audiences),
+        inboxes={
+            person: found if drafts else found.without_drafts()  # no draft on the site
+            for person, found in everyone(config, walk, shot, matrix, commit[:12]).items()
+        },
     )
+
+
+def _links(
+    config: QmsConfig, record_fields: Mapping[str, Mapping[str, Any]]
+) -> tuple[dict[str, tuple[str, ...]], dict[str, list[str]]]:
+    """Record -> the records it names, and record -> the published records naming it."""
+    pattern = record_id_pattern(config.kinds.kinds)
+    links = {
+        record_id: record_links(known_kind(record_id), fields, record_id, pattern)
+        for record_id, fields in record_fields.items()
+    }
+    linked_from: dict[str, list[str]] = {}
+    for other, named in sorted(links.items()):
+        for record_id in named:
+            linked_from.setdefault(record_id, []).append(other)
+    return links, linked_from
 
 
 def _released_by(config: QmsConfig, found: Sequence[Verdict]) -> dict[str, list[Verdict]]:

@@ -7,7 +7,7 @@ from functools import partial
 from ..reports.metrics import LEVELS, KindFigures, OnTime
 from ..reports.publication import Publication
 from . import charts
-from .layout import Link, PageSpec, day, due_rows, link, moment, table
+from .layout import INBOXES, Link, PageSpec, day, due_rows, link, moment, table
 from .sanitise import text
 from .sop_pages import record_uri
 from .training_pages import TRAINING
@@ -47,7 +47,8 @@ def _dashboards(publication: Publication, go: Link) -> str:
     parts = [
         f"<p>Figures for {day(publication.on)}, from the records as committed.</p>",
         "<h2>Overdue items</h2>",
-        due_rows(figures.overdue, publication.people, lambda r: link(go(record_uri(r)), r)),
+        due_rows(figures.overdue, publication.people, lambda r: link(go(record_uri(r)), r), go),
+        *_inboxes(publication, go),
     ]
     for kind in figures.kinds:
         parts += _kind_figures(kind)
@@ -60,6 +61,17 @@ def _dashboards(publication: Publication, go: Link) -> str:
     ]
     parts.append("</ul>")
     return "".join(parts)
+
+
+def _inboxes(publication: Publication, go: Link) -> list[str]:
+    if not publication.inboxes:
+        return []
+    return [
+        "<h2>What waits for whom</h2>",
+        f"<p>For each person, the signatures their roles may make, their items overdue or due "
+        f"soon and their training not yet done: {link(go(INBOXES), 'what waits for whom')}."
+        "</p>",
+    ]
 
 
 def _training(publication: Publication, go: Link) -> list[str]:

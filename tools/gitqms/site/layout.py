@@ -15,6 +15,13 @@ from .sanitise import text
 
 Link = Callable[[str], str]  # a generated page's source path -> its URL, relative to this page
 
+INBOXES = "inbox/index.md"  # what waits for whom: the index of everyone's inbox page
+
+
+def inbox_uri(person_id: str) -> str:
+    """The page of what waits for a person (person IDs are lower-case slugs: qms.schema.json)."""
+    return f"inbox/{person_id}.md"
+
 
 def heading(title: str) -> str:
     return f"<h1>{text(title)}</h1>"
@@ -92,10 +99,12 @@ def link(href: str, label: str) -> str:
     return f'<a href="{text(href)}">{text(label)}</a>'
 
 
-def person(people: Mapping[str, str], value: object) -> str:
-    """A person ID as their printed name (with the ID), else the value as written."""
+def person(people: Mapping[str, str], value: object, go: Link | None = None) -> str:
+    """A person ID as their printed name (with the ID), else the value as written; with `go`,
+    the name links to what waits for them."""
     if isinstance(value, str) and value in people:
-        return f"{text(people[value])} <small>({text(value)})</small>"
+        name = link(go(inbox_uri(value)), people[value]) if go else text(people[value])
+        return f"{name} <small>({text(value)})</small>"
     return text(value) if value not in (None, "") else "—"
 
 
@@ -168,7 +177,13 @@ def trail(entries: Sequence[LogEntry]) -> str:
     )
 
 
-def due_rows(items: Sequence[Due], people: Mapping[str, str], record_link: Link | None) -> str:
+def due_rows(
+    items: Sequence[Due],
+    people: Mapping[str, str],
+    record_link: Link | None,
+    go: Link | None = None,
+) -> str:
+    """Due items with their owners (with `go`, each owner links to what waits for them)."""
     rows = [
         Row(
             [
@@ -176,7 +191,7 @@ def due_rows(items: Sequence[Due], people: Mapping[str, str], record_link: Link 
                 record_link(item.record) if record_link else text(item.record),
                 text(item.what)
                 + (f"<br><small>{text(item.detail)}</small>" if item.detail else ""),
-                person(people, item.owner),
+                person(people, item.owner, go),
             ],
             "qms-overdue" if item.overdue else "",
         )

@@ -1,11 +1,12 @@
 """The `qms` MkDocs plugin: publishes the controlled versions of a QMS repository.
 
 At each build it asks the core for a `Publication` (one verified walk of the history, status on
-the day) and adds one generated page per SOP, archived version, CAPA and deviation, plus the
-index, register, dashboard and verification pages. Pages carry placeholders around any record
-body; once MkDocs has rendered a page, the placeholders become HTML built here with every record
-value escaped, and the body between them is cleaned by `sanitise.clean_body`. The placeholders
-hold a random token per build, so record text cannot forge them.
+the day) and adds one generated page per SOP, archived version, CAPA, deviation and person
+(what waits for them), plus the index, register, dashboard, training and verification pages.
+Pages carry placeholders around any record body; once MkDocs has rendered a page, the
+placeholders become HTML built here with every record value escaped, and the body between them
+is cleaned by `sanitise.clean_body`. The placeholders hold a random token per build, so record
+text cannot forge them.
 
 Static pages are the plugin's too: whatever MkDocs found in the docs folder is dropped and the
 regular files under the docs folder of the published commit are added from Git objects
@@ -44,6 +45,7 @@ from ..records.kinds import active_kinds
 from ..records.site_inputs import SiteFile, site_inputs
 from ..reports.publication import Publication, publication
 from .dashboard_pages import dashboard_pages
+from .inbox_pages import inbox_pages
 from .layout import UNSEARCHED, PageSpec, banner, heading, without_title
 from .record_pages import record_pages
 from .sanitise import clean_body, plain, text
@@ -92,6 +94,7 @@ class QmsPlugin(BasePlugin[QmsPluginConfig]):  # type: ignore[no-untyped-call]
             *record_pages(self.publication),
             *dashboard_pages(self.publication),
             *training_pages(self.publication),
+            *inbox_pages(self.publication),
         ]
         self.pages = {spec.uri: spec for spec in specs}
         custom = config.theme.custom_dir  # templates run unsandboxed: none may be committed

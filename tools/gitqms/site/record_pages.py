@@ -49,7 +49,7 @@ def record_pages(publication: Publication) -> list[PageSpec]:
     """The registers, each with the pages of its records; then the pages of published records
     of kinds without a register (reached by links)."""
     pages: list[PageSpec] = []
-    known = _known(publication)  # the records a page may link to: once, not once per link
+    known = published_ids(publication)  # the records a page may link to: once, not once per link
     kinds = registered(publication)
     for kind in kinds:
         assert kind.declared.register is not None
@@ -169,7 +169,7 @@ def _record(
             ]
         )
     )
-    parts.append("<h2>What is due</h2>" + due_rows(record.due, people, None))
+    parts.append("<h2>What is due</h2>" + due_rows(record.due, people, None, go))
     links = [link(go(_uri(other)), other) for other in record.links if other in known]
     parts.append(
         "<h2>Linked records</h2>" + (f"<p>{', '.join(links)}</p>" if links else "<p>None.</p>")
@@ -186,7 +186,7 @@ def _uri(record_id: str) -> str:
     return sop_uri(record_id) if kind is not None and kind.is_document else record_uri(record_id)
 
 
-def _known(publication: Publication) -> set[str]:
+def published_ids(publication: Publication) -> set[str]:
     """The records that have a page: documents with a version to show, and every record."""
     shown = {s.id for s in publication.sops if s.current or s.upcoming or publication.drafts}
     return shown | {r.id for r in publication.records if r.kind in publication.kinds.by_name}

@@ -9,7 +9,7 @@ from ..lifecycle.training import OVERDUE, Matrix, Tally
 from ..reports.entries import SopEntry
 from ..reports.publication import Publication
 from ..signatures.eligible import version_audiences
-from .layout import Link, PageSpec, Row, badge, day, link, table
+from .layout import Link, PageSpec, Row, badge, day, inbox_uri, link, table
 from .sanitise import text
 from .sop_pages import sop_uri, upcoming_uri
 
@@ -45,7 +45,7 @@ def _training(publication: Publication, matrix: Matrix, go: Link) -> str:
                 Row(
                     [
                         badge("overdue") + text(day(row.due)),
-                        f"{text(row.name)} <small>({text(row.person)})</small>",
+                        _who(publication, row.name, row.person, go),
                         link(go(sop_uri(row.document)), f"{row.document} v{row.version}"),
                         text(", ".join(row.audiences)),
                     ],
@@ -73,6 +73,12 @@ def _training(publication: Publication, matrix: Matrix, go: Link) -> str:
         parts.append(f"<p>{text(described)}</p>")
         parts.append(_reading_list(publication.sops, audience, go))
     return "".join(parts)
+
+
+def _who(publication: Publication, name: str, person_id: str, go: Link) -> str:
+    """A person's name as the matrix gives it, linked to what waits for them."""
+    shown = link(go(inbox_uri(person_id)), name) if person_id in publication.inboxes else text(name)
+    return f"{shown} <small>({text(person_id)})</small>"
 
 
 def _tallies(heading: str, tallies: list[Tally], name: Link) -> str:
