@@ -209,7 +209,7 @@ def advance(
     config = registry.config
     if move.kind.special == SESSION and transition.target == RECORDED:
         _refuse_session(walk, record_id, _data(new_text, relative), signer.person.id, config, now)
-    _refuse_unready(move, fields, now)
+    refuse_unready(move, fields, now)
 
     said = (reason or "").strip() or f"{transition.meaning}: moved from {move.source} to {target}"
     subject = f"{transition.meaning.capitalize()}: {record_id} {move.source} -> {target}"
@@ -253,7 +253,7 @@ def _unready(move: Move, fields: Fields, now: datetime) -> tuple[list[str], list
     return errors, [tuple(name.split(".")) for name in names]
 
 
-def _refuse_unready(move: Move, fields: Fields, now: datetime) -> None:
+def refuse_unready(move: Move, fields: Fields, now: datetime) -> None:
     """Refuse a move to a state whose fields are not all there (no errors, no template text),
     naming the --set options that would give them."""
     errors, paths = _unready(move, fields, now)
