@@ -57,7 +57,7 @@ class Advanced:
     filled: tuple[str, ...] = ()  # the fields written before the move, dotted
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Move:
     """A move of one record, checked as far as it can be before anything is written: the
     transition is allowed, a reason is given where it needs one, you may sign it."""
@@ -120,8 +120,9 @@ def prepare(root: Path, record_id: str, target: str, reason: str | None, now: da
         walk, start, {record_id: moved}, transition.meaning, signer, registry, state_change=True
     )
     return Move(
-        repo.root, start, walk, registry, kind, record_id, relative, text, source, transition,
-        machine, reason, signer.person.id,
+        root=repo.root, start=start, walk=walk, registry=registry, kind=kind, record=record_id,
+        path=relative, text=text, source=source, transition=transition, machine=machine,
+        reason=reason, signer=signer.person.id,
     )  # fmt: skip
 
 
