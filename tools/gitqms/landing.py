@@ -9,7 +9,9 @@ commit-tree), touching neither the index nor the work tree. `land` then, in this
 2. builds the new index in a private file, <git-dir>/qms-landing.index: the current index with
    the paths at their new blobs;
 3. links that file to <git-dir>/index.lock, taking git's own index lock atomically: until step 6
-   no git command writes the index, so `git commit`, `git add` and `git stash` refuse;
+   no git command writes the index, so `git commit`, `git add` and `git stash` refuse, and
+   no checkout switches branch; it then makes sure the branch is still the one checked out
+   (a person may switch while an editor is open), else it stops with nothing changed;
 4. moves the branch with a compare-and-swap `git update-ref`: the one step that decides between
    before and after;
 5. writes the work-tree files;
@@ -88,6 +90,12 @@ def land(root: Path, ref: str, old: str, new: str, files: Mapping[str, bytes], r
             raise QmsError(
                 "the index changed while this command ran; nothing was changed",
                 hint="run the command again",
+            )
+        if (git.symbolic_head(top) or "HEAD") != ref:  # checked out elsewhere meanwhile
+            raise QmsError(
+                f"another branch was checked out while this command ran ({ref} is no longer "
+                "the one checked out); nothing was changed",
+                hint=f"check out {ref.removeprefix('refs/heads/')} and run the command again",
             )
         git.update_ref(root, ref, new, old, reason)
     except BaseException:

@@ -57,7 +57,7 @@ class Advanced:
     filled: tuple[str, ...] = ()  # the fields written before the move, dotted
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Move:
     """A move of one record, checked as far as it can be before anything is written: the
     transition is allowed, a reason is given where it needs one, you may sign it."""
@@ -141,8 +141,9 @@ def prepare(
             state_change=True,
         )  # fmt: skip
     return Move(
-        repo.root, start, walk, registry, kind, record_id, relative, text, source, transition,
-        machine, reason, signer.person.id,
+        root=repo.root, start=start, walk=walk, registry=registry, kind=kind, record=record_id,
+        path=relative, text=text, source=source, transition=transition, machine=machine,
+        reason=reason, signer=signer.person.id,
     )  # fmt: skip
 
 
@@ -232,7 +233,7 @@ def advance(
     config = registry.config
     if move.kind.special == SESSION and transition.target == RECORDED:
         _refuse_session(walk, record_id, _data(new_text, relative), signer.person.id, config, now)
-    _refuse_unready(move, fields, now)
+    refuse_unready(move, fields, now)
 
     said = (reason or "").strip() or f"{transition.meaning}: moved from {move.source} to {target}"
     subject = f"{transition.meaning.capitalize()}: {record_id} {move.source} -> {target}"
@@ -324,7 +325,7 @@ def _unready(move: Move, fields: Fields, now: datetime) -> tuple[list[str], list
     return errors, [tuple(name.split(".")) for name in names]
 
 
-def _refuse_unready(move: Move, fields: Fields, now: datetime) -> None:
+def refuse_unready(move: Move, fields: Fields, now: datetime) -> None:
     """Refuse a move to a state whose fields are not all there (no errors, no template text),
     naming the --set options that would give them."""
     errors, paths = _unready(move, fields, now)

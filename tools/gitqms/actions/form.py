@@ -166,7 +166,8 @@ def header(command: str, move: str) -> list[str]:
         "#",
         "# Fill in the fields below, then save and close the editor. Lines starting with '#'",
         "# are ignored. What you write is committed as yours, with the Reason trailer, and then",
-        "# the move is signed. To abandon, leave every field empty: nothing is changed.",
+        "# the move is signed. To abandon, leave every field empty (or close the editor without",
+        "# saving): nothing is changed.",
     ]
 
 

@@ -167,6 +167,6 @@ def _editor(root: Path) -> Edit:
     command = git.editor(root)
 
     def edit(path: Path) -> None:
-        click.edit(editor=command, filename=str(path))
+        git.run_editor(command, path)
 
     return edit

@@ -67,7 +67,7 @@ def revise(
         printable(f"{done.path}: {done.record} v{done.version}, superseding v{done.supersedes}")
     )
     if edit or (edit is None and desk):
-        click.edit(editor=git.editor(done.path.parent), filename=str(done.path))
+        git.run_editor(git.editor(done.path.parent), done.path)
     click.echo(
         printable(
             f"next: edit the text, then `qms commit -m '{done.record} v{done.version}' "

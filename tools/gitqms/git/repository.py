@@ -3,9 +3,11 @@ identity and date git will give the next commit, and the installed git's version
 
 from __future__ import annotations
 
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ..errors import QmsError
 from .runner import run
 
 
@@ -61,6 +63,26 @@ def config_value(cwd: Path, key: str) -> str | None:
 def editor(cwd: Path) -> str:
     """The editor command git would run (GIT_EDITOR, core.editor, VISUAL, EDITOR, its default)."""
     return run(cwd, ["var", "GIT_EDITOR"]).stdout.strip()
+
+
+def run_editor(command: str, path: Path) -> None:
+    """Open `path` in the editor `command` on this terminal, as git runs its editor:
+    `sh -c '<command> "$@"' <command> <path>`, the path an argument and never shell text
+    (a folder named with `$(…)`, backquotes or quotes is opened as it is)."""
+    if command == ":":  # git's way of saying "no editor"
+        return
+    try:
+        done = subprocess.run(["sh", "-c", f'{command} "$@"', command, str(path)], check=False)
+    except OSError as error:
+        raise QmsError(
+            f"the editor could not be started: {error.strerror}",
+            hint="set the editor git uses (git config core.editor, or GIT_EDITOR/VISUAL/EDITOR)",
+        ) from None
+    if done.returncode != 0:
+        raise QmsError(
+            f"the editor ({command}) failed (exit {done.returncode})",
+            hint="check the editor git uses (git config core.editor, or GIT_EDITOR/VISUAL/EDITOR)",
+        )
 
 
 def set_config(cwd: Path, key: str, value: str) -> None:
