@@ -116,13 +116,15 @@ def test_at_a_desk_revise_asks_for_the_reason_and_the_change_control_then_opens_
         [QMS, "-C", team.world.repo, "revise", "SOP-0001"],
         cwd=team.world.repo,
         env=env,
-        typed="the logger is read before opening\nCC-2026-0007\n",
+        typed="the logger is read before opening\nCC-2026-0007\nCC-2025-040\n",
     )
     assert screen.code == 0, screen.text
+    # no change control of the repository is CC-2026-0007: asked again; a paper number is taken
+    assert "CC-2026-0007 is not an open change control" in screen.flat, screen.text
     assert "Reason for the change" in screen.text and "Change control" in screen.text, screen.text
     assert "version: 2" in (tmp_path / "seen.md").read_text()  # the editor got the new version
     data = fields(team)
-    assert (data["version"], data["change_control"]) == (2, "CC-2026-0007")
+    assert (data["version"], data["change_control"]) == (2, "CC-2025-040")
     assert data["change_reason"] == "the logger is read before opening"
     assert "\n---\nRevised.\n" in (team.world.repo / SOP).read_text()
 

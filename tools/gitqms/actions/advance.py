@@ -147,16 +147,22 @@ def prepare(
     )  # fmt: skip
 
 
-def proposed(move: Move, given: Fields, now: datetime) -> Fields:
+def proposed(move: Move, given: Fields, now: datetime, *, shown: bool = False) -> Fields:
     """The fields to write: what the policy computes and the schema's defaults (you as the
-    checker, today as the day) for what the move still lacks, then what you gave."""
+    checker, today as the day) for what the move still lacks, then what you gave. A default
+    inside a block (effectiveness.checked_by) is written only with something else you give in
+    that block now (its result): else it would name you for what someone else recorded.
+    `shown`: for the editor's form, where every default is written in for you to see."""
     fields = {**computed_fields(move.kind, _data(move.text, move.path), move.transition.target,
                                 move.config.due), **given}  # fmt: skip
     schema = schema_of(validator(move.kind.schema))
     values = {"signer": move.signer, "today": now.date().isoformat()}
     for path in missing(validator(move.kind.schema), _moved_data(move, fields, now)):
         which = default(schema, path)
-        if which and path not in fields:
+        if not which or path in fields:
+            continue
+        block = path[:-1]
+        if shown or not block or any(p[: len(block)] == block and p != path for p in given):
             fields[path] = values[which]
     return fields
 

@@ -81,10 +81,10 @@ def advance(
     fields = read_from(root / from_file) if from_file else {}
     fields.update(parse_sets(sets))
     move = prepare(root, record, target, reason, now)
-    if not move.independent and _at_desk(edit):
-        given = proposed(move, fields, now)
-        if shortfall(move, given, now):
-            fields = fill_in(move, given, now, _editor(move.root))
+    lacking = not move.independent and shortfall(move, proposed(move, fields, now), now)
+    if lacking and _at_desk(edit):
+        shown = proposed(move, fields, now, shown=True)
+        fields = fill_in(move, shown, now, _editor(move.root))
     done = advance_record(root, record, target, reason, now, fields, move)
     if done.filled:
         click.echo(printable(f"{done.record}: wrote {', '.join(done.filled)}, as yours"))
@@ -148,7 +148,7 @@ def fill(
     fields.update(parse_sets(sets))
     move = prepare(root, record, target, reason, now, signing=False)
     if not fields and _at_desk(edit):
-        fields = fill_in(move, proposed(move, {}, now), now, _editor(move.root))
+        fields = fill_in(move, proposed(move, {}, now, shown=True), now, _editor(move.root))
     done = fill_for(move, fields, now)
     wrote = ", ".join(done.fields)
     click.echo(printable(f"{done.record}: wrote {wrote}, as yours, in commit {done.commit[:12]}"))

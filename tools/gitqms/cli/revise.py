@@ -12,6 +12,7 @@ import click
 from .. import clock, git
 from ..actions.revise import open_change_controls
 from ..actions.revise import revise as revise_document
+from ..records.kinds import kind_of_id
 from . import completers
 from .common import DAY, printable, start_folder
 
@@ -78,15 +79,25 @@ def revise(
 
 
 def _choose_change_control(root: Path) -> str | None:
-    """The change control a person picks from the open ones; None for none."""
+    """The change control a person picks from the open ones (or a paper reference that is no
+    record's ID); None for none. An ID no open change control holds is asked again."""
     open_ones = open_change_controls(root)
     if open_ones:
         click.echo("Open change controls:")
         for record, title, state in open_ones:
             click.echo(printable(f"  {record}  {title} ({state})"))
-    answer = click.prompt(
-        "Change control it is made under (CC-YYYY-NNNN, empty for none)",
-        default="",
-        show_default=False,
-    ).strip()
-    return answer or None
+    known = {record for record, _, _ in open_ones}
+    while True:
+        answer = click.prompt(
+            "Change control it is made under (CC-YYYY-NNNN, empty for none)",
+            default="",
+            show_default=False,
+        ).strip()
+        if not answer or answer in known or kind_of_id(answer) is None:
+            return answer or None
+        click.echo(
+            printable(
+                f"{answer} is not an open change control of this repository; give one listed "
+                "above, a paper reference, or nothing"
+            )
+        )
