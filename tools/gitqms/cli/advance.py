@@ -81,8 +81,11 @@ def advance(
     fields = read_from(root / from_file) if from_file else {}
     fields.update(parse_sets(sets))
     move = prepare(root, record, target, reason, now)
-    lacking = not move.independent and shortfall(move, proposed(move, fields, now), now)
-    if lacking and _at_desk(edit):
+    if (
+        _at_desk(edit)
+        and not move.independent
+        and shortfall(move, proposed(move, fields, now), now)
+    ):
         shown = proposed(move, fields, now, shown=True)
         fields = fill_in(move, shown, now, _editor(move.root))
     done = advance_record(root, record, target, reason, now, fields, move)
