@@ -100,7 +100,7 @@ def publication(
         for record_id in named:
             linked_from.setdefault(record_id, []).append(other)
     trails = record_trails(walk, [r.id for r in shot.records])
-    verdicts = _released_by(config, walk.report.verdicts)
+    verdicts = released_by(config, walk.report.verdicts)
     sops = tuple(
         _sop_entry(
             walk,
@@ -149,7 +149,7 @@ def publication(
     )
 
 
-def _released_by(config: QmsConfig, found: Sequence[Verdict]) -> dict[str, list[Verdict]]:
+def released_by(config: QmsConfig, found: Sequence[Verdict]) -> dict[str, list[Verdict]]:
     """Record -> its signatures for the signature block: those that release, review or retire
     a version, not the read-and-understood signatures of training."""
     verdicts: dict[str, list[Verdict]] = {}
@@ -220,7 +220,7 @@ def _signature_lines(
     return tuple(lines)
 
 
-def _published(
+def published_version(
     walk: Walk, record_id: str, verdicts: Sequence[Verdict], version: Version
 ) -> PublishedVersion:
     data = record_data(walk.content_at(version.commit, record_id), record_id)
@@ -250,7 +250,7 @@ def _sop_entry(
 ) -> SopEntry:
     document: DocumentStatus | None = record.document
     assert document is not None
-    versions = [_published(walk, record.id, verdicts, v) for v in document.versions]
+    versions = [published_version(walk, record.id, verdicts, v) for v in document.versions]
     by_number = {v.version: v for v in versions}
     current = by_number.get(document.current.version) if document.current else None
     upcoming = by_number.get(document.upcoming.version) if document.upcoming else None
