@@ -24,8 +24,8 @@ from ..records.site_inputs import site_url_at
 from ..rules.copies import COPY_KIND, copies_at
 from ..signatures.claims import content_hash
 from ..signatures.verify import trusted_registry, walk_history
-from .entries import PublishedVersion
-from .publication import published_version, released_by
+from .entries import PublishedVersion, SopEntry
+from .publication import Publication, published_version, released_by
 
 UPCOMING = "approved"  # the status of an approved version not yet in force
 
@@ -118,6 +118,30 @@ def copy_source(
             if number == chosen.version
         ),
         people={person.id: person.name for person in config.people},
+    )
+
+
+def published_source(
+    publication: Publication, sop: SopEntry, version: PublishedVersion, site_url: str | None
+) -> CopySource:
+    """A published version as the site's PDF download prints it: from the publication's own
+    data (no second walk), no issued copies (a download is never one)."""
+    kind = kind_of_id(sop.id)
+    return CopySource(
+        id=sop.id,
+        title=str(version.fields.get("title") or sop.title),
+        label=kind.label if kind else "document",
+        kind=kind.name if kind else "document",
+        organisation=publication.organisation,
+        time_zone=publication.time_zone,
+        commit=publication.commit,
+        on=publication.on,
+        version=version,
+        content_sha256=version.content,
+        current=version is sop.current and version.status == EFFECTIVE,
+        site_url=site_url,
+        issued=(),
+        people=dict(publication.people),
     )
 
 

@@ -62,6 +62,7 @@ class Publication:
     kinds: KindSet = field(default_factory=active_kinds)
     training: Matrix | None = None  # who is trained on which version in force, on `on`
     audiences: Mapping[str, str] = field(default_factory=dict)  # training audience -> who
+    time_zone: str = "UTC"  # organisation.time_zone
 
     def of_kind(self, kind: str) -> list[RecordEntry]:
         return [record for record in self.records if record.kind == kind]
@@ -146,6 +147,7 @@ def publication(
         kinds=config.kinds,
         training=matrix_of(walk, shot, signed),
         audiences=dict(config.audiences),
+        time_zone=config.time_zone,
     )
 
 
@@ -236,6 +238,7 @@ def published_version(
         effective_from=version.effective_from,
         until=version.until,
         signatures=_signature_lines(walk, verdicts, version.content),
+        content=version.content,
     )
 
 
