@@ -218,3 +218,36 @@ def test_a_draft_is_never_printed_and_a_superseded_version_is_marked(
     current = tmp_path / "current.pdf"
     team.qms(team.officer, "pdf", "SOP-0001", "-o", str(current))
     assert "SOP-0001 v2" in pdf_text(current)[0]
+
+
+def test_the_site_links_each_version_in_force_to_its_pdf_only_when_asked(
+    team: Team, tmp_path: Path
+) -> None:
+    team.on("2026-03-01")
+    plain, with_pdfs = tmp_path / "plain", tmp_path / "pdfs"
+    team.qms(team.admin, "build", "--site-dir", str(plain), "--date", "2026-03-01")
+    assert "Download PDF" not in (plain / "sops" / "SOP-0001.html").read_text()
+    assert not (plain / "pdf").exists()
+    team.qms(team.admin, "build", "--site-dir", str(with_pdfs), "--date", "2026-03-01", "--pdfs")
+    page = (with_pdfs / "sops" / "SOP-0001.html").read_text()
+    assert 'href="../pdf/SOP-0001-v1.pdf"' in page and "Download PDF (uncontrolled copy)" in page
+    pages = pdf_text(with_pdfs / "pdf" / "SOP-0001-v1.pdf")
+    assert "UNCONTROLLED WHEN PRINTED" in pages[0] and "Page 1 of" in pages[0]
+    assert "Dr. Anna Weber" in " ".join(pages[-1].split())
+
+
+def test_two_issues_merged_from_two_branches_cannot_share_a_number(team: Team) -> None:
+    team.on("2026-03-01")
+    world = team.world
+    base = world.head()
+    world.git("checkout", "-q", "-b", "ward")
+    team.qms(team.officer, "pdf", "SOP-0001", "--copy-for", "Ward 3", "-o", "/dev/null")
+    world.git("checkout", "-q", "-")
+    team.on("2026-03-02")
+    team.qms(team.admin, "pdf", "SOP-0001", "--copy-for", "Cleanroom B", "-o", "/dev/null")
+    issued = world.git("ls-tree", "-r", "--name-only", "ward", "controlled-copies").split()
+    here = world.git("ls-tree", "-r", "--name-only", "HEAD", "controlled-copies").split()
+    assert issued != here  # the second issue took the next free ID, and the same number
+    world.git("merge", "-q", "--no-edit", "--no-ff", "ward")
+    rules = {v["rule"] for v in team.check(f"{base}..HEAD", ok=False)["violations"]}
+    assert "copy.number-taken" in rules, rules
