@@ -75,12 +75,12 @@ def publication(
     if commit is None:
         raise QmsError(f"{revision} is not a commit of {root}", hint="commit the records first")
     walk = walk_history(root, [commit])
-    registry = trusted_registry(
+    config = trusted_registry(
         walk,
         commit,
         "nothing can be published",
         hint="run `qms verify` to see why; `qms init` or `qms demo` make a signed repository",
-    )
+    ).config
     shot = snapshot(root, walk, commit, on, signed=(signed := signed_contents(walk)))
     if broken := [note for r in shot.records if r.state == NOT_A_FILE for note in r.notes]:
         # Never a site without the record: its last good build stays up until it is repaired.
@@ -88,7 +88,6 @@ def publication(
             f"the site cannot be built at {commit[:12]}: " + "; ".join(broken),
             hint="`qms check` names the commit that replaced it",
         )
-    config = registry.config
     # the records of every kind with a state machine (an audit-trail review has no page)
     records = [r for r in shot.records if r.kind in config.lifecycles.machines]
     record_fields = {r.id: r.data or {} for r in records}
