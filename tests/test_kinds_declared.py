@@ -122,6 +122,7 @@ def test_every_packaged_declaration_validates() -> None:
         "audit-review.yaml",
         "capa.yaml",
         "change-control.yaml",
+        "controlled-copy.yaml",
         "deviation.yaml",
         "external-document.yaml",
         "form.yaml",
@@ -147,13 +148,15 @@ def test_loaded_kinds_equal_the_old_constants() -> None:
         ("policy", "policy", "policies", ".md", "POL", False),
         ("external-document", "document of external origin", "external", ".md", "EXT", False),
         ("training-session", "training session", "training", ".yaml", "TRN", True),
+        # controlled copies issued by `qms pdf --copy-for` (issue 23, item 4)
+        ("controlled-copy", "controlled copy", "controlled-copies", ".yaml", "COPY", True),
     )
     assert kinds.KINDS[:4] == (kinds.SOP, kinds.CAPA, kinds.DEVIATION, kinds.AUDIT_REVIEW)
     assert kinds.KINDS[4] == kinds.CHANGE_CONTROL
     assert [k.family for k in kinds.KINDS] == [
         *("document", "record", "record", "record", "record"),
         *("document", "document", "document", "document"),
-        "record",
+        *("record", "record"),
     ]
     assert kinds.CHANGE_CONTROL.special == "change-control"
     assert kinds.AUDIT_REVIEW.special == "audit-review"
@@ -165,9 +168,9 @@ def test_schema_names_and_defaults_come_from_the_declarations() -> None:
     old = list(OLD_SCHEMA_NAMES)
     documents = ["work-instruction", "form", "policy", "external-document"]
     later = ["change-control", *documents, "training-session"]
-    assert list(SCHEMA_NAMES) == [*old[: old.index("qms")], *later, "qms"]
+    assert list(SCHEMA_NAMES) == [*old[: old.index("qms")], *later, "controlled-copy", "qms"]
     assert {k: v for k, v in DEFAULTS.items() if k not in later} == OLD_DEFAULTS
-    assert list(DEFAULTS) == [*OLD_DEFAULTS, *later]
+    assert list(DEFAULTS) == [*OLD_DEFAULTS, *later]  # a controlled copy has no lifecycle
     assert all(DEFAULTS[name] == OLD_DEFAULTS["sop"] for name in documents)
     assert DEFAULTS["change-control"]["initial"] == "proposed"
 

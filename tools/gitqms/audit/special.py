@@ -16,4 +16,8 @@ CLOSED_WHEN_WRITTEN: Mapping[str, str] = {
         "{record} is an audit-trail review, closed when it was signed; commit {commit} by "
         "{author} edited it. A review is never edited: a new review is recorded instead."
     ),
+    "controlled-copy": (
+        "{record} records the issue of a controlled copy, closed when it was signed; commit "
+        "{commit} by {author} edited it. An issue is never edited: a new copy is issued instead."
+    ),
 }

@@ -51,6 +51,8 @@ COMMANDS: dict[str, str] = {
     "demo": "demo:demo",
     "import": "importing:import_records",
     "archive": "archive:archive",
+    "pdf": "pdf:pdf",
+    "verify-copy": "pdf:verify_copy",
     "completion": "completion:completion",
 }
 
@@ -67,6 +69,8 @@ GROUPS: dict[str, tuple[str, ...]] = {
         "audit-trail",
         "check",
         "archive",
+        "pdf",
+        "verify-copy",
     ),
     "Administration": (
         "init",

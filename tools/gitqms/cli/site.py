@@ -30,8 +30,16 @@ _DRAFTS = click.option(
     help="Where to write the site (default: site/, or site-preview/ with --drafts).",
 )
 @_DRAFTS
+@click.option(
+    "--pdfs",
+    is_flag=True,
+    help="Also write a PDF (uncontrolled copy) of each document version in force or about to "
+    "be, in pdf/, linked from its page; made in parallel, about a second each.",
+)
 @click.pass_context
-def build(ctx: click.Context, on: date | None, site_dir: Path | None, drafts: bool) -> None:
+def build(
+    ctx: click.Context, on: date | None, site_dir: Path | None, drafts: bool, pdfs: bool
+) -> None:
     """Build the published site from the signed history, with the qms plugin's own configuration.
 
     Only approved versions, read from the commits that signed them, are published; the
@@ -45,7 +53,7 @@ def build(ctx: click.Context, on: date | None, site_dir: Path | None, drafts: bo
 
     repo = repository(ctx)
     target = site_dir or repo.root / ("site-preview" if drafts else "site")
-    index = build_site(repo.root, target, on, drafts)
+    index = build_site(repo.root, target, on, drafts, pdfs)
     click.echo(f"site built in {target}: open {index}")
 
 

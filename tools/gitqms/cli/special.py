@@ -19,8 +19,14 @@ def _review_state(state: str, raw: Mapping[str, Any]) -> str:
     return f"review of {raw['period']['since']} to {raw['period']['until']}"
 
 
+def _copy_state(state: str, raw: Mapping[str, Any]) -> str:
+    """A controlled copy: which copy of which version, and where it is kept."""
+    return f"copy {raw['copy']} of {raw['document']} v{raw['version']}, kept at {raw['location']}"
+
+
 # `qms list`: the State cell, from the record's state and its fields as written.
 LIST_STATE: dict[str, Callable[[str, Mapping[str, Any]], str]] = {
     "deviation": _deviation_state,
     "audit-review": _review_state,
+    "controlled-copy": _copy_state,
 }

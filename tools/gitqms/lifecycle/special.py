@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from ..records.config import DuePolicy
-from ..records.kinds import REVIEW_MEANING, Kind
+from ..records.kinds import ISSUED_MEANING, REVIEW_MEANING, Kind
 from .due import Due, day_of, due_item, moment_of
 from .signed import SignedContent, extension_signed, investigation_extension
 
@@ -133,6 +133,23 @@ def _review_state(
     return "unsigned", (f"no valid '{REVIEW_MEANING}' signature covers this content",)
 
 
+# --- controlled-copy -------------------------------------------------------------------------
+
+
+def _copy_state(
+    content: str, signed: Mapping[str, SignedContent], on: date
+) -> tuple[str, tuple[str, ...]]:
+    """A controlled copy's record has no lifecycle: its issue is signed (on this exact
+    content) or not."""
+    item = signed.get(content)
+    done = item is not None and any(
+        s.meaning == ISSUED_MEANING and s.counts_from.date() <= on for s in item.signatures
+    )
+    if done:
+        return "issued", ()
+    return "unsigned", (f"no valid '{ISSUED_MEANING}' signature covers this content",)
+
+
 # --- the tables ------------------------------------------------------------------------------
 
 DUE: Mapping[str, DueHook] = {"deviation": _deviation_due}
@@ -147,7 +164,7 @@ DEADLINES: Mapping[str, Callable[[Mapping[str, Any]], date | None]] = {
 # committed, its signed contents, the day) -> (its state, notes)
 STATES: Mapping[
     str, Callable[[str, Mapping[str, SignedContent], date], tuple[str, tuple[str, ...]]]
-] = {"audit-review": _review_state}
+] = {"audit-review": _review_state, "controlled-copy": _copy_state}
 
 
 def deadline(kind: Kind, data: Mapping[str, Any]) -> date | None:

@@ -88,6 +88,7 @@ class QmsConfig:
     kinds: KindSet = PACKAGE  # the package's kinds and those qms.yaml declares (`kinds:`)
     role_audiences: Mapping[str, frozenset[str]] = field(default_factory=dict)
     new_starter_days: int = DEFAULT_NEW_STARTER_DAYS
+    time_zone: str = "UTC"  # organisation.time_zone: the IANA zone local times are shown in
     _by_id: Mapping[str, Person] = field(default_factory=dict, repr=False, compare=False)
     _by_email: Mapping[str, Person] = field(default_factory=dict, repr=False, compare=False)
 
@@ -188,6 +189,7 @@ def build_config(data: Mapping[str, Any]) -> QmsConfig:
     return QmsConfig(
         organisation=data["organisation"]["name"],
         site=data["organisation"].get("site"),
+        time_zone=data["organisation"].get("time_zone") or "UTC",
         people=people,
         roles=MappingProxyType(dict(data["roles"])),
         areas=MappingProxyType(dict(data["areas"])),

@@ -94,6 +94,7 @@ PACKAGED = (
     "policy",
     "external-document",
     "training-session",
+    "controlled-copy",
 )
 _SUFFIXES = {"markdown": ".md", "yaml": ".yaml"}
 
@@ -194,6 +195,7 @@ def packaged() -> Declarations:
 
 KINDS: tuple[Kind, ...] = packaged().kinds
 REVIEW_MEANING = "audit-trail-reviewed"  # the reviewer's signature on an audit-trail review
+ISSUED_MEANING = "issued"  # the issuer's signature on a controlled copy's record
 BY_NAME: dict[str, Kind] = {kind.name: kind for kind in KINDS}
 BY_FOLDER: dict[str, Kind] = {kind.folder: kind for kind in KINDS}
 BY_PREFIX: dict[str, Kind] = {kind.prefix: kind for kind in KINDS}

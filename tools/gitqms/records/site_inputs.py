@@ -104,6 +104,16 @@ def docs_folder(root: Path, commit: str) -> str:
     return _checked(root, commit, git.show_prefix(root))[2]
 
 
+def site_url_at(root: Path, commit: str) -> str | None:
+    """mkdocs.yml's `site_url` at `commit`; None when it sets none, or the site's configuration
+    is missing or refused (`qms build` names the problem)."""
+    try:
+        url = _checked(root, commit, git.show_prefix(root))[0].get("site_url")
+    except QmsError:
+        return None
+    return url if isinstance(url, str) and url else None
+
+
 def _checked(
     root: Path, commit: str, prefix: str
 ) -> tuple[dict[str, Any], dict[str, Any] | None, str]:

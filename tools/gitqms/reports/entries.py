@@ -37,6 +37,7 @@ class PublishedVersion:
     effective_from: date | None
     until: date | None
     signatures: tuple[SignatureLine, ...]
+    content: str = ""  # sha256:HEX of the exact bytes signed ("" for a draft preview)
 
     @property
     def reason(self) -> str | None:

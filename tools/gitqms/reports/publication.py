@@ -66,6 +66,7 @@ class Publication:
     # person ID -> what waits for them at the published commit (that commit only, no branch;
     # signatures on document drafts only in a drafts preview)
     inboxes: Mapping[str, Inbox] = field(default_factory=dict)
+    time_zone: str = "UTC"  # organisation.time_zone
 
     def of_kind(self, kind: str) -> list[RecordEntry]:
         return [record for record in self.records if record.kind == kind]
@@ -78,12 +79,12 @@ def publication(
     if commit is None:
         raise QmsError(f"{revision} is not a commit of {root}", hint="commit the records first")
     walk = walk_history(root, [commit])
-    registry = trusted_registry(
+    config = trusted_registry(
         walk,
         commit,
         "nothing can be published",
         hint="run `qms verify` to see why; `qms init` or `qms demo` make a signed repository",
-    )
+    ).config
     shot = snapshot(root, walk, commit, on, signed=(signed := signed_contents(walk)))
     if broken := [note for r in shot.records if r.state == NOT_A_FILE for note in r.notes]:
         # Never a site without the record: its last good build stays up until it is repaired.
@@ -91,13 +92,12 @@ def publication(
             f"the site cannot be built at {commit[:12]}: " + "; ".join(broken),
             hint="`qms check` names the commit that replaced it",
         )
-    config = registry.config
     # the records of every kind with a state machine (an audit-trail review has no page)
     records = [r for r in shot.records if r.kind in config.lifecycles.machines]
     record_fields = {r.id: r.data or {} for r in records}
     links, linked_from = _links(config, record_fields)
     trails = record_trails(walk, [r.id for r in shot.records])
-    verdicts = _released_by(config, walk.report.verdicts)
+    verdicts = released_by(config, walk.report.verdicts)
     sops = tuple(
         _sop_entry(
             walk,
@@ -148,6 +148,7 @@ def publication(
             person: found if drafts else found.without_drafts()  # no draft on the site
             for person, found in everyone(config, walk, shot, matrix, commit[:12]).items()
         },
+        time_zone=config.time_zone,
     )
 
 
@@ -167,7 +168,7 @@ def _links(
     return links, linked_from
 
 
-def _released_by(config: QmsConfig, found: Sequence[Verdict]) -> dict[str, list[Verdict]]:
+def released_by(config: QmsConfig, found: Sequence[Verdict]) -> dict[str, list[Verdict]]:
     """Record -> its signatures for the signature block: those that release, review or retire
     a version, not the read-and-understood signatures of training."""
     verdicts: dict[str, list[Verdict]] = {}
@@ -238,7 +239,7 @@ def _signature_lines(
     return tuple(lines)
 
 
-def _published(
+def published_version(
     walk: Walk, record_id: str, verdicts: Sequence[Verdict], version: Version
 ) -> PublishedVersion:
     data = record_data(walk.content_at(version.commit, record_id), record_id)
@@ -254,6 +255,7 @@ def _published(
         effective_from=version.effective_from,
         until=version.until,
         signatures=_signature_lines(walk, verdicts, version.content),
+        content=version.content,
     )
 
 
@@ -268,7 +270,7 @@ def _sop_entry(
 ) -> SopEntry:
     document: DocumentStatus | None = record.document
     assert document is not None
-    versions = [_published(walk, record.id, verdicts, v) for v in document.versions]
+    versions = [published_version(walk, record.id, verdicts, v) for v in document.versions]
     by_number = {v.version: v for v in versions}
     current = by_number.get(document.current.version) if document.current else None
     upcoming = by_number.get(document.upcoming.version) if document.upcoming else None

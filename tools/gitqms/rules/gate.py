@@ -26,6 +26,7 @@ from ..validation.findings import Severity
 from ..validation.record_checks import Context
 from ..validation.run import check_record_text
 from .change_control import change_control_rules
+from .copies import copy_rules
 from .record_rules import migration_rules, sop_rules, state_rules, version
 from .special import CONTENT_RULES
 from .training import training_rules
@@ -98,7 +99,7 @@ class Gate:
         def config_at(commit: str) -> QmsConfig | None:
             return self._config(commit, parents_of.get(commit, ()))
 
-        for rules in (change_control_rules, training_rules):
+        for rules in (change_control_rules, training_rules, copy_rules):
             for found in rules(self.walk, steps, verdicts, config_at):
                 breach = found.breach
                 self.add(found.commit, found.record, breach.rule, breach.message, breach.fix)

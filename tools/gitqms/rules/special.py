@@ -13,7 +13,7 @@ from typing import Any
 
 from ..lifecycle.session_rules import RECORDED
 from ..records.config import QmsConfig
-from ..records.kinds import REVIEW_MEANING
+from ..records.kinds import ISSUED_MEANING, REVIEW_MEANING
 from ..signatures.verify import Verdict
 from .record_rules import state_rules
 from .violations import Breach
@@ -49,6 +49,30 @@ def review_rules(
         )
 
 
+def copy_rules(
+    record: str,
+    old: Mapping[str, Any] | None,
+    new: Mapping[str, Any],
+    config: QmsConfig,
+    verdicts: Sequence[Verdict],
+) -> Iterator[Breach]:
+    """A controlled copy's record is written once, in the commit its issuer signs."""
+    if old is not None:
+        yield Breach(
+            "record.closed",
+            f"{record} records the issue of a controlled copy; an issue is not edited",
+            "revert this change; issue a new copy with `qms pdf DOC --copy-for LOCATION`",
+        )
+        return
+    if not any(v.record == record and v.ok and v.meaning == ISSUED_MEANING for v in verdicts):
+        yield Breach(
+            "state.signature",
+            f"{record} was created without a valid signature '{ISSUED_MEANING}' in the same "
+            "commit: a registered person holding a role the policy names must sign the issue",
+            "issue controlled copies with `qms pdf DOC --copy-for LOCATION`",
+        )
+
+
 def session_rules(
     record: str,
     old: Mapping[str, Any] | None,
@@ -73,5 +97,6 @@ def session_rules(
 # special name -> the content rule that replaces its family's
 CONTENT_RULES: Mapping[str, ContentRule] = {
     "audit-review": review_rules,
+    "controlled-copy": copy_rules,
     "training-session": session_rules,
 }

@@ -28,10 +28,11 @@ from ..records.site_inputs import site_inputs
 
 
 @contextlib.contextmanager
-def _options(on: date | None, drafts: bool) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in ("QMS_SITE_DATE", "QMS_SITE_DRAFTS")}
+def _options(on: date | None, drafts: bool, pdfs: bool = False) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in ("QMS_SITE_DATE", "QMS_SITE_DRAFTS", "QMS_SITE_PDFS")}
     os.environ["QMS_SITE_DATE"] = on.isoformat() if on else ""
     os.environ["QMS_SITE_DRAFTS"] = "1" if drafts else ""
+    os.environ["QMS_SITE_PDFS"] = "1" if pdfs else ""
     os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # the theme's own notice, not ours
     try:
         yield
@@ -62,10 +63,13 @@ def _fixed_config(root: Path, *, pinned: bool) -> Iterator[Path]:
         yield path
 
 
-def build_site(root: Path, site_dir: Path, on: date | None = None, drafts: bool = False) -> Path:
-    """Build the site of the repository at `root` into `site_dir`; returns its index.html."""
+def build_site(
+    root: Path, site_dir: Path, on: date | None = None, drafts: bool = False, pdfs: bool = False
+) -> Path:
+    """Build the site of the repository at `root` into `site_dir` (`pdfs`: with a PDF download
+    of each version in force or about to be); returns its index.html."""
     logging.getLogger("mkdocs").setLevel(logging.WARNING)
-    with _options(on, drafts), _fixed_config(root, pinned=True) as config_file:
+    with _options(on, drafts, pdfs), _fixed_config(root, pinned=True) as config_file:
         try:
             build(load_config(str(config_file), site_dir=str(site_dir.resolve())))
         except MkDocsException as error:

@@ -61,6 +61,7 @@ _ASSET_URIS = {"css": "assets/qms/qms.css", "js": "assets/qms/qms.js"}
 class QmsPluginConfig(Config):  # type: ignore[no-untyped-call]
     date = config_options.Optional(config_options.Type(str))
     drafts = config_options.Type(bool, default=False)
+    pdfs = config_options.Type(bool, default=False)  # a PDF download per version in force
     repository = config_options.Optional(config_options.Type(str))
     revision = config_options.Optional(config_options.Type(str))
 
@@ -75,6 +76,7 @@ class QmsPlugin(BasePlugin[QmsPluginConfig]):  # type: ignore[no-untyped-call]
         self.root = Path(".")
         self.later: dict[str, list[str]] = {}  # page -> sections set aside from the search
         self.static: tuple[SiteFile, ...] = ()
+        self.pdfs = False
 
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         self.root = self._root(config)
@@ -89,8 +91,11 @@ class QmsPlugin(BasePlugin[QmsPluginConfig]):  # type: ignore[no-untyped-call]
             raise PluginError(f"qms: {error}{hint}") from None
         self.token = secrets.token_hex(16)
         self.later = {}
+        self.pdfs = (
+            self.config.pdfs or os.environ.get("QMS_SITE_PDFS", "") in ("1", "true")
+        ) and not drafts
         specs = [
-            *sop_pages(self.publication),
+            *sop_pages(self.publication, pdfs=self.pdfs),
             *record_pages(self.publication),
             *dashboard_pages(self.publication),
             *training_pages(self.publication),
@@ -203,6 +208,20 @@ class QmsPlugin(BasePlugin[QmsPluginConfig]):  # type: ignore[no-untyped-call]
             later.append(html[start:end])
             html = html[end:]
         return "".join(parts) + html
+
+    def on_post_build(self, *, config: MkDocsConfig) -> None:
+        """The PDF downloads, when asked for: after the pages, in parallel processes."""
+        if not self.pdfs or self.publication is None:
+            return
+        from .pdf_pages import write_pdfs
+
+        try:
+            written = write_pdfs(
+                self.publication, Path(config.site_dir), config.site_url, clock.now()
+            )
+        except QmsError as error:
+            raise PluginError(f"qms: the PDF downloads were not made: {error}") from None
+        get_plugin_logger(__name__).info(f"{len(written)} PDF downloads written")
 
     @event_priority(100)  # before any other plugin's: none may see or drop a placeholder
     def on_post_page(self, output: str, *, page: Page, config: MkDocsConfig) -> str:

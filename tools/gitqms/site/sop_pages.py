@@ -53,7 +53,22 @@ def upcoming_uri(record_id: str, version: int) -> str:
     return f"upcoming/{record_id}-v{version}.md"
 
 
-def sop_pages(publication: Publication) -> list[PageSpec]:
+def pdf_uri(record_id: str, version: int) -> str:
+    """A version's PDF download (`qms build --pdfs`)."""
+    return f"pdf/{record_id}-v{version}.pdf"
+
+
+def download_link(record_id: str, version: PublishedVersion) -> str:
+    """The link from a document's page (one folder deep: `sops/…`, `upcoming/…`) to its PDF."""
+    href = "../" + pdf_uri(record_id, version.version)
+    return (
+        f'<p class="qms-download"><a href="{text(href)}" download>Download PDF '
+        f"(uncontrolled copy) of {text(record_id)} v{version.version}</a></p>"
+    )
+
+
+def sop_pages(publication: Publication, *, pdfs: bool = False) -> list[PageSpec]:
+    """The documents' pages; `pdfs`: each version in force or about to be links to its PDF."""
     pages = [
         PageSpec(uri=INDEX, title="Procedures", head=partial(_index, publication), listed=True),
         PageSpec(
@@ -67,7 +82,7 @@ def sop_pages(publication: Publication) -> list[PageSpec]:
                 PageSpec(
                     uri=sop_uri(sop.id),
                     title=f"{sop.id} {sop.title}",
-                    head=partial(_sop_head, publication, sop, shown),
+                    head=partial(_sop_head, publication, sop, shown, pdfs=pdfs),
                     body=shown.body if shown is not None else None,
                     tail=partial(_sop_tail, publication, sop, shown),
                 )
@@ -78,7 +93,7 @@ def sop_pages(publication: Publication) -> list[PageSpec]:
                 PageSpec(
                     uri=upcoming_uri(sop.id, version.version),
                     title=f"{sop.id} v{version.version} ({NOT_IN_FORCE})",
-                    head=partial(_upcoming_head, publication, sop, version),
+                    head=partial(_upcoming_head, publication, sop, version, pdfs=pdfs),
                     body=version.body,
                     tail=partial(_upcoming_tail, version),
                     searchable=False,  # a search must lead staff to versions in force only
@@ -211,7 +226,12 @@ def _column(column: Column, entry: SopEntry) -> str:
 
 
 def _sop_head(
-    publication: Publication, sop: SopEntry, shown: PublishedVersion | None, go: Link
+    publication: Publication,
+    sop: SopEntry,
+    shown: PublishedVersion | None,
+    go: Link,
+    *,
+    pdfs: bool = False,
 ) -> str:
     """The banner and facts of the SOP's page; with nothing `shown` (no version in force yet),
     the facts of the approved upcoming version and a banner leading to its page."""
@@ -237,6 +257,8 @@ def _sop_head(
             ]
         )
     )
+    if pdfs and in_force and shown is not None and shown.status == "effective":
+        parts.append(download_link(sop.id, shown))
     return '<div class="qms-document-header">' + "".join(parts) + "</div>"
 
 
@@ -364,7 +386,12 @@ def _version_link(sop: SopEntry, version: PublishedVersion, go: Link) -> str:
 
 
 def _upcoming_head(
-    publication: Publication, sop: SopEntry, version: PublishedVersion, go: Link
+    publication: Publication,
+    sop: SopEntry,
+    version: PublishedVersion,
+    go: Link,
+    *,
+    pdfs: bool = False,
 ) -> str:
     """Unmistakably not in force: a banner, the effective date, and a mark for every printed
     page (the banner prints on the first page only)."""
@@ -396,6 +423,7 @@ def _upcoming_head(
                 ("Reason for this version", text(version.reason or "—")),
             ]
         )
+        + (download_link(sop.id, version) if pdfs else "")
     )
 
 

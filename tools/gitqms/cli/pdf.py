@@ -1,0 +1,159 @@
+"""`qms pdf DOC`: a PDF copy of an approved document version, uncontrolled or issued as a
+numbered controlled copy; `qms verify-copy DOC`: a printed copy checked against git."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import click
+
+from .. import clock
+from ..errors import Exit, QmsError
+from ..files import write_bytes_atomic
+from . import completers
+from .common import DAY, printable, repository, signing_time
+
+
+@click.command("pdf")
+@click.argument("document", metavar="DOC", shell_complete=completers.documents)
+@click.option(
+    "--version",
+    "version",
+    type=click.IntRange(min=1),
+    default=None,
+    help="The approved version to print (default: the one in force, else the "
+    "approved one about to be).",
+)
+@click.option(
+    "--copy-for",
+    "location",
+    default=None,
+    metavar="LOCATION",
+    help="Issue a numbered controlled copy kept at LOCATION: the next copy number "
+    "of the version, recorded in a commit you sign 'issued'.",
+)
+@click.option(
+    "--output",
+    "-o",
+    "output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the PDF (default: DOC-vN.pdf, or "
+    "DOC-vN-copy-K.pdf for an issued copy, in the current folder).",
+)
+@click.option(
+    "--date",
+    "on",
+    type=DAY,
+    default=None,
+    help="The day to judge the version's status for (YYYY-MM-DD; default: today).",
+)
+@click.pass_context
+def pdf(
+    ctx: click.Context,
+    document: str,
+    version: int | None,
+    location: str | None,
+    output: Path | None,
+    on: date | None,
+) -> None:
+    """Print DOC as a PDF read from the git objects of its approving commit.
+
+    Every page carries the ID, title, version and effective date, "page X of Y" and the
+    copy's marking: UNCONTROLLED WHEN PRINTED for a download, CONTROLLED COPY n° K, kept at
+    LOCATION for an issued copy. The last page is the signature manifest (printed name, role,
+    meaning, UTC and local time, commit of every counted signature), the sha256 of the
+    version's exact bytes, a QR code of its page on the site and the `qms verify-copy`
+    command that checks the copy. A draft is never printed; a superseded or obsolete version
+    is printed marked as such and is never issued as a controlled copy.
+    """
+    from ..actions.copies import plan_issue, record_issue
+    from ..reports.copies import copy_source
+    from ..site.pdf import CopyMark, copy_pdf
+
+    repo = repository(ctx)
+    day = clock.day_or_today(on)
+    source = copy_source(repo.root, document, version, day)
+    plan = None
+    if location is not None:
+        plan = plan_issue(repo.root, source, location, signing_time(ctx))
+    mark = CopyMark(plan.number, plan.location) if plan else None
+    rendered = copy_pdf(source, mark, clock.now())
+    name = f"{source.id}-v{source.version.version}" + (f"-copy-{plan.number}" if plan else "")
+    target = output if output is not None else Path.cwd() / f"{name}.pdf"
+    if not target.parent.is_dir():
+        raise QmsError(
+            f"{target.parent} is not a folder", hint="--output FILE in a folder that exists"
+        )
+    if plan is not None:
+        issued = record_issue(repo.root, plan)
+        click.echo(
+            printable(
+                f"{issued.record}: controlled copy {issued.number} of {source.id} "
+                f"v{source.version.version} for {plan.location}, signed commit {issued.commit[:12]}"
+            )
+        )
+    write_bytes_atomic(target, rendered.pdf)
+    click.echo(
+        printable(
+            f"{target}: {source.id} v{source.version.version} ({source.version.status}), "
+            f"{source.content_sha256}"
+        )
+    )
+
+
+@click.command("verify-copy")
+@click.argument("document", metavar="DOC", shell_complete=completers.documents)
+@click.option(
+    "--version",
+    "version",
+    type=click.IntRange(min=1),
+    required=True,
+    help="The version printed on the copy.",
+)
+@click.option(
+    "--sha256",
+    "sha256",
+    required=True,
+    metavar="HEX",
+    help="The content sha256 printed on the copy's manifest page.",
+)
+@click.option(
+    "--copy",
+    "copy",
+    type=click.IntRange(min=1),
+    default=None,
+    help="The controlled copy's number, when it is one.",
+)
+@click.option(
+    "--date",
+    "on",
+    type=DAY,
+    default=None,
+    help="The day to judge the version's status for (YYYY-MM-DD; default: today).",
+)
+@click.pass_context
+def verify_copy(
+    ctx: click.Context, document: str, version: int, sha256: str, copy: int | None, on: date | None
+) -> None:
+    """Check a printed copy of DOC against the repository, offline.
+
+    The sha256 is recomputed from the approved version's bytes in git (never taken from the
+    copy), the version's status on the day is derived from its signatures, and a controlled
+    copy's number is looked up among the signed issue records. Exit 1 when the hash does not
+    match, the version is not in force (or about to be), or the copy is not recorded.
+    """
+    from ..reports.copies import check_copy
+
+    repo = repository(ctx)
+    day = clock.day_or_today(on)
+    if not all(c in "0123456789abcdef" for c in sha256.lower().removeprefix("sha256:")):
+        raise QmsError(
+            "--sha256 takes the 64 hex digits printed on the copy", hint="copy them exactly"
+        )
+    result = check_copy(repo.root, document, version, sha256, copy, day)
+    for line in result.lines:
+        click.echo(printable(line))
+    if not result.ok:
+        raise click.exceptions.Exit(Exit.FINDINGS)

@@ -1,0 +1,247 @@
+"""What a PDF copy of a document version shows, as plain data: the version exactly as the site
+takes it (the bytes its approving commit holds, the signature lines of that content, its
+status on the day, all from one verified walk of the history), the sha256 of those bytes, and
+the controlled copies of it already issued on the branch.
+
+Only approved versions are printed: the version in force, the approved one about to come into
+force, or (marked as such) a superseded or obsolete one. A draft never is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from .. import git
+from ..errors import QmsError
+from ..lifecycle.documents import EFFECTIVE, DocumentStatus, Version
+from ..lifecycle.status import snapshot
+from ..records.kinds import BY_NAME, kind_of_id
+from ..records.site_inputs import site_url_at
+from ..rules.copies import COPY_KIND, copies_at
+from ..signatures.claims import content_hash
+from ..signatures.verify import trusted_registry, walk_history
+from .entries import PublishedVersion, SopEntry
+from .publication import Publication, published_version, released_by
+
+UPCOMING = "approved"  # the status of an approved version not yet in force
+
+
+@dataclass(frozen=True, kw_only=True)
+class IssuedCopy:
+    record: str  # COPY-YYYY-NNNN
+    copy: int
+    location: str
+    issued_by: str
+    issued_at: str
+    signed: bool = True  # a valid 'issued' signature covers the record (its state: issued)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CopySource:
+    """One approved document version, ready to print."""
+
+    id: str
+    title: str
+    label: str  # the kind's label: SOP, work instruction, …
+    kind: str
+    organisation: str
+    time_zone: str  # organisation.time_zone of the registry in force
+    commit: str  # the published commit the status was derived at
+    on: date
+    version: PublishedVersion
+    content_sha256: str  # sha256:HEX of the version's exact bytes (QMS-Content)
+    current: bool  # the version in force on `on`
+    site_url: str | None  # mkdocs.yml's site_url at the published commit
+    issued: tuple[IssuedCopy, ...]  # controlled copies of this version on the branch
+    people: Mapping[str, str]  # person ID -> printed name
+
+    @property
+    def next_copy(self) -> int:
+        return max((c.copy for c in self.issued), default=0) + 1
+
+
+def copy_source(
+    root: Path, record_id: str, version: int | None, on: date, revision: str = "HEAD"
+) -> CopySource:
+    """The version of `record_id` to print: `version`, or the one in force on `on` (else the
+    approved one about to be). QmsError when there is none, or it is not approved."""
+    kind = kind_of_id(record_id)
+    if kind is None or not kind.is_document:
+        raise QmsError(
+            f"{record_id} is not a controlled document",
+            hint="name a document such as SOP-0003; only documents are printed as copies",
+        )
+    commit = git.rev_parse(root, f"{revision}^{{commit}}")
+    if commit is None:
+        raise QmsError(f"{revision} is not a commit of {root}", hint="commit the records first")
+    walk = walk_history(root, [commit])
+    config = trusted_registry(walk, commit, "nothing can be printed").config
+    copies = issued_copies(copies_at(walk, commit), record_id)
+    shot = snapshot(root, walk, commit, on, [record_id, *(c.record for _, c in copies)], revision)
+    states = {status.id: status.state for status in shot.records}
+    record = next(status for status in shot.records if status.id == record_id)
+    if record.document is None:
+        raise QmsError(f"{record_id} cannot be read at {revision}", hint="; ".join(record.notes))
+    chosen = _chosen(record.document, version, record_id)
+    verdicts = released_by(config, walk.report.verdicts).get(record_id, [])
+    published = published_version(walk, record_id, verdicts, chosen)
+    content = walk.content_at(chosen.commit, record_id)
+    if content is None or content_hash(content) != chosen.content:
+        raise QmsError(
+            f"{record_id} v{chosen.version}: the approved bytes cannot be read at "
+            f"{chosen.commit[:12]}",
+            hint="run `qms verify`; the repository may be incomplete",
+        )
+    title = published.fields.get("title")
+    return CopySource(
+        id=record_id,
+        title=title if isinstance(title, str) else record.title,
+        label=kind.label,
+        kind=kind.name,
+        organisation=config.organisation,
+        time_zone=config.time_zone,
+        commit=commit,
+        on=on,
+        version=published,
+        content_sha256=chosen.content,
+        current=record.document.current is not None
+        and record.document.current.version == chosen.version
+        and chosen.status == EFFECTIVE,
+        site_url=site_url_at(root, commit),
+        issued=tuple(
+            replace(copy, signed=states.get(copy.record) == "issued")
+            for number, copy in copies
+            if number == chosen.version
+        ),
+        people={person.id: person.name for person in config.people},
+    )
+
+
+def published_source(
+    publication: Publication, sop: SopEntry, version: PublishedVersion, site_url: str | None
+) -> CopySource:
+    """A published version as the site's PDF download prints it: from the publication's own
+    data (no second walk), no issued copies (a download is never one)."""
+    kind = kind_of_id(sop.id)
+    return CopySource(
+        id=sop.id,
+        title=str(version.fields.get("title") or sop.title),
+        label=kind.label if kind else "document",
+        kind=kind.name if kind else "document",
+        organisation=publication.organisation,
+        time_zone=publication.time_zone,
+        commit=publication.commit,
+        on=publication.on,
+        version=version,
+        content_sha256=version.content,
+        current=version is sop.current and version.status == EFFECTIVE,
+        site_url=site_url,
+        issued=(),
+        people=dict(publication.people),
+    )
+
+
+def _chosen(document: DocumentStatus, version: int | None, record_id: str) -> Version:
+    if version is None:
+        chosen = document.current if document.current is not None else document.upcoming
+        if chosen is None:
+            raise QmsError(
+                f"{record_id} has no approved version to print",
+                hint="a draft is never printed; approve it first (`qms approve`)",
+            )
+        return chosen
+    for approved in document.versions:
+        if approved.version == version:
+            return approved
+    working = document.working
+    if working is not None and working.version == version:
+        raise QmsError(
+            f"{record_id} v{version} is {working.status or 'a draft'}, not approved: a draft is "
+            "never printed",
+            hint="print an approved version, or approve this one first (`qms approve`)",
+        )
+    known = ", ".join(str(v.version) for v in document.versions) or "none"
+    raise QmsError(
+        f"{record_id} has no approved version {version}",
+        hint=f"approved versions: {known}",
+    )
+
+
+def issued_copies(
+    copies: Mapping[str, Mapping[str, Any]], record_id: str
+) -> list[tuple[int, IssuedCopy]]:
+    """(version, copy) of every controlled copy of `record_id` recorded, by copy number."""
+    found = []
+    for copy_id, data in copies.items():
+        number, version = data.get("copy"), data.get("version")
+        if data.get("document") != record_id or not isinstance(number, int):
+            continue
+        if not isinstance(version, int):
+            continue
+        found.append(
+            (
+                version,
+                IssuedCopy(
+                    record=copy_id,
+                    copy=number,
+                    location=str(data.get("location", "")),
+                    issued_by=str(data.get("issued_by", "")),
+                    issued_at=str(data.get("issued_at", "")),
+                ),
+            )
+        )
+    return sorted(found, key=lambda item: (item[0], item[1].copy))
+
+
+__all__ = ["BY_NAME", "COPY_KIND", "CopySource", "IssuedCopy", "copy_source"]
+
+
+@dataclass(frozen=True)
+class CopyCheck:
+    ok: bool
+    lines: tuple[str, ...]
+
+
+def check_copy(
+    root: Path, record_id: str, version: int, sha256: str, copy: int | None, on: date
+) -> CopyCheck:
+    """Whether a printed copy is what the repository approved and still in force on `on`: the
+    hash is recomputed from the approved bytes in git, never taken from the copy."""
+    source = copy_source(root, record_id, version, on)
+    given = sha256.strip().lower().removeprefix("sha256:")
+    lines = []
+    matches = source.content_sha256 == f"sha256:{given}"
+    if matches:
+        lines.append(
+            f"{record_id} v{version}: the copy's sha256 matches the approved content "
+            f"(read from commit {source.version.commit[:12]})"
+        )
+    else:
+        lines.append(
+            f"{record_id} v{version}: the copy's sha256 does NOT match the approved content, "
+            f"which is {source.content_sha256}: this is not a true copy"
+        )
+    status = source.version.status
+    in_force = status in (EFFECTIVE, UPCOMING)
+    lines.append(
+        f"status on {on}: {status}"
+        + ("" if in_force else " (not in force: withdraw the copy)")
+        + (f", effective from {source.version.effective_from}" if status == UPCOMING else "")
+    )
+    recorded = True
+    if copy is not None:
+        found = next((c for c in source.issued if c.copy == copy), None)
+        recorded = found is not None and found.signed
+        lines.append(
+            f"controlled copy {copy}: issued {found.issued_at} by {found.issued_by} for "
+            f"{found.location} ({found.record})"
+            + ("" if found.signed else ", but NO valid 'issued' signature covers the record")
+            if found
+            else f"controlled copy {copy} of {record_id} v{version} is NOT recorded"
+        )
+    lines.append(f"copies of this version recorded: {len(source.issued)}")
+    return CopyCheck(matches and in_force and recorded, tuple(lines))
