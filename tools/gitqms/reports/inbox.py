@@ -37,8 +37,9 @@ from ..lifecycle.due import SOON_DAYS, Due, within
 from ..lifecycle.signed import signed_contents
 from ..lifecycle.status import RecordStatus, Snapshot, snapshot
 from ..lifecycle.training import DUE, OVERDUE, TRAINED, Matrix, Row, matrix_of
-from ..records.config import Person, QmsConfig, SignatureRule
+from ..records.config import CONFIG_FILE, Person, QmsConfig, SignatureRule
 from ..records.kinds import kind_of_id
+from ..signatures.claims import Claims
 from ..signatures.verdict import UNPROVEN
 from ..signatures.verify import Walk, trusted_registry, walk_history
 
@@ -217,25 +218,35 @@ def inbox(root: Path, on: date, person_id: str | None = None, days: int = SOON_D
         branch_walk = walk_history(root, [tip])
         branch_config = trusted_registry(branch_walk, tip, "its signatures cannot be judged")
         branch_state = snapshot(root, branch_walk, tip, on)
-        changed = _changed_records(root, commit, tip)
+        changed = _changed_records(root, commit, tip, branch_walk.claims)
         for item in waiting_for(
             person,
             openings(branch_config.config, branch_walk, tip, branch_state),
             ", ".join(names),
         ):
             key = (item.record, item.meaning, item.target, item.key)
-            if item.record in changed and key not in seen:
+            if (changed is None or item.record in changed) and key not in seen:
                 waiting.append(item)
     return replace(found, signatures=waiting)
 
 
-def _changed_records(root: Path, head: str, tip: str) -> set[str]:
-    """The IDs of the records a branch changed since it left `head`'s line: what it brings is
-    what waits there; the rest is main's as it was when the branch started."""
+def _changed_records(
+    root: Path, head: str, tip: str, claims: Mapping[str, Claims]
+) -> set[str] | None:
+    """The IDs of the records a branch changed or signed since it left `head`'s line: what it
+    brings is what waits there; the rest is main's as it was when the branch started. None
+    (all of them) when the branch changed qms.yaml, which changes what waits for whom."""
     base = git.merge_base(root, head, tip)
     if base is None:
         return set()
-    return {PurePosixPath(path).stem for path in git.changed_paths(root, base, tip)}
+    paths = git.changed_paths(root, base, tip)
+    if any(PurePosixPath(path).name == CONFIG_FILE for path in paths):
+        return None
+    records = {PurePosixPath(path).stem for path in paths}
+    for commit in git.new_commits(root, tip, [base]):
+        found = claims.get(commit)
+        records.update(claim.record for claim in (found.claims if found else ()))
+    return records
 
 
 def _person(root: Path, config: QmsConfig, person_id: str | None) -> Person:
