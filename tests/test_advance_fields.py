@@ -111,3 +111,70 @@ def test_a_malformed_set_is_a_usage_error(team: Team) -> None:
         team.world, team.officer, "advance", DEV, "--to", "classified", "--set", "state=closed"
     )
     assert "--to STATE" in out, out
+
+
+LONG = (
+    "The logger of the shipper was read forty minutes after the shipper had been opened and "
+    "the product moved to storage, because the receipt checklist asks for it only at the end."
+)
+
+
+def test_given_fields_are_written_as_the_records_write_theirs(team: Team) -> None:
+    """A long text as a folded block (no line ends with a space), a short list in brackets;
+    the commented-out line `qms new` wrote for a field given goes, the others stay, last."""
+    team.on("2026-02-03")
+    classification = json.loads(CLASSIFICATION) | {"rationale": LONG}
+    team.qms(
+        team.officer,
+        *("advance", DEV, "--to", "classified"),
+        *("--set", f"description={json.dumps(LONG)}", "--set", "immediate_actions=Quarantined."),
+        *("--set", f"classification={json.dumps(classification)}"),
+        *("--set", 'change_control=["CC-2026-014"]'),
+    )
+    text = (team.world.repo / PATH).read_text()
+    assert "description: >-\n  The logger" in text, text
+    assert "  rationale: >-\n    The logger" in text, text
+    assert "change_control: [CC-2026-014]" in text, text
+    assert not [line for line in text.splitlines() if line != line.rstrip()], text
+    assert "\n# classification:" not in text and "\n# investigation:" in text, text
+    later = text.index("# Fields for later")
+    assert all(line.startswith("#") for line in text[later:].splitlines()), text
+    data = yaml.safe_load(text)
+    assert data["description"] == LONG and data["classification"]["rationale"] == LONG
+    subject = team.world.git("log", "-1", "--format=%s", "HEAD~1")
+    assert (
+        subject
+        == f"{PATH}: description, immediate_actions, classification, change_control for 'classified'"
+    )
+
+
+def test_a_move_writes_its_fields_above_the_fields_for_later(team: Team) -> None:
+    """The closing date a move writes takes the place of its commented-out line."""
+    team.on("2026-02-03")
+    team.qms(
+        team.officer,
+        *("advance", DEV, "--to", "classified", "--set", "description=Read late."),
+        *("--set", "immediate_actions=Quarantined.", "--set", f"classification={CLASSIFICATION}"),
+    )
+    team.on("2026-02-04")
+    team.qms(team.officer, "advance", DEV, "--to", "investigation")
+    text = (team.world.repo / PATH).read_text()
+    investigation = {
+        "method": "5-whys",
+        "root_cause": "The checklist.",
+        "product_impact": "None.",
+        "patient_impact": "None.",
+    }
+    for key, value in investigation.items():
+        text = text.replace("investigation:\n", f"investigation:\n  {key}: {value}\n", 1)
+    text = text.replace("capa: []\n", "capa: []\ncapa_decision:\n  required: false\n")
+    text = text.replace("capa_decision:\n  required: false\n", "capa_decision:\n  required: "
+                        "false\n  rationale: A one-off.\n")  # fmt: skip
+    team.world.commit_file(team.author, PATH, text, "investigation report")
+    team.on("2026-02-05")
+    team.qms(team.admin, "advance", DEV, "--to", "capa-decided")
+    team.qms(team.admin, "advance", DEV, "--to", "closed")
+    text = (team.world.repo / PATH).read_text()
+    assert '\nclosed: "2026-02-05"\n' in text and "\n# closed:" not in text, text
+    later = text.index("# Fields for later")
+    assert all(line.startswith("#") for line in text[later:].splitlines()), text

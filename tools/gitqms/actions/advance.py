@@ -39,6 +39,7 @@ from ..signatures.verify import Walk, walk_to_sign
 from ..validation.record_checks import Context
 from ..validation.run import check_record_text
 from .fill import Fields, fill, wanted
+from .shape import put_back, set_aside
 from .sign import Head, current_signer, head, plan_record_signatures, require_committed
 
 _CONTINUATION = re.compile(r"^([ \t]+\S|-( |$))")
@@ -168,7 +169,7 @@ def _filled(
     """A commit on top of `base` (not yet on any branch) that sets `fields`, signed by you as
     their author, and the record's new text."""
     filled = fill(text, fields, relative)
-    names = ", ".join(".".join(path) for path in fields)
+    names = ", ".join(_named(fields))
     said = (reason or "").strip() or f"what '{target}' needs"
     message = f"{relative}: {names} for '{target}'\n\n{format_trailers([('Reason', said)])}\n"
     prefix = git.show_prefix(root)
@@ -176,6 +177,15 @@ def _filled(
     tree = git.tree_with_file(root, base.tree, f"{prefix}{relative}", blob)
     commit = git.commit_tree_signed(root, tree, [base.commit], message)
     return Head(base.ref, commit, tree), filled
+
+
+def _named(fields: Fields) -> list[str]:
+    """The fields given, for a commit's subject: a block given whole by its name, a single
+    field of one by its dotted path (classification; investigation.due)."""
+    groups: dict[str, list[tuple[str, ...]]] = {}
+    for path in fields:
+        groups.setdefault(path[0], []).append(path)
+    return [".".join(paths[0]) if len(paths) == 1 else top for top, paths in groups.items()]
 
 
 # The labels of the kinds with states (CAPA, deviation, change control) and of the documents
@@ -256,7 +266,9 @@ def _transition(machine: Machine, record_id: str, source: str, target: str) -> T
 def _edit(
     text: str, transition: Transition, machine: Machine, reason: str | None, now: datetime
 ) -> str:
-    """The record's text with its new state, and the fields that go with that state."""
+    """The record's text with its new state, and the fields that go with that state (written
+    above the block of fields for later `qms new` wrote, and taken out of it)."""
+    text, later = set_aside(text)
     text = _set(text, "state", transition.target)
     if transition.target == "closed":
         text = _set(text, "closed", json.dumps(now.date().isoformat()))
@@ -265,7 +277,7 @@ def _edit(
     for field in ("reopen_reason", "cancel_reason"):
         if any(r.path[0] == field for r in transition.requires) and reason:
             text = _set(text, field, json.dumps(reason.strip()))
-    return text
+    return put_back(text, later)
 
 
 def _set(text: str, key: str, value: str | None) -> str:
