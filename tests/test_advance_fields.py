@@ -148,8 +148,16 @@ def test_given_fields_are_written_as_the_records_write_theirs(team: Team) -> Non
     )
 
 
+def diff_lines(team: Team) -> tuple[list[str], list[str]]:
+    """The lines the last commit removed and added."""
+    out = team.world.git("diff", "--unified=0", "HEAD^", "HEAD")
+    lines = [line for line in out.splitlines() if not line.startswith(("---", "+++"))]
+    return [x[1:] for x in lines if x[:1] == "-"], [x[1:] for x in lines if x[:1] == "+"]
+
+
 def test_a_move_writes_its_fields_above_the_fields_for_later(team: Team) -> None:
-    """The closing date a move writes takes the place of its commented-out line."""
+    """The closing date a move writes goes above the block of fields for later, and nothing
+    but the state fields changes (a move keeps every other line, comments included)."""
     team.on("2026-02-03")
     team.qms(
         team.officer,
@@ -175,9 +183,11 @@ def test_a_move_writes_its_fields_above_the_fields_for_later(team: Team) -> None
     team.qms(team.admin, "advance", DEV, "--to", "capa-decided")
     team.qms(team.admin, "advance", DEV, "--to", "closed")
     text = (team.world.repo / PATH).read_text()
-    assert '\nclosed: "2026-02-05"\n' in text and "\n# closed:" not in text, text
     later = text.index("# Fields for later")
+    assert '\nclosed: "2026-02-05"\n' in text[:later], text
     assert all(line.startswith("#") for line in text[later:].splitlines()), text
+    removed, added = diff_lines(team)
+    assert (removed, added) == (["state: capa-decided"], ["state: closed", 'closed: "2026-02-05"'])
 
 
 RISK = {"severity": 3, "occurrence": 2, "detectability": 2, "rationale": "A warm shipper."}

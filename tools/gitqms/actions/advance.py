@@ -39,7 +39,6 @@ from ..signatures.verify import Walk, walk_to_sign
 from ..validation.record_checks import Context
 from ..validation.run import check_record_text
 from .fill import Fields, fill, wanted
-from .shape import put_back, set_aside
 from .sign import Head, current_signer, head, plan_record_signatures, require_committed
 
 _CONTINUATION = re.compile(r"^([ \t]+\S|-( |$))")
@@ -266,9 +265,7 @@ def _transition(machine: Machine, record_id: str, source: str, target: str) -> T
 def _edit(
     text: str, transition: Transition, machine: Machine, reason: str | None, now: datetime
 ) -> str:
-    """The record's text with its new state, and the fields that go with that state (written
-    above the block of fields for later `qms new` wrote, and taken out of it)."""
-    text, later = set_aside(text)
+    """The record's text with its new state, and the fields that go with that state."""
     text = _set(text, "state", transition.target)
     if transition.target == "closed":
         text = _set(text, "closed", json.dumps(now.date().isoformat()))
@@ -277,18 +274,23 @@ def _edit(
     for field in ("reopen_reason", "cancel_reason"):
         if any(r.path[0] == field for r in transition.requires) and reason:
             text = _set(text, field, json.dumps(reason.strip()))
-    return put_back(text, later)
+    return text
 
 
 def _set(text: str, key: str, value: str | None) -> str:
-    """Replace (or append, or with None remove) one top-level field, keeping every other line."""
+    """Replace (or append, or with None remove) one top-level field, keeping every other line;
+    a field appended goes above the comment lines that end the record (the fields for later
+    `qms new` wrote), not under them."""
     lines = text.splitlines(keepends=True)
     start = next((i for i, line in enumerate(lines) if line.startswith(f"{key}:")), None)
     new = [] if value is None else [f"{key}: {value}\n"]
     if start is None:
         if lines and not lines[-1].endswith("\n"):
             lines[-1] += "\n"
-        return "".join(lines + new)
+        end = len(lines)
+        while end > 0 and lines[end - 1].startswith("#"):
+            end -= 1
+        return "".join(lines[:end] + new + lines[end:])
     end = start + 1  # the value's own lines: indented, or a list's items; not blanks or comments
     while end < len(lines) and _CONTINUATION.match(lines[end]):
         end += 1
