@@ -75,21 +75,25 @@ _LATER = re.compile(r"# ([A-Za-z_][\w-]*):")
 
 
 def set_aside(text: str) -> tuple[str, list[str]]:
-    """(`text` without its block of fields for later, that block's field lines), so that an
-    edit of the fields cannot move or drop it."""
-    start = text.find(HEADER)
-    if start < 0:
-        return text, []
-    lines = text[start + len(HEADER) :].splitlines(keepends=True)
-    end = next((n for n, line in enumerate(lines) if not line.startswith("#")), len(lines))
-    return text[:start] + "".join(lines[end:]), lines[:end]
+    """(`text` without its block of fields for later, that block's lines: its header first),
+    so that an edit of the fields cannot move or drop it. Of a YAML record, or a document's
+    front matter."""
+    for header in (HEADER, DOCUMENT_HEADER):
+        start = text.find(header)
+        if start >= 0:
+            lines = text[start + len(header) :].splitlines(keepends=True)
+            end = next((n for n, line in enumerate(lines) if not line.startswith("#")), len(lines))
+            return text[:start] + "".join(lines[end:]), [header, *lines[:end]]
+    return text, []
 
 
 def put_back(text: str, later: list[str]) -> str:
     """`text` with the block of fields for later `later` at its end, but for the fields the
     text now holds (no block when none is left)."""
+    if not later:
+        return text
     held = set(_HELD.findall(text))
-    kept = [line for line in later if not ((m := _LATER.match(line)) and m[1] in held)]
+    kept = [line for line in later[1:] if not ((m := _LATER.match(line)) and m[1] in held)]
     if not any(_LATER.match(line) for line in kept):
         return text
-    return text + ("" if not text or text.endswith("\n") else "\n") + HEADER + "".join(kept)
+    return text + ("" if not text or text.endswith("\n") else "\n") + later[0] + "".join(kept)
