@@ -111,3 +111,157 @@ def test_a_malformed_set_is_a_usage_error(team: Team) -> None:
         team.world, team.officer, "advance", DEV, "--to", "classified", "--set", "state=closed"
     )
     assert "--to STATE" in out, out
+
+
+LONG = (
+    "The logger of the shipper was read forty minutes after the shipper had been opened and "
+    "the product moved to storage, because the receipt checklist asks for it only at the end."
+)
+
+
+def test_given_fields_are_written_as_the_records_write_theirs(team: Team) -> None:
+    """A long text as a folded block (no line ends with a space), a short list in brackets;
+    the commented-out line `qms new` wrote for a field given goes, the others stay, last."""
+    team.on("2026-02-03")
+    classification = json.loads(CLASSIFICATION) | {"rationale": LONG}
+    team.qms(
+        team.officer,
+        *("advance", DEV, "--to", "classified"),
+        *("--set", f"description={json.dumps(LONG)}", "--set", "immediate_actions=Quarantined."),
+        *("--set", f"classification={json.dumps(classification)}"),
+        *("--set", 'change_control=["CC-2026-014"]'),
+    )
+    text = (team.world.repo / PATH).read_text()
+    assert "description: >-\n  The logger" in text, text
+    assert "  rationale: >-\n    The logger" in text, text
+    assert "change_control: [CC-2026-014]" in text, text
+    assert not [line for line in text.splitlines() if line != line.rstrip()], text
+    assert "\n# classification:" not in text and "\n# investigation:" in text, text
+    later = text.index("# Fields for later")
+    assert all(line.startswith("#") for line in text[later:].splitlines()), text
+    data = yaml.safe_load(text)
+    assert data["description"] == LONG and data["classification"]["rationale"] == LONG
+    subject = team.world.git("log", "-1", "--format=%s", "HEAD~1")
+    assert (
+        subject
+        == f"{PATH}: description, immediate_actions, classification, change_control for 'classified'"
+    )
+
+
+def diff_lines(team: Team) -> tuple[list[str], list[str]]:
+    """The lines the last commit removed and added."""
+    out = team.world.git("diff", "--unified=0", "HEAD^", "HEAD")
+    lines = [line for line in out.splitlines() if not line.startswith(("---", "+++"))]
+    return [x[1:] for x in lines if x[:1] == "-"], [x[1:] for x in lines if x[:1] == "+"]
+
+
+def test_a_move_writes_its_fields_above_the_fields_for_later(team: Team) -> None:
+    """The closing date a move writes goes above the block of fields for later, and nothing
+    but the state fields changes (a move keeps every other line, comments included)."""
+    team.on("2026-02-03")
+    team.qms(
+        team.officer,
+        *("advance", DEV, "--to", "classified", "--set", "description=Read late."),
+        *("--set", "immediate_actions=Quarantined.", "--set", f"classification={CLASSIFICATION}"),
+    )
+    team.on("2026-02-04")
+    team.qms(team.officer, "advance", DEV, "--to", "investigation")
+    text = (team.world.repo / PATH).read_text()
+    investigation = {
+        "method": "5-whys",
+        "root_cause": "The checklist.",
+        "product_impact": "None.",
+        "patient_impact": "None.",
+    }
+    for key, value in investigation.items():
+        text = text.replace("investigation:\n", f"investigation:\n  {key}: {value}\n", 1)
+    text = text.replace("capa: []\n", "capa: []\ncapa_decision:\n  required: false\n")
+    text = text.replace("capa_decision:\n  required: false\n", "capa_decision:\n  required: "
+                        "false\n  rationale: A one-off.\n")  # fmt: skip
+    team.world.commit_file(team.author, PATH, text, "investigation report")
+    team.on("2026-02-05")
+    team.qms(team.admin, "advance", DEV, "--to", "capa-decided")
+    team.qms(team.admin, "advance", DEV, "--to", "closed")
+    text = (team.world.repo / PATH).read_text()
+    later = text.index("# Fields for later")
+    assert '\nclosed: "2026-02-05"\n' in text[:later], text
+    assert all(line.startswith("#") for line in text[later:].splitlines()), text
+    removed, added = diff_lines(team)
+    assert (removed, added) == (["state: capa-decided"], ["state: closed", 'closed: "2026-02-05"'])
+
+
+RISK = {"severity": 3, "occurrence": 2, "detectability": 2, "rationale": "A warm shipper."}
+PLAN = {
+    "root_cause": {"method": "5-whys", "category": "process", "description": "No read-out step."},
+    "actions": [
+        {
+            "id": "A1",
+            "type": "corrective",
+            "description": "Add the logger read-out to the checklist.",
+            "owner": "l.santos",
+            "due": "2026-04-30",
+            "status": "open",
+        }
+    ],
+    "effectiveness": {"criteria": "No shipper released unread for 3 months.", "due": "2026-07-31"},
+}
+CAPA = "CAPA-2026-0001"
+CAPA_PATH = f"capa/{CAPA}.yaml"
+
+
+def planned_then_approved_on_a_branch(team: Team, tmp_path: Path, meanwhile: bool) -> None:
+    """A CAPA whose plan the QA officer gives with `qms advance --set/--from` (so authors it),
+    approved by the QA manager on a pull-request branch, merged; `meanwhile`: the officer also
+    changes the plan on main before the merge, and the merge keeps both sides' changes. Then
+    its action is done."""
+    world = team.world
+    team.on("2026-02-10")
+    team.qms(team.author, "new", "capa", "--title", "Logger read late", "--ref", DEV)
+    text = (world.repo / CAPA_PATH).read_text().replace("FILL IN: the problem", "The problem")
+    world.commit_file(team.author, CAPA_PATH, text, "new CAPA")
+    team.on("2026-02-11")
+    team.qms(
+        team.officer, "advance", CAPA, "--to", "root-cause", "--set", f"risk={json.dumps(RISK)}"
+    )
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(yaml.safe_dump(PLAN))
+    team.on("2026-02-12")
+    team.qms(team.officer, "advance", CAPA, "--to", "action-plan", "--from", str(plan))
+    main = world.git("branch", "--show-current")
+    world.git("switch", "-q", "-c", "approve")
+    team.on("2026-02-13")
+    team.qms(team.admin, "advance", CAPA, "--to", "implementation")
+    world.git("switch", "-q", main)
+    if meanwhile:
+        text = (world.repo / CAPA_PATH).read_text()
+        world.commit_file(team.officer, CAPA_PATH, text.replace("A warm", "A warmed"), "typo")
+    with world.acting(team.admin):
+        world.git("merge", "-q", "--no-ff", "--no-gpg-sign", "-m", "Merge approve", "approve")
+    team.on("2026-04-20")
+    text = (world.repo / CAPA_PATH).read_text()
+    done = 'status: done\n    completed: "2026-04-20"\n    evidence: "Checklist v3."\n'
+    world.commit_file(team.author, CAPA_PATH, text.replace("status: open\n", done), "A1 done")
+    team.on("2026-04-21")
+
+
+def test_an_approval_merged_from_its_branch_covers_the_fields_given_before_it(
+    team: Team, tmp_path: Path
+) -> None:
+    """The approval, merged whole from its branch, covers the plan the officer gave, so the
+    officer may then sign the independent review of its implementation, as when the approval
+    is made on main itself."""
+    planned_then_approved_on_a_branch(team, tmp_path, meanwhile=False)
+    out = team.qms(team.officer, "advance", CAPA, "--to", "effectiveness-check")
+    assert "implementation -> effectiveness-check, signed 'reviewed'" in out, out
+    report = json.loads(team.qms(team.admin, "verify", "--format", "json"))
+    assert {s["status"] for s in report["signatures"]} <= {"valid", "superseded"}, report
+
+
+def test_a_change_made_beside_the_approval_and_merged_with_it_is_not_covered(
+    team: Team, tmp_path: Path
+) -> None:
+    """What the officer changed on main while the approval was on its branch is in the merged
+    version and was never approved: the officer is still its author."""
+    planned_then_approved_on_a_branch(team, tmp_path, meanwhile=True)
+    out = refused(team.world, team.officer, "advance", CAPA, "--to", "effectiveness-check")
+    assert "m.okafor changed this version" in out, out

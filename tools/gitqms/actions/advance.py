@@ -365,7 +365,7 @@ def _filled(
     """A commit on top of `base` (not yet on any branch) that sets `fields`, signed by you as
     their author, and the record's new text."""
     filled = fill(text, fields, relative)
-    names = ", ".join(".".join(path) for path in fields)
+    names = ", ".join(_named(fields))
     said = (reason or "").strip() or f"what '{target}' needs"
     message = f"{relative}: {names} for '{target}'\n\n{format_trailers([('Reason', said)])}\n"
     prefix = git.show_prefix(root)
@@ -373,6 +373,15 @@ def _filled(
     tree = git.tree_with_file(root, base.tree, f"{prefix}{relative}", blob)
     commit = git.commit_tree_signed(root, tree, [base.commit], message)
     return Head(base.ref, commit, tree), filled
+
+
+def _named(fields: Fields) -> list[str]:
+    """The fields given, for a commit's subject: a block given whole by its name, a single
+    field of one by its dotted path (classification; investigation.due)."""
+    groups: dict[str, list[tuple[str, ...]]] = {}
+    for path in fields:
+        groups.setdefault(path[0], []).append(path)
+    return [".".join(paths[0]) if len(paths) == 1 else top for top, paths in groups.items()]
 
 
 # The labels of the kinds with states (CAPA, deviation, change control) and of the documents
@@ -466,14 +475,19 @@ def _edit(
 
 
 def _set(text: str, key: str, value: str | None) -> str:
-    """Replace (or append, or with None remove) one top-level field, keeping every other line."""
+    """Replace (or append, or with None remove) one top-level field, keeping every other line;
+    a field appended goes above the comment lines that end the record (the fields for later
+    `qms new` wrote), not under them."""
     lines = text.splitlines(keepends=True)
     start = next((i for i, line in enumerate(lines) if line.startswith(f"{key}:")), None)
     new = [] if value is None else [f"{key}: {value}\n"]
     if start is None:
         if lines and not lines[-1].endswith("\n"):
             lines[-1] += "\n"
-        return "".join(lines + new)
+        end = len(lines)
+        while end > 0 and lines[end - 1].startswith("#"):
+            end -= 1
+        return "".join(lines[:end] + new + lines[end:])
     end = start + 1  # the value's own lines: indented, or a list's items; not blanks or comments
     while end < len(lines) and _CONTINUATION.match(lines[end]):
         end += 1

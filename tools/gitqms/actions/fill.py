@@ -4,7 +4,9 @@
 `--set investigation.due=2026-12-01` sets one field (dotted for nested ones); a value that reads
 as JSON (a number, true/false, a list or mapping in brackets, a quoted string) is taken as
 that, anything else as text. `--from FILE` sets every field of a YAML mapping. The record's
-file is edited round-trip (ruamel.yaml), so its comments and order stay.
+file is edited round-trip (ruamel.yaml), so its comments and order stay, but for the
+commented-out line `qms new` wrote for each field now given; a value given is written in the
+style of the shipped records (a long text as a folded block, a short list in brackets).
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
-from ruamel.yaml.scalarstring import DoubleQuotedScalarString
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString, FoldedScalarString
 
 from ..errors import QmsError
 from ..safeyaml import LoadError, load_yaml
 from ..validation.findings import Finding
+from .shape import put_back, set_aside
 
 Fields = dict[tuple[str, ...], Any]  # dotted path -> value
 _PATH = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*")
@@ -84,8 +87,10 @@ def round_trip() -> YAML:
 
 
 def fill(text: str, fields: Fields, where: str) -> str:
-    """`text` (a record's YAML) with `fields` set, everything else as it was."""
+    """`text` (a record's YAML) with `fields` set, everything else as it was (its block of
+    fields for later kept at the end, without those now given)."""
     yaml = round_trip()
+    text, later = set_aside(text)
     try:
         data = yaml.load(text)
     except YAMLError as error:
@@ -103,22 +108,47 @@ def fill(text: str, fields: Fields, where: str) -> str:
             if not isinstance(child, dict):
                 child = node[step] = CommentedMap()
             node = child
-        node[path[-1]] = _styled(value)
+        node[path[-1]] = styled(value)
+    return put_back(dumped(yaml, data), later)
+
+
+def dumped(yaml: YAML, data: CommentedMap) -> str:
+    """`data` as YAML text, with no line ending in spaces where the text means the same
+    without them (ruamel.yaml leaves one where it wraps a long plain text it read)."""
     out = io.StringIO()
     yaml.dump(data, out)
-    return out.getvalue()
+    text = out.getvalue()
+    trimmed = re.sub(r"[ \t]+$", "", text, flags=re.MULTILINE)
+    if trimmed != text and yaml.load(trimmed) == yaml.load(text):
+        return trimmed
+    return text
 
 
-_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9:.]+(Z|[+-][0-9:]+)?)?")
+_DAY_LIKE = re.compile(r"\d{4}-\d\d-\d\d")  # a day or a moment: quoted, so it stays text
+_LONG = 60  # a text longer than this is written as a folded block
 
 
-def _styled(value: Any) -> Any:
-    """Dates and date-times double-quoted, as the templates write them."""
-    return (
-        DoubleQuotedScalarString(value)
-        if isinstance(value, str) and _DAY.fullmatch(value)
-        else value
-    )
+def styled(value: Any) -> Any:
+    """`value` as the shipped records write theirs: a long text as a folded block (`>-`, no
+    line ends with a space), a day or moment in double quotes, a short list of plain values
+    in brackets; mappings and other lists with their items so styled."""
+    if isinstance(value, str):
+        one_line = "\n" not in value and "  " not in value and value == value.strip()
+        if len(value) > _LONG and " " in value and one_line:
+            return FoldedScalarString(value)
+        return DoubleQuotedScalarString(value) if _DAY_LIKE.match(value) else value
+    if isinstance(value, Mapping):
+        mapping = CommentedMap()
+        for key, item in value.items():
+            mapping[key] = styled(item)
+        return mapping
+    if isinstance(value, list):
+        items = CommentedSeq(styled(item) for item in value)
+        plain = all(isinstance(item, (str, int, float, bool)) for item in value)
+        if plain and sum(len(str(item)) + 2 for item in value) <= _LONG:
+            items.fa.set_flow_style()
+        return items
+    return value
 
 
 _ASKED = (

@@ -5,6 +5,7 @@ and `qms advance --set FIELD=VALUE` can give it when the time comes."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -82,3 +83,38 @@ def _line(text: str) -> str:
     """One comment line's worth: no line breaks, at most 160 characters."""
     flat = " ".join(text.split())
     return flat if len(flat) <= 160 else flat[:157] + "..."
+
+
+_HELD = re.compile(r"(?m)^([A-Za-z_][\w-]*):")
+_LATER = re.compile(r"# ([A-Za-z_][\w-]*):")
+
+
+def set_aside(text: str) -> tuple[str, list[str]]:
+    """(`text` without its block of fields for later, that block's lines: its header first),
+    so that an edit of the fields cannot move or drop it. Of a YAML record, or a document's
+    front matter."""
+    for header in (HEADER, DOCUMENT_HEADER):
+        start = text.find(header)
+        if start >= 0:
+            lines = text[start + len(header) :].splitlines(keepends=True)
+            end = next((n for n, line in enumerate(lines) if not line.startswith("#")), len(lines))
+            return text[:start] + "".join(lines[end:]), [header, *lines[:end]]
+    return text, []
+
+
+def put_back(text: str, later: list[str]) -> str:
+    """`text` with the block of fields for later `later` at its end, but for the fields the
+    text now holds (no block when none is left)."""
+    if not later:
+        return text
+    held = set(_HELD.findall(text))
+    kept, dropping = [], False
+    for line in later[1:]:
+        top = _LATER.match(line)
+        if top:
+            dropping = top[1] in held
+        if not dropping:  # a field now held goes with the lines of the fields inside it
+            kept.append(line)
+    if not any(_LATER.match(line) for line in kept):
+        return text
+    return text + ("" if not text or text.endswith("\n") else "\n") + later[0] + "".join(kept)

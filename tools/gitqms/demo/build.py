@@ -24,7 +24,9 @@ from ..records.config import build_config
 from .actors import Actor, Qms, acting, make_actor, run_qms
 from .change import change_control_steps
 from .documents import document_steps
-from .story import START, Step, at, timeline
+from .edits import edited
+from .steps import Step, at
+from .story import START, timeline
 from .training import training_steps
 
 ORGANISATION = "St. Aurelia University Hospital"
@@ -153,9 +155,22 @@ def _run(qms: Qms, repo: Path, actor: Actor, step: Step) -> None:
             exists = git.rev_parse(repo, f"refs/heads/{step.branch}") is not None
             git.switch_branch(repo, step.branch, start=None if exists else "main")
         if step.kind == "write":
-            for path, text in step.files.items():
+            for path, change in step.files.items():
                 (repo / path).parent.mkdir(parents=True, exist_ok=True)
+                text = (
+                    change
+                    if isinstance(change, str)
+                    else edited((repo / path).read_text(encoding="utf-8"), change, path)
+                )
                 (repo / path).write_text(text, encoding="utf-8")
-            git.commit_paths(repo, list(step.files), step.message)
+            if step.args:
+                run_qms(qms, repo, step.args)
+            else:
+                git.commit_paths(repo, list(step.files), step.message)
+        elif step.given:
+            with tempfile.TemporaryDirectory(prefix="qms-demo-fields-") as folder:
+                fields = Path(folder) / "fields.yaml"
+                fields.write_text(step.given, encoding="utf-8")
+                run_qms(qms, repo, [*step.args, "--from", str(fields)])
         else:
             run_qms(qms, repo, step.args)

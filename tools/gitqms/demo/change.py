@@ -23,20 +23,9 @@ import yaml
 
 from ..errors import QmsError
 from ..records.config import QmsConfig
-from .story import (
-    Step,
-    _approve,
-    _as_of,
-    _one_after_another,
-    _review,
-    _route,
-    _set,
-    _signer,
-    at,
-    pull_request,
-    qms,
-    write,
-)
+from .lives import Life, _route, kind_named
+from .steps import Step, at, pull_request
+from .story import _approve, _as_of, _one_after_another, _review, _set, revision
 
 CC = "CC-2026-0001"
 KIND = "change-control"
@@ -51,12 +40,6 @@ DRAFTED = date(2026, 9, 21)  # the revisions, after the change control's approva
 REVIEWED = date(2026, 9, 24)
 RELEASED = date(2026, 9, 28)
 EFFECTIVE = date(2026, 10, 19)  # three weeks on, for the read-and-understood training
-# What is known of the change control in each state, beyond what it was proposed with.
-_ADDED = {
-    "impact-assessed": ("classification", "impact"),
-    "approved": ("effectiveness",),
-    "implemented": ("implemented_on",),
-}
 
 
 def change_control_steps(examples: Path, config: QmsConfig, today: date) -> list[Step]:
@@ -89,50 +72,35 @@ def _final(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _control_life(final: Mapping[str, Any], config: QmsConfig) -> list[Step]:
-    """Raised by its owner with what a proposal holds, then filled in and advanced, one
-    signed transition (its own pull request) at a time."""
+    """Proposed by its owner with `qms new change-control` and its proposal typed in, then
+    moved on, one signed transition (its own pull request) at a time, each giving what its
+    state needs (lives.py)."""
     machine = config.lifecycles.machines[KIND]
     owner = str(final["owner"])
     proposed = date.fromisoformat(str(final["proposed_on"]))
-    where = f"changes/{CC}.yaml"
-    hidden = {key for keys in _ADDED.values() for key in keys}
+    life = Life(CC, f"changes/{CC}.yaml", owner, kind_named(KIND), config)
 
-    def text(state: str, ready: str, day: date) -> str:
-        """The file in `state`, with what is known on `day` of the states up to `ready`."""
-        reached = _route(machine, machine.initial, ready) if ready != machine.initial else []
-        shown = {key for passed in reached for key in _ADDED.get(passed, ())}
-        known = {
-            key: value
-            for key, value in _as_of(dict(final), at(day, 10)).items()
-            if key not in hidden or key in shown
-        }
-        known["state"] = state
-        _unsent(known)
-        return yaml.safe_dump(known, sort_keys=False, allow_unicode=True, width=96)
+    def known(state: str, day: date) -> dict[str, Any]:
+        """The file in `state` with what is known of it on `day`."""
+        shown = life.known(_as_of(dict(final), at(day, 10)), state) | {"state": state}
+        _unsent(shown)
+        return shown
 
-    raised = text(machine.initial, machine.initial, proposed)
-    requests = [
-        (
-            [write(at(proposed, 20), owner, {where: raised}, f"{CC} proposed", "new change")],
-            f"{CC}/raised",
-            owner,
-            f"{CC} proposed",
-            "new change control",
-        )
-    ]
+    written = known(machine.initial, proposed)
+    new = ["change-control", "--title", str(final["title"]), "--owner", owner]
+    new += ["--area", str(final["area"])]
+    raised = life.raised(at(proposed, 20), written, new, f"{CC} proposed", "new change")
+    requests = [(raised, f"{CC}/raised", owner, f"{CC} proposed", "new change control")]
     state = machine.initial
     for number, target in enumerate(_route(machine, machine.initial, END_STATE), start=1):
         day = REACHED[target]
-        meaning = next(t.meaning for t in machine.transitions if t.target == target)
-        signer = _signer(config, KIND, meaning, owner)
-        update = text(state, target, day)
+        update = known(target, day)
         summary = f"{CC}: {_SUMMARY.get(target, 'updated')}"
-        group = [
-            write(at(day, 10), owner, {where: update}, summary, "progress"),
-            qms(at(day, 11, number), signer, "advance", CC, "--to", target),
-        ]
+        group, signer, meaning = life.moved(
+            written, update, (state, target), (at(day, 10), at(day, 11, number)), summary
+        )
         requests.append((group, f"{CC}/{target}", signer, f"{CC} {target}", meaning))
-        state = target
+        state, written = target, update
     return _one_after_another(requests)
 
 
@@ -162,7 +130,7 @@ def _revisions(examples: Path) -> list[Step]:
         revised = _revised(sops[sop], sop, reason, edits)
         owner = re.search(r"(?m)^owner: (\S+)", revised)
         author = owner.group(1) if owner else "l.santos"
-        steps.append(write(at(DRAFTED, hour), author, {f"sops/{sop}.md": revised}, f"{sop} v3", CC))
+        steps += revision(at(DRAFTED, hour), author, f"sops/{sop}.md", revised, f"{sop} v3", CC)
     steps += [_review(at(REVIEWED, 10, n), "m.okafor", sop, CC) for n, sop in enumerate(_TEXT)]
     steps.append(_approve(at(RELEASED), sorted(_TEXT), CC))
     title = "SOP-0005 v3 and SOP-0006 v3: the manufacturer's acceptance limit"

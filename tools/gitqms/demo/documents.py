@@ -15,7 +15,8 @@ from datetime import date
 from pathlib import Path
 
 from .change import CC, DRAFTED, EFFECTIVE, RELEASED, REVIEWED
-from .story import Step, _approve, _owner, _review, _set, at, pull_request, write
+from .steps import Step, at, pull_request, write
+from .story import _approve, _owner, _review, _set, revision
 
 # (folder, ID, reviewer): the reviewer is not the owner, and holds a role that may review
 FIRST_ISSUES = (
@@ -88,7 +89,7 @@ def _second_edition(text: str) -> list[Step]:
     where = f"external/{MANUAL}.md"
     title = f"{MANUAL} v2: the manufacturer's pharmacy manual, edition 2.0"
     steps = [
-        write(at(DRAFTED, 14), owner, {where: revised}, title, CC),
+        *revision(at(DRAFTED, 14), owner, where, revised, title, CC),
         _review(
             at(REVIEWED, 14),
             MANUAL_REVIEWER,

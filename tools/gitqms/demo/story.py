@@ -6,6 +6,14 @@ is raised and taken, one signed transition at a time, to the state its example f
 Close to the story's last day: a revision of SOP-0003 approved with a future effective date, an
 unapproved edit of SOP-0001 and a new draft SOP, neither of which may reach the controlled site.
 
+People work as the guided commands let them (issue 22): a record is raised with `qms new` and
+its text typed in, each move gives the fields its new state needs with `qms advance --from`
+(lives.py), a document's next version is started with `qms revise` and its text typed in, and
+what a person types into a file is committed with `qms commit` (edits.py). By hand remain only
+what no command gives: free text, the events between moves (an action done, a report sent), the
+fields an approval needs (whoever gives them may not approve them), the records the examples
+number out of the order they were reported in, and the first issues migrated from paper.
+
 The story ends on a fixed day, STORY_DAY, not on the day the demo is run. The shipped examples
 carry fixed dates (actions due, investigations due) and IDs and texts that name their year
 (CAPA-2026-0001, "the 2026 self-inspection"); shifting every date to the run day would make those
@@ -18,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,52 +34,14 @@ from typing import Any
 import yaml
 
 from ..records.config import QmsConfig
-from ..records.lifecycles import Machine
+from ..records.document import split_front_matter
+from .edits import Edit
+from .lives import Life, _route, kind_named
+from .steps import Step, at, pull_request, qms, typed, write
 
 START = date(2026, 1, 5)  # the trust root; keys are valid from this day
 STORY_DAY = date(2026, 11, 23)  # the demo's "today": its last day of work, its site's day
 _RECORD_ID = re.compile(r"\b(?:CAPA|DEV)-\d{4}-\d{4}\b")
-SIGNERS = ("m.okafor", "l.santos", "a.weber", "j.lindqvist")  # preferred, in this order
-
-
-@dataclass(frozen=True, kw_only=True)
-class Step:
-    when: datetime
-    actor: str
-    kind: str  # "write" (files, then an unsigned commit), "qms" (a command) or "merge"
-    args: tuple[str, ...] = ()  # the command's arguments
-    files: Mapping[str, str] = field(default_factory=dict)  # path -> text, for "write"
-    message: str = ""
-    branch: str = "main"  # where it happens; "merge" merges this branch into main
-
-
-def pull_request(
-    steps: list[Step], branch: str, merger: str, title: str, reason: str
-) -> list[Step]:
-    """`steps` made on a change branch, then merged into main with a merge commit a minute
-    after the last of them, as a reviewed pull request is: work reaches main only this way."""
-    last = max(step.when for step in steps)
-    merge = Step(
-        when=last + timedelta(minutes=1),
-        actor=merger,
-        kind="merge",
-        message=f"Merge {branch}: {title}\n\nReason: {reason}\n",
-        branch=branch,
-    )
-    return [replace(step, branch=branch) for step in steps] + [merge]
-
-
-def at(day: date, hour: int = 10, minute: int = 0) -> datetime:
-    return datetime.combine(day, time(hour, minute), tzinfo=UTC)
-
-
-def write(when: datetime, actor: str, files: Mapping[str, str], summary: str, reason: str) -> Step:
-    message = f"{summary}\n\nReason: {reason}\n"
-    return Step(when=when, actor=actor, kind="write", files=dict(files), message=message)
-
-
-def qms(when: datetime, actor: str, *args: str) -> Step:
-    return Step(when=when, actor=actor, kind="qms", args=tuple(args))
 
 
 def _set(text: str, key: str, value: str) -> str:
@@ -139,14 +109,38 @@ def _owner(text: str) -> str:
     return match.group(1) if match else "l.santos"
 
 
+def revision(
+    when: datetime, author: str, path: str, text: str, summary: str, reason: str
+) -> list[Step]:
+    """A document's next version, `text`, as its author makes it: `qms revise` with the
+    version's change reason, change control and effective date, then the body (and any other
+    front-matter field the revision changes, such as an external document's edition) typed
+    in and committed with `qms commit`."""
+    front, body, _ = split_front_matter(text)
+    fields = yaml.safe_load(front)
+    record = str(fields["id"])
+    args = ["revise", record, "--reason", " ".join(str(fields["change_reason"]).split())]
+    if fields.get("change_control"):
+        args += ["--change-control", str(fields["change_control"])]
+    if fields.get("effective_date"):
+        args += ["--effective-date", str(fields["effective_date"])]
+    typed_in = Edit(fields={k: v for k, v in fields.items() if k not in REVISED}, body=body)
+    return [qms(when, author, *args), typed(when, author, {path: typed_in}, summary, reason)]
+
+
+# What `qms revise` writes; a revision's other fields and its body are typed in.
+REVISED = ("version", "supersedes", "change_reason", "change_control", "effective_date")
+
+
 def _sop_0005_v2(text: str) -> list[Step]:
     """The logger hold point (CAPA-2026-0001 action A1), effective 2026-05-04."""
     title = "SOP-0005 v2: logger acceptance before the shipper is opened"
     steps = [
-        write(
+        *revision(
             at(date(2026, 4, 15)),
             "j.lindqvist",
-            {"sops/SOP-0005.md": text},
+            "sops/SOP-0005.md",
+            text,
             title,
             "CAPA-2026-0001 action A1",
         ),
@@ -191,10 +185,11 @@ def _sop_0003_v2(text: str, today: date) -> list[Step]:
         1,
     )
     steps = [
-        write(
+        *revision(
             at(today - timedelta(days=6)),
             "l.santos",
-            {"sops/SOP-0003.md": revised},
+            "sops/SOP-0003.md",
+            revised,
             "SOP-0003 v2: independent effectiveness verification",
             "self-inspection finding SI-2026-07",
         ),
@@ -211,15 +206,25 @@ def _sop_0003_v2(text: str, today: date) -> list[Step]:
 
 
 def _sop_0001_v4_draft(text: str, today: date) -> list[Step]:
-    """An edit in review: drafted two days before the story's last day, reviewed once."""
+    """An edit in review: drafted two days before the story's last day, reviewed once; its
+    effective date left for the approval to set."""
     edited = _set(_set(text, "version", "4"), "supersedes", '"SOP-0001 v3"') + (
         "\n## Draft note\n\nDRAFT-ONLY TEXT: electronic training records to replace paper.\n"
     )
+    edited = _set(edited, "effective_date", "null")
+    edited = _set(edited, "change_control", '"CC-2026-060"')
+    edited = re.sub(
+        r"(?m)^change_reason: >-\n(?:  .*\n)+",
+        "change_reason: >-\n  Electronic training records to replace paper.\n",
+        edited,
+        count=1,
+    )
     steps = [
-        write(
+        *revision(
             at(today - timedelta(days=2)),
             "l.santos",
-            {"sops/SOP-0001.md": edited},
+            "sops/SOP-0001.md",
+            edited,
             "SOP-0001 v4 (draft): electronic training records",
             "planned move to electronic training records",
         ),
@@ -231,15 +236,33 @@ def _sop_0001_v4_draft(text: str, today: date) -> list[Step]:
 
 
 def _sop_0013_draft(today: date) -> list[Step]:
-    drafted = write(
-        at(today - timedelta(days=1), 14),
+    """A new procedure: `qms new sop`, then its fields and text typed in."""
+    front, body, _ = split_front_matter(SOP_0013)
+    fields = yaml.safe_load(front)
+    when = at(today - timedelta(days=1), 14)
+    new = (
+        "new",
+        "sop",
+        "--title",
+        fields["title"],
+        "--owner",
         "s.murphy",
-        {"sops/SOP-0013.md": SOP_0013},
+        "--area",
+        fields["area"],
+    )
+    drafted = typed(
+        when,
+        "s.murphy",
+        {"sops/SOP-0013.md": Edit(fields=fields, only=True, body=body)},
         "SOP-0013 (draft): gene therapy vector spill response",
         "new procedure requested by the biosafety officer",
     )
     return pull_request(
-        [drafted], "SOP-0013/draft", "s.murphy", "SOP-0013 draft", "draft shared for comment"
+        [qms(when, "s.murphy", *new), drafted],
+        "SOP-0013/draft",
+        "s.murphy",
+        "SOP-0013 draft",
+        "draft shared for comment",
     )
 
 
@@ -250,30 +273,66 @@ def record_steps(examples: Path, config: QmsConfig, today: date) -> list[Step]:
     for folder, kind in (("deviations", "deviation"), ("capa", "capa")):
         for path in sorted((examples / folder).glob("*.yaml")):
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
-            records.append((f"{folder}/{path.name}", data, config.lifecycles.machines[kind]))
+            records.append((f"{folder}/{path.name}", data, kind))
     created = {data["id"]: _opened(data) for _, data, _ in records}
+    numbered = _numbered_by_qms_new([data["id"] for _, data, _ in records], created)
     steps: list[Step] = []
-    for where, data, machine in records:
-        steps += _record_life(where, data, machine, config, today, created)
+    for where, data, kind in records:
+        new = _new_args(kind, data) if data["id"] in numbered else None
+        steps += _record_life(where, data, kind, config, today, created, new)
     return steps
+
+
+def _numbered_by_qms_new(ids: Sequence[str], created: Mapping[str, date]) -> set[str]:
+    """The records whose example ID is the one `qms new` gives on the day each is raised: the
+    next above every ID of its kind and year raised before. The examples number a few records
+    out of the order they were reported in (DEV-2026-0004 before DEV-2026-0002), as a paper log
+    may have; those are keyed in whole instead."""
+    highest: dict[str, int] = {}
+    numbered = set()
+    for record_id in sorted(ids, key=lambda i: (created[i], i)):
+        series, _, number = record_id.rpartition("-")
+        if int(number) == highest.get(series, 0) + 1:
+            numbered.add(record_id)
+        highest[series] = max(highest.get(series, 0), int(number))
+    return numbered
+
+
+def _new_args(kind: str, data: Mapping[str, Any]) -> tuple[str, ...]:
+    """What the owner types after `qms new` to raise `data`."""
+    args = [kind, "--title", str(data["title"]), "--owner", str(data["owner"])]
+    if "area" in data:
+        args += ["--area", str(data["area"])]
+    if kind == "deviation":
+        args += ["--type", str(data["type"])]
+    source = data.get("source")
+    if kind == "capa" and isinstance(source, Mapping):
+        args += ["--source", str(source["type"])]
+        for reference in source.get("references") or ():
+            args += ["--ref", str(reference)]
+    return tuple(args)
 
 
 def _record_life(
     path: str,
     data: dict[str, Any],
-    machine: Machine,
+    kind: str,
     config: QmsConfig,
     today: date,
     created: Mapping[str, date],
+    new: Sequence[str] | None,
 ) -> list[Step]:
-    """A record's life: raised on its opening day with what was known then, filled in as its
-    events happen (actions done, effectiveness checked), fields naming records raised later
-    added once those exist, and moved along its route on days its events allow."""
+    """A record's life (lives.py): raised on its opening day with what its reporter knew then
+    (with `new`: by `qms new NEW…`), then moved along its route on days its events allow, each
+    move giving the fields its state needs; between moves, what happened is typed in (actions
+    done, reports sent, fields naming records raised later once those exist)."""
     record_id = data["id"]
     opened = created[record_id]
+    machine = config.lifecycles.machines[kind]
     route = _route(machine, machine.initial, data["state"])
     owner = data.get("owner")
     author = owner if isinstance(owner, str) and owner != "a.weber" else "l.santos"
+    life = Life(record_id, path, author, kind_named(kind), config)
     final = {k: v for k, v in data.items() if k not in ("closed", "cancel_reason", "reopen_reason")}
     later = {
         key
@@ -288,38 +347,36 @@ def _record_life(
     end = closed if closed and data["state"] in machine.closed else today - timedelta(days=1)
     span = max((end - opened).days, len(route))
 
-    def text(state: str, moment: datetime) -> str:
-        known = _as_of(final, moment)
+    def known(state: str, moment: datetime, ahead: bool = False) -> dict[str, Any]:
+        """What the file holds in `state` at `moment`; `ahead`: with what the owner has
+        written for states not yet reached (a preliminary root cause)."""
+        shown = _as_of(final, moment)
         if moment.date() < ready:
-            known = {k: v for k, v in known.items() if k not in later}
-        known["state"] = state
-        return yaml.safe_dump(known, sort_keys=False, allow_unicode=True, width=96)
+            shown = {k: v for k, v in shown.items() if k not in later}
+        return (shown if ahead else life.known(shown, state)) | {"state": state}
 
     first = at(opened, 20)
-    written = text(machine.initial, first)
-    raised = [write(first, author, {path: written}, f"{record_id} raised", "new record")]
+    written = known(machine.initial, first)
+    raised = life.raised(first, written, new, f"{record_id} raised")
     requests = [(raised, f"{record_id}/raised", author, f"{record_id} raised", "new record")]
     state, day = machine.initial, opened
     for number, target in enumerate(route, start=1):
         spread = opened + timedelta(days=round(number * span / len(route)))
         day = min(max(spread, day, _needs(final, target) or day), today)
-        group = []
-        update = text(state, at(day, 10))
-        if update != written:
-            group.append(
-                write(at(day, 10), author, {path: update}, f"{record_id} updated", "progress")
-            )
-            written = update
-        meaning = next(t.meaning for t in machine.transitions if t.target == target)
-        signer = _signer(config, machine.kind, meaning, author)
-        group.append(qms(at(day, 11, number), signer, "advance", record_id, "--to", target))
+        update = known(target, at(day, 10))
+        group, signer, meaning = life.moved(
+            written, update, (state, target), (at(day, 10), at(day, 11, number)),
+            f"{record_id} updated",
+        )  # fmt: skip
         requests.append((group, f"{record_id}/{target}", signer, f"{record_id} {target}", meaning))
-        state = target
-        written = text(state, at(day, 10))  # advance changes the state line only
+        state, written = target, update
     last = at(max(day, ready, opened + timedelta(days=1)), 12)
-    if state not in machine.closed and last.date() <= today and text(state, last) != written:
-        late = [write(last, author, {path: text(state, last)}, f"{record_id} updated", "progress")]
-        requests.append((late, f"{record_id}/update", author, f"{record_id} updated", "progress"))
+    if state not in machine.closed and last.date() <= today:
+        late = life.typed_in(last, written, known(state, last, True), f"{record_id} updated")
+        if late:
+            requests.append(
+                (late, f"{record_id}/update", author, f"{record_id} updated", "progress")
+            )
     return _one_after_another(requests)
 
 
@@ -400,38 +457,6 @@ def _ids(value: object) -> set[str]:
     if isinstance(value, list):
         return set().union(*(_ids(v) for v in value)) if value else set()
     return set()
-
-
-def _route(machine: Machine, source: str, target: str) -> list[str]:
-    """The shortest path of transitions that need no reason (no reopening or cancelling)."""
-    paths: dict[str, list[str]] = {source: []}
-    frontier = [source]
-    while frontier and target not in paths:
-        state = frontier.pop(0)
-        for transition in machine.transitions:
-            if (
-                transition.source == state
-                and not transition.reason
-                and transition.target not in paths
-            ):
-                paths[transition.target] = [*paths[state], transition.target]
-                frontier.append(transition.target)
-    if target not in paths:
-        raise ValueError(f"no route from {source} to {target}")
-    return paths[target]
-
-
-def _signer(config: QmsConfig, kind: str, meaning: str, author: str) -> str:
-    roles = set(config.signatures[kind][meaning].roles)
-    candidates: list[str] = [
-        *SIGNERS,
-        *(p.id for p in config.people if p.id not in SIGNERS),
-    ]
-    for person_id in candidates:
-        person = config.person(person_id)
-        if person and person_id != author and roles & set(person.roles):
-            return person_id
-    raise ValueError(f"nobody but {author} may sign {kind} {meaning}")
 
 
 def _day(value: object) -> date | None:

@@ -26,7 +26,8 @@ from ..signatures.eligible import version_audiences
 from .change import DRAFTED as CC_DRAFTED
 from .change import EFFECTIVE as CC_EFFECTIVE
 from .documents import APPROVED_FIRST
-from .story import START, Step, at, pull_request, qms, write
+from .steps import Step, at, pull_request, qms, write
+from .story import START
 
 OVERDUE = ("p.rossi", "SOP-0005")  # she never reads SOP-0005 v3
 LEAVER = ("d.moreau", date(2026, 9, 30), "moved to the logistics team of another hospital")
