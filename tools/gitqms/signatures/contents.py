@@ -155,20 +155,6 @@ class Contents:
         mine = blob(f"{step.commit.id}:{path}")
         return any(mine == blob(f"{p}:{path}") for p in step.commit.parents[1:])
 
-    def taken_from(self, step: Step, record: str) -> list[int]:
-        """The merged branches (by their place among a merge's parents, from 1) whose version
-        of `record` the merge took whole, as fetched for the walk: none when the merge has the
-        first parent's version, or one of its own."""
-        path = self.place.path_of(record)
-        mine = self.blob(f"{step.commit.id}:{path}")
-        if mine is None:
-            return []
-        return [
-            n
-            for n, parent in enumerate(step.commit.parents[1:], start=1)
-            if self.blob(f"{parent}:{path}") == mine
-        ]
-
     def authored(self, step: Step, record: str, change: git.Change) -> bool:
         """Whether a signature commit changed more of the record than its state."""
         key = (step.commit.id, record)

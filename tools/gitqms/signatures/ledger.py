@@ -65,14 +65,8 @@ class Ledger:
         self.state.pending[commit] = pending
         self._holders[id(pending)] = self._holders.get(id(pending), 0) + 1
 
-    def merged(self, step: Step) -> Authors:
-        """The authors as of a commit's parents, merged: everyone's on either side, but for a
-        record whose version a merge takes whole from a merged branch (not its first
-        parent's): that branch's authors, since the version is theirs, and an approval it
-        had there stands (the first parent's authors before the branch left it are the
-        branch's too, unless that approval covered them; its later ones wrote nothing the
-        merge kept)."""
-        parents = step.commit.parents
+    def merged(self, parents: tuple[str, ...]) -> Authors:
+        """The authors as of a commit's parents, merged."""
         maps = [self.state.pending.get(p, {}) for p in parents]
         if not maps:
             return {}
@@ -83,14 +77,6 @@ class Ledger:
             merged = dict(merged)
             for record, authors in other.items():
                 merged[record] = merged.get(record, frozenset()) | authors
-        for record in step.records if len(parents) > 1 else ():
-            taken = self.contents.taken_from(step, record)
-            if not taken:
-                continue
-            authors = frozenset[str]().union(*(maps[n].get(record, frozenset()) for n in taken))
-            if merged.get(record, frozenset()) != authors:
-                merged = dict(merged) if merged is maps[0] else merged
-                merged[record] = authors
         return merged
 
     def record(

@@ -135,7 +135,7 @@ class Walk:
         commit = step.commit
         is_root, registry = self.trust.enter(step)
         self.judge.times[commit.id] = commit.committer.utc
-        pending = self.ledger.merged(step)
+        pending = self.ledger.merged(commit.parents)
         claims = self.claims.get(commit.id)
         verdicts = self.judge.judge(step, claims, registry, pending) if claims else []
         self.verdicts.extend(verdicts)
