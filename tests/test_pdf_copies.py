@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -236,18 +237,37 @@ def test_the_site_links_each_version_in_force_to_its_pdf_only_when_asked(
     assert "Dr. Anna Weber" in " ".join(pages[-1].split())
 
 
-def test_two_issues_merged_from_two_branches_cannot_share_a_number(team: Team) -> None:
+def test_two_issues_merged_from_two_branches_cannot_share_a_number(
+    team: Team, tmp_path: Path
+) -> None:
     team.on("2026-03-01")
     world = team.world
     base = world.head()
     world.git("checkout", "-q", "-b", "ward")
-    team.qms(team.officer, "pdf", "SOP-0001", "--copy-for", "Ward 3", "-o", "/dev/null")
+    team.qms(team.officer, "pdf", "SOP-0001", "--copy-for", "Ward 3", "-o", str(tmp_path / "1.pdf"))
     world.git("checkout", "-q", "-")
     team.on("2026-03-02")
-    team.qms(team.admin, "pdf", "SOP-0001", "--copy-for", "Cleanroom B", "-o", "/dev/null")
+    team.qms(
+        team.admin, "pdf", "SOP-0001", "--copy-for", "Cleanroom B", "-o", str(tmp_path / "2.pdf")
+    )
     issued = world.git("ls-tree", "-r", "--name-only", "ward", "controlled-copies").split()
     here = world.git("ls-tree", "-r", "--name-only", "HEAD", "controlled-copies").split()
     assert issued != here  # the second issue took the next free ID, and the same number
     world.git("merge", "-q", "--no-edit", "--no-ff", "ward")
     rules = {v["rule"] for v in team.check(f"{base}..HEAD", ok=False)["violations"]}
     assert "copy.number-taken" in rules, rules
+
+
+def test_an_output_that_is_not_a_regular_file_is_refused_before_anything_is_written(
+    team: Team, tmp_path: Path
+) -> None:
+    """The PDF replaces its output whole: a pipe (or a device such as /dev/null) is never
+    replaced, and no copy is issued."""
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    before = team.world.head()
+    out = refused(
+        team.world, team.officer, "pdf", "SOP-0001", "--copy-for", "Ward 3", "-o", str(pipe)
+    )
+    assert "is not a regular file" in out, out
+    assert pipe.exists() and not pipe.is_file() and team.world.head() == before

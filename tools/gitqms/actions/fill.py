@@ -26,9 +26,9 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString, FoldedScalarStrin
 from ..errors import QmsError
 from ..safeyaml import LoadError, load_yaml
 from ..validation.findings import Finding
+from .form import Fields as Fields
 from .shape import put_back, set_aside
 
-Fields = dict[tuple[str, ...], Any]  # dotted path -> value
 _PATH = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*")
 _JSON_START = ('"', "[", "{", "-", *"0123456789")
 

@@ -22,9 +22,9 @@ from jsonschema.exceptions import ValidationError
 from ..records.kinds import PLACEHOLDER
 from ..records.lifecycles import STATE_FIELDS
 from ..safeyaml import LoadError, load_yaml
-from .fill import Fields
 
 Path = tuple[str, ...]
+Fields = dict[Path, Any]  # dotted path -> value, as `--set` gives them
 _ROUNDS = 8  # nesting deeper than this is not asked for in one form
 _FORBIDDEN = frozenset({"id", "kind", *STATE_FIELDS})  # written by the move, never by the form
 _ERROR = "# error: "

@@ -86,6 +86,12 @@ def pdf(
         raise QmsError(
             f"{target.parent} is not a folder", hint="--output FILE in a folder that exists"
         )
+    if target.is_symlink() or (target.exists() and not target.is_file()):
+        # the file is replaced whole (write, then rename): never over a device, pipe or link
+        raise QmsError(
+            f"{target} is not a regular file, so it is not replaced",
+            hint="--output a new or existing .pdf file",
+        )
     if plan is not None:
         issued = record_issue(repo.root, plan)
         click.echo(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import functools
 import json
 from collections.abc import Mapping, Sequence
@@ -49,6 +50,9 @@ class Life:
     owner: str
     kind: Kind
     config: QmsConfig
+    # who gave fields with a move so far: authors of the record, who never sign an independent
+    # move of it (an approval merged from a branch does not clear them: signatures/ledger.py)
+    givers: set[str] = dataclasses.field(default_factory=set, compare=False)
 
     @property
     def machine(self) -> Machine:
@@ -103,9 +107,10 @@ class Life:
         if transition is None:
             raise ValueError(f"{self.record_id}: no move from {source} to {target}")
         config = self.config
-        signer = _signer(config, self.kind.name, transition.meaning, self.owner)
         rule = config.signatures[self.kind.name][transition.meaning]
         independent = rule.independent and config.separation_of_duties
+        authors = {self.owner, *(self.givers if independent else ())}
+        signer = _signer(config, self.kind.name, transition.meaning, authors)
         given: dict[str, Any] = {}
         first = copy.deepcopy(dict(update))  # what the owner types in before the move
         for field, needed_in in self.fields.items():
@@ -125,6 +130,8 @@ class Life:
         fields = yaml.safe_dump(given, sort_keys=False, allow_unicode=True, width=96)
         advance = ("advance", self.record_id, "--to", target)
         steps.append(qms(when[1], signer, *advance, given=fields if given else ""))
+        if given:
+            self.givers.add(signer)
         return steps, signer, transition.meaning
 
     def typed_in(
@@ -230,7 +237,7 @@ def _route(machine: Machine, source: str, target: str) -> list[str]:
     return paths[target]
 
 
-def _signer(config: QmsConfig, kind: str, meaning: str, author: str) -> str:
+def _signer(config: QmsConfig, kind: str, meaning: str, authors: set[str]) -> str:
     roles = set(config.signatures[kind][meaning].roles)
     candidates: list[str] = [
         *SIGNERS,
@@ -238,6 +245,6 @@ def _signer(config: QmsConfig, kind: str, meaning: str, author: str) -> str:
     ]
     for person_id in candidates:
         person = config.person(person_id)
-        if person and person_id != author and roles & set(person.roles):
+        if person and person_id not in authors and roles & set(person.roles):
             return person_id
-    raise ValueError(f"nobody but {author} may sign {kind} {meaning}")
+    raise ValueError(f"nobody but {', '.join(sorted(authors))} may sign {kind} {meaning}")
