@@ -162,11 +162,17 @@ def independent(facts: Facts, kind: str, meaning: str) -> bool:
 
 def authors_since_approval(entries: Sequence[Mapping[str, Any]]) -> set[str]:
     """The proven authors of the changes after the record's last valid 'approved' signature
-    (a merge only brings changes; the author is who signed the change)."""
+    made on main (a merge only brings changes; the author is who signed the change). An
+    approval made on a pull-request branch (the entry after it is that branch's merge) clears
+    no author: at the merge the authors of both sides are joined, the stricter reading, since
+    whether that approval still counts is judged only there."""
     authors: set[str] = set()
-    for entry in entries:
+    for number, entry in enumerate(entries):
+        after = entries[number + 1]["action"] if number + 1 < len(entries) else ""
+        on_a_branch = after.startswith("merged from branch")
         if entry["action"] == "approved" and entry["verdict"].startswith("valid"):
-            authors = set()
+            if not on_a_branch:
+                authors = set()
         elif entry["action"] in ("created", "changed"):
             found = AUTHOR.search(entry["verdict"])
             authors.add(found.group(1) if found else f"unproven <{entry['email']}>")
