@@ -226,7 +226,7 @@ def advance(
         raise _not_yours(move, given)
     fields = {} if move.independent else proposed(move, given or {}, now)
     if fields:
-        base, old_text = _filled(root, base, move.path, old_text, fields, target, reason)
+        base, old_text = filled_commit(root, base, move.path, old_text, fields, target, reason)
         walk, registry = walk_to_sign(root, base.commit)
     relative = move.path
     new_text = _edit(old_text, transition, move.machine, reason, now)
@@ -270,42 +270,6 @@ def _not_yours(move: Move, given: Fields) -> Refused:
         hint=f"the person doing the work gives them: {move.fill_command} --set FIELD=VALUE … "
         f"(or its form); then `{move.command}`",
     )
-
-
-@dataclass(frozen=True)
-class Filled:
-    commit: str
-    record: str
-    fields: tuple[str, ...]  # dotted
-    still: tuple[str, ...]  # what the move still lacks, in words
-
-
-def fill_for(move: Move, given: Fields, now: datetime) -> Filled:
-    """`given` (with what the policy computes) written into the record as one commit of its
-    own, signed by you as its author with the Reason trailer, without moving it: the fields a
-    move signed by someone else needs. Refused if the commit would not pass `qms check`."""
-    fields = proposed(move, given, now)
-    if not fields:
-        raise QmsError(
-            f"nothing to fill in for '{move.transition.target}'",
-            hint=f"give fields: {move.fill_command} --set FIELD=VALUE …",
-        )
-    root, start = move.root, move.start
-    filled, text = _filled(
-        root, start, move.path, move.text, fields, move.transition.target, move.reason
-    )
-    report = check_range(root, f"{start.commit}..{filled.commit}")
-    if report.errors:
-        raise Refused(
-            "the fields would not pass `qms check`, so they were not written:\n  "
-            + "\n  ".join(f"[{v.rule}] {v.message}" for v in report.errors)
-        )
-    prefix = git.show_prefix(root)
-    record = move.record
-    land(root, start.ref, start.commit, filled.commit, {f"{prefix}{move.path}": text.encode()},
-         f"qms: fields of {record} for '{move.transition.target}'")  # fmt: skip
-    names = tuple(".".join(path) for path in fields)
-    return Filled(filled.commit, record, names, tuple(shortfall(move, fields, now)))
 
 
 def _moved_data(move: Move, fields: Fields, now: datetime) -> dict[str, Any]:
@@ -353,7 +317,7 @@ def refuse_unready(move: Move, fields: Fields, now: datetime) -> None:
         )
 
 
-def _filled(
+def filled_commit(
     root: Path,
     base: Head,
     relative: str,

@@ -10,9 +10,10 @@ import click
 
 from .. import git
 from ..actions.advance import advance as advance_record
-from ..actions.advance import fill_for, prepare, proposed, shortfall
+from ..actions.advance import prepare, proposed, shortfall
 from ..actions.editor import Edit, fill_in
 from ..actions.fill import parse_sets, read_from
+from ..actions.give import fill_for
 from . import completers
 from .common import printable, signing_time, start_folder
 
