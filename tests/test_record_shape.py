@@ -64,3 +64,11 @@ def test_a_new_deviation_spells_out_the_fields_inside_its_later_blocks(team: Tea
     uncommented = "\n".join(line[2:] for line in block.splitlines() if line.startswith("#   "))
     shape = yaml.safe_load("investigation:\n" + uncommented)
     assert set(shape["investigation"]) >= {"due", "method", "root_cause", "extension"}, shape
+
+
+def test_a_new_change_control_lists_each_later_field_once(team: Team) -> None:
+    team.on("2026-02-02")
+    team.qms(team.author, "new", "change-control", "--title", "Read the logger first")
+    text = (team.world.repo / "changes/CC-2026-0001.yaml").read_text()
+    for field in ("classification", "impact", "documents", "effectiveness", "implemented_on"):
+        assert text.count(f"\n# {field}:") == 1, text

@@ -4,7 +4,9 @@ its lifecycle, signed, with the fields the new state needs."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -16,6 +18,38 @@ from ..actions.fill import parse_sets, read_from
 from ..actions.give import fill_for
 from . import completers
 from .common import printable, signing_time, start_folder
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _given_fields(command: F) -> F:
+    """The options that give a record's fields, shared by `advance` and `fill`."""
+    for option in reversed(
+        (
+            click.option(
+                "--set",
+                "sets",
+                multiple=True,
+                metavar="FIELD=VALUE",
+                help="A field the state needs (dotted for nested ones: investigation.due=…; "
+                "JSON for numbers, true/false and lists); repeat for more.",
+            ),
+            click.option(
+                "--from",
+                "from_file",
+                type=click.Path(dir_okay=False, path_type=Path),
+                help="The fields of this YAML file (a mapping of fields to values).",
+            ),
+            click.option(
+                "--edit/--no-edit",
+                default=None,
+                help="Open your editor on what the state still needs (the default on a "
+                "terminal); --no-edit refuses instead, naming the --set options.",
+            ),
+        )
+    ):
+        command = option(command)
+    return command
 
 
 @click.command()
@@ -32,26 +66,7 @@ from .common import printable, signing_time, start_folder
     help="Why; recorded in the Reason trailer (required to reopen or cancel, and written "
     "into reopen_reason or cancel_reason).",
 )
-@click.option(
-    "--set",
-    "sets",
-    multiple=True,
-    metavar="FIELD=VALUE",
-    help="Fill in a field the new state needs (dotted for nested ones: investigation.due=…; "
-    "JSON for numbers, true/false and lists); repeat for more.",
-)
-@click.option(
-    "--from",
-    "from_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Fill in the fields of this YAML file (a mapping of fields to values).",
-)
-@click.option(
-    "--edit/--no-edit",
-    default=None,
-    help="Open your editor on what the move still needs (the default on a terminal); "
-    "--no-edit refuses instead, naming the --set options.",
-)
+@_given_fields
 @click.pass_context
 def advance(
     ctx: click.Context,
@@ -110,25 +125,7 @@ def advance(
     help="The state whose fields to give.",
 )
 @click.option("--reason", help="Why; recorded in the Reason trailer.")
-@click.option(
-    "--set",
-    "sets",
-    multiple=True,
-    metavar="FIELD=VALUE",
-    help="A field to give (dotted for nested ones; JSON for numbers, true/false and lists); "
-    "repeat for more.",
-)
-@click.option(
-    "--from",
-    "from_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Give the fields of this YAML file (a mapping of fields to values).",
-)
-@click.option(
-    "--edit/--no-edit",
-    default=None,
-    help="Open your editor on what the state still needs (the default on a terminal).",
-)
+@_given_fields
 @click.pass_context
 def fill(
     ctx: click.Context,
