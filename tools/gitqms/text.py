@@ -1,4 +1,5 @@
-"""Record text shown to people: control characters made visible, counts in words."""
+"""Record text shown to people: control characters made visible, counts in words, a text on
+one line."""
 
 from __future__ import annotations
 
@@ -16,3 +17,9 @@ def printable(text: str) -> str:
 
 def plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def one_line(text: str, width: int) -> str:
+    """`text` on one line (runs of white space as one space), cut to `width` characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 3] + "..."

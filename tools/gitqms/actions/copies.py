@@ -18,17 +18,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .. import git
-from ..errors import QmsError, Refused
-from ..history.read import record_blobs
+from ..errors import QmsError
 from ..records.kinds import BY_NAME, ISSUED_MEANING
 from ..records.repository import RecordFile, Repository
 from ..reports.copies import COPY_KIND, CopySource
 from ..signatures.claims import Claim
 from ..signatures.verify import walk_to_sign
-from ..validation.record_checks import Context
-from ..validation.run import check_record_text
 from .new import next_id
 from .sign import Head, commit_signature, current_signer, head, plan_record_signatures, subject_for
+from .template import refuse_invalid
 
 POLICY_HINT = (
     "add the meaning to the signature policy in qms.yaml, then have an admin sign that change:\n"
@@ -116,19 +114,8 @@ def plan_issue(root: Path, source: CopySource, location: str, now: datetime) -> 
         raise QmsError(f"{relative} already exists in the work tree", hint="remove or commit it")
     number = source.next_copy
     text = issue_text(record_id, source, number, location, signer.person.id, now)
-    ids = record_blobs(repo.root, base.commit, git.show_prefix(repo.root))
-    findings = check_record_text(
-        RecordFile(kind, relative, record_id),
-        text,
-        Context(registry.config, {i: i for i in ids}, now),
-    )[2]
-    errors = [
-        f"{f.location}: {f.message} (fix: {f.fix})" for f in findings if f.severity == "error"
-    ]
-    if errors:
-        raise Refused(
-            "the copy's record would not validate; nothing was written:\n  " + "\n  ".join(errors)
-        )
+    file = RecordFile(kind, relative, record_id)
+    refuse_invalid(repo.root, base.commit, file, text, registry.config, now, "the copy's record")
     content = text.encode("utf-8")
     claims = plan_record_signatures(
         walk, base, {record_id: content}, ISSUED_MEANING, signer, registry, state_change=True

@@ -22,6 +22,9 @@ from jsonschema.exceptions import ValidationError
 from ..records.kinds import PLACEHOLDER
 from ..records.lifecycles import STATE_FIELDS
 from ..safeyaml import LoadError, load_yaml
+from ..text import one_line
+
+_WIDTH = 200  # an error or description line is cut here
 
 Path = tuple[str, ...]
 Fields = dict[Path, Any]  # dotted path -> value, as `--set` gives them
@@ -135,7 +138,7 @@ def describe(schema: Mapping[str, Any], path: Path, node: Mapping[str, Any] | No
         parts.append("a list")
     elif node.get("x-fix"):
         parts.append(str(node["x-fix"]))
-    return _line("; ".join(p for p in parts if p))
+    return one_line("; ".join(p for p in parts if p), _WIDTH)
 
 
 def item_fields(schema: Mapping[str, Any], path: Path) -> tuple[str, ...]:
@@ -148,11 +151,6 @@ def default(schema: Mapping[str, Any], path: Path) -> str | None:
     """A schema's `x-default` for the field: 'signer' or 'today', else None."""
     value = node_at(schema, path).get("x-default")
     return value if value in ("signer", "today") else None
-
-
-def _line(text: str) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= 200 else flat[:197] + "..."
 
 
 # --- the form as text ------------------------------------------------------------------------
@@ -210,7 +208,7 @@ def with_errors(text: str, errors: Sequence[str], head: Sequence[str]) -> str:
     while lines and (lines[0].startswith(_ERROR) or lines[0] in ours):
         lines.pop(0)
     lines = [line for line in lines if not line.startswith(_ERROR)]
-    shown = [_ERROR + _line(error) for error in errors]
+    shown = [_ERROR + one_line(error, _WIDTH) for error in errors]
     return "\n".join([*shown, "#", *head, *([""] if lines and lines[0] else []), *lines]) + "\n"
 
 

@@ -18,13 +18,10 @@ from pathlib import Path
 
 from .. import git
 from ..audit.review import AuditReview, report_sha256
-from ..errors import QmsError, Refused
-from ..history.read import record_blobs
+from ..errors import QmsError
 from ..records.kinds import AUDIT_REVIEW, REVIEW_MEANING
 from ..records.repository import RecordFile, Repository
 from ..signatures.verify import walk_to_sign
-from ..validation.record_checks import Context
-from ..validation.run import check_record_text
 from .new import next_id
 from .sign import (
     commit_signature,
@@ -33,6 +30,7 @@ from .sign import (
     plan_record_signatures,
     subject_for,
 )
+from .template import refuse_invalid
 
 POLICY_HINT = (
     "add the meaning to the signature policy in qms.yaml, then have an admin sign that change:\n"
@@ -112,19 +110,8 @@ def sign_review(root: Path, review: AuditReview, conclusion: str, now: datetime)
         raise QmsError(f"{relative} already exists in the work tree", hint="remove or commit it")
     text = review_text(record_id, review, signer.person.id, now.date().isoformat(), conclusion)
     prefix = git.show_prefix(repo.root)
-    ids = record_blobs(repo.root, base.commit, prefix)
-    findings = check_record_text(
-        RecordFile(AUDIT_REVIEW, relative, record_id),
-        text,
-        Context(registry.config, {i: i for i in ids}, now),
-    )[2]
-    errors = [
-        f"{f.location}: {f.message} (fix: {f.fix})" for f in findings if f.severity == "error"
-    ]
-    if errors:
-        raise Refused(
-            "the review record would not validate; nothing was written:\n  " + "\n  ".join(errors)
-        )
+    file = RecordFile(AUDIT_REVIEW, relative, record_id)
+    refuse_invalid(repo.root, base.commit, file, text, registry.config, now, "the review record")
     content = text.encode("utf-8")
     claims = plan_record_signatures(
         walk, base, {record_id: content}, REVIEW_MEANING, signer, registry, state_change=True

@@ -10,7 +10,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..records.migration import MIGRATION_FIELD
+from ..text import one_line
 from .form import describe, node_at, resolved
+
+_WIDTH = 160  # one comment line's worth
 
 _DEPTH = 3  # fields nested deeper are not spelled out
 _NOT_WRITTEN = frozenset({MIGRATION_FIELD})  # written by a tool (qms import), never by hand
@@ -35,7 +38,7 @@ def later_fields(
             continue
         said = describe(schema, (name,))
         note = " — ".join(part for part in (said, "; ".join(needed.get(name, ()))) if part)
-        lines.append(f"# {name}:" + (f"  # {_line(note)}" if note else "") + "\n")
+        lines.append(f"# {name}:" + (f"  # {one_line(note, _WIDTH)}" if note else "") + "\n")
         lines += _inside(schema, node_at(schema, (name,)), (name,), "#   ")
     return (DOCUMENT_HEADER if document else HEADER) + "".join(lines) if lines else ""
 
@@ -59,7 +62,7 @@ def _inside(
         said = describe(schema, (*path, name), field)
         said = "; ".join(part for part in (said, "required" if name in required else "") if part)
         lead = first if number == 0 else indent
-        lines.append(f"{lead}{name}:" + (f"  # {_line(said)}" if said else "") + "\n")
+        lines.append(f"{lead}{name}:" + (f"  # {one_line(said, _WIDTH)}" if said else "") + "\n")
         if "properties" in field or field.get("type") == "array":
             lines += _inside(schema, field, (*path, name), indent + "  ")
     return lines
@@ -77,12 +80,6 @@ def _needed_by_state(schema: Mapping[str, Any]) -> dict[str, list[str]]:
             if isinstance(when, str) and when not in found.setdefault(name, []):
                 found[name].append(when)
     return found
-
-
-def _line(text: str) -> str:
-    """One comment line's worth: no line breaks, at most 160 characters."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= 160 else flat[:157] + "..."
 
 
 _HELD = re.compile(r"(?m)^([A-Za-z_][\w-]*):")

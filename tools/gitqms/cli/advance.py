@@ -14,7 +14,7 @@ from .. import git
 from ..actions.advance import advance as advance_record
 from ..actions.advance import prepare, proposed, shortfall
 from ..actions.editor import Edit, fill_in
-from ..actions.fill import parse_sets, read_from
+from ..actions.fill import Fields, parse_sets, read_from
 from ..actions.give import fill_for
 from . import completers
 from .common import printable, signing_time, start_folder
@@ -94,8 +94,7 @@ def advance(
     --no-edit) a refusal names the --set options that would give what is missing.
     """
     root, now = start_folder(ctx), signing_time(ctx)
-    fields = read_from(root / from_file) if from_file else {}
-    fields.update(parse_sets(sets))
+    fields = _given(root, sets, from_file)
     move = prepare(root, record, target, reason, now)
     if (
         _at_desk(edit)
@@ -145,8 +144,7 @@ def fill(
     --set or --from, it opens the same form as `qms advance`.
     """
     root, now = start_folder(ctx), signing_time(ctx)
-    fields = read_from(root / from_file) if from_file else {}
-    fields.update(parse_sets(sets))
+    fields = _given(root, sets, from_file)
     move = prepare(root, record, target, reason, now, signing=False)
     if not fields and _at_desk(edit):
         fields = fill_in(move, proposed(move, {}, now, shown=True), now, _editor(move.root))
@@ -157,6 +155,13 @@ def fill(
         click.echo(printable(f"'{target}' still needs:\n  " + "\n  ".join(done.still)))
     else:
         click.echo(printable(f"next: {move.command} (by whoever signs it)"))
+
+
+def _given(root: Path, sets: tuple[str, ...], from_file: Path | None) -> Fields:
+    """The fields of --from FILE, then of each --set."""
+    fields = read_from(root / from_file) if from_file else {}
+    fields.update(parse_sets(sets))
+    return fields
 
 
 def _at_desk(edit: bool | None) -> bool:

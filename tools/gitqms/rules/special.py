@@ -26,51 +26,49 @@ ContentRule = Callable[
 ]
 
 
-def review_rules(
-    record: str,
-    old: Mapping[str, Any] | None,
-    new: Mapping[str, Any],
-    config: QmsConfig,
-    verdicts: Sequence[Verdict],
-) -> Iterator[Breach]:
-    """An audit-trail review is written once, in the commit that signs it."""
-    if old is not None:
-        yield Breach(
-            "record.closed",
-            f"{record} is a signed audit-trail review; a review is not edited",
-            "revert this change; record a new review with `qms audit-trail --sign`",
-        )
-        return
-    if not any(v.record == record and v.ok and v.meaning == REVIEW_MEANING for v in verdicts):
-        yield Breach(
-            "state.signature",
-            f"{record} was created without a valid signature '{REVIEW_MEANING}' in the same commit",
-            "write reviews with `qms audit-trail --since D --until D --sign --conclusion T`",
-        )
+def _written_once(meaning: str, what: str, anew: str, signed_by: str, how: str) -> ContentRule:
+    """The rule of a record written once, in the commit that signs it `meaning` (an
+    audit-trail review, a controlled copy's issue): never edited, never unsigned."""
+
+    def rules(
+        record: str,
+        old: Mapping[str, Any] | None,
+        new: Mapping[str, Any],
+        config: QmsConfig,
+        verdicts: Sequence[Verdict],
+    ) -> Iterator[Breach]:
+        if old is not None:
+            yield Breach(
+                "record.closed",
+                f"{record} {what}",
+                f"revert this change; {anew}",
+            )
+            return
+        if not any(v.record == record and v.ok and v.meaning == meaning for v in verdicts):
+            yield Breach(
+                "state.signature",
+                f"{record} was created without a valid signature '{meaning}' in the same "
+                f"commit{signed_by}",
+                how,
+            )
+
+    return rules
 
 
-def copy_rules(
-    record: str,
-    old: Mapping[str, Any] | None,
-    new: Mapping[str, Any],
-    config: QmsConfig,
-    verdicts: Sequence[Verdict],
-) -> Iterator[Breach]:
-    """A controlled copy's record is written once, in the commit its issuer signs."""
-    if old is not None:
-        yield Breach(
-            "record.closed",
-            f"{record} records the issue of a controlled copy; an issue is not edited",
-            "revert this change; issue a new copy with `qms pdf DOC --copy-for LOCATION`",
-        )
-        return
-    if not any(v.record == record and v.ok and v.meaning == ISSUED_MEANING for v in verdicts):
-        yield Breach(
-            "state.signature",
-            f"{record} was created without a valid signature '{ISSUED_MEANING}' in the same "
-            "commit: a registered person holding a role the policy names must sign the issue",
-            "issue controlled copies with `qms pdf DOC --copy-for LOCATION`",
-        )
+review_rules = _written_once(
+    REVIEW_MEANING,
+    "is a signed audit-trail review; a review is not edited",
+    "record a new review with `qms audit-trail --sign`",
+    "",
+    "write reviews with `qms audit-trail --since D --until D --sign --conclusion T`",
+)
+copy_rules = _written_once(
+    ISSUED_MEANING,
+    "records the issue of a controlled copy; an issue is not edited",
+    "issue a new copy with `qms pdf DOC --copy-for LOCATION`",
+    ": a registered person holding a role the policy names must sign the issue",
+    "issue controlled copies with `qms pdf DOC --copy-for LOCATION`",
+)
 
 
 def session_rules(
