@@ -19,7 +19,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from .. import git
 from ..errors import QmsError, Refused
 from ..records.config import CONFIG_FILE
-from ..records.kinds import PACKAGE, RESERVED, declaration_problem, declare
+from ..records.kinds import PACKAGE, RESERVED, declaration_problem, declare, page_problem
 from ..records.pinned import Pin, load_pinned
 from ..safeyaml import LoadError, load_yaml
 from ..signatures.registry import Registry
@@ -59,6 +59,12 @@ def kind_change(root: Path, declaration: Path, schema: Path, *, replace: bool) -
     loaded = load_pinned(Pin.of(data["schema"]), str(data["family"]), lambda _: content)
     if isinstance(loaded, str):
         raise Refused(f"{schema}: {loaded.split(': ', 1)[-1]}", hint="correct the schema")
+    unfit = page_problem(data, loaded)
+    if unfit is not None:
+        raise QmsError(
+            f"{declaration}: {unfit}",
+            hint="name fields of the schema in page: (see docs/kinds.md)",
+        )
     kind = declare(data, str(declaration), schema_key=Pin.of(data["schema"]).key)
 
     def edit(config: CommentedMap, registry: Registry) -> str:

@@ -36,6 +36,20 @@ class LogEntry:
     verdict: str  # valid, superseded, invalid: …; for plain changes "not a signature" and
     # who is proven to have made it, or "author not proven: …"
     summary: str
+    role: str | None = None  # a signature's: the signer's role that the policy accepted
+
+    @property
+    def signed(self) -> bool:
+        return not self.verdict.startswith("not a signature")
+
+    @property
+    def moved(self) -> tuple[str, str] | None:
+        """The state change the commit made to the record (from, to), if it made one."""
+        found = _MOVED.search(self.summary)
+        return (found[1], found[2]) if found else None
+
+
+_MOVED = re.compile(r"(?:^|; |brings in: )state: ([a-z0-9-]+) → ([a-z0-9-]+)(?:;|$)")
 
 
 def record_named(root: Path, name: str, start: Path) -> str:
@@ -210,6 +224,7 @@ def step_entries(
             reason=verdict.reason,
             verdict=_verdict_text(verdict),
             summary=summary or "signature only, no change",
+            role=verdict.role,
         )
         for verdict in signed
         if verdict.meaning != AUTHORED

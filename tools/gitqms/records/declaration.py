@@ -1,6 +1,7 @@
 """What generic code does with a kind's fields, as its declaration says (schemas/kind.schema.json):
 who the people are, which fields name records, which dates must be in the past or in order,
-what is due when, which fields link to other kinds, and the register's columns.
+what is due when, which fields link to other kinds, the register's columns and the layout of
+the record's page.
 
 A path is a field path: `owner`, `effectiveness.checked_by`, `actions[].owner` (`[]` steps into
 every item of a list). In a due item with `each`, paths are within the item, and a path that
@@ -9,7 +10,7 @@ starts with `/` is the record's.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,6 +115,30 @@ class Register:
     columns: tuple[Column, ...] = ()
 
 
+@dataclass(frozen=True)
+class Section:
+    title: str
+    fields: tuple[Path, ...] = ()
+    risk: Path | None = None  # a map of severity, occurrence, detectability, level, rationale
+
+
+@dataclass(frozen=True)
+class Page:
+    """The record's page: the fields of its header and its sections (`page:`); a kind without
+    one shows every field under one section."""
+
+    summary: tuple[Path, ...] = ()
+    sections: tuple[Section, ...] = ()
+
+    @property
+    def paths(self) -> tuple[Path, ...]:
+        """Every path the page names, in order."""
+        named = [*self.summary]
+        for section in self.sections:
+            named += [*section.fields, *((section.risk,) if section.risk else ())]
+        return tuple(named)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Declared:
     """The parts of a declaration that generic code reads."""
@@ -130,6 +155,7 @@ class Declared:
     links: tuple[LinkRule, ...] = ()
     register: Register | None = None
     approved_states: frozenset[str] = frozenset()  # change control: its documents may be released
+    page: Page = field(default_factory=Page)
 
 
 def _maybe(text: str | None) -> Path | None:
@@ -153,6 +179,16 @@ def _due(item: Mapping[str, Any]) -> DueItem:
 def _column(item: Mapping[str, Any]) -> Column:
     field = item["field"]
     return Column(item["label"], tuple(map(Path, field if isinstance(field, list) else [field])))
+
+
+def _page(data: Mapping[str, Any]) -> Page:
+    return Page(
+        summary=_paths(data, "summary"),
+        sections=tuple(
+            Section(item["title"], _paths(item, "fields"), _maybe(item.get("risk")))
+            for item in data.get("sections") or ()
+        ),
+    )
 
 
 def declared(data: Mapping[str, Any]) -> Declared:
@@ -189,4 +225,48 @@ def declared(data: Mapping[str, Any]) -> Declared:
         if register
         else None,
         approved_states=frozenset(data.get("approved_states") or ()),
+        page=_page(data.get("page") or {}),
     )
+
+
+def unknown_paths(paths: Iterable[Path], schema: Mapping[str, Any]) -> list[str]:
+    """The paths that name no field of the record `schema` (JSON Schema) describes."""
+    return [path.text for path in paths if not _known(schema, path.steps, schema)]
+
+
+def _known(node: Any, steps: tuple[str, ...], root: Mapping[str, Any]) -> bool:
+    if not steps:
+        return True
+    step = steps[0]
+    name = step.removesuffix("[]")
+    for part in _parts(node, root, 0):
+        found = (part.get("properties") or {}).get(name)
+        if not isinstance(found, Mapping):
+            continue
+        if not step.endswith("[]"):
+            if _known(found, steps[1:], root):
+                return True
+            continue
+        for inner in _parts(found, root, 0):
+            items = inner.get("items")
+            if isinstance(items, Mapping) and _known(items, steps[1:], root):
+                return True
+    return False
+
+
+def _parts(node: Any, root: Mapping[str, Any], depth: int) -> Iterator[Mapping[str, Any]]:
+    """`node` and every subschema it combines or refers to (`$ref`, allOf, anyOf, …)."""
+    if not isinstance(node, Mapping) or depth > 20:
+        return
+    yield node
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/"):
+        target: Any = root
+        for key in ref[2:].split("/"):
+            target = target.get(key) if isinstance(target, Mapping) else None
+        yield from _parts(target, root, depth + 1)
+    for key in ("allOf", "anyOf", "oneOf"):
+        for item in node.get(key) or ():
+            yield from _parts(item, root, depth + 1)
+    for key in ("if", "then", "else"):
+        yield from _parts(node.get(key), root, depth + 1)

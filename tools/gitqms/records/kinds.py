@@ -24,7 +24,7 @@ from jsonschema.exceptions import best_match
 
 from ..errors import QmsError
 from ..safeyaml import LoadError, load_yaml
-from .declaration import Declared, declared
+from .declaration import Declared, declared, unknown_paths
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -137,6 +137,14 @@ def declaration_problem(data: Any) -> tuple[str, str] | None:
     return ".".join(str(step) for step in invalid.absolute_path), invalid.message
 
 
+def page_problem(data: Mapping[str, Any], schema: Mapping[str, Any]) -> str | None:
+    """What is wrong with the `page:` of the declaration `data` against its records' schema."""
+    unknown = unknown_paths(declared(data).page.paths, schema)
+    if not unknown:
+        return None
+    return f"page: {', '.join(map(repr, unknown))} names no field of the kind's schema"
+
+
 def declare(data: Any, where: str = "the declaration", *, schema_key: str | None = None) -> Kind:
     """The kind `data` declares, checked against schemas/kind.schema.json; QmsError naming
     `where` and the field if it is broken. `schema_key`: a repository kind's pinned schema
@@ -150,6 +158,10 @@ def declare(data: Any, where: str = "the declaration", *, schema_key: str | None
         schema = data["schema"].removesuffix(".schema.json")
         if not resources.files("gitqms").joinpath("schemas", data["schema"]).is_file():
             raise _broken(where, f"no packaged schema {data['schema']!r} for the kind {schema!r}")
+        text = resources.files("gitqms").joinpath("schemas", data["schema"]).read_text("utf-8")
+        problem_paths = page_problem(data, json.loads(text))
+        if problem_paths is not None:
+            raise _broken(where, problem_paths)
     else:
         raise _broken(where, "schema: a packaged kind names a packaged schema")
     return Kind(

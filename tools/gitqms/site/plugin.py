@@ -55,7 +55,8 @@ from .training_pages import training_pages
 log = get_plugin_logger(__name__)
 ASSETS = Path(__file__).parent / "assets"
 THEME = Path(__file__).parent / "theme"
-_ASSET_URIS = {"css": "assets/qms/qms.css", "js": "assets/qms/qms.js"}
+# the plugin's own files: stylesheet and small local scripts (no CDN)
+_ASSETS = {name: f"assets/qms/{name}" for name in ("qms.css", "qms.js", "qms-register.js")}
 
 
 class QmsPluginConfig(Config):  # type: ignore[no-untyped-call]
@@ -112,8 +113,9 @@ class QmsPlugin(BasePlugin[QmsPluginConfig]):  # type: ignore[no-untyped-call]
             "built": clock.now().strftime("%Y-%m-%d %H:%M"),
             "drafts": drafts,
         }
-        config.extra_css.append(_ASSET_URIS["css"])
-        config.extra_javascript.append(_ASSET_URIS["js"])
+        config.extra_css.append(_ASSETS["qms.css"])
+        config.extra_javascript.append(_ASSETS["qms.js"])
+        config.extra_javascript.append(_ASSETS["qms-register.js"])
         return config
 
     def _root(self, config: MkDocsConfig) -> Path:
@@ -147,8 +149,8 @@ class QmsPlugin(BasePlugin[QmsPluginConfig]):  # type: ignore[no-untyped-call]
                 markdown += f"{without_title(spec.body)}\n\nQMSTAIL{self.token}\n"
             inclusion = InclusionLevel.INCLUDED if spec.listed else InclusionLevel.NOT_IN_NAV
             files.append(File.generated(config, uri, content=markdown, inclusion=inclusion))
-        for kind, uri in _ASSET_URIS.items():
-            content = (ASSETS / f"qms.{kind}").read_bytes()
+        for name, uri in _ASSETS.items():
+            content = (ASSETS / name).read_bytes()
             files.append(File.generated(config, uri, content=content))
         return files
 

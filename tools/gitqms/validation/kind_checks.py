@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from ..records.kinds import PACKAGE, RESERVED, declaration_problem
+from ..records.kinds import PACKAGE, RESERVED, declaration_problem, page_problem
 from ..records.pinned import BlobReader, Pin, load_pinned
 from .findings import Reporter
 
@@ -131,6 +131,15 @@ def _schema(
             "kind.lifecycle",
             "a document kind needs 'document:' with its approval",
             "add 'document: {approval: [reviewed, approved]}'",
+        )
+        return None
+    unfit = page_problem(item, loaded)
+    if unfit is not None:
+        report(
+            (*here, "page"),
+            "kind.page",
+            unfit,
+            "name fields of the kind's schema in page:, then declare it again (qms kinds add)",
         )
         return None
     return loaded
