@@ -61,7 +61,7 @@ def kind_change(root: Path, declaration: Path, schema: Path, *, replace: bool) -
         raise Refused(f"{schema}: {loaded.split(': ', 1)[-1]}", hint="correct the schema")
     unfit = page_problem(data, loaded)
     if unfit is not None:
-        raise QmsError(
+        raise Refused(
             f"{declaration}: {unfit}",
             hint="name fields of the schema in page: (see docs/kinds.md)",
         )
