@@ -24,6 +24,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
+from gitqms.errors import QmsError
+from gitqms.records import kinds
 from test_kinds_repository import (  # noqa: F401 - fixtures
     CLN,
     adopt,
@@ -42,9 +44,6 @@ from toolkit.cli import qms
 from toolkit.demo import Demo, build_site, commit_as, copy_demo, desks, pristine_demo
 from toolkit.process import git
 from toolkit.team import Team
-
-from gitqms.errors import QmsError
-from gitqms.records import kinds
 
 PAGES = {
     "CAPA-2026-0001": "capa/CAPA-2026-0001",
