@@ -160,24 +160,35 @@ def test_the_risk_scores_are_one_table_with_the_rationale_under_it(
     assert page.count('class="qms-scroll qms-risk"') == 1
 
 
+def found(pattern: str, text: str) -> str:
+    """The first group of `pattern` in `text`, which must match."""
+    match = re.search(pattern, text, re.S)
+    assert match, pattern
+    return match[1]
+
+
 def timeline_of(page: str) -> list[dict[str, Any]]:
-    trail = re.search(r'<section class="qms-trail" data-search-exclude>(.*?)</section>', page, re.S)
-    assert trail and "Audit trail" in trail[1]
+    """(date, name, action, signed, commit) of each timeline entry, in the page's order."""
+    trail = found(r'<section class="qms-trail" data-search-exclude>(.*?)</section>', page)
+    assert "Audit trail" in trail
     entries = []
-    for css, item in re.findall(r'<li class="qms-event ([^"]*)">(.*?)</li>', trail[1], re.S):
-        what = re.search(r'<div class="qms-what">(.*?)</div>', item, re.S)
-        assert what
-        meaning = re.search(r'<span class="qms-meaning">(.*?)</span>', what[1])
-        unsigned = re.search(
-            r'unsigned change</span>: (.*?)(?: <span class="qms-move">| by <strong>)', what[1]
+    for css, item in re.findall(r'<li class="qms-event ([^"]*)">(.*?)</li>', trail, re.S):
+        what = found(r'<div class="qms-what">(.*?)</div>', item)
+        signed = "qms-event-signed" in css
+        action = (
+            found(r'<span class="qms-meaning">(.*?)</span>', what)
+            if signed
+            else found(
+                r'unsigned change</span>: (.*?)(?: <span class="qms-move">| by <strong>)', what
+            )
         )
         entries.append(
             {
-                "date": re.search(r'<time datetime="([^"]+)"', item)[1],  # type: ignore[index]
-                "name": re.search(r"<strong>(.*?)</strong>", what[1])[1],  # type: ignore[index]
-                "action": (meaning or unsigned)[1],  # type: ignore[index]
-                "signed": "qms-event-signed" in css,
-                "commit": re.search(r"<code>([0-9a-f]{12})</code>", item)[1],  # type: ignore[index]
+                "date": found(r'<time datetime="([^"]+)"', item),
+                "name": found(r"<strong>(.*?)</strong>", what),
+                "action": action,
+                "signed": signed,
+                "commit": found(r"<code>([0-9a-f]{12})</code>", item),
             }
         )
     return entries
@@ -333,6 +344,22 @@ def test_a_register_fits_and_its_ids_stay_on_one_line(
         ".map(a => a.getClientRects().length)"
     )
     assert lines and set(lines) == {1}, lines
+    if width == 1280:  # the whole register fits: no sideways scrolling within its wrapper
+        wide = driver.execute_script(
+            "const t = document.querySelector('[data-qms-register] table');"
+            "const s = t.closest('.md-typeset__scrollwrap') || t.parentElement;"
+            "return [s.scrollWidth, s.clientWidth];"
+        )
+        assert wide[0] <= wide[1] + 1, wide
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+@pytest.mark.parametrize("record", list(PAGES))
+def test_a_record_page_fits_the_screen(browser: tuple[Any, str], record: str, width: int) -> None:
+    driver, base = browser
+    open_page(driver, base + f"{PAGES[record]}.html", width)
+    seen = driver.execute_script(FITS_SCREEN)
+    assert not seen["problems"] and seen["tables"] >= 2, seen
 
 
 def test_a_register_sorts_by_a_column_and_filters_by_text_and_state(

@@ -563,6 +563,11 @@ if (content) {
               'source, track, svg, portal';
   for (const el of content.querySelectorAll(bad)) {
     if (el.closest('svg.qms-chart')) continue;   // the site's own charts
+    // a register's own controls (qms-register.js): its filter box, state filter, sort buttons
+    if (el.matches('.qms-register-tools > label > input.qms-filter, '
+                   + '.qms-register-tools > label > select.qms-state-filter, '
+                   + '.qms-register-tools > label > select.qms-state-filter > option, '
+                   + '[data-qms-register] table > thead > tr > th > button.qms-sort')) continue;
     out.injected.push(el.tagName + ' ' + el.outerHTML.slice(0, 120));
   }
 }

@@ -18,6 +18,14 @@ under `kinds:` in `qms.yaml`, written there by `qms kinds add DECL.yaml --schema
 `actions[].owner` (`[]` steps into every item of a list); in a due item with `each`, a path
 that starts with `/` is the record's, others are the item's.
 
+`page:` lays out a record's page on the site. The `summary` fields join the state, owner, next
+due item and linked records in its header; each section shows its `fields`, and `risk` names a
+risk assessment (severity, occurrence, detectability, level, rationale) shown as one table with
+its rationale under it. Every recorded field that no part of `page:` names is shown under
+"Other details"; a kind without `page:` shows them all under "Details". Every path of `page:`
+must name a field of the kind's schema: `qms kinds add` and `qms validate` refuse one that does
+not.
+
 | field | required | form | meaning |
 |---|---|---|---|
 """

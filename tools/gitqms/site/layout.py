@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
 
 from ..audit.record_log import LogEntry
 from ..lifecycle.due import Due
@@ -198,28 +197,3 @@ def due_rows(
         for item in items
     ]
     return table(["Due", "Record", "What", "Owner"], rows) if rows else "<p>Nothing due.</p>"
-
-
-def value_html(value: Any, people: Mapping[str, str], key: str = "") -> str:
-    """Any field value of a record, nested as definition lists and tables; all escaped."""
-    if isinstance(value, Mapping):
-        items = "".join(
-            f"<dt>{text(label(k))}</dt><dd>{value_html(v, people, str(k))}</dd>"
-            for k, v in value.items()
-        )
-        return f'<dl class="qms-fields">{items}</dl>'
-    if isinstance(value, list):
-        if value and all(isinstance(item, Mapping) for item in value):
-            keys = list(dict.fromkeys(k for item in value for k in item))
-            rows = [[value_html(item.get(k), people, str(k)) for k in keys] for item in value]
-            return table([label(str(k)) for k in keys], rows)
-        return "<ul>" + "".join(f"<li>{value_html(v, people)}</li>" for v in value) + "</ul>"
-    if value is None or value == "":
-        return "—"
-    if key in {"owner", "approved_by", "verified_by"} and isinstance(value, str):
-        return person(people, value)
-    return text(value)
-
-
-def label(key: str) -> str:
-    return key.replace("_", " ").capitalize()

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import markdown
 import segno
 
-from ..errors import QmsError
 from ..reports.copies import CopySource
 from ..reports.entries import SignatureLine
+from . import values
 from .pdf_render import Rendered, render_pdf
 from .sanitise import clean_body, text
 from .sop_pages import archive_uri, sop_uri, upcoming_uri
@@ -106,7 +106,7 @@ def copy_html(source: CopySource, mark: CopyMark | None, now: datetime) -> str:
 
 def manifest_html(source: CopySource, mark: CopyMark | None) -> str:
     """The signature manifest page: the counted signatures, the hash, the QR code."""
-    zone = _zone(source.time_zone)
+    zone = values.zone(source.time_zone)
     counted = [line for line in source.version.signatures if line.verdict == "valid"]
     rows = "".join(_signature_row(line, zone) for line in counted) or (
         '<tr><td colspan="6">No counted signature.</td></tr>'
@@ -149,16 +149,6 @@ def _signature_row(line: SignatureLine, zone: ZoneInfo) -> str:
         f"<td>{local:%Y-%m-%d %H:%M:%S} {text(local.tzname() or '')}</td>"
         f"<td><code>{text(line.commit)}</code></td></tr>"
     )
-
-
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise QmsError(
-            f"qms.yaml: organisation.time_zone '{name}' is not a time zone of this machine",
-            hint="write an IANA zone such as Europe/Berlin (Debian: apt-get install tzdata)",
-        ) from None
 
 
 def css_string(value: str) -> str:

@@ -143,12 +143,14 @@ def risk_table(risk: Mapping[str, Any], path: str, shown: Shown, skip: set[str])
     scores = [risk.get(key) for key in _RISK]
     numbers = [s for s in scores if isinstance(s, int) and not isinstance(s, bool)]
     if len(numbers) == len(_RISK):
-        heads.append("Score (S × O × D)")
+        heads.append("Score")
         product = numbers[0] * numbers[1] * numbers[2]
         cells.append(f"<strong>{product}</strong>")
     html = ""
     if heads:
-        head = "".join(f'<th scope="col">{text(h)}</th>' for h in heads)
+        head = "".join(f'<th scope="col">{text(h)}</th>' for h in heads).replace(
+            ">Score<", '>Score <small title="severity × occurrence × detectability">S×O×D</small><'
+        )
         row = "".join(f"<td>{c}</td>" for c in cells)
         html = (
             f'<div class="qms-scroll qms-risk"><table><thead><tr>{head}</tr></thead>'
