@@ -138,19 +138,17 @@ def risk_table(risk: Mapping[str, Any], path: str, shown: Shown, skip: set[str])
     heads, cells = [], []
     for key in (*_RISK, "level"):
         if not empty(risk.get(key)):
-            heads.append(label(key))
+            heads.append(text(label(key)))
             cells.append(shown.value(risk[key], f"{path}.{key}"))
     scores = [risk.get(key) for key in _RISK]
     numbers = [s for s in scores if isinstance(s, int) and not isinstance(s, bool)]
     if len(numbers) == len(_RISK):
-        heads.append("Score")
+        heads.append('Score <small title="severity × occurrence × detectability">S×O×D</small>')
         product = numbers[0] * numbers[1] * numbers[2]
         cells.append(f"<strong>{product}</strong>")
     html = ""
     if heads:
-        head = "".join(f'<th scope="col">{text(h)}</th>' for h in heads).replace(
-            ">Score<", '>Score <small title="severity × occurrence × detectability">S×O×D</small><'
-        )
+        head = "".join(f'<th scope="col">{h}</th>' for h in heads)  # escaped HTML
         row = "".join(f"<td>{c}</td>" for c in cells)
         html = (
             f'<div class="qms-scroll qms-risk"><table><thead><tr>{head}</tr></thead>'
