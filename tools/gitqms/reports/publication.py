@@ -28,6 +28,7 @@ from ..records.config import QmsConfig
 from ..records.kinds import KINDS, Kind, KindSet, active_kinds, kind_of_id
 from ..signatures.claims import record_data
 from ..signatures.verify import Verdict, Walk, trusted_registry, walk_history
+from .copy_register import CopyEntry, copy_entries
 from .entries import PublishedVersion, RecordEntry, SignatureLine, SopEntry
 from .inbox import Inbox, everyone
 from .metrics import Metrics, metrics
@@ -67,6 +68,8 @@ class Publication:
     # signatures on document drafts only in a drafts preview)
     inboxes: Mapping[str, Inbox] = field(default_factory=dict)
     time_zone: str = "UTC"  # organisation.time_zone
+    recent_days: int = 30  # publication.recent_days: the window of "What is new"
+    copies: tuple[CopyEntry, ...] = ()  # every controlled copy's record, as judged on `on`
 
     def of_kind(self, kind: str) -> list[RecordEntry]:
         return [record for record in self.records if record.kind == kind]
@@ -127,17 +130,19 @@ def publication(
         for record in records
     )
     matrix = matrix_of(walk, shot, signed)
+    people = {person.id: person.name for person in config.people}
+    published = tuple(s for s in sops if drafts or s.current or s.upcoming or s.archive)
     return Publication(
         commit=commit,
         on=on,
         organisation=config.organisation,
         areas=dict(config.areas),
-        sops=tuple(s for s in sops if drafts or s.current or s.upcoming or s.archive),
+        sops=published,
         records=entries,
         metrics=metrics(entries, config, on, config.kinds.kinds),
         drafts=drafts,
         notes=tuple(shot.notes),
-        people={person.id: person.name for person in config.people},
+        people=people,
         trust_root=walk.report.trust_root,
         signatures=len(walk.report.verdicts),
         invalid=tuple(walk.report.failures),
@@ -149,6 +154,8 @@ def publication(
             for person, found in everyone(config, walk, shot, matrix, commit[:12]).items()
         },
         time_zone=config.time_zone,
+        recent_days=config.recent_days,
+        copies=copy_entries(shot.records, published, people),
     )
 
 
