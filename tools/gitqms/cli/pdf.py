@@ -16,7 +16,9 @@ from .common import DAY, printable, repository, signing_time
 
 
 @click.command("pdf")
-@click.argument("document", metavar="DOC", shell_complete=completers.documents)
+@click.argument(
+    "document", metavar="[DOC]", required=False, shell_complete=completers.documents
+)
 @click.option(
     "--version",
     "version",
@@ -32,6 +34,15 @@ from .common import DAY, printable, repository, signing_time
     metavar="LOCATION",
     help="Issue a numbered controlled copy kept at LOCATION: the next copy number "
     "of the version, recorded in a commit you sign 'issued'.",
+)
+@click.option(
+    "--reprint",
+    "reprint",
+    default=None,
+    metavar="COPY-YYYY-NNNN",
+    help="Print an issued controlled copy again (instead of DOC): the same copy number, "
+    "location, version and hash, marked REPRINT with its print time. Nothing is recorded; "
+    "refused for a copy record whose issue does not count or a version no longer in force.",
 )
 @click.option(
     "--output",
@@ -52,9 +63,10 @@ from .common import DAY, printable, repository, signing_time
 @click.pass_context
 def pdf(
     ctx: click.Context,
-    document: str,
+    document: str | None,
     version: int | None,
     location: str | None,
+    reprint: str | None,
     output: Path | None,
     on: date | None,
 ) -> None:
@@ -67,20 +79,35 @@ def pdf(
     version's exact bytes, a QR code of its page on the site and the `qms verify-copy`
     command that checks the copy. A draft is never printed; a superseded or obsolete version
     is printed marked as such and is never issued as a controlled copy.
+
+    The print time is git's clock, as for a signature (GIT_COMMITTER_DATE, else now): an
+    issued copy's sheet and its record carry the same moment.
     """
     from ..actions.copies import plan_issue, record_issue
-    from ..reports.copies import copy_source
+    from ..reports.copies import copy_source, reprint_source
     from ..site.pdf import CopyMark, copy_pdf
 
+    if (document is None) == (reprint is None):
+        raise click.UsageError("name a document (DOC), or an issued copy with --reprint")
+    if reprint is not None and (version is not None or location is not None):
+        raise click.UsageError("--reprint prints the copy's own version: no --version or --copy-for")
     repo = repository(ctx)
     day = clock.day_or_today(on)
-    source = copy_source(repo.root, document, version, day)
+    printed = signing_time(ctx)
     plan = None
-    if location is not None:
-        plan = plan_issue(repo.root, source, location, signing_time(ctx))
-    mark = CopyMark(plan.number, plan.location) if plan else None
-    rendered = copy_pdf(source, mark, clock.now())
-    name = f"{source.id}-v{source.version.version}" + (f"-copy-{plan.number}" if plan else "")
+    if reprint is not None:
+        source, copy = reprint_source(repo.root, reprint.strip().upper(), day)
+        mark: CopyMark | None = CopyMark(
+            copy.copy, copy.location, copy.record, copy.issued_at, reprinted=printed
+        )
+    else:
+        assert document is not None
+        source = copy_source(repo.root, document, version, day)
+        if location is not None:
+            plan = plan_issue(repo.root, source, location, printed)
+        mark = CopyMark(plan.number, plan.location) if plan else None
+    rendered = copy_pdf(source, mark, printed)
+    name = f"{source.id}-v{source.version.version}" + (f"-copy-{mark.number}" if mark else "")
     target = output if output is not None else Path.cwd() / f"{name}.pdf"
     if not target.parent.is_dir():
         raise QmsError(
@@ -101,10 +128,11 @@ def pdf(
             )
         )
     write_bytes_atomic(target, rendered.pdf)
+    again = f", reprint of controlled copy {mark.number} ({reprint})" if reprint and mark else ""
     click.echo(
         printable(
             f"{target}: {source.id} v{source.version.version} ({source.version.status}), "
-            f"{source.content_sha256}"
+            f"{source.content_sha256}{again}"
         )
     )
 
