@@ -26,7 +26,9 @@ from toolkit.world import SOP, refused, snapshot
 def released(team: Team) -> None:
     """SOP-0001 v1, reviewed 2026-02-03 and approved 2026-02-04, effective 2026-02-20."""
     team.on("2026-02-02")
-    team.world.commit_file(team.author, SOP, team.sop_text(1, "2026-02-20", "Check the logger."), "v1")
+    team.world.commit_file(
+        team.author, SOP, team.sop_text(1, "2026-02-20", "Check the logger."), "v1"
+    )
     team.release_sop("2026-02-03", "2026-02-04")
 
 
@@ -86,7 +88,9 @@ def test_the_register_lists_signed_copies_and_marks_a_superseded_one_to_withdraw
     path = f"controlled-copies/{edited}.yaml"
     text = (team.world.repo / path).read_text().replace("Ward 3", "Ward 4")
     team.world.commit_file(team.author, path, text, "moved the copy")
-    assert "record.closed" in {v["rule"] for v in team.check("HEAD~1..HEAD", ok=False)["violations"]}
+    assert "record.closed" in {
+        v["rule"] for v in team.check("HEAD~1..HEAD", ok=False)["violations"]
+    }
 
     # v2 comes into force: the copy of v1 is to be withdrawn
     team.on("2026-03-10")
@@ -156,7 +160,9 @@ def test_a_reprint_is_the_same_copy_and_changes_nothing(team: Team, tmp_path: Pa
         assert digest in pages[-1].replace(" ", "")
         assert "--copy 1" in pages[-1]
     assert f"REPRINT of {record}, issued 2026-03-01T10:00:00Z" in second[-1]
-    assert first[:-1] == [p.replace(". REPRINT, printed 2026-03-05 14:30 UTC", "") for p in second[:-1]]
+    assert first[:-1] == [
+        p.replace(". REPRINT, printed 2026-03-05 14:30 UTC", "") for p in second[:-1]
+    ]
 
 
 def test_a_reprint_of_a_copy_that_does_not_count_is_refused(team: Team, tmp_path: Path) -> None:
@@ -167,7 +173,9 @@ def test_a_reprint_of_a_copy_that_does_not_count_is_refused(team: Team, tmp_path
         ("SOP-0001", "is not the ID of a controlled copy's record"),
     ):
         before = snapshot(team.world)
-        code, said = exit_of(team, "pdf", "--reprint", wrong, "--date", "2026-03-02", "-o", str(out))
+        code, said = exit_of(
+            team, "pdf", "--reprint", wrong, "--date", "2026-03-02", "-o", str(out)
+        )
         assert code == 2 and words in said and "Traceback" not in said, said
         assert snapshot(team.world) == before and not out.exists()
     code, said = exit_of(team, "pdf", "SOP-0001", "--reprint", record, "-o", str(out))

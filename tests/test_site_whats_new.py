@@ -166,7 +166,7 @@ def check_page(demo: Demo, day: date, html: str, days: int = 30) -> None:
 def test_the_demo_day_page_lists_exactly_what_changed_and_what_comes(demo: Demo) -> None:
     html = (demo.site / "whats-new.html").read_text()
     check_page(demo, demo.today, html)
-    recent, upcoming = expected(demo.repo, demo.today)
+    _, upcoming = expected(demo.repo, demo.today)
     assert upcoming, "the demo ends with an approved version about to come into force"
     # reachable: the navigation, the dashboards and the procedures index link to it
     for page in ("index.html", "dashboards.html", "sops/index.html"):
@@ -180,7 +180,9 @@ def test_a_built_day_lists_exactly_the_versions_of_its_window(demo: Demo, which:
     check_page(demo, day, html)
     if which == "after-retirement":
         recent, _ = expected(demo.repo, day)
-        retired = [k for k, v in recent.items() if first_retirement(demo.repo, day).isoformat() in v]
+        retired = [
+            k for k, v in recent.items() if first_retirement(demo.repo, day).isoformat() in v
+        ]
         assert retired
         assert "retired (obsolete)" in visible_text(article(html))
 

@@ -16,9 +16,7 @@ from .common import DAY, printable, repository, signing_time
 
 
 @click.command("pdf")
-@click.argument(
-    "document", metavar="[DOC]", required=False, shell_complete=completers.documents
-)
+@click.argument("document", metavar="[DOC]", required=False, shell_complete=completers.documents)
 @click.option(
     "--version",
     "version",
@@ -90,7 +88,9 @@ def pdf(
     if (document is None) == (reprint is None):
         raise click.UsageError("name a document (DOC), or an issued copy with --reprint")
     if reprint is not None and (version is not None or location is not None):
-        raise click.UsageError("--reprint prints the copy's own version: no --version or --copy-for")
+        raise click.UsageError(
+            "--reprint prints the copy's own version: no --version or --copy-for"
+        )
     repo = repository(ctx)
     day = clock.day_or_today(on)
     printed = signing_time(ctx)

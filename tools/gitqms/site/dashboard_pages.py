@@ -7,9 +7,9 @@ from functools import partial
 from ..reports.metrics import LEVELS, KindFigures, OnTime
 from ..reports.publication import Publication
 from . import charts
+from .copy_pages import COPIES
 from .layout import INBOXES, Link, PageSpec, day, due_rows, link, moment, table
 from .sanitise import text
-from .copy_pages import COPIES
 from .sop_pages import WHATS_NEW, record_uri
 from .training_pages import TRAINING
 

@@ -18,9 +18,7 @@ _WORDS = {APPROVED: "approved", EFFECTIVE: "became effective", RETIRED: "retired
 
 def whats_new_pages(publication: Publication) -> list[PageSpec]:
     return [
-        PageSpec(
-            uri=WHATS_NEW, title="What is new", head=partial(_page, publication), listed=True
-        )
+        PageSpec(uri=WHATS_NEW, title="What is new", head=partial(_page, publication), listed=True)
     ]
 
 
@@ -134,7 +132,14 @@ def _recent(publication: Publication, items: list[NewsItem], go: Link) -> str:
 
 def _upcoming(publication: Publication, items: list[NewsItem], go: Link) -> str:
     return table(
-        ["Document", "Version", "Effective from", "Reason for change", "Change control", "Training"],
+        [
+            "Document",
+            "Version",
+            "Effective from",
+            "Reason for change",
+            "Change control",
+            "Training",
+        ],
         [
             [
                 _document(item, go),
