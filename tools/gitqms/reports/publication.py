@@ -89,12 +89,7 @@ def publication(
         hint="run `qms verify` to see why; `qms init` or `qms demo` make a signed repository",
     ).config
     shot = snapshot(root, walk, commit, on, signed=(signed := signed_contents(walk)))
-    if broken := [note for r in shot.records if r.state == NOT_A_FILE for note in r.notes]:
-        # Never a site without the record: its last good build stays up until it is repaired.
-        raise QmsError(
-            f"the site cannot be built at {commit[:12]}: " + "; ".join(broken),
-            hint="`qms check` names the commit that replaced it",
-        )
+    _refuse_broken(shot, commit)
     # the records of every kind with a state machine (an audit-trail review has no page)
     records = [r for r in shot.records if r.kind in config.lifecycles.machines]
     record_fields = {r.id: r.data or {} for r in records}
@@ -130,19 +125,19 @@ def publication(
         for record in records
     )
     matrix = matrix_of(walk, shot, signed)
-    people = {person.id: person.name for person in config.people}
-    published = tuple(s for s in sops if drafts or s.current or s.upcoming or s.archive)
     return Publication(
         commit=commit,
         on=on,
         organisation=config.organisation,
         areas=dict(config.areas),
-        sops=published,
+        sops=(
+            published := tuple(s for s in sops if drafts or s.current or s.upcoming or s.archive)
+        ),
         records=entries,
         metrics=metrics(entries, config, on, config.kinds.kinds),
         drafts=drafts,
         notes=tuple(shot.notes),
-        people=people,
+        people=(people := {person.id: person.name for person in config.people}),
         trust_root=walk.report.trust_root,
         signatures=len(walk.report.verdicts),
         invalid=tuple(walk.report.failures),
@@ -157,6 +152,15 @@ def publication(
         recent_days=config.recent_days,
         copies=copy_entries(shot.records, published, people),
     )
+
+
+def _refuse_broken(shot: Snapshot, commit: str) -> None:
+    """Never a site without a record: its last good build stays up until it is repaired."""
+    if broken := [note for r in shot.records if r.state == NOT_A_FILE for note in r.notes]:
+        raise QmsError(
+            f"the site cannot be built at {commit[:12]}: " + "; ".join(broken),
+            hint="`qms check` names the commit that replaced it",
+        )
 
 
 def _links(
