@@ -206,3 +206,14 @@ def test_a_copy_of_a_superseded_version_is_withdrawn_not_reprinted(
     # on a day it was still in force, it may be reprinted
     team.qms(team.officer, "pdf", "--reprint", record, "--date", "2026-03-20", "-o", str(out))
     assert out.is_file()
+
+
+def test_a_hostile_location_is_shown_as_text(team: Team, tmp_path: Path) -> None:
+    where = 'Ward <img src=x onerror="alert(1)"> <script>alert(2)</script>'
+    issue(team, "2026-03-01", where, tmp_path / "1.pdf")
+    site = tmp_path / "site"
+    html = build(team, "2026-03-01", site)
+    verify = (site / "verify" / "SOP-0001-v1.html").read_text()
+    for page in (article(html), article(verify)):
+        assert "<img src=x" not in page and "<script>alert" not in page
+        assert "Ward &lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in page

@@ -119,15 +119,24 @@ def pdf(
             f"{target} is not a regular file, so it is not replaced",
             hint="--output a new or existing .pdf file",
         )
-    if plan is not None:
-        issued = record_issue(repo.root, plan)
+    issued = record_issue(repo.root, plan) if plan is not None else None
+    if issued is not None and plan is not None:
         click.echo(
             printable(
                 f"{issued.record}: controlled copy {issued.number} of {source.id} "
                 f"v{source.version.version} for {plan.location}, signed commit {issued.commit[:12]}"
             )
         )
-    write_bytes_atomic(target, rendered.pdf)
+    try:
+        write_bytes_atomic(target, rendered.pdf)
+    except OSError as error:
+        if issued is None:
+            raise
+        raise QmsError(
+            f"{issued.record} is recorded, but its PDF could not be written to {target}: "
+            f"{error.strerror or error}",
+            hint=f"print the same copy again: qms pdf --reprint {issued.record} -o FILE",
+        ) from None
     again = f", reprint of controlled copy {mark.number} ({reprint})" if reprint and mark else ""
     click.echo(
         printable(
