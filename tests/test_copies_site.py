@@ -11,13 +11,14 @@ import hashlib
 import re
 import shlex
 from pathlib import Path
+from typing import Any
 
 import pypdfium2
 import pytest
 import zxingcpp
 from pypdf import PdfReader
 
-from toolkit.browser import article, visible_text
+from toolkit.browser import FITS_SCREEN, article, chromium, http_server, open_page, visible_text
 from toolkit.cli import qms
 from toolkit.team import Team, build_team
 from toolkit.world import SOP, refused, snapshot
@@ -105,6 +106,23 @@ def test_the_register_lists_signed_copies_and_marks_a_superseded_one_to_withdraw
     void = article(html).split("<h2>Copy records that do not count</h2>", 1)[1]
     assert edited in void and "issued" in void
     assert "Ward 4" not in visible_text(article(html))
+    fits(tmp_path / "site-may", ["copies.html", "verify/SOP-0001-v1.html"])
+
+
+def fits(site: Path, paths: list[str]) -> None:
+    """Each page at 1280 and 390 px in Chromium: no horizontal page scroll, tables scroll
+    inside their own box."""
+    with http_server(site) as base:
+        driver: Any = chromium()
+        try:
+            for path in paths:
+                for width in (1280, 390):
+                    open_page(driver, base + path, width)
+                    seen = driver.execute_script(FITS_SCREEN)
+                    assert seen["width"] == width and seen["tables"] >= 1, (path, seen)
+                    assert not seen["problems"], (path, width, seen["problems"])
+        finally:
+            driver.quit()
 
 
 def test_the_qr_code_leads_to_the_versions_verification_page(team: Team, tmp_path: Path) -> None:
