@@ -235,3 +235,16 @@ def test_a_hostile_location_is_shown_as_text(team: Team, tmp_path: Path) -> None
     for page in (article(html), article(verify)):
         assert "<img src=x" not in page and "<script>alert" not in page
         assert "Ward &lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in page
+
+
+def test_the_sites_pdf_download_leads_to_a_page_of_the_same_site(
+    team: Team, tmp_path: Path
+) -> None:
+    team.on("2026-03-01")
+    site = tmp_path / "site"
+    team.qms(team.admin, "build", "--site-dir", str(site), "--date", "2026-03-01", "--pdfs")
+    document = pypdfium2.PdfDocument(str(site / "pdf" / "SOP-0001-v1.pdf"))
+    [code] = zxingcpp.read_barcodes(document[len(document) - 1].render(scale=3).to_pil())
+    assert code.text == "verify/SOP-0001-v1.html" and (site / code.text).is_file()
+    page = (site / code.text).read_text()
+    assert 'href="../sops/SOP-0001.html"' in page  # and from there to the version's text
