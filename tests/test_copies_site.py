@@ -248,3 +248,14 @@ def test_the_sites_pdf_download_leads_to_a_page_of_the_same_site(
     assert code.text == "verify/SOP-0001-v1.html" and (site / code.text).is_file()
     page = (site / code.text).read_text()
     assert 'href="../sops/SOP-0001.html"' in page  # and from there to the version's text
+
+
+def test_reprint_completes_the_copies_recorded(team: Team, tmp_path: Path) -> None:
+    from toolkit.cli import qms_command
+    from toolkit.process import environment
+
+    record = issue(team, "2026-03-01", "Cleanroom B", tmp_path / "1.pdf")
+    words = "qms pdf --reprint COPY-"
+    env = environment(_QMS_COMPLETE="bash_complete", COMP_WORDS=words, COMP_CWORD="3")
+    done = qms_command(cwd=team.world.repo, env=env, timeout=60)
+    assert done.stdout.splitlines() == [f"plain,{record}"], done.stdout + done.stderr

@@ -38,6 +38,7 @@ from .common import DAY, printable, repository, signing_time
     "reprint",
     default=None,
     metavar="COPY-YYYY-NNNN",
+    shell_complete=completers.copies,
     help="Print an issued controlled copy again (instead of DOC): the same copy number, "
     "location, version and hash, marked REPRINT with its print time. Nothing is recorded; "
     "refused for a copy record whose issue does not count or a version no longer in force.",
