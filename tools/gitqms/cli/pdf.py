@@ -109,17 +109,7 @@ def pdf(
         mark = CopyMark(plan.number, plan.location) if plan else None
     rendered = copy_pdf(source, mark, printed)
     name = f"{source.id}-v{source.version.version}" + (f"-copy-{mark.number}" if mark else "")
-    target = output if output is not None else Path.cwd() / f"{name}.pdf"
-    if not target.parent.is_dir():
-        raise QmsError(
-            f"{target.parent} is not a folder", hint="--output FILE in a folder that exists"
-        )
-    if target.is_symlink() or (target.exists() and not target.is_file()):
-        # the file is replaced whole (write, then rename): never over a device, pipe or link
-        raise QmsError(
-            f"{target} is not a regular file, so it is not replaced",
-            hint="--output a new or existing .pdf file",
-        )
+    target = _target(output if output is not None else Path.cwd() / f"{name}.pdf")
     issued = record_issue(repo.root, plan) if plan is not None else None
     if issued is not None and plan is not None:
         click.echo(
@@ -128,16 +118,7 @@ def pdf(
                 f"v{source.version.version} for {plan.location}, signed commit {issued.commit[:12]}"
             )
         )
-    try:
-        write_bytes_atomic(target, rendered.pdf)
-    except OSError as error:
-        if issued is None:
-            raise
-        raise QmsError(
-            f"{issued.record} is recorded, but its PDF could not be written to {target}: "
-            f"{error.strerror or error}",
-            hint=f"print the same copy again: qms pdf --reprint {issued.record} -o FILE",
-        ) from None
+    _write(target, rendered.pdf, issued.record if issued else None)
     again = f", reprint of controlled copy {mark.number} ({reprint})" if reprint and mark else ""
     click.echo(
         printable(
@@ -145,6 +126,35 @@ def pdf(
             f"{source.content_sha256}{again}"
         )
     )
+
+
+def _target(target: Path) -> Path:
+    """The output, checked before anything is recorded: replaced whole (write, then rename),
+    never over a device, pipe or link."""
+    if not target.parent.is_dir():
+        raise QmsError(
+            f"{target.parent} is not a folder", hint="--output FILE in a folder that exists"
+        )
+    if target.is_symlink() or (target.exists() and not target.is_file()):
+        raise QmsError(
+            f"{target} is not a regular file, so it is not replaced",
+            hint="--output a new or existing .pdf file",
+        )
+    return target
+
+
+def _write(target: Path, content: bytes, issued: str | None) -> None:
+    """Write the PDF; when its issue is recorded already, a failure names the reprint."""
+    try:
+        write_bytes_atomic(target, content)
+    except OSError as error:
+        if issued is None:
+            raise
+        raise QmsError(
+            f"{issued} is recorded, but its PDF could not be written to {target}: "
+            f"{error.strerror or error}",
+            hint=f"print the same copy again: qms pdf --reprint {issued} -o FILE",
+        ) from None
 
 
 @click.command("verify-copy")
