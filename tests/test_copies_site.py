@@ -259,3 +259,36 @@ def test_reprint_completes_the_copies_recorded(team: Team, tmp_path: Path) -> No
     env = environment(_QMS_COMPLETE="bash_complete", COMP_WORDS=words, COMP_CWORD="3")
     done = qms_command(cwd=team.world.repo, env=env, timeout=60)
     assert done.stdout.splitlines() == [f"plain,{record}"], done.stdout + done.stderr
+
+
+def test_a_copy_killed_before_its_pdf_was_written_is_printed_again(
+    team: Team, tmp_path: Path
+) -> None:
+    """`qms pdf --copy-for` killed after its last git call (the issue is recorded, the PDF not
+    written): `--reprint` gives the sheet, with the recorded number, place and hash."""
+    import shutil
+
+    from toolkit.kill_switch import KillSwitch
+
+    team.on("2026-03-01")
+    switch = KillSwitch(tmp_path / "switch")
+    env = {"GIT_CONFIG_GLOBAL": str(team.officer.config)}
+    out = tmp_path / "copy.pdf"
+    args = ["pdf", "SOP-0001", "--copy-for", "Ward 3", "--date", "2026-03-01", "-o", str(out)]
+    reference = tmp_path / "reference"
+    shutil.copytree(team.world.repo, reference, symlinks=True)
+    done = switch.run(reference, args, env)
+    assert not done.killed and out.is_file(), done.output
+    out.unlink()
+    killed = switch.run(team.world.repo, args, env, at=len(done.calls), when="after")
+    assert killed.killed and not out.exists(), killed.output
+    recorded = team.world.git("ls-tree", "--name-only", "HEAD", "controlled-copies/").split()
+    assert "controlled-copies/COPY-2026-0001.yaml" in recorded
+    said = team.qms(
+        team.officer, "pdf", "--reprint", "COPY-2026-0001", "--date", "2026-03-01", "-o", str(out)
+    )
+    assert "reprint of controlled copy 1" in said, said
+    pages = pdf_text(out)
+    assert all("CONTROLLED COPY n° 1, kept at Ward 3. REPRINT, printed" in p for p in pages)
+    digest = hashlib.sha256((team.world.repo / SOP).read_bytes()).hexdigest()
+    assert digest in pages[-1].replace(" ", "")
