@@ -105,6 +105,10 @@ PAGES = (
     "training.html",
     "inbox/index.html",
     *(f"inbox/{person}.html" for person in ("a.weber", "j.lindqvist", "p.rossi", "n.achebe")),
+    "whats-new.html",
+    "copies.html",
+    "verify/SOP-0003-v2.html",
+    "verify/SOP-0005-v1.html",
 )
 PAGE_LIST = "site/pages.json"  # every HTML page of the built site, by path
 

@@ -87,7 +87,7 @@ def test_a_download_has_header_footer_manifest_hash_and_a_qr_code(
     assert header.getextrema()[0] < 128, "the running header is blank"
     qr_page = document[len(document) - 1].render(scale=3).to_pil()
     [code] = zxingcpp.read_barcodes(qr_page)
-    assert code.text == "sops/SOP-0001.html"
+    assert code.text == "verify/SOP-0001-v1.html"  # the version's verification page
 
 
 def test_the_renderer_fetches_nothing(team: Team) -> None:

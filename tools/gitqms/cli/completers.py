@@ -128,6 +128,12 @@ def change_controls(ctx: click.Context, param: click.Parameter) -> list[tuple[st
     return _records(ctx, lambda kind: kind.name == "change-control")
 
 
+@_quiet
+def copies(ctx: click.Context, param: click.Parameter) -> list[tuple[str, str | None]]:
+    """Issued controlled copies' records, for `qms pdf --reprint`."""
+    return _records(ctx, lambda kind: kind.name == "controlled-copy")
+
+
 def _machine(ctx: click.Context, kind: Kind) -> dict[str, Any]:
     """A kind's state machine: qms.yaml's `lifecycles` entry, else the kind's declaration."""
     given = _section(ctx, "lifecycles").get(kind.name)

@@ -16,7 +16,7 @@ from .common import DAY, printable, repository, signing_time
 
 
 @click.command("pdf")
-@click.argument("document", metavar="DOC", shell_complete=completers.documents)
+@click.argument("document", metavar="[DOC]", required=False, shell_complete=completers.documents)
 @click.option(
     "--version",
     "version",
@@ -32,6 +32,16 @@ from .common import DAY, printable, repository, signing_time
     metavar="LOCATION",
     help="Issue a numbered controlled copy kept at LOCATION: the next copy number "
     "of the version, recorded in a commit you sign 'issued'.",
+)
+@click.option(
+    "--reprint",
+    "reprint",
+    default=None,
+    metavar="COPY-YYYY-NNNN",
+    shell_complete=completers.copies,
+    help="Print an issued controlled copy again (instead of DOC): the same copy number, "
+    "location, version and hash, marked REPRINT with its print time. Nothing is recorded; "
+    "refused for a copy record whose issue does not count or a version no longer in force.",
 )
 @click.option(
     "--output",
@@ -52,9 +62,10 @@ from .common import DAY, printable, repository, signing_time
 @click.pass_context
 def pdf(
     ctx: click.Context,
-    document: str,
+    document: str | None,
     version: int | None,
     location: str | None,
+    reprint: str | None,
     output: Path | None,
     on: date | None,
 ) -> None:
@@ -67,46 +78,83 @@ def pdf(
     version's exact bytes, a QR code of its page on the site and the `qms verify-copy`
     command that checks the copy. A draft is never printed; a superseded or obsolete version
     is printed marked as such and is never issued as a controlled copy.
+
+    The print time is git's clock, as for a signature (GIT_COMMITTER_DATE, else now): an
+    issued copy's sheet and its record carry the same moment.
     """
     from ..actions.copies import plan_issue, record_issue
-    from ..reports.copies import copy_source
+    from ..reports.copies import copy_source, reprint_source
     from ..site.pdf import CopyMark, copy_pdf
 
+    if (document is None) == (reprint is None):
+        raise click.UsageError("name a document (DOC), or an issued copy with --reprint")
+    if reprint is not None and (version is not None or location is not None):
+        raise click.UsageError(
+            "--reprint prints the copy's own version: no --version or --copy-for"
+        )
     repo = repository(ctx)
     day = clock.day_or_today(on)
-    source = copy_source(repo.root, document, version, day)
+    printed = signing_time(ctx)
     plan = None
-    if location is not None:
-        plan = plan_issue(repo.root, source, location, signing_time(ctx))
-    mark = CopyMark(plan.number, plan.location) if plan else None
-    rendered = copy_pdf(source, mark, clock.now())
-    name = f"{source.id}-v{source.version.version}" + (f"-copy-{plan.number}" if plan else "")
-    target = output if output is not None else Path.cwd() / f"{name}.pdf"
-    if not target.parent.is_dir():
-        raise QmsError(
-            f"{target.parent} is not a folder", hint="--output FILE in a folder that exists"
+    if reprint is not None:
+        source, copy = reprint_source(repo.root, reprint.strip().upper(), day)
+        mark: CopyMark | None = CopyMark(
+            copy.copy, copy.location, copy.record, copy.issued_at, reprinted=printed
         )
-    if target.is_symlink() or (target.exists() and not target.is_file()):
-        # the file is replaced whole (write, then rename): never over a device, pipe or link
-        raise QmsError(
-            f"{target} is not a regular file, so it is not replaced",
-            hint="--output a new or existing .pdf file",
-        )
-    if plan is not None:
-        issued = record_issue(repo.root, plan)
+    else:
+        assert document is not None
+        source = copy_source(repo.root, document, version, day)
+        if location is not None:
+            plan = plan_issue(repo.root, source, location, printed)
+        mark = CopyMark(plan.number, plan.location) if plan else None
+    rendered = copy_pdf(source, mark, printed)
+    name = f"{source.id}-v{source.version.version}" + (f"-copy-{mark.number}" if mark else "")
+    target = _target(output if output is not None else Path.cwd() / f"{name}.pdf")
+    issued = record_issue(repo.root, plan) if plan is not None else None
+    if issued is not None and plan is not None:
         click.echo(
             printable(
                 f"{issued.record}: controlled copy {issued.number} of {source.id} "
                 f"v{source.version.version} for {plan.location}, signed commit {issued.commit[:12]}"
             )
         )
-    write_bytes_atomic(target, rendered.pdf)
+    _write(target, rendered.pdf, issued.record if issued else None)
+    again = f", reprint of controlled copy {mark.number} ({reprint})" if reprint and mark else ""
     click.echo(
         printable(
             f"{target}: {source.id} v{source.version.version} ({source.version.status}), "
-            f"{source.content_sha256}"
+            f"{source.content_sha256}{again}"
         )
     )
+
+
+def _target(target: Path) -> Path:
+    """The output, checked before anything is recorded: replaced whole (write, then rename),
+    never over a device, pipe or link."""
+    if not target.parent.is_dir():
+        raise QmsError(
+            f"{target.parent} is not a folder", hint="--output FILE in a folder that exists"
+        )
+    if target.is_symlink() or (target.exists() and not target.is_file()):
+        raise QmsError(
+            f"{target} is not a regular file, so it is not replaced",
+            hint="--output a new or existing .pdf file",
+        )
+    return target
+
+
+def _write(target: Path, content: bytes, issued: str | None) -> None:
+    """Write the PDF; when its issue is recorded already, a failure names the reprint."""
+    try:
+        write_bytes_atomic(target, content)
+    except OSError as error:
+        if issued is None:
+            raise
+        raise QmsError(
+            f"{issued} is recorded, but its PDF could not be written to {target}: "
+            f"{error.strerror or error}",
+            hint=f"print the same copy again: qms pdf --reprint {issued} -o FILE",
+        ) from None
 
 
 @click.command("verify-copy")

@@ -56,6 +56,7 @@ INDEPENDENT_BY_DEFAULT = frozenset({"reviewed", "approved"})
 
 
 DEFAULT_NEW_STARTER_DAYS = 30
+DEFAULT_RECENT_DAYS = 30  # publication.recent_days: the window of the site's "What is new"
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ class QmsConfig:
     role_audiences: Mapping[str, frozenset[str]] = field(default_factory=dict)
     new_starter_days: int = DEFAULT_NEW_STARTER_DAYS
     time_zone: str = "UTC"  # organisation.time_zone: the IANA zone local times are shown in
+    recent_days: int = DEFAULT_RECENT_DAYS
     _by_id: Mapping[str, Person] = field(default_factory=dict, repr=False, compare=False)
     _by_email: Mapping[str, Person] = field(default_factory=dict, repr=False, compare=False)
 
@@ -220,6 +222,7 @@ def build_config(data: Mapping[str, Any]) -> QmsConfig:
         new_starter_days=(data.get("training") or {}).get(
             "new_starter_days", DEFAULT_NEW_STARTER_DAYS
         ),
+        recent_days=(data.get("publication") or {}).get("recent_days", DEFAULT_RECENT_DAYS),
         _by_id=MappingProxyType({person.id: person for person in people}),
         _by_email=MappingProxyType({p.email.lower(): p for p in people if p.email}),
     )

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import git
-from ..errors import QmsError
+from ..errors import QmsError, Refused
 from ..lifecycle.documents import EFFECTIVE, DocumentStatus, Version
 from ..lifecycle.status import snapshot
 from ..records.kinds import BY_NAME, kind_of_id
@@ -28,6 +28,7 @@ from .entries import PublishedVersion, SopEntry
 from .publication import Publication, published_version, released_by
 
 UPCOMING = "approved"  # the status of an approved version not yet in force
+ISSUED = "issued"  # the meaning that issues a copy, and the state of a copy record it covers
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -197,7 +198,53 @@ def issued_copies(
     return sorted(found, key=lambda item: (item[0], item[1].copy))
 
 
-__all__ = ["BY_NAME", "COPY_KIND", "CopySource", "IssuedCopy", "copy_source"]
+def reprint_source(root: Path, copy_id: str, on: date) -> tuple[CopySource, IssuedCopy]:
+    """The version an issued controlled copy carries, and the copy, to print it again: the
+    same number, place, version and hash. QmsError for a record that is not a copy's;
+    Refused for one whose issue does not count or whose version is no longer to be used."""
+    kind = kind_of_id(copy_id)
+    if kind is None or kind.name != COPY_KIND:
+        raise QmsError(
+            f"{copy_id} is not the ID of a controlled copy's record",
+            hint="give the copy record's ID printed on the copy's manifest, such as "
+            "COPY-2026-0001 (`qms list --kind controlled-copy`)",
+        )
+    commit = git.rev_parse(root, "HEAD^{commit}")
+    if commit is None:
+        raise QmsError(f"HEAD is not a commit of {root}", hint="commit the records first")
+    data = copies_at(walk_history(root, [commit]), commit).get(copy_id)
+    document, version = (data or {}).get("document"), (data or {}).get("version")
+    if data is None or not isinstance(document, str) or not isinstance(version, int):
+        raise QmsError(
+            f"{copy_id} is not a controlled copy recorded at HEAD",
+            hint="`qms list --kind controlled-copy` lists the copies issued on this branch",
+        )
+    source = copy_source(root, document, version, on)
+    found = next((c for c in source.issued if c.record == copy_id), None)
+    if found is None or not found.signed:
+        raise Refused(
+            f"{copy_id} does not count as an issued copy: no valid '{ISSUED}' signature covers "
+            "the record as it stands (edited after its issue, or never signed), so it is not "
+            "reprinted",
+            hint=f"issue a new copy: qms pdf {document} --copy-for LOCATION",
+        )
+    if data.get("content_sha256") != source.content_sha256:
+        raise Refused(
+            f"{copy_id} names content {data.get('content_sha256')}, not the approved content "
+            f"of {document} v{version}; it is not reprinted",
+            hint=f"issue a new copy: qms pdf {document} --copy-for LOCATION",
+        )
+    if source.version.status not in (EFFECTIVE, UPCOMING):
+        raise Refused(
+            f"{copy_id} is copy {found.copy} of {document} v{version}, which is "
+            f"{source.version.status} on {on}: withdraw it, do not reprint it",
+            hint=f"issue a copy of the version in force: qms pdf {document} --copy-for "
+            f"{found.location!r}",
+        )
+    return source, found
+
+
+__all__ = ["BY_NAME", "COPY_KIND", "CopySource", "IssuedCopy", "copy_source", "reprint_source"]
 
 
 @dataclass(frozen=True)

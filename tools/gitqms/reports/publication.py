@@ -28,6 +28,7 @@ from ..records.config import QmsConfig
 from ..records.kinds import KINDS, Kind, KindSet, active_kinds, kind_of_id
 from ..signatures.claims import record_data
 from ..signatures.verify import Verdict, Walk, trusted_registry, walk_history
+from .copy_register import CopyEntry, copy_entries
 from .entries import PublishedVersion, RecordEntry, SignatureLine, SopEntry
 from .inbox import Inbox, everyone
 from .metrics import Metrics, metrics
@@ -67,6 +68,8 @@ class Publication:
     # signatures on document drafts only in a drafts preview)
     inboxes: Mapping[str, Inbox] = field(default_factory=dict)
     time_zone: str = "UTC"  # organisation.time_zone
+    recent_days: int = 30  # publication.recent_days: the window of "What is new"
+    copies: tuple[CopyEntry, ...] = ()  # every controlled copy's record, as judged on `on`
 
     def of_kind(self, kind: str) -> list[RecordEntry]:
         return [record for record in self.records if record.kind == kind]
@@ -86,12 +89,7 @@ def publication(
         hint="run `qms verify` to see why; `qms init` or `qms demo` make a signed repository",
     ).config
     shot = snapshot(root, walk, commit, on, signed=(signed := signed_contents(walk)))
-    if broken := [note for r in shot.records if r.state == NOT_A_FILE for note in r.notes]:
-        # Never a site without the record: its last good build stays up until it is repaired.
-        raise QmsError(
-            f"the site cannot be built at {commit[:12]}: " + "; ".join(broken),
-            hint="`qms check` names the commit that replaced it",
-        )
+    _refuse_broken(shot, commit)
     # the records of every kind with a state machine (an audit-trail review has no page)
     records = [r for r in shot.records if r.kind in config.lifecycles.machines]
     record_fields = {r.id: r.data or {} for r in records}
@@ -132,12 +130,14 @@ def publication(
         on=on,
         organisation=config.organisation,
         areas=dict(config.areas),
-        sops=tuple(s for s in sops if drafts or s.current or s.upcoming or s.archive),
+        sops=(
+            published := tuple(s for s in sops if drafts or s.current or s.upcoming or s.archive)
+        ),
         records=entries,
         metrics=metrics(entries, config, on, config.kinds.kinds),
         drafts=drafts,
         notes=tuple(shot.notes),
-        people={person.id: person.name for person in config.people},
+        people=(people := {person.id: person.name for person in config.people}),
         trust_root=walk.report.trust_root,
         signatures=len(walk.report.verdicts),
         invalid=tuple(walk.report.failures),
@@ -149,7 +149,18 @@ def publication(
             for person, found in everyone(config, walk, shot, matrix, commit[:12]).items()
         },
         time_zone=config.time_zone,
+        recent_days=config.recent_days,
+        copies=copy_entries(shot.records, published, people),
     )
+
+
+def _refuse_broken(shot: Snapshot, commit: str) -> None:
+    """Never a site without a record: its last good build stays up until it is repaired."""
+    if broken := [note for r in shot.records if r.state == NOT_A_FILE for note in r.notes]:
+        raise QmsError(
+            f"the site cannot be built at {commit[:12]}: " + "; ".join(broken),
+            hint="`qms check` names the commit that replaced it",
+        )
 
 
 def _links(

@@ -7,9 +7,10 @@ from functools import partial
 from ..reports.metrics import LEVELS, KindFigures, OnTime
 from ..reports.publication import Publication
 from . import charts
+from .copy_pages import COPIES
 from .layout import INBOXES, Link, PageSpec, day, due_rows, link, moment, table
 from .sanitise import text
-from .sop_pages import record_uri
+from .sop_pages import WHATS_NEW, record_uri
 from .training_pages import TRAINING
 
 DASHBOARDS = "dashboards.md"
@@ -49,6 +50,10 @@ def _dashboards(publication: Publication, go: Link) -> str:
         "<h2>Overdue items</h2>",
         due_rows(figures.overdue, publication.people, lambda r: link(go(record_uri(r)), r), go),
         *_inboxes(publication, go),
+        "<h2>What is new</h2>",
+        f"<p>Documents that came into force, were revised or retired lately, and those about "
+        f"to, for each training audience: {link(go(WHATS_NEW), 'what is new')}. Controlled "
+        f"copies issued, and those to withdraw: {link(go(COPIES), 'controlled copies')}.</p>",
     ]
     for kind in figures.kinds:
         parts += _kind_figures(kind)

@@ -26,7 +26,8 @@ from ..reports.entries import SignatureLine
 from . import values
 from .pdf_render import Rendered, render_pdf
 from .sanitise import clean_body, text
-from .sop_pages import archive_uri, sop_uri, upcoming_uri
+from .version_pages import verify_command as command_of
+from .version_pages import verify_uri
 
 UNCONTROLLED = "UNCONTROLLED WHEN PRINTED"
 _EXTENSIONS = ["tables", "admonition", "sane_lists", "def_list"]
@@ -34,26 +35,25 @@ _EXTENSIONS = ["tables", "admonition", "sane_lists", "def_list"]
 
 @dataclass(frozen=True)
 class CopyMark:
-    """An issued controlled copy: its number and where it is kept."""
+    """An issued controlled copy: its number and where it is kept; for a reprint, its record,
+    when it was issued and when it was printed again."""
 
     number: int
     location: str
+    record: str = ""
+    issued_at: str = ""
+    reprinted: datetime | None = None
 
 
 def version_page(source: CopySource) -> str:
-    """The site's page of the version, relative to the site's root (`….html`)."""
-    version = source.version
-    if version.status == "approved":
-        uri = upcoming_uri(source.id, version.version)
-    elif version.status in ("superseded", "obsolete"):
-        uri = archive_uri(source.id, version.version)
-    else:
-        uri = sop_uri(source.id)
-    return uri.removesuffix(".md") + ".html"
+    """The site's verification page of the version, relative to the site's root (`….html`):
+    its address never changes, it says whether the version is still the one to work to, gives
+    the hash and the signatures, and leads to the version's text (site/version_pages.py)."""
+    return verify_uri(source.id, source.version.version).removesuffix(".md") + ".html"
 
 
 def page_url(source: CopySource) -> tuple[str, bool]:
-    """The version page's address, and whether it is absolute (mkdocs.yml's site_url set)."""
+    """The verification page's address, and whether it is absolute (mkdocs.yml's site_url)."""
     page = version_page(source)
     if source.site_url:
         return source.site_url.rstrip("/") + "/" + page, True
@@ -61,9 +61,9 @@ def page_url(source: CopySource) -> tuple[str, bool]:
 
 
 def verify_command(source: CopySource, mark: CopyMark | None) -> str:
-    hexdigest = source.content_sha256.removeprefix("sha256:")
-    command = f"qms verify-copy {source.id} --version {source.version.version} --sha256 {hexdigest}"
-    return command + (f" --copy {mark.number}" if mark else "")
+    return command_of(
+        source.id, source.version.version, source.content_sha256, mark.number if mark else None
+    )
 
 
 def marking(source: CopySource, mark: CopyMark | None, now: datetime) -> str:
@@ -75,7 +75,8 @@ def marking(source: CopySource, mark: CopyMark | None, now: datetime) -> str:
     if status == "approved" and source.version.effective_from:
         ahead = f"NOT YET IN FORCE (effective {source.version.effective_from}). "
     if mark is not None:
-        return f"{ahead}CONTROLLED COPY n° {mark.number}, kept at {mark.location}"
+        again = f". REPRINT, printed {mark.reprinted:%Y-%m-%d %H:%M} UTC" if mark.reprinted else ""
+        return f"{ahead}CONTROLLED COPY n° {mark.number}, kept at {mark.location}{again}"
     return f"{ahead}{UNCONTROLLED}. Printed {now:%Y-%m-%d}"
 
 
@@ -114,16 +115,23 @@ def manifest_html(source: CopySource, mark: CopyMark | None) -> str:
     url, absolute = page_url(source)
     qr = segno.make(url, error="m").svg_inline(scale=3, border=2, omitsize=False)
     where = (
-        f"<p>The version's page: <code>{text(url)}</code></p>"
+        f"<p>The version's verification page: <code>{text(url)}</code></p>"
         if absolute
-        else f"<p>The version's page on the published site, relative to its address: "
-        f"<code>{text(url)}</code></p>"
+        else f"<p>The version's verification page on the published site, relative to its "
+        f"address: <code>{text(url)}</code></p>"
     )
     issued = (
         f"<p>Controlled copy n° {mark.number} of this version, kept at {text(mark.location)}.</p>"
         if mark
         else "<p>A download, not an issued copy: it is not controlled once printed.</p>"
     )
+    if mark is not None and mark.reprinted is not None:
+        issued += (
+            f"<p>REPRINT of {text(mark.record)}, issued {text(mark.issued_at)}: printed again "
+            f"{mark.reprinted:%Y-%m-%d %H:%M} UTC. The same copy, not a new one: it replaces a "
+            "lost or damaged sheet of copy n° "
+            f"{mark.number}, which is destroyed.</p>"
+        )
     return (
         '<section class="manifest"><h1>Signature manifest</h1>'
         f"<p>{text(source.id)} version {source.version.version}: {text(source.title)}</p>"

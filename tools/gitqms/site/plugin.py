@@ -44,6 +44,7 @@ from ..errors import QmsError
 from ..records.kinds import active_kinds
 from ..records.site_inputs import SiteFile, site_inputs
 from ..reports.publication import Publication, publication
+from .copy_pages import copy_pages
 from .dashboard_pages import dashboard_pages
 from .inbox_pages import inbox_pages
 from .layout import UNSEARCHED, PageSpec, banner, heading, without_title
@@ -51,6 +52,8 @@ from .record_pages import record_pages
 from .sanitise import clean_body, plain, text
 from .sop_pages import sop_pages
 from .training_pages import training_pages
+from .version_pages import version_pages
+from .whats_new_pages import whats_new_pages
 
 log = get_plugin_logger(__name__)
 ASSETS = Path(__file__).parent / "assets"
@@ -101,6 +104,9 @@ class QmsPlugin(BasePlugin[QmsPluginConfig]):  # type: ignore[no-untyped-call]
             *dashboard_pages(self.publication),
             *training_pages(self.publication),
             *inbox_pages(self.publication),
+            *whats_new_pages(self.publication),
+            *copy_pages(self.publication),
+            *version_pages(self.publication),
         ]
         self.pages = {spec.uri: spec for spec in specs}
         custom = config.theme.custom_dir  # templates run unsandboxed: none may be committed

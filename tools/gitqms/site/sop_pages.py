@@ -32,6 +32,7 @@ INDEX = "sops/index.md"
 NOT_IN_FORCE = "not yet in force"
 NOT_IN_FORCE_STATUS = "approved, not yet in force"
 ARCHIVE = "archive/index.md"
+WHATS_NEW = "whats-new.md"  # site/whats_new_pages.py
 
 
 def record_uri(record_id: str) -> str:
@@ -125,7 +126,9 @@ def _index(publication: Publication, go: Link) -> str:
     in_force = [s for s in publication.sops if s.status == "effective" and s.current]
     parts = [
         f"<p>Documents in force on <strong>{day(publication.on)}</strong>: "
-        f"{len(in_force)}. Each page shows the approved text with its signatures.</p>"
+        f"{len(in_force)}. Each page shows the approved text with its signatures. "
+        f"{link(go(WHATS_NEW), 'What is new')}: what came into force, was revised or retired "
+        "lately, and what comes into force soon, for each training audience.</p>"
     ]
     for kind, documents in _by_kind(in_force):
         parts.append(_kind_section(publication, kind, documents, go))
