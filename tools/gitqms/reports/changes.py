@@ -214,18 +214,24 @@ def _region(before: Sequence[str], after: Sequence[str]) -> list[Block]:
 
 
 def words(old: str, new: str) -> list[Piece]:
-    """`new` as a change of `old`, word by word (spaces and punctuation are words too)."""
+    """`new` as a change of `old`, word by word (spaces and punctuation are words too; a line
+    break and a space are the same space). Kept runs are shown as `new` writes them."""
     a, b = _WORD.findall(old), _WORD.findall(new)
+    matcher = SequenceMatcher(None, [_space(t) for t in a], [_space(t) for t in b], False)
     pieces: list[Piece] = []
-    for op, i1, i2, j1, j2 in SequenceMatcher(None, a, b, False).get_opcodes():
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op == "equal":
-            pieces.append(Piece("same", "".join(a[i1:i2])))
+            pieces.append(Piece("same", "".join(b[j1:j2])))
             continue
         if i2 > i1:
             pieces.append(Piece("del", "".join(a[i1:i2])))
         if j2 > j1:
             pieces.append(Piece("ins", "".join(b[j1:j2])))
     return _merged(pieces)
+
+
+def _space(token: str) -> str:
+    return " " if token.isspace() else token
 
 
 def _merged(pieces: Iterable[Piece]) -> list[Piece]:
