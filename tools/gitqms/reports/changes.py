@@ -50,6 +50,11 @@ class Block:
     def heading(self) -> bool:
         return "".join(p.text for p in self.pieces).lstrip().startswith("#")
 
+    @property
+    def fenced(self) -> bool:
+        """Code or a literal block: its line breaks matter."""
+        return "".join(p.text for p in self.pieces).lstrip().startswith(("```", "~~~"))
+
 
 @dataclass(frozen=True, kw_only=True)
 class FieldChange:

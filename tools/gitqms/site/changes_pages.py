@@ -154,7 +154,8 @@ _BLOCK_LABEL = {
 
 
 def _block(block: Block) -> str:
-    css = f"qms-redline-block qms-redline-{block.mark}" + (" qms-heading" if block.heading else "")
+    css = f"qms-redline-block qms-redline-{block.mark}"
+    css += " qms-heading" if block.heading else " qms-fenced" if block.fenced else ""
     note = _BLOCK_LABEL.get(block.mark, "")
     if note and block.moved:
         note += " (moved)"

@@ -92,18 +92,18 @@ def table(
     """`labelled`: each cell carries its column's heading, so a narrow screen can stack a row
     as label and value (the style sheet's `.qms-stack`)."""
     head = "".join(f'<th scope="col">{text(h)}</th>' for h in headings)
-    labels = [f' data-label="{text(h)}"' if labelled else "" for h in headings]
     body = []
     for row in rows:
         cells, row_css = (row.cells, row.css) if isinstance(row, Row) else (row, "")
         attribute = f' class="{text(row_css)}"' if row_css else ""
-        body.append(
-            f"<tr{attribute}>"
-            + "".join(
-                f"<td{labels[i] if i < len(labels) else ''}>{c}</td>" for i, c in enumerate(cells)
-            )
-            + "</tr>"
-        )
+        if labelled:
+            cells = [
+                f'<td data-label="{text(h)}"><span>{c}</span></td>'
+                for h, c in zip(headings, cells, strict=True)
+            ]
+        else:
+            cells = [f"<td>{c}</td>" for c in cells]
+        body.append(f"<tr{attribute}>" + "".join(cells) + "</tr>")
     return (
         f'<div class="qms-scroll {css}"><table><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(body)}</tbody></table></div>"
