@@ -152,21 +152,21 @@ def _sop_banner(sop: SopEntry, shown: PublishedVersion | None, before: Before, g
         go(upcoming_uri(sop.id, upcoming.version)),
         f"Read version {upcoming.version} ({NOT_IN_FORCE})",
     )
-    read += _changed_since(sop, upcoming, before, go)
+    changed = _changed_since(sop, upcoming, before, go)
     if shown is None:
         return banner(
             "upcoming",
             f"<strong>No version of {text(sop.id)} is in force yet.</strong> Version "
             f"{upcoming.version} is approved and becomes effective on "
             f"<strong>{day(upcoming.effective_from)}</strong>. {read} to train on it before "
-            "that day.",
+            f"that day.{changed}",
         )
     return banner(
         "upcoming",
         f"Version {upcoming.version} is approved and becomes effective on "
         f"<strong>{day(upcoming.effective_from)}</strong>; until then version "
         f"{shown.version} below is in force. Train on the new version before that day: "
-        f"{read}.",
+        f"{read}.{changed}",
     )
 
 
@@ -294,10 +294,14 @@ def upcoming_tail(version: PublishedVersion, go: Link) -> str:
 
 
 def _changed_since(sop: SopEntry, version: PublishedVersion, before: Before, go: Link) -> str:
-    if (sop.id, version.version) not in before:
+    """' See what changed from v1.' (a sentence of a banner), where the version replaces one."""
+    found = before.get((sop.id, version.version))
+    if found is None:
         return ""
+    old_id, old = found
+    named = f"v{old.version}" if old_id == sop.id else f"{old_id} v{old.version}"
     changed = link(go(changes_uri(sop.id, version.version)), "See what changed")
-    return f" {changed} from the version it replaces."
+    return f" {changed} from {text(named)}."
 
 
 def archived_head(sop: SopEntry, version: PublishedVersion, before: Before, go: Link) -> str:
