@@ -326,6 +326,40 @@ def test_header_signatures_and_redline_fit_without_scrolling(
     assert not problems, problems
 
 
+def test_printed_redline_and_signatures_fit_the_sheet_and_keep_rows_whole(
+    browser: tuple[Any, str],
+) -> None:
+    """Print media at the width of an A4 sheet inside the margins (test_site_print): nothing
+    wider than the sheet, and no signature row, redline block or approvers line split across
+    two sheets."""
+    driver, base = browser
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        problems = {}
+        for path in WIDE_PAGES:
+            open_page(driver, base + path, A4_PRINTED_WIDTH)
+            found = driver.execute_script(NO_SIDEWAYS) + driver.execute_script(WHOLE)
+            if found:
+                problems[path] = found
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+    assert not problems, problems
+
+
+A4_PRINTED_WIDTH = 680  # CSS px: 210 mm - 2 x 15 mm
+WHOLE = """
+const problems = [];
+for (const e of document.querySelectorAll(
+    'section.qms-signatures tr, .qms-field-changes tr, .qms-redline-block, p.qms-approved')) {
+  if (getComputedStyle(e).breakInside !== 'avoid') {
+    problems.push(`${e.tagName}.${e.className} may be split across sheets`);
+  }
+}
+return [...new Set(problems)];
+"""
+
+
 def test_no_script_of_a_revision_runs_in_the_browser(hostile: Path) -> None:
     from selenium.common.exceptions import NoAlertPresentException
     from selenium.webdriver.common.by import By

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from functools import lru_cache
 from typing import Any, Literal
 
 from .entries import PublishedVersion, SopEntry
@@ -138,6 +139,11 @@ def field_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[FieldC
 
 
 def blocks_of(markdown: str) -> list[str]:
+    return list(_blocks(markdown))
+
+
+@lru_cache(maxsize=64)  # a version is split once, as the newer and as the older of two pairs
+def _blocks(markdown: str) -> tuple[str, ...]:
     """A Markdown body's blocks: paragraphs (separated by blank lines), with every heading,
     list item (and its continuation lines) and table row a block of its own. Fenced code is
     kept whole."""
@@ -172,7 +178,7 @@ def blocks_of(markdown: str) -> list[str]:
         else:
             current.append(line)
     close()
-    return blocks
+    return tuple(blocks)
 
 
 def _key(block: str) -> str:
@@ -181,7 +187,10 @@ def _key(block: str) -> str:
 
 def redline(old: str, new: str) -> list[Block]:
     """The blocks of `new` and the removed blocks of `old`, in reading order."""
-    before, after = blocks_of(old), blocks_of(new)
+    after = _blocks(new)
+    if old == new:  # a reissue with the same text: nothing to align
+        return [Block(mark="same", pieces=(Piece("same", b),)) for b in after]
+    before = _blocks(old)
     matcher = SequenceMatcher(None, [_key(b) for b in before], [_key(b) for b in after], False)
     found: list[Block] = []
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
@@ -193,18 +202,21 @@ def redline(old: str, new: str) -> list[Block]:
 
 
 def _region(before: Sequence[str], after: Sequence[str]) -> list[Block]:
-    """A changed region: blocks alike enough are paired in order and compared word by word;
-    the rest are removed or added."""
+    """A changed region: blocks alike enough (by their words) are paired in order and compared
+    word by word; the rest are removed or added."""
     removed = [Block(mark="removed", pieces=(Piece("del", b),)) for b in before]
     added = [Block(mark="added", pieces=(Piece("ins", b),)) for b in after]
     if not before or not after or len(before) * len(after) > _PAIRING_LIMIT:
         return removed + added
+    old_words = [b.split() for b in before]
     found: list[Block] = []
     start = 0  # pairs keep their order: an old block is paired at most once, left to right
     for j, new in enumerate(after):
         best, score = -1, SIMILAR
+        alike = SequenceMatcher(None, autojunk=False)
+        alike.set_seq2(new.split())  # difflib caches what it learns of the second sequence
         for i in range(start, len(before)):
-            alike = SequenceMatcher(None, _key(before[i]), _key(new), False)
+            alike.set_seq1(old_words[i])
             if alike.real_quick_ratio() >= score and alike.quick_ratio() >= score:
                 ratio = alike.ratio()
                 if ratio >= score:
