@@ -49,6 +49,8 @@ def approved_line(version: PublishedVersion) -> str:
 def takes_over(sop: SopEntry, version: PublishedVersion, before: Before, go: Link) -> str:
     """What the version replaces, linked to what changed in it; or 'first issue'."""
     found = before.get((sop.id, version.version))
+    if version.status in ("draft", "in review"):  # a preview: not compared until approved
+        return text(version.fields.get("supersedes") or "—")
     if found is None:
         return text(FIRST_ISSUE)
     old_id, old = found
