@@ -14,7 +14,7 @@ from functools import partial
 from ..reports.changes import Block, Comparison, FieldChange, compare
 from ..reports.entries import PublishedVersion, SopEntry
 from ..reports.publication import Publication
-from .document_uris import archive_uri, changes_uri, sop_uri, upcoming_uri
+from .document_uris import NOT_IN_FORCE_STATUS, archive_uri, changes_uri, sop_uri, upcoming_uri
 from .layout import Link, PageSpec, banner, day, facts, label, link, table, value_html
 from .sanitise import text
 
@@ -80,16 +80,17 @@ def _version(record_id: str, sop: SopEntry, version: PublishedVersion, go: Link)
     label_ = f"{record_id} v{version.version}"
     target = _page_of(record_id, sop, version)
     name = link(go(target), label_) if target else text(label_)
-    return f"{name}: {text(version.status)}, effective from {day(version.effective_from)}"
+    status = NOT_IN_FORCE_STATUS if version.status == "approved" else version.status
+    return f"{name}: {text(status)}, effective from {day(version.effective_from)}"
 
 
 def _page_of(record_id: str, sop: SopEntry, version: PublishedVersion) -> str | None:
-    if record_id != sop.id:
-        return (
-            sop_uri(record_id)
-            if version.status == "effective"
-            else archive_uri(record_id, version.version)
-        )
+    if record_id != sop.id:  # the document this one replaces
+        if version.status == "effective":
+            return sop_uri(record_id)
+        if version.status == "approved":
+            return upcoming_uri(record_id, version.version)
+        return archive_uri(record_id, version.version)
     if version is sop.current and version.status == "effective":
         return sop_uri(sop.id)
     if version is sop.upcoming:
