@@ -1,7 +1,9 @@
 """The controlled documents of every document kind (SOPs, work instructions, forms, policies,
 documents of external origin): an index by kind and area, one page per document showing the
 version in force with its signature block, a page per approved version not yet in force (to
-train on) and an archive of superseded and obsolete versions, each clearly marked."""
+train on), an archive of superseded and obsolete versions, each clearly marked, and a
+comparison page per version that replaces another (changes_pages.py). The pages' headers and
+foots are in document_heads.py, their addresses in document_uris.py."""
 
 from __future__ import annotations
 
