@@ -239,6 +239,7 @@ def test_a_first_issue_says_so_and_has_no_comparison(demo: Demo) -> None:
 # --- an untrusted revision -------------------------------------------------------------------
 
 SCRIPT = "<script>alert(1)</script>"
+REPLACING = "Procedures of both pharmacies are merged into this one."
 IMAGE = '<img src="x" onerror="alert(2)">'
 
 
@@ -249,6 +250,19 @@ def _hostile_revision(team: Team) -> None:
     team.on("2026-02-01")
     team.write_sop(2, "2026-02-20", f"Receive every shipper at the ATMP room. {SCRIPT} {IMAGE}", 1)
     team.release_sop("2026-02-02", "2026-02-03")
+    # a new document that replaces SOP-0001 v2 (its `supersedes` names the other document)
+    team.on("2026-02-10")
+    text = (team.world.repo / "sops" / "SOP-0001.md").read_text()
+    text = re.sub(r"(?m)^id: .*$", "id: SOP-0002", text)
+    text = re.sub(r"(?m)^version: .*$", "version: 1", text)
+    text = re.sub(r"(?m)^supersedes:.*$", 'supersedes: "SOP-0001 v2"', text)
+    text = re.sub(r"(?m)^effective_date:.*$", 'effective_date: "2026-02-25"', text)
+    text = text.replace("at the ATMP room.", f"at the ATMP room. {REPLACING}")
+    team.world.commit_file(team.author, "sops/SOP-0002.md", text, "SOP-0002 replaces SOP-0001")
+    team.on("2026-02-11")
+    team.qms(team.officer, "review", "SOP-0002", "--reason", "content checked")
+    team.on("2026-02-12")
+    team.qms(team.admin, "approve", "SOP-0002", "--reason", "released")
 
 
 @pytest.fixture(scope="module")
@@ -270,6 +284,19 @@ def test_a_script_added_in_a_revision_is_shown_as_text(hostile: Path) -> None:
     inserted = " ".join(marked(redline_blocks(page), "ins"))
     assert SCRIPT in inserted and IMAGE in inserted
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+
+
+def test_a_document_that_replaces_another_is_compared_with_it(hostile: Path) -> None:
+    """SOP-0002 v1 names SOP-0001 v2 in `supersedes`: not a first issue, compared with it."""
+    page = read(hostile, "redline/SOP-0002-v1.html")
+    stated = facts(page)
+    assert stated["Replaces"].startswith("SOP-0001 v2: ")
+    inserted = marked(redline_blocks(page), "ins")  # the sentence (a full stop may align)
+    assert len(inserted) == 1 and REPLACING.rstrip(".") in inserted[0], inserted
+    assert facts(read(hostile, "sops/SOP-0002.html"))["Replaces"] == (
+        "SOP-0001 v2: what changed in v1"
+    )
+    assert "redline/SOP-0002-v1.html" in links(hostile, "sops/SOP-0002.html")
 
 
 # --- in a real browser ---------------------------------------------------------------------
