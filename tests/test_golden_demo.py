@@ -102,6 +102,7 @@ PAGES = (
     "upcoming/SOP-0011-v1.html",
     "archive/SOP-0005-v1.html",
     "archive/SOP-0012-v1.html",
+    "redline/SOP-0005-v3.html",  # what changed: a redline of text and metadata
     "training.html",
     "inbox/index.html",
     *(f"inbox/{person}.html" for person in ("a.weber", "j.lindqvist", "p.rossi", "n.achebe")),

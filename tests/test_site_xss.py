@@ -518,7 +518,7 @@ def test_signature_times_are_printed_in_utc(hostile: Hostile) -> None:
     for row in rows:
         cells = [
             html.unescape(re.sub(r"<[^>]+>", "", c))
-            for c in re.findall(r"<td>(.*?)</td>", row, re.S)
+            for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
         ]
         if cells:
             times[cells[2] + " " + cells[5][:30]] = cells[3]

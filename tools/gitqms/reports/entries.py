@@ -38,6 +38,9 @@ class PublishedVersion:
     until: date | None
     signatures: tuple[SignatureLine, ...]
     content: str = ""  # sha256:HEX of the exact bytes signed ("" for a draft preview)
+    # the valid signatures with the kind's release meaning ("approved"): its approvers, not
+    # its reviewers
+    approvers: tuple[SignatureLine, ...] = ()
 
     @property
     def reason(self) -> str | None:

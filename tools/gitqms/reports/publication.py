@@ -251,11 +251,17 @@ def _signature_lines(
 
 
 def published_version(
-    walk: Walk, record_id: str, verdicts: Sequence[Verdict], version: Version
+    walk: Walk,
+    record_id: str,
+    verdicts: Sequence[Verdict],
+    version: Version,
+    release: str = "approved",
 ) -> PublishedVersion:
+    """A version as signed; `release`: the meaning of its approvers' signatures."""
     data = record_data(walk.content_at(version.commit, record_id), record_id)
     fields = dict(data) if isinstance(data, dict) else dict(version.data)
     body = fields.pop("(body)", "")
+    lines = _signature_lines(walk, verdicts, version.content)
     return PublishedVersion(
         version=version.version,
         status=version.status,
@@ -265,8 +271,9 @@ def published_version(
         approved_on=version.approved_on,
         effective_from=version.effective_from,
         until=version.until,
-        signatures=_signature_lines(walk, verdicts, version.content),
+        signatures=lines,
         content=version.content,
+        approvers=tuple(s for s in lines if s.meaning == release and s.verdict == "valid"),
     )
 
 
@@ -281,7 +288,9 @@ def _sop_entry(
 ) -> SopEntry:
     document: DocumentStatus | None = record.document
     assert document is not None
-    versions = [published_version(walk, record.id, verdicts, v) for v in document.versions]
+    policy = config.lifecycles.documents.get(record.kind)
+    release = policy.release if policy is not None else "approved"
+    versions = [published_version(walk, record.id, verdicts, v, release) for v in document.versions]
     by_number = {v.version: v for v in versions}
     current = by_number.get(document.current.version) if document.current else None
     upcoming = by_number.get(document.upcoming.version) if document.upcoming else None

@@ -81,13 +81,28 @@ class Row:
     css: str = ""
 
 
-def table(headings: Sequence[str], rows: Sequence[Sequence[str] | Row], css: str = "") -> str:
+def table(
+    headings: Sequence[str],
+    rows: Sequence[Sequence[str] | Row],
+    css: str = "",
+    *,
+    labelled: bool = False,
+) -> str:
+    """`labelled`: each cell carries its column's heading, so a narrow screen can stack a row
+    as label and value (the style sheet's `.qms-stack`)."""
     head = "".join(f'<th scope="col">{text(h)}</th>' for h in headings)
     body = []
     for row in rows:
         cells, row_css = (row.cells, row.css) if isinstance(row, Row) else (row, "")
         attribute = f' class="{text(row_css)}"' if row_css else ""
-        body.append(f"<tr{attribute}>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
+        if labelled:
+            cells = [
+                f'<td data-label="{text(h)}"><span>{c}</span></td>'
+                for h, c in zip(headings, cells, strict=True)
+            ]
+        else:
+            cells = [f"<td>{c}</td>" for c in cells]
+        body.append(f"<tr{attribute}>" + "".join(cells) + "</tr>")
     return (
         f'<div class="qms-scroll {css}"><table><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(body)}</tbody></table></div>"
@@ -132,6 +147,8 @@ def signature_block(lines: Sequence[SignatureLine], title: str = "Signatures") -
         + table(
             ["Printed name", "Role", "Meaning", "Date and time", "Verdict", "Reason", "Commit"],
             rows,
+            "qms-stack",
+            labelled=True,
         )
         + "</section>"
     )

@@ -1,71 +1,55 @@
 """The controlled documents of every document kind (SOPs, work instructions, forms, policies,
 documents of external origin): an index by kind and area, one page per document showing the
 version in force with its signature block, a page per approved version not yet in force (to
-train on) and an archive of superseded and obsolete versions, each clearly marked."""
+train on), an archive of superseded and obsolete versions, each clearly marked, and a
+comparison page per version that replaces another (changes_pages.py). The pages' headers and
+foots are in document_heads.py, their addresses in document_uris.py."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from functools import partial
 
 from ..records.declaration import Column
 from ..records.kinds import KINDS, Kind, kind_of_id
+from ..reports.changes import predecessors
 from ..reports.entries import PublishedVersion, SopEntry
 from ..reports.publication import Publication
-from .layout import (
-    Link,
-    PageSpec,
-    Row,
-    badge,
-    banner,
-    day,
-    facts,
-    link,
-    person,
-    signature_block,
-    table,
-    trail,
+from .changes_pages import changes_page
+from .document_heads import (
+    archived_head,
+    archived_tail,
+    sop_head,
+    sop_tail,
+    upcoming_head,
+    upcoming_tail,
 )
+from .document_uris import (
+    ARCHIVE,
+    INDEX,
+    NOT_IN_FORCE,
+    WHATS_NEW,
+    archive_uri,
+    changes_uri,
+    download_link,
+    pdf_uri,
+    record_uri,
+    sop_uri,
+    upcoming_uri,
+)
+from .layout import Link, PageSpec, Row, badge, day, link, table
 from .sanitise import text
 
-INDEX = "sops/index.md"
-NOT_IN_FORCE = "not yet in force"
-NOT_IN_FORCE_STATUS = "approved, not yet in force"
-ARCHIVE = "archive/index.md"
-WHATS_NEW = "whats-new.md"  # site/whats_new_pages.py
-
-
-def record_uri(record_id: str) -> str:
-    """The page of any record or document: in the folder of its kind, as in the repository."""
-    kind = kind_of_id(record_id)
-    return f"{kind.folder if kind is not None else 'records'}/{record_id}.md"
-
-
-def sop_uri(record_id: str) -> str:
-    """The page of a document of any document kind (its version in force)."""
-    return record_uri(record_id)
-
-
-def archive_uri(record_id: str, version: int) -> str:
-    return f"archive/{record_id}-v{version}.md"
-
-
-def upcoming_uri(record_id: str, version: int) -> str:
-    return f"upcoming/{record_id}-v{version}.md"
-
-
-def pdf_uri(record_id: str, version: int) -> str:
-    """A version's PDF download (`qms build --pdfs`)."""
-    return f"pdf/{record_id}-v{version}.pdf"
-
-
-def download_link(record_id: str, version: PublishedVersion) -> str:
-    """The link from a document's page (one folder deep: `sops/…`, `upcoming/…`) to its PDF."""
-    href = "../" + pdf_uri(record_id, version.version)
-    return (
-        f'<p class="qms-download"><a href="{text(href)}" download>Download PDF '
-        f"(uncontrolled copy) of {text(record_id)} v{version.version}</a></p>"
-    )
+__all__ = [
+    "WHATS_NEW",
+    "archive_uri",
+    "changes_uri",
+    "download_link",
+    "pdf_uri",
+    "record_uri",
+    "sop_pages",
+    "sop_uri",
+    "upcoming_uri",
+]
 
 
 def sop_pages(publication: Publication, *, pdfs: bool = False) -> list[PageSpec]:
@@ -76,6 +60,7 @@ def sop_pages(publication: Publication, *, pdfs: bool = False) -> list[PageSpec]
             uri=ARCHIVE, title="Archive", head=partial(_archive_index, publication), listed=True
         ),
     ]
+    before = predecessors(publication.sops)  # (document, version) -> the one it takes over from
     for sop in publication.sops:
         shown = _shown(sop, publication.drafts)
         if shown is not None or sop.upcoming is not None:
@@ -83,9 +68,9 @@ def sop_pages(publication: Publication, *, pdfs: bool = False) -> list[PageSpec]
                 PageSpec(
                     uri=sop_uri(sop.id),
                     title=f"{sop.id} {sop.title}",
-                    head=partial(_sop_head, publication, sop, shown, pdfs=pdfs),
+                    head=partial(sop_head, publication, sop, shown, before, pdfs=pdfs),
                     body=shown.body if shown is not None else None,
-                    tail=partial(_sop_tail, publication, sop, shown),
+                    tail=partial(sop_tail, publication, sop, shown, before),
                 )
             )
         if sop.upcoming is not None:
@@ -94,9 +79,9 @@ def sop_pages(publication: Publication, *, pdfs: bool = False) -> list[PageSpec]
                 PageSpec(
                     uri=upcoming_uri(sop.id, version.version),
                     title=f"{sop.id} v{version.version} ({NOT_IN_FORCE})",
-                    head=partial(_upcoming_head, publication, sop, version, pdfs=pdfs),
+                    head=partial(upcoming_head, publication, sop, version, before, pdfs=pdfs),
                     body=version.body,
-                    tail=partial(_upcoming_tail, version),
+                    tail=partial(upcoming_tail, version),
                     searchable=False,  # a search must lead staff to versions in force only
                 )
             )
@@ -105,12 +90,16 @@ def sop_pages(publication: Publication, *, pdfs: bool = False) -> list[PageSpec]
                 PageSpec(
                     uri=archive_uri(sop.id, version.version),
                     title=f"{sop.id} v{version.version} ({version.status})",
-                    head=partial(_archived_head, sop, version),
+                    head=partial(archived_head, sop, version, before),
                     body=version.body,
-                    tail=partial(_archived_tail, version),
+                    tail=partial(archived_tail, version),
                     searchable=False,
                 )
             )
+        for version in sop.revisions:  # each approved version: what changed in it
+            if (sop.id, version.version) in before:
+                old_id, old = before[(sop.id, version.version)]
+                pages.append(changes_page(publication, sop, version, old_id, old))
     return pages
 
 
@@ -226,239 +215,6 @@ def _column(column: Column, entry: SopEntry) -> str:
         if value not in (None, "", [], {}):
             return str(value)
     return "—"
-
-
-def _sop_head(
-    publication: Publication,
-    sop: SopEntry,
-    shown: PublishedVersion | None,
-    go: Link,
-    *,
-    pdfs: bool = False,
-) -> str:
-    """The banner and facts of the SOP's page; with nothing `shown` (no version in force yet),
-    the facts of the approved upcoming version and a banner leading to its page."""
-    described = shown or sop.upcoming
-    assert described is not None
-    fields = described.fields
-    parts = [_sop_banner(sop, shown, go)]
-    in_force = shown is not None and shown is sop.current
-    parts.append(
-        facts(
-            [
-                ("Document", f"<strong>{text(sop.id)}</strong>"),
-                ("Title", text(sop.title)),
-                ("Version", text(described.version)),
-                ("Status", badge(sop.status if in_force or shown is None else described.status)),
-                ("Effective from", day(described.effective_from)),
-                ("Owner", person(publication.people, fields.get("owner"))),
-                ("Area", text(publication.areas.get(str(fields.get("area")), fields.get("area")))),
-                ("Next review", day(sop.next_review) if in_force else "—"),
-                ("Change control", text(fields.get("change_control") or "—")),
-                *_trained(publication, sop, described),
-                *_origin(fields),
-            ]
-        )
-    )
-    if pdfs and in_force and shown is not None and shown.status == "effective":
-        parts.append(download_link(sop.id, shown))
-    return '<div class="qms-document-header">' + "".join(parts) + "</div>"
-
-
-def _trained(
-    publication: Publication, sop: SopEntry, version: PublishedVersion
-) -> list[tuple[str, str]]:
-    """'41 of 45 trained on version 3' where the version requires anyone's training."""
-    matrix = publication.training
-    tally = matrix.tally_of(sop.id, version.version) if matrix is not None else None
-    if tally is None:
-        return []
-    overdue = f", {tally.overdue} overdue" if tally.overdue else ""
-    counted = f"{tally.trained} of {tally.required} trained on version {version.version}"
-    return [("Training", text(counted + overdue))]
-
-
-# The identification of a document of external origin, where its fields hold it.
-_ORIGIN = (
-    ("Issuer", "issuer"),
-    ("Product", "product"),
-    ("Issuer's document", "external_id"),
-    ("Issuer's version", "external_version"),
-    ("Issued on", "issued_on"),
-    ("Received on", "received_on"),
-)
-
-
-def _origin(fields: Mapping[str, object]) -> list[tuple[str, str]]:
-    found = [(label, text(fields[key])) for label, key in _ORIGIN if fields.get(key)]
-    attachment = fields.get("attachment")
-    if isinstance(attachment, Mapping) and attachment.get("file"):
-        found.append(
-            ("Attachment", text(f"{attachment['file']} (SHA-256 {attachment.get('sha256')})"))
-        )
-    return found
-
-
-def _sop_banner(sop: SopEntry, shown: PublishedVersion | None, go: Link) -> str:
-    upcoming = sop.upcoming
-    if shown is not None and shown.status in ("draft", "in review"):
-        return banner(
-            "draft",
-            f"<strong>DRAFT: not approved, not for use.</strong> Version {shown.version} is "
-            f"{text(shown.status)}; this preview is not the controlled document.",
-        )
-    if shown is not None and sop.status == "obsolete":
-        return banner(
-            "obsolete",
-            f"<strong>OBSOLETE since {day(shown.until)}: not for use.</strong> This procedure "
-            "was retired by a signed decision; it is shown for reference only.",
-        )
-    if upcoming is None:
-        return ""
-    read = link(
-        go(upcoming_uri(sop.id, upcoming.version)),
-        f"Read version {upcoming.version} ({NOT_IN_FORCE})",
-    )
-    if shown is None:
-        return banner(
-            "upcoming",
-            f"<strong>No version of {text(sop.id)} is in force yet.</strong> Version "
-            f"{upcoming.version} is approved and becomes effective on "
-            f"<strong>{day(upcoming.effective_from)}</strong>. {read} to train on it before "
-            "that day.",
-        )
-    return banner(
-        "upcoming",
-        f"Version {upcoming.version} is approved and becomes effective on "
-        f"<strong>{day(upcoming.effective_from)}</strong>; until then version "
-        f"{shown.version} below is in force. Train on the new version before that day: "
-        f"{read}.",
-    )
-
-
-def _sop_tail(
-    publication: Publication, sop: SopEntry, shown: PublishedVersion | None, go: Link
-) -> str:
-    parts = []
-    if shown is not None:
-        parts.append(signature_block(shown.signatures, f"Signatures of version {shown.version}"))
-    if sop.upcoming is not None:
-        parts.append(
-            signature_block(
-                sop.upcoming.signatures, f"Signatures of version {sop.upcoming.version} (upcoming)"
-            )
-        )
-    parts.append("<section><h2>Revision history</h2>")
-    parts.append(
-        table(
-            ["Version", "Status", "Effective from", "Until", "Approved", "Reason for change"],
-            [
-                [
-                    _version_link(sop, v, go),
-                    badge(v.status),
-                    day(v.effective_from),
-                    day(v.until),
-                    day(v.approved_on),
-                    text(v.reason or "—"),
-                ]
-                for v in sop.revisions
-            ],
-        )
-        + "</section>"
-    )
-    related = [link(go(record_uri(r)), r) for r in sop.related]
-    parts.append(
-        "<section><h2>Related CAPAs and deviations</h2>"
-        + (("<p>" + ", ".join(related) + "</p>") if related else "<p>None.</p>")
-        + "</section>"
-    )
-    parts.append(
-        f"<details><summary>Audit trail of {text(sop.id)}</summary>{trail(sop.trail)}</details>"
-    )
-    return "".join(parts)
-
-
-def _version_link(sop: SopEntry, version: PublishedVersion, go: Link) -> str:
-    """A version in the revision history: linked to its own page when it has one."""
-    label = f"v{version.version}"
-    if version in sop.archive:
-        return link(go(archive_uri(sop.id, version.version)), label)
-    if version == sop.upcoming:
-        return link(go(upcoming_uri(sop.id, version.version)), label)
-    return text(label)
-
-
-def _upcoming_head(
-    publication: Publication,
-    sop: SopEntry,
-    version: PublishedVersion,
-    go: Link,
-    *,
-    pdfs: bool = False,
-) -> str:
-    """Unmistakably not in force: a banner, the effective date, and a mark for every printed
-    page (the banner prints on the first page only)."""
-    effective = day(version.effective_from)
-    until = (
-        f"until then {link(go(sop_uri(sop.id)), f'{sop.id} v{sop.current.version}')} is in force"
-        if sop.current is not None and sop.status == "effective"
-        else "until then no version of this procedure is in force"
-    )
-    fields = version.fields
-    return (
-        f'<div class="qms-print-mark" aria-hidden="true">NOT YET IN FORCE: {text(sop.id)} '
-        f"v{version.version}, effective from {effective}</div>"
-        + banner(
-            "upcoming",
-            f"<strong>NOT YET IN FORCE: approved, effective from {effective}.</strong> "
-            f"{text(sop.id)} version {version.version} is published so that staff can train on "
-            f"it; do not work to it before {effective}: {until}.",
-        )
-        + facts(
-            [
-                ("Document", f"<strong>{text(sop.id)}</strong>"),
-                ("Title", text(fields.get("title") or sop.title)),
-                ("Version", text(version.version)),
-                ("Status", badge(NOT_IN_FORCE_STATUS)),
-                ("Effective from", f"<strong>{effective}</strong>"),
-                ("Owner", person(publication.people, fields.get("owner"))),
-                ("Change control", text(fields.get("change_control") or "—")),
-                ("Reason for this version", text(version.reason or "—")),
-            ]
-        )
-        + (download_link(sop.id, version) if pdfs else "")
-    )
-
-
-def _upcoming_tail(version: PublishedVersion, go: Link) -> str:
-    return signature_block(
-        version.signatures, f"Signatures of version {version.version} ({NOT_IN_FORCE})"
-    )
-
-
-def _archived_head(sop: SopEntry, version: PublishedVersion, go: Link) -> str:
-    what = "SUPERSEDED" if version.status == "superseded" else "OBSOLETE"
-    current = (
-        f" The version in force is {link(go(sop_uri(sop.id)), f'{sop.id} v{sop.current.version}')}."
-        if sop.current is not None and sop.status == "effective"
-        else ""
-    )
-    return banner(
-        "obsolete",
-        f"<strong>{what}: not for use.</strong> {text(sop.id)} version {version.version} was in "
-        f"force from {day(version.effective_from)} until {day(version.until)}.{current}",
-    ) + facts(
-        [
-            ("Document", text(sop.id)),
-            ("Version", text(version.version)),
-            ("Status", badge(version.status)),
-            ("Reason for this version", text(version.reason or "—")),
-        ]
-    )
-
-
-def _archived_tail(version: PublishedVersion, go: Link) -> str:
-    return signature_block(version.signatures, f"Signatures of version {version.version}")
 
 
 def _archive_index(publication: Publication, go: Link) -> str:
