@@ -46,7 +46,7 @@ from ..records.site_inputs import SiteFile, site_inputs
 from ..reports.publication import Publication, publication
 from .dashboard_pages import dashboard_pages
 from .inbox_pages import inbox_pages
-from .layout import UNSEARCHED, PageSpec, banner, heading, without_title
+from .layout import UNSEARCHED, PageSpec, banner, heading, scroll_tables, without_title
 from .record_pages import record_pages
 from .sanitise import clean_body, plain, text
 from .sop_pages import sop_pages
@@ -177,7 +177,7 @@ class QmsPlugin(BasePlugin[QmsPluginConfig]):  # type: ignore[no-untyped-call]
             _clean_toc(page.toc)
             if "title" not in page.meta:
                 page.meta["title"] = plain(str(page.title or ""))
-            return notice + clean_body(html)
+            return notice + scroll_tables(clean_body(html))
         if not page.file.generated_by:
             return notice + html
 
@@ -188,7 +188,7 @@ class QmsPlugin(BasePlugin[QmsPluginConfig]):  # type: ignore[no-untyped-call]
         _, _, rest = html.partition(f"QMSHEAD{self.token}")
         body, _, _ = rest.partition(f"QMSTAIL{self.token}")
         _clean_toc(page.toc)
-        body_html = clean_body(body) if spec.body is not None else ""
+        body_html = scroll_tables(clean_body(body)) if spec.body is not None else ""
         later: list[str] = []
         head, tail = (self._set_aside(part, later) for part in (spec.head(go), spec.tail(go)))
         if later:
