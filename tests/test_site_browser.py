@@ -11,7 +11,6 @@ folder at any depth its index page and its first and last other page in name ord
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -111,39 +110,33 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     return pristine_demo(tmp_path_factory)
 
 
-@pytest.fixture(scope="module")
-def browser(demo: Demo) -> Iterator[tuple[Any, str]]:
-    with http_server(demo.site) as base:
-        driver: Any = chromium()
-        try:
-            yield driver, base
-        finally:
-            driver.quit()
-
-
 Checked = dict[tuple[str, str], tuple[list[str], list[Violation]]]
 
 
 @pytest.fixture(scope="module")
-def checked(demo: Demo, browser: tuple[Any, str]) -> Iterator[Checked]:
-    """Each sampled page in each view: what is cut off, and axe's violations."""
-    driver, base = browser
+def checked(demo: Demo) -> Checked:
+    """Each sampled page in each view: what is cut off, and axe's violations. A browser of
+    its own for each colour scheme: the theme keeps the scheme it first chose in the site's
+    local storage, so only a fresh profile follows the reader's preference."""
     found: Checked = {}
     started = time.monotonic()
-    try:
-        for width, scheme in VIEWS:
-            media = [{"name": "prefers-color-scheme", "value": scheme}]
-            driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": media})
-            for page in sample(demo.site):
-                open_page(driver, base + page, width)
-                shown = driver.execute_script("return document.body.dataset.mdColorScheme")
-                assert shown == SCHEMES[scheme], f"{page}: the {scheme} view shows {shown}"
-                view = f"{width}px" + (f" {scheme}" if scheme != "light" else "")
-                found[page, view] = (driver.execute_script(CUT_OFF), scan(driver))
-    finally:
-        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
+    with http_server(demo.site) as base:
+        for scheme in dict.fromkeys(scheme for _, scheme in VIEWS):
+            driver: Any = chromium()
+            try:
+                media = [{"name": "prefers-color-scheme", "value": scheme}]
+                driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": media})
+                for width in (w for w, s in VIEWS if s == scheme):
+                    for page in sample(demo.site):
+                        open_page(driver, base + page, width)
+                        shown = driver.execute_script("return document.body.dataset.mdColorScheme")
+                        assert shown == SCHEMES[scheme], f"{page}: the {scheme} view is {shown}"
+                        view = f"{width}px" + (f" {scheme}" if scheme != "light" else "")
+                        found[page, view] = (driver.execute_script(CUT_OFF), scan(driver))
+            finally:
+                driver.quit()
     print(f"{len(found)} page views checked in {time.monotonic() - started:.1f}s")
-    yield found
+    return found
 
 
 def test_the_sample_covers_every_folder_of_the_site(demo: Demo) -> None:
@@ -171,7 +164,9 @@ def test_the_sample_covers_every_folder_of_the_site(demo: Demo) -> None:
 
 def test_no_page_scrolls_sideways_or_is_cut_off(checked: Checked) -> None:
     problems = [
-        f"{page} at {view}: {problem}" for (page, view), (cut, _) in checked.items() for problem in cut
+        f"{page} at {view}: {problem}"
+        for (page, view), (cut, _) in checked.items()
+        for problem in cut
     ]
     assert not problems, "\n".join(problems)
 

@@ -86,7 +86,5 @@ def scan(driver: Any) -> list[Violation]:
 def serious(found: Iterable[Violation], waivers: Sequence[Waiver] = ()) -> list[Violation]:
     """The serious and critical violations that no waiver covers."""
     return [
-        v
-        for v in found
-        if v.impact in SERIOUS and not any(waiver.covers(v) for waiver in waivers)
+        v for v in found if v.impact in SERIOUS and not any(waiver.covers(v) for waiver in waivers)
     ]

@@ -100,7 +100,11 @@ def scroll_tables(html: str) -> str:
     return wrapped.replace("</table>", "</table></div>")
 
 
-def table(headings: Sequence[str], rows: Sequence[Sequence[str] | Row], css: str = "") -> str:
+def table(
+    headings: Sequence[str], rows: Sequence[Sequence[str] | Row], css: str = "", name: str = ""
+) -> str:
+    """A table in its scroll wrapper; `name` tells it from the page's other tables (screen
+    readers list the wrappers as regions), else its headings name it."""
     head = "".join(f'<th scope="col">{text(h)}</th>' for h in headings)
     body = []
     for row in rows:
@@ -108,8 +112,7 @@ def table(headings: Sequence[str], rows: Sequence[Sequence[str] | Row], css: str
         attribute = f' class="{text(row_css)}"' if row_css else ""
         body.append(f"<tr{attribute}>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
     return (
-        scroller(css, "Table: " + ", ".join(headings))
-        + f"<table><thead><tr>{head}</tr></thead>"
+        scroller(css, name or "Table: " + ", ".join(headings)) + f"<table><thead><tr>{head}</tr></thead>"
         f"<tbody>{''.join(body)}</tbody></table></div>"
     )
 
