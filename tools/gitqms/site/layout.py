@@ -112,7 +112,8 @@ def table(
         attribute = f' class="{text(row_css)}"' if row_css else ""
         body.append(f"<tr{attribute}>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
     return (
-        scroller(css, name or "Table: " + ", ".join(headings)) + f"<table><thead><tr>{head}</tr></thead>"
+        scroller(css, name or "Table: " + ", ".join(headings))
+        + f"<table><thead><tr>{head}</tr></thead>"
         f"<tbody>{''.join(body)}</tbody></table></div>"
     )
 
