@@ -5,11 +5,13 @@ finds no serious or critical accessibility violation.
 
 Which pages: found in the built demo site, not listed here, so a kind of page added later is
 covered once it is built. The rule (`sample`): every page at the top of the site, and in each
-folder at any depth its index page and its first and last other page in name order.
+folder at any depth its index page and the first and last page of each family of names in it
+(SOP-…, CC-…, EXT-…), in name order.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -87,7 +89,9 @@ return problems;
 
 def sample(site: Path) -> list[str]:
     """The pages to check, as URLs relative to the site: every top-level page, and in each
-    folder (any depth) its index page and its first and last other page in name order."""
+    folder (any depth) its index page and, of its other pages of each family (the ID prefix
+    of the name: SOP, CC, EXT…; names without one are one family), the first and the last in
+    name order."""
     folders: dict[Path, list[Path]] = {}
     for page in sorted(site.rglob("*.html")):
         relative = page.relative_to(site)
@@ -99,9 +103,14 @@ def sample(site: Path) -> list[str]:
         if folder == Path("."):
             chosen += found
             continue
-        others = [p for p in found if p.name != "index.html"]
         chosen += [p for p in found if p.name == "index.html"]
-        chosen += dict.fromkeys(others[:1] + others[-1:])  # one page: once
+        families: dict[str, list[Path]] = {}
+        for page in found:
+            if page.name != "index.html":
+                family = re.match(r"[A-Z]+(?=-)", page.name)
+                families.setdefault(family.group() if family else "", []).append(page)
+        for pages in families.values():
+            chosen += dict.fromkeys(pages[:1] + pages[-1:])  # one page: once
     return [p.as_posix() for p in chosen]
 
 
@@ -155,6 +164,8 @@ def test_the_sample_covers_every_folder_of_the_site(demo: Demo) -> None:
         "deviations/index.html",
         "upcoming/SOP-0003-v2.html",
         "archive/index.html",
+        "archive/EXT-0001-v1.html",
+        "archive/SOP-0005-v1.html",
         "inbox/index.html",
         "training/index.html",
     ):
