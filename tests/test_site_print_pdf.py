@@ -9,6 +9,7 @@ hides nothing under it; the site's navigation and search are not printed; no she
 from __future__ import annotations
 
 import base64
+import ctypes
 import io
 import re
 import unicodedata
@@ -17,6 +18,7 @@ from typing import Any
 
 import pypdf
 import pypdfium2
+import pypdfium2.raw as pdfium_c
 import pytest
 
 from toolkit.browser import chromium, http_server, open_page
@@ -152,15 +154,31 @@ def test_no_printed_sheet_is_blank(
     assert not blank, f"{page}: blank sheets {blank} of {len(inked)} (ink {inked})"
 
 
+def _contrast_on_white(chars: Any, index: int) -> float:
+    """The contrast ratio (WCAG) of a letter's fill colour, laid over white paper."""
+    rgba = [ctypes.c_uint() for _ in range(4)]
+    if not pdfium_c.FPDFText_GetFillColor(chars.raw, index, *map(ctypes.byref, rgba)):
+        return 21.0  # no colour of its own: the default, black
+    r, g, b, a = (c.value for c in rgba)
+
+    def linear(channel: int) -> float:
+        value = (channel * a / 255 + 255 * (1 - a / 255)) / 255
+        return value / 12.92 if value <= 0.03928 else ((value + 0.055) / 1.055) ** 2.4
+
+    luminance = 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b)
+    return 1.05 / (luminance + 0.05)
+
+
 @pytest.mark.parametrize("page", PAGES)
-def test_the_notice_hides_no_text(
+def test_every_printed_letter_shows(
     printed: dict[str, tuple[dict[str, Any], bytes]], page: str
 ) -> None:
-    """The notice is fixed at the foot of each sheet, on a white ground: no other text may
-    run under it (the PDF keeps such text, the paper does not show it)."""
+    """No letter is pale on the paper, and none runs under the notice: the notice is fixed at
+    the foot of each sheet on a white ground, so the PDF would keep such text and the paper
+    not show it."""
     _, pdf = printed[page]
     document = pypdfium2.PdfDocument(pdf)
-    hidden = {}
+    hidden, pale = {}, {}
     try:
         for number, sheet in enumerate(document, 1):
             chars = sheet.get_textpage()
@@ -168,14 +186,15 @@ def test_the_notice_hides_no_text(
             start = said.find(NOTICE)
             end = said.find("in force.", start) + len("in force.")
             assert 0 <= start < end, f"{page}, sheet {number}: no notice"
-            top = max(chars.get_charbox(i)[3] for i in range(start, end) if said[i].strip())
-            under = [
-                said[i]
-                for i in range(len(said))
-                if not start <= i < end and said[i].strip() and chars.get_charbox(i)[1] < top
-            ]
+            letters = [i for i in range(len(said)) if said[i].strip()]
+            top = max(chars.get_charbox(i)[3] for i in letters if start <= i < end)
+            under = [i for i in letters if not start <= i < end and chars.get_charbox(i)[1] < top]
+            faint = [i for i in letters if _contrast_on_white(chars, i) < 3]
             if under:
-                hidden[number] = "".join(under)
+                hidden[number] = "".join(said[i] for i in under)
+            if faint:
+                pale[number] = "".join(said[i] for i in faint)
     finally:
         document.close()
     assert not hidden, f"{page}: text under the notice, by sheet: {hidden}"
+    assert not pale, f"{page}: text too pale to read on paper, by sheet: {pale}"
