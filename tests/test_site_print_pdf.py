@@ -91,7 +91,7 @@ def test_every_signature_column_and_signer_is_on_paper(
 ) -> None:
     screen, pdf = printed[page]
     reader = pypdf.PdfReader(io.BytesIO(pdf))
-    paper = flat(" ".join(sheet.extract_text() for sheet in reader.pages))
+    paper = " ".join(flat(sheet.extract_text()) for sheet in reader.pages)
     assert screen["tables"], f"{page}: no table of signers on screen"
     if page.startswith("sops/"):
         assert any(t["signatures"] for t in screen["tables"]), f"{page}: no signature block"
