@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -81,15 +82,35 @@ class Row:
     css: str = ""
 
 
+def scroller(css: str, name: str) -> str:
+    """The opening of a wrapper that lets a wide table scroll sideways on a phone. It takes the
+    keyboard focus (a region that scrolls must: WCAG 2.1.1), so it is a region with a name."""
+    return f'<div class="qms-scroll {css}" tabindex="0" role="region" aria-label="{text(name)}">'
+
+
+def scroll_tables(html: str) -> str:
+    """Every table of a cleaned body (`sanitise.clean_body`) in a scroll wrapper of its own. The
+    cleaner leaves its tags balanced and escapes '<' in text and attributes alike, so each
+    '<table' left is a tag."""
+    count = iter(range(1, html.count("<table") + 1))
+    wrapped = re.sub(
+        r"<table(?=[\s>])", lambda _: scroller("qms-prose", f"Table {next(count)}") + "<table", html
+    )
+    return wrapped.replace("</table>", "</table></div>")
+
+
 def table(
     headings: Sequence[str],
     rows: Sequence[Sequence[str] | Row],
     css: str = "",
+    name: str = "",
     *,
     labelled: bool = False,
 ) -> str:
-    """`labelled`: each cell carries its column's heading, so a narrow screen can stack a row
-    as label and value (the style sheet's `.qms-stack`)."""
+    """A table in its scroll wrapper; `name` tells it from the page's other tables (screen
+    readers list the wrappers as regions), else its headings name it. `labelled`: each cell
+    carries its column's heading, so a narrow screen can stack a row as label and value (the
+    style sheet's `.qms-stack`)."""
     head = "".join(f'<th scope="col">{text(h)}</th>' for h in headings)
     body = []
     for row in rows:
@@ -104,7 +125,8 @@ def table(
             cells = [f"<td>{c}</td>" for c in cells]
         body.append(f"<tr{attribute}>" + "".join(cells) + "</tr>")
     return (
-        f'<div class="qms-scroll {css}"><table><thead><tr>{head}</tr></thead>'
+        scroller(css, name or "Table: " + ", ".join(headings))
+        + f"<table><thead><tr>{head}</tr></thead>"
         f"<tbody>{''.join(body)}</tbody></table></div>"
     )
 

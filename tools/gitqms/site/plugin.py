@@ -47,7 +47,7 @@ from ..reports.publication import Publication, publication
 from .copy_pages import copy_pages
 from .dashboard_pages import dashboard_pages
 from .inbox_pages import inbox_pages
-from .layout import UNSEARCHED, PageSpec, banner, heading, without_title
+from .layout import UNSEARCHED, PageSpec, banner, heading, scroll_tables, without_title
 from .record_pages import record_pages
 from .sanitise import clean_body, plain, text
 from .sop_pages import sop_pages
@@ -185,7 +185,7 @@ class QmsPlugin(BasePlugin[QmsPluginConfig]):  # type: ignore[no-untyped-call]
             _clean_toc(page.toc)
             if "title" not in page.meta:
                 page.meta["title"] = plain(str(page.title or ""))
-            return notice + clean_body(html)
+            return notice + scroll_tables(clean_body(html))
         if not page.file.generated_by:
             return notice + html
 
@@ -196,7 +196,7 @@ class QmsPlugin(BasePlugin[QmsPluginConfig]):  # type: ignore[no-untyped-call]
         _, _, rest = html.partition(f"QMSHEAD{self.token}")
         body, _, _ = rest.partition(f"QMSTAIL{self.token}")
         _clean_toc(page.toc)
-        body_html = clean_body(body) if spec.body is not None else ""
+        body_html = scroll_tables(clean_body(body)) if spec.body is not None else ""
         later: list[str] = []
         head, tail = (self._set_aside(part, later) for part in (spec.head(go), spec.tail(go)))
         if later:

@@ -186,7 +186,8 @@ def _kind_section(publication: Publication, kind: Kind, documents: list[SopEntry
     for sop in documents:
         by_area.setdefault(sop.area or "other", []).append(sop)
     for area in sorted(by_area):
-        parts.append(f"<h3>{text(publication.areas.get(area, area))}</h3>")
+        area_name = publication.areas.get(area, area)
+        parts.append(f"<h3>{text(area_name)}</h3>")
         rows = [
             Row(
                 [
@@ -204,7 +205,7 @@ def _kind_section(publication: Publication, kind: Kind, documents: list[SopEntry
         ]
         labels = [column.label for column in columns]
         header = ["ID", "Title", "Version", *labels, "Effective from", "Next review", "Owner"]
-        parts.append(table(header, rows))
+        parts.append(table(header, rows, name=f"{title}: {area_name}"))
     return "".join(parts)
 
 
