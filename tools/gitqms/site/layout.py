@@ -82,10 +82,15 @@ class Row:
     css: str = ""
 
 
-def scroller(css: str, name: str) -> str:
+def scroller(css: str, name: str, marker: str = "") -> str:
     """The opening of a wrapper that lets a wide table scroll sideways on a phone. It takes the
-    keyboard focus (a region that scrolls must: WCAG 2.1.1), so it is a region with a name."""
-    return f'<div class="qms-scroll {css}" tabindex="0" role="region" aria-label="{text(name)}">'
+    keyboard focus (a region that scrolls must: WCAG 2.1.1), so it is a region with a name.
+    `marker`: a bare data attribute a local script finds it by (`data-qms-register`)."""
+    extra = f" {marker}" if marker else ""
+    return (
+        f'<div class="qms-scroll {css}" tabindex="0" role="region" '
+        f'aria-label="{text(name)}"{extra}>'
+    )
 
 
 def scroll_tables(html: str) -> str:

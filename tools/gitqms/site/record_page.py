@@ -15,7 +15,18 @@ from ..audit.record_log import LogEntry
 from ..records.declaration import Page, Path, Section
 from ..records.kinds import Kind
 from ..reports.entries import RecordEntry
-from .layout import UNSEARCHED, Link, badge, banner, day, due_rows, facts, link, person
+from .layout import (
+    UNSEARCHED,
+    Link,
+    badge,
+    banner,
+    day,
+    due_rows,
+    facts,
+    link,
+    person,
+    scroller,
+)
 from .sanitise import text
 from .values import Shown, empty, label, local
 
@@ -133,25 +144,19 @@ def _value(path: Path, data: Mapping[str, Any]) -> Any:
 
 
 def risk_table(risk: Mapping[str, Any], path: str, shown: Shown, skip: set[str]) -> str:
-    """Severity, occurrence, detectability (and the level) in one row, the score their product,
-    the rationale under the table; any other field of the assessment after it."""
+    """Severity, occurrence, detectability (and the level) in one row, as recorded (no
+    score is computed that the record does not hold), the rationale under the table; any other field of the assessment after it."""
     heads, cells = [], []
     for key in (*_RISK, "level"):
         if not empty(risk.get(key)):
             heads.append(text(label(key)))
             cells.append(shown.value(risk[key], f"{path}.{key}"))
-    scores = [risk.get(key) for key in _RISK]
-    numbers = [s for s in scores if isinstance(s, int) and not isinstance(s, bool)]
-    if len(numbers) == len(_RISK):
-        heads.append('Score <small title="severity × occurrence × detectability">S×O×D</small>')
-        product = numbers[0] * numbers[1] * numbers[2]
-        cells.append(f"<strong>{product}</strong>")
     html = ""
     if heads:
         head = "".join(f'<th scope="col">{h}</th>' for h in heads)  # escaped HTML
         row = "".join(f"<td>{c}</td>" for c in cells)
         html = (
-            f'<div class="qms-scroll qms-risk"><table><thead><tr>{head}</tr></thead>'
+            scroller("qms-risk", "Risk assessment") + f"<table><thead><tr>{head}</tr></thead>"
             f"<tbody><tr>{row}</tr></tbody></table></div>"
         )
     if not empty(risk.get("rationale")):

@@ -11,7 +11,7 @@ from ..records.declaration import Column
 from ..records.kinds import Kind
 from ..reports.entries import RecordEntry
 from ..reports.publication import Publication
-from .layout import Link, badge, day, link, person
+from .layout import Link, badge, day, link, person, scroller
 from .sanitise import text
 
 PAGE_SIZE = 200  # rows per register page: thousands of records stay out of the navigation
@@ -76,7 +76,7 @@ def register_html(
         f'<span class="qms-count" aria-live="polite"></span>'
         f"<p><small>Sorting and filtering work on the records of this page ({shown}); "
         f"the register shows up to {PAGE_SIZE} records a page.</small></p></div>",
-        '<div class="qms-scroll qms-register" data-qms-register><table>'
+        scroller("qms-register", kind.declared.register.title, "data-qms-register") + "<table>"
         f"<thead><tr>{''.join(heads)}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>",
     ]
     if total > 1:

@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import QmsError
-from .layout import link
+from .layout import link, scroller
 from .sanitise import text
 
 _DATE_TIME = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)")
@@ -130,6 +130,7 @@ class Shown:
             for item in items
         )
         return (
-            f'<div class="qms-scroll qms-items"><table><thead><tr>{head}</tr></thead>'
+            scroller("qms-items", label(path.removesuffix("[]")))
+            + f"<table><thead><tr>{head}</tr></thead>"
             f"<tbody>{rows}</tbody></table></div>"
         )
