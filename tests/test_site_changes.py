@@ -405,3 +405,15 @@ def test_no_script_of_a_revision_runs_in_the_browser(hostile: Path) -> None:
             assert SCRIPT in inserted and IMAGE in inserted
         finally:
             driver.quit()
+
+
+def test_what_is_new_leads_to_each_listed_versions_comparison(demo: Demo) -> None:
+    """Every version on the What is new page that has a comparison page links to it, and no
+    version links to a comparison that does not exist (a first issue has none)."""
+    page = read(demo.site, "whats-new.html")
+    compared = {p.stem for p in (demo.site / "redline").glob("*.html")}
+    versions = re.findall(r'href="(?:upcoming|verify|archive)/([A-Z]+-\d+-v\d+)\.html"', page)
+    linked = set(re.findall(r'href="redline/([A-Z]+-\d+-v\d+)\.html"', page))
+    assert versions and linked, "the demo's What is new lists a revised version"
+    assert linked == {v for v in versions if v in compared}
+    assert "SOP-0003-v2" in linked and "SOP-0011-v1" not in linked  # a revision; a first issue

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from functools import partial
 
+from ..reports.changes import predecessors
 from ..reports.publication import Publication
 from ..reports.whats_new import ALL_STAFF, APPROVED, EFFECTIVE, RETIRED, NewsItem, whats_new
 from .layout import Link, PageSpec, day, link, table
 from .sanitise import text
-from .sop_pages import WHATS_NEW, record_uri, sop_uri, upcoming_uri
+from .sop_pages import WHATS_NEW, changes_uri, record_uri, sop_uri, upcoming_uri
 from .version_pages import version_uri
 
 _WORDS = {APPROVED: "approved", EFFECTIVE: "became effective", RETIRED: "retired (obsolete)"}
@@ -56,6 +57,7 @@ def _page(publication: Publication, go: Link) -> str:
         )
         return '<div class="qms-whats-new">' + "".join(parts) + "</div>"
     sections = news.sections()
+    compared = set(predecessors(publication.sops))  # the versions with a "what changed" page
     jumps = [
         f'<li><a href="#{anchor(a)}">{text(_name(a))}</a> '
         f"<small>({len(news.recent_for(a)) + len(news.upcoming_for(a))})</small></li>"
@@ -73,10 +75,14 @@ def _page(publication: Publication, go: Link) -> str:
         if described:
             parts.append(f"<p><small>{text(described)}</small></p>")
         parts.append("<h3>Recently</h3>")
-        parts.append(_recent(publication, recent, go) if recent else "<p>Nothing new.</p>")
+        parts.append(
+            _recent(publication, recent, compared, go) if recent else "<p>Nothing new.</p>"
+        )
         parts.append("<h3>Becoming effective soon</h3>")
         parts.append(
-            _upcoming(publication, upcoming, go) if upcoming else "<p>Nothing approved ahead.</p>"
+            _upcoming(publication, upcoming, compared, go)
+            if upcoming
+            else "<p>Nothing approved ahead.</p>"
         )
         parts.append("</section>")
     return '<div class="qms-whats-new">' + "".join(parts) + "</div>"
@@ -112,14 +118,24 @@ def _happened(item: NewsItem) -> str:
     return "<br>".join(lines)
 
 
-def _recent(publication: Publication, items: list[NewsItem], go: Link) -> str:
+def _changed(item: NewsItem, compared: set[tuple[str, int]], go: Link) -> str:
+    """The link to the version's redline against the one it takes over from, if it has one."""
+    if (item.document, item.version) not in compared:
+        return ""
+    return "<br>" + link(go(changes_uri(item.document, item.version)), "what changed")
+
+
+def _recent(
+    publication: Publication, items: list[NewsItem], compared: set[tuple[str, int]], go: Link
+) -> str:
     return table(
         ["Document", "Version", "What happened", "Reason for change", "Change control"],
         [
             [
                 _document(item, go),
                 link(go(version_uri(item.document, item.version, item.status)), f"v{item.version}")
-                + f"<br><small>{text(item.status)}</small>",
+                + f"<br><small>{text(item.status)}</small>"
+                + _changed(item, compared, go),
                 _happened(item),
                 text(item.reason or "—"),
                 _control(publication, item, go),
@@ -130,7 +146,9 @@ def _recent(publication: Publication, items: list[NewsItem], go: Link) -> str:
     )
 
 
-def _upcoming(publication: Publication, items: list[NewsItem], go: Link) -> str:
+def _upcoming(
+    publication: Publication, items: list[NewsItem], compared: set[tuple[str, int]], go: Link
+) -> str:
     return table(
         [
             "Document",
@@ -144,7 +162,8 @@ def _upcoming(publication: Publication, items: list[NewsItem], go: Link) -> str:
             [
                 _document(item, go),
                 link(go(upcoming_uri(item.document, item.version)), f"v{item.version}")
-                + f"<br><small>approved {day(item.approved_on)}</small>",
+                + f"<br><small>approved {day(item.approved_on)}</small>"
+                + _changed(item, compared, go),
                 f"<strong>{day(item.effective_from)}</strong>",
                 text(item.reason or "—"),
                 _control(publication, item, go),
