@@ -1,0 +1,189 @@
+"""Adversarial review of the issue-23 site work: where the site, or a reprint, tells a reader
+something the signatures do not support. Each test is a finding and fails as the code stands
+(see the review report); real repositories, real keys, real site builds, real PDFs."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from test_site_changes import marked, redline_blocks
+from toolkit.browser import article, visible_text
+from toolkit.team import Team, build_team
+from toolkit.world import SOP
+
+V1_BODY = "Check the logger."
+V2_BODY = "Open the shipper at once; the logger is read later."
+
+
+def released(team: Team) -> None:
+    """SOP-0001 v1, reviewed 2026-02-03 and approved 2026-02-04, effective 2026-02-20."""
+    team.on("2026-02-02")
+    team.world.commit_file(team.author, SOP, team.sop_text(1, "2026-02-20", V1_BODY), "v1")
+    team.release_sop("2026-02-03", "2026-02-04")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Team:
+    return build_team(tmp_path_factory, released)
+
+
+@pytest.fixture
+def team(built: Team, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Team:
+    return built.copy(tmp_path / "world", monkeypatch)
+
+
+def build(team: Team, day: str, site: Path) -> Path:
+    team.qms(team.admin, "build", "--site-dir", str(site), "--date", day)
+    return site
+
+
+def issue(team: Team, day: str, where: str, out: Path) -> str:
+    team.on(day)
+    said = team.qms(
+        team.officer, "pdf", "SOP-0001", "--copy-for", where, "--date", day, "-o", str(out)
+    )
+    [record] = re.findall(r"(COPY-\d{4}-\d{4}): controlled copy", said)
+    return record
+
+
+def pdf_text(path: Path) -> str:
+    return " ".join(" ".join((p.extract_text() or "").split()) for p in PdfReader(path).pages)
+
+
+# --- 1. a `supersedes` that points the redline at a decoy document --------------------------
+
+
+def _v2_text(team: Team) -> str:
+    text = team.sop_text(2, "2026-04-01", V2_BODY)
+    return re.sub(r"(?ms)^(## Purpose\n\n).*?(\n## )", rf"\g<1>{V2_BODY}\n\2", text)
+
+
+def test_a_revision_cannot_hide_its_change_by_naming_a_decoy_in_supersedes(
+    team: Team, tmp_path: Path
+) -> None:
+    """SOP-0001 v2 rewrites v1's instruction ("Check the logger." -> "Open the shipper at
+    once…"). Its author first releases SOP-0002 v1, a decoy with exactly v2's text, and names
+    it in v2's `supersedes`. The only comparison the site then offers for SOP-0001 v2 is
+    against the decoy: "no change to the text", and v1's instruction never shows as deleted,
+    although SOP-0001 v1 is the approved version v2 takes over from (its own document's
+    newest approved version). A reader training on the difference sees nothing to learn."""
+    repo = team.world.repo
+    team.on("2026-03-01")
+    decoy = _v2_text(team)
+    decoy = re.sub(r"(?m)^id: .*$", "id: SOP-0002", decoy)
+    decoy = re.sub(r"(?m)^version: .*$", "version: 1", decoy)
+    decoy = re.sub(r"(?m)^change_control:.*$", "change_control:", decoy)
+    team.world.commit_file(team.author, "sops/SOP-0002.md", decoy, "a second procedure")
+    team.on("2026-03-02")
+    team.qms(team.officer, "review", "SOP-0002", "--reason", "content checked")
+    team.on("2026-03-03")
+    team.qms(team.admin, "approve", "SOP-0002", "--reason", "released")
+
+    team.on("2026-03-10")
+    revision = re.sub(r"(?m)^supersedes:.*$", 'supersedes: "SOP-0002 v1"', _v2_text(team))
+    team.world.commit_file(team.author, SOP, revision, "version 2")
+    team.release_sop("2026-03-11", "2026-03-12")
+    assert (repo / SOP).read_text().count(V2_BODY) == 1
+
+    site = build(team, "2026-04-15", tmp_path / "site")
+    page = (site / "redline/SOP-0001-v2.html").read_text()
+    deleted = " ".join(marked(redline_blocks(page), "del"))
+    assert V1_BODY.rstrip(".") in deleted, (
+        "SOP-0001 v2's comparison does not show v1's text it removed; it says: "
+        + " ".join(visible_text(article(page)).split())[:600]
+    )
+
+
+# --- 2. the copies register trusts the record's own `issued_by` / `issued_at` ---------------
+
+
+def test_the_copies_register_names_who_signed_the_issue_not_who_the_record_claims(
+    team: Team, tmp_path: Path
+) -> None:
+    """Michael Okafor writes a copy record by hand that says `issued_by: a.weber` and an
+    issue time years before, and signs it 'issued' himself (his own valid key, the record's
+    only signature). The gate has no rule tying `issued_by`/`issued_at` to the signature, and
+    the register and the verification page print the record's claim: "issued by Dr. Anna
+    Weber" on a day she never signed anything."""
+    issue(team, "2026-03-01", "Cleanroom B", tmp_path / "1.pdf")
+    world = team.world
+    [first] = sorted((world.repo / "controlled-copies").glob("COPY-*.yaml"))
+    record = "COPY-2026-0002"
+    text = first.read_text()
+    text = re.sub(r"(?m)^id: .*$", f"id: {record}", text)
+    text = re.sub(r"(?m)^copy: .*$", "copy: 2", text)
+    text = re.sub(r"(?m)^title: .*$", 'title: "Controlled copy 2 of SOP-0001 v1"', text)
+    text = re.sub(r"(?m)^location: .*$", 'location: "Ward 7"', text)
+    text = re.sub(r"(?m)^issued_by: .*$", "issued_by: a.weber", text)
+    text = re.sub(r"(?m)^issued_at: .*$", 'issued_at: "2020-01-01T08:00:00Z"', text)
+    path = f"controlled-copies/{record}.yaml"
+    (world.repo / path).write_text(text)
+    team.on("2026-03-05")
+    world.git("add", path)
+    world.raw_commit(team.officer, world.trailers(record, path, "issued"))
+    checked = team.check("HEAD~1..HEAD", ok=False)
+    forged_counts = not checked.get("violations")
+
+    site = build(team, "2026-03-06", tmp_path / "site")
+    register = visible_text(article((site / "copies.html").read_text()))
+    verify = visible_text(article((site / "verify/SOP-0001-v1.html").read_text()))
+    rows = [
+        " ".join(row.split())
+        for row in re.findall(r"<tr[^>]*>(.*?)</tr>", (site / "copies.html").read_text(), re.S)
+        if record in row
+    ]
+    assert rows, register
+    shown = " ".join(visible_text(row) for row in rows)
+    if forged_counts or "Ward 7" in verify:
+        assert "Anna Weber" not in shown and "2020-01-01" not in shown, (
+            f"the register credits the issue to the record's claim: {shown}"
+        )
+        assert "Michael Okafor" in shown, shown
+
+
+# --- 3. a reprint of a withdrawn copy, made legal by a past --date -------------------------
+
+
+def test_a_reprint_of_a_superseded_copy_is_refused_whatever_date_is_given(
+    team: Team, tmp_path: Path
+) -> None:
+    """Copy 1 of SOP-0001 v1 was issued 2026-03-01; v2 is in force from 2026-04-01, so the
+    copy is on the register's "To withdraw" list. On 2026-05-01 (git's clock: the reprint's
+    print time) `qms pdf --reprint COPY-… --date 2026-03-15` judges the version's status on
+    the day given, not on the day it prints: it prints a fresh copy of the withdrawn v1,
+    marked REPRINT with today's time, as though v1 were still the version to work to."""
+    record = issue(team, "2026-03-01", "Cleanroom B", tmp_path / "1.pdf")
+    team.on("2026-03-10")
+    team.write_sop(2, "2026-04-01", "Read the logger before opening.", supersedes=1)
+    team.release_sop("2026-03-11", "2026-03-12")
+    register = (build(team, "2026-05-01", tmp_path / "site") / "copies.html").read_text()
+    assert "superseded by v2" in visible_text(article(register))
+
+    team.on("2026-05-01", "09:00:00")
+    out = tmp_path / "reprint.pdf"
+    said = team.qms(
+        team.officer, "pdf", "--reprint", record, "--date", "2026-03-15", "-o", str(out),
+        ok=False,
+    )
+    printed = out.exists() and "REPRINT" in pdf_text(out)
+    assert not printed, f"a withdrawn copy of v1 was reprinted on 2026-05-01: {said}"
+
+
+# --- 4. what a verification page says the approved bytes are -------------------------------
+
+
+def test_the_verification_page_hash_is_the_committed_bytes(team: Team, tmp_path: Path) -> None:
+    """Held up in review (kept as a guard): the page's sha256 is that of the approved bytes
+    in git, not of the working tree's file."""
+    approved = hashlib.sha256(team.world.content(SOP)).hexdigest()
+    (team.world.repo / SOP).write_text((team.world.repo / SOP).read_text() + "\nEdited.\n")
+    site = build(team, "2026-03-01", tmp_path / "site")
+    said = visible_text(article((site / "verify/SOP-0001-v1.html").read_text()))
+    assert approved in said
+    edited = hashlib.sha256((team.world.repo / SOP).read_bytes()).hexdigest()
+    assert edited not in said
