@@ -125,13 +125,12 @@ def test_the_copies_register_names_who_signed_the_issue_not_who_the_record_claim
     (world.repo / path).write_text(text)
     team.on("2026-03-05")
     world.git("add", path)
-    world.raw_commit(team.officer, world.trailers(record, path, "issued"))
-    checked = team.check("HEAD~1..HEAD", ok=False)
-    forged_counts = not checked.get("violations")
+    digest = "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    world.raw_commit(team.officer, world.trailers(record, path, "issued", version="1", content=digest))
+    assert team.check("HEAD~1..HEAD")["violations"] == []  # the gate lets it in
 
     site = build(team, "2026-03-06", tmp_path / "site")
     register = visible_text(article((site / "copies.html").read_text()))
-    verify = visible_text(article((site / "verify/SOP-0001-v1.html").read_text()))
     rows = [
         " ".join(row.split())
         for row in re.findall(r"<tr[^>]*>(.*?)</tr>", (site / "copies.html").read_text(), re.S)
@@ -139,11 +138,10 @@ def test_the_copies_register_names_who_signed_the_issue_not_who_the_record_claim
     ]
     assert rows, register
     shown = " ".join(visible_text(row) for row in rows)
-    if forged_counts or "Ward 7" in verify:
-        assert "Anna Weber" not in shown and "2020-01-01" not in shown, (
-            f"the register credits the issue to the record's claim: {shown}"
-        )
-        assert "Michael Okafor" in shown, shown
+    assert "Anna Weber" not in shown and "2020-01-01" not in shown, (
+        f"the register credits the issue to the record's claim: {shown}"
+    )
+    assert "Michael Okafor" in shown, shown
 
 
 # --- 3. a reprint of a withdrawn copy, made legal by a past --date -------------------------
