@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from test_site_changes import marked, redline_blocks
+from test_site_changes import _hostile_revision, marked, redline_blocks
 from toolkit.browser import article, visible_text
+from toolkit.demo import build_site
 from toolkit.team import Team, build_team
 from toolkit.world import SOP
 
@@ -185,3 +186,60 @@ def test_the_verification_page_hash_is_the_committed_bytes(team: Team, tmp_path:
     assert approved in said
     edited = hashlib.sha256((team.world.repo / SOP).read_bytes()).hexdigest()
     assert edited not in said
+
+
+# --- 5. a document replaced by another document (SOP-0002 v1 supersedes SOP-0001 v2) -------
+
+
+@pytest.fixture(scope="module")
+def replaced(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """test_site_changes' history: SOP-0001 v2 effective 2026-02-20; SOP-0002 v1, whose
+    `supersedes` names SOP-0001 v2, effective 2026-02-25. The site of 2026-03-01."""
+    team = build_team(tmp_path_factory, _hostile_revision)
+    site = tmp_path_factory.mktemp("replaced-site") / "site"
+    build_site(team.world.repo, site, "--date", "2026-03-01")
+    return site
+
+
+def test_the_page_of_a_document_replaced_by_another_says_it_is_not_for_use(
+    replaced: Path,
+) -> None:
+    """sops/SOP-0001.html is where staff read SOP-0001. On 2026-03-01 it is superseded by
+    SOP-0002, yet the page opens with "Approved by Dr. Anna Weber … effective from
+    2026-02-20" over the v2 text and no banner at all: only the Status cell says
+    'superseded'. (An obsolete document gets an OBSOLETE banner; a superseded one gets
+    nothing.) It must say plainly that it is not for use and lead to SOP-0002."""
+    page = article((replaced / "sops/SOP-0001.html").read_text())
+    head = visible_text(page.split('class="qms-approved"', 1)[0])
+    said = visible_text(page)
+    assert "not for use" in said.lower() and "SOP-0002" in said, (
+        "no 'not for use' banner above the approvers line: " + head[-400:]
+    )
+
+
+def test_what_is_new_says_which_document_a_new_one_replaces(replaced: Path) -> None:
+    """What is new lists SOP-0002 v1 as "became effective" with nothing about SOP-0001, and
+    SOP-0001 v2's row has no event on 2026-02-25, the day it stopped being in force: staff
+    working to SOP-0001 are never told that it was replaced. The redline page and SOP-0002's
+    own page do say 'Replaces SOP-0001 v2'."""
+    page = article((replaced / "whats-new.html").read_text())
+    rows = [
+        " ".join(visible_text(row).split())
+        for row in re.findall(r"<tr[^>]*>(.*?)</tr>", page, re.S)
+    ]
+    sop2 = [row for row in rows if row.startswith("SOP-0002")]
+    sop1 = [row for row in rows if row.startswith("SOP-0001")]
+    assert sop2 and sop1, rows
+    assert all("SOP-0001" in row for row in sop2), f"SOP-0002's entry: {sop2}"
+    assert all("2026-02-25" in row for row in sop1), f"SOP-0001's entry: {sop1}"
+
+
+def test_the_verification_page_of_a_replaced_version_names_the_one_in_force(
+    replaced: Path,
+) -> None:
+    """verify/SOP-0001-v2.html (where a printed copy's QR code leads) says "SUPERSEDED …
+    Withdraw every copy" but not what to work to instead: it names a version in force only
+    when it is of the same document."""
+    said = visible_text(article((replaced / "verify/SOP-0001-v2.html").read_text()))
+    assert "SUPERSEDED" in said
+    assert "SOP-0002" in said, said[:400]
