@@ -127,7 +127,9 @@ def test_the_copies_register_names_who_signed_the_issue_not_who_the_record_claim
     team.on("2026-03-05")
     world.git("add", path)
     digest = "sha256:" + hashlib.sha256(text.encode()).hexdigest()
-    world.raw_commit(team.officer, world.trailers(record, path, "issued", version="1", content=digest))
+    world.raw_commit(
+        team.officer, world.trailers(record, path, "issued", version="1", content=digest)
+    )
     assert team.check("HEAD~1..HEAD")["violations"] == []  # the gate lets it in
 
     site = build(team, "2026-03-06", tmp_path / "site")
@@ -166,7 +168,14 @@ def test_a_reprint_of_a_superseded_copy_is_refused_whatever_date_is_given(
     team.on("2026-05-01", "09:00:00")
     out = tmp_path / "reprint.pdf"
     said = team.qms(
-        team.officer, "pdf", "--reprint", record, "--date", "2026-03-15", "-o", str(out),
+        team.officer,
+        "pdf",
+        "--reprint",
+        record,
+        "--date",
+        "2026-03-15",
+        "-o",
+        str(out),
         ok=False,
     )
     printed = out.exists() and "REPRINT" in pdf_text(out)
@@ -243,3 +252,44 @@ def test_the_verification_page_of_a_replaced_version_names_the_one_in_force(
     said = visible_text(article((replaced / "verify/SOP-0001-v2.html").read_text()))
     assert "SUPERSEDED" in said
     assert "SOP-0002" in said, said[:400]
+
+
+# --- 6. the approvers line and a release its change control does not let count ------------
+
+
+def test_the_approvers_line_leaves_out_a_release_its_change_control_held(
+    team: Team, tmp_path: Path
+) -> None:
+    """SOP-0001 v2 names CC-2026-0001. Dr. Anna Weber signs v2 'approved' (by hand, as only an
+    insider can) before the change control is approved: her release does not count (`qms
+    status` says so). Once the change control is approved, a second QA manager approves v2,
+    which is then released by his signature alone. The page's "Approved by …" line must name
+    only him; it names Dr. Anna Weber too, because it takes every cryptographically valid
+    'approved' signature on the content, not the ones that count."""
+    from test_change_control import CC, approve_cc, assess, new_cc, release_by_hand, sop_v2
+
+    world = team.world
+    second = world.person("k.brandt", "Dr. Karl Brandt")
+    team.on("2026-02-05")
+    world.add_person(team.admin, second, "qa-manager")
+    team.qms(team.admin, "keys", "add", second.id, str(second.pub), "--reason", "new signer")
+    new_cc(team, "2026-02-06")
+    assess(team, "2026-02-07")
+    sop_v2(team, "2026-02-08", "2026-03-01", CC)
+    release_by_hand(team, "2026-02-09", "2026-02-10")  # Anna Weber's release: held
+    approve_cc(team, "2026-02-11", ("SOP-0001", 2))
+    team.on("2026-02-12")
+    team.qms(second, "approve", "SOP-0001", "--reason", "released under the approved CC")
+    status = team.status("2026-03-02", "SOP-0001")["SOP-0001"]
+    assert (status["state"], status["version"]) == ("effective", "2"), status
+    held = [note for note in status["notes"] if "does not count" in note]
+    assert held and held[0].startswith("Dr. Anna Weber's 'approved' does not count"), status
+
+    site = build(team, "2026-03-02", tmp_path / "site")
+    page = article((site / "sops/SOP-0001.html").read_text())
+    [line] = re.findall(r'<p class="qms-approved">(.*?)</p>', page, re.S)
+    said = " ".join(visible_text(line).split())
+    assert "Karl Brandt" in said, said
+    assert "Anna Weber" not in said, (
+        f"the approvers line names a release that does not count: {said}"
+    )
