@@ -293,3 +293,27 @@ def test_the_approvers_line_leaves_out_a_release_its_change_control_held(
     assert "Anna Weber" not in said, (
         f"the approvers line names a release that does not count: {said}"
     )
+
+
+# --- 7. unicode bidi controls in a revision -------------------------------------------------
+
+BIDI = "\u202e"  # RIGHT-TO-LEFT OVERRIDE: what follows it on the line is drawn reversed
+
+
+def test_a_bidi_override_in_a_revision_does_not_reach_the_redline_raw(
+    team: Team, tmp_path: Path
+) -> None:
+    """v2 inserts "Store at {RLO}C° 08- ot 0" which a browser draws as "Store at 0 to -80 °C"
+    while the bytes (and `qms verify-copy`, and a copy-paste) say otherwise; the override also
+    runs on over the redline's own insertion and deletion marks in its block. The project's
+    import report removes these controls (test_import_independent); the redline, the new
+    page made for reading a change, passes them to the browser as they are. They must show as
+    a visible mark (or be removed), not act."""
+    team.on("2026-03-01")
+    team.write_sop(2, "2026-04-01", f"Store at {BIDI}C\u00b0 08- ot 0 before use.", supersedes=1)
+    team.release_sop("2026-03-02", "2026-03-03")
+    site = build(team, "2026-03-05", tmp_path / "site")
+    page = article((site / "redline/SOP-0001-v2.html").read_text())
+    inserted = " ".join(marked(redline_blocks(page), "ins"))
+    assert "08- ot 0" in inserted, inserted
+    assert BIDI not in page, "a raw RIGHT-TO-LEFT OVERRIDE reaches the redline page"
