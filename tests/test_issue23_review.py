@@ -5,6 +5,7 @@ something the signatures do not support. Each test is a finding and fails as the
 from __future__ import annotations
 
 import hashlib
+from datetime import date
 import re
 from pathlib import Path
 
@@ -317,3 +318,41 @@ def test_a_bidi_override_in_a_revision_does_not_reach_the_redline_raw(
     inserted = " ".join(marked(redline_blocks(page), "ins"))
     assert "08- ot 0" in inserted, inserted
     assert BIDI not in page, "a raw RIGHT-TO-LEFT OVERRIDE reaches the redline page"
+
+
+# --- 8. a UTC time shown in the organisation's zone, a due date counted from the UTC day ----
+
+
+def test_a_deviation_page_counts_its_due_date_from_the_day_it_shows(
+    team: Team, tmp_path: Path
+) -> None:
+    """The organisation works in Europe/Berlin. A deviation discovered at 23:30 UTC on
+    2026-03-01 (00:30 on 2026-03-02 in Berlin, where it happened): its page now shows
+    "Discovered at 2026-03-02 00:30 CET" (the issue-23 record page turns UTC times into local
+    ones), but the investigation due date beside it is counted from the UTC day, 2026-03-01.
+    A reader checking "30 days from discovery" finds 29. The day shown and the day counted
+    from must be the same day (or the page must say which day the due date counts from)."""
+    world = team.world
+    team.on("2026-03-01", "23:00:00")
+    config = (world.repo / "qms.yaml").read_text()
+    config = re.sub(
+        r"(?m)^(organisation:\n(?:  .*\n)*?)", r"\1  time_zone: Europe/Berlin\n", config, count=1
+    )
+    assert "time_zone: Europe/Berlin" in config
+    team.sign_config(config)
+    team.qms(team.author, "new", "deviation", "--title", "Logger read late at receipt")
+    [path] = sorted((world.repo / "deviations").glob("DEV-*.yaml"))
+    text = re.sub(
+        r"(?m)^discovered_at: .*$", 'discovered_at: "2026-03-01T23:30:00Z"', path.read_text()
+    )
+    team.on("2026-03-01", "23:40:00")
+    world.commit_file(team.author, f"deviations/{path.name}", text, "new deviation")
+    site = build(team, "2026-03-05", tmp_path / "site")
+    page = (site / f"deviations/{path.stem}.html").read_text()
+    header = page[page.index('class="qms-record-header"') :]
+    header = " ".join(visible_text(header[: header.index("</table>")]).split())
+    shown = re.search(r"Discovered at (\d{4}-\d\d-\d\d) \d\d:\d\d", header)
+    due = re.search(r"Next due (?:overdue )?(\d{4}-\d\d-\d\d)", header)
+    assert shown and due, header
+    days = (date.fromisoformat(due.group(1)) - date.fromisoformat(shown.group(1))).days
+    assert days == 30, f"{header}: due {days} days after the discovery day shown"
