@@ -5,8 +5,8 @@ something the signatures do not support. Each test is a finding and fails as the
 from __future__ import annotations
 
 import hashlib
-from datetime import date
 import re
+from datetime import date
 from pathlib import Path
 
 import pytest
