@@ -356,3 +356,38 @@ def test_a_deviation_page_counts_its_due_date_from_the_day_it_shows(
     assert shown and due, header
     days = (date.fromisoformat(due.group(1)) - date.fromisoformat(shown.group(1))).days
     assert days == 30, f"{header}: due {days} days after the discovery day shown"
+
+
+# --- 9. a version replaced before it ever came into force ---------------------------------
+
+
+def test_the_change_staff_train_on_is_from_the_version_they_worked_to(
+    team: Team, tmp_path: Path
+) -> None:
+    """v2 is approved on 2026-03-03, effective from 2026-06-01; before that day v3 is approved
+    (supersedes v2) and effective from 2026-03-20. v2 is never in force: until 2026-03-20
+    staff work to v1. On 2026-03-25 What is new says v3 "became effective, replacing v2" and
+    v3's comparison page shows only what changed from v2 ("Replaces SOP-0001 v2: superseded,
+    effective from 2026-06-01"), a day after the site's day. The change from v1, the text
+    everybody worked to, shows nowhere for v3."""
+    team.on("2026-03-01")
+    team.write_sop(2, "2026-06-01", "Version two text here.", supersedes=1)
+    team.release_sop("2026-03-02", "2026-03-03")
+    team.on("2026-03-10")
+    team.write_sop(3, "2026-03-20", "Version three text here.", supersedes=2)
+    team.release_sop("2026-03-11", "2026-03-12")
+    site = build(team, "2026-03-25", tmp_path / "site")
+
+    news = article((site / "whats-new.html").read_text())
+    rows = [
+        " ".join(visible_text(r).split()) for r in re.findall(r"<tr[^>]*>(.*?)</tr>", news, re.S)
+    ]
+    [v3] = [row for row in rows if row.startswith("SOP-0001 Receipt of ATMPs v3")]
+    assert "replacing v2" not in v3, f"v2 was never in force: {v3}"
+
+    page = (site / "redline/SOP-0001-v3.html").read_text()
+    deleted = " ".join(marked(redline_blocks(page), "del"))
+    assert V1_BODY.rstrip(".") in deleted, (
+        "v3's comparison leaves out v1's text it replaced in force: "
+        + " ".join(visible_text(article(page)).split())[:500]
+    )
