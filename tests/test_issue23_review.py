@@ -391,3 +391,25 @@ def test_the_change_staff_train_on_is_from_the_version_they_worked_to(
         "v3's comparison leaves out v1's text it replaced in force: "
         + " ".join(visible_text(article(page)).split())[:500]
     )
+
+
+def test_what_is_new_never_says_a_version_became_effective_that_never_was_in_force(
+    team: Team, tmp_path: Path
+) -> None:
+    """v2 is approved with effective date 2026-03-22; v3, approved later and effective from
+    2026-03-20, supersedes it first. v2 is never in force (v1 is until 2026-03-20, v3 from
+    then on), yet on 2026-03-25 What is new lists v2 as "became effective" on 2026-03-22:
+    an event is taken from the effective date a version states, whatever its status."""
+    team.on("2026-03-01")
+    team.write_sop(2, "2026-03-22", "Version two text here.", supersedes=1)
+    team.release_sop("2026-03-02", "2026-03-03")
+    team.on("2026-03-10")
+    team.write_sop(3, "2026-03-20", "Version three text here.", supersedes=2)
+    team.release_sop("2026-03-11", "2026-03-12")
+    site = build(team, "2026-03-25", tmp_path / "site")
+    news = article((site / "whats-new.html").read_text())
+    rows = [
+        " ".join(visible_text(r).split()) for r in re.findall(r"<tr[^>]*>(.*?)</tr>", news, re.S)
+    ]
+    [v2] = [row for row in rows if row.startswith("SOP-0001 Receipt of ATMPs v2")]
+    assert "became effective" not in v2, f"v2 was never in force: {v2}"
