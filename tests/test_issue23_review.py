@@ -413,3 +413,27 @@ def test_what_is_new_never_says_a_version_became_effective_that_never_was_in_for
     ]
     [v2] = [row for row in rows if row.startswith("SOP-0001 Receipt of ATMPs v2")]
     assert "became effective" not in v2, f"v2 was never in force: {v2}"
+
+
+# --- 10. a change the redline does not see ---------------------------------------------------
+
+FENCED = "Set the freezer alarm as below.\n\n```yaml\nalarm:\n  low: -150\n  high: -135\n```\n"
+UNINDENTED = "Set the freezer alarm as below.\n\n```yaml\nalarm:\nlow: -150\nhigh: -135\n```\n"
+
+
+def test_a_change_inside_a_code_block_is_not_called_no_change(team: Team, tmp_path: Path) -> None:
+    """v3 differs from v2 only inside a fenced code block: the alarm limits lose their
+    indentation, which changes what the block says (in YAML, `low` and `high` are no longer
+    under `alarm`). The redline module calls fenced blocks those whose line breaks matter, yet
+    its comparison collapses whitespace: v3's comparison page says "no change to the text" and
+    marks nothing, although the approved bytes differ."""
+    team.on("2026-03-01")
+    team.write_sop(2, "2026-03-20", FENCED, supersedes=1)
+    team.release_sop("2026-03-02", "2026-03-03")
+    team.on("2026-03-10")
+    team.write_sop(3, "2026-04-01", UNINDENTED, supersedes=2)
+    team.release_sop("2026-03-11", "2026-03-12")
+    site = build(team, "2026-03-15", tmp_path / "site")
+    page = (site / "redline/SOP-0001-v3.html").read_text()
+    said = " ".join(visible_text(article(page)).split())
+    assert "Text no change to the text" not in said, said[:700]
