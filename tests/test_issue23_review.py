@@ -57,6 +57,30 @@ def pdf_text(path: Path) -> str:
     return " ".join(" ".join((p.extract_text() or "").split()) for p in PdfReader(path).pages)
 
 
+def forge_copy(team: Team, number: int, where: str, by: str, at: str) -> str:
+    """A copy record written by hand from the first one (COPY-2026-0002, copy `number`),
+    signed 'issued' by the officer with plain git, as an insider can."""
+    world = team.world
+    [first] = sorted((world.repo / "controlled-copies").glob("COPY-*.yaml"))
+    record = "COPY-2026-0002"
+    text = first.read_text()
+    text = re.sub(r"(?m)^id: .*$", f"id: {record}", text)
+    text = re.sub(r"(?m)^copy: .*$", f"copy: {number}", text)
+    text = re.sub(r"(?m)^title: .*$", f'title: "Controlled copy {number} of SOP-0001 v1"', text)
+    text = re.sub(r"(?m)^location: .*$", f'location: "{where}"', text)
+    text = re.sub(r"(?m)^issued_by: .*$", f"issued_by: {by}", text)
+    text = re.sub(r"(?m)^issued_at: .*$", f'issued_at: "{at}"', text)
+    path = f"controlled-copies/{record}.yaml"
+    (world.repo / path).write_text(text)
+    team.on("2026-03-05")
+    world.git("add", path)
+    digest = "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    world.raw_commit(
+        team.officer, world.trailers(record, path, "issued", version="1", content=digest)
+    )
+    return record
+
+
 # --- 1. a `supersedes` that points the redline at a decoy document --------------------------
 
 
@@ -113,24 +137,7 @@ def test_the_copies_register_names_who_signed_the_issue_not_who_the_record_claim
     the register and the verification page print the record's claim: "issued by Dr. Anna
     Weber" on a day she never signed anything."""
     issue(team, "2026-03-01", "Cleanroom B", tmp_path / "1.pdf")
-    world = team.world
-    [first] = sorted((world.repo / "controlled-copies").glob("COPY-*.yaml"))
-    record = "COPY-2026-0002"
-    text = first.read_text()
-    text = re.sub(r"(?m)^id: .*$", f"id: {record}", text)
-    text = re.sub(r"(?m)^copy: .*$", "copy: 2", text)
-    text = re.sub(r"(?m)^title: .*$", 'title: "Controlled copy 2 of SOP-0001 v1"', text)
-    text = re.sub(r"(?m)^location: .*$", 'location: "Ward 7"', text)
-    text = re.sub(r"(?m)^issued_by: .*$", "issued_by: a.weber", text)
-    text = re.sub(r"(?m)^issued_at: .*$", 'issued_at: "2020-01-01T08:00:00Z"', text)
-    path = f"controlled-copies/{record}.yaml"
-    (world.repo / path).write_text(text)
-    team.on("2026-03-05")
-    world.git("add", path)
-    digest = "sha256:" + hashlib.sha256(text.encode()).hexdigest()
-    world.raw_commit(
-        team.officer, world.trailers(record, path, "issued", version="1", content=digest)
-    )
+    record = forge_copy(team, 2, "Ward 7", "a.weber", "2020-01-01T08:00:00Z")
     assert team.check("HEAD~1..HEAD")["violations"] == []  # the gate lets it in
 
     site = build(team, "2026-03-06", tmp_path / "site")
@@ -146,6 +153,32 @@ def test_the_copies_register_names_who_signed_the_issue_not_who_the_record_claim
         f"the register credits the issue to the record's claim: {shown}"
     )
     assert "Michael Okafor" in shown, shown
+
+
+def test_a_copy_number_the_gate_refuses_is_neither_listed_valid_nor_reprinted(
+    team: Team, tmp_path: Path
+) -> None:
+    """A hand-made copy record numbered 7 where only copy 1 exists: `qms check` refuses it
+    (copy.number-skipped), but its 'issued' signature is valid, and that is all the register
+    and `--reprint` look at: the register lists "copy 7 … in force" among the issued copies
+    and `qms pdf --reprint` prints "controlled copy 7"."""
+    issue(team, "2026-03-01", "Cleanroom B", tmp_path / "1.pdf")
+    record = forge_copy(team, 7, "Ward 7", "m.okafor", "2026-03-05T10:00:00Z")
+    found = {v["rule"] for v in team.check("HEAD~1..HEAD", ok=False)["violations"]}
+    assert "copy.number-skipped" in found, found
+
+    site = build(team, "2026-03-06", tmp_path / "site")
+    html = article((site / "copies.html").read_text())
+    issued = html.split("<h2>Issued copies</h2>", 1)[1].split("<h2>", 1)[0]
+    problems = []
+    if record in issued:
+        problems.append("the register lists a copy record the gate refuses as an issued copy")
+    team.on("2026-03-07")
+    out = tmp_path / "reprint.pdf"
+    said = team.qms(team.officer, "pdf", "--reprint", record, "-o", str(out), ok=False)
+    if out.exists():
+        problems.append(f"it is reprinted: {said.strip()}")
+    assert not problems, problems
 
 
 # --- 3. a reprint of a withdrawn copy, made legal by a past --date -------------------------
