@@ -470,3 +470,26 @@ def test_a_change_inside_a_code_block_is_not_called_no_change(team: Team, tmp_pa
     page = (site / "redline/SOP-0001-v3.html").read_text()
     said = " ".join(visible_text(article(page)).split())
     assert "Text no change to the text" not in said, said[:700]
+
+
+# --- 11. a recorded value the page's declaration names but cannot show ---------------------
+
+
+def test_a_recorded_risk_that_is_not_a_table_still_shows_on_the_page(
+    team: Team, tmp_path: Path
+) -> None:
+    """The CAPA kind's `page:` gives `risk` a section of its own, shown as a risk table when
+    it is a map. A CAPA whose author recorded the risk as a sentence (the schema wants a map:
+    `qms check` says so, yet the record is committed and published) loses it from its page
+    altogether: the risk section is left out, and "Other details" leaves out every path the
+    declaration names. Every recorded value must be on the page."""
+    team.on("2026-03-01")
+    out = team.qms(team.officer, "new", "capa", "--title", "Logger read late")
+    [path] = re.findall(r"capa/CAPA-\d{4}-\d{4}\.yaml", out)
+    sentence = "Accepted by the QA manager by telephone; no score was given."
+    text = (team.world.repo / path).read_text() + f'risk: "{sentence}"\n'
+    team.world.commit_file(team.officer, path, text, "risk noted")
+    site = build(team, "2026-03-02", tmp_path / "site")
+    stem = Path(path).stem
+    page = visible_text(article((site / f"capa/{stem}.html").read_text()))
+    assert sentence in page, "the recorded risk is on no part of the CAPA's page"
