@@ -291,15 +291,9 @@ def test_the_verification_page_of_a_replaced_version_names_the_one_in_force(
 # --- 6. the approvers line and a release its change control does not let count ------------
 
 
-def test_the_approvers_line_leaves_out_a_release_its_change_control_held(
-    team: Team, tmp_path: Path
-) -> None:
-    """SOP-0001 v2 names CC-2026-0001. Dr. Anna Weber signs v2 'approved' (by hand, as only an
-    insider can) before the change control is approved: her release does not count (`qms
-    status` says so). Once the change control is approved, a second QA manager approves v2,
-    which is then released by his signature alone. The page's "Approved by …" line must name
-    only him; it names Dr. Anna Weber too, because it takes every cryptographically valid
-    'approved' signature on the content, not the ones that count."""
+def held_release(team: Team, tmp_path: Path) -> Path:
+    """SOP-0001 v2 under CC-2026-0001: Dr. Anna Weber's release before the change control is
+    approved (held), then Dr. Karl Brandt's after it (counts); the site of 2026-03-02."""
     from test_change_control import CC, approve_cc, assess, new_cc, release_by_hand, sop_v2
 
     world = team.world
@@ -318,8 +312,19 @@ def test_the_approvers_line_leaves_out_a_release_its_change_control_held(
     assert (status["state"], status["version"]) == ("effective", "2"), status
     held = [note for note in status["notes"] if "does not count" in note]
     assert held and held[0].startswith("Dr. Anna Weber's 'approved' does not count"), status
+    return build(team, "2026-03-02", tmp_path / "site")
 
-    site = build(team, "2026-03-02", tmp_path / "site")
+
+def test_the_approvers_line_leaves_out_a_release_its_change_control_held(
+    team: Team, tmp_path: Path
+) -> None:
+    """SOP-0001 v2 names CC-2026-0001. Dr. Anna Weber signs v2 'approved' (by hand, as only an
+    insider can) before the change control is approved: her release does not count (`qms
+    status` says so). Once the change control is approved, a second QA manager approves v2,
+    which is then released by his signature alone. The page's "Approved by …" line must name
+    only him; it names Dr. Anna Weber too, because it takes every cryptographically valid
+    'approved' signature on the content, not the ones that count."""
+    site = held_release(team, tmp_path)
     page = article((site / "sops/SOP-0001.html").read_text())
     [line] = re.findall(r'<p class="qms-approved">(.*?)</p>', page, re.S)
     said = " ".join(visible_text(line).split())
@@ -327,6 +332,26 @@ def test_the_approvers_line_leaves_out_a_release_its_change_control_held(
     assert "Anna Weber" not in said, (
         f"the approvers line names a release that does not count: {said}"
     )
+
+
+def test_the_verification_page_does_not_call_a_held_release_valid(
+    team: Team, tmp_path: Path
+) -> None:
+    """The same history: the verification page (where a copy's QR code leads) says its hash
+    is of "the exact bytes the signatures below approved" and lists Dr. Anna Weber's held
+    release with the verdict "valid", nothing saying it does not count (`qms status` does).
+    The same row in the version's signature block."""
+    site = held_release(team, tmp_path)
+    for path in ("verify/SOP-0001-v2.html", "sops/SOP-0001.html"):
+        page = article((site / path).read_text())
+        page = "".join(re.findall(r'<section class="qms-signatures".*?</section>', page, re.S))
+        rows = [
+            " ".join(visible_text(row).split())
+            for row in re.findall(r"<tr[^>]*>(.*?)</tr>", page, re.S)
+            if "Anna Weber" in row and "approved" in row
+        ]
+        assert rows, path
+        assert all(" valid " not in f" {row} " for row in rows), (path, rows)
 
 
 # --- 7. unicode bidi controls in a revision -------------------------------------------------
