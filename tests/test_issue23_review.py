@@ -518,3 +518,31 @@ def test_a_recorded_risk_that_is_not_a_table_still_shows_on_the_page(
     stem = Path(path).stem
     page = visible_text(article((site / f"capa/{stem}.html").read_text()))
     assert sentence in page, "the recorded risk is on no part of the CAPA's page"
+
+
+# --- held up in review (guards) -------------------------------------------------------------
+
+
+def news_rows(site: Path) -> list[str]:
+    news = article((site / "whats-new.html").read_text())
+    return [
+        " ".join(visible_text(row).split())
+        for row in re.findall(r"<tr[^>]*>(.*?)</tr>", news, re.S)
+        if "SOP-0001" in row
+    ]
+
+
+def test_what_is_new_window_counts_its_first_and_last_day(team: Team, tmp_path: Path) -> None:
+    """v1 approved 2026-02-04, effective 2026-02-20; the window is 30 days up to and including
+    the site's day. Held up: both ends are inclusive, and a site day years ahead lists
+    nothing of 2026."""
+    first = news_rows(build(team, "2026-03-05", tmp_path / "a"))  # window 02-04 … 03-05
+    assert len(first) == 1 and "2026-02-04 approved" in first[0].replace(
+        "new version approved", "approved"
+    ), first
+    later = news_rows(build(team, "2026-03-06", tmp_path / "b"))  # window 02-05 … 03-06
+    assert len(later) == 1 and "2026-02-04" not in later[0] and "2026-02-20" in later[0], later
+    last = news_rows(build(team, "2026-03-21", tmp_path / "c"))  # window 02-20 … 03-21
+    assert len(last) == 1 and "2026-02-20 became effective" in last[0], last
+    assert news_rows(build(team, "2026-03-22", tmp_path / "d")) == []
+    assert news_rows(build(team, "2031-06-01", tmp_path / "e")) == []
