@@ -546,3 +546,36 @@ def test_what_is_new_window_counts_its_first_and_last_day(team: Team, tmp_path: 
     assert len(last) == 1 and "2026-02-20 became effective" in last[0], last
     assert news_rows(build(team, "2026-03-22", tmp_path / "d")) == []
     assert news_rows(build(team, "2031-06-01", tmp_path / "e")) == []
+
+
+# --- 12. a state no signature reached, in a register -----------------------------------------
+
+
+def test_the_register_does_not_show_a_state_no_signature_reached_as_the_state(
+    team: Team, tmp_path: Path
+) -> None:
+    """A CAPA opened on 2026-03-01 is edited to `state: closed` in a plain commit (no
+    transition signature). Its page warns ("the state 'closed' was not reached by a signed
+    transition") and shows the last signed state; the register's row shows a plain "closed"
+    badge, its state filter files it under "closed", and nothing on the row says otherwise.
+    The register is where QA counts open CAPAs."""
+    team.on("2026-03-01")
+    out = team.qms(team.officer, "new", "capa", "--title", "Logger read late")
+    [path] = re.findall(r"capa/CAPA-\d{4}-\d{4}\.yaml", out)
+    text = (team.world.repo / path).read_text()
+    team.world.commit_file(team.officer, path, text, "opened")
+    team.on("2026-03-02")
+    text = re.sub(r"(?m)^state: .*$", "state: closed", text)
+    team.world.commit_file(team.author, path, text, "closed, I think")
+    site = build(team, "2026-03-03", tmp_path / "site")
+    stem = Path(path).stem
+    page = visible_text(article((site / f"capa/{stem}.html").read_text()))
+    assert "not reached by a signed transition" in page, page[:500]
+    register = (site / "capa/index.html").read_text()
+    [row] = [r for r in re.findall(r"<tr[^>]*>(.*?)</tr>", register, re.S) if stem in r]
+    state = re.search(r'<td class="qms-state" data-state="([^"]*)">(.*?)</td>', row, re.S)
+    assert state, row
+    shown = " ".join(visible_text(state.group(2)).split())
+    assert (state.group(1), shown) != ("closed", "closed"), (
+        f"the register shows an unsigned state as the CAPA's state: {row}"
+    )
