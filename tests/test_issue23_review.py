@@ -579,3 +579,25 @@ def test_the_register_does_not_show_a_state_no_signature_reached_as_the_state(
     assert (state.group(1), shown) != ("closed", "closed"), (
         f"the register shows an unsigned state as the CAPA's state: {row}"
     )
+
+
+HOSTILE_REASON = "[open](javascript:alert(1)) <img src=x onerror=alert(2)> </table> **bold**"
+
+
+def test_hostile_reason_stays_text_on_the_new_pages(team: Team, tmp_path: Path) -> None:
+    """Held up: a change reason with a Markdown javascript: link, an image with a handler and
+    a stray </table> is shown as text on What is new, the comparison page and the
+    verification page; no link, image or broken table comes of it."""
+    team.on("2026-03-01")
+    text = team.sop_text(2, "2026-03-20", "Read the logger first.", supersedes=1)
+    text = re.sub(r"(?m)^change_reason:.*$", f"change_reason: {HOSTILE_REASON!r}", text)
+    assert HOSTILE_REASON in text
+    team.world.commit_file(team.author, SOP, text, "version 2")
+    team.release_sop("2026-03-02", "2026-03-03")
+    site = build(team, "2026-03-05", tmp_path / "site")
+    for path in ("whats-new.html", "redline/SOP-0001-v2.html", "verify/SOP-0001-v2.html"):
+        page = article((site / path).read_text())
+        assert 'href="javascript' not in page and "<img" not in page, path
+        assert page.count("<table") == page.count("</table>"), path
+    said = visible_text(article((site / "whats-new.html").read_text()))
+    assert "[open](javascript:alert(1))" in said
