@@ -1,6 +1,7 @@
 """Adversarial review of the issue-23 site work: where the site, or a reprint, tells a reader
-something the signatures do not support. Each test is a finding and fails as the code stands
-(see the review report); real repositories, real keys, real site builds, real PDFs."""
+something the signatures do not support. Each test up to "held up in review" is a finding and
+fails as the code stands; the guards after it held up. Real repositories, real keys, real
+site builds, real PDFs."""
 
 from __future__ import annotations
 
@@ -216,7 +217,7 @@ def test_a_reprint_of_a_superseded_copy_is_refused_whatever_date_is_given(
     assert not printed, f"a withdrawn copy of v1 was reprinted on 2026-05-01: {said}"
 
 
-# --- 4. what a verification page says the approved bytes are -------------------------------
+# --- 4. held up in review (a guard): what a verification page says the approved bytes are -------------------------------
 
 
 def test_the_verification_page_hash_is_the_committed_bytes(team: Team, tmp_path: Path) -> None:
