@@ -64,7 +64,9 @@ def plain_lines(title: str, columns: Sequence[str], rows: Sequence[Sequence[Cell
         for index, text in enumerate(row):
             widths[index] = max(widths[index], _width(text))
     last = len(columns) - 1
-    widths = [w if i == last else min(w, max(WIDEST, len(columns[i]))) for i, w in enumerate(widths)]
+    widths = [
+        w if i == last else min(w, max(WIDEST, len(columns[i]))) for i, w in enumerate(widths)
+    ]
 
     def line(cells: Sequence[str], styles: Sequence[str]) -> str:
         parts = []
