@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import click
+
 from ..errors import Exit
 from ..records.declaration import DueItem, Path
 from ..records.model import ControlledDocument, Record

@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 import click
+
 from .. import clock
 from ..lifecycle.documents import BY_DATE, Version
 from ..lifecycle.status import RecordStatus, Snapshot, repository_status

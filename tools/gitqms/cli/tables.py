@@ -9,10 +9,9 @@ of the commands is not affected.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import textwrap
 
 import click
 
