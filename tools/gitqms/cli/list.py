@@ -109,13 +109,14 @@ def list_records(ctx: click.Context, kind: str | None, output_format: str) -> No
         )
     else:
         title = f"{result.config.organisation if result.config else 'QMS'}: "
-        columns = [Column("ID", no_wrap=True), "Title", "State", Column("Owner", no_wrap=True)]
+        columns: list[str | Column] = [Column("ID", no_wrap=True), "Title", "State"]
         rows = []
         for record in chosen:
             summary = _summary(record)
             cells = [record.id, record.title, summary["state"], summary["owner"]]
             rows.append([*cells, summary["dates"]])
-        echo_table(title + plural(len(chosen), "record"), [*columns, "Dates"], rows, width=120)
+        columns += [Column("Owner", no_wrap=True), "Dates"]
+        echo_table(title + plural(len(chosen), "record"), columns, rows, width=120)
         if broken:
             click.secho(
                 f"{plural(broken, 'record')} left out with errors: run 'qms validate'", fg="red"

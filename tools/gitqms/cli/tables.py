@@ -59,8 +59,8 @@ def plain_lines(title: str, columns: Sequence[str], rows: Sequence[Sequence[Cell
     a cell is wider than WIDEST and wraps within its column (the last column never wraps)."""
     texts = [[printable(cell.text) for cell in row] for row in rows]
     widths = [len(name) for name in columns]
-    for row in texts:
-        for index, text in enumerate(row):
+    for strings in texts:
+        for index, text in enumerate(strings):
             widths[index] = max(widths[index], _width(text))
     last = len(columns) - 1
     widths = [
@@ -76,14 +76,14 @@ def plain_lines(title: str, columns: Sequence[str], rows: Sequence[Sequence[Cell
         return GAP.join(parts).rstrip()
 
     lines = [printable(title), line(columns, ()), GAP.join("-" * w for w in widths)]
-    for row, text in zip(rows, texts, strict=True):
+    for row, shown in zip(rows, texts, strict=True):
         styles = [cell.style for cell in row]
-        if all(_width(t) <= widths[i] or i == last for i, t in enumerate(text)):
-            lines.append(line(text, styles))
+        if all(_width(t) <= widths[i] or i == last for i, t in enumerate(shown)):
+            lines.append(line(shown, styles))
             continue
         wrapped = [
             [t] if i == last or _width(t) <= widths[i] else textwrap.wrap(t, widths[i]) or [""]
-            for i, t in enumerate(text)
+            for i, t in enumerate(shown)
         ]
         for number in range(max(len(w) for w in wrapped)):
             lines.append(line([w[number] if number < len(w) else "" for w in wrapped], styles))
