@@ -212,8 +212,9 @@ def time_floor(bench: Bench, runs: int, scratch: Path) -> Timing:
     )
     ids.write_bytes(listed.stdout)
     signatures = Command([sys.executable, str(HERE / "floor_sigs.py"), str(bench.repo)])
-    log = Command(
-        ["git", "log", "--raw", "--no-renames", "--no-abbrev", "--format=%H %P", "HEAD"],
+    log = Command(  # the reading qms's walk asks git for (git/streams.py, log_changes)
+        ["git", "log", "-z", "--topo-order", "--reverse", "--format=%x01%H %P", "--raw"]
+        + ["--no-renames", "--no-abbrev", "--diff-merges=first-parent", "HEAD"],
         cwd=bench.repo,
     )
     cat = Command(["sh", "-c", f"git cat-file --batch < '{ids}'"], cwd=bench.repo)
