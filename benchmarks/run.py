@@ -24,6 +24,14 @@ command leaves it) and, for `check HEAD~50..HEAD`, "incremental" (the index of H
 has it for the base of a pull request: only the 50 new commits are walked). Variants that
 share a baseline command time it once.
 
+fresh.py adds what CI pays and what a walk cannot avoid: `check HEAD~50..HEAD`, `verify` and
+`log RECORD` in a `git clone --no-local` of the repository with an empty HOME (no .git/qms, no
+index key); the floor of a verify walk (Ed25519 of every e-signature on one core, git's
+`log --raw` and `cat-file` of every commit on the other), the fresh verify's baseline; and warm
+`qms status`. A target judged by a figure other than the baseline ratio (seconds against a
+limit, L against M) prints that figure beside it, and a missed target says MISSED without
+failing the run.
+
 Adding an operation (the site build): append an Operation to OPERATIONS with a function from
 the Bench to the qms Command, one to the baseline Command, how to compare them ("ratio": qms ÷
 baseline, or "speedup": baseline ÷ qms) and its Targets; `with_index(operation)` makes its
@@ -559,7 +567,16 @@ def report(
     bench: Bench, operations: list[Operation], results: dict[str, Result]
 ) -> list[tuple[str, ...]]:
     rows: list[tuple[str, ...]] = [
-        ("operation", "qms s", "baseline", "baseline s", "vs baseline", "peak MB", "targets")
+        (
+            "operation",
+            "qms s",
+            "cpu s",
+            "baseline",
+            "baseline s",
+            "vs baseline",
+            "peak MB",
+            "targets",
+        )
     ]
     for operation in operations:
         result = results[operation.name]
@@ -578,6 +595,7 @@ def report(
             (
                 operation.name,
                 f"{result.qms.median:.2f}",
+                f"{statistics.median(result.qms.cpu_runs):.2f}",
                 operation.baseline_name,
                 f"{result.baseline.median:.2f}{extrapolated}",
                 compared(operation, result),
@@ -690,6 +708,8 @@ def print_results(
     )
     print(table(report(bench, chosen, results)))
     print(
+        "cpu s: the qms command's processor time (its git processes included), which other "
+        "work on the machine changes less than the wall time; "
         f"qms start-up (qms --version) {context.startup.median:.2f} s is inside every qms figure; "
         f"peak MB is the largest process of the run (launcher floor {context.floor_mb:.0f} MB); "
         f"load average {context.load:.2f} before timing"
