@@ -24,6 +24,14 @@ command leaves it) and, for `check HEAD~50..HEAD`, "incremental" (the index of H
 has it for the base of a pull request: only the 50 new commits are walked). Variants that
 share a baseline command time it once.
 
+fresh.py adds what CI pays and what a walk cannot avoid: `check HEAD~50..HEAD`, `verify` and
+`log RECORD` in a `git clone --no-local` of the repository with an empty HOME (no .git/qms, no
+index key); the floor of a verify walk (Ed25519 of every e-signature on one core, git's
+`log --raw` and `cat-file` of every commit on the other), the fresh verify's baseline; and warm
+`qms status`. A target judged by a figure other than the baseline ratio (seconds against a
+limit, L against M) prints that figure beside it, and a missed target says MISSED without
+failing the run.
+
 Adding an operation (the site build): append an Operation to OPERATIONS with a function from
 the Bench to the qms Command, one to the baseline Command, how to compare them ("ratio": qms ÷
 baseline, or "speedup": baseline ÷ qms) and its Targets; `with_index(operation)` makes its
@@ -42,7 +50,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -81,6 +89,7 @@ class Command:
     # note saying so. Raises SystemExit when the output is wrong.
     scale: Callable[[bytes], tuple[float, str]] = lambda out: (1.0, "")
     prepare: Callable[[], None] = lambda: None  # before each run, untimed (the history index)
+    env: Mapping[str, str] = field(default_factory=dict)  # on top of environment()
 
 
 @dataclass(frozen=True)
@@ -137,6 +146,8 @@ class Target:
     text: str
     met: Callable[[Result], bool]
     sizes: Sequence[str] | None = None  # judged at these sizes only; None: at every size
+    # The figure the target judges when it is not the baseline ratio (seconds over a limit).
+    figure: Callable[[Result], float] | None = None
 
 
 @dataclass(frozen=True)
@@ -454,7 +465,7 @@ def measure(command: Command, scratch: Path) -> Sample:
     result = subprocess.run(
         [*launcher, *command.argv],
         cwd=command.cwd or PROJECT,
-        env=environment(),
+        env=environment() | dict(command.env),
         capture_output=True,
         text=True,
         check=False,
@@ -475,6 +486,9 @@ def time_operation(
     earlier operation (the same command) is not timed again."""
     qms_command, baseline = operation.qms(bench), operation.baseline(bench)
     key = " ".join(baseline.argv)
+    if baseline.argv[0] == fresh.FLOOR and key not in baselines:
+        print("  timing the floor ...", flush=True)
+        baselines[key] = fresh.time_floor(bench, runs, scratch)
     commands = [qms_command] if key in baselines else [qms_command, baseline]
     timings = [Timing(" ".join(command.argv)) for command in commands]
     for _ in range(runs):
@@ -553,13 +567,26 @@ def report(
     bench: Bench, operations: list[Operation], results: dict[str, Result]
 ) -> list[tuple[str, ...]]:
     rows: list[tuple[str, ...]] = [
-        ("operation", "qms s", "baseline", "baseline s", "vs baseline", "peak MB", "targets")
+        (
+            "operation",
+            "qms s",
+            "cpu s",
+            "baseline",
+            "baseline s",
+            "vs baseline",
+            "peak MB",
+            "targets",
+        )
     ]
     for operation in operations:
         result = results[operation.name]
         marks = judged(operation, result, bench.size)
+        figures = {
+            t.text: f" ({t.figure(result):.2f})" if t.figure and marks[t.text] is not None else ""
+            for t in operation.targets
+        }
         targets = "; ".join(
-            f"{text}: {'met' if met else 'MISSED'}"
+            f"{text}{figures[text]}: {'met' if met else 'MISSED'}"
             for text, met in marks.items()
             if met is not None
         )
@@ -568,6 +595,7 @@ def report(
             (
                 operation.name,
                 f"{result.qms.median:.2f}",
+                f"{statistics.median(result.qms.cpu_runs):.2f}",
                 operation.baseline_name,
                 f"{result.baseline.median:.2f}{extrapolated}",
                 compared(operation, result),
@@ -637,6 +665,7 @@ def main() -> None:
         no_index(bench)()  # and the copies made for the warm and incremental runs
         for saved in _SAVED.values():
             shutil.rmtree(saved, ignore_errors=True)
+        fresh.clean(bench)
     chosen = [o for o in OPERATIONS if o.name in results]
     print_results(options, bench, chosen, results, context)
     out = {
@@ -679,6 +708,8 @@ def print_results(
     )
     print(table(report(bench, chosen, results)))
     print(
+        "cpu s: the qms command's processor time (its git processes included), which other "
+        "work on the machine changes less than the wall time; "
         f"qms start-up (qms --version) {context.startup.median:.2f} s is inside every qms figure; "
         f"peak MB is the largest process of the run (launcher floor {context.floor_mb:.0f} MB); "
         f"load average {context.load:.2f} before timing"
@@ -698,8 +729,35 @@ def result_json(operation: Operation, result: Result, size: str) -> dict[str, An
         "compare": operation.compare,
         "history_index": operation.index or None,
         "targets": judged(operation, result, size),
+        "target_figures": {
+            t.text: t.figure(result)
+            for t in operation.targets
+            if t.figure and (t.sizes is None or size in t.sizes)
+        },
     } | ({"pages": PAGES[size]} if operation.name.startswith("site build") else {})
 
+
+# The fresh-clone rows, the floor and warm status (fresh.py imports this module as `run`).
+sys.modules.setdefault("run", sys.modules[__name__])
+import fresh  # noqa: E402
+
+
+def _with_fresh(operations: list[Operation]) -> list[Operation]:
+    """Each fresh-clone row after the rows of its command; warm status before the site build."""
+    added = {o.name.split(" (")[0]: o for o in fresh.fresh_operations()}
+    ordered: list[Operation] = []
+    for index, operation in enumerate(operations):
+        ordered.append(operation)
+        family = operation.name.split(" (")[0]
+        following = operations[index + 1].name.split(" (")[0] if index + 1 < len(operations) else ""
+        if family != following and family in added:
+            ordered.append(added.pop(family))
+        if following == "site build" and "status" in added:
+            ordered.append(added.pop("status"))
+    return ordered + list(added.values())
+
+
+OPERATIONS[:] = _with_fresh(OPERATIONS)
 
 if __name__ == "__main__":
     main()

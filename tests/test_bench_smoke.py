@@ -56,7 +56,9 @@ def test_the_runner_reports_every_operation(bench: tuple[Path, Path, str]) -> No
     data: dict[str, Any] = json.loads((results / "bench-T.json").read_text())
     indexed = [f"{op} ({state})" for op in ("verify", "log", "check") for state in ("cold", "warm")]
     sites = ["site build (cold)", "site build (warm)"]
-    assert set(data["operations"]) == {"validate", *indexed, "check (incremental)", *sites}
+    fresh = [f"{op} (fresh clone)" for op in ("check", "verify", "log")]
+    expected = {"validate", *indexed, "check (incremental)", *fresh, "status (warm)", *sites}
+    assert set(data["operations"]) == expected
     for name, operation in data["operations"].items():
         assert operation["qms"]["seconds"] > 0, name
         assert operation["baseline"]["seconds"] > 0, name
@@ -69,6 +71,64 @@ def test_the_runner_reports_every_operation(bench: tuple[Path, Path, str]) -> No
     assert "generating size T" in stdout
     for name in ("validate", "verify (cold)", "log (warm)", "check (incremental)"):
         assert name in stdout
+
+
+def test_the_fresh_clone_rows_run_in_a_clone_with_nothing_kept(
+    bench: tuple[Path, Path, str],
+) -> None:
+    """Each fresh-clone run starts from `git clone --no-local` with no .git/qms and an empty
+    HOME (so no index key): its qms command names the clone, and the clone is gone afterwards."""
+    build, results, stdout = bench
+    data: dict[str, Any] = json.loads((results / "bench-T.json").read_text())
+    manifest = json.loads((build / "T" / "manifest.json").read_text())
+    for op in ("check", "verify", "log"):
+        operation = data["operations"][f"{op} (fresh clone)"]
+        assert operation["history_index"] == "fresh clone"
+        assert str(build / "T" / "fresh-clone") in operation["qms"]["command"]
+    assert "HEAD~50..HEAD" in data["operations"]["check (fresh clone)"]["qms"]["command"]
+    log = data["operations"]["log (fresh clone)"]
+    assert log["qms"]["command"].endswith(f"log {manifest['log_record']['id']}")
+    assert log["targets"] == {"<= 1.5 s": log["qms"]["seconds"] <= 1.5}
+    assert log["target_figures"]["<= 1.5 s"] == pytest.approx(log["qms"]["seconds"] / 1.5)
+    check = data["operations"]["check (fresh clone)"]
+    assert check["targets"] == {"M <= 2.5 s": None, "L <= 1.5x M": None}  # judged at M and L
+    assert check["target_figures"] == {}
+    for name in ("fresh-clone", "fresh-pristine", "fresh-home"):
+        assert not (build / "T" / name).exists(), name
+    assert "log (fresh clone)" in stdout and "<= 1.5 s (" in stdout
+
+
+def test_the_floor_stands_beside_the_fresh_verify(bench: tuple[Path, Path, str]) -> None:
+    """The floor is max(Ed25519 of every e-signature, git log --raw + cat-file), measured in
+    the run; the fresh verify is judged by its ratio to it."""
+    build, results, stdout = bench
+    data: dict[str, Any] = json.loads((results / "bench-T.json").read_text())
+    manifest = json.loads((build / "T" / "manifest.json").read_text())
+    verify = data["operations"]["verify (fresh clone)"]
+    floor = verify["baseline"]
+    assert floor["name"] == "floor" and floor["seconds"] > 0
+    assert f"({manifest['signatures']} signatures, one core)" in floor["note"]
+    assert "git log --raw" in floor["note"] and "cat-file" in floor["note"]
+    assert verify["ratio"] == pytest.approx(verify["qms"]["seconds"] / floor["seconds"])
+    assert verify["targets"] == {"<= 2.5x floor": verify["ratio"] <= 2.5}
+    assert "verify (fresh clone): baseline Ed25519" in stdout
+    status = data["operations"]["status (warm)"]
+    assert status["history_index"] == "warm" and status["qms"]["command"].endswith("status")
+    assert set(status["targets"]) == {"<= 1.5 s"}
+
+
+def test_the_floor_counts_every_e_signature(bench: tuple[Path, Path, str]) -> None:
+    build, _, _ = bench
+    manifest = json.loads((build / "T" / "manifest.json").read_text())
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "floor_sigs.py"), str(build / "T" / "repo")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found = json.loads(done.stdout)
+    assert found["signatures"] == manifest["signatures"]
+    assert found["signed_commits"] >= found["signatures"] and found["seconds"] > 0
 
 
 def test_a_second_run_reuses_the_repository(bench: tuple[Path, Path, str]) -> None:

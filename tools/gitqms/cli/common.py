@@ -16,10 +16,9 @@ from ..records.repository import Repository
 from ..text import plural as plural
 from ..text import printable as printable
 from ..validation.findings import Finding
+from .tables import echo_table as echo_table
 
 if TYPE_CHECKING:  # the checker and rich load only with the commands that use them
-    from rich.table import Table
-
     from ..actions.registry import Edit
     from ..rules.check import CheckReport
 
@@ -104,29 +103,6 @@ def echo_findings(findings: list[Finding]) -> None:
             + printable(f": {record}{finding.message} [{finding.code}]")
         )
         click.echo(printable(f"    fix: {finding.fix}"))
-
-
-def print_table(table: Table, *, width: int = 140) -> None:
-    """A rich table; piped or logged, at a fixed width wider than rich's 80."""
-    from rich.console import Console
-
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=width)
-    console.print(table)
-
-
-def echo_table(title: str, columns: list[str], rows: list[list[str]]) -> None:
-    """A table of plain cells: text shown as written, never read as rich markup."""
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(title=title)
-    for column in columns:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*(Text(printable(cell)) for cell in row))
-    print_table(table)
 
 
 def echo_check_report(report: CheckReport) -> None:

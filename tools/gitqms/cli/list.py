@@ -6,16 +6,15 @@ from collections.abc import Mapping
 from typing import Any
 
 import click
-from rich.table import Table
-from rich.text import Text
 
 from ..errors import Exit
 from ..records.declaration import DueItem, Path
 from ..records.model import ControlledDocument, Record
 from ..validation.run import validate as run_validation
-from .common import FORMAT_OPTION, echo_json, plural, print_table, printable, repository
+from .common import FORMAT_OPTION, echo_json, plural, repository
 from .kinds import KindChoice
 from .special import LIST_STATE
+from .tables import Column, echo_table
 
 
 def _summary(record: Record) -> dict[str, str]:
@@ -109,21 +108,15 @@ def list_records(ctx: click.Context, kind: str | None, output_format: str) -> No
             }
         )
     else:
-        table = Table(
-            title=f"{result.config.organisation if result.config else 'QMS'}: "
-            f"{plural(len(chosen), 'record')}"
-        )
-        table.add_column("ID", no_wrap=True)
-        table.add_column("Title")
-        table.add_column("State")
-        table.add_column("Owner", no_wrap=True)
-        table.add_column("Dates")
+        title = f"{result.config.organisation if result.config else 'QMS'}: "
+        columns: list[str | Column] = [Column("ID", no_wrap=True), "Title", "State"]
+        rows = []
         for record in chosen:
             summary = _summary(record)
-            # Text(): record fields are shown as written, never read as rich markup.
-            cells = (record.id, record.title, summary["state"], summary["owner"], summary["dates"])
-            table.add_row(*(Text(printable(cell)) for cell in cells))
-        print_table(table, width=120)
+            cells = [record.id, record.title, summary["state"], summary["owner"]]
+            rows.append([*cells, summary["dates"]])
+        columns += [Column("Owner", no_wrap=True), "Dates"]
+        echo_table(title + plural(len(chosen), "record"), columns, rows, width=120)
         if broken:
             click.secho(
                 f"{plural(broken, 'record')} left out with errors: run 'qms validate'", fg="red"

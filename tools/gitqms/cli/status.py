@@ -6,8 +6,6 @@ from datetime import date
 from typing import Any
 
 import click
-from rich.table import Table
-from rich.text import Text
 
 from .. import clock
 from ..lifecycle.documents import BY_DATE, Version
@@ -18,10 +16,9 @@ from .common import (
     STATUS_DATE,
     echo_json,
     plural,
-    print_table,
-    printable,
     repository,
 )
+from .tables import Cell, Column, echo_table
 
 
 @click.command()
@@ -50,32 +47,33 @@ def status(
             }
         )
     else:
-        print_table(_table(snapshot, day))
+        _table(snapshot, day)
         overdue = sum(1 for r in snapshot.records if r.overdue)
         click.echo(f"{plural(len(snapshot.records), 'record')}, {overdue} with overdue items")
 
 
-def _table(snapshot: Snapshot, day: date) -> Table:
-    table = Table(title=f"Status on {day.isoformat()} at {snapshot.commit[:12]}")
-    for name in ("ID", "State", "Version", "Effective", "Next review", "Next due", "Notes"):
-        table.add_column(name, no_wrap=name in ("ID", "Next review"))
+def _table(snapshot: Snapshot, day: date) -> None:
+    names = ("ID", "State", "Version", "Effective", "Next review", "Next due", "Notes")
+    rows: list[list[str | Cell]] = []
     for record in snapshot.records:
-        cells = (
-            record.id,
-            record.state,
-            record.version or "",
-            _effective(record),
-            record.next_review.isoformat() if record.next_review else "",
-            _next_due(record),
-            "; ".join(record.notes),
+        due = _next_due(record)
+        rows.append(
+            [
+                record.id,
+                record.state,
+                record.version or "",
+                _effective(record),
+                record.next_review.isoformat() if record.next_review else "",
+                Cell(due, "bold red") if record.overdue else due,
+                "; ".join(record.notes),
+            ]
         )
-        row = [Text(printable(cell)) for cell in cells]
-        if record.overdue:
-            row[5].stylize("bold red")
-        table.add_row(*row)
-        for extra in _next_rows(record):
-            table.add_row(*(Text(printable(cell)) for cell in extra))
-    return table
+        rows.extend(list(extra) for extra in _next_rows(record))
+    echo_table(
+        f"Status on {day.isoformat()} at {snapshot.commit[:12]}",
+        [Column(name, no_wrap=name in ("ID", "Next review")) for name in names],
+        rows,
+    )
 
 
 def _next_due(record: RecordStatus) -> str:

@@ -152,6 +152,9 @@ def hold_releases(
     kept: dict[str, SignedContent] = {}
     notes: list[str] = []
     for content, signed in contents.items():
+        if all(s.meaning != release for s in signed.signatures):
+            kept[content] = signed  # nothing to hold: its fields need not be read
+            continue
         data = signed.data
         if data is None or named_control(data) is None:
             kept[content] = signed

@@ -71,6 +71,12 @@ class SignedContent:
         value = self.read()
         return value if isinstance(value, dict) else None
 
+    def parsed(self, data: dict[str, Any]) -> None:
+        """Its fields as the caller parsed them from the same bytes (the committed file), so
+        they are not read and parsed again."""
+        if "data" not in self.__dict__:
+            self.__dict__["data"] = data
+
 
 def signed_contents(
     walk: Walk, records: Collection[str] | None = None

@@ -272,13 +272,16 @@ def record_statuses(
         elif kind.is_document:
             policy = config.lifecycles.documents[kind.name]
             versions: Mapping[str, SignedContent] = signed.get(record_id, {})
+            current = content_hash(content)
+            if current in versions:
+                versions[current].parsed(data)  # the same bytes: read once
             held: tuple[str, ...] = ()
             if controls is not None:
                 versions, held = hold_releases(record_id, versions, policy.release, controls)
             document = document_status(
                 record_id,
                 versions,
-                (content_hash(content), data),
+                (current, data),
                 policy,
                 config.signatures.get(kind.name, {}),
                 on,
