@@ -9,10 +9,20 @@ import re
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
+# The bidi controls alone: in HTML, where line breaks and tabs are harmless.
+BIDI = re.compile(r"[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
 def printable(text: str) -> str:
     """Record text for a terminal or a text file: control characters (escape sequences)
     shown, not obeyed."""
     return CONTROL.sub(lambda m: ascii(m.group())[1:-1], text)
+
+
+def unturned(text: str) -> str:
+    """Text for a web page: each bidi control shown as its code (`\\u202e`), so no record can
+    make the browser draw its words in another order than they are stored."""
+    return BIDI.sub(lambda m: ascii(m.group())[1:-1], text)
 
 
 def plural(count: int, word: str) -> str:

@@ -48,6 +48,7 @@ class RecordStatus:
     due: tuple[Due, ...]
     document: DocumentStatus | None = None
     signed_state: str | None = None  # the state the last valid transition signature reached
+    unsigned_state: bool = False  # its state field names a state no valid signature reached
     notes: tuple[str, ...] = ()
     data: Mapping[str, Any] | None = None  # a record's fields as committed (not a document's)
     affected: tuple[Affected, ...] = ()  # a change control's documents, and where they stand
@@ -392,7 +393,8 @@ def record_status(
     state = _text(data.get("state")) or "?"
     signed_state = _signed_state(signed, machine, on)
     notes = []
-    if state != machine.initial and signed_state != state:
+    unsigned = state != machine.initial and signed_state != state
+    if unsigned:
         notes.append(
             f"the state '{state}' was not reached by a signed transition"
             + (f" (the last signed state is '{signed_state}')" if signed_state else "")
@@ -417,6 +419,7 @@ def record_status(
         next_review=None,
         due=tuple(due),
         signed_state=signed_state,
+        unsigned_state=unsigned,
         notes=tuple(notes),
         data=data,
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from difflib import SequenceMatcher
 from functools import lru_cache
 from typing import Any, Literal
@@ -90,20 +91,40 @@ class Comparison:
 
 def predecessors(sops: Sequence[SopEntry]) -> dict[tuple[str, int], tuple[str, PublishedVersion]]:
     """(document, version) -> the published version it takes over from, for every approved
-    version that has one: the version its `supersedes` names (of this document or another),
-    else this document's newest approved version before it. A first issue has none."""
+    version that has one: the version of the same document that staff worked to the day
+    before it comes into force; for a document with none (a new document), the version its
+    `supersedes` names, of another document; else this document's newest approved version
+    before it. A first issue has none.
+
+    What a version's own `supersedes` says never hides its own document's text in force: a
+    revision naming some other version as the one it replaces is still compared with what
+    staff worked to (the reviewer's "decoy" case)."""
     published = {(sop.id, v.version): v for sop in sops for v in sop.revisions}
     found: dict[tuple[str, int], tuple[str, PublishedVersion]] = {}
     for sop in sops:
         for version in sop.revisions:
-            named = _named(version.fields.get("supersedes"))
-            if named is not None and named != (sop.id, version.version) and named in published:
-                found[(sop.id, version.version)] = (named[0], published[named])
-                continue
             older = [v for v in sop.revisions if v.version < version.version]
-            if older:
+            worked = [v for v in older if _in_force_before(v, version.effective_from)]
+            named = _named(version.fields.get("supersedes"))
+            if worked:
+                chosen = max(worked, key=lambda v: (v.effective_from or date.min, v.version))
+                found[(sop.id, version.version)] = (sop.id, chosen)
+            elif named is not None and named != (sop.id, version.version) and named in published:
+                found[(sop.id, version.version)] = (named[0], published[named])
+            elif older:
                 found[(sop.id, version.version)] = (sop.id, max(older, key=lambda v: v.version))
     return found
+
+
+def _in_force_before(version: PublishedVersion, start: date | None) -> bool:
+    """Whether `version` was in force on the day before `start` (for a version with no day
+    yet, on any day: it is the one in force now or was)."""
+    begun = version.effective_from
+    if begun is None:
+        return False
+    if start is None:
+        return version.until is None or version.until > begun
+    return begun < start and (version.until is None or version.until >= start)
 
 
 def _named(value: object) -> tuple[str, int] | None:
@@ -181,8 +202,14 @@ def _blocks(markdown: str) -> tuple[str, ...]:
     return tuple(blocks)
 
 
+def _fenced(block: str) -> bool:
+    return block.lstrip().startswith(("```", "~~~"))
+
+
 def _key(block: str) -> str:
-    return " ".join(block.split())
+    """What a block is compared by: its words, but fenced code exactly as written (there
+    spacing and line breaks carry meaning, as indentation does in YAML)."""
+    return block if _fenced(block) else " ".join(block.split())
 
 
 def redline(old: str, new: str) -> list[Block]:
@@ -212,10 +239,15 @@ def _region(before: Sequence[str], after: Sequence[str]) -> list[Block]:
     found: list[Block] = []
     start = 0  # pairs keep their order: an old block is paired at most once, left to right
     for j, new in enumerate(after):
+        if _fenced(new):  # changed code is shown whole, old and new: never word by word
+            found.append(added[j])
+            continue
         best, score = -1, SIMILAR
         alike = SequenceMatcher(None, autojunk=False)
         alike.set_seq2(new.split())  # difflib caches what it learns of the second sequence
         for i in range(start, len(before)):
+            if _fenced(before[i]):
+                continue
             alike.set_seq1(old_words[i])
             if alike.real_quick_ratio() >= score and alike.quick_ratio() >= score:
                 ratio = alike.ratio()

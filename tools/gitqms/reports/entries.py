@@ -84,6 +84,7 @@ class RecordEntry:
     links: tuple[str, ...]  # other records it names
     trail: tuple[LogEntry, ...]
     notes: tuple[str, ...]
+    unsigned_state: bool = False  # `state` is no state a valid signature reached
 
     @property
     def overdue(self) -> bool:

@@ -116,6 +116,7 @@ def publication(
             title=record.title,
             state=record.state,
             signed_state=record.signed_state,
+            unsigned_state=record.unsigned_state,
             fields=record_fields[record.id],
             due=record.due,
             links=links[record.id],

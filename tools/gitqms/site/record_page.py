@@ -117,6 +117,11 @@ def _section(section: Section, fields: Mapping[str, Any], shown: Shown) -> str:
         if isinstance(risk, Mapping) and not empty(risk):
             skip = {p.text.removeprefix(section.risk.text + ".") for p in section.fields}
             body.append(risk_table(risk, section.risk.text, shown, skip))
+        elif not empty(risk):  # not the map the schema asks for: shown as written, never lost
+            body.append(
+                f'<dl class="qms-fields"><dt>{text(label(section.risk.text.split(".")[-1]))}'
+                f"</dt><dd>{shown.value(risk, section.risk.text)}</dd></dl>"
+            )
     items = []
     filled = [(p, _value(p, data)) for p in section.fields if not empty(_value(p, data))]
     if len(filled) == 1 and isinstance(filled[0][1], Mapping | list) and section.risk is None:

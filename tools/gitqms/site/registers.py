@@ -21,6 +21,24 @@ def register_uri(kind: Kind, page: int = 1) -> str:
     return f"{kind.folder}/index.md" if page == 1 else f"{kind.folder}/page-{page}.md"
 
 
+def _filed(record: RecordEntry) -> str:
+    """The state the register files a record under: the one a signature reached."""
+    return (record.signed_state or "not signed") if record.unsigned_state else record.state
+
+
+def _state(record: RecordEntry) -> str:
+    """The state a signature reached; a state the file names that none reached is not taken
+    for it (the filter files the record under its signed state), but said beside it."""
+    if not record.unsigned_state:
+        return f'<td class="qms-state" data-state="{text(record.state)}">{badge(record.state)}</td>'
+    signed = _filed(record)
+    return (
+        f'<td class="qms-state" data-state="{text(signed)}">{badge(signed)}'
+        f'<br><small class="qms-unsigned">the file says "{text(record.state)}": no valid '
+        "signature reached it</small></td>"
+    )
+
+
 def register_html(
     publication: Publication,
     kind: Kind,
@@ -53,7 +71,7 @@ def register_html(
         cells = [
             f'<td class="qms-id">{link(record_link(record.id), record.id)}</td>',
             f'<td class="qms-title">{text(record.title)}</td>',
-            f'<td class="qms-state" data-state="{text(record.state)}">{badge(record.state)}</td>',
+            _state(record),
             *(f'<td class="qms-lesser">{text(_column(c, record.fields))}</td>' for c in columns),
             f'<td class="qms-lesser">{owner}</td>',
             f'<td class="qms-due" data-sort="{text(upcoming.due.isoformat() if upcoming else "")}">'
@@ -61,7 +79,7 @@ def register_html(
         ]
         css = ' class="qms-overdue"' if record.overdue else ""
         rows.append(f"<tr{css}>{''.join(cells)}</tr>")
-    states = sorted({r.state for r in records})
+    states = sorted({_filed(r) for r in records})
     options = "".join(f'<option value="{text(s)}">{text(s)}</option>' for s in states)
     shown = f"{len(records)} on this page" if total > 1 else f"all {len(records)}"
     parts = [

@@ -15,6 +15,8 @@ import re
 
 import nh3
 
+from ..text import unturned
+
 _TAGS = set(nh3.ALLOWED_TAGS) - {"area", "map"}
 _ATTRIBUTES: dict[str, set[str]] = {
     "a": {"href", "title"},
@@ -46,7 +48,7 @@ def _attribute(tag: str, name: str, value: str) -> str | None:
 def clean_body(fragment: str) -> str:
     """A rendered Markdown body reduced to harmless HTML."""
     return nh3.clean(
-        fragment,
+        unturned(fragment),
         tags=_TAGS,
         attributes=_ATTRIBUTES,
         attribute_filter=_attribute,
@@ -59,7 +61,7 @@ def clean_body(fragment: str) -> str:
 
 def text(value: object) -> str:
     """Any record value as escaped HTML text (quotes too, so it is safe in attributes)."""
-    return html.escape("" if value is None else str(value), quote=True)
+    return html.escape(unturned("" if value is None else str(value)), quote=True)
 
 
 def plain(value: str) -> str:
