@@ -221,7 +221,13 @@ def test_a_copy_of_a_superseded_version_is_withdrawn_not_reprinted(
     args = ("pdf", "--reprint", record, "--date", "2026-05-01", "-o", str(out))
     said = refused(team.world, team.officer, *args)
     assert "superseded" in said and "withdraw it" in said and not out.exists(), said
-    # on a day it was still in force, it may be reprinted
+    # a reprint is judged on its print day (git's clock), never on an earlier --date
+    # (issue-23 review): printed on 2026-05-01, a past day does not make v1 reprintable
+    args = ("pdf", "--reprint", record, "--date", "2026-03-20", "-o", str(out))
+    said = refused(team.world, team.officer, *args)
+    assert "superseded on 2026-05-01" in said and not out.exists(), said
+    # printed on a day it was still in force, it may be reprinted
+    team.on("2026-03-20")
     team.qms(team.officer, "pdf", "--reprint", record, "--date", "2026-03-20", "-o", str(out))
     assert out.is_file()
 
@@ -292,3 +298,53 @@ def test_a_copy_killed_before_its_pdf_was_written_is_printed_again(
     assert all("CONTROLLED COPY n° 1, kept at Ward 3. REPRINT, printed" in p for p in pages)
     digest = hashlib.sha256((team.world.repo / SOP).read_bytes()).hexdigest()
     assert digest in pages[-1].replace(" ", "")
+
+
+def test_of_two_copies_merged_with_one_number_the_register_and_reprint_keep_the_first(
+    team: Team, tmp_path: Path
+) -> None:
+    """Copy 1 issued on a branch and copy 1 issued on main, then the branch merged: the gate
+    refuses the merged-in record (copy.number-taken), and the register, `--reprint` and
+    `verify-copy` judge it the same way (one rule, `rules.copies.judge_copies`): main's copy is
+    issued, the merged-in one is listed as not counting and is not reprinted."""
+    world = team.world
+    team.on("2026-03-01")
+    base = world.head()
+    world.git("checkout", "-q", "-b", "ward")
+    side = issue(team, "2026-03-01", "Ward 3", tmp_path / "side.pdf")
+    world.git("checkout", "-q", "-")
+    first = issue(team, "2026-03-02", "Cleanroom B", tmp_path / "main.pdf")
+    world.git("merge", "-q", "--no-edit", "--no-ff", "ward")
+    taken = [v for v in team.check(f"{base}..HEAD", ok=False)["violations"]]
+    assert {(v["rule"], v["record"]) for v in taken} == {("copy.number-taken", side)}, taken
+
+    site = tmp_path / "site"
+    team.qms(team.admin, "build", "--site-dir", str(site), "--date", "2026-03-02")
+    html = article((site / "copies.html").read_text())
+    issued, _, void = html.split("<h2>Issued copies</h2>", 1)[1].partition("<h2>")
+    assert first in issued and side not in issued, visible_text(issued)
+    said = visible_text(void)
+    assert side in said and "already records" in said and "Michael Okafor" in said, said
+
+    out = tmp_path / "again.pdf"
+    args = ("pdf", "--reprint", side, "-o", str(out))
+    said = refused(world, team.officer, *args)
+    assert "does not count as an issued copy" in said and "already records" in said, said
+    assert not out.exists()
+    team.qms(team.officer, "pdf", "--reprint", first, "-o", str(out))
+    assert all("kept at Cleanroom B" in p for p in pdf_text(out))
+    digest = hashlib.sha256((world.repo / SOP).read_bytes()).hexdigest()
+    said = team.qms(
+        team.officer,
+        "verify-copy",
+        "SOP-0001",
+        "--version",
+        "1",
+        "--sha256",
+        digest,
+        "--copy",
+        "1",
+        "--date",
+        "2026-03-02",
+    )
+    assert f"for Cleanroom B ({first})" in said, said

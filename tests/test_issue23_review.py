@@ -139,7 +139,10 @@ def test_the_copies_register_names_who_signed_the_issue_not_who_the_record_claim
     Weber" on a day she never signed anything."""
     issue(team, "2026-03-01", "Cleanroom B", tmp_path / "1.pdf")
     record = forge_copy(team, 2, "Ward 7", "a.weber", "2020-01-01T08:00:00Z")
-    assert team.check("HEAD~1..HEAD")["violations"] == []  # the gate lets it in
+    # Changed with the fix: the gate now refuses it (the premise "the gate lets it in" was the
+    # finding); the register must still name the signer, not the claim, wherever it lists it.
+    found = {v["rule"] for v in team.check("HEAD~1..HEAD", ok=False)["violations"]}
+    assert {"copy.issuer", "copy.issued-at"} <= found, found
 
     site = build(team, "2026-03-06", tmp_path / "site")
     register = visible_text(article((site / "copies.html").read_text()))

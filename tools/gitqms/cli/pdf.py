@@ -41,7 +41,8 @@ from .common import DAY, printable, repository, signing_time
     shell_complete=completers.copies,
     help="Print an issued controlled copy again (instead of DOC): the same copy number, "
     "location, version and hash, marked REPRINT with its print time. Nothing is recorded; "
-    "refused for a copy record whose issue does not count or a version no longer in force.",
+    "refused for a copy record whose issue does not count (as `qms check` judges it) or a "
+    "version no longer in force on the print day.",
 )
 @click.option(
     "--output",
@@ -57,7 +58,8 @@ from .common import DAY, printable, repository, signing_time
     "on",
     type=DAY,
     default=None,
-    help="The day to judge the version's status for (YYYY-MM-DD; default: today).",
+    help="The day to judge the version's status for (YYYY-MM-DD; default: today). A "
+    "--reprint is judged on its print day (git's clock), or on a later --date.",
 )
 @click.pass_context
 def pdf(
@@ -97,6 +99,9 @@ def pdf(
     printed = signing_time(ctx)
     plan = None
     if reprint is not None:
+        # A reprint is a sheet in use from its print time: judged on that day (git's clock),
+        # or on a later --date (stricter), never on an earlier one.
+        day = max(day, printed.date())
         source, copy = reprint_source(repo.root, reprint.strip().upper(), day)
         mark: CopyMark | None = CopyMark(
             copy.copy, copy.location, copy.record, copy.issued_at, reprinted=printed

@@ -11,17 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import UTC, date
 from pathlib import Path
 from typing import Any
 
 from .. import git
 from ..errors import QmsError, Refused
 from ..lifecycle.documents import EFFECTIVE, DocumentStatus, Version
+from ..lifecycle.signed import signed_contents
 from ..lifecycle.status import snapshot
 from ..records.kinds import BY_NAME, kind_of_id
 from ..records.site_inputs import site_url_at
-from ..rules.copies import COPY_KIND, copies_at
+from ..rules.copies import COPY_KIND, CopyJudgement, copies_at, judge_copies
 from ..signatures.claims import content_hash
 from ..signatures.verify import trusted_registry, walk_history
 from .entries import PublishedVersion, SopEntry
@@ -36,9 +37,10 @@ class IssuedCopy:
     record: str  # COPY-YYYY-NNNN
     copy: int
     location: str
-    issued_by: str
-    issued_at: str
-    signed: bool = True  # a valid 'issued' signature covers the record (its state: issued)
+    issued_by: str  # the 'issued' signature's signer ("" when none covers the record)
+    issued_at: str  # that signature's time, UTC ("" when none)
+    signed: bool = True  # it counts: signed 'issued' as it stands, no copy rule refuses it
+    why_not: tuple[str, ...] = ()  # why it does not count
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,7 +83,8 @@ def copy_source(
         raise QmsError(f"{revision} is not a commit of {root}", hint="commit the records first")
     walk = walk_history(root, [commit])
     config = trusted_registry(walk, commit, "nothing can be printed").config
-    copies = issued_copies(copies_at(walk, commit), record_id)
+    judged = judge_copies(walk, commit, signed_contents(walk), config)
+    copies = issued_copies({r: j.data for r, j in judged.items()}, record_id, judged)
     shot = snapshot(root, walk, commit, on, [record_id, *(c.record for _, c in copies)], revision)
     states = {status.id: status.state for status in shot.records}
     record = next(status for status in shot.records if status.id == record_id)
@@ -114,7 +117,7 @@ def copy_source(
         and chosen.status == EFFECTIVE,
         site_url=site_url_at(root, commit),
         issued=tuple(
-            replace(copy, signed=states.get(copy.record) == "issued")
+            replace(copy, signed=copy.signed and states.get(copy.record) == "issued")
             for number, copy in copies
             if number == chosen.version
         ),
@@ -173,9 +176,12 @@ def _chosen(document: DocumentStatus, version: int | None, record_id: str) -> Ve
 
 
 def issued_copies(
-    copies: Mapping[str, Mapping[str, Any]], record_id: str
+    copies: Mapping[str, Mapping[str, Any]],
+    record_id: str,
+    judged: Mapping[str, CopyJudgement],
 ) -> list[tuple[int, IssuedCopy]]:
-    """(version, copy) of every controlled copy of `record_id` recorded, by copy number."""
+    """(version, copy) of every controlled copy of `record_id` recorded, by copy number, as
+    the gate's copy rules judge it (`judged`)."""
     found = []
     for copy_id, data in copies.items():
         number, version = data.get("copy"), data.get("version")
@@ -183,6 +189,8 @@ def issued_copies(
             continue
         if not isinstance(version, int):
             continue
+        judgement = judged.get(copy_id)
+        issue = judgement.issue if judgement else None
         found.append(
             (
                 version,
@@ -190,8 +198,10 @@ def issued_copies(
                     record=copy_id,
                     copy=number,
                     location=str(data.get("location", "")),
-                    issued_by=str(data.get("issued_by", "")),
-                    issued_at=str(data.get("issued_at", "")),
+                    issued_by=issue.person if issue else "",
+                    issued_at=f"{issue.when.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}" if issue else "",
+                    signed=judgement is not None and judgement.counts,
+                    why_not=judgement.why_not if judgement else ("its record cannot be read",),
                 ),
             )
         )
@@ -222,10 +232,9 @@ def reprint_source(root: Path, copy_id: str, on: date) -> tuple[CopySource, Issu
     source = copy_source(root, document, version, on)
     found = next((c for c in source.issued if c.record == copy_id), None)
     if found is None or not found.signed:
+        why = "; ".join(found.why_not if found else ()) or f"no valid '{ISSUED}' signature"
         raise Refused(
-            f"{copy_id} does not count as an issued copy: no valid '{ISSUED}' signature covers "
-            "the record as it stands (edited after its issue, or never signed), so it is not "
-            "reprinted",
+            f"{copy_id} does not count as an issued copy ({why}), so it is not reprinted",
             hint=f"issue a new copy: qms pdf {document} --copy-for LOCATION",
         )
     if data.get("content_sha256") != source.content_sha256:
@@ -281,12 +290,14 @@ def check_copy(
     )
     recorded = True
     if copy is not None:
-        found = next((c for c in source.issued if c.copy == copy), None)
+        numbered = sorted((c for c in source.issued if c.copy == copy), key=lambda c: not c.signed)
+        found = numbered[0] if numbered else None
         recorded = found is not None and found.signed
         lines.append(
-            f"controlled copy {copy}: issued {found.issued_at} by {found.issued_by} for "
+            f"controlled copy {copy}: issued {found.issued_at or '(unsigned)'} by "
+            f"{found.issued_by or '(no one)'} for "
             f"{found.location} ({found.record})"
-            + ("" if found.signed else ", but NO valid 'issued' signature covers the record")
+            + ("" if found.signed else ", but it does NOT count: " + "; ".join(found.why_not))
             if found
             else f"controlled copy {copy} of {record_id} v{version} is NOT recorded"
         )

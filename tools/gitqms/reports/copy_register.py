@@ -2,18 +2,21 @@
 commit, whether its `issued` signature counts on the day, and whether the version it copies is
 still the one to work to (a copy of a superseded or retired version must be withdrawn).
 
-Read from the same snapshot and document entries as the rest of the site: a copy record's
-state is "issued" only while a valid `issued` signature covers its exact content, so a record
-edited after its issue (which the gate refuses) never shows as a valid copy.
+Read from the same snapshot and document entries as the rest of the site, and judged by the
+gate's own rules (`rules.copies.judge_copies`): a copy counts only while a valid `issued`
+signature covers its exact content and no copy rule refuses it (a number skipped or taken, a
+content never approved, an issuer or time other than the signature's). Who issued it and when
+are the signature's signer and time, never the record's own `issued_by` / `issued_at`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC
 
 from ..lifecycle.status import RecordStatus
-from ..rules.copies import COPY_KIND
+from ..rules.copies import COPY_KIND, CopyJudgement
 from .entries import SopEntry
 
 ISSUED = "issued"  # the state of a copy record whose issue signature counts
@@ -30,16 +33,19 @@ class CopyEntry:
     version: int | None
     content: str  # sha256:HEX the record names
     location: str
-    issued_by: str  # person ID as recorded
-    issued_by_name: str  # printed name from the registry ("" when unknown)
-    issued_at: str  # UTC, as recorded
-    counts: bool  # a valid 'issued' signature covers the record on the day
+    issued_by: str  # person ID of the 'issued' signature's signer ("" when none counts)
+    issued_by_name: str  # the signer's printed name ("" when unknown)
+    issued_at: str  # UTC, the 'issued' signature's time ("" when none counts)
+    counts: bool  # signed 'issued' as it stands and refused by no copy rule
     standing: str  # IN_FORCE, NOT_YET or WITHDRAW (and why) for the version copied
     notes: tuple[str, ...] = ()
 
 
 def copy_entries(
-    records: Iterable[RecordStatus], sops: Iterable[SopEntry], people: Mapping[str, str]
+    records: Iterable[RecordStatus],
+    sops: Iterable[SopEntry],
+    people: Mapping[str, str],
+    judged: Mapping[str, CopyJudgement],
 ) -> tuple[CopyEntry, ...]:
     """Every controlled copy's record, by document, version and copy number."""
     by_id = {sop.id: sop for sop in sops}
@@ -50,7 +56,10 @@ def copy_entries(
         data = record.data or {}
         document, version, number = data.get("document"), data.get("version"), data.get("copy")
         content = data.get("content_sha256")
-        issued_by = str(data.get("issued_by") or "")
+        judgement = judged.get(record.id)
+        issue = judgement.issue if judgement else None
+        issued_by = issue.person if issue else ""
+        why = judgement.why_not if judgement else ("its record cannot be read",)
         found.append(
             CopyEntry(
                 record=record.id,
@@ -60,15 +69,15 @@ def copy_entries(
                 content=content if isinstance(content, str) else "",
                 location=str(data.get("location") or ""),
                 issued_by=issued_by,
-                issued_by_name=people.get(issued_by, ""),
-                issued_at=str(data.get("issued_at") or ""),
-                counts=record.state == ISSUED,
+                issued_by_name=people.get(issued_by, issue.name if issue else ""),
+                issued_at=f"{issue.when.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}" if issue else "",
+                counts=record.state == ISSUED and judgement is not None and judgement.counts,
                 standing=standing(
                     by_id.get(str(document)),
                     version if isinstance(version, int) else None,
                     content if isinstance(content, str) else "",
                 ),
-                notes=record.notes,
+                notes=tuple(dict.fromkeys((*record.notes, *why))),
             )
         )
     return tuple(sorted(found, key=lambda c: (c.document, c.version or 0, c.copy or 0, c.record)))

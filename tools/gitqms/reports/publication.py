@@ -26,6 +26,7 @@ from ..lifecycle.status import NOT_A_FILE, RecordStatus, Snapshot, known_kind, s
 from ..lifecycle.training import Matrix, matrix_of
 from ..records.config import QmsConfig
 from ..records.kinds import KINDS, Kind, KindSet, active_kinds, kind_of_id
+from ..rules.copies import judge_copies
 from ..signatures.claims import record_data
 from ..signatures.verify import Verdict, Walk, trusted_registry, walk_history
 from .copy_register import CopyEntry, copy_entries
@@ -151,7 +152,9 @@ def publication(
         },
         time_zone=config.time_zone,
         recent_days=config.recent_days,
-        copies=copy_entries(shot.records, published, people),
+        copies=copy_entries(
+            shot.records, published, people, judge_copies(walk, commit, signed, config)
+        ),
     )
 
 

@@ -6,8 +6,18 @@
   recorded where copies 1 and 2 are not);
 - `copy.not-approved`: the record names a content that no valid signature approved as that
   version of the document (a copy of a draft, or of bytes that were never released);
+- `copy.issuer`: the record's `issued_by` is not the person who signed it `issued`;
+- `copy.issued-at`: its `issued_at` is not the time of that signature (the signer picks the
+  committer date too, but the record and the signature must tell one story: `qms pdf` writes
+  both from git's clock, seconds apart, so more than ISSUE_TOLERANCE apart is refused);
 - `record.closed`, `state.signature` (special.py): an issue is written once, in the commit
   its issuer signs `issued`, and never edited.
+
+`judge_copies` is the one place that decides whether a copy record counts: the gate reports
+its breaches for the records a commit adds; the register, `qms pdf --reprint` and
+`qms verify-copy` take a copy as issued only when it counts (a valid `issued` signature on its
+exact content, and no breach), and name who signed the issue and when from that signature,
+never from the record's own claims.
 
 Copy numbers are derived from the records on the branch, never from a counter: each commit
 that adds a copy record is judged with every copy record at that commit, so a merge that
@@ -16,19 +26,47 @@ brings a second "copy 2" of a version is refused where it lands.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..history.read import Step, record_entries
-from ..lifecycle.signed import SignedContent, signed_contents
+from ..lifecycle.signed import Signature, SignedContent, first_parent_line, signed_contents
 from ..records.config import QmsConfig
-from ..records.kinds import BY_NAME, kind_of_id
-from ..signatures.claims import record_data
+from ..records.kinds import BY_NAME, ISSUED_MEANING, kind_of_id
+from ..signatures.claims import content_hash, record_data
 from ..signatures.verify import Verdict, Walk
 from .change_control import ConfigAt, Found
 from .violations import Breach
 
 COPY_KIND = "controlled-copy"
+ISSUE_TOLERANCE = timedelta(minutes=5)  # record's issued_at vs its signature's time
+NOT_SIGNED = (
+    "no valid 'issued' signature covers the record as it stands (edited after its issue, "
+    "or never signed)"
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CopyJudgement:
+    """One copy record as the rules judge it at a commit."""
+
+    record: str
+    data: Mapping[str, Any]
+    issue: Signature | None  # the first valid 'issued' signature on its exact content
+    breaches: tuple[Breach, ...]
+
+    @property
+    def counts(self) -> bool:
+        """Whether it is an issued controlled copy: signed as it stands, no rule broken."""
+        return self.issue is not None and not self.breaches
+
+    @property
+    def why_not(self) -> tuple[str, ...]:
+        return ((NOT_SIGNED,) if self.issue is None else ()) + tuple(
+            b.message for b in self.breaches
+        )
 
 
 def copy_rules(
@@ -49,29 +87,89 @@ def copy_rules(
     ]
     if not adding:
         return
-    signed = signed_contents(walk)
+    signed, order = signed_contents(walk), entry_order(walk.history.steps)
     for step in adding:
-        copies = copies_at(walk, step.commit.id)
         added = {r for r, c in step.records.items() if kind_of_id(r) is kind and c.new_blob}
         config = config_at(step.commit.id)
-        for record in sorted(added & copies.keys()):
-            for breach in _breaches(record, copies[record], copies, signed, config):
+        judged = judge_copies(walk, step.commit.id, signed, config, added, order)
+        for record in sorted(added & judged.keys()):
+            for breach in judged[record].breaches:
                 yield Found(step.commit.id, record, breach)
+
+
+def judge_copies(
+    walk: Walk,
+    commit: str,
+    signed: Mapping[str, Mapping[str, SignedContent]],
+    config: QmsConfig | None,
+    newer: Collection[str] = (),
+    order: Mapping[str, int] | None = None,
+) -> dict[str, CopyJudgement]:
+    """Every copy record at `commit` that parses, judged. Of two records with one number,
+    the one whose issue reached the branch first keeps it (the records `newer`, which a
+    commit adds, come after every other)."""
+    records = copy_records_at(walk, commit)
+    issues = {record: _issue(signed.get(record, {}).get(c)) for record, (c, _) in records.items()}
+    latest = datetime.max.replace(tzinfo=UTC)
+    entered = order if order is not None else entry_order(walk.history.steps)
+
+    def rank(record: str) -> tuple[bool, int, datetime, str]:
+        issue = issues[record]
+        if issue is None:
+            return (record in newer, len(entered), latest, record)
+        return (record in newer, entered.get(issue.commit, len(entered)), issue.when, record)
+
+    copies = {record: records[record][1] for record in sorted(records, key=rank)}
+    return {
+        record: CopyJudgement(
+            record=record,
+            data=data,
+            issue=issues[record],
+            breaches=tuple(_breaches(record, data, copies, signed, config, issues[record])),
+        )
+        for record, data in copies.items()
+    }
+
+
+def entry_order(steps: Sequence[Step]) -> dict[str, int]:
+    """commit -> the place on the walked tip's first-parent line where it arrived (a commit
+    merged in takes its merge's place): of two issues, the one on the branch first."""
+    parents = {step.commit.id: step.commit.parents for step in steps}
+    order: dict[str, int] = {}
+    for place, on_line in enumerate(first_parent_line(steps)):
+        pending = [on_line]
+        while pending:
+            commit = pending.pop()
+            if commit not in order and commit in parents:
+                order[commit] = place
+                pending.extend(parents[commit])
+    return order
+
+
+def _issue(item: SignedContent | None) -> Signature | None:
+    found = [s for s in (item.signatures if item else ()) if s.meaning == ISSUED_MEANING]
+    return min(found, key=lambda s: (s.counts_from, s.commit)) if found else None
 
 
 def copies_at(walk: Walk, commit: str) -> dict[str, Mapping[str, Any]]:
     """Every controlled copy's record at `commit` that parses: record ID -> its fields."""
+    return {record: data for record, (_, data) in copy_records_at(walk, commit).items()}
+
+
+def copy_records_at(walk: Walk, commit: str) -> dict[str, tuple[str, Mapping[str, Any]]]:
+    """Every controlled copy's record at `commit` that parses: record ID -> (sha256 of its
+    bytes, its fields)."""
     kind = BY_NAME[COPY_KIND]
     history = walk.history
     files, _ = record_entries(history.root, commit, history.prefix)
     blobs = {r: b for r, b in files.items() if kind_of_id(r) is kind}
     read = history.blobs(sorted(blobs.values()))
-    found: dict[str, Mapping[str, Any]] = {}
+    found: dict[str, tuple[str, Mapping[str, Any]]] = {}
     for record, blob in sorted(blobs.items()):
         content = read.get(blob)
         data = record_data(content, record) if content is not None else None
-        if isinstance(data, dict):
-            found[record] = data
+        if content is not None and isinstance(data, dict):
+            found[record] = (content_hash(content), data)
     return found
 
 
@@ -81,18 +179,23 @@ def _breaches(
     copies: Mapping[str, Mapping[str, Any]],
     signed: Mapping[str, Mapping[str, SignedContent]],
     config: QmsConfig | None,
+    issue: Signature | None,
 ) -> Iterator[Breach]:
+    """`copies` in rank order: of records sharing a number, the first keeps it."""
+    if issue is not None:
+        yield from _issuer_breaches(record, data, issue)
     document, version, number = data.get("document"), data.get("version"), data.get("copy")
     if not isinstance(document, str) or not isinstance(version, int) or not isinstance(number, int):
         return  # the schema reports it
-    same = sorted(
+    same = [
         (other.get("copy"), other_id)
         for other_id, other in copies.items()
         if other.get("document") == document and other.get("version") == version
-    )
+    ]
     numbers = [n for n, _ in same if isinstance(n, int)]
-    if numbers.count(number) > 1:
-        others = ", ".join(i for n, i in same if n == number and i != record)
+    before = [i for n, i in same[: [i for _, i in same].index(record)] if n == number]
+    if before:
+        others = ", ".join(before)
         yield Breach(
             "copy.number-taken",
             f"{record} records copy {number} of {document} v{version}, which {others} "
@@ -117,6 +220,40 @@ def _breaches(
             "only approved versions are issued as controlled copies: `qms pdf DOC --version N "
             "--copy-for LOCATION` with an approved N",
         )
+
+
+def _issuer_breaches(record: str, data: Mapping[str, Any], issue: Signature) -> Iterator[Breach]:
+    """The record's `issued_by` and `issued_at` against the signature that issued it (the
+    messages name the signed facts, never repeat the record's claim as if it were one)."""
+    fix = "issue copies with `qms pdf DOC --copy-for LOCATION`: it writes what it signs"
+    if data.get("issued_by") != issue.person:
+        yield Breach(
+            "copy.issuer",
+            f"{record}'s issued_by does not name its issuer: {issue.name} ({issue.person}) "
+            f"signed it '{ISSUED_MEANING}' in {issue.commit[:12]}",
+            fix,
+        )
+    when = _moment(data.get("issued_at"))
+    if when is None or abs(when - issue.when) > ISSUE_TOLERANCE:
+        yield Breach(
+            "copy.issued-at",
+            f"{record}'s issued_at is not when it was signed '{ISSUED_MEANING}' "
+            f"({issue.when.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC, commit {issue.commit[:12]}): "
+            f"more than {int(ISSUE_TOLERANCE.total_seconds() // 60)} minutes apart",
+            fix,
+        )
+
+
+def _moment(value: object) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else None
 
 
 def _release_meaning(config: QmsConfig | None, document: str) -> str:

@@ -1,8 +1,9 @@
 """The register of issued controlled copies: every copy whose `issued` signature counts, where
 it is kept, who issued it and when, and whether the version it carries is still the one to work
 to. A copy of a superseded or retired version is listed first, marked "to withdraw". Copy
-records whose issue does not count (edited after issue, or never signed) are named apart and
-never listed as copies."""
+records whose issue does not count (edited after issue, never signed, or refused by a copy
+rule of the gate) are named apart, with why, and never listed as copies. "Issued by" and
+"issued at" are the `issued` signature's signer and time, not the record's own claims."""
 
 from __future__ import annotations
 
@@ -59,17 +60,39 @@ def _register(publication: Publication, go: Link) -> str:
     if void:
         parts += [
             "<h2>Copy records that do not count</h2>",
-            "<p>No valid <em>issued</em> signature covers these records as they stand (edited "
-            "after issue, or never signed): they are not controlled copies.</p>",
-            "<ul>"
-            + "".join(
-                f"<li><code>{text(c.record)}</code>: {text('; '.join(c.notes) or 'not issued')}"
-                "</li>"
-                for c in void
-            )
-            + "</ul>",
+            "<p>No valid <em>issued</em> signature covers these records as they stand, or the "
+            "gate's copy rules refuse them (a copy number skipped or taken twice, a content "
+            "never approved, an issuer or time other than the signature's): they are not "
+            "controlled copies. Withdraw any sheet that carries them.</p>",
+            _void(void),
         ]
     return "".join(parts)
+
+
+def _void(copies: list[CopyEntry]) -> str:
+    return table(
+        ["Copy record", "Copy n°", "Document", "Signed issued by", "Signed at", "Why"],
+        [
+            Row(
+                [
+                    f"<code>{text(c.record)}</code>",
+                    text(c.copy if c.copy is not None else "—"),
+                    text(c.document or "—"),
+                    _issuer(c) if c.issued_by else "—",
+                    text(issued_at(c.issued_at)),
+                    text("; ".join(c.notes) or "not issued"),
+                ]
+            )
+            for c in copies
+        ],
+        "qms-copies",
+    )
+
+
+def _issuer(c: CopyEntry) -> str:
+    return text(c.issued_by_name or c.issued_by) + (
+        f" <small>({text(c.issued_by)})</small>" if c.issued_by_name else ""
+    )
 
 
 def _table(copies: list[CopyEntry], go: Link) -> str:
@@ -82,8 +105,7 @@ def _table(copies: list[CopyEntry], go: Link) -> str:
                     text(c.copy if c.copy is not None else "—"),
                     link(go(sop_uri(c.document)), c.document),
                     text(c.location),
-                    text(c.issued_by_name or c.issued_by)
-                    + (f" <small>({text(c.issued_by)})</small>" if c.issued_by_name else ""),
+                    _issuer(c),
                     text(issued_at(c.issued_at)),
                     link(go(verify_uri(c.document, c.version)), f"v{c.version}")
                     + "<br>"

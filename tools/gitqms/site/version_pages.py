@@ -139,5 +139,6 @@ def _copies(copies: list[CopyEntry], version: PublishedVersion) -> str:
         for c in counted
     ]
     return "<h2>Controlled copies</h2>" + table(
-        ["Copy n°", "Kept at", "Issued by", "Issued at (UTC)", "Standing", "Check it"], rows
+        ["Copy n°", "Kept at", "Signed issued by", "Signed at (UTC)", "Standing", "Check it"],
+        rows,
     )
