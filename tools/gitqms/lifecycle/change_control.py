@@ -25,7 +25,7 @@ from ..records.kinds import KINDS, Kind, kind_of_id
 from ..records.lifecycles import Machine
 from ..signatures.claims import content_hash, record_data
 from ..signatures.verify import Walk
-from .documents import EFFECTIVE, SUPERSEDED, DocumentStatus
+from .documents import EFFECTIVE, SUPERSEDED, DocumentStatus, HeldRelease
 from .signed import Signature, SignedContent, signed_contents
 
 SPECIAL = "change-control"
@@ -146,11 +146,11 @@ def hold_releases(
     contents: Mapping[str, SignedContent],
     release: str,
     controls: ChangeControls,
-) -> tuple[dict[str, SignedContent], tuple[str, ...]]:
+) -> tuple[dict[str, SignedContent], tuple[HeldRelease, ...]]:
     """`contents` of a document without the release signatures its change control does not
-    allow, and a note for each left out."""
+    allow, and each left out with why (its `note` for `qms status`)."""
     kept: dict[str, SignedContent] = {}
-    notes: list[str] = []
+    held: list[HeldRelease] = []
     for content, signed in contents.items():
         if all(s.meaning != release for s in signed.signatures):
             kept[content] = signed  # nothing to hold: its fields need not be read
@@ -169,10 +169,10 @@ def hold_releases(
             if problem is None:
                 signatures.append(signature)
             else:
-                notes.append(f"{signature.name}'s '{release}' does not count: {problem}")
+                held.append(HeldRelease(signature, problem))
         same = len(signatures) == len(signed.signatures)
         kept[content] = signed if same else replace(signed, signatures=signatures)
-    return kept, tuple(notes)
+    return kept, tuple(held)
 
 
 @dataclass(frozen=True)

@@ -90,6 +90,20 @@ class DocumentStatus:
     next_review: date | None
     last_review: date | None  # the latest signed periodic review of the current version
     notes: tuple[str, ...] = ()
+    held: tuple[HeldRelease, ...] = ()  # valid release signatures its change control held
+    superseded_by: tuple[str, int] | None = None  # the other document (and version) that ended it
+
+
+@dataclass(frozen=True)
+class HeldRelease:
+    """A valid release signature that does not count, and why (change control's hold)."""
+
+    signature: Signature
+    problem: str
+
+    @property
+    def note(self) -> str:
+        return f"{self.signature.name}'s '{self.signature.meaning}' does not count: {self.problem}"
 
 
 def add_months(day: date, months: int) -> date:
@@ -393,5 +407,6 @@ def supersede_across(statuses: dict[str, DocumentStatus], on: date) -> dict[str,
                 versions=tuple(ended if v.version == ended.version else v for v in other.versions),
                 next_review=None,
                 notes=(*other.notes, f"superseded by {status.id} v{current.version}"),
+                superseded_by=(status.id, current.version),
             )
     return result

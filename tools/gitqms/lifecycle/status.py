@@ -26,6 +26,7 @@ from .change_control import Affected, ChangeControls, affected, hold_releases, r
 from .documents import (
     EFFECTIVE,
     DocumentStatus,
+    HeldRelease,
     PolicyAt,
     Version,
     document_status,
@@ -276,7 +277,7 @@ def record_statuses(
             current = content_hash(content)
             if current in versions:
                 versions[current].parsed(data)  # the same bytes: read once
-            held: tuple[str, ...] = ()
+            held: tuple[HeldRelease, ...] = ()
             if controls is not None:
                 versions, held = hold_releases(record_id, versions, policy.release, controls)
             document = document_status(
@@ -289,7 +290,8 @@ def record_statuses(
                 default_window,
                 None if config_at is None else policy_in_force(config_at, kind.name, policy),
             )
-            documents[record_id] = replace(document, notes=(*document.notes, *held))
+            notes = (*document.notes, *(h.note for h in held))
+            documents[record_id] = replace(document, notes=notes, held=held)
         else:
             statuses[record_id] = record_status(
                 kind, record_id, content, data, signed.get(record_id, {}), config, on

@@ -67,6 +67,8 @@ class SopEntry:
     related: tuple[str, ...]  # the published records that name this document
     notes: tuple[str, ...]
     trail: tuple[LogEntry, ...]
+    # the other document (and version) whose version in force ended this one's ('supersedes')
+    replaced_by: tuple[str, int] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

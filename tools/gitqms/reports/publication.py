@@ -231,14 +231,34 @@ def _strings(value: object) -> Iterable[str]:
             yield from _strings(item)
 
 
+# (commit, meaning, content) of a valid release signature -> why its change control held it:
+# `DocumentStatus.held`, the very signatures the derived status leaves out
+Held = Mapping[tuple[str, str, str], str]
+
+
+def held_releases(document: DocumentStatus) -> Held:
+    return {
+        (h.signature.commit, h.signature.meaning, h.signature.content): h.problem
+        for h in document.held
+    }
+
+
 def _signature_lines(
-    walk: Walk, verdicts: Sequence[Verdict], content: str
+    walk: Walk, verdicts: Sequence[Verdict], content: str, held: Held | None = None
 ) -> tuple[SignatureLine, ...]:
-    """The lines of the signatures, among a record's `verdicts`, made on exactly `content`."""
+    """The lines of the signatures, among a record's `verdicts`, made on exactly `content`;
+    a valid one its change control `held` is shown as held, not as valid."""
     lines = []
     for verdict in verdicts:
         if walk.claimed_content(verdict) != content:
             continue
+        why = (held or {}).get((verdict.commit, verdict.meaning, content))
+        if not verdict.ok:
+            said = "invalid: " + "; ".join(verdict.problems)
+        elif why is not None:  # the first clause: what held it, not the remedy
+            said = f"held: signature verified, not counted: {why.split(': ', 1)[0]}"
+        else:
+            said = "valid"
         lines.append(
             SignatureLine(
                 name=verdict.signer,
@@ -246,7 +266,7 @@ def _signature_lines(
                 role=verdict.role,
                 meaning=verdict.meaning,
                 when=verdict.when,
-                verdict="valid" if verdict.ok else "invalid: " + "; ".join(verdict.problems),
+                verdict=said,
                 reason=verdict.reason,
                 commit=verdict.commit,
             )
@@ -260,12 +280,14 @@ def published_version(
     verdicts: Sequence[Verdict],
     version: Version,
     release: str = "approved",
+    held: Held | None = None,
 ) -> PublishedVersion:
-    """A version as signed; `release`: the meaning of its approvers' signatures."""
+    """A version as signed; `release`: the meaning of its approvers' signatures; `held`: the
+    release signatures the derived status does not count (neither shown valid nor approvers)."""
     data = record_data(walk.content_at(version.commit, record_id), record_id)
     fields = dict(data) if isinstance(data, dict) else dict(version.data)
     body = fields.pop("(body)", "")
-    lines = _signature_lines(walk, verdicts, version.content)
+    lines = _signature_lines(walk, verdicts, version.content, held)
     return PublishedVersion(
         version=version.version,
         status=version.status,
@@ -294,7 +316,10 @@ def _sop_entry(
     assert document is not None
     policy = config.lifecycles.documents.get(record.kind)
     release = policy.release if policy is not None else "approved"
-    versions = [published_version(walk, record.id, verdicts, v, release) for v in document.versions]
+    held = held_releases(document)
+    versions = [
+        published_version(walk, record.id, verdicts, v, release, held) for v in document.versions
+    ]
     by_number = {v.version: v for v in versions}
     current = by_number.get(document.current.version) if document.current else None
     upcoming = by_number.get(document.upcoming.version) if document.upcoming else None
@@ -313,7 +338,7 @@ def _sop_entry(
             approved_on=None,
             effective_from=None,
             until=None,
-            signatures=tuple(_signature_lines(walk, verdicts, working.content)),
+            signatures=tuple(_signature_lines(walk, verdicts, working.content, held)),
         )
     if not drafts:  # the controlled site: only the signatures of approved versions, so no
         # draft's wording (a title or reason in a change summary) reaches a page or the search
@@ -343,6 +368,7 @@ def _sop_entry(
         related=tuple(related),
         notes=record.notes,
         trail=tuple(trail),
+        replaced_by=document.superseded_by,
     )
 
 

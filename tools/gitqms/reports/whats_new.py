@@ -22,14 +22,16 @@ from .entries import PublishedVersion, SopEntry
 APPROVED = "approved"
 EFFECTIVE = "effective"
 RETIRED = "retired"
+REPLACED = "replaced"  # its version in force was ended by another document's version
 # the section of readers a version names no audience for
 ALL_STAFF = ""
 
 
 @dataclass(frozen=True)
 class Event:
-    what: str  # APPROVED, EFFECTIVE or RETIRED
+    what: str  # APPROVED, EFFECTIVE, RETIRED or REPLACED
     on: date
+    by: str | None = None  # REPLACED: the document and version that replaced it ("SOP-0002 v1")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,6 +44,8 @@ class NewsItem:
     status: str  # the version's status on the site's day
     events: tuple[Event, ...]  # in the window, oldest first (none for an upcoming version)
     replaces: int | None  # the version before it, for a revision
+    # what it ended in force when it became effective: "v1", or another document's "SOP-0001 v2"
+    replacing: str | None
     effective_from: date | None
     approved_on: date | None
     reason: str | None
@@ -99,16 +103,30 @@ def whats_new(
 ) -> WhatsNew:
     since = on - timedelta(days=days - 1)
     recent, upcoming = [], []
+    sops = list(sops)
+    # (document, version) -> the other document's version that replaced it in force
+    replaced = {
+        (sop.id, sop.current.version): f"{other} v{number}"
+        for sop in sops
+        if sop.replaced_by is not None and sop.current is not None
+        for other, number in [sop.replaced_by]
+    }
+    replacing = {by: f"{document} v{number}" for (document, number), by in replaced.items()}
     for sop in sops:
         versions = sorted(sop.revisions, key=lambda v: v.version)
         for index, version in enumerate(versions):
             before = versions[index - 1].version if index else None
-            events = _events(version, since, on)
+            ended = replacing.get(f"{sop.id} v{version.version}") or next(
+                (f"v{v.version}" for v in reversed(versions[:index]) if was_in_force(v)), None
+            )
+            events = _events(version, since, on, replaced.get((sop.id, version.version)))
             if sop.upcoming is not None and version.version == sop.upcoming.version:
                 tally = training.tally_of(sop.id, version.version) if training else None
-                upcoming.append(_item(sop, version, events, before, upcoming=True, trained=tally))
+                upcoming.append(
+                    _item(sop, version, events, (before, ended), upcoming=True, trained=tally)
+                )
             if events:  # an upcoming version approved in the window is recent news too
-                recent.append(_item(sop, version, events, before, upcoming=False))
+                recent.append(_item(sop, version, events, (before, ended), upcoming=False))
     return WhatsNew(
         on=on,
         since=since,
@@ -119,16 +137,32 @@ def whats_new(
     )
 
 
-def _events(version: PublishedVersion, since: date, on: date) -> tuple[Event, ...]:
-    """What happened to an approved version within [since, on]."""
+def was_in_force(version: PublishedVersion) -> bool:
+    """Whether the version really was in force on some day, by its derived status and dates:
+    one superseded (or retired) before its effective day never was."""
+    effective, until = version.effective_from, version.until
+    return (
+        version.status in ("effective", "superseded", "obsolete")
+        and effective is not None
+        and (until is None or effective < until)
+    )
+
+
+def _events(
+    version: PublishedVersion, since: date, on: date, replaced_by: str | None = None
+) -> tuple[Event, ...]:
+    """What happened to an approved version within [since, on]; `replaced_by`: the other
+    document's version that ended it in force, if one did."""
     found = []
     if version.approved_on is not None and since <= version.approved_on <= on:
         found.append(Event(APPROVED, version.approved_on))
     effective = version.effective_from
-    if effective is not None and since <= effective <= on and version.status != "approved":
+    if effective is not None and since <= effective <= on and was_in_force(version):
         found.append(Event(EFFECTIVE, effective))
     if version.status == "obsolete" and version.until and since <= version.until <= on:
         found.append(Event(RETIRED, version.until))
+    if replaced_by and version.until and since <= version.until <= on:
+        found.append(Event(REPLACED, version.until, replaced_by))
     return tuple(sorted(found, key=lambda e: e.on))
 
 
@@ -136,7 +170,7 @@ def _item(
     sop: SopEntry,
     version: PublishedVersion,
     events: tuple[Event, ...],
-    before: int | None,
+    before: tuple[int | None, str | None],  # the version before it; what it ended in force
     *,
     upcoming: bool,
     trained: Tally | None = None,
@@ -150,7 +184,8 @@ def _item(
         version=version.version,
         status=version.status,
         events=events,
-        replaces=before,
+        replaces=before[0],
+        replacing=before[1],
         effective_from=version.effective_from,
         approved_on=version.approved_on,
         reason=version.reason,

@@ -134,6 +134,14 @@ def _origin(fields: Mapping[str, object]) -> list[tuple[str, str]]:
     return found
 
 
+def replaced_by_link(sop: SopEntry, go: Link) -> str | None:
+    """A link to the other document's version that replaced `sop` in force, if one did."""
+    if sop.replaced_by is None:
+        return None
+    other, number = sop.replaced_by
+    return link(go(sop_uri(other)), f"{other} v{number}")
+
+
 def _sop_banner(sop: SopEntry, shown: PublishedVersion | None, before: Before, go: Link) -> str:
     upcoming = sop.upcoming
     if shown is not None and shown.status in ("draft", "in review"):
@@ -147,6 +155,14 @@ def _sop_banner(sop: SopEntry, shown: PublishedVersion | None, before: Before, g
             "obsolete",
             f"<strong>OBSOLETE since {day(shown.until)}: not for use.</strong> This procedure "
             "was retired by a signed decision; it is shown for reference only.",
+        )
+    if shown is not None and sop.status == "superseded":
+        instead = replaced_by_link(sop, go)
+        by = f" It was replaced by {instead}: work to that document." if instead else ""
+        return banner(
+            "obsolete",
+            f"<strong>SUPERSEDED since {day(shown.until)}: not for use.</strong>{by} This "
+            "page is shown for reference only.",
         )
     if upcoming is None:
         return ""

@@ -14,6 +14,7 @@ from functools import partial
 from ..reports.copy_register import WITHDRAW, CopyEntry
 from ..reports.entries import PublishedVersion, SopEntry
 from ..reports.publication import Publication
+from .document_heads import replaced_by_link
 from .layout import Link, PageSpec, badge, banner, day, facts, link, signature_block, table
 from .sanitise import text
 from .sop_pages import archive_uri, sop_uri, upcoming_uri
@@ -59,7 +60,7 @@ def _standing(sop: SopEntry, version: PublishedVersion, go: Link) -> str:
     in_force = (
         link(go(sop_uri(sop.id)), f"{sop.id} v{sop.current.version}")
         if sop.current is not None and sop.status == "effective"
-        else None
+        else replaced_by_link(sop, go)  # another document's version replaced it
     )
     if version.status == "effective":
         return banner(

@@ -8,13 +8,26 @@ from functools import partial
 
 from ..reports.changes import predecessors
 from ..reports.publication import Publication
-from ..reports.whats_new import ALL_STAFF, APPROVED, EFFECTIVE, RETIRED, NewsItem, whats_new
+from ..reports.whats_new import (
+    ALL_STAFF,
+    APPROVED,
+    EFFECTIVE,
+    REPLACED,
+    RETIRED,
+    NewsItem,
+    whats_new,
+)
 from .layout import Link, PageSpec, day, link, table
 from .sanitise import text
 from .sop_pages import WHATS_NEW, changes_uri, record_uri, sop_uri, upcoming_uri
 from .version_pages import version_uri
 
-_WORDS = {APPROVED: "approved", EFFECTIVE: "became effective", RETIRED: "retired (obsolete)"}
+_WORDS = {
+    APPROVED: "approved",
+    EFFECTIVE: "became effective",
+    RETIRED: "retired (obsolete)",
+    REPLACED: "replaced (superseded)",
+}
 
 
 def whats_new_pages(publication: Publication) -> list[PageSpec]:
@@ -108,10 +121,14 @@ def _happened(item: NewsItem) -> str:
     lines = []
     for event in item.events:
         what = _WORDS[event.what]
-        if event.what == EFFECTIVE and item.replaces is not None:
-            what = f"became effective, replacing v{item.replaces}"
+        if event.what == EFFECTIVE and item.replacing is not None:
+            what = f"became effective, replacing {item.replacing}"
         elif event.what == APPROVED and item.replaces is not None:
             what = f"new version approved (after v{item.replaces})"
+        elif event.what == APPROVED and item.replacing is not None:  # of another document
+            what = f"approved, to replace {item.replacing}"
+        elif event.what == REPLACED:
+            what = f"replaced by {event.by}: not for use"
         lines.append(f'<time datetime="{event.on.isoformat()}">{day(event.on)}</time> {text(what)}')
     if item.status == "approved":
         lines.append(f"effective from {day(item.effective_from)}: see below")
