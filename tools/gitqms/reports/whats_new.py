@@ -53,6 +53,7 @@ class NewsItem:
     audiences: tuple[str, ...]  # the training audiences it names (none: all staff)
     upcoming: bool  # approved, effective after the site's day
     trained: Tally | None = None  # for an upcoming version, who is trained on it already
+    never_in_force: bool = False  # ended (superseded, retired) before its effective day
 
     @property
     def last(self) -> date:
@@ -193,4 +194,5 @@ def _item(
         audiences=tuple(sorted(version_audiences(fields))),
         upcoming=upcoming,
         trained=trained,
+        never_in_force=version.status in ("superseded", "obsolete") and not was_in_force(version),
     )

@@ -132,6 +132,8 @@ def _happened(item: NewsItem) -> str:
         lines.append(f'<time datetime="{event.on.isoformat()}">{day(event.on)}</time> {text(what)}')
     if item.status == "approved":
         lines.append(f"effective from {day(item.effective_from)}: see below")
+    if item.never_in_force:
+        lines.append(f"never in force: {text(item.status)} before its effective day")
     return "<br>".join(lines)
 
 
