@@ -358,6 +358,20 @@ def test_the_verification_page_does_not_call_a_held_release_valid(
         assert all(" valid " not in f" {row} " for row in rows), (path, rows)
 
 
+def test_a_pdf_manifest_leaves_out_a_release_its_change_control_held(
+    team: Team, tmp_path: Path
+) -> None:
+    """The same history, printed with `qms pdf`: the signature manifest of v2 names the
+    release that counts (Dr. Karl Brandt) and not the held one, as the site does."""
+    held_release(team, tmp_path)
+    out = tmp_path / "v2.pdf"
+    team.qms(team.officer, "pdf", "SOP-0001", "--date", "2026-03-02", "-o", str(out))
+    said = pdf_text(out)
+    manifest = said[said.index("Signature manifest") :] if "Signature manifest" in said else said
+    assert "Karl Brandt" in manifest, manifest[:600]
+    assert "Anna Weber" not in manifest, f"the manifest names a held release: {manifest[:600]}"
+
+
 # --- 7. unicode bidi controls in a revision -------------------------------------------------
 
 BIDI = "\u202e"  # RIGHT-TO-LEFT OVERRIDE: what follows it on the line is drawn reversed

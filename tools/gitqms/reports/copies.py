@@ -26,7 +26,7 @@ from ..rules.copies import COPY_KIND, CopyJudgement, copies_at, judge_copies
 from ..signatures.claims import content_hash
 from ..signatures.verify import trusted_registry, walk_history
 from .entries import PublishedVersion, SopEntry
-from .publication import Publication, published_version, released_by
+from .publication import Publication, held_releases, published_version, released_by
 
 UPCOMING = "approved"  # the status of an approved version not yet in force
 ISSUED = "issued"  # the meaning that issues a copy, and the state of a copy record it covers
@@ -92,7 +92,10 @@ def copy_source(
         raise QmsError(f"{record_id} cannot be read at {revision}", hint="; ".join(record.notes))
     chosen = _chosen(record.document, version, record_id)
     verdicts = released_by(config, walk.report.verdicts).get(record_id, [])
-    published = published_version(walk, record_id, verdicts, chosen)
+    policy = config.lifecycles.documents.get(record.kind)
+    release = policy.release if policy is not None else "approved"
+    held = held_releases(record.document)  # releases its change control holds: not counted
+    published = published_version(walk, record_id, verdicts, chosen, release, held)
     content = walk.content_at(chosen.commit, record_id)
     if content is None or content_hash(content) != chosen.content:
         raise QmsError(
