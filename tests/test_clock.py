@@ -43,3 +43,16 @@ def test_a_fixed_clock_reads_its_moment_in_utc_and_is_restored_after() -> None:
 def test_a_clock_without_a_zone_is_refused() -> None:
     with pytest.raises(ValueError, match="timezone"), clock.fixed(datetime(2026, 1, 1)):
         pass
+
+
+def test_a_date_time_falls_on_the_organisations_day() -> None:
+    """Due dates count from the hospital's calendar day: 23:30 UTC is the next day in Berlin
+    (winter and summer), the same day in UTC; a date is its own day; junk is no day."""
+    assert clock.local_day("2026-03-01T23:30:00Z", "Europe/Berlin") == date(2026, 3, 2)
+    assert clock.local_day("2026-07-01T22:30:00+00:00", "Europe/Berlin") == date(2026, 7, 2)
+    assert clock.local_day("2026-03-01T23:30:00Z", "UTC") == date(2026, 3, 1)
+    assert clock.local_day("2026-03-02T00:30:00+01:00", "UTC") == date(2026, 3, 1)
+    assert clock.local_day("2026-03-01", "Pacific/Kiritimati") == date(2026, 3, 1)
+    assert clock.local_day("2026-03-01T23:30:00Z", "Not/AZone") == date(2026, 3, 1)
+    assert clock.local_day("yesterday", "UTC") is None
+    assert clock.local_day(None, "UTC") is None

@@ -1,8 +1,7 @@
 """Adversarial review of the issue-23 site work: where the site, or a reprint, tells a reader
 something the signatures do not support. Each test up to "held up in review" was a finding,
-written failing by a reviewer who did not write the code, and now guards its fix (the due day
-counted from the organisation's day is still open: strict xfail); the guards after it held up
-in review. Real repositories, real keys, real site builds, real PDFs."""
+written failing by a reviewer who did not write the code, and now guards its fix; the guards
+after it held up in review. Real repositories, real keys, real site builds, real PDFs."""
 
 from __future__ import annotations
 
@@ -400,12 +399,6 @@ def test_a_bidi_override_in_a_revision_does_not_reach_the_redline_raw(
 # --- 8. a UTC time shown in the organisation's zone, a due date counted from the UTC day ----
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open (issue 23 note): due days are counted from a date-time's own zone "
-    "(lifecycle/due.day_of), not from the organisation's day; passing the zone down to every "
-    "due rule is a core change left for its own commit",
-)
 def test_a_deviation_page_counts_its_due_date_from_the_day_it_shows(
     team: Team, tmp_path: Path
 ) -> None:

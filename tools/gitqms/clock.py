@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _fixed: datetime | None = None
 
@@ -40,3 +42,21 @@ def fixed(moment: datetime) -> Iterator[None]:
         yield
     finally:
         _fixed = saved
+
+
+def local_day(value: Any, zone: str) -> date | None:
+    """The organisation's calendar day of a date or date-time string: a date-time with its
+    zone is turned into `zone` (an IANA name) first, so 23:30 UTC is the next day in Berlin;
+    a date is that day."""
+    if not isinstance(value, str):
+        return None
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None or "T" not in value:
+        return when.date()
+    try:
+        return when.astimezone(ZoneInfo(zone)).date()
+    except (ZoneInfoNotFoundError, ValueError):  # not on this machine: the site build says so
+        return when.date()

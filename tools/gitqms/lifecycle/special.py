@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from ..clock import local_day
 from ..records.config import DuePolicy
 from ..records.kinds import ISSUED_MEANING, REVIEW_MEANING, Kind
 from .due import Due, day_of, due_item, moment_of
@@ -67,7 +68,7 @@ def _investigation(context: DueContext) -> list[Due]:
         return []
     investigation = data.get("investigation") or {}
     extension = investigation.get("extension") if isinstance(investigation, dict) else None
-    discovered = day_of(data.get("discovered_at"))
+    discovered = local_day(data.get("discovered_at"), context.policy.time_zone)
     due = day_of(investigation.get("due")) if isinstance(investigation, dict) else None
     detail = None
     days = context.policy.investigation_days
@@ -187,7 +188,7 @@ def _deviation_defaults(
     (`investigation_days` after discovery) when none is written."""
     investigation = data.get("investigation")
     written = investigation.get("due") if isinstance(investigation, dict) else None
-    discovered = day_of(data.get("discovered_at"))
+    discovered = local_day(data.get("discovered_at"), policy.time_zone)
     if target != "investigation" or written or discovered is None:
         return {}
     due = discovered + timedelta(days=policy.investigation_days)

@@ -67,6 +67,9 @@ class DuePolicy:
     sop_review_months: int = 24
     training_window_days: int = 14
     oos_notification_hours: int = 48
+    # organisation.time_zone: the hospital's calendar, whose day a date-time falls on when a
+    # due date is counted from it ("30 days after discovery")
+    time_zone: str = "UTC"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -198,7 +201,10 @@ def build_config(data: Mapping[str, Any]) -> QmsConfig:
         audiences=MappingProxyType(dict(data["audiences"])),
         signatures=MappingProxyType(signatures),
         separation_of_duties=policy.get("separation_of_duties", True),
-        due=DuePolicy(**data.get("due_dates", {})),
+        due=DuePolicy(
+            **data.get("due_dates", {}),
+            time_zone=data["organisation"].get("time_zone") or "UTC",
+        ),
         coi_pattern=re.compile(data["coi"]["pattern"]),
         forbidden_patterns=tuple(
             (item["name"], re.compile(item["pattern"]))

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
+from ..clock import local_day
 from ..records.config import QmsConfig
 from ..records.model import Record
 from .findings import Reporter
@@ -31,7 +32,10 @@ def _investigation_due(raw: Mapping[str, Any], config: QmsConfig, report: Report
     if not isinstance(due, str) or not isinstance(discovered, str):
         return
     days = config.due.investigation_days
-    allowed = date.fromisoformat(discovered[:10]) + timedelta(days=days)
+    found = local_day(discovered, config.due.time_zone)  # the hospital's day of discovery
+    if found is None:
+        return
+    allowed = found + timedelta(days=days)
     if date.fromisoformat(due) > allowed and investigation.get("extension") is None:
         report(
             ("investigation", "due"),
