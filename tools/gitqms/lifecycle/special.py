@@ -102,7 +102,7 @@ def _oos_notification(context: DueContext) -> list[Due]:
     return due_item(
         context.record,
         "sponsor notification (OOS)",
-        deadline.date(),
+        local_day(deadline.isoformat(), context.policy.time_zone),  # the hospital's day
         context.on,
         owner=_owner(context.data),
         detail=f"{hours} h after the physician's acceptance: {deadline.isoformat()}",
