@@ -59,7 +59,7 @@ DEFAULT_NEW_STARTER_DAYS = 30
 DEFAULT_RECENT_DAYS = 30  # publication.recent_days: the window of the site's "What is new"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DuePolicy:
     report_hours: int = 24
     investigation_days: int = 30
@@ -191,20 +191,18 @@ def build_config(data: Mapping[str, Any]) -> QmsConfig:
     server = data.get("server") or {}
     # Both spellings count: a branch named in either list is protected.
     protected = [*(server.get("protected_branches") or ()), *(data.get("protected_branches") or ())]
+    zone = data["organisation"].get("time_zone") or "UTC"
     return QmsConfig(
         organisation=data["organisation"]["name"],
         site=data["organisation"].get("site"),
-        time_zone=data["organisation"].get("time_zone") or "UTC",
+        time_zone=zone,
         people=people,
         roles=MappingProxyType(dict(data["roles"])),
         areas=MappingProxyType(dict(data["areas"])),
         audiences=MappingProxyType(dict(data["audiences"])),
         signatures=MappingProxyType(signatures),
         separation_of_duties=policy.get("separation_of_duties", True),
-        due=DuePolicy(
-            **data.get("due_dates", {}),
-            time_zone=data["organisation"].get("time_zone") or "UTC",
-        ),
+        due=DuePolicy(**data.get("due_dates", {}), time_zone=zone),
         coi_pattern=re.compile(data["coi"]["pattern"]),
         forbidden_patterns=tuple(
             (item["name"], re.compile(item["pattern"]))
