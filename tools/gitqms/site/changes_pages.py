@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from ..reports.changes import Block, Comparison, FieldChange, compare
+from ..reports.changes import Block, Comparison, compare
 from ..reports.entries import PublishedVersion, SopEntry
 from ..reports.publication import Publication
 from .document_uris import NOT_IN_FORCE_STATUS, archive_uri, changes_uri, sop_uri, upcoming_uri
@@ -112,11 +112,16 @@ def _summary(found: Comparison) -> str:
 
 
 def _fields(publication: Publication, found: Comparison) -> str:
+    shown = Shown(  # one for the page's table, not one per value
+        people=publication.people,
+        zone=zone(publication.time_zone),
+        person_paths=frozenset({"owner"}),
+    )
     rows = [
         [
             text(label(change.key)),
-            _value(publication, change, "before"),
-            _value(publication, change, "after"),
+            _value(shown, change.before, change.key),
+            _value(shown, change.after, change.key),
         ]
         for change in found.fields
     ]
@@ -131,16 +136,8 @@ def _fields(publication: Publication, found: Comparison) -> str:
     )
 
 
-def _value(publication: Publication, change: FieldChange, side: str) -> str:
-    value = change.before if side == "before" else change.after
-    if value is None:
-        return "<em>(not set)</em>"
-    shown = Shown(
-        people=publication.people,
-        zone=zone(publication.time_zone),
-        person_paths=frozenset({"owner"}),
-    )
-    return shown.value(value, change.key)
+def _value(shown: Shown, value: object, key: str) -> str:
+    return "<em>(not set)</em>" if value is None else shown.value(value, key)
 
 
 def _redline(found: Comparison) -> str:
