@@ -4,16 +4,13 @@ and the server hook call.
 The rules are applied to the commits of the range, each against its first parent and the
 trusted qms.yaml in force there (gate.py, record_rules.py), by a walk of the history up to HEAD
 (separation of duties and the trusted registry need it). On a fresh clone that walk is narrow:
-it reads in full only what the range depends on (depends.py), and gives the full walk's
-verdicts at the cost of the range; a stored history index makes the full walk as cheap. The
-environment variable GITQMS_GATE chooses: `full`, `narrow`, or `compare` (both, and an error
-where they differ). Everything is read from Git objects, so the gate also runs in a bare
+it reads in full only what the range depends on (depends.py) and gives the full walk's
+verdicts; a stored history index makes the full walk cheaper still (signatures/scope.py). Everything is read from Git objects, so the gate also runs in a bare
 repository on the server.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +19,7 @@ from .. import git
 from ..errors import QmsError
 from ..history.commits import CommitFormatError, parse_commit
 from ..history.narrow import Depends
-from ..signatures import walk_index
+from ..signatures import scope
 from ..signatures.claims import content_hash, read_claims
 from ..signatures.verify import walk_history, walk_narrow
 from .depends import range_depends
@@ -65,21 +62,15 @@ def parse_range(root: Path, spec: str) -> tuple[str | None, str]:
 def check_range(root: Path, spec: str) -> CheckReport:
     base, head = parse_range(root, spec)
     in_range = set(git.rev_list(root, [f"{base}..{head}" if base else head]))
-    how = os.environ.get("GITQMS_GATE", "")
-    if how not in _HOW:
-        raise QmsError(f"GITQMS_GATE={how!r} is not a way to check", hint=f"use one of {_HOW}")
     depends = None
-    if base is not None and how != "full":
+    if base is not None and scope.narrow_wanted(root, head):
         depends = range_depends(root, base, head, in_range)
-    if depends is not None and how == "" and walk_index.stored_ancestor(root, head):
-        depends = None  # the stored walk is carried on: cheaper still, and the same verdicts
     report = _judge(root, base, head, in_range, depends)
-    if how == "compare" and depends is not None:
-        _same(report, _judge(root, base, head, in_range, None))
+    if scope.way() == "compare" and report.scope == "narrow":
+        full = _judge(root, base, head, in_range, None)
+        if (report.violations, report.notes) != (full.violations, full.notes):
+            raise scope.disagree(f"qms check {spec}", report, full)
     return report
-
-
-_HOW = ("", "narrow", "full", "compare")
 
 
 def _judge(
@@ -118,20 +109,6 @@ def _judge(
             )
         )
     return report
-
-
-def _same(narrow: CheckReport, full: CheckReport) -> None:
-    """GITQMS_GATE=compare: the narrow gate's report must be the full walk's."""
-    if (narrow.violations, narrow.notes) == (full.violations, full.notes):
-        return
-    only = [v for v in narrow.violations if v not in full.violations]
-    missed = [v for v in full.violations if v not in narrow.violations]
-    raise QmsError(
-        "the narrow gate and the full walk disagree on "
-        f"{narrow.base}..{narrow.head}: narrow only {only}; full only {missed}; "
-        f"notes {narrow.notes} / {full.notes}",
-        hint="a defect of gitqms: report it; GITQMS_GATE=full checks with the full walk",
-    )
 
 
 def _lost_signatures(root: Path, head: str, at_head: Mapping[str, bytes]) -> list[Violation]:
