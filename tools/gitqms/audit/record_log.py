@@ -24,7 +24,14 @@ from ..records.kinds import kind_of_id, record_id_from_path
 from ..signatures import scope
 from ..signatures.claims import CONFIG_RECORD, front_matter, record_data
 from ..signatures.registry import Registry
-from ..signatures.verify import AUTHORED, Verdict, Walk, walk_history, walk_narrow
+from ..signatures.verify import (
+    AUTHORED,
+    Verdict,
+    Walk,
+    use_tip_kinds,
+    walk_history,
+    walk_narrow,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,6 +90,7 @@ def record_log(root: Path, record_id: str, revisions: Sequence[str] = ("HEAD",))
     tip = git.rev_parse(root, f"{revisions[0]}^{{commit}}") if len(revisions) == 1 else None
     if tip is None or not scope.narrow_wanted(root, tip):
         return _entries(walk_history(root, revisions), record_id)
+    use_tip_kinds(root, [tip])  # the files of the tip's kinds are records, as the walk knows
     depends = Depends(git.show_prefix(root), (), {record_id}, ())
     narrow = walk_narrow(root, tip, depends)
     if narrow is None:  # the tip changed which files are records
@@ -182,6 +190,8 @@ class StoredSummaries:
         (a purged identifier, say) must not stay here."""
         if len(self.known) == self._stored or os.environ.get("GIT_QUARANTINE_PATH"):
             return
+        if self._stored and walk.partial:
+            return  # a narrow walk cannot tell which stored summaries history still holds
         if not self._stored:  # all made in this run, from this history: nothing to drop
             self._store.write("all", self._key, {"summaries": marshal.dumps(self.known)})
             return

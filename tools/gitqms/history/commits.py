@@ -62,14 +62,71 @@ def parse_commit(commit_id: str, raw: bytes) -> Commit:
     head, sep, body = raw.partition(b"\n\n")
     if not sep:
         head, body = raw.rstrip(b"\n"), b""
-    # Header lines, with continuation lines (a leading space) folded into their header; the
-    # payload is the object with the gpgsig header and its continuation lines cut out.
-    values: dict[bytes, list[bytes]] = {}
-    cut: list[tuple[int, int]] = []  # byte spans of gpgsig headers in `head`
+    values, cut, odd = _split_head(head)
+    payload = raw
+    for start, stop in reversed(cut):
+        payload = payload[:start] + payload[stop:]
+    if not sep:
+        payload = payload.rstrip(b"\n") if cut else head
+    tree, parents, author, committer = _essentials(commit_id, values)
+    signature = values[b"gpgsig"][0].decode("utf-8", "replace") if b"gpgsig" in values else None
+    problem = None
+    if len(values.get(b"gpgsig", [])) > 1:
+        problem = "the commit carries more than one signature header"
+    elif odd or b"encoding" in values:
+        problem = (
+            "the commit has a signature header git reads differently (gpgsig with no value, "
+            "gpgsig-sha256, …) or an encoding header, which gitqms does not accept"
+        )
+    message = body.decode("utf-8", "replace")
+    return Commit(
+        id=commit_id,
+        tree=tree,
+        parents=parents,
+        author=author,
+        committer=committer,
+        message=message,
+        signature=signature,
+        payload=payload,
+        trailers=parse_trailers(message),
+        problem=problem,
+    )
+
+
+def header_commit(commit_id: str, raw: bytes, parents: tuple[str, ...]) -> Commit:
+    """What a walk needs of a commit it passes without judging: its tree, parents and the two
+    identities with their dates, read from the headers exactly as `parse_commit` reads them
+    (the same splitting, the same errors). Nothing else: no message, trailers or signature, so
+    it claims and proves nothing. `parents`: as git reads them (history/read.py)."""
+    head, sep, _ = raw.partition(b"\n\n")
+    if not sep:
+        head = raw.rstrip(b"\n")
+    tree, _, author, committer = _essentials(commit_id, _split_head(head)[0])
+    return Commit(
+        id=commit_id,
+        tree=tree,
+        parents=parents,
+        author=author,
+        committer=committer,
+        message="",
+        signature=None,
+        payload=b"",
+    )
+
+
+Headers = dict[bytes, list[bytes]]
+
+
+def _split_head(head: bytes) -> tuple[Headers, list[tuple[int, int]], bool]:
+    """The header lines, with continuation lines (a leading space) folded into their header;
+    the byte spans of gpgsig headers (cut from the payload); and whether a header is one git
+    reads as a signature other than ours, and cuts from its payload."""
+    values: Headers = {}
+    cut: list[tuple[int, int]] = []
     name = b""
     parts: list[bytes] = []
     position = 0
-    odd = False  # a header git reads as a signature other than ours, and cuts from its payload
+    odd = False
     for line in head.split(b"\n"):
         end = position + len(line) + 1
         if line[:1] == b" " and parts:
@@ -87,84 +144,20 @@ def parse_commit(commit_id: str, raw: bytes) -> Commit:
         position = end
     if parts:
         values.setdefault(name, []).append(b"\n".join(parts))
-    payload = raw
-    for start, stop in reversed(cut):
-        payload = payload[:start] + payload[stop:]
-    if not sep:
-        payload = payload.rstrip(b"\n") if cut else head
+    return values, cut, odd
+
+
+def _essentials(commit_id: str, values: Headers) -> tuple[str, tuple[str, ...], Identity, Identity]:
+    """(tree, parents, author, committer) from the headers; CommitFormatError when one is
+    missing or unreadable."""
     try:
         tree = values[b"tree"][0].decode("ascii")
+        parents = tuple(p.decode("ascii") for p in values.get(b"parent", []))
         author = _identity(values[b"author"][0])
         committer = _identity(values[b"committer"][0])
     except (KeyError, UnicodeDecodeError) as error:
         raise CommitFormatError(f"commit {commit_id} is malformed: {error}") from None
-    signature = values[b"gpgsig"][0].decode("utf-8", "replace") if b"gpgsig" in values else None
-    problem = None
-    if len(values.get(b"gpgsig", [])) > 1:
-        problem = "the commit carries more than one signature header"
-    elif odd or b"encoding" in values:
-        problem = (
-            "the commit has a signature header git reads differently (gpgsig with no value, "
-            "gpgsig-sha256, …) or an encoding header, which gitqms does not accept"
-        )
-    message = body.decode("utf-8", "replace")
-    return Commit(
-        id=commit_id,
-        tree=tree,
-        parents=tuple(p.decode("ascii") for p in values.get(b"parent", [])),
-        author=author,
-        committer=committer,
-        message=message,
-        signature=signature,
-        payload=payload,
-        trailers=parse_trailers(message),
-        problem=problem,
-    )
-
-
-def header_commit(commit_id: str, raw: bytes, parents: tuple[str, ...]) -> Commit:
-    """What a walk needs of a commit it passes without judging: its tree, parents and the two
-    identities with their dates, read as `parse_commit` reads them (the same errors). Nothing
-    else: no message, trailers or signature, so it claims and proves nothing."""
-    end = raw.find(b"\n\n")
-    head = raw if end < 0 else raw[:end]
-    try:
-        tree = _header(head, b"tree").decode("ascii")
-        author = _identity(_header(head, b"author"))
-        committer = _identity(_header(head, b"committer"))
-    except (KeyError, UnicodeDecodeError) as error:
-        raise CommitFormatError(f"commit {commit_id} is malformed: {error}") from None
-    except _Folded:  # odd, never made by git: read it the long way
-        whole = parse_commit(commit_id, raw)
-        tree, author, committer = whole.tree, whole.author, whole.committer
-    return Commit(
-        id=commit_id,
-        tree=tree,
-        parents=parents,
-        author=author,
-        committer=committer,
-        message="",
-        signature=None,
-        payload=b"",
-    )
-
-
-class _Folded(Exception):
-    """A header line continued on the next (a line starting with a space)."""
-
-
-def _header(head: bytes, name: bytes) -> bytes:
-    """The value of the first header line `name`."""
-    start = 0 if head.startswith(name + b" ") else head.find(b"\n" + name + b" ") + 1
-    if start == 0 and not head.startswith(name + b" "):
-        raise KeyError(name)
-    start += len(name) + 1
-    stop = head.find(b"\n", start)
-    if stop < 0:
-        return head[start:]
-    if head[stop + 1 : stop + 2] == b" ":
-        raise _Folded
-    return head[start:stop]
+    return tree, parents, author, committer
 
 
 def _identity(value: bytes) -> Identity:

@@ -3,15 +3,11 @@ histories of the records its rules read (history/narrow.py reads just those in f
 
 - every record a commit of the range changes or signs (its signatures, authorship and
   approved versions);
-- every change control, when the range touches a document (a release may be held by one) or a
-  change control;
-- every document, when it touches a change control (a closing needs the versions it lists
-  effective);
-- every document, change control, training session and copy, when it touches a session or a
-  copy (whether a session trains and a copy counts follow the documents' status).
+- every change control, when the range touches a document: a release may be held by one.
 
-A range that changes or signs qms.yaml, or whose kinds the registry changes, gets the full walk
-(its trust chain and the kinds it adopts reach records the range never names).
+A range that changes or signs qms.yaml (its trust chain, and the kinds it adopts, reach records
+the range never names), or that touches a change control, a training session or a controlled
+copy (whose rules read the standing of whatever records they list), gets the full walk.
 """
 
 from __future__ import annotations
@@ -24,7 +20,7 @@ from ..history.read import load_history
 from ..lifecycle.change_control import control_kind
 from ..lifecycle.session_rules import session_kind
 from ..records.config import CONFIG_FILE
-from ..records.kinds import BY_NAME, Kind, active_kinds, kind_of_id
+from ..records.kinds import BY_NAME, Kind, kind_of_id
 from ..signatures.claims import read_claims
 from ..signatures.verify import use_tip_kinds
 from .copies import COPY_KIND
@@ -32,7 +28,7 @@ from .copies import COPY_KIND
 
 def range_depends(root: Path, base: str, head: str, in_range: Collection[str]) -> Depends | None:
     """The records and commits the gate of `base..head` reads in full; None when it needs the
-    whole history (the range changes or signs qms.yaml)."""
+    whole history."""
     use_tip_kinds(root, [head])  # which files are records, as the walk will know them
     touched: set[str] = set()
     history = load_history(root, [f"{base}..{head}"])
@@ -45,23 +41,15 @@ def range_depends(root: Path, base: str, head: str, in_range: Collection[str]) -
             if claim.record.strip().lower() == CONFIG_FILE:
                 return None
             touched.add(claim.record)
-    return Depends(history.prefix, in_range, touched, _kinds_read(touched))
-
-
-def _kinds_read(touched: Collection[str]) -> set[str]:
-    """The kinds whose every record the rules of the touched records read."""
     kinds = {kind for record in touched if (kind := kind_of_id(record)) is not None}
-    documents = {kind.name for kind in active_kinds().kinds if kind.is_document}
-    control, session, copy = control_kind(), session_kind(), BY_NAME[COPY_KIND]
-    wide: set[str] = set()
-    if control is not None and any(k.is_document or k is control for k in kinds):
-        wide.add(control.name)
-    if control is not None and control in kinds:
-        wide |= documents
-    if _any_of(kinds, session, copy):
-        wide |= documents | {k.name for k in (control, session, copy) if k is not None}
-    return wide
+    if any(kind in kinds for kind in _reading_others()):
+        return None
+    control = control_kind()
+    wide = {control.name} if control and any(k.is_document for k in kinds) else set()
+    return Depends(history.prefix, in_range, touched, wide)
 
 
-def _any_of(kinds: Collection[Kind], *wanted: Kind | None) -> bool:
-    return any(kind in kinds for kind in wanted if kind is not None)
+def _reading_others() -> list[Kind]:
+    """The kinds whose rules read the standing of the records they list: change controls
+    (closing), training sessions and controlled copies."""
+    return [k for k in (control_kind(), session_kind(), BY_NAME.get(COPY_KIND)) if k]

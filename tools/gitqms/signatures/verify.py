@@ -122,6 +122,7 @@ def _walk(
     try:
         history = load_history(root, revisions, on_commit=offer_to(checks), narrow=depends)
         walk = Walk(history, pinned, checks)
+        walk.partial = depends is not None
         walk.run()
     finally:
         checks.close()

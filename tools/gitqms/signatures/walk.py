@@ -69,6 +69,7 @@ class Walk:
         self._raw = state.raw_verdicts
         self.verdicts = state.verdicts
         self.report = Report([], 0, None)
+        self.partial = False  # a narrow walk (history/narrow.py): not every record's history
 
     def state(self) -> WalkState:
         """What the walk derived, for the history index."""
