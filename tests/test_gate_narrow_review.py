@@ -1,0 +1,128 @@
+"""Adversarial review of the narrow gate (issue 24, item 1): histories on which `qms check
+BASE..HEAD` under GITQMS_GATE=narrow must give exactly the report of GITQMS_GATE=full.
+
+Each test builds a real history (real keys, real signed commits, the real `qms` commands where
+a person would use them, plain git where an insider would), then judges one range both ways.
+The tests named `..._hole_...` failed on branch i24 when written; the others are attacks that
+held, kept as guards."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gitqms.audit.record_log import record_log
+from gitqms.rules.check import CheckReport, check_range
+from toolkit.world import SOP, World
+
+Outcome = tuple[str, Any]  # ("report", (violations, notes)) or ("error", its message)
+
+
+def _outcome(run: Callable[[], Any]) -> tuple[Outcome, Any]:
+    """What `run` gives, or the error it raises (type and first line), comparable both ways."""
+    try:
+        found = run()
+    except Exception as error:  # noqa: BLE001 - any difference between the ways counts
+        return ("error", f"{type(error).__name__}: {str(error).splitlines()[0]}"), None
+    if isinstance(found, CheckReport):
+        return ("report", (found.violations, found.notes)), found
+    return ("result", found), found
+
+
+def judged_both_ways(
+    monkeypatch: pytest.MonkeyPatch, repo: Path, spec: str
+) -> tuple[CheckReport | None, CheckReport | None]:
+    """`check_range` under GITQMS_GATE=narrow and =full: the same violations and notes (or the
+    same error), and the narrow one judged by the narrow walk."""
+    monkeypatch.setenv("GITQMS_GATE", "full")
+    full, full_report = _outcome(lambda: check_range(repo, spec))
+    monkeypatch.setenv("GITQMS_GATE", "narrow")
+    narrow, narrow_report = _outcome(lambda: check_range(repo, spec))
+    assert narrow == full
+    if narrow_report is not None:
+        assert narrow_report.scope == "narrow"
+    return narrow_report, full_report
+
+
+def logged_both_ways(monkeypatch: pytest.MonkeyPatch, repo: Path, record: str) -> None:
+    """`qms log RECORD` (record_log) gives the same entries narrow and full."""
+    monkeypatch.setenv("GITQMS_GATE", "full")
+    full, _ = _outcome(lambda: record_log(repo, record))
+    monkeypatch.setenv("GITQMS_GATE", "narrow")
+    narrow, _ = _outcome(lambda: record_log(repo, record))
+    assert narrow == full
+
+
+def rules_of(report: CheckReport | None) -> list[str]:
+    return [] if report is None else [v.rule for v in report.violations]
+
+
+def forge_object(world: World, raw: str) -> str:
+    """A commit object written as given (git would not make it), on main, work tree reset."""
+    commit = world.git("hash-object", "-t", "commit", "-w", "--stdin", "--literally", input=raw)
+    world.git("update-ref", "refs/heads/main", commit)
+    world.git("reset", "-q", "--hard")
+    return commit
+
+
+def empty_commit(world: World) -> str:
+    """The raw object of a new empty commit on HEAD (no changes, no trailers)."""
+    made = world.git("commit-tree", "HEAD^{tree}", "-p", "HEAD", "-m", "Tidy up")
+    return world.git("cat-file", "commit", made)
+
+
+def edit_sop(world: World, line: str) -> str:
+    """The author's signed edit of the draft SOP."""
+    author = world.people["l.santos"]
+    return world.commit_file(author, SOP, (world.repo / SOP).read_text() + f"\n{line}\n", line)
+
+
+# -- commit objects the narrow walk reads by their headers only -----------------------------------
+
+
+def test_hole_a_commit_the_full_walk_cannot_read_is_passed_by_the_narrow_walk(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The insider plants, outside the range, an empty commit with a second `parent` header
+    after `committer` holding a non-ASCII byte (git reads only the parent lines right after
+    `tree`, so git log and every git command are happy). parse_commit decodes every `parent`
+    header as ASCII outside its try: the full walk stops with a UnicodeDecodeError (a crash,
+    not even the "malformed commit" refusal), while header_commit never looks at it, and the
+    narrow gate passes the range."""
+    raw = empty_commit(world)
+    odd = re.sub(r"(committer [^\n]*\n)", "\\1parent caf\u00e9\n", raw, count=1)
+    forge_object(world, odd + "\n")
+    base = world.head()
+    edit_sop(world, "Checked on receipt.")
+    judged_both_ways(monkeypatch, world.repo, f"{base}..HEAD")
+
+
+def test_hole_a_commit_whose_first_author_line_is_empty_is_passed_by_the_narrow_walk(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two `author` headers, the first bare ('author' and no value): parse_commit takes the
+    first and refuses the commit as malformed (the full gate stops); header_commit looks for
+    'author ' with its space and reads the second, so the narrow gate passes."""
+    raw = empty_commit(world)
+    odd = re.sub(r"(?m)^author ", "author\nauthor ", raw, count=1)
+    forge_object(world, odd + "\n")
+    base = world.head()
+    edit_sop(world, "Checked on receipt.")
+    judged_both_ways(monkeypatch, world.repo, f"{base}..HEAD")
+
+
+def test_guard_a_folded_committer_line_is_read_the_long_way(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A committer header continued on the next line: header_commit gives up on its short
+    read and asks parse_commit, so both ways refuse the same commit."""
+    raw = empty_commit(world)
+    odd = re.sub(r"(committer [^\n]*\n)", "\\1 folded\n", raw, count=1)
+    forge_object(world, odd + "\n")
+    base = world.head()
+    edit_sop(world, "Checked on receipt.")
+    judged_both_ways(monkeypatch, world.repo, f"{base}..HEAD")
