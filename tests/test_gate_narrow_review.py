@@ -126,3 +126,28 @@ def test_guard_a_folded_committer_line_is_read_the_long_way(
     base = world.head()
     edit_sop(world, "Checked on receipt.")
     judged_both_ways(monkeypatch, world.repo, f"{base}..HEAD")
+
+
+def test_hole_a_bare_committer_header_dates_a_skipped_commit_one_way_for_git_another_for_narrow(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The insider plants an empty commit (no record changed, no trailers: the narrow walk
+    reads only its headers) whose first `committer` header is bare and continued on the next
+    line with a date in 2100, followed by an ordinary `committer` line of today. parse_commit
+    (and git's own commit date, parse_commit_date, which scans from 'committer' to '>') read
+    2100; header_commit looks for 'committer ' with its space and reads today. Every signature made on top of it
+    is back-dated for the full walk (and for git), so its approval does not count; the
+    narrow gate in CI counts the reviewer's signature."""
+    raw = empty_commit(world)
+    line = re.search(r"(?m)^committer (.*<[^>]*>) \d+ [+-]\d{4}$", raw)
+    assert line is not None
+    odd = raw.replace(line[0], f"committer\n {line[1]} 4102444800 +0000\n{line[0]}", 1)
+    planted = forge_object(world, odd + "\n")
+    # git's own commit date (what it orders history by) is 2100 too; only its pretty format
+    # (%ct) reads the second line, as header_commit does
+    assert world.git("rev-list", "--timestamp", "-1", planted).split()[0] == "4102444800"
+    base = world.head()
+    reviewer = world.people["m.okafor"]
+    world.raw_commit(reviewer, world.trailers("SOP-0001", SOP, "reviewed", version="1"))
+    narrow, full = judged_both_ways(monkeypatch, world.repo, f"{base}..HEAD")
+    assert rules_of(full) == ["signature.invalid"]  # back-dated behind the planted commit
