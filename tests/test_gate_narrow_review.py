@@ -26,7 +26,7 @@ def _outcome(run: Callable[[], Any]) -> tuple[Outcome, Any]:
     """What `run` gives, or the error it raises (type and first line), comparable both ways."""
     try:
         found = run()
-    except Exception as error:  # noqa: BLE001 - any difference between the ways counts
+    except Exception as error:  # any difference between the ways counts
         return ("error", f"{type(error).__name__}: {str(error).splitlines()[0]}"), None
     if isinstance(found, CheckReport):
         return ("report", (found.violations, found.notes)), found
@@ -138,16 +138,52 @@ def test_hole_a_bare_committer_header_dates_a_skipped_commit_one_way_for_git_ano
     2100; header_commit looks for 'committer ' with its space and reads today. Every signature made on top of it
     is back-dated for the full walk (and for git), so its approval does not count; the
     narrow gate in CI counts the reviewer's signature."""
-    raw = empty_commit(world)
-    line = re.search(r"(?m)^committer (.*<[^>]*>) \d+ [+-]\d{4}$", raw)
-    assert line is not None
-    odd = raw.replace(line[0], f"committer\n {line[1]} 4102444800 +0000\n{line[0]}", 1)
-    planted = forge_object(world, odd + "\n")
+    planted = plant_bare_committer(world, "4102444800")
     # git's own commit date (what it orders history by) is 2100 too; only its pretty format
     # (%ct) reads the second line, as header_commit does
     assert world.git("rev-list", "--timestamp", "-1", planted).split()[0] == "4102444800"
     base = world.head()
     reviewer = world.people["m.okafor"]
     world.raw_commit(reviewer, world.trailers("SOP-0001", SOP, "reviewed", version="1"))
-    narrow, full = judged_both_ways(monkeypatch, world.repo, f"{base}..HEAD")
+    monkeypatch.setenv("GITQMS_GATE", "full")
+    full = check_range(world.repo, f"{base}..HEAD")
     assert rules_of(full) == ["signature.invalid"]  # back-dated behind the planted commit
+    assert "a back-dated signature" in full.violations[0].message
+    judged_both_ways(monkeypatch, world.repo, f"{base}..HEAD")
+
+
+def plant_bare_committer(world: World, when: str, *, real_line: bool = True) -> str:
+    """An empty commit on HEAD whose first `committer` header is bare and continued on the
+    next line with the date `when` (seconds); `real_line`: an ordinary committer line follows
+    (else the object has no 'committer ' line at all)."""
+    raw = empty_commit(world)
+    line = re.search(r"(?m)^committer (.*<[^>]*>) \d+ [+-]\d{4}$", raw)
+    assert line is not None
+    folded = f"committer\n {line[1]} {when} +0000"
+    return forge_object(
+        world, raw.replace(line[0], folded + (f"\n{line[0]}" if real_line else ""), 1) + "\n"
+    )
+
+
+def test_hole_qms_log_shows_the_signature_on_the_planted_commit_valid_only_when_narrow(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same planted date (see the test above), seen by `qms log SOP-0001`: the full walk
+    lists the reviewer's signature as back-dated, the narrow walk as valid."""
+    plant_bare_committer(world, "4102444800")
+    reviewer = world.people["m.okafor"]
+    world.raw_commit(reviewer, world.trailers("SOP-0001", SOP, "reviewed", version="1"))
+    logged_both_ways(monkeypatch, world.repo, "SOP-0001")
+
+
+def test_hole_a_commit_with_no_committer_line_but_a_bare_folded_one_stops_only_the_narrow_gate(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other way round: a planted commit whose only committer header is bare and folded.
+    parse_commit reads it (the full gate judges the range); header_commit finds no
+    'committer ' line and refuses the history as malformed, so CI on a fresh clone stops every
+    pull request from then on, while `qms verify` and the server's full walk accept it."""
+    plant_bare_committer(world, "1767225600", real_line=False)
+    base = world.head()
+    edit_sop(world, "Checked on receipt.")
+    judged_both_ways(monkeypatch, world.repo, f"{base}..HEAD")
