@@ -8,6 +8,7 @@ held, kept as guards."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -187,3 +188,110 @@ def test_hole_a_commit_with_no_committer_line_but_a_bare_folded_one_stops_only_t
     base = world.head()
     edit_sop(world, "Checked on receipt.")
     judged_both_ways(monkeypatch, world.repo, f"{base}..HEAD")
+
+
+# -- guards: attacks on what the narrow walk reads in full, which held ---------------------------
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        pytest.param(lambda t: t.lower().replace("sop-0001", "SOP-0001"), id="lower-case-keys"),
+        pytest.param(lambda t: t.replace("QMS-", "QMs-"), id="mixed-case-keys"),
+        pytest.param(lambda t: t.replace("SOP-0001", "\u00a0SOP-0001\u2003"), id="unicode-spaces"),
+    ],
+)
+def test_guard_an_oddly_written_signature_outside_the_range_is_read_in_full(
+    world: World, monkeypatch: pytest.MonkeyPatch, spelling: Callable[[str], str]
+) -> None:
+    """The reviewer's 'reviewed' on the draft, outside the range, with its trailers written
+    as read_claims still reads them (keys in any case, the ID padded with Unicode spaces that
+    str.strip drops); in the range the reviewer signs the same content again, which counts
+    once. The narrow walk finds the first by its message (case-folded) and reads it in full."""
+    reviewer = world.people["m.okafor"]
+    trailers = world.trailers("SOP-0001", SOP, "reviewed", version="1")
+    world.raw_commit(reviewer, spelling(trailers))
+    base = world.head()
+    world.raw_commit(reviewer, trailers)
+    narrow, _ = judged_both_ways(monkeypatch, world.repo, f"{base}..HEAD")
+    assert rules_of(narrow) == ["signature.invalid"]
+    assert narrow is not None and "already signed" in narrow.violations[0].message
+    logged_both_ways(monkeypatch, world.repo, "SOP-0001")
+
+
+def test_guard_a_merge_hides_the_approvers_own_edit_from_its_first_parent_diff(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The admin (who approves) makes an edit to the SOP on a side branch; the author makes
+    the identical edit on main, and the admin merges the side branch: the merge's first-parent
+    diff does not show the SOP. The side commit changes the SOP's path, so the narrow walk
+    reads it, and the admin's approval in the range is refused for separation of duties."""
+    admin, author = world.people["a.weber"], world.people["l.santos"]
+    text = (world.repo / SOP).read_text() + "\nStore at -150 °C.\n"
+    fork = world.head()
+    world.git("checkout", "-q", "-b", "side")
+    world.commit_file(admin, SOP, text, "storage")
+    world.git("checkout", "-q", "main")
+    world.commit_file(author, SOP, text, "storage")
+    world.commit_file(author, "docs/index.md", "x\n", "unrelated")
+    with world.acting(admin):
+        world.git(
+            "merge",
+            "-q",
+            "--no-ff",
+            "--no-edit",
+            *world.sign_args(admin),
+            "side",
+            env=admin.signing_env(),
+        )
+    assert world.git("diff", "--name-only", "HEAD^1", "HEAD") == ""
+    assert fork != world.head()
+    base = world.head()
+    world.raw_commit(admin, world.trailers("SOP-0001", SOP, "approved", version="1"))
+    narrow, _ = judged_both_ways(monkeypatch, world.repo, f"{base}..HEAD")
+    assert narrow is not None and any(
+        "separation of duties" in v.message for v in narrow.violations
+    ), narrow.violations
+
+
+def test_guard_a_folder_at_the_records_path_outside_the_range_is_read_in_full(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Outside the range, unsigned commits turn the SOP's file into a folder and back: its
+    history now holds changes no signature covers. The folder's files lie under the record's
+    path, so the narrow walk reads them, and an approval in the range is refused."""
+    admin = world.people["a.weber"]
+    text = (world.repo / SOP).read_text()
+    world.git("rm", "-q", SOP)
+    (world.repo / SOP).mkdir()
+    (world.repo / SOP / "x.md").write_text("other procedure\n")
+    world.git("add", SOP)
+    world.git("commit", "-q", "--no-gpg-sign", "-m", "x", "-m", "Reason: x")
+    world.git("rm", "-q", "-r", SOP)
+    (world.repo / SOP).write_text(text.replace("Described.", "Described, altered."))
+    world.git("add", SOP)
+    world.git("commit", "-q", "--no-gpg-sign", "-m", "y", "-m", "Reason: y")
+    base = world.head()
+    reviewer = world.people["m.okafor"]
+    world.raw_commit(reviewer, world.trailers("SOP-0001", SOP, "reviewed", version="1"))
+    world.raw_commit(admin, world.trailers("SOP-0001", SOP, "approved", version="1"))
+    narrow, _ = judged_both_ways(monkeypatch, world.repo, f"{base}..HEAD")
+    assert narrow is not None and any("not proven" in v.message for v in narrow.violations)
+    logged_both_ways(monkeypatch, world.repo, "SOP-0001")
+
+
+def test_guard_a_key_revoked_outside_the_range_voids_a_signature_in_it(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The registry's history is read in full: a revocation before the range holds."""
+    admin, reviewer = world.people["a.weber"], world.people["m.okafor"]
+    keys = world.qms(admin, "keys", "list", "--format", "json")
+    fingerprint = next(
+        k["fingerprint"] for k in json.loads(keys)["keys"] if k["person"] == reviewer.id
+    )
+    world.qms(admin, "keys", "revoke", reviewer.id, fingerprint, "--reason", "lost")
+    edit_sop(world, "Unrelated edit after the revocation.")
+    base = world.head()
+    world.raw_commit(reviewer, world.trailers("SOP-0001", SOP, "reviewed", version="1"))
+    narrow, _ = judged_both_ways(monkeypatch, world.repo, f"{base}..HEAD")
+    assert rules_of(narrow) == ["signature.invalid"]
