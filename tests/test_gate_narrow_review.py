@@ -139,7 +139,11 @@ def test_hole_a_bare_committer_header_dates_a_skipped_commit_one_way_for_git_ano
     2100; header_commit looks for 'committer ' with its space and reads today. Every signature made on top of it
     is back-dated for the full walk (and for git), so its approval does not count; the
     narrow gate in CI counts the reviewer's signature."""
+    fork = world.head()
     planted = plant_bare_committer(world, "4102444800")
+    # the planted commit itself passes the gate both ways (it signs and changes nothing)
+    alone, _ = judged_both_ways(monkeypatch, world.repo, f"{fork}..{planted}")
+    assert rules_of(alone) == []
     # git's own commit date (what it orders history by) is 2100 too; only its pretty format
     # (%ct) reads the second line, as header_commit does
     assert world.git("rev-list", "--timestamp", "-1", planted).split()[0] == "4102444800"
