@@ -299,3 +299,27 @@ def test_guard_a_key_revoked_outside_the_range_voids_a_signature_in_it(
     world.raw_commit(reviewer, world.trailers("SOP-0001", SOP, "reviewed", version="1"))
     narrow, _ = judged_both_ways(monkeypatch, world.repo, f"{base}..HEAD")
     assert rules_of(narrow) == ["signature.invalid"]
+
+
+def test_hole_a_non_ascii_parent_header_on_another_branch_crashes_every_check(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not the narrow walk's own fault, found on the way: `_lost_signatures` parses every
+    commit on any other branch (git.commits_off) with parse_commit, which decodes `parent`
+    headers as ASCII outside its try and catches only CommitFormatError. One such commit on
+    any branch of the remote, which CI's clone fetches, makes every `qms check` of every pull
+    request stop with a UnicodeDecodeError (both ways), instead of judging the range."""
+    main = world.head()
+    world.git("checkout", "-q", "-b", "junk")
+    raw = empty_commit(world)
+    odd = re.sub(r"(committer [^\n]*\n)", "\\1parent caf\u00e9\n", raw, count=1)
+    commit = world.git("hash-object", "-t", "commit", "-w", "--stdin", "--literally", input=odd)
+    world.git("update-ref", "refs/heads/junk", commit)
+    world.git("checkout", "-q", "main")
+    world.git("reset", "-q", "--hard", main)
+    base = world.head()
+    edit_sop(world, "Checked on receipt.")
+    for way in ("full", "narrow"):
+        monkeypatch.setenv("GITQMS_GATE", way)
+        outcome, _ = _outcome(lambda: check_range(world.repo, f"{base}..HEAD"))
+        assert outcome[0] == "report", (way, outcome)
