@@ -85,7 +85,7 @@ def edit_sop(world: World, line: str) -> str:
 # -- commit objects the narrow walk reads by their headers only -----------------------------------
 
 
-def test_hole_a_commit_the_full_walk_cannot_read_is_passed_by_the_narrow_walk(
+def test_attack_a_commit_the_full_walk_cannot_read_is_passed_by_the_narrow_walk(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The insider plants, outside the range, an empty commit with a second `parent` header
@@ -102,7 +102,7 @@ def test_hole_a_commit_the_full_walk_cannot_read_is_passed_by_the_narrow_walk(
     judged_both_ways(monkeypatch, world.repo, f"{base}..HEAD")
 
 
-def test_hole_a_commit_whose_first_author_line_is_empty_is_passed_by_the_narrow_walk(
+def test_attack_a_commit_whose_first_author_line_is_empty_is_passed_by_the_narrow_walk(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Two `author` headers, the first bare ('author' and no value): parse_commit takes the
@@ -129,7 +129,7 @@ def test_guard_a_folded_committer_line_is_read_the_long_way(
     judged_both_ways(monkeypatch, world.repo, f"{base}..HEAD")
 
 
-def test_hole_a_bare_committer_header_dates_a_skipped_commit_one_way_for_git_another_for_narrow(
+def test_attack_a_bare_committer_header_dates_a_skipped_commit_one_way_for_git_another_for_narrow(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The insider plants an empty commit (no record changed, no trailers: the narrow walk
@@ -170,7 +170,7 @@ def plant_bare_committer(world: World, when: str, *, real_line: bool = True) -> 
     )
 
 
-def test_hole_qms_log_shows_the_signature_on_the_planted_commit_valid_only_when_narrow(
+def test_attack_qms_log_shows_the_signature_on_the_planted_commit_valid_only_when_narrow(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The same planted date (see the test above), seen by `qms log SOP-0001`: the full walk
@@ -181,7 +181,7 @@ def test_hole_qms_log_shows_the_signature_on_the_planted_commit_valid_only_when_
     logged_both_ways(monkeypatch, world.repo, "SOP-0001")
 
 
-def test_hole_a_commit_with_no_committer_line_but_a_bare_folded_one_stops_only_the_narrow_gate(
+def test_attack_a_commit_with_no_committer_line_but_a_bare_folded_one_stops_only_the_narrow_gate(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The other way round: a planted commit whose only committer header is bare and folded.
@@ -301,7 +301,7 @@ def test_guard_a_key_revoked_outside_the_range_voids_a_signature_in_it(
     assert rules_of(narrow) == ["signature.invalid"]
 
 
-def test_hole_a_non_ascii_parent_header_on_another_branch_crashes_every_check(
+def test_attack_a_non_ascii_parent_header_on_another_branch_crashes_every_check(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Not the narrow walk's own fault, found on the way: `_lost_signatures` parses every
