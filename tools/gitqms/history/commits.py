@@ -101,7 +101,11 @@ def header_commit(commit_id: str, raw: bytes, parents: tuple[str, ...]) -> Commi
     head, sep, _ = raw.partition(b"\n\n")
     if not sep:
         head = raw.rstrip(b"\n")
-    tree, _, author, committer = _essentials(commit_id, _split_head(head)[0])
+    values: Headers = {}
+    for found in _ESSENTIAL.finditer(head):  # as _split_head folds them, without the rest
+        folded = (found[2] or b"") + found[3].replace(b"\n ", b"\n")
+        values.setdefault(found[1], []).append(folded)
+    tree, _, author, committer = _essentials(commit_id, values)
     return Commit(
         id=commit_id,
         tree=tree,
@@ -115,6 +119,11 @@ def header_commit(commit_id: str, raw: bytes, parents: tuple[str, ...]) -> Commi
 
 
 Headers = dict[bytes, list[bytes]]
+# A header line named tree, parent, author or committer (its name runs to the first space) and
+# its continuation lines (each starts with a space): what `_split_head` makes of those four.
+_ESSENTIAL = re.compile(
+    rb"^(tree|parent|author|committer)(?: ([^\n]*))?((?:\n [^\n]*)*)(?=\n|\Z)", re.MULTILINE
+)
 
 
 def _split_head(head: bytes) -> tuple[Headers, list[tuple[int, int]], bool]:
