@@ -13,7 +13,6 @@ test_gate_narrow_records.py, which uses the helpers here.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from datetime import datetime
 
 import pytest
@@ -31,11 +30,15 @@ PAD_FILE = "notes/pad.txt"  # not a record: an unrelated file the padding commit
 
 
 def run_gate(team: Team, spec: str, mode: str) -> CheckReport:
-    team.world.monkeypatch.setenv("GITQMS_GATE", mode)
+    """`check_range` with GITQMS_GATE=`mode` (unset when empty)."""
+    if mode:
+        team.world.monkeypatch.setenv("GITQMS_GATE", mode)
+    else:
+        team.world.monkeypatch.delenv("GITQMS_GATE", raising=False)
     try:
         return check_range(team.world.repo, spec)
     finally:
-        team.world.monkeypatch.delenv("GITQMS_GATE")
+        team.world.monkeypatch.delenv("GITQMS_GATE", raising=False)
 
 
 def both(team: Team, spec: str, *, narrow: bool = True) -> CheckReport:
@@ -50,6 +53,9 @@ def both(team: Team, spec: str, *, narrow: bool = True) -> CheckReport:
     finally:
         world.git("config", "--unset", "qms.historyIndex")
     assert full.scope == "full"
+    compared = run_gate(team, spec, "compare")  # raises when the two walks differ
+    default = run_gate(team, spec, "")
+    assert compared.violations == default.violations == full.violations, describe(compared)
     for report in (warm, cold):
         if narrow:
             assert report.scope == "narrow", "the narrow gate fell back to the full walk"
@@ -83,14 +89,14 @@ def pad(team: Team, count: int, day: str = "2026-02-20", *, start: int = 0) -> s
     """`count` unsigned commits changing one file that is no record, dated a minute apart
     from `day` 08:00 UTC (made in one `git fast-import`); the work tree follows. Returns HEAD."""
     world = team.world
-    head = world.head()
+    head, branch = world.head(), world.git("symbolic-ref", "HEAD")
     start_at = int(datetime.fromisoformat(f"{day}T08:00:00+00:00").timestamp())
     person = team.owner
     lines = []
     for i in range(count):
         body = f"pad {start + i}\n"
         message = f"Note {start + i}\n\nReason: unrelated\n"
-        lines.append("commit refs/heads/main")
+        lines.append(f"commit {branch}")
         lines.append(f"committer {person.name} <{person.email}> {start_at + 60 * i} +0000")
         lines.append(f"data {len(message.encode())}\n{message}")
         if i == 0:
@@ -98,12 +104,13 @@ def pad(team: Team, count: int, day: str = "2026-02-20", *, start: int = 0) -> s
         lines.append(f"M 100644 inline {PAD_FILE}")
         lines.append(f"data {len(body.encode())}\n{body}")
     world.git("fast-import", "--quiet", input="\n".join(lines) + "\n")
-    world.git("reset", "-q", "--hard", "refs/heads/main")
+    world.git("reset", "-q", "--hard", branch)
     return world.head()
 
 
 OTHER = "SOP-0002"
-OTHER_FILE = f"sops/{OTHER}.md"
+OTHER_FILE = f"sops/{OTHER}.md"  # when SOP-0001 exists before it
+ISOLATOR = "Cleaning of the isolator"
 
 
 def other_records(team: Team, edits: int, day: str = "2026-02-15") -> str:
@@ -111,14 +118,20 @@ def other_records(team: Team, edits: int, day: str = "2026-02-15") -> str:
     of a record the range does not touch. Returns HEAD."""
     world = team.world
     team.on(day)
-    if not (world.repo / OTHER_FILE).exists():
-        team.qms(team.owner, "new", "sop", "--title", "Cleaning of the isolator")
-        text = re.sub(r"FILL IN[^\n]*", "Wipe twice.", (world.repo / OTHER_FILE).read_text())
-        world.commit_file(team.owner, OTHER_FILE, text, "isolator cleaning")
+    found = [p for p in world.repo.glob("sops/*.md") if ISOLATOR in p.read_text()]
+    if found:
+        path = found[0].relative_to(world.repo).as_posix()
+    else:
+        out = team.qms(team.owner, "new", "sop", "--title", ISOLATOR)
+        made = re.search(r"sops/SOP-\d{4}\.md", out)
+        assert made is not None, out
+        path = made[0]
+        text = re.sub(r"FILL IN[^\n]*", "Wipe twice.", (world.repo / path).read_text())
+        world.commit_file(team.owner, path, text, "isolator cleaning")
     for i in range(edits):
         team.on(day, f"11:{i // 60:02d}:{i % 60:02d}")
-        text = (world.repo / OTHER_FILE).read_text() + f"\nStep {i}.\n"
-        world.commit_file(team.owner, OTHER_FILE, text, f"step {i}")
+        text = (world.repo / path).read_text() + f"\nStep {i}.\n"
+        world.commit_file(team.owner, path, text, f"step {i}")
     return world.head()
 
 
@@ -233,6 +246,63 @@ def test_a_key_added_by_an_unsigned_registry_change_before_base_counts_for_nothi
     )
 
 
+def test_an_approver_who_authored_on_a_branch_merged_before_base_is_caught(team: Team) -> None:
+    world = team.world
+    write_v1(team)
+    world.git("switch", "-q", "-c", "side")
+    team.on("2026-02-02")
+    world.commit_file(team.admin, SOP, (world.repo / SOP).read_text() + "\nMine.\n", "side")
+    world.git("switch", "-q", "main")
+    other_records(team, 2, "2026-02-03")
+    team.on("2026-02-04")
+    with world.acting(team.admin):
+        world.git("merge", "-q", "--no-ff", "--no-gpg-sign", "side", "-m", "Merge side")
+    team.on("2026-02-05")
+    team.qms(team.officer, "review", "SOP-0001", "--reason", "content checked")
+    base = busy(team)
+    team.on("2026-03-01")
+    approval = sign_raw(team, team.admin, "approved")
+    report = both(team, f"{base}..HEAD")
+    assert said(report, approval, "signature.invalid", "separation of duties"), describe(report)
+
+
+def test_a_key_revoked_on_a_branch_merged_before_base_voids_a_signature_in_the_range(
+    team: Team,
+) -> None:
+    world = team.world
+    write_v1(team)
+    world.git("switch", "-q", "-c", "registry")
+    team.on("2026-02-10")
+    team.qms(
+        team.admin, "keys", "revoke", "m.okafor", fingerprint(team),
+        "--on", "2026-02-10", "--reason", "laptop stolen",
+    )  # fmt: skip
+    world.git("switch", "-q", "main")
+    other_records(team, 2, "2026-02-11")
+    team.on("2026-02-12")
+    with world.acting(team.admin):
+        world.git("merge", "-q", "--no-ff", "--no-gpg-sign", "registry", "-m", "Merge registry")
+    base = busy(team)
+    team.on("2026-03-01")
+    review = sign_raw(team, team.officer, "reviewed")
+    report = both(team, f"{base}..HEAD")
+    assert said(report, review, "signature.invalid", "revoked"), describe(report)
+
+
+def test_a_range_that_changes_the_registry_or_has_no_base_falls_back_to_the_full_walk(
+    team: Team,
+) -> None:
+    write_v1(team)
+    base = busy(team)
+    team.on("2026-03-01")
+    withdraw_review_role(team)
+    review = sign_raw(team, team.officer, "reviewed")
+    for spec in (f"{base}..HEAD", "HEAD"):
+        report = both(team, spec, narrow=False)
+        assert run_gate(team, spec, "narrow").scope == "full"
+        assert any(v.commit == review for v in report.errors), describe(report)
+
+
 # -- 3. dates ---------------------------------------------------------------------------------------
 
 
@@ -316,23 +386,26 @@ def test_a_signature_of_two_records_before_base_still_binds_the_one_changed_in_r
 
 
 @pytest.mark.parametrize(
-    "trailer",
+    ("trailer", "counts"),
     [
-        "qms-record: SOP-0001",
-        "QMS-RECORD: SOP-0001",
-        "QMS-Record:    SOP-0001   ",
-        "QMS-Record:SOP-0001",
-        "QMS-Record: sop-0001",
-        "QMS-Record: SOP-0001\t",
+        ("qms-record: SOP-0001", True),
+        ("QMS-RECORD: SOP-0001", True),
+        ("QMS-Record:    SOP-0001   ", True),
+        ("QMS-Record:SOP-0001", True),
+        ("QMS-Record: SOP-0001\t", True),
+        ("QMS-Record:\n SOP-0001", None),  # a folded trailer: whatever the full gate says
+        ("QMS-Record: sop-0001", False),  # another name: no approval, the edit is a draft
     ],
 )
 def test_an_oddly_written_record_trailer_before_base_is_read_alike(
-    team: Team, trailer: str
+    team: Team, trailer: str, counts: bool | None
 ) -> None:
     released_v1(team, trailer)
     base = busy(team)
-    edit_in_range(team)
-    both(team, f"{base}..HEAD")
+    edit = edit_in_range(team)
+    report = both(team, f"{base}..HEAD")
+    if counts is not None:
+        assert ((edit, "sop.version-not-raised") in rules(report)) is counts, describe(report)
 
 
 # -- 12. a clean range over a long history -----------------------------------------------------
@@ -373,6 +446,3 @@ def test_the_registry_binding_histories_give_the_same_verdicts(team: Team, chang
     report = both(team, "HEAD^1..HEAD")  # the branch and its merge; the change is before it
     assert any(v.commit == signed for v in report.errors) is (change != "add"), describe(report)
 
-
-def commits_of(report: CheckReport) -> Iterable[str]:
-    return (v.commit for v in report.violations)
