@@ -24,6 +24,14 @@ def git_identity(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
 
 
 @pytest.fixture(autouse=True)
+def gate_both_ways(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every `qms check` of every test is judged twice, by the narrow gate and by the full walk
+    of history, and fails where the two differ (rules/check.py): each attack on the gate is a
+    test of the narrow gate too. A test that sets GITQMS_GATE itself overrides this."""
+    monkeypatch.setenv("GITQMS_GATE", "compare")
+
+
+@pytest.fixture(autouse=True)
 def package_kinds() -> Iterator[None]:
     """Each test starts knowing only the package's kinds: a repository opened in an earlier
     test must not lend this one the kinds its qms.yaml declares."""

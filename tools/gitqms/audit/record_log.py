@@ -17,12 +17,14 @@ from .. import git
 from ..errors import QmsError
 from ..history.commits import Commit
 from ..history.index_store import Store, code_digest
+from ..history.narrow import Depends
 from ..history.read import Step
 from ..records.config import CONFIG_FILE
 from ..records.kinds import kind_of_id, record_id_from_path
+from ..signatures import scope
 from ..signatures.claims import CONFIG_RECORD, front_matter, record_data
 from ..signatures.registry import Registry
-from ..signatures.verify import AUTHORED, Verdict, Walk, walk_history
+from ..signatures.verify import AUTHORED, Verdict, Walk, walk_history, walk_narrow
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,7 +80,24 @@ def record_log(root: Path, record_id: str, revisions: Sequence[str] = ("HEAD",))
             f"{record_id!r} is not a record ID",
             hint=f"name a record such as SOP-0003 or CAPA-2026-0001, or {CONFIG_FILE}",
         )
-    walk = walk_history(root, revisions)
+    tip = git.rev_parse(root, f"{revisions[0]}^{{commit}}") if len(revisions) == 1 else None
+    if tip is None or not scope.narrow_wanted(root, tip):
+        return _entries(walk_history(root, revisions), record_id)
+    depends = Depends(git.show_prefix(root), (), {record_id}, ())
+    narrow = walk_narrow(root, tip, depends)
+    if narrow is None:  # the tip changed which files are records
+        return _entries(walk_history(root, revisions), record_id)
+    entries = _entries(narrow, record_id)
+    if scope.way() == "compare":
+        full = _entries(walk_history(root, revisions), record_id)
+        if entries != full:
+            raise scope.disagree(f"qms log {record_id}", entries, full)
+    return entries
+
+
+def _entries(walk: Walk, record_id: str) -> list[LogEntry]:
+    """The record's trail in `walk`: what it depends on is the record's own history and the
+    registry's, so a narrow walk that reads those (history/narrow.py) gives the same."""
     touched = [(step, record_id) for step in walk.touching(record_id)]  # a stored walk builds
     if not touched:  # only these commits
         raise QmsError(f"no commit in this history changed or signed {record_id}")

@@ -122,6 +122,51 @@ def parse_commit(commit_id: str, raw: bytes) -> Commit:
     )
 
 
+def header_commit(commit_id: str, raw: bytes, parents: tuple[str, ...]) -> Commit:
+    """What a walk needs of a commit it passes without judging: its tree, parents and the two
+    identities with their dates, read as `parse_commit` reads them (the same errors). Nothing
+    else: no message, trailers or signature, so it claims and proves nothing."""
+    end = raw.find(b"\n\n")
+    head = raw if end < 0 else raw[:end]
+    try:
+        tree = _header(head, b"tree").decode("ascii")
+        author = _identity(_header(head, b"author"))
+        committer = _identity(_header(head, b"committer"))
+    except (KeyError, UnicodeDecodeError) as error:
+        raise CommitFormatError(f"commit {commit_id} is malformed: {error}") from None
+    except _Folded:  # odd, never made by git: read it the long way
+        whole = parse_commit(commit_id, raw)
+        tree, author, committer = whole.tree, whole.author, whole.committer
+    return Commit(
+        id=commit_id,
+        tree=tree,
+        parents=parents,
+        author=author,
+        committer=committer,
+        message="",
+        signature=None,
+        payload=b"",
+    )
+
+
+class _Folded(Exception):
+    """A header line continued on the next (a line starting with a space)."""
+
+
+def _header(head: bytes, name: bytes) -> bytes:
+    """The value of the first header line `name`."""
+    start = 0 if head.startswith(name + b" ") else head.find(b"\n" + name + b" ") + 1
+    if start == 0 and not head.startswith(name + b" "):
+        raise KeyError(name)
+    start += len(name) + 1
+    stop = head.find(b"\n", start)
+    if stop < 0:
+        return head[start:]
+    if head[stop + 1 : stop + 2] == b" ":
+        raise _Folded
+    return head[start:stop]
+
+
 def _identity(value: bytes) -> Identity:
     """Split 'Name <email> time zone' the way git does: the email runs from the first '<' to
     the next '>', and the date follows the last '>'."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
+from typing import Protocol
 
 from .. import git
 from ..errors import QmsError
@@ -21,7 +22,7 @@ from ..records.config import CONFIG_FILE, QmsConfig
 from ..records.kinds import active_kinds, kind_of_id, record_id_from_path
 from ..safeyaml import LoadError, decode_record_bytes
 from ..validation.run import parse_config
-from .commits import Commit, CommitFormatError, parse_commit
+from .commits import Commit, CommitFormatError, header_commit, parse_commit
 
 
 @dataclass(frozen=True)
@@ -171,51 +172,73 @@ def _as_folders(changes: Sequence[git.Change], prefix: str) -> list[git.Change]:
     return kept
 
 
+class Narrowing(Protocol):
+    """Which commits a walk must read in full (the rest it passes with their parents and
+    dates only: they neither claim nor change anything it judges)."""
+
+    def keeps(self, commit: str, paths: Iterable[str], raw: bytes) -> bool: ...
+
+
 def load_history(
-    root: Path, revisions: Sequence[str], on_commit: Callable[[Commit], None] | None = None
+    root: Path,
+    revisions: Sequence[str],
+    on_commit: Callable[[Commit], None] | None = None,
+    *,
+    narrow: Narrowing | None = None,
 ) -> History:
-    """The commits of `revisions`, parents first; `on_commit` sees each as soon as it is read."""
+    """The commits of `revisions`, parents first; `on_commit` sees each as soon as it is read.
+    `narrow`: every commit it does not keep is a step with no changes, its commit read for
+    its tree, parents and dates only (history/narrow.py)."""
     prefix = git.show_prefix(root)
-    logged: list[git.LoggedCommit] = []
+    logged: dict[str, git.LoggedCommit] = {}
 
     def ids() -> Iterator[str]:  # git log and git cat-file run side by side
         for entry in git.log_changes(root, revisions):
-            logged.append(entry)
+            logged[entry.id] = entry
             yield entry.id
 
-    commits: dict[str, Commit] = {}
+    steps = []
     for name, kind, raw in git.cat_objects(root, ids()):
         if kind != "commit":
             raise QmsError(f"commit {name} is missing from the repository")
+        entry = logged[name]
         try:
-            commits[name] = commit = parse_commit(name, raw)
+            paths = (change.path for change in entry.changes)
+            if narrow is not None and not narrow.keeps(name, paths, raw):
+                steps.append(Step(header_commit(name, raw, entry.parents), {}, None))
+                continue
+            commit = parse_commit(name, raw)
         except CommitFormatError as error:
             raise QmsError(
                 str(error), hint="run `git fsck`; such a commit must be removed by the server"
             ) from None
         if on_commit is not None:
             on_commit(commit)
-    steps = []
-    for entry in logged:
-        records: dict[str, git.Change] = {}
-        config = None
-        for change in _as_folders(entry.changes, prefix):
-            if not change.path.startswith(prefix):
-                continue
-            inside = change.path[len(prefix) :]
-            if inside == CONFIG_FILE:
-                config = change
-            elif record_id := record_id_from_path(PurePosixPath(inside)):
-                records[record_id] = change
-        commit = commits[entry.id]
         if commit.parents != entry.parents:  # git reads only the parent lines right after tree
             commit = replace(
                 commit,
                 parents=entry.parents,
                 problem="the commit object holds parent lines that git does not read as parents",
             )
-        steps.append(Step(commit, records, config))
+        steps.append(Step(commit, *_changes(entry.changes, prefix)))
     return History(root, prefix, steps)
+
+
+def _changes(
+    changes: Sequence[git.Change], prefix: str
+) -> tuple[dict[str, git.Change], git.Change | None]:
+    """The changes of record files (by record ID) and of qms.yaml among a commit's changes."""
+    records: dict[str, git.Change] = {}
+    config = None
+    for change in _as_folders(changes, prefix):
+        if not change.path.startswith(prefix):
+            continue
+        inside = change.path[len(prefix) :]
+        if inside == CONFIG_FILE:
+            config = change
+        elif record_id := record_id_from_path(PurePosixPath(inside)):
+            records[record_id] = change
+    return records, config
 
 
 class LazyHistory(History):

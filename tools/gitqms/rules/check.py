@@ -1,10 +1,12 @@
 """`qms check BASE..HEAD`: what a range of commits may and may not do. The one gate that CI
 and the server hook call.
 
-The whole history up to HEAD is verified (separation of duties and the trusted registry need
-it); the rules are applied to the commits of the range, each against its first parent and the
-trusted qms.yaml in force there (gate.py, record_rules.py). Everything is read from Git objects,
-so the gate also runs in a bare repository on the server.
+The rules are applied to the commits of the range, each against its first parent and the
+trusted qms.yaml in force there (gate.py, record_rules.py), by a walk of the history up to HEAD
+(separation of duties and the trusted registry need it). On a fresh clone that walk is narrow:
+it reads in full only what the range depends on (depends.py) and gives the full walk's
+verdicts; a stored history index makes the full walk cheaper still (signatures/scope.py). Everything is read from Git objects, so the gate also runs in a bare
+repository on the server.
 """
 
 from __future__ import annotations
@@ -16,8 +18,11 @@ from pathlib import Path
 from .. import git
 from ..errors import QmsError
 from ..history.commits import CommitFormatError, parse_commit
+from ..history.narrow import Depends
+from ..signatures import scope
 from ..signatures.claims import content_hash, read_claims
-from ..signatures.verify import walk_history
+from ..signatures.verify import walk_history, walk_narrow
+from .depends import range_depends
 from .gate import Gate
 from .site_inputs import site_changes, unexplained_site_changes, unsigned_site_changes
 from .violations import Violation
@@ -30,6 +35,7 @@ class CheckReport:
     commits: int
     violations: list[Violation] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    scope: str = "full"  # which walk judged it: "narrow" (depends.py) or "full"
 
     @property
     def errors(self) -> list[Violation]:
@@ -56,10 +62,27 @@ def parse_range(root: Path, spec: str) -> tuple[str | None, str]:
 def check_range(root: Path, spec: str) -> CheckReport:
     base, head = parse_range(root, spec)
     in_range = set(git.rev_list(root, [f"{base}..{head}" if base else head]))
-    walk = walk_history(root, [head])
+    depends = None
+    if base is not None and scope.narrow_wanted(root, head):
+        depends = range_depends(root, base, head, in_range)
+    report = _judge(root, base, head, in_range, depends)
+    if scope.way() == "compare" and report.scope == "narrow":
+        full = _judge(root, base, head, in_range, None)
+        if (report.violations, report.notes) != (full.violations, full.notes):
+            raise scope.disagree(f"qms check {spec}", report, full)
+    return report
+
+
+def _judge(
+    root: Path, base: str | None, head: str, in_range: set[str], depends: Depends | None
+) -> CheckReport:
+    """The report of the range, from the narrow walk that `depends` says, else the full one."""
+    walk = None if depends is None else walk_narrow(root, head, depends)
+    scope = "full" if walk is None else "narrow"
+    walk = walk or walk_history(root, [head])
     gate = Gate(root, walk, in_range)
     gate.run()
-    report = CheckReport(base, head, len(in_range), gate.violations, list(walk.report.notes))
+    report = CheckReport(base, head, len(in_range), gate.violations, list(walk.report.notes), scope)
     report.violations.extend(_lost_signatures(root, head, gate.at_head))
     changed_site = site_changes(root, base, head)  # the site's inputs
     for commit, path in unexplained_site_changes(changed_site):

@@ -18,6 +18,7 @@ from ..crypto.sshsig import BEGIN as SSH_BEGIN
 from ..errors import QmsError
 from ..history.boundaries import refuse_cut_history
 from ..history.commits import Commit
+from ..history.narrow import Depends
 from ..history.read import load_history
 from ..records.config import CONFIG_FILE
 from ..records.kinds import active_kinds, declared_in, use_kinds, work_tree_kinds
@@ -36,6 +37,7 @@ __all__ = [
     "trusted_registry",
     "verify_history",
     "walk_history",
+    "walk_narrow",
     "walk_to_sign",
 ]
 
@@ -70,6 +72,35 @@ def walk_history(
 
     The trust root is the one given, else `git config qms.trustRoot`, else found in history.
     """
+    pinned = _prepare(root, revisions, trust_root)
+
+    def walk_all() -> Walk:
+        return _walk(root, revisions, pinned, None)
+
+    tip = git.rev_parse(root, f"{revisions[0]}^{{commit}}") if len(revisions) == 1 else None
+    if tip is None or not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", tip):
+        return walk_all()  # not one commit's whole history (a range, say): never stored
+    walk = walk_index.cached_walk(root, tip, pinned, walk_all, offer_to)
+    if _tip_kinds_dropped(walk, tip):
+        walk = walk_index.cached_walk(root, tip, pinned, walk_all, offer_to)
+    return walk
+
+
+def walk_narrow(
+    root: Path, tip: str, depends: Depends, *, trust_root: str | None = None
+) -> Walk | None:
+    """The walk of `tip`'s history that reads in full only the commits `depends` keeps
+    (history/narrow.py): what the verdicts on its records need, never stored in the index.
+    None when the tip's qms.yaml changed the kinds in force (which files are records), which
+    only the full walk follows."""
+    pinned = _prepare(root, [tip], trust_root)
+    walk = _walk(root, [tip], pinned, depends)
+    return None if _tip_kinds_dropped(walk, tip) else walk
+
+
+def _prepare(root: Path, revisions: Sequence[str], trust_root: str | None) -> str | None:
+    """The pinned trust root (given, else `git config qms.trustRoot`), once the history is
+    known whole and the kinds its tips declare are known as records."""
     pinned = trust_root or git.config_value(root, "qms.trustRoot")
     if pinned is not None:
         resolved = git.rev_parse(root, f"{pinned}^{{commit}}")
@@ -81,28 +112,32 @@ def walk_history(
         pinned = resolved
     refuse_cut_history(root, revisions, pinned)  # shallow or grafted: only from a pinned root
     use_tip_kinds(root, revisions)
+    return pinned
 
-    def walk_all() -> Walk:
-        checks = SshChecks()
-        try:
-            walk = Walk(load_history(root, revisions, on_commit=offer_to(checks)), pinned, checks)
-            walk.run()
-        finally:
-            checks.close()
-        return walk
 
-    tip = git.rev_parse(root, f"{revisions[0]}^{{commit}}") if len(revisions) == 1 else None
-    if tip is None or not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", tip):
-        return walk_all()  # not one commit's whole history (a range, say): never stored
-    walk = walk_index.cached_walk(root, tip, pinned, walk_all, offer_to)
+def _walk(
+    root: Path, revisions: Sequence[str], pinned: str | None, depends: Depends | None
+) -> Walk:
+    checks = SshChecks()
+    try:
+        history = load_history(root, revisions, on_commit=offer_to(checks), narrow=depends)
+        walk = Walk(history, pinned, checks)
+        walk.run()
+    finally:
+        checks.close()
+    return walk
+
+
+def _tip_kinds_dropped(walk: Walk, tip: str) -> bool:
+    """Whether the tip's qms.yaml dropped or changed a kind still in force (an unsigned edit):
+    its files stay records, read by the registry's declaration, and the caller walks again
+    (rare)."""
     registry = walk.registry_at(tip)
     kinds = active_kinds()
-    if registry is not None and not all(kinds.holds(k) for k in registry.config.kinds.declared):
-        # The tip's qms.yaml dropped or changed a kind still in force (an unsigned edit): its
-        # files stay records, read by the registry's declaration. Rare; walked once more.
-        use_kinds(kinds.under(registry.config.kinds))
-        walk = walk_index.cached_walk(root, tip, pinned, walk_all, offer_to)
-    return walk
+    if registry is None or all(kinds.holds(k) for k in registry.config.kinds.declared):
+        return False
+    use_kinds(kinds.under(registry.config.kinds))
+    return True
 
 
 def use_tip_kinds(root: Path, revisions: Sequence[str]) -> None:

@@ -38,7 +38,7 @@ from .stored_walk import Stored, StoredWalk
 from .verdict import Unextendable, Verdict
 from .walk import Walk
 
-__all__ = ["StoredWalk", "cached_walk", "snapshot"]
+__all__ = ["StoredWalk", "cached_walk", "snapshot", "stored_ancestor"]
 
 KIND = "history"
 _COMMIT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
@@ -67,6 +67,20 @@ def cached_walk(
         if sections is not None:
             store.write(tip, key, sections)
     return walk
+
+
+def stored_ancestor(root: Path, tip: str) -> bool:
+    """Whether the index holds a walk of `tip` or of an ancestor of it, which `cached_walk`
+    reads back or carries on instead of walking the whole history (unless another version of
+    gitqms or another key wrote it: then it walks all)."""
+    if git.config_value(root, "qms.historyIndex") == "false":
+        return False
+    for name in Store(root, KIND).names():
+        if not _COMMIT_ID.fullmatch(name):
+            continue
+        if name == tip or git.merge_base(root, name, tip) == name:
+            return True
+    return False
 
 
 def _key(root: Path, tip: str, pinned: str | None) -> dict[str, Any]:
