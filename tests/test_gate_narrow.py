@@ -12,17 +12,26 @@ test_gate_narrow_records.py, which uses the helpers here.
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from datetime import datetime
 
 import pytest
 
 from gitqms.rules.check import CheckReport, check_range
-from test_registry_binding import fingerprint, review_on_a_branch, withdraw_review_role
+from test_registry_binding import (
+    add_receipt,
+    fingerprint,
+    review_on_a_branch,
+    revoke_reviewer_key,
+    withdraw_review_role,
+)
 from toolkit.people import Person
 from toolkit.team import Team
 from toolkit.world import SOP
 
+GATE = "GITQMS_GATE"
 PAD_FILE = "notes/pad.txt"  # not a record: an unrelated file the padding commits change
 
 
@@ -30,15 +39,19 @@ PAD_FILE = "notes/pad.txt"  # not a record: an unrelated file the padding commit
 
 
 def run_gate(team: Team, spec: str, mode: str) -> CheckReport:
-    """`check_range` with GITQMS_GATE=`mode` (unset when empty)."""
-    if mode:
-        team.world.monkeypatch.setenv("GITQMS_GATE", mode)
-    else:
-        team.world.monkeypatch.delenv("GITQMS_GATE", raising=False)
+    """`check_range` with GITQMS_GATE=`mode` (unset when empty); the variable as it was after."""
+    before = os.environ.get(GATE)
     try:
+        if mode:
+            os.environ[GATE] = mode
+        else:
+            os.environ.pop(GATE, None)
         return check_range(team.world.repo, spec)
     finally:
-        team.world.monkeypatch.delenv("GITQMS_GATE", raising=False)
+        if before is None:
+            os.environ.pop(GATE, None)
+        else:
+            os.environ[GATE] = before
 
 
 def both(team: Team, spec: str, *, narrow: bool = True) -> CheckReport:
@@ -150,7 +163,9 @@ def write_v1(team: Team, person: Person | None = None, day: str = "2026-02-01") 
 def sign_raw(team: Team, person: Person, meaning: str, *, date: str | None = None) -> str:
     """`person` signs SOP-0001 v1 with plain git (what `qms sign` would refuse)."""
     world = team.world
-    return world.raw_commit(person, world.trailers("SOP-0001", SOP, meaning, version="1"), date=date)
+    return world.raw_commit(
+        person, world.trailers("SOP-0001", SOP, meaning, version="1"), date=date
+    )
 
 
 # -- 1. separation of duties -----------------------------------------------------------------------
@@ -436,13 +451,76 @@ def test_the_registry_binding_histories_give_the_same_verdicts(team: Team, chang
     newcomer = team.world.person("r.dubois", "Raphael Dubois")
     changes = {
         "withdraw": lambda: withdraw_review_role(team),
-        "revoke": lambda: team.qms(
-            team.admin, "keys", "revoke", "m.okafor", fingerprint(team),
-            "--on", "2026-02-10", "--reason", "laptop stolen",
-        ),  # fmt: skip
+        "revoke": lambda: revoke_reviewer_key(team),
         "add": lambda: team.world.add_person(team.admin, newcomer, "sop-reviewer"),
     }
     signed = review_on_a_branch(team, changes[change])
     report = both(team, "HEAD^1..HEAD")  # the branch and its merge; the change is before it
     assert any(v.commit == signed for v in report.errors) is (change != "add"), describe(report)
 
+
+@pytest.mark.parametrize("receipt", ["2026-02-06T09:00:00Z", "2026-02-11T09:00:00Z"])
+def test_a_receipt_decides_the_revocation_alike(team: Team, receipt: str) -> None:
+    """The server's receipt time of a branch signature, before or after the revocation on
+    main: the signature counts or not, in both walks."""
+    write_v1(team)
+    signed = review_on_a_branch(team, lambda: revoke_reviewer_key(team))
+    add_receipt(team, signed, receipt)
+    report = both(team, "HEAD^1..HEAD")
+    voided = any(v.commit == signed for v in report.errors)
+    assert voided is (receipt > "2026-02-10"), describe(report)
+
+
+@pytest.mark.parametrize("change", ["revoke", "add"])
+def test_a_branch_review_merged_before_base_binds_alike(team: Team, change: str) -> None:
+    """The review and its merge before BASE, the registry change on main before the merge:
+    the verdicts on v1's signatures follow from the registry in force at the merge."""
+    write_v1(team)
+    newcomer = team.world.person("r.dubois", "Raphael Dubois")
+    changes = {
+        "revoke": lambda: revoke_reviewer_key(team),
+        "add": lambda: team.world.add_person(team.admin, newcomer, "sop-reviewer"),
+    }
+    review_on_a_branch(team, changes[change])
+    team.on("2026-02-13")
+    team.qms(team.admin, "approve", "SOP-0001", "--reason", "released", ok=change == "add")
+    if change == "revoke":
+        sign_raw(team, team.admin, "approved")
+    base = busy(team, "2026-02-14")
+    edit = edit_in_range(team)
+    report = both(team, f"{base}..HEAD")
+    if change == "add":  # (with the review void, the approval alone still releases v1)
+        assert (edit, "sop.version-not-raised") in rules(report), describe(report)
+
+
+def test_a_claim_in_the_range_naming_the_record_in_lower_case_is_judged_alike(
+    team: Team,
+) -> None:
+    write_v1(team)
+    team.on("2026-02-02")
+    team.qms(team.officer, "review", "SOP-0001", "--reason", "content checked")
+    base = busy(team)
+    team.on("2026-03-01")
+    world = team.world
+    lines = world.trailers("SOP-0001", SOP, "approved", version="1").split("\n")
+    lines[0] = "QMS-Record: sop-0001"
+    world.raw_commit(team.admin, "\n".join(lines))
+    both(team, f"{base}..HEAD")
+
+
+def test_the_default_is_narrow_unless_a_stored_index_reaches_head(team: Team) -> None:
+    write_v1(team)
+    base = busy(team)
+    team.release_sop("2026-03-01", "2026-03-02")
+    spec = f"{base}..HEAD"
+    shutil.rmtree(team.world.repo / ".git" / "qms", ignore_errors=True)
+    assert run_gate(team, spec, "").scope == "narrow"
+    assert run_gate(team, spec, "narrow").scope == "narrow"
+    team.qms(team.admin, "verify")  # stores the walk of HEAD
+    assert run_gate(team, spec, "").scope == "full"
+    assert run_gate(team, spec, "narrow").scope == "narrow"
+    team.on("2026-03-03")
+    edit = edit_in_range(team)  # the index reaches an ancestor of the new HEAD
+    report = run_gate(team, spec, "")
+    assert report.scope == "full" and (edit, "sop.version-not-raised") in rules(report)
+    assert both(team, spec).violations == report.violations

@@ -70,8 +70,8 @@ def test_a_version_number_that_goes_back_in_the_range_is_caught(team: Team) -> N
     stale = team.write_sop(3, "2026-05-01", "Read the logger and the label.", supersedes=1)
     back = team.write_sop(1, "2026-05-01", "Back to the start.")
     report = both(team, f"{base}..HEAD")
-    assert {(stale, "sop.supersedes"), (back, "sop.version-decreased")} <= rules(report), (
-        describe(report)
+    assert {(stale, "sop.supersedes"), (back, "sop.version-decreased")} <= rules(report), describe(
+        report
     )
 
 
@@ -196,7 +196,9 @@ def test_a_session_recorded_before_base_and_changed_in_the_range_is_caught(team:
     base = busy(team, "2026-02-11")
     team.on("2026-03-01")
     text = (team.world.repo / PATH).read_text()
-    edited = text.replace('[{"person": "r.novak"}]', '[{"person": "r.novak"}, {"person": "t.berg"}]')
+    edited = text.replace(
+        '[{"person": "r.novak"}]', '[{"person": "r.novak"}, {"person": "t.berg"}]'
+    )
     assert edited != text
     team.world.commit_file(team.author, PATH, edited, "Tomas Berg was there too")
     report = both(team, f"{base}..HEAD")
@@ -233,9 +235,7 @@ def test_a_controlled_copy_issued_in_the_range_of_a_version_approved_before_base
     assert report.violations == [], describe(report)
 
 
-def test_a_copy_number_taken_before_base_is_caught_in_the_range(
-    team: Team, tmp_path: Path
-) -> None:
+def test_a_copy_number_taken_before_base_is_caught_in_the_range(team: Team, tmp_path: Path) -> None:
     released(team)
     team.on("2026-03-01")
     team.qms(team.officer, "pdf", "SOP-0001", "--copy-for", "Ward 1", "-o", str(tmp_path / "1.pdf"))
