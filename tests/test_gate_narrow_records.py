@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from test_acknowledge import MEANING as READ
+from test_acknowledge import released as for_pharmacists
 from test_change_control import (
     CC,
     CC_FILE,
@@ -351,3 +353,32 @@ def test_a_squash_merge_that_drops_the_signature_is_caught(team: Team) -> None:
     assert {(squashed, "state.signature"), (signed, "signature.not-merged")} <= rules(report), (
         describe(report)
     )
+
+
+# -- signatures of other meanings in the range --------------------------------------------------
+
+
+def test_a_read_and_understood_in_the_range_of_a_version_approved_before_base(
+    team: Team,
+) -> None:
+    """Once with `qms acknowledge`, then again with plain git: one person, one signature."""
+    for_pharmacists(team)
+    base = busy(team, "2026-02-05")
+    team.on("2026-03-01")
+    team.qms(team.owner, "acknowledge", "SOP-0001")
+    assert both(team, f"{base}..HEAD").violations == []
+    world = team.world
+    again = world.raw_commit(team.owner, world.trailers("SOP-0001", SOP, READ, version="1"))
+    report = both(team, f"{base}..HEAD")
+    assert any(v.commit == again for v in report.violations), describe(report)
+
+
+def test_an_audit_trail_review_signed_in_the_range_is_judged_alike(team: Team) -> None:
+    team.on("2026-01-10")
+    team.write_sop(1, "2026-01-20", "Receive every shipper at the pharmacy.")
+    team.release_sop("2026-01-12", "2026-01-15")
+    base = busy(team, "2026-02-01")
+    team.on("2026-03-01")
+    period = ("--since", "2026-01-10", "--until", "2026-02-28")
+    team.qms(team.officer, "audit-trail", *period, "--sign", "--conclusion", "Fine.")
+    assert both(team, f"{base}..HEAD").violations == []

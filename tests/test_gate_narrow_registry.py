@@ -113,6 +113,12 @@ def test_a_range_that_changes_the_registry_or_has_no_base_falls_back_to_the_full
         report = both(team, spec, narrow=False)
         assert run_gate(team, spec, "narrow").scope == "full"
         assert any(v.commit == review for v in report.errors), describe(report)
+    # A signature of qms.yaml in the range, changing nothing, falls back as well.
+    base = team.world.head()
+    world = team.world
+    world.raw_commit(team.admin, world.trailers("qms.yaml", "qms.yaml", "reviewed"))
+    both(team, f"{base}..HEAD", narrow=False)
+    assert run_gate(team, f"{base}..HEAD", "narrow").scope == "full"
 
 
 @pytest.mark.parametrize("change", ["withdraw", "revoke", "add"])
