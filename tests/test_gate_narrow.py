@@ -359,3 +359,45 @@ def test_a_claim_in_the_range_naming_the_record_in_lower_case_is_judged_alike(
     lines[0] = "QMS-Record: sop-0001"
     world.raw_commit(team.admin, "\n".join(lines))
     both(team, f"{base}..HEAD")
+
+
+# -- the command -----------------------------------------------------------------------------------
+
+
+def test_qms_check_answers_alike_both_ways(team: Team) -> None:
+    """`qms check BASE..HEAD --format json`, as CI runs it, with each walk."""
+    write_v1(team, team.admin)
+    team.on("2026-02-02")
+    team.qms(team.officer, "review", "SOP-0001", "--reason", "content checked")
+    base = busy(team)
+    team.on("2026-03-01")
+    approval = sign_raw(team, team.admin, "approved")
+    answers = {}
+    for mode in ("full", "narrow"):
+        team.world.monkeypatch.setenv(GATE, mode)
+        answers[mode] = team.check(f"{base}..HEAD", ok=False)
+        answers[mode].pop("scope", None)
+    assert answers["narrow"] == answers["full"]
+    assert [v["commit"] for v in answers["full"]["violations"]] == [approval]
+
+
+def test_a_range_based_on_the_branch_it_merges_still_sees_the_branch_author(team: Team) -> None:
+    """`qms check side..main` after main merged `side`: the admin's edit on the branch is BASE
+    itself, outside the range; her approval after the merge is inside it."""
+    world = team.world
+    write_v1(team)
+    world.git("switch", "-q", "-c", "side")
+    team.on("2026-02-02")
+    text = (world.repo / SOP).read_text() + "\nMine.\n"
+    base = world.commit_file(team.admin, SOP, text, "side")
+    world.git("switch", "-q", "main")
+    busy(team, "2026-02-03")
+    team.on("2026-02-25")
+    with world.acting(team.admin):
+        world.git("merge", "-q", "--no-ff", "--no-gpg-sign", "side", "-m", "Merge side")
+    team.on("2026-02-26")
+    team.qms(team.officer, "review", "SOP-0001", "--reason", "content checked")
+    team.on("2026-03-01")
+    approval = sign_raw(team, team.admin, "approved")
+    report = both(team, f"{base}..HEAD")
+    assert said(report, approval, "signature.invalid", "separation of duties"), describe(report)
