@@ -450,9 +450,16 @@ OPERATIONS: list[Operation] = [
 
 
 def environment() -> dict[str, str]:
-    """Neither the user's nor the system's git configuration may change what is measured."""
+    """Neither the user's nor the system's git configuration may change what is measured, nor
+    a choice of walk (GITQMS_GATE): what is timed is what `qms` does by default."""
     env = dict(os.environ, GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1", LC_ALL="C")
-    for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY"):
+    for name in (
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "GIT_OBJECT_DIRECTORY",
+        "GITQMS_GATE",
+    ):
         env.pop(name, None)
     return env
 

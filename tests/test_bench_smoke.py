@@ -139,3 +139,32 @@ def test_a_second_run_reuses_the_repository(bench: tuple[Path, Path, str]) -> No
     data = json.loads((results / "bench-T.json").read_text())
     assert set(data["operations"]) == {"validate"}
     assert data["generation"] == "reused from the cache"
+
+
+def test_the_narrow_gate_judges_every_range_of_the_generated_history_as_the_full_walk(
+    bench: tuple[Path, Path, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every range HEAD~k..HEAD of the generated history (reviews, approvals, revisions and
+    state changes of SOPs, CAPAs and deviations, signed by many people): the narrow gate and
+    the full walk give one report, and the narrow one is what judged."""
+    from gitqms.records import kinds
+    from gitqms.rules.check import check_range
+
+    build, _, _ = bench
+    manifest = json.loads((build / "T" / "manifest.json").read_text())
+    repo = tmp_path / "repo"
+    git(tmp_path, "clone", "-q", "--no-local", str(build / "T" / "repo"), str(repo))
+    allowed = build / "T" / str(manifest["allowed_signers"])
+    git(repo, "config", "gpg.ssh.allowedSignersFile", str(allowed))
+    kinds.use_kinds(kinds.PACKAGE, work_tree=True)
+    narrowly = 0
+    for k in range(1, manifest["commits"] - 1, 7):
+        monkeypatch.setenv("GITQMS_GATE", "narrow")
+        narrow = check_range(repo, f"HEAD~{k}..HEAD")
+        monkeypatch.setenv("GITQMS_GATE", "full")
+        full = check_range(repo, f"HEAD~{k}..HEAD")
+        assert (narrow.violations, narrow.notes) == (full.violations, full.notes), k
+        registry = git(repo, "log", "--format=%H", f"HEAD~{k}..HEAD", "--", "qms.yaml")
+        assert narrow.scope == ("full" if registry else "narrow"), k  # qms.yaml: the full walk
+        narrowly += narrow.scope == "narrow"
+    assert narrowly >= 3

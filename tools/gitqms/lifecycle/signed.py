@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property, partial
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from ..history.read import Step
 from ..records.lifecycles import EXTENSION_MEANING
@@ -84,7 +85,7 @@ def signed_contents(
     """record -> content hash -> what was validly signed on it, oldest signature first (for
     `records` only, when given)."""
     result: dict[str, dict[str, SignedContent]] = {}
-    entered = entry_times(walk.history.steps)
+    entered = walk_entry_times(walk)
     for verdict in walk.report.verdicts:
         if records is not None and verdict.record not in records:
             continue
@@ -111,6 +112,19 @@ def first_parent_line(steps: Sequence[Step]) -> list[str]:
         line.append(commit)
         commit = parents[commit][0] if parents[commit] else None
     return line[::-1]
+
+
+_ENTERED: WeakKeyDictionary[Walk, tuple[int, Mapping[str, datetime]]] = WeakKeyDictionary()
+
+
+def walk_entry_times(walk: Walk) -> Mapping[str, datetime]:
+    """`entry_times` of the walk's history, worked out once per walk and length of history
+    (several rules of one check ask for it)."""
+    steps = walk.history.steps
+    kept = _ENTERED.get(walk)
+    if kept is None or kept[0] != len(steps):
+        kept = _ENTERED[walk] = (len(steps), entry_times(steps))
+    return kept[1]
 
 
 def entry_times(steps: Sequence[Step]) -> dict[str, datetime]:

@@ -23,7 +23,7 @@ from ..lifecycle.change_control import (
     listed,
     reader,
 )
-from ..lifecycle.signed import Signature, SignedContent, entry_times, signed_contents
+from ..lifecycle.signed import Signature, SignedContent, signed_contents, walk_entry_times
 from ..lifecycle.status import configs_at, record_statuses, training_windows
 from ..records.config import QmsConfig
 from ..records.kinds import kind_of_id
@@ -66,7 +66,7 @@ def change_control_rules(
         data = record_data(walk.content_at(step.commit.id, record), record)
         wanted |= {document for document, _ in listed(data)}
     signed = signed_contents(walk, records=wanted)
-    entered = entry_times(walk.history.steps)
+    entered = walk_entry_times(walk)
     read = reader(walk)
     for verdict in releases:
         yield from _release_rule(walk, read, verdict, signed, entered, config_at)
