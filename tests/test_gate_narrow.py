@@ -49,7 +49,8 @@ def run_gate(team: Team, spec: str, mode: str) -> CheckReport:
 
 def both(team: Team, spec: str, *, narrow: bool = True) -> CheckReport:
     """The range checked by the full and the narrow gate, the narrow one cold (no history
-    index) and warm; all must agree. Returns the full gate's report."""
+    index) and warm; all must agree. `narrow`: whether the narrow walk judges the range, else
+    it falls back to the full walk (rules/depends.py). Returns the full gate's report."""
     world = team.world
     warm = run_gate(team, spec, "narrow")
     full = run_gate(team, spec, "full")
@@ -63,8 +64,7 @@ def both(team: Team, spec: str, *, narrow: bool = True) -> CheckReport:
     default = run_gate(team, spec, "")
     assert compared.violations == default.violations == full.violations, describe(compared)
     for report in (warm, cold):
-        if narrow:
-            assert report.scope == "narrow", "the narrow gate fell back to the full walk"
+        assert report.scope == ("narrow" if narrow else "full"), "the wrong walk judged"
         assert (report.base, report.head, report.commits) == (full.base, full.head, full.commits)
         assert report.violations == full.violations, (
             f"narrow ({report.scope}) and full disagree:\n"
