@@ -24,14 +24,7 @@ from ..records.kinds import kind_of_id, record_id_from_path
 from ..signatures import scope
 from ..signatures.claims import CONFIG_RECORD, front_matter, record_data
 from ..signatures.registry import Registry
-from ..signatures.verify import (
-    AUTHORED,
-    Verdict,
-    Walk,
-    use_tip_kinds,
-    walk_history,
-    walk_narrow,
-)
+from ..signatures.verify import AUTHORED, Verdict, Walk, walk_history, walk_narrow
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,16 +83,13 @@ def record_log(root: Path, record_id: str, revisions: Sequence[str] = ("HEAD",))
     tip = git.rev_parse(root, f"{revisions[0]}^{{commit}}") if len(revisions) == 1 else None
     if tip is None or not scope.narrow_wanted(root, tip):
         return _entries(walk_history(root, revisions), record_id)
-    use_tip_kinds(root, [tip])  # the files of the tip's kinds are records, as the walk knows
-    depends = Depends(git.show_prefix(root), (), {record_id}, ())
-    narrow = walk_narrow(root, tip, depends)
+    narrow = walk_narrow(root, tip, lambda: Depends(git.show_prefix(root), (), {record_id}, ()))
     if narrow is None:  # the tip changed which files are records
         return _entries(walk_history(root, revisions), record_id)
     entries = _entries(narrow, record_id)
-    if scope.way() == "compare":
-        full = _entries(walk_history(root, revisions), record_id)
-        if entries != full:
-            raise scope.disagree(f"qms log {record_id}", entries, full)
+    scope.confirm(
+        f"qms log {record_id}", entries, lambda: _entries(walk_history(root, revisions), record_id)
+    )
     return entries
 
 

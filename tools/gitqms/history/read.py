@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
-from typing import Protocol
 
 from .. import git
 from ..errors import QmsError
@@ -23,6 +22,7 @@ from ..records.kinds import active_kinds, kind_of_id, record_id_from_path
 from ..safeyaml import LoadError, decode_record_bytes
 from ..validation.run import parse_config
 from .commits import Commit, CommitFormatError, header_commit, parse_commit
+from .narrow import Depends
 
 
 @dataclass(frozen=True)
@@ -172,19 +172,12 @@ def _as_folders(changes: Sequence[git.Change], prefix: str) -> list[git.Change]:
     return kept
 
 
-class Narrowing(Protocol):
-    """Which commits a walk must read in full (the rest it passes with their parents and
-    dates only: they neither claim nor change anything it judges)."""
-
-    def keeps(self, commit: str, paths: Iterable[str], raw: bytes) -> bool: ...
-
-
 def load_history(
     root: Path,
     revisions: Sequence[str],
     on_commit: Callable[[Commit], None] | None = None,
     *,
-    narrow: Narrowing | None = None,
+    narrow: Depends | None = None,
 ) -> History:
     """The commits of `revisions`, parents first; `on_commit` sees each as soon as it is read.
     `narrow`: every commit it does not keep is a step with no changes, its commit read for

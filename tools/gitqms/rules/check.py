@@ -5,8 +5,8 @@ The rules are applied to the commits of the range, each against its first parent
 trusted qms.yaml in force there (gate.py, record_rules.py), by a walk of the history up to HEAD
 (separation of duties and the trusted registry need it). On a fresh clone that walk is narrow:
 it reads in full only what the range depends on (depends.py) and gives the full walk's
-verdicts; a stored history index makes the full walk cheaper still (signatures/scope.py). Everything is read from Git objects, so the gate also runs in a bare
-repository on the server.
+verdicts; a stored history index makes the full walk cheaper still (signatures/scope.py).
+Everything is read from Git objects, so the gate also runs in a bare repository on the server.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from pathlib import Path
 from .. import git
 from ..errors import QmsError
 from ..history.commits import CommitFormatError, parse_commit
-from ..history.narrow import Depends
 from ..signatures import scope
 from ..signatures.claims import content_hash, read_claims
 from ..signatures.verify import walk_history, walk_narrow
@@ -62,27 +61,32 @@ def parse_range(root: Path, spec: str) -> tuple[str | None, str]:
 def check_range(root: Path, spec: str) -> CheckReport:
     base, head = parse_range(root, spec)
     in_range = set(git.rev_list(root, [f"{base}..{head}" if base else head]))
-    depends = None
-    if base is not None and scope.narrow_wanted(root, head):
-        depends = range_depends(root, base, head, in_range)
-    report = _judge(root, base, head, in_range, depends)
-    if scope.way() == "compare" and report.scope == "narrow":
-        full = _judge(root, base, head, in_range, None)
-        if (report.violations, report.notes) != (full.violations, full.notes):
-            raise scope.disagree(f"qms check {spec}", report, full)
+    narrow = base is not None and scope.narrow_wanted(root, head)
+    report = _judge(root, base, head, in_range, narrow=narrow)
+    if report.scope == "narrow":
+        scope.confirm(
+            f"qms check {spec}",
+            report,
+            lambda: _judge(root, base, head, in_range, narrow=False),
+            key=lambda r: (r.violations, r.notes),
+        )
     return report
 
 
 def _judge(
-    root: Path, base: str | None, head: str, in_range: set[str], depends: Depends | None
+    root: Path, base: str | None, head: str, in_range: set[str], *, narrow: bool
 ) -> CheckReport:
-    """The report of the range, from the narrow walk that `depends` says, else the full one."""
-    walk = None if depends is None else walk_narrow(root, head, depends)
-    scope = "full" if walk is None else "narrow"
+    """The report of the range, from the narrow walk of what it depends on (depends.py) where
+    that applies, else from the full walk."""
+    walk = None
+    if narrow and base is not None:
+        walk = walk_narrow(root, head, lambda: range_depends(root, base, head, in_range))
+    judged_by = "full" if walk is None else "narrow"
     walk = walk or walk_history(root, [head])
     gate = Gate(root, walk, in_range)
     gate.run()
-    report = CheckReport(base, head, len(in_range), gate.violations, list(walk.report.notes), scope)
+    notes = list(walk.report.notes)
+    report = CheckReport(base, head, len(in_range), gate.violations, notes, judged_by)
     report.violations.extend(_lost_signatures(root, head, gate.at_head))
     changed_site = site_changes(root, base, head)  # the site's inputs
     for commit, path in unexplained_site_changes(changed_site):

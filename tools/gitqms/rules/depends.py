@@ -22,14 +22,12 @@ from ..lifecycle.session_rules import session_kind
 from ..records.config import CONFIG_FILE
 from ..records.kinds import BY_NAME, Kind, kind_of_id
 from ..signatures.claims import read_claims
-from ..signatures.verify import use_tip_kinds
 from .copies import COPY_KIND
 
 
 def range_depends(root: Path, base: str, head: str, in_range: Collection[str]) -> Depends | None:
     """The records and commits the gate of `base..head` reads in full; None when it needs the
-    whole history."""
-    use_tip_kinds(root, [head])  # which files are records, as the walk will know them
+    whole history. Asked once the tip's kinds are known as records (walk_narrow)."""
     touched: set[str] = set()
     history = load_history(root, [f"{base}..{head}"])
     for step in history.steps:

@@ -11,13 +11,16 @@ full one, as the environment variable GITQMS_GATE says.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from ..errors import QmsError
 from . import walk_index
 
 VARIABLE = "GITQMS_GATE"
 WAYS = ("", "narrow", "full", "compare")
+T = TypeVar("T")
 
 
 def way() -> str:
@@ -39,9 +42,20 @@ def narrow_wanted(root: Path, tip: str) -> bool:
     return bool(chosen) or not walk_index.stored_ancestor(root, tip)
 
 
-def disagree(what: str, narrow: object, full: object) -> QmsError:
-    """The error GITQMS_GATE=compare raises when the narrow walk's answer is not the full one's."""
-    return QmsError(
-        f"the narrow walk and the full walk disagree on {what}: narrow {narrow!r}; full {full!r}",
-        hint=f"a defect of gitqms: report it; {VARIABLE}=full answers from the full walk",
-    )
+def confirm(
+    what: str,
+    narrow: T,
+    full: Callable[[], T],
+    key: Callable[[T], object] = lambda answer: answer,
+) -> None:
+    """GITQMS_GATE=compare: an error unless the narrow walk's answer (compared by `key`) is the
+    one `full()` gives from the full walk; otherwise nothing."""
+    if way() != "compare":
+        return
+    other = full()
+    if key(narrow) != key(other):
+        raise QmsError(
+            f"the narrow walk and the full walk disagree on {what}: narrow {narrow!r}; "
+            f"full {other!r}",
+            hint=f"a defect of gitqms: report it; {VARIABLE}=full answers from the full walk",
+        )

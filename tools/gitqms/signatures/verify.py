@@ -87,14 +87,18 @@ def walk_history(
 
 
 def walk_narrow(
-    root: Path, tip: str, depends: Depends, *, trust_root: str | None = None
+    root: Path, tip: str, depends: Callable[[], Depends | None], *, trust_root: str | None = None
 ) -> Walk | None:
-    """The walk of `tip`'s history that reads in full only the commits `depends` keeps
-    (history/narrow.py): what the verdicts on its records need, never stored in the index.
-    None when the tip's qms.yaml changed the kinds in force (which files are records), which
-    only the full walk follows."""
+    """The walk of `tip`'s history that reads in full only the commits `depends()` keeps
+    (history/narrow.py; asked once the tip's kinds are known as records): what the verdicts on
+    its records need, never stored in the index. None when `depends()` is None (the question
+    needs the whole history), or when the tip's qms.yaml changed the kinds in force (which
+    files are records), which only the full walk follows."""
     pinned = _prepare(root, [tip], trust_root)
-    walk = _walk(root, [tip], pinned, depends)
+    reading = depends()
+    if reading is None:
+        return None
+    walk = _walk(root, [tip], pinned, reading)
     return None if _tip_kinds_dropped(walk, tip) else walk
 
 
