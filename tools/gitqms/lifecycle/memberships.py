@@ -22,11 +22,11 @@ Timeline = list[tuple[date, QmsConfig]]
 def registry_timeline(walk: Walk) -> Timeline:
     """Each registry adopted on the walked tip's first-parent line, with the day it came into
     force there (a merge brings a branch's registry on the day of the merge)."""
-    steps = walk.history.steps
-    entered = entry_times(steps)  # a back-dated commit enters the line no earlier
+    graph = walk.graph()
+    entered = entry_times(graph, walk.commit_times())  # a back-dated commit enters no earlier
     timeline: Timeline = []
     blob: str | None = None
-    for on_line in first_parent_line(steps):
+    for on_line in first_parent_line(graph):
         registry = walk.registry_at(on_line)
         if registry is not None and registry.blob != blob:
             blob = registry.blob

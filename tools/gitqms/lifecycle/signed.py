@@ -9,7 +9,6 @@ from functools import cached_property, partial
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from ..history.read import Step
 from ..records.lifecycles import EXTENSION_MEANING
 from ..signatures.claims import record_data
 from ..signatures.verify import Verdict, Walk
@@ -103,11 +102,14 @@ def signed_contents(
     return result
 
 
-def first_parent_line(steps: Sequence[Step]) -> list[str]:
-    """The commits of the last step's (the walked tip's) first-parent line, oldest first."""
-    parents = {step.commit.id: step.commit.parents for step in steps}
+Graph = Sequence[tuple[str, tuple[str, ...]]]  # commit -> its parents, parents first
+
+
+def first_parent_line(graph: Graph) -> list[str]:
+    """The commits of the last commit's (the walked tip's) first-parent line, oldest first."""
+    parents = dict(graph)
     line: list[str] = []
-    commit: str | None = steps[-1].commit.id if steps else None
+    commit: str | None = graph[-1][0] if graph else None
     while commit is not None and commit in parents:
         line.append(commit)
         commit = parents[commit][0] if parents[commit] else None
@@ -120,22 +122,22 @@ _ENTERED: WeakKeyDictionary[Walk, tuple[int, Mapping[str, datetime]]] = WeakKeyD
 def walk_entry_times(walk: Walk) -> Mapping[str, datetime]:
     """`entry_times` of the walk's history, worked out once per walk and length of history
     (several rules of one check ask for it)."""
-    steps = walk.history.steps
+    graph = walk.graph()
     kept = _ENTERED.get(walk)
-    if kept is None or kept[0] != len(steps):
-        kept = _ENTERED[walk] = (len(steps), entry_times(steps))
+    if kept is None or kept[0] != len(graph):
+        kept = _ENTERED[walk] = (len(graph), entry_times(graph, walk.commit_times()))
     return kept[1]
 
 
-def entry_times(steps: Sequence[Step]) -> dict[str, datetime]:
-    """commit -> when it reached the first-parent line of the last step (the walked tip): the
-    date of the first commit of that line that has it, or a later date of an earlier commit
-    of the line (a merge may be back-dated too, but not behind the line it extends)."""
-    parents = {step.commit.id: step.commit.parents for step in steps}
-    dates = {step.commit.id: step.commit.committer.utc for step in steps}
+def entry_times(graph: Graph, dates: Mapping[str, datetime]) -> dict[str, datetime]:
+    """commit -> when it reached the first-parent line of the last commit (the walked tip):
+    the date (`dates`: each commit's committer date) of the first commit of that line that has
+    it, or a later date of an earlier commit of the line (a merge may be back-dated too, but
+    not behind the line it extends)."""
+    parents = dict(graph)
     entered: dict[str, datetime] = {}
     latest: datetime | None = None
-    for on_line in first_parent_line(steps):
+    for on_line in first_parent_line(graph):
         latest = dates[on_line] if latest is None else max(latest, dates[on_line])
         pending = [on_line]
         while pending:

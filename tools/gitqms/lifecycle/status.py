@@ -169,8 +169,8 @@ def snapshot(
     (`signed`: its signed contents, when the caller has them already)."""
     config = trusted_registry(walk, commit, "no signature can be judged").config
     contents, others = committed_entries(root, walk, commit)
-    steps = walk.history.steps
-    if steps and on < steps[-1].commit.committer.utc.date():
+    tip = walk.tip
+    if tip is not None and on < walk.commit_times()[tip].date():
         contents, others = _records_on(root, walk, on)  # a past day: the files as they were then
     # Only kinds in force are records: a kind that only an unsigned qms.yaml declares has none.
     contents = {i: c for i, c in contents.items() if in_force(config, i)}
@@ -188,6 +188,12 @@ def snapshot(
                 hint="name a committed record, such as SOP-0003 or CAPA-2026-0001; see `qms list`",
             )
     signed = signed_contents(walk) if signed is None else signed
+    walk.read_ahead(  # a document's status reads every signed version of it
+        (item.commit, record_id)
+        for record_id in contents
+        if known_kind(record_id).is_document
+        for item in signed.get(record_id, {}).values()
+    )
 
     statuses = {record_id: _not_a_file(walk, record_id, mode) for record_id, mode in others.items()}
     controls = ChangeControls(

@@ -32,7 +32,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..history.read import Step, record_entries
-from ..lifecycle.signed import Signature, SignedContent, first_parent_line, signed_contents
+from ..lifecycle.signed import (
+    Graph,
+    Signature,
+    SignedContent,
+    first_parent_line,
+    signed_contents,
+)
 from ..records.config import QmsConfig
 from ..records.kinds import BY_NAME, ISSUED_MEANING, kind_of_id
 from ..signatures.claims import content_hash, record_data
@@ -87,7 +93,7 @@ def copy_rules(
     ]
     if not adding:
         return
-    signed, order = signed_contents(walk), entry_order(walk.history.steps)
+    signed, order = signed_contents(walk), entry_order(walk.graph())
     for step in adding:
         added = {r for r, c in step.records.items() if kind_of_id(r) is kind and c.new_blob}
         config = config_at(step.commit.id)
@@ -111,7 +117,7 @@ def judge_copies(
     records = copy_records_at(walk, commit)
     issues = {record: _issue(signed.get(record, {}).get(c)) for record, (c, _) in records.items()}
     latest = datetime.max.replace(tzinfo=UTC)
-    entered = order if order is not None else entry_order(walk.history.steps)
+    entered = order if order is not None else entry_order(walk.graph())
 
     def rank(record: str) -> tuple[bool, int, datetime, str]:
         issue = issues[record]
@@ -131,12 +137,12 @@ def judge_copies(
     }
 
 
-def entry_order(steps: Sequence[Step]) -> dict[str, int]:
+def entry_order(graph: Graph) -> dict[str, int]:
     """commit -> the place on the walked tip's first-parent line where it arrived (a commit
     merged in takes its merge's place): of two issues, the one on the branch first."""
-    parents = {step.commit.id: step.commit.parents for step in steps}
+    parents = dict(graph)
     order: dict[str, int] = {}
-    for place, on_line in enumerate(first_parent_line(steps)):
+    for place, on_line in enumerate(first_parent_line(graph)):
         pending = [on_line]
         while pending:
             commit = pending.pop()

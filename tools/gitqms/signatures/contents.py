@@ -10,7 +10,7 @@ only when a caller asks for it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from .. import git
 from ..history.read import History, Step, blob_ids
@@ -124,18 +124,38 @@ class Contents:
         if not self._complete and name not in self._blobs:
             # A restored walk: fetch what a full walk read of this record, the first few times
             # a record is asked for; after that, all of it at once.
-            if self._fetchable is None:
-                self._fetchable = {}
-                for each in self._all_names():
-                    if ":" in each:
-                        self._fetchable.setdefault(each.partition(":")[2], []).append(each)
-            if name not in self._fetchable.get(path, ()):
+            fetchable = self._by_path()
+            if name not in fetchable.get(path, ()):
                 return None
             self._fetched_paths += 1
             if self._fetched_paths > _FEW_PATHS:
                 return self.all.get(name)
-            self._blobs.update(self._fetch(self._fetchable.pop(path)))
+            self._blobs.update(self._fetch(fetchable.pop(path)))
         return self._blobs.get(name)
+
+    def read_ahead(self, wanted: Iterable[tuple[str, str]]) -> None:
+        """Fetch in one batch the contents `content_at` will be asked for, (commit, record)
+        pairs, of those a full walk read (a restored walk fetched none yet)."""
+        if self._complete:
+            return
+        fetchable = self._by_path()
+        names = []
+        for commit, record in wanted:
+            path = self.place.path_of(record)
+            name = f"{commit}:{path}"
+            if name not in self._blobs and name in fetchable.get(path, ()):
+                names.append(name)
+        self._blobs.update(self._fetch(sorted(set(names))))
+
+    def _by_path(self) -> dict[str, list[str]]:
+        """The names of the record blobs a full walk read and this one did not fetch yet, by
+        path."""
+        if self._fetchable is None:
+            self._fetchable = {}
+            for each in self._all_names():
+                if ":" in each:
+                    self._fetchable.setdefault(each.partition(":")[2], []).append(each)
+        return self._fetchable
 
     def read(self) -> dict[str, str | None]:
         """Every blob the walk read: name -> blob id (None: there is no such file)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import marshal
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,7 @@ class StoredWalk(Walk):
         self._zones: dict[int, timezone] = {}
         self._steps = Items(sections, "steps")
         self._parents: list[tuple[str, ...]] = saved["parents"]
+        self._times: list[int] = saved["times"]  # committer dates, seconds since the epoch
         self._stored_tip: str | None = saved["tip"]
         self._lazy = LazyHistory(root, saved["prefix"], self._all_steps)
         self._stored_claims = Later(self._load_claims)
@@ -150,6 +151,14 @@ class StoredWalk(Walk):
     def graph(self) -> list[tuple[str, tuple[str, ...]]]:
         stored = list(zip(self.stored.ids, self._parents, strict=True))
         return stored + [(step.commit.id, step.commit.parents) for step in self.new_steps]
+
+    def commit_times(self) -> dict[str, datetime]:
+        if self._lazy.built:
+            return super().commit_times()
+        stored = zip(self.stored.ids, self._times, strict=True)
+        times = {commit: datetime.fromtimestamp(when, UTC) for commit, when in stored}
+        times.update((step.commit.id, step.commit.committer.utc) for step in self.new_steps)
+        return times
 
     def steps_for(self, commits: Collection[str]) -> list[Step]:
         if self._lazy.built:

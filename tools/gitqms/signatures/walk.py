@@ -13,7 +13,7 @@ Its state (state.py) is what the history index saves and restores.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from functools import partial
@@ -251,6 +251,10 @@ class Walk:
         """A record's bytes at a signature commit or a merge, as fetched for the walk."""
         return self.reader.content_at(commit, record)
 
+    def read_ahead(self, wanted: Iterable[tuple[str, str]]) -> None:
+        """Fetch at once the contents `content_at` will be asked for: (commit, record) pairs."""
+        self.reader.read_ahead(wanted)
+
     def registry(self, blob: str | None) -> Registry | None:
         return self.trust.registry(blob)
 
@@ -279,6 +283,10 @@ class Walk:
     def graph(self) -> list[tuple[str, tuple[str, ...]]]:
         """Every commit walked, with its parents, parents first."""
         return [(step.commit.id, step.commit.parents) for step in self.history.steps]
+
+    def commit_times(self) -> dict[str, datetime]:
+        """Every commit walked -> its committer date, in UTC."""
+        return {step.commit.id: step.commit.committer.utc for step in self.history.steps}
 
     def steps_for(self, commits: Collection[str]) -> list[Step]:
         """The steps of these commits, in the order walked."""

@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -223,6 +224,7 @@ def _saved(
         "notes": trust.notes,
         "ids": [commit for commit, _ in graph],
         "parents": [parents for _, parents in graph],
+        "times": [round(when.timestamp()) for when in _times(walk, graph)],
         "config": [trust.config_blob.get(commit) for commit, _ in graph],
         "trusted": [trust.trusted.get(commit) for commit, _ in graph],
         "pending": {
@@ -235,6 +237,11 @@ def _saved(
         "touched": _touched(graph, stored, steps, state.raw_verdicts()),
         "changes": (changes.own, changes.merges),
     }
+
+
+def _times(walk: Walk, graph: list[tuple[str, tuple[str, ...]]]) -> list[datetime]:
+    times = walk.commit_times()
+    return [times[commit] for commit, _ in graph]
 
 
 def _touched(
