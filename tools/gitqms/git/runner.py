@@ -124,8 +124,11 @@ def finish(process: subprocess.Popen[bytes], args: Sequence[str], cwd: Path) -> 
 
 
 def nul_tokens(stream: IO[bytes], chunk_size: int = 1 << 20) -> Iterator[bytes]:
+    """The NUL-separated tokens of `stream`, each as soon as git has written it: `read1` takes
+    what the pipe holds, where `read` would wait for a whole chunk (and the caller with it)."""
+    read = getattr(stream, "read1", stream.read)
     rest = b""
-    while chunk := stream.read(chunk_size):
+    while chunk := read(chunk_size):
         parts = (rest + chunk).split(b"\0")
         rest = parts.pop()
         yield from parts

@@ -101,10 +101,12 @@ def header_commit(commit_id: str, raw: bytes, parents: tuple[str, ...]) -> Commi
     head, sep, _ = raw.partition(b"\n\n")
     if not sep:
         head = raw.rstrip(b"\n")
-    values: Headers = {}
-    for found in _ESSENTIAL.finditer(head):  # as _split_head folds them, without the rest
-        folded = (found[2] or b"") + found[3].replace(b"\n ", b"\n")
-        values.setdefault(found[1], []).append(folded)
+    values = _plain_head(head)
+    if values is None:
+        values = {}
+        for found in _ESSENTIAL.finditer(head):  # as _split_head folds them, without the rest
+            folded = (found[2] or b"") + found[3].replace(b"\n ", b"\n")
+            values.setdefault(found[1], []).append(folded)
     tree, _, author, committer = _essentials(commit_id, values)
     return Commit(
         id=commit_id,
@@ -124,6 +126,31 @@ Headers = dict[bytes, list[bytes]]
 _ESSENTIAL = re.compile(
     rb"^(tree|parent|author|committer)(?: ([^\n]*))?((?:\n [^\n]*)*)(?=\n|\Z)", re.MULTILINE
 )
+
+
+def _plain_head(head: bytes) -> Headers | None:
+    """The four headers `_ESSENTIAL` reads, when the head opens the way git writes it (a tree
+    line, parent lines, an author line and a committer line, none continued on the next line)
+    and names no parent later; None otherwise, for the general reader."""
+    lines = head.split(b"\n")
+    if not lines[0].startswith(b"tree "):
+        return None
+    at = 1
+    while at < len(lines) and lines[at].startswith(b"parent "):
+        at += 1
+    if at + 1 >= len(lines) or not (
+        lines[at].startswith(b"author ") and lines[at + 1].startswith(b"committer ")
+    ):
+        return None
+    rest = lines[at + 2 :]
+    if (rest and rest[0].startswith(b" ")) or any(line.startswith(b"parent") for line in rest):
+        return None
+    return {
+        b"tree": [lines[0][5:]],
+        b"parent": [line[7:] for line in lines[1:at]],
+        b"author": [lines[at][7:]],
+        b"committer": [lines[at + 1][10:]],
+    }
 
 
 def _split_head(head: bytes) -> tuple[Headers, list[tuple[int, int]], bool]:
