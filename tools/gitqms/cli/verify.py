@@ -43,10 +43,13 @@ def verify(
     if output_format == "json":
         echo_json(value)
     else:
+        shown = []  # echoed at once: thousands of lines, one write
         for line in verification_lines(value):
             colour = _COLOURS.get(line.kind)
             if line.lead:
-                click.echo(click.style(line.lead, fg=colour, bold=True) + line.text)
+                shown.append(click.style(line.lead, fg=colour, bold=True) + line.text)
             else:
-                click.secho(line.text, fg=colour, bold=line.kind == "flag")
+                shown.append(click.style(line.text, fg=colour, bold=line.kind == "flag"))
+        if shown:
+            click.echo("\n".join(shown))
     ctx.exit(Exit.FINDINGS if value["failures"] else Exit.OK)
