@@ -127,10 +127,17 @@ def nul_tokens(stream: IO[bytes], chunk_size: int = 1 << 20) -> Iterator[bytes]:
     """The NUL-separated tokens of `stream`, each as soon as git has written it: `read1` takes
     what the pipe holds, where `read` would wait for a whole chunk (and the caller with it)."""
     read = getattr(stream, "read1", stream.read)
-    rest = b""
+    pending: list[bytes] = []  # the pieces of a token not ended yet, joined once it ends
     while chunk := read(chunk_size):
-        parts = (rest + chunk).split(b"\0")
-        rest = parts.pop()
+        if b"\0" not in chunk:
+            pending.append(chunk)  # a long token (a path can be megabytes) is copied once
+            continue
+        parts = chunk.split(b"\0")
+        if pending:
+            parts[0] = b"".join([*pending, parts[0]])
+            pending = []
+        if last := parts.pop():
+            pending.append(last)
         yield from parts
-    if rest:
-        yield rest
+    if pending:
+        yield b"".join(pending)
