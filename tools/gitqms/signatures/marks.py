@@ -4,13 +4,14 @@ signatures whose record has changed since (superseded)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from functools import partial
 from pathlib import Path
 
 from .. import git
+from ..history.commits import Commit
 from ..history.read import History
 from .binding import binding_problem, brought_in
 from .claims import CONFIG_RECORD, content_hash
@@ -111,9 +112,13 @@ def mark_superseded(
     tip: str,
     claimed_content: Callable[[Verdict], str | None],
     changes: Callable[[], tuple[ChangeIndex, Graph]],
+    earlier: Mapping[int, str] | None = None,
 ) -> None:
     """A valid signature stops covering its record once the record's content changes (as of
-    `tip`); `changes` tells where each record changed in the walk, and the walk's commits."""
+    `tip`); `changes` tells where each record changed in the walk, and the walk's commits.
+    `earlier`: the marks of a walk this one extends (by position in `verdicts`); a mark that
+    names the change is that change still, since the first change after a signature in the
+    walk extended is the first in this one too."""
     paths = {record: place.path_of(record) for record in {v.record for v in verdicts if v.ok}}
     at_tip = place.files_at(tip, paths.values())
     current = {  # each signed record's content hash at the tip, None when it is gone
@@ -128,12 +133,16 @@ def mark_superseded(
         now = current.get(verdict.record)
         if now is not None and now == claimed_content(verdict):
             continue
-        if index is None:
-            index, graph = changes()
-            where = {commit: position for position, (commit, _) in enumerate(graph)}
-        changed = index.first_after(verdict.record, where[verdict.commit])
-        by = f" in {changed.id[:12]} by {changed.author.name}" if changed else ""
-        verdicts[at] = replace(
-            verdict,
-            superseded=f"the record changed after this signature{by}; it covers earlier content",
-        )
+        mark = (earlier or {}).get(at)
+        if mark is None or mark == _superseded(None):
+            if index is None:
+                index, graph = changes()
+                where = {commit: position for position, (commit, _) in enumerate(graph)}
+            mark = _superseded(index.first_after(verdict.record, where[verdict.commit]))
+        verdicts[at] = replace(verdict, superseded=mark)
+
+
+def _superseded(changed: Commit | None) -> str:
+    """The mark of a signature whose record `changed` after it (None: the change is not known)."""
+    by = f" in {changed.id[:12]} by {changed.author.name}" if changed else ""
+    return f"the record changed after this signature{by}; it covers earlier content"

@@ -13,7 +13,7 @@ Its state (state.py) is what the history index saves and restores.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from functools import partial
@@ -103,9 +103,10 @@ class Walk:
         if ssh_checks is not None:
             self.judge.ssh_checks = ssh_checks
         self._append(more.steps)
+        earlier = {at: v.superseded for at, v in enumerate(self.verdicts) if v.superseded}
         self.verdicts = list(self.raw_verdicts)
         self._walk(more.steps, known, fresh=False)
-        self._finish()
+        self._finish(earlier)
 
     def _walk(self, steps: Sequence[Step], known: set[str], *, fresh: bool) -> None:
         claims = self.claims
@@ -179,7 +180,9 @@ class Walk:
             claim = Claim(CONFIG_RECORD, None, None, "changed")
             self.verdicts.append(self.judge.verdict(commit, claim, None, registry, (unsigned,)))
 
-    def _finish(self) -> None:
+    def _finish(self, earlier: Mapping[int, str] | None = None) -> None:
+        """The marks made once the tip is reached (`earlier`: the superseded marks of the walk
+        this one extends, by position)."""
         self._raw.set(list(self.verdicts))
         tip = self.tip
         registry = None if tip is None else self.registry_at(tip)
@@ -187,7 +190,9 @@ class Walk:
             recheck_revocations(self.verdicts, registry, self.receipts)
         bind_to_line(self.verdicts, self.graph(), self.registry_at, self.receipts, self._audiences)
         if tip is not None:
-            mark_superseded(self.verdicts, self.place, tip, self.claimed_content, self._changes)
+            mark_superseded(
+                self.verdicts, self.place, tip, self.claimed_content, self._changes, earlier
+            )
         self.report = self._report(len(self.graph()))
 
     def _audiences(self, verdict: Verdict) -> frozenset[str]:
