@@ -68,6 +68,14 @@ def approvals(walk: Walk) -> list[str | None]:
     return [v.superseded for v in walk.report.verdicts if v.meaning == APPROVED]
 
 
+def changed_by(team: Team, change: str) -> str:
+    """The superseded mark that names `change`, made by the team's author."""
+    return (
+        f"the record changed after this signature in {change[:12]} by "
+        f"{team.author.name}; it covers earlier content"
+    )
+
+
 def edit(team: Team, text: str, day: str) -> str:
     team.on(day)
     return team.world.commit_file(team.author, SOP, text, f"edit on {day}")
@@ -80,10 +88,7 @@ def test_a_change_after_the_stored_tip_is_named_by_the_carried_walk(team: Team) 
     change = edit(team, approved.replace("logger first", "logger and seal first"), "2026-03-02")
     carried = carried_on(repo, older)
     full = full_walk(repo)
-    assert approvals(full) == [
-        f"the record changed after this signature in {change[:12]} by "
-        f"{team.author.name}; it covers earlier content"
-    ]
+    assert approvals(full) == [changed_by(team, change)]
     assert carried.report == full.report
 
 
@@ -96,10 +101,7 @@ def test_a_mark_made_before_the_stored_tip_is_the_cold_walks(team: Team) -> None
     team.qms(team.admin, "people", "set", "j.lindqvist", "--audience", "nurses", "--reason", "x")
     carried = carried_on(repo, older)
     full = full_walk(repo)
-    assert approvals(full) == [
-        f"the record changed after this signature in {change[:12]} by "
-        f"{team.author.name}; it covers earlier content"
-    ]
+    assert approvals(full) == [changed_by(team, change)]
     assert carried.report == full.report
 
 

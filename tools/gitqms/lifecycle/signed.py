@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property, partial
@@ -11,6 +11,7 @@ from weakref import WeakKeyDictionary
 
 from ..records.lifecycles import EXTENSION_MEANING
 from ..signatures.claims import record_data
+from ..signatures.marks import Graph
 from ..signatures.verify import Verdict, Walk
 
 
@@ -100,9 +101,6 @@ def signed_contents(
             Signature.of(verdict, content, entered.get(verdict.commit))
         )
     return result
-
-
-Graph = Sequence[tuple[str, tuple[str, ...]]]  # commit -> its parents, parents first
 
 
 def first_parent_line(graph: Graph) -> list[str]:

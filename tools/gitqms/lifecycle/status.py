@@ -169,8 +169,8 @@ def snapshot(
     (`signed`: its signed contents, when the caller has them already)."""
     config = trusted_registry(walk, commit, "no signature can be judged").config
     contents, others = committed_entries(root, walk, commit)
-    tip = walk.tip
-    if tip is not None and on < walk.commit_times()[tip].date():
+    tip_time = walk.tip_time()
+    if tip_time is not None and on < tip_time.date():
         contents, others = _records_on(root, walk, on)  # a past day: the files as they were then
     # Only kinds in force are records: a kind that only an unsigned qms.yaml declares has none.
     contents = {i: c for i, c in contents.items() if in_force(config, i)}

@@ -32,16 +32,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..history.read import Step, record_entries
-from ..lifecycle.signed import (
-    Graph,
-    Signature,
-    SignedContent,
-    first_parent_line,
-    signed_contents,
-)
+from ..lifecycle.signed import Signature, SignedContent, first_parent_line, signed_contents
 from ..records.config import QmsConfig
 from ..records.kinds import BY_NAME, ISSUED_MEANING, kind_of_id
 from ..signatures.claims import content_hash, record_data
+from ..signatures.marks import Graph
 from ..signatures.verify import Verdict, Walk
 from .change_control import ConfigAt, Found
 from .violations import Breach

@@ -134,7 +134,7 @@ def mark_superseded(
         if now is not None and now == claimed_content(verdict):
             continue
         mark = (earlier or {}).get(at)
-        if mark is None or mark == _superseded(None):
+        if mark is None or mark == _CHANGE_UNKNOWN:
             if index is None:
                 index, graph = changes()
                 where = {commit: position for position, (commit, _) in enumerate(graph)}
@@ -146,3 +146,6 @@ def _superseded(changed: Commit | None) -> str:
     """The mark of a signature whose record `changed` after it (None: the change is not known)."""
     by = f" in {changed.id[:12]} by {changed.author.name}" if changed else ""
     return f"the record changed after this signature{by}; it covers earlier content"
+
+
+_CHANGE_UNKNOWN = _superseded(None)

@@ -152,6 +152,11 @@ class StoredWalk(Walk):
         stored = list(zip(self.stored.ids, self._parents, strict=True))
         return stored + [(step.commit.id, step.commit.parents) for step in self.new_steps]
 
+    def tip_time(self) -> datetime | None:
+        if self.new_steps:
+            return self.new_steps[-1].commit.committer.utc
+        return datetime.fromtimestamp(self._times[-1], UTC) if self._times else None
+
     def commit_times(self) -> dict[str, datetime]:
         if self._lazy.built:
             return super().commit_times()

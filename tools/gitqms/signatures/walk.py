@@ -289,6 +289,11 @@ class Walk:
         """Every commit walked, with its parents, parents first."""
         return [(step.commit.id, step.commit.parents) for step in self.history.steps]
 
+    def tip_time(self) -> datetime | None:
+        """The committer date of the last commit walked, in UTC."""
+        steps = self.history.steps
+        return steps[-1].commit.committer.utc if steps else None
+
     def commit_times(self) -> dict[str, datetime]:
         """Every commit walked -> its committer date, in UTC."""
         return {step.commit.id: step.commit.committer.utc for step in self.history.steps}

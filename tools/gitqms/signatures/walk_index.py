@@ -33,6 +33,7 @@ from ..history.read import Step, load_history
 from ..records.kinds import active_kinds
 from .claims import Claims
 from .index_codec import claim_tuple, step_tuple, verdict_tuple, write_items
+from .marks import Graph
 from .record_changes import changed_records
 from .state import WalkState
 from .stored_walk import Stored, StoredWalk
@@ -239,7 +240,7 @@ def _saved(
     }
 
 
-def _times(walk: Walk, graph: list[tuple[str, tuple[str, ...]]]) -> list[datetime]:
+def _times(walk: Walk, graph: Graph) -> list[datetime]:
     times = walk.commit_times()
     return [times[commit] for commit, _ in graph]
 
