@@ -18,7 +18,6 @@ from .limits import LoadError as LoadError
 from .limits import decode_record_bytes as decode_record_bytes
 from .limits import oversize as oversize
 from .lines import edits_only as edits_only
-from .lines import plain_scalar_text as plain_scalar_text
 from .lines import top_level_lines as top_level_lines
 from .load import LineMap as LineMap
 from .load import load_fields as load_fields

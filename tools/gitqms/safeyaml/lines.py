@@ -1,9 +1,11 @@
-"""Top-level fields read, and edits of them told, from the lines of a record alone.
+"""Edits of top-level fields told from the lines of a record alone.
 
-The verifier reads a few top-level fields of many record versions, and many versions differ
-from the one before only in such a field. These shortcuts answer from the text when its lines
-prove the answer, and return None otherwise, so the caller parses with the strict loader (load.py): they never
-answer differently from the strict loader, only sooner.
+Many versions of a record differ from the one before only in a one-line state field. The
+shortcut here answers from the two texts when their lines prove the answer, and returns None
+otherwise, so the caller parses with the strict loader (load.py): it never answers differently
+from the strict loader, only sooner (tests/test_line_shortcuts_agree.py searches for a case
+where it would). Reading a field's value from the lines is not offered: proving that a whole
+text loads costs about what loading it does.
 """
 
 from __future__ import annotations
@@ -29,8 +31,11 @@ def top_level_lines(text: str) -> dict[str, str | None] | None:
     Simple means: every line at column 0 is `key: value` with a plain key, and no value
     anywhere opens a quote, bracket or other construct that could run on past its own line.
     Then the lines at column 0 are exactly the top-level keys, since anything that continues a
-    value sits further right. A key's value is None when indented lines follow it (a nested
-    block, or a plain text that runs on), so only the parser can say what it is.
+    value sits further right. A key's value is None when indented lines other than blanks and
+    comments follow it (a nested block, a plain text that runs on, a bare `-`), so only the
+    parser can say what it is. This does not prove that the text loads: a value on its line
+    may still be one the parser refuses, so only `edits_only`, which asks that of the parser,
+    relies on it.
     """
     if text not in _TOP_LEVEL:
         if len(_TOP_LEVEL) >= 4096:
@@ -58,29 +63,16 @@ def _top_level_lines(text: str) -> dict[str, str | None] | None:
             fields[key] = match[2] or ""
             continue
         content = line.lstrip(" ")
-        while content[:2] == "- " or content == "-":  # sequence entries
-            content = content[2:].lstrip(" ")
         if not content or content[0] == "#":
-            continue
+            continue  # a blank line, or a comment line
+        while content[:2] == "- " or content == "-":  # sequence entries (a bare '-' goes on
+            content = content[2:].lstrip(" ")  # a plain value, or is an empty entry)
         match = _KEY_LINE.fullmatch(content)
-        if key is None or not _ONE_LINE_VALUE.fullmatch((match[2] or "") if match else content):
+        value = (match[2] or "") if match else content
+        if key is None or (content[:1] != "#" and not _ONE_LINE_VALUE.fullmatch(value)):
             return None
         fields[key] = None  # the value goes on below its key line
     return fields
-
-
-def plain_scalar_text(value: str) -> str | None:
-    """The text a one-line value stands for when the strict loader would load it as text or a
-    whole number written canonically ('3', 'closed', "'open'"); None when it is anything else."""
-    value = re.sub(r"[ \t]+#.*$", "", value).rstrip(" ")  # a "#" inside quotes: None
-    if re.fullmatch(r"0|[1-9][0-9]{0,17}", value):
-        return value
-    if re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", value) and not re.fullmatch(
-        r"true|True|TRUE|false|False|FALSE|null|Null|NULL", value
-    ):
-        return value
-    quoted = re.fullmatch(r""""([^"\\]*)"|'([^']*)'""", value)
-    return None if quoted is None else (quoted[1] if quoted[1] is not None else quoted[2])
 
 
 # -- a shortcut for edits of one-line top-level fields, proven line by line --------------------
@@ -108,7 +100,7 @@ def edits_only(old: str, new: str, names: frozenset[str]) -> bool | None:
     if len(new) >= _SAFE_SIZE or top_level_lines(old) is None:
         return None
     fields = top_level_lines(new)
-    if fields is None:
+    if not fields:  # not simple, or no key left: then `new` is no mapping
         return None
     olds, news = old.split("\n"), new.split("\n")
 

@@ -23,8 +23,6 @@ from ..safeyaml import (
     decode_record_bytes,
     load_fields,
     load_yaml,
-    plain_scalar_text,
-    top_level_lines,
 )
 
 RECORD = "QMS-Record"
@@ -121,7 +119,9 @@ def version_of(data: Any) -> str | None:
 def stated_version(content: bytes | None, record: str) -> str | None:
     """The version the record's content states, reading only its `version` and `state` fields.
 
-    A signature names this in its QMS-Version trailer. Cached by the content's hash, like
+    A signature names this in its QMS-Version trailer. Always the strict loader's reading: a
+    shortcut over the lines answered where the loader refused the text (a syntax error in
+    another field, a bare `-` that continues the value). Cached by the content's hash, like
     `record_data`, since signatures often share content.
     """
     if content is None:
@@ -134,23 +134,37 @@ def stated_version(content: bytes | None, record: str) -> str | None:
             text = decode_record_bytes(content)
             if key[0]:
                 text = split_front_matter(text)[0]
-            _VERSIONS[key] = _quick_version(text) or version_of(load_fields(text, _VERSION_FIELDS))
+            _VERSIONS[key] = _version(text, key)
         except (LoadError, ValueError):
             _VERSIONS[key] = None
     return _VERSIONS[key]
 
 
-def _quick_version(text: str) -> str | None:
-    """The version from the text's lines alone, when that is certain; else None (parse it)."""
-    fields = top_level_lines(text)
-    if fields is None:
-        return None
-    raw = fields.get("version", fields.get("state"))
-    return None if raw is None else plain_scalar_text(raw)
+def _version(text: str, key: tuple[bool, bytes]) -> str | None:
+    """The whole text is loaded, as cheap as its fields alone (the parser reads all of it
+    either way), so that whether it loads as a mapping is known too; only a text that does
+    not load (an error nested in another field, say) is read for its fields alone."""
+    try:
+        data = load_yaml(text, lines=False).data
+    except LoadError:
+        return version_of(load_fields(text, _VERSION_FIELDS))
+    if isinstance(data, dict):
+        if len(_MAPPINGS) > 100_000:
+            _MAPPINGS.clear()
+        _MAPPINGS.add(key)
+    return version_of(data)
+
+
+def loads_as_mapping(content: bytes, record: str) -> bool:
+    """Whether `record_data` of the content is a mapping: known without parsing again when
+    the content's version was read."""
+    key = (front_matter(record), hashlib.sha256(content).digest())
+    return key in _MAPPINGS or isinstance(record_data(content, record), dict)
 
 
 _VERSION_FIELDS = frozenset({"version", "state"})
 _VERSIONS: dict[tuple[bool, bytes], str | None] = {}
+_MAPPINGS: set[tuple[bool, bytes]] = set()  # keys of contents known to load as mappings
 
 
 def trailer_lines(claims: list[Claim], reason: str | None) -> list[tuple[str, str]]:

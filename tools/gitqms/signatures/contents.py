@@ -16,7 +16,7 @@ from .. import git
 from ..history.read import History, Step, blob_ids
 from ..records.lifecycles import STATE_FIELDS
 from ..safeyaml import LoadError, decode_record_bytes, edits_only
-from .claims import CONFIG_RECORD, Claims, front_matter, record_data
+from .claims import CONFIG_RECORD, Claims, front_matter, loads_as_mapping, record_data
 from .verdict import git_blob_id
 
 _FEW_PATHS = 32  # records a restored walk fetches one by one before it fetches all at once
@@ -207,6 +207,6 @@ class Contents:
 
     def _loads_as_mapping(self, content: bytes, record: str) -> bool:
         digest = hashlib.sha256(content).digest()
-        if digest not in self._mappings and isinstance(record_data(content, record), dict):
+        if digest not in self._mappings and loads_as_mapping(content, record):
             self._mappings.add(digest)
         return digest in self._mappings
