@@ -158,8 +158,12 @@ def _version(text: str, key: tuple[bool, bytes]) -> str | None:
 def loads_as_mapping(content: bytes, record: str) -> bool:
     """Whether `record_data` of the content is a mapping: known without parsing again when
     the content's version was read."""
-    key = (front_matter(record), hashlib.sha256(content).digest())
-    return key in _MAPPINGS or isinstance(record_data(content, record), dict)
+    return known_mapping(content, record) or isinstance(record_data(content, record), dict)
+
+
+def known_mapping(content: bytes, record: str) -> bool:
+    """Whether the content is known to load as a mapping (its version was read), no parse."""
+    return (front_matter(record), hashlib.sha256(content).digest()) in _MAPPINGS
 
 
 _VERSION_FIELDS = frozenset({"version", "state"})

@@ -16,7 +16,14 @@ from .. import git
 from ..history.read import History, Step, blob_ids
 from ..records.lifecycles import STATE_FIELDS
 from ..safeyaml import LoadError, decode_record_bytes, edits_only
-from .claims import CONFIG_RECORD, Claims, front_matter, loads_as_mapping, record_data
+from .claims import (
+    CONFIG_RECORD,
+    Claims,
+    front_matter,
+    known_mapping,
+    loads_as_mapping,
+    record_data,
+)
 from .verdict import git_blob_id
 
 _FEW_PATHS = 32  # records a restored walk fetches one by one before it fetches all at once
@@ -188,14 +195,20 @@ class Contents:
         if before is not None and after is not None and not front_matter(record):
             # Most state changes rewrite only one-line state fields of a YAML file: told from
             # the lines, with one parse of the old content (none when it is known to load as a
-            # mapping).
+            # mapping, or when the new one is and the edit proves the old the same shape).
             try:
-                lines = edits_only(
-                    decode_record_bytes(before), decode_record_bytes(after), STATE_FIELDS
+                old_text, new_text = decode_record_bytes(before), decode_record_bytes(after)
+                lines = edits_only(old_text, new_text, STATE_FIELDS)
+                mapping = lines and (
+                    (
+                        self._known_mapping(after, record)
+                        and edits_only(new_text, old_text, STATE_FIELDS)
+                    )
+                    or self._loads_as_mapping(before, record)
                 )
             except LoadError:
-                lines = None
-            if lines and self._loads_as_mapping(before, record):
+                mapping = False
+            if mapping:
                 self._mappings.add(hashlib.sha256(after).digest())
                 return False
         old = record_data(before, record)
@@ -204,6 +217,10 @@ class Contents:
             return True
         keys = (old.keys() | new.keys()) - STATE_FIELDS
         return any(old.get(k) != new.get(k) for k in keys)
+
+    def _known_mapping(self, content: bytes, record: str) -> bool:
+        """Whether the content is known to load as a mapping, without parsing it."""
+        return hashlib.sha256(content).digest() in self._mappings or known_mapping(content, record)
 
     def _loads_as_mapping(self, content: bytes, record: str) -> bool:
         digest = hashlib.sha256(content).digest()

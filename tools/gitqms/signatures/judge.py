@@ -22,6 +22,7 @@ from ..history.commits import Commit
 from ..history.read import Step
 from ..records.config import Person, QmsConfig, SignatureRule
 from ..records.kinds import kind_of_id
+from .authors import AuthorSet, holds
 from .claims import CONFIG_RECORD, Claim, Claims, content_hash, record_data, stated_version
 from .contents import Contents
 from .eligible import accepted_as
@@ -54,7 +55,7 @@ class Judge:
         step: Step,
         claims: Claims,
         registry: Registry | None,
-        pending: Mapping[str, frozenset[str]],
+        pending: Mapping[str, AuthorSet],
     ) -> list[Verdict]:
         """The verdicts on the signatures `step` claims, whose records' authors are `pending`."""
         commit = step.commit
@@ -189,7 +190,7 @@ class Judge:
         claim: Claim,
         registry: Registry,
         person: Person,
-        pending: Mapping[str, frozenset[str]],
+        pending: Mapping[str, AuthorSet],
     ) -> tuple[str | None, list[str]]:
         """The role the policy accepts for the claim, and what is wrong with it."""
         kind = (
@@ -239,26 +240,22 @@ class Judge:
         return problems
 
     def _separation_problems(
-        self, step: Step, claim: Claim, person: Person, pending: Mapping[str, frozenset[str]]
+        self, step: Step, claim: Claim, person: Person, pending: Mapping[str, AuthorSet]
     ) -> list[str]:
         """Whether the signer of an independent meaning authored the version (or nobody can
         tell who did)."""
-        authors = set(pending.get(claim.record, frozenset()))
-        email = person.email.lower()  # the signer: the author of this commit's own change
-        change = step.records.get(claim.record)
-        if (
-            email not in authors  # else it makes no difference
-            and change is not None
-            and self.contents.authored(step, claim.record, change)
-        ):
-            authors.add(email)
-        if UNPROVEN in authors:
+        authors = pending.get(claim.record, frozenset())
+        if holds(authors, UNPROVEN):
             return [
                 f"the author of this version of {claim.record} is not proven (a change no "
                 "registered person's signature covers), so separation of duties cannot be "
                 f"shown for '{claim.meaning}'"
             ]
-        if email in authors:
+        email = person.email.lower()  # the signer: the author of this commit's own change
+        change = step.records.get(claim.record)
+        if holds(authors, email) or (
+            change is not None and self.contents.authored(step, claim.record, change)
+        ):
             return [
                 f"{person.id} authored changes to this version of {claim.record} and "
                 f"cannot sign it '{claim.meaning}' (separation of duties)"

@@ -16,16 +16,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from ..history.commits import Commit
 from ..history.read import Step
 from ..records.config import Person
+from .authors import AuthorSet, after, either, known, settled
 from .claims import Claims
 from .contents import Contents
 from .registry import Registry
 from .verdict import RELEASE_MEANING, UNPROVEN, Verdict
 
-Authors = dict[str, frozenset[str]]  # record -> emails of who changed it since its approval
+Authors = dict[str, AuthorSet]  # record -> emails of who changed it since its approval
 Signer = Callable[[Commit, Registry | None], tuple[str | None, Person | None, str | None]]
 
 
@@ -54,7 +56,7 @@ class Ledger:
     def authors_at(self, commit: str, record: str) -> frozenset[str]:
         """Emails of everyone who changed `record` since its last approval, as of `commit` (a
         tip of the walk: the maps of commits whose children were walked are not kept)."""
-        return self.state.pending.get(commit, {}).get(record, frozenset())
+        return settled(self.state.pending.get(commit, {}).get(record, frozenset()))
 
     def expect(self, step: Step) -> None:
         """`step` will be walked: its parents' maps are kept until it is."""
@@ -76,7 +78,7 @@ class Ledger:
                 continue
             merged = dict(merged)
             for record, authors in other.items():
-                merged[record] = merged.get(record, frozenset()) | authors
+                merged[record] = either(merged.get(record, frozenset()), authors)
         return merged
 
     def record(
@@ -150,28 +152,32 @@ class Ledger:
         people: frozenset[str],
     ) -> tuple[Authors, list[str]]:
         """The authors of each record after `step`, whose changes `people` made (UNPROVEN: no
-        valid signature covers them), and the records whose change here was authorship (those
-        of an unproven change all are)."""
+        valid signature covers them), and, when the change is unproven, the records whose
+        change here was authorship (those it did not sign all are). Whether a signed change
+        was authorship is asked only when a later question needs it (authors.py)."""
         claims, verdicts = judged
-        updates: dict[str, frozenset[str] | None] = {}
+        updates: dict[str, AuthorSet | None] = {}
         signed = {c.record for c in claims.claims} if claims else set()
         released = {v.record for v in verdicts if v.ok and v.meaning == RELEASE_MEANING}
         unproven = UNPROVEN in people
         for record, change in step.records.items():
             before = pending.get(record, frozenset())
-            if record in released or (people <= before and not unproven and UNPROVEN not in before):
+            if record in released or _nobody_new(people, known(before)):
                 continue  # cleared below, or nobody new: whether this is authorship is moot
             if len(step.commit.parents) > 1 and self.contents.brought_in(
                 step, record, fetched_only=True
             ):
                 continue  # authored on the merged branch, and counted there
-            if record in signed and not self.contents.authored(step, record, change):
-                continue
+            ask = None
+            if record in signed:  # a signed state change is no authorship
+                ask = partial(self.contents.authored, step, record, change)
+                if unproven and not ask():  # told now: an unproven change is reported at once
+                    continue
             # A signed change makes its signer answer for the version, unproven parts included.
-            updates[record] = before | people if unproven else (before - {UNPROVEN}) | people
+            updates[record] = after(before, people, None if unproven else ask)
         for record in released:
             updates[record] = None
-        authored = [record for record, authors in updates.items() if authors is not None]
+        authored = [r for r, authors in updates.items() if authors is not None] if unproven else []
         if not updates:
             return pending, authored
         result = pending if owned else dict(pending)
@@ -181,3 +187,8 @@ class Ledger:
             else:
                 result[record] = authors
         return result, authored
+
+
+def _nobody_new(people: frozenset[str], before: frozenset[str] | None) -> bool:
+    """Whether a change by `people` leaves the authors `before` as they were, whatever it is."""
+    return before is not None and UNPROVEN not in people | before and people <= before

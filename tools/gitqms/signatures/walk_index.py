@@ -31,6 +31,7 @@ from ..history.commits import Commit
 from ..history.index_store import Store, code_digest
 from ..history.read import Step, load_history
 from ..records.kinds import active_kinds
+from .authors import settled
 from .claims import Claims
 from .index_codec import claim_tuple, step_tuple, verdict_tuple, write_items
 from .marks import Graph
@@ -229,7 +230,7 @@ def _saved(
         "config": [trust.config_blob.get(commit) for commit, _ in graph],
         "trusted": [trust.trusted.get(commit) for commit, _ in graph],
         "pending": {
-            commit: {record: sorted(people) for record, people in authors.items()}
+            commit: {record: sorted(settled(people)) for record, people in authors.items()}
             for commit, authors in ledger.pending.items()
         },
         "lineage": {blob: sorted(before) for blob, before in trust.lineage.items()},
