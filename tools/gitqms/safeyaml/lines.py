@@ -82,7 +82,12 @@ def _top_level_lines(text: str) -> dict[str, str | None] | None:
 _SAFE_VALUE = re.compile(
     r"""[A-Za-z0-9][A-Za-z0-9 ._/+(),;-]*|"[A-Za-z0-9 ._/+(),;:-]*"|'[A-Za-z0-9 ._/+(),;:-]*'"""
 )
-_SAFE_SIZE = MAX_NODES // 2  # a text this short has fewer nodes than MAX_NODES (no aliases)
+# A text this short has fewer nodes than MAX_NODES: in a simple text (one-line flows, which
+# do not nest) an anchor is on a scalar, so an alias adds one node, as a value would.
+_SAFE_SIZE = MAX_NODES // 2
+# What a dropped line may not hold, since the loader reads it across the whole text: an anchor
+# (an alias elsewhere would lose it) and a bracket (the nesting bound counts them even in quotes).
+_WHOLE_TEXT = re.compile(r"[&\[\]{}]")
 
 
 def edits_only(old: str, new: str, names: frozenset[str]) -> bool | None:
@@ -95,7 +100,8 @@ def edits_only(old: str, new: str, names: frozenset[str]) -> bool | None:
     top-level key and its entry runs to the next such line. An entry is added or removed only
     right before a top-level key line or as the last line of a text that ends in a line break:
     the entry before it then ends on the same lines either way (a `|+` scalar keeps trailing
-    blank lines, so which line ends it matters).
+    blank lines, so which line ends it matters). An entry changed or removed holds no anchor
+    or bracket (`_WHOLE_TEXT`).
     """
     if len(new) >= _SAFE_SIZE or top_level_lines(old) is None:
         return None
@@ -130,7 +136,7 @@ def edits_only(old: str, new: str, names: frozenset[str]) -> bool | None:
         if a is not None and a == b:
             i, j = i + 1, j + 1
         elif a is not None and b is not None and entry(a) and entry(a) == entry(b):
-            if not safe(b):
+            if not safe(b) or _WHOLE_TEXT.search(a):
                 return None
             i, j = i + 1, j + 1
         elif b is not None and entry(b) and ends_entry(news, j):
@@ -138,6 +144,8 @@ def edits_only(old: str, new: str, names: frozenset[str]) -> bool | None:
                 return None
             j += 1
         elif a is not None and entry(a) and ends_entry(olds, i):
+            if _WHOLE_TEXT.search(a):
+                return None
             i += 1
         else:
             return None
