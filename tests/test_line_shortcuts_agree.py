@@ -10,6 +10,8 @@ Each case below once did; the seeded runs search line shapes for more.
 from __future__ import annotations
 
 import random
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,9 +19,11 @@ import pytest
 from gitqms.records.document import split_front_matter
 from gitqms.records.lifecycles import STATE_FIELDS
 from gitqms.safeyaml import LoadError, edits_only, load_fields, load_yaml, top_level_lines
+from gitqms.safeyaml.lines import _top_level_lines
 from gitqms.signatures.claims import stated_version, version_of
 
 CAPA = "CAPA-2026-0001"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _strict(text: str) -> Any:
@@ -168,3 +172,67 @@ def test_top_level_lines_leaves_a_key_with_a_sequence_below_it_to_the_parser() -
     assert top_level_lines("state: open\n  -\n") == {"state": None}
     assert top_level_lines("state:\n  -\n") == {"state": None}
     assert top_level_lines("  -\nstate: open\n") is None
+
+
+# -- the one-pass reading of a text's lines against the line-by-line one it replaced ----------
+
+_REF_KEY_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*):(?:[ \t]+(.*))?")
+_REF_VALUE = re.compile(
+    r"""(?:"[^"\\]*"|'[^']*'|[\[{][^\[\]{}"'#]*[\]}]|[|>][^"'\[\]{}]*|(?!["'\[\]{}&*!%@`?|>]).*)"""
+    r"(?:[ \t]+#.*)?"
+)
+
+
+def _lines_one_by_one(text: str) -> dict[str, str | None] | None:
+    """`top_level_lines` as it was written first: a loop over the lines, two matches each."""
+    if re.search("[\t\r\x85\u2028\u2029]", text):
+        return None
+    fields: dict[str, str | None] = {}
+    key: str | None = None
+    for line in text.split("\n"):
+        if line[:1] not in ("", " "):
+            if line[0] == "#":
+                continue
+            match = _REF_KEY_LINE.fullmatch(line)
+            if match is None or match[1] in fields or not _REF_VALUE.fullmatch(match[2] or ""):
+                return None
+            key = match[1]
+            fields[key] = match[2] or ""
+            continue
+        content = line.lstrip(" ")
+        if not content or content[0] == "#":
+            continue
+        while content[:2] == "- " or content == "-":
+            content = content[2:].lstrip(" ")
+        match = _REF_KEY_LINE.fullmatch(content)
+        value = (match[2] or "") if match else content
+        if key is None or (content[:1] != "#" and not _REF_VALUE.fullmatch(value)):
+            return None
+        fields[key] = None
+    return fields
+
+
+_PIECES = [*"ab:- #'\"[]{}|>&*!%@`?,\n\n\n  \t\x85xy1", "- ", ": ", "\n  ", "\n- ", "key: ", "\n#"]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_one_pass_reading_of_lines_agrees_with_the_loop_over_them(seed: int) -> None:
+    rng = random.Random(2000 + seed)
+    examples = [p.read_text() for p in sorted((ROOT / "capa").glob("*.yaml"))]
+    simple = 0
+    for _ in range(5000):
+        roll = rng.random()
+        if roll < 0.4:
+            text = "\n".join(_lines(rng)) + rng.choice(["\n", "", "\n\n"])
+        elif roll < 0.7:
+            text = "".join(rng.choice(_PIECES) for _ in range(rng.randint(0, 40)))
+        else:  # a real record with a few pieces put in
+            text = rng.choice(examples)
+            for _ in range(rng.randint(0, 3)):
+                at = rng.randint(0, len(text))
+                cut = min(len(text), at + rng.randint(0, 5))
+                text = text[:at] + "".join(rng.choice(_PIECES) for _ in range(3)) + text[cut:]
+        expected = _lines_one_by_one(text)
+        assert _top_level_lines(text) == expected, text
+        simple += expected is not None
+    assert simple > 1000, simple

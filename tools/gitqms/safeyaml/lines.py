@@ -14,12 +14,25 @@ import re
 
 from .limits import MAX_DIGITS, MAX_NODES
 
-_KEY_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*):(?:[ \t]+(.*))?")
-_ONE_LINE_VALUE = re.compile(
-    r"""(?:"[^"\\]*"|'[^']*'|[\[{][^\[\]{}"'#]*[\]}]|[|>][^"'\[\]{}]*|(?!["'\[\]{}&*!%@`?|>]).*)"""
-    r"(?:[ \t]+#.*)?"
+_KEY = r"[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*"
+_KEY_LINE = re.compile(rf"({_KEY}):(?:[ \t]+(.*))?")
+# A value that cannot run on past its line: a closed quote or flow, a block header, or a plain
+# value that does not open a construct (no value holds a line break: `[^\n]`, not `.`).
+_VALUE = (
+    r"""(?:"[^"\\\n]*"|'[^'\n]*'|[\[{][^\[\]{}"'#\n]*[\]}]|[|>][^"'\[\]{}\n]*"""
+    r"""|(?!["'\[\]{}&*!%@`?|>])[^\n]*)(?:[ \t]+#[^\n]*)?"""
 )
-_BREAKS = re.compile("[\t\r\x85\u2028\u2029]")  # tabs and the line breaks other than \n
+_END = r"(?=\n|\Z)"
+_KEYED = rf"{_KEY}:(?:[ \t]++{_VALUE})?{_END}"  # key: value, the value checked as a whole
+_CONTENT = (  # an indented line after its spaces and sequence dashes ('- ', or a bare '-')
+    rf"(?:-(?: ++|{_END}))*+(?:\#[^\n]*|{_KEYED}|(?!{_KEY}:(?:[ \t]|\n|\Z)){_VALUE}{_END})"
+)
+_BEFORE = r"(?> *+(?:\#[^\n]*)?)"  # a line before the first key: blank, or a comment
+_LINE = rf"(?>\#[^\n]*|{_KEYED}| ++(?:\#[^\n]*|{_CONTENT})?|)"  # each line atomic: linear time
+_SIMPLE = re.compile(rf"(?:{_BEFORE}\n)*+(?:{_BEFORE}|{_KEYED}(?:\n{_LINE})*+)")
+_TOP_KEY = re.compile(rf"\n({_KEY}):(?:[ \t]++([^\n]*))?")  # after a line break: found fast
+_GOES_ON = re.compile(r"^ +[^ #\n]", re.MULTILINE)  # an indented line other than a comment
+_BREAKS = ("\t", "\r", "\x85", "\u2028", "\u2029")  # tabs and the line breaks other than \n
 
 
 def top_level_lines(text: str) -> dict[str, str | None] | None:
@@ -48,30 +61,16 @@ _TOP_LEVEL: dict[str, dict[str, str | None] | None] = {}
 
 
 def _top_level_lines(text: str) -> dict[str, str | None] | None:
-    if _BREAKS.search(text):
+    if any(each in text for each in _BREAKS) or _SIMPLE.fullmatch(text) is None:
         return None
     fields: dict[str, str | None] = {}
-    key: str | None = None
-    for line in text.split("\n"):
-        if line[:1] not in ("", " "):  # column 0: a comment or a top-level key
-            if line[0] == "#":
-                continue
-            match = _KEY_LINE.fullmatch(line)
-            if match is None or match[1] in fields or not _ONE_LINE_VALUE.fullmatch(match[2] or ""):
-                return None
-            key = match[1]
-            fields[key] = match[2] or ""
-            continue
-        content = line.lstrip(" ")
-        if not content or content[0] == "#":
-            continue  # a blank line, or a comment line
-        while content[:2] == "- " or content == "-":  # sequence entries (a bare '-' goes on
-            content = content[2:].lstrip(" ")  # a plain value, or is an empty entry)
-        match = _KEY_LINE.fullmatch(content)
-        value = (match[2] or "") if match else content
-        if key is None or (content[:1] != "#" and not _ONE_LINE_VALUE.fullmatch(value)):
+    lined = "\n" + text  # every key line follows a line break
+    keys = list(_TOP_KEY.finditer(lined))
+    for at, key in enumerate(keys):
+        if key[1] in fields:
             return None
-        fields[key] = None  # the value goes on below its key line
+        end = keys[at + 1].start() if at + 1 < len(keys) else len(lined)
+        fields[key[1]] = None if _GOES_ON.search(lined, key.end(), end) else key[2] or ""
     return fields
 
 
