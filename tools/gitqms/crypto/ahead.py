@@ -160,7 +160,7 @@ class SshChecks:
                     self._slots.release()  # taken back by the walk
                     continue
                 self._sent.put(batch)
-                _write_frame(stdin, batch.items)
+                write_frame(stdin, batch.items)
         except OSError:
             pass  # the worker is gone; the receiver fails what was sent
         finally:
@@ -173,7 +173,7 @@ class SshChecks:
         while (batch := self._sent.get()) is not None:
             if failed is None:
                 try:
-                    answer = _read_frame(stdout)
+                    answer = read_frame(stdout)
                     if answer is None:
                         raise EOFError("the signature worker stopped")
                     batch.future.set_result([Outcome(*values) for values in answer])
@@ -185,14 +185,14 @@ class SshChecks:
         stdout.close()
 
 
-def _write_frame(stream: IO[bytes], value: object) -> None:
+def write_frame(stream: IO[bytes], value: object) -> None:
     data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     stream.write(_MAGIC + len(data).to_bytes(8, "big") + data)
     stream.flush()
 
 
-def _read_frame(stream: IO[bytes]) -> Any:
-    """The next value, or None at the end. Pickle, since both ends are this module; the magic
+def read_frame(stream: IO[bytes]) -> Any:
+    """The next value, or None at the end. Pickle, since both ends are gitqms; the magic
     catches anything else that writes to the pipe (a sitecustomize that prints, say)."""
     header = stream.read(len(_MAGIC) + 8)
     if not header:
@@ -207,8 +207,8 @@ def _read_frame(stream: IO[bytes]) -> Any:
 
 def _serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
     """The worker: batches of (signature, payload) in, one Outcome's fields per item out."""
-    while (items := _read_frame(stdin)) is not None:
-        _write_frame(stdout, [astuple(check(armored, payload)) for armored, payload in items])
+    while (items := read_frame(stdin)) is not None:
+        write_frame(stdout, [astuple(check(armored, payload)) for armored, payload in items])
 
 
 if __name__ == "__main__":

@@ -122,37 +122,45 @@ def stated_version(content: bytes | None, record: str) -> str | None:
     A signature names this in its QMS-Version trailer. Always the strict loader's reading: a
     shortcut over the lines answered where the loader refused the text (a syntax error in
     another field, a bare `-` that continues the value). Cached by the content's hash, like
-    `record_data`, since signatures often share content.
+    `record_data`, since signatures often share content (and a worker may have read it ahead:
+    signatures/versions_ahead.py).
     """
     if content is None:
         return None
     key = (front_matter(record), hashlib.sha256(content).digest())
     if key not in _VERSIONS:
-        if len(_VERSIONS) > 100_000:
-            _VERSIONS.clear()
-        try:
-            text = decode_record_bytes(content)
-            if key[0]:
-                text = split_front_matter(text)[0]
-            _VERSIONS[key] = _version(text, key)
-        except (LoadError, ValueError):
-            _VERSIONS[key] = None
+        remember(key, *version_facts(content, markdown=key[0]))
     return _VERSIONS[key]
 
 
-def _version(text: str, key: tuple[bool, bytes]) -> str | None:
-    """The whole text is loaded, as cheap as its fields alone (the parser reads all of it
-    either way), so that whether it loads as a mapping is known too; only a text that does
-    not load (an error nested in another field, say) is read for its fields alone."""
+def version_facts(content: bytes, *, markdown: bool) -> tuple[str | None, bool]:
+    """The version a content states and whether it loads as a mapping (`record_data`), in one
+    load: the whole text is loaded, as cheap as its fields alone (the parser reads all of it
+    either way); only a text that does not load (an error nested in another field, say) is
+    read for its fields alone."""
     try:
-        data = load_yaml(text, lines=False).data
-    except LoadError:
-        return version_of(load_fields(text, _VERSION_FIELDS))
-    if isinstance(data, dict):
+        text = decode_record_bytes(content)
+        if markdown:
+            text = split_front_matter(text)[0]
+        try:
+            data = load_yaml(text, lines=False).data
+        except LoadError:
+            return version_of(load_fields(text, _VERSION_FIELDS)), False
+    except (LoadError, ValueError):
+        return None, False
+    return version_of(data), isinstance(data, dict)
+
+
+def remember(key: tuple[bool, bytes], version: str | None, mapping: bool) -> None:
+    """Keep what `version_facts` told of the content whose key is `key` (whether its record is
+    Markdown, the sha256 of its bytes)."""
+    if len(_VERSIONS) > 100_000:
+        _VERSIONS.clear()
+    _VERSIONS[key] = version
+    if mapping:
         if len(_MAPPINGS) > 100_000:
             _MAPPINGS.clear()
         _MAPPINGS.add(key)
-    return version_of(data)
 
 
 def loads_as_mapping(content: bytes, record: str) -> bool:

@@ -25,6 +25,7 @@ from .claims import (
     record_data,
 )
 from .verdict import git_blob_id
+from .versions_ahead import VersionsAhead
 
 _FEW_PATHS = 32  # records a restored walk fetches one by one before it fetches all at once
 
@@ -55,6 +56,25 @@ def blob_names(
     return names
 
 
+def _signed_contents(
+    place: History,
+    steps: Sequence[Step],
+    claims: Mapping[str, Claims],
+    ids: Mapping[str, str | None],
+) -> list[tuple[bool, str]]:
+    """The records' contents the walk's signatures name, as (is Markdown, blob id), in the order
+    the walk reads them, each once."""
+    seen: set[str] = set()
+    items: list[tuple[bool, str]] = []
+    for step in steps:
+        for claim in getattr(claims.get(step.commit.id), "claims", ()):
+            blob = ids.get(f"{step.commit.id}:{place.path_of(claim.record)}")
+            if blob and blob not in seen and claim.record != CONFIG_RECORD:
+                seen.add(blob)
+                items.append((front_matter(claim.record), blob))
+    return items
+
+
 class Contents:
     """The blobs a walk read, by name (`commit:path` or blob id), and what it learnt of them.
 
@@ -74,6 +94,7 @@ class Contents:
         self._blobs: dict[str, bytes | None] = {}
         self._complete = stored is None  # every blob a full walk would have fetched is here
         self._fetchable: dict[str, list[str]] | None = None  # their names, by path
+        self._ahead: VersionsAhead | None = None  # a worker reading versions ahead, while walking
         self._fetched_paths = 0
         self._mappings: set[bytes] = set()  # sha256 of record contents known to load as maps
         self._authorship: dict[tuple[str, str], bool] = {}  # (commit, record) -> authored
@@ -87,7 +108,16 @@ class Contents:
         their changes tell it."""
         names = sorted(blob_names(self.place, steps, known, claims))
         ids = blob_ids(steps, (name for name in names if ":" in name))
+        self._ahead = VersionsAhead(
+            self.place.root, _signed_contents(self.place, steps, claims, ids)
+        )
         self._blobs.update(self.place.blobs_by_id(names, ids))
+
+    def stop_reading_ahead(self) -> None:
+        """The walk is over: the worker reading versions ahead of it, if any, stops."""
+        if self._ahead is not None:
+            self._ahead.close()
+            self._ahead = None
 
     def keep(self, name: str, content: bytes | None) -> None:
         self._blobs[name] = content

@@ -127,6 +127,7 @@ class Walk:
             for step in steps:
                 self._step(step)
         finally:
+            self.reader.stop_reading_ahead()
             self.judge.close()
 
     def _append(self, steps: Sequence[Step]) -> None:
