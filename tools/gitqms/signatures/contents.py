@@ -230,7 +230,8 @@ class Contents:
                 old_text, new_text = decode_record_bytes(before), decode_record_bytes(after)
                 lines = edits_only(old_text, new_text, STATE_FIELDS)
                 mapping = lines and (
-                    (
+                    self._known_mapping(before, record)
+                    or (
                         self._known_mapping(after, record)
                         and edits_only(new_text, old_text, STATE_FIELDS)
                     )
