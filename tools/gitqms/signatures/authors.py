@@ -23,7 +23,16 @@ class MaybeAuthored:
     authorship, else `base` with `people` added. A proven signer (UNPROVEN not in `people`)
     answers for the version, so UNPROVEN goes. `ask` None: authorship for certain."""
 
-    __slots__ = ("_answer", "_ask", "_base", "_people", "_value", "depth", "may_be_unproven")
+    __slots__ = (
+        "_answer",
+        "_ask",
+        "_base",
+        "_held",
+        "_people",
+        "_value",
+        "depth",
+        "may_be_unproven",
+    )
 
     def __init__(
         self, base: AuthorSet, people: frozenset[str], ask: Callable[[], bool] | None
@@ -31,6 +40,7 @@ class MaybeAuthored:
         self._base, self._people, self._ask = base, people, ask
         self._answer: bool | None = True if ask is None else None
         self._value: frozenset[str] | None = None
+        self._held: dict[str, bool] = {}  # answers given, so each step is asked once
         self.depth = 1 + depth(base)
         self.may_be_unproven = UNPROVEN in people or may_be_unproven(base)
 
@@ -48,7 +58,7 @@ class MaybeAuthored:
                 self._value = base | self._people
             else:
                 self._value = (base - {UNPROVEN}) | self._people
-            self._base = frozenset()  # nothing below is needed again
+            self._base, self._held = frozenset(), {}  # nothing below is needed again
         return self._value
 
     def peek(self) -> frozenset[str] | None:
@@ -57,6 +67,11 @@ class MaybeAuthored:
     def holds(self, email: str) -> bool:
         if self._value is not None:
             return email in self._value
+        if email not in self._held:  # the steps below are shared by the sides of merges
+            self._held[email] = self._holds(email)
+        return self._held[email]
+
+    def _holds(self, email: str) -> bool:
         if email == UNPROVEN:
             if not self.may_be_unproven:
                 return False
@@ -71,18 +86,19 @@ class MaybeAuthored:
 class Merged:
     """The authors where branches meet: everyone either side has."""
 
-    __slots__ = ("_sides", "_value", "depth", "may_be_unproven")
+    __slots__ = ("_held", "_sides", "_value", "depth", "may_be_unproven")
 
     def __init__(self, one: AuthorSet, other: AuthorSet) -> None:
         self._sides = (one, other)
         self._value: frozenset[str] | None = None
+        self._held: dict[str, bool] = {}
         self.depth = 1 + max(depth(one), depth(other))
         self.may_be_unproven = may_be_unproven(one) or may_be_unproven(other)
 
     def value(self) -> frozenset[str]:
         if self._value is None:
             self._value = settled(self._sides[0]) | settled(self._sides[1])
-            self._sides = (frozenset(), frozenset())
+            self._sides, self._held = (frozenset(), frozenset()), {}
         return self._value
 
     def peek(self) -> frozenset[str] | None:
@@ -93,7 +109,9 @@ class Merged:
             return email in self._value
         if email == UNPROVEN and not self.may_be_unproven:
             return False
-        return holds(self._sides[0], email) or holds(self._sides[1], email)
+        if email not in self._held:
+            self._held[email] = holds(self._sides[0], email) or holds(self._sides[1], email)
+        return self._held[email]
 
 
 AuthorSet = frozenset[str] | MaybeAuthored | Merged  # a record's authors, perhaps some left open
