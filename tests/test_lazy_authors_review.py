@@ -30,7 +30,7 @@ from gitqms.history import index_store
 from gitqms.signatures import authors, contents, ledger, walk_index
 from gitqms.signatures.authors import AuthorSet, after, either, holds, settled
 from gitqms.signatures.claims import stated_version
-from gitqms.signatures.verdict import UNPROVEN, Report
+from gitqms.signatures.verdict import AUTHORED, UNPROVEN, Report
 from gitqms.signatures.verify import Walk, walk_history
 from gitqms.signatures.walk_index import StoredWalk
 from toolkit.people import Person
@@ -395,3 +395,65 @@ def test_open_answers_on_both_sides_of_a_merge(team: Team) -> None:
         team, _sign(history, team.officer, "reviewed", CAPAS[2]), "reviewed"
     )
     assert _problems(team, _sign(history, team.admin, "reviewed", CAPAS[1]), "reviewed") == ""
+
+
+def test_an_author_who_edits_again_answers_for_an_unproven_edit_in_between(team: Team) -> None:
+    """The author is among the record's authors already; their signed edit still answers for
+    the unproven one before it."""
+    history = _History(team, random.Random(0))
+    history.put(CAPAS[0], history.text(CAPAS[0]).replace("n0", "unsigned"))
+    history.commit(team.owner, sign=False)
+    history.put(CAPAS[0], history.text(CAPAS[0]).replace("unsigned", "signed again"))
+    history.commit(team.author)
+    assert _problems(team, _sign(history, team.admin, "reviewed"), "reviewed") == ""
+
+
+@pytest.mark.parametrize("more", [False, True])
+def test_a_move_no_key_signed_is_authorship_only_if_it_edits_more(team: Team, more: bool) -> None:
+    history = _History(team, random.Random(0))
+    moved = history.text(CAPAS[0]).replace("state: open", "state: analysis")
+    moved = moved.replace("n0", "unsigned") if more else moved
+    history.put(CAPAS[0], moved)
+    unsigned = history.commit(
+        team.officer, history.claim(CAPAS[0], "analysis-started", moved), sign=False
+    )
+    review = _sign(history, team.admin, "reviewed")
+    assert (UNPROVEN_PROBLEM in _problems(team, review, "reviewed")) is more
+    walked = _cold(team.world.repo, ["HEAD"])[0].verdicts
+    assert [v.record for v in walked if v.commit == unsigned and v.meaning == AUTHORED] == (
+        [CAPAS[0]] if more else []
+    )
+
+
+@pytest.mark.parametrize("meaning", ["reviewed", "analysis-started"])
+def test_a_review_that_edits_the_record_is_its_authors(team: Team, meaning: str) -> None:
+    """The signer's own change in the signing commit counts, open answers before it or not."""
+    history = _History(team, random.Random(0))
+    _move(history, team.admin, history.text(CAPAS[0]).replace("state: open", "state: x-y"))
+    edited = history.text(CAPAS[0]).replace("n0", "by the reviewer")
+    history.put(CAPAS[0], edited)
+    own = history.commit(team.officer, history.claim(CAPAS[0], meaning, edited))
+    assert (SEPARATION in _problems(team, own, meaning)) is (meaning == "reviewed")
+    later = _sign(history, team.officer, "reviewed")
+    assert SEPARATION in _problems(team, later, "reviewed")
+
+
+def test_a_review_after_many_merges_asks_each_open_step_once(
+    team: Team, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CAPA-2026-0001 moved (an open answer), then 16 merges whose sides each moved another
+    CAPA: the walks judging the review of CAPA-2026-0001 asked 24,574 times, each path
+    through the same steps once (27 now)."""
+    history, world = _History(team, random.Random(0)), team.world
+    _move(history, team.officer, history.text(CAPAS[0]).replace("state: open", "state: x-y"))
+    for merge in range(16):
+        world.git("checkout", "-q", "-b", f"side{merge}")
+        for record in CAPAS[1:] if merge % 2 else CAPAS[:0:-1]:
+            moved = _state_edit(history.text(record), random.Random(merge))
+            _move(history, team.officer, moved, record)
+            world.git("checkout", "-q", "main")
+        history.merge(team.author, f"side{merge}")
+    review = _sign(history, team.admin, "reviewed")
+    counted = _Counted(monkeypatch)
+    assert _problems(team, review, "reviewed") == ""
+    assert counted.calls < 1000, counted.calls  # was 24,574
