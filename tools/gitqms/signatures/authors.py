@@ -6,7 +6,9 @@ approved before anyone who could have authored it signs it independently. So the
 such a change as a step whose answer is asked only when a question depends on it: whether
 one email is among the authors (separation of duties), or the whole set (a tip's authors,
 stored in the history index). The answers are exactly those of the eager fold (tests:
-test_lazy_authors.py compares them on random steps).
+test_lazy_authors.py compares them on random steps; test_lazy_authors_review.py on real
+signed histories). Both sides of a merge share the steps below it, so each step keeps the
+answers it gave: a question costs one visit per step, not one per path (2^merges).
 """
 
 from __future__ import annotations
