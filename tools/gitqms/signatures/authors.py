@@ -20,87 +20,21 @@ from .verdict import UNPROVEN
 _DEEP = 32  # steps kept on top of one another before they are settled (bounds recursion)
 
 
-class MaybeAuthored:
-    """The authors after a change by `people`: as `base` when `ask()` says the change was not
-    authorship, else `base` with `people` added. A proven signer (UNPROVEN not in `people`)
-    answers for the version, so UNPROVEN goes. `ask` None: authorship for certain."""
+class _Open:
+    """Authors with some answers left open: the whole set once settled, and each question's
+    answer kept, since the steps below are shared by the sides of merges (asked again, a
+    question would walk every path through them: twice as many per merge)."""
 
-    __slots__ = (
-        "_answer",
-        "_ask",
-        "_base",
-        "_held",
-        "_people",
-        "_value",
-        "depth",
-        "may_be_unproven",
-    )
+    __slots__ = ("_held", "_value", "depth", "may_be_unproven")
 
-    def __init__(
-        self, base: AuthorSet, people: frozenset[str], ask: Callable[[], bool] | None
-    ) -> None:
-        self._base, self._people, self._ask = base, people, ask
-        self._answer: bool | None = True if ask is None else None
-        self._value: frozenset[str] | None = None
-        self._held: dict[str, bool] = {}  # answers given, so each step is asked once
-        self.depth = 1 + depth(base)
-        self.may_be_unproven = UNPROVEN in people or may_be_unproven(base)
-
-    def _asked(self) -> bool:
-        if self._answer is None and self._ask is not None:
-            self._answer, self._ask = self._ask(), None
-        return bool(self._answer)
-
-    def value(self) -> frozenset[str]:
-        if self._value is None:
-            base = settled(self._base)
-            if not self._asked():
-                self._value = base
-            elif UNPROVEN in self._people:
-                self._value = base | self._people
-            else:
-                self._value = (base - {UNPROVEN}) | self._people
-            self._base, self._held = frozenset(), {}  # nothing below is needed again
-        return self._value
-
-    def peek(self) -> frozenset[str] | None:
-        return self._value
-
-    def holds(self, email: str) -> bool:
-        if self._value is not None:
-            return email in self._value
-        if email not in self._held:  # the steps below are shared by the sides of merges
-            self._held[email] = self._holds(email)
-        return self._held[email]
-
-    def _holds(self, email: str) -> bool:
-        if email == UNPROVEN:
-            if not self.may_be_unproven:
-                return False
-            if UNPROVEN in self._people:
-                return holds(self._base, email) or self._asked()
-            return holds(self._base, email) and not self._asked()  # a proven signer clears it
-        if email in self._people:
-            return holds(self._base, email) or self._asked()
-        return holds(self._base, email)
-
-
-class Merged:
-    """The authors where branches meet: everyone either side has."""
-
-    __slots__ = ("_held", "_sides", "_value", "depth", "may_be_unproven")
-
-    def __init__(self, one: AuthorSet, other: AuthorSet) -> None:
-        self._sides = (one, other)
+    def __init__(self, depth: int, may_be_unproven: bool) -> None:
         self._value: frozenset[str] | None = None
         self._held: dict[str, bool] = {}
-        self.depth = 1 + max(depth(one), depth(other))
-        self.may_be_unproven = may_be_unproven(one) or may_be_unproven(other)
+        self.depth, self.may_be_unproven = depth, may_be_unproven
 
     def value(self) -> frozenset[str]:
         if self._value is None:
-            self._value = settled(self._sides[0]) | settled(self._sides[1])
-            self._sides, self._held = (frozenset(), frozenset()), {}
+            self._value, self._held = self._settle(), {}
         return self._value
 
     def peek(self) -> frozenset[str] | None:
@@ -112,8 +46,70 @@ class Merged:
         if email == UNPROVEN and not self.may_be_unproven:
             return False
         if email not in self._held:
-            self._held[email] = holds(self._sides[0], email) or holds(self._sides[1], email)
+            self._held[email] = self._holds(email)
         return self._held[email]
+
+    def _settle(self) -> frozenset[str]:
+        raise NotImplementedError
+
+    def _holds(self, email: str) -> bool:
+        raise NotImplementedError
+
+
+class MaybeAuthored(_Open):
+    """The authors after a change by `people`: as `base` when `ask()` says the change was not
+    authorship, else `base` with `people` added. A proven signer (UNPROVEN not in `people`)
+    answers for the version, so UNPROVEN goes. `ask` None: authorship for certain."""
+
+    __slots__ = ("_answer", "_ask", "_base", "_people")
+
+    def __init__(
+        self, base: AuthorSet, people: frozenset[str], ask: Callable[[], bool] | None
+    ) -> None:
+        super().__init__(1 + depth(base), UNPROVEN in people or may_be_unproven(base))
+        self._base, self._people, self._ask = base, people, ask
+        self._answer: bool | None = True if ask is None else None
+
+    def _asked(self) -> bool:
+        if self._answer is None and self._ask is not None:
+            self._answer, self._ask = self._ask(), None
+        return bool(self._answer)
+
+    def _settle(self) -> frozenset[str]:
+        base, self._base = settled(self._base), frozenset()  # nothing below is needed again
+        if not self._asked():
+            return base
+        if UNPROVEN in self._people:
+            return base | self._people
+        return (base - {UNPROVEN}) | self._people
+
+    def _holds(self, email: str) -> bool:
+        if email == UNPROVEN:
+            if UNPROVEN in self._people:
+                return holds(self._base, email) or self._asked()
+            return holds(self._base, email) and not self._asked()  # a proven signer clears it
+        if email in self._people:
+            return holds(self._base, email) or self._asked()
+        return holds(self._base, email)
+
+
+class Merged(_Open):
+    """The authors where branches meet: everyone either side has."""
+
+    __slots__ = ("_sides",)
+
+    def __init__(self, one: AuthorSet, other: AuthorSet) -> None:
+        super().__init__(
+            1 + max(depth(one), depth(other)), may_be_unproven(one) or may_be_unproven(other)
+        )
+        self._sides = (one, other)
+
+    def _settle(self) -> frozenset[str]:
+        sides, self._sides = self._sides, (frozenset(), frozenset())
+        return settled(sides[0]) | settled(sides[1])
+
+    def _holds(self, email: str) -> bool:
+        return holds(self._sides[0], email) or holds(self._sides[1], email)
 
 
 AuthorSet = frozenset[str] | MaybeAuthored | Merged  # a record's authors, perhaps some left open
