@@ -128,17 +128,8 @@ class SshChecks:
     # -- the worker -------------------------------------------------------------------------
 
     def _start(self) -> bool:
-        # `python -m` puts its working directory first on sys.path: run it where this gitqms is,
-        # never in the repository being verified, whose files could shadow it.
-        try:
-            self._process = subprocess.Popen(
-                [sys.executable, "-m", "gitqms.crypto.ahead"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                cwd=Path(__file__).resolve().parents[2],
-            )
-        except OSError:
+        self._process = start_worker("gitqms.crypto.ahead")
+        if self._process is None:
             self._off = True
             return False
         assert self._process.stdin is not None and self._process.stdout is not None
@@ -183,6 +174,22 @@ class SshChecks:
                 batch.future.set_exception(failed)
             self._slots.release()
         stdout.close()
+
+
+def start_worker(module: str) -> subprocess.Popen[bytes] | None:
+    """`python -m module`, fed and read through pipes; None when it cannot start. `python -m`
+    puts its working directory first on sys.path: it runs where this gitqms is, never in the
+    repository being read, whose files could shadow it."""
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", module],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            cwd=Path(__file__).resolve().parents[2],
+        )
+    except OSError:
+        return None
 
 
 def write_frame(stream: IO[bytes], value: object) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO
 
 from .. import git
-from ..crypto.ahead import read_frame, write_frame
+from ..crypto.ahead import read_frame, start_worker, write_frame
 from .claims import remember, version_facts
 
 READ_AHEAD_FROM = 2000  # fewer contents than this are read in the walk: a worker costs more
@@ -38,15 +38,8 @@ class VersionsAhead:
         self._thread: threading.Thread | None = None
         if len(items) < READ_AHEAD_FROM or (os.cpu_count() or 1) < 2:
             return
-        try:  # run where this gitqms is, never in the repository, whose files could shadow it
-            self._process = subprocess.Popen(
-                [sys.executable, "-m", "gitqms.signatures.versions_ahead"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                cwd=Path(__file__).resolve().parents[2],
-            )
-        except OSError:
+        self._process = start_worker("gitqms.signatures.versions_ahead")
+        if self._process is None:
             return
         assert self._process.stdin is not None and self._process.stdout is not None
         with contextlib.suppress(OSError):
