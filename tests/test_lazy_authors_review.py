@@ -457,3 +457,39 @@ def test_a_review_after_many_merges_asks_each_open_step_once(
     counted = _Counted(monkeypatch)
     assert _problems(team, review, "reviewed") == ""
     assert counted.calls < 1000, counted.calls  # was 24,574
+
+
+# -- found by the harness, not in the ledger: a carried-on mark that names a merge ------------
+
+
+def _marks(walk: Walk) -> list[str | None]:
+    return [v.superseded for v in walk.report.verdicts]
+
+
+def test_a_carried_mark_naming_a_merge_gives_way_to_a_later_change(team: Team) -> None:
+    """A signature superseded only by a merge that edited the record names the merge; once a
+    commit of its own changes the record, a cold walk names that commit (the author's change,
+    before any merge). The walk carried on from the stored one kept naming the merge."""
+    history, world = _History(team, random.Random(0)), team.world
+    world.git("checkout", "-q", "-b", "side")
+    moved = history.text(CAPAS[1]).replace("state: open", "state: analysis")
+    _move(history, team.officer, moved, CAPAS[1])
+    world.git("checkout", "-q", "main")
+    _move(history, team.officer, history.text(CAPAS[2]).replace("open", "x-y"), CAPAS[2])
+    merge = ["git", "merge", "-q", "--no-ff", "--no-commit", "side"]
+    run(merge, cwd=world.repo, env=environment())
+    history.put(CAPAS[1], moved.replace("n0", "edited in the merge"))
+    merged = history.commit(team.author)
+    history.put(CAPAS[1], moved.replace("n0", "edited after"))
+    later = history.commit(team.author)
+    repo = world.repo
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(walk_index, "cached_walk", lambda *args: args[3]())
+        at_merge, cold = walk_history(repo, [merged]), walk_history(repo, ["HEAD"])
+    assert f"in {merged[:12]} by" in " ".join(filter(None, _marks(at_merge)))
+    assert f"in {later[:12]} by" in " ".join(filter(None, _marks(cold)))
+    shutil.rmtree(repo / ".git" / "qms", ignore_errors=True)
+    walk_history(repo, [merged])
+    carried = walk_history(repo, ["HEAD"])
+    assert isinstance(carried, StoredWalk) and carried.new_steps
+    assert _marks(carried) == _marks(cold)

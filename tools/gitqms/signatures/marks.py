@@ -117,8 +117,9 @@ def mark_superseded(
     """A valid signature stops covering its record once the record's content changes (as of
     `tip`); `changes` tells where each record changed in the walk, and the walk's commits.
     `earlier`: the marks of a walk this one extends (by position in `verdicts`); a mark that
-    names the change is that change still, since the first change after a signature in the
-    walk extended is the first in this one too."""
+    names a change of its own is that change still, since the first change after a signature
+    in the walk extended is the first in this one too (a merge is named only while no such
+    change follows, so the caller leaves out marks that name merges)."""
     paths = {record: place.path_of(record) for record in {v.record for v in verdicts if v.ok}}
     at_tip = place.files_at(tip, paths.values())
     current = {  # each signed record's content hash at the tip, None when it is gone
@@ -142,10 +143,18 @@ def mark_superseded(
         verdicts[at] = replace(verdict, superseded=mark)
 
 
+_CHANGED = "the record changed after this signature"
+
+
 def _superseded(changed: Commit | None) -> str:
     """The mark of a signature whose record `changed` after it (None: the change is not known)."""
     by = f" in {changed.id[:12]} by {changed.author.name}" if changed else ""
-    return f"the record changed after this signature{by}; it covers earlier content"
+    return f"{_CHANGED}{by}; it covers earlier content"
+
+
+def named_change(mark: str) -> str | None:
+    """The short id of the change a superseded mark names (None: it names none)."""
+    return mark[len(_CHANGED) + 4 :][:12] if mark.startswith(f"{_CHANGED} in ") else None
 
 
 _CHANGE_UNKNOWN = _superseded(None)

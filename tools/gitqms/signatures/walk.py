@@ -28,7 +28,7 @@ from .eligible import version_audiences
 from .judge import Judge
 from .later import Later
 from .ledger import Ledger, LedgerState
-from .marks import Receipts, bind_to_line, mark_superseded, recheck_revocations
+from .marks import Receipts, bind_to_line, mark_superseded, named_change, recheck_revocations
 from .record_changes import ChangeIndex
 from .registry import Registry
 from .state import WalkState
@@ -103,7 +103,12 @@ class Walk:
         if ssh_checks is not None:
             self.judge.ssh_checks = ssh_checks
         self._append(more.steps)
-        earlier = {at: v.superseded for at, v in enumerate(self.verdicts) if v.superseded}
+        merges = {commit[:12] for commit, parents in self.graph() if len(parents) > 1}
+        earlier = {  # a mark naming a merge gives way to a later change of the record's own
+            at: v.superseded
+            for at, v in enumerate(self.verdicts)
+            if v.superseded and named_change(v.superseded) not in merges
+        }
         self.verdicts = list(self.raw_verdicts)
         self._walk(more.steps, known, fresh=False)
         self._finish(earlier)
