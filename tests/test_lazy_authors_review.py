@@ -272,7 +272,7 @@ def _cold(repo: Path, tips: list[str], *, eager: bool = False, deep: int | None 
         if eager:
             patch.setattr(ledger, "after", _eager_fold)
             patch.setattr(ledger, "either", lambda one, other: settled(one) | settled(other))
-            patch.setattr(contents.Contents, "_known_mapping", lambda *_: False)
+            patch.setattr(contents, "known_mapping", lambda *_: False)
         if deep is not None:  # answers settled after this many steps on one another
             patch.setattr(authors, "_DEEP", deep)
         return _answers(walk_history(repo, tips))

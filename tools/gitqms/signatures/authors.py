@@ -13,6 +13,7 @@ answers it gave: a question costs one visit per step, not one per path (2^merges
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 
 from .verdict import UNPROVEN
@@ -20,7 +21,7 @@ from .verdict import UNPROVEN
 _DEEP = 32  # steps kept on top of one another before they are settled (bounds recursion)
 
 
-class _Open:
+class _Open(ABC):
     """Authors with some answers left open: the whole set once settled, and each question's
     answer kept, since the steps below are shared by the sides of merges (asked again, a
     question would walk every path through them: twice as many per merge)."""
@@ -49,11 +50,13 @@ class _Open:
             self._held[email] = self._holds(email)
         return self._held[email]
 
+    @abstractmethod
     def _settle(self) -> frozenset[str]:
-        raise NotImplementedError
+        """Every author, asking whatever was left open."""
 
+    @abstractmethod
     def _holds(self, email: str) -> bool:
-        raise NotImplementedError
+        """Whether `email` is among the authors, asking only what decides it."""
 
 
 class MaybeAuthored(_Open):

@@ -165,8 +165,20 @@ def remember(key: tuple[bool, bytes], version: str | None, mapping: bool) -> Non
 
 def loads_as_mapping(content: bytes, record: str) -> bool:
     """Whether `record_data` of the content is a mapping: known without parsing again when
-    the content's version was read."""
-    return known_mapping(content, record) or isinstance(record_data(content, record), dict)
+    the content's version was read, or it was found so before."""
+    if known_mapping(content, record):
+        return True
+    if isinstance(record_data(content, record), dict):
+        remember_mapping(content, record)
+        return True
+    return False
+
+
+def remember_mapping(content: bytes, record: str) -> None:
+    """Keep that the content loads as a mapping (`record_data`), as parsed or proven."""
+    if len(_MAPPINGS) > 100_000:
+        _MAPPINGS.clear()
+    _MAPPINGS.add((front_matter(record), hashlib.sha256(content).digest()))
 
 
 def known_mapping(content: bytes, record: str) -> bool:

@@ -9,7 +9,6 @@ only when a caller asks for it.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from .. import git
@@ -23,6 +22,7 @@ from .claims import (
     known_mapping,
     loads_as_mapping,
     record_data,
+    remember_mapping,
 )
 from .verdict import git_blob_id
 from .versions_ahead import VersionsAhead
@@ -96,7 +96,6 @@ class Contents:
         self._fetchable: dict[str, list[str]] | None = None  # their names, by path
         self._ahead: VersionsAhead | None = None  # a worker reading versions ahead, while walking
         self._fetched_paths = 0
-        self._mappings: set[bytes] = set()  # sha256 of record contents known to load as maps
         self._authorship: dict[tuple[str, str], bool] = {}  # (commit, record) -> authored
 
     # -- fetching ---------------------------------------------------------------------------
@@ -230,17 +229,17 @@ class Contents:
                 old_text, new_text = decode_record_bytes(before), decode_record_bytes(after)
                 lines = edits_only(old_text, new_text, STATE_FIELDS)
                 mapping = lines and (
-                    self._known_mapping(before, record)
+                    known_mapping(before, record)
                     or (
-                        self._known_mapping(after, record)
+                        known_mapping(after, record)
                         and edits_only(new_text, old_text, STATE_FIELDS)
                     )
-                    or self._loads_as_mapping(before, record)
+                    or loads_as_mapping(before, record)
                 )
             except LoadError:
                 mapping = False
             if mapping:
-                self._mappings.add(hashlib.sha256(after).digest())
+                remember_mapping(after, record)
                 return False
         old = record_data(before, record)
         new = record_data(after, record)
@@ -248,13 +247,3 @@ class Contents:
             return True
         keys = (old.keys() | new.keys()) - STATE_FIELDS
         return any(old.get(k) != new.get(k) for k in keys)
-
-    def _known_mapping(self, content: bytes, record: str) -> bool:
-        """Whether the content is known to load as a mapping, without parsing it."""
-        return hashlib.sha256(content).digest() in self._mappings or known_mapping(content, record)
-
-    def _loads_as_mapping(self, content: bytes, record: str) -> bool:
-        digest = hashlib.sha256(content).digest()
-        if digest not in self._mappings and loads_as_mapping(content, record):
-            self._mappings.add(digest)
-        return digest in self._mappings
