@@ -112,10 +112,12 @@ def mark_superseded(
     tip: str,
     claimed_content: Callable[[Verdict], str | None],
     changes: Callable[[], tuple[ChangeIndex, Graph]],
+    proven_name: Callable[[Commit], str | None],
     earlier: Mapping[int, str] | None = None,
 ) -> None:
     """A valid signature stops covering its record once the record's content changes (as of
-    `tip`); `changes` tells where each record changed in the walk, and the walk's commits.
+    `tip`); `changes` tells where each record changed in the walk, and the walk's commits;
+    `proven_name` who a change is proven to be by (None: nobody is), as the mark names them.
     `earlier`: the marks of a walk this one extends (by position in `verdicts`); a mark that
     names a change of its own is that change still, since the first change after a signature
     in the walk extended is the first in this one too (a merge is named only while no such
@@ -139,16 +141,27 @@ def mark_superseded(
             if index is None:
                 index, graph = changes()
                 where = {commit: position for position, (commit, _) in enumerate(graph)}
-            mark = _superseded(index.first_after(verdict.record, where[verdict.commit]))
+            changed = index.first_after(verdict.record, where[verdict.commit])
+            mark = _superseded(changed, proven_name(changed) if changed else None)
         verdicts[at] = replace(verdict, superseded=mark)
 
 
 _CHANGED = "the record changed after this signature"
 
 
-def _superseded(changed: Commit | None) -> str:
-    """The mark of a signature whose record `changed` after it (None: the change is not known)."""
-    by = f" in {changed.id[:12]} by {changed.author.name}" if changed else ""
+def _superseded(changed: Commit | None, proven: str | None = None) -> str:
+    """The mark of a signature whose record `changed` after it (None: the change is not known),
+    naming who made the change only as proven: the registered person whose signature makes
+    them its author; else the name the commit states, as what it is, a claim."""
+    if changed is None:
+        by = ""
+    elif proven is not None:
+        by = f" in {changed.id[:12]} by {proven}"
+    else:
+        by = (
+            f" in {changed.id[:12]}, whose author is not proven (the commit names "
+            f"{changed.author.name})"
+        )
     return f"{_CHANGED}{by}; it covers earlier content"
 
 

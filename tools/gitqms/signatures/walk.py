@@ -197,7 +197,13 @@ class Walk:
         bind_to_line(self.verdicts, self.graph(), self.registry_at, self.receipts, self._audiences)
         if tip is not None:
             mark_superseded(
-                self.verdicts, self.place, tip, self.claimed_content, self._changes, earlier
+                self.verdicts,
+                self.place,
+                tip,
+                self.claimed_content,
+                self._changes,
+                partial(self._proven_name, registry),
+                earlier,
             )
         self.report = self._report(len(self.graph()))
 
@@ -205,6 +211,20 @@ class Walk:
         """The training audiences named by the content `verdict` signed."""
         content = self.content_at(verdict.commit, verdict.record)
         return version_audiences(record_data(content, verdict.record))
+
+    def _proven_name(self, registry: Registry | None, commit: Commit) -> str | None:
+        """The name of the registered person whose signature makes them the author of
+        `commit`'s changes, as the tip's registry has it (else the registry that proved
+        them); None when no one is proven to have made them."""
+        person_id = self.proven.get(commit.id)
+        if person_id is None:
+            return None
+        parents = commit.parents[:1]
+        for judged in (registry, *(self.registry_at(p) for p in parents)):
+            person = judged.config.person(person_id) if judged is not None else None
+            if person is not None:
+                return person.name
+        return person_id
 
     def _changes(self) -> tuple[ChangeIndex, list[tuple[str, tuple[str, ...]]]]:
         return self.change_index(), self.graph()
