@@ -241,6 +241,8 @@ def _build(loader: _StrictLoader, root: Node, text: str) -> Any:
             return build(root, 0)
         except (_Unusual, LoadError, RecursionError):
             pass
+        finally:
+            del build  # it refers to itself: a cycle that would keep the nodes until a collection
     _check_bounds(root)
     return loader.construct_document(root)
 

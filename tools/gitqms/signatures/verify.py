@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .. import git
+from ..collector import fewer_collections
 from ..crypto.ahead import SshChecks
 from ..crypto.sshsig import BEGIN as SSH_BEGIN
 from ..errors import QmsError
@@ -65,6 +66,7 @@ def trusted_registry(
     return registry
 
 
+@fewer_collections
 def walk_history(
     root: Path, revisions: Sequence[str] = ("HEAD",), *, trust_root: str | None = None
 ) -> Walk:
@@ -86,6 +88,7 @@ def walk_history(
     return walk
 
 
+@fewer_collections
 def walk_narrow(
     root: Path, tip: str, depends: Callable[[], Depends | None], *, trust_root: str | None = None
 ) -> Walk | None:
