@@ -132,9 +132,9 @@ def test_the_floor_counts_every_signed_commit(bench: tuple[Path, Path, str]) -> 
     )
     found = json.loads(done.stdout)
     assert found["signatures"] == manifest["signatures"]
+    signers = f"gpg.ssh.allowedSignersFile={build / 'T' / 'allowed_signers'}"
     listed = subprocess.run(
-        ["git", "-c", f"gpg.ssh.allowedSignersFile={build / 'T' / 'allowed_signers'}"]
-        + ["log", "--format=%G?", "HEAD"],
+        ["git", "-c", signers, "log", "--format=%G?", "HEAD"],
         cwd=build / "T" / "repo",
         capture_output=True,
         text=True,
