@@ -13,6 +13,7 @@ keys; the clock is fixed.
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -79,3 +80,14 @@ def test_renaming_the_signer_after_the_change_does_not_make_a_colleague_its_auth
     assert marks == [f"{by(change, team.author.name)}earlier content"]
     assert approval_marks(team) == marks  # warm
     assert log_verdicts(team) and all(marks[0] in v for v in log_verdicts(team))  # narrow too
+
+
+def test_the_audit_trail_names_the_changes_signer_by_the_name_of_its_day(team: Team) -> None:
+    """`qms log`'s entry for the signed change shows its proven author as the registry that
+    proved them names them, as its signature entries do: a later rename of the signer's id to
+    the QA officer's name must not put the officer's name on a change he never made."""
+    change = change_as(team, signer=team, name=team.author.name, email=team.author.email)
+    rename(team, team.author.id, team.officer.name, "2026-03-05")
+    entries = json.loads(team.qms(team.admin, "log", "SOP-0001", "--format", "json"))["entries"]
+    names = {e["name"] for e in entries if e["commit"] == change}
+    assert names == {team.author.name}
