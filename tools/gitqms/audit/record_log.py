@@ -136,6 +136,7 @@ def trail_entries(
                 registry,
                 summaries.known,
                 walk.proven.get(step.commit.id),
+                walk.registry_at(step.commit.parents[0]) if step.commit.parents else None,
             ),
         )
         for step, record, change in changes
@@ -209,13 +210,15 @@ def step_entries(
     registry: Registry | None,
     summaries: dict[str, str] | None = None,
     proven: str | None = None,
+    proved_by: Registry | None = None,
 ) -> list[LogEntry]:
     """One commit's entries for one record, from its change and its verdicts on the record.
 
     `summaries` holds change summaries already made (see StoredSummaries); new ones are added.
     `proven`: the registered person whose signature on the commit makes them its author. A
     change shows that person; else the identity the commit states, marked as not proven when
-    the verifier says so (an 'authored' verdict).
+    the verifier says so (an 'authored' verdict). `proved_by`: the registry that proved them
+    (at the commit's first parent), whose name for them is the one of their day.
     """
     commit = step.commit
     summary = ""
@@ -250,7 +253,8 @@ def step_entries(
     ]
     if not entries:
         unproven = [p for v in signed if v.meaning == AUTHORED for p in v.problems]
-        author = registry.config.person(proven) if registry and proven else None
+        judged = proved_by or registry
+        author = judged.config.person(proven) if judged and proven else None
         person = author or (
             registry.config.person_by_email(commit.author.email) if registry else None
         )

@@ -202,7 +202,7 @@ class Walk:
                 tip,
                 self.claimed_content,
                 self._changes,
-                partial(self._proven_name, registry),
+                self._proven_name,
                 earlier,
             )
         self.report = self._report(len(self.graph()))
@@ -212,19 +212,17 @@ class Walk:
         content = self.content_at(verdict.commit, verdict.record)
         return version_audiences(record_data(content, verdict.record))
 
-    def _proven_name(self, registry: Registry | None, commit: Commit) -> str | None:
+    def _proven_name(self, commit: Commit) -> str | None:
         """The name of the registered person whose signature makes them the author of
-        `commit`'s changes, as the tip's registry has it (else the registry that proved
-        them); None when no one is proven to have made them."""
+        `commit`'s changes, as the registry that proved them (at its first parent) has it: the
+        name of its day, as signature blocks keep it, whatever the tip's registry says later;
+        None when no one is proven to have made them."""
         person_id = self.proven.get(commit.id)
         if person_id is None:
             return None
-        parents = commit.parents[:1]
-        for judged in (registry, *(self.registry_at(p) for p in parents)):
-            person = judged.config.person(person_id) if judged is not None else None
-            if person is not None:
-                return person.name
-        return person_id
+        judged = self.registry_at(commit.parents[0]) if commit.parents else None
+        person = judged.config.person(person_id) if judged is not None else None
+        return person.name if person is not None else person_id
 
     def _changes(self) -> tuple[ChangeIndex, list[tuple[str, tuple[str, ...]]]]:
         return self.change_index(), self.graph()
