@@ -8,9 +8,10 @@ the bytes it signed, then times only the checking: hashing the signed bytes, bui
 SSHSIG signed data and the Ed25519 verification, one signature after another, each key parsed
 once (as qms does).
 
-Every signed commit counts, not only the e-signatures: a verify walk must check each one,
-because who signed a change to a record is who wrote it (separation of duties asks), and who
-signed a change to qms.yaml decides whether the registry after it is trusted. Prints one line
+Every signed commit counts, not only the e-signatures: who signed a change to a record is who
+wrote it, which separation of duties asks, so a verify walk needs the signature of every signed
+change to a record after the trust root; in the generated histories every signed commit that is
+not an e-signature is one. Prints one line
 of JSON: {"signatures": N, "signed_commits": C, "seconds": S, "esignature_seconds": E};
 signatures are e-signatures (QMS-Meaning trailer), as `qms verify` counts them, S the time of
 all C and E the part of it spent on the N. Exits non-zero if any signature fails, so the floor
