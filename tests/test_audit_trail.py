@@ -139,7 +139,13 @@ def test_every_anomaly_is_flagged_with_its_code_commit_record_and_person(
     by_code = {a["code"]: a for a in data["anomalies"]}
     assert set(by_code) == set(history.commits)
     assert by_code["change.no-reason"]["record"] == CAPA
-    assert by_code["change.no-reason"]["person"] == "Lucia Santos <l.santos@st-aurelia.example>"
+    # An unsigned commit proves nobody: the name and email it states are shown as its claim.
+    assert by_code["change.no-reason"]["person"] == (
+        "Lucia Santos <l.santos@st-aurelia.example> (as the commit states, not proven)"
+    )
+    # A signed change is its signer's, by the registry's name for them.
+    closed_edit = by_code["record.closed-edited"]
+    assert closed_edit["person"] == "Lucia Santos <l.santos@st-aurelia.example>"
     assert "without a 'Reason:' trailer" in by_code["change.no-reason"]["message"]
     assert by_code["record.closed-edited"]["record"] == CAPA
     assert "was cancelled" in by_code["record.closed-edited"]["message"]

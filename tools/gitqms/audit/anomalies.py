@@ -61,10 +61,17 @@ class AnomalyFinder:
         self.found.append(Anomaly(code, commit.id, record, person, commit.committer.utc, message))
 
     def author(self, step: Step) -> str:
-        """The printed name (from the registry, where registered) and email of the author."""
-        who = step.commit.author
-        person = self.latest.config.person_by_email(who.email) if self.latest else None
-        return f"{person.name if person else who.name} <{who.email}>"
+        """Who made the commit's changes, as proven: the registered person whose valid
+        signature makes them its author, by the name and email the registry at its parent
+        gives them; else the name and email the commit states, said to be only that (an
+        email a commit states is anyone's to write, so it never names a registered person)."""
+        commit = step.commit
+        person_id = self.walk.proven.get(commit.id)
+        registry = self.walk.registry_at(commit.parents[0]) if commit.parents else None
+        person = registry.config.person(person_id) if registry and person_id else None
+        if person is not None:
+            return f"{person.name} <{person.email}>"
+        return f"{commit.author.name} <{commit.author.email}> (as the commit states, not proven)"
 
     def own_changes(self, step: Step) -> list[str]:
         """Records this commit changed itself (a merge: not the ones a branch brought in)."""
