@@ -320,8 +320,8 @@ def test_a_protected_branch_is_never_rewritten_or_deleted_and_a_push_cannot_unpr
     unsigned = push(world.repo, "origin", "main")  # as a fast-forward: not signed by an admin
     assert unsigned.status("refs/heads/main") == REFUSED
     assert any(
-        "qms.yaml was changed by Lucia Santos <l.santos@st-aurelia.example> without an admin's "
-        "signature"
+        "qms.yaml was changed in a commit that states Lucia Santos <l.santos@st-aurelia.example> "
+        "as its committer, without an admin's signature"
         in line
         and line.endswith("[signature.invalid]")
         for line in unsigned.remote

@@ -179,9 +179,9 @@ class Walk:
         elif problem == UNSIGNED:
             commit = step.commit
             who = f"{commit.committer.name} <{commit.committer.email}>"
-            unsigned = (
-                f"qms.yaml was changed by {who} without an admin's signature "
-                "(meaning 'changed'); the change is not in force"
+            unsigned = (  # who made it is unknown: the committer it states is a claim
+                f"qms.yaml was changed in a commit that states {who} as its committer, without "
+                "an admin's signature (meaning 'changed'); the change is not in force"
             )
             claim = Claim(CONFIG_RECORD, None, None, "changed")
             self.verdicts.append(self.judge.verdict(commit, claim, None, registry, (unsigned,)))
