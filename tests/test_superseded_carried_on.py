@@ -18,13 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from gitqms import clock
-from gitqms.history import index_store
 from gitqms.signatures import walk_index
 from gitqms.signatures.verify import Walk, walk_history
 from gitqms.signatures.walk_index import StoredWalk
 from test_acknowledge import released
-from toolkit.team import Team, build_team
+from toolkit.team import Team, build_team, without_index
 from toolkit.world import SOP
 
 NOW = datetime(2026, 9, 1, 12, tzinfo=UTC)
@@ -38,13 +36,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Team:
 
 @pytest.fixture
 def team(built: Team, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Team]:
-    team = built.copy(tmp_path, monkeypatch)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    index_store._secret.cache_clear()
-    shutil.rmtree(team.world.repo / ".git" / "qms", ignore_errors=True)
-    with clock.fixed(NOW):
+    with without_index(built, tmp_path, monkeypatch, NOW) as team:
         yield team
-    index_store._secret.cache_clear()
 
 
 def full_walk(repo: Path) -> Walk:

@@ -15,13 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from gitqms import clock
-from gitqms.history import index_store
 from gitqms.signatures.verify import walk_history
 from test_acknowledge import released
 from test_superseded_carried_on import approvals, full_walk
 from test_superseded_named_by_proof import approval_marks, log_verdicts
-from toolkit.team import Team, build_team
+from toolkit.team import Team, build_team, without_index
 from toolkit.world import SOP
 
 NOW = datetime(2026, 9, 1, 12, tzinfo=UTC)
@@ -34,13 +32,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Team:
 
 @pytest.fixture
 def team(built: Team, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Team]:
-    team = built.copy(tmp_path, monkeypatch)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    index_store._secret.cache_clear()
-    shutil.rmtree(team.world.repo / ".git" / "qms", ignore_errors=True)
-    with clock.fixed(NOW):
+    with without_index(built, tmp_path, monkeypatch, NOW) as team:
         yield team
-    index_store._secret.cache_clear()
 
 
 def side_edit_merged(team: Team, *, sign_merge: bool) -> tuple[str, str, str]:

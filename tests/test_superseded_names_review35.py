@@ -14,19 +14,16 @@ keys; the clock is fixed.
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from gitqms import clock
-from gitqms.history import index_store
 from test_acknowledge import released
 from test_superseded_carried_on import approvals, carried_on, full_walk
 from test_superseded_named_by_proof import approval_marks, change_as, log_verdicts
-from toolkit.team import Team, build_team
+from toolkit.team import Team, build_team, without_index
 
 NOW = datetime(2026, 9, 1, 12, tzinfo=UTC)
 
@@ -38,13 +35,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Team:
 
 @pytest.fixture
 def team(built: Team, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Team]:
-    team = built.copy(tmp_path, monkeypatch)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    index_store._secret.cache_clear()
-    shutil.rmtree(team.world.repo / ".git" / "qms", ignore_errors=True)
-    with clock.fixed(NOW):
+    with without_index(built, tmp_path, monkeypatch, NOW) as team:
         yield team
-    index_store._secret.cache_clear()
 
 
 def rename(team: Team, person_id: str, name: str, day: str) -> None:

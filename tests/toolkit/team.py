@@ -9,11 +9,17 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from gitqms import clock
+from gitqms.history import index_store
 
 from .people import Person
 from .world import SOP, World, isolated
@@ -138,3 +144,20 @@ def build_team(
         if then is not None:
             then(team)
     return team
+
+
+@contextmanager
+def without_index(
+    built: Team, base: Path, monkeypatch: pytest.MonkeyPatch, now: datetime
+) -> Iterator[Team]:
+    """A copy of `built` for one test with no history index stored yet and an index key of its
+    own (under `base`), the clock fixed at `now`: its first walk is cold."""
+    team = built.copy(base, monkeypatch)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(base / "cache"))
+    index_store._secret.cache_clear()
+    shutil.rmtree(team.world.repo / ".git" / "qms", ignore_errors=True)
+    try:
+        with clock.fixed(now):
+            yield team
+    finally:
+        index_store._secret.cache_clear()
