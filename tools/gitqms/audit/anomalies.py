@@ -66,9 +66,7 @@ class AnomalyFinder:
         gives them; else the name and email the commit states, said to be only that (an
         email a commit states is anyone's to write, so it never names a registered person)."""
         commit = step.commit
-        person_id = self.walk.proven.get(commit.id)
-        registry = self.walk.registry_at(commit.parents[0]) if commit.parents else None
-        person = registry.config.person(person_id) if registry and person_id else None
+        person = self.walk.proven_person(commit)
         if person is not None:
             return f"{person.name} <{person.email}>"
         return f"{commit.author.name} <{commit.author.email}> (as the commit states, not proven)"

@@ -19,7 +19,7 @@ from ..history.commits import Commit
 from ..history.index_store import Store, code_digest
 from ..history.narrow import Depends
 from ..history.read import Step
-from ..records.config import CONFIG_FILE
+from ..records.config import CONFIG_FILE, Person
 from ..records.kinds import kind_of_id, record_id_from_path
 from ..signatures import scope
 from ..signatures.claims import CONFIG_RECORD, front_matter, record_data
@@ -136,7 +136,7 @@ def trail_entries(
                 registry,
                 summaries.known,
                 walk.proven.get(step.commit.id),
-                walk.registry_at(step.commit.parents[0]) if step.commit.parents else None,
+                walk.proven_person(step.commit),
             ),
         )
         for step, record, change in changes
@@ -210,15 +210,15 @@ def step_entries(
     registry: Registry | None,
     summaries: dict[str, str] | None = None,
     proven: str | None = None,
-    proved_by: Registry | None = None,
+    proven_person: Person | None = None,
 ) -> list[LogEntry]:
     """One commit's entries for one record, from its change and its verdicts on the record.
 
     `summaries` holds change summaries already made (see StoredSummaries); new ones are added.
     `proven`: the registered person whose signature on the commit makes them its author. A
     change shows that person; else the identity the commit states, marked as not proven when
-    the verifier says so (an 'authored' verdict). `proved_by`: the registry that proved them
-    (at the commit's first parent), whose name for them is the one of their day.
+    the verifier says so (an 'authored' verdict). `proven_person`: that person as the registry
+    that proved them has them (the name of their day).
     """
     commit = step.commit
     summary = ""
@@ -253,8 +253,7 @@ def step_entries(
     ]
     if not entries:
         unproven = [p for v in signed if v.meaning == AUTHORED for p in v.problems]
-        judged = proved_by or registry
-        author = judged.config.person(proven) if judged and proven else None
+        author = proven_person if proven else None
         person = author or (
             registry.config.person_by_email(commit.author.email) if registry else None
         )

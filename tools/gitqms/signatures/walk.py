@@ -212,17 +212,18 @@ class Walk:
         content = self.content_at(verdict.commit, verdict.record)
         return version_audiences(record_data(content, verdict.record))
 
-    def _proven_name(self, commit: Commit) -> str | None:
-        """The name of the registered person whose signature makes them the author of
-        `commit`'s changes, as the registry that proved them (at its first parent) has it: the
-        name of its day, as signature blocks keep it, whatever the tip's registry says later;
-        None when no one is proven to have made them."""
+    def proven_person(self, commit: Commit) -> Person | None:
+        """The registered person whose valid signature makes them the author of `commit`'s
+        changes, as the registry that proved them (at its first parent) has them: their name
+        and email of that day, whatever the tip's registry says later; None when nobody is
+        proven to have made them."""
         person_id = self.proven.get(commit.id)
-        if person_id is None:
-            return None
-        judged = self.registry_at(commit.parents[0]) if commit.parents else None
-        person = judged.config.person(person_id) if judged is not None else None
-        return person.name if person is not None else person_id
+        judged = self.registry_at(commit.parents[0]) if person_id and commit.parents else None
+        return judged.config.person(person_id) if judged is not None and person_id else None
+
+    def _proven_name(self, commit: Commit) -> str | None:
+        person = self.proven_person(commit)
+        return person.name if person is not None else self.proven.get(commit.id)
 
     def _changes(self) -> tuple[ChangeIndex, list[tuple[str, tuple[str, ...]]]]:
         return self.change_index(), self.graph()
