@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .. import __version__
+from .. import __version__, aside
 from ..errors import Exit, QmsError
 from .common import printable
 
@@ -131,7 +131,8 @@ class QmsGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            with aside.allowing():  # a child keeping a walk in the index ends before qms does
+                return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except BrokenPipeError:

@@ -26,7 +26,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .. import git
+from .. import aside, git
 
 FORMAT = 1
 _MAGIC = b"gitqms-index\n"
@@ -141,6 +141,7 @@ class Store:
 
     def names(self) -> list[str]:
         """Names of the stored files, the most recently written first."""
+        aside.settle()  # what this process's children write is there
         prefix = f"{self.kind}-"
         try:
             found = [p for p in self.folder.iterdir() if p.name.startswith(prefix)]
@@ -151,6 +152,7 @@ class Store:
 
     def read(self, name: str, key: Mapping[str, Any]) -> dict[str, bytes] | None:
         """The sections of the file `name`, if it was written by us for exactly `key`."""
+        aside.settle()
         secret = _usable_secret(self.root, self.folder)
         if secret is None:
             return None

@@ -10,6 +10,7 @@ only when a caller asks for it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import islice
 
 from .. import git
 from ..history.read import History, Step, blob_ids
@@ -195,11 +196,21 @@ class Contents:
 
     def read(self) -> dict[str, str | None]:
         """Every blob the walk read: name -> blob id (None: there is no such file)."""
-        read = dict(self._stored or {})
-        for name, content in self._blobs.items():
-            if name not in read:
-                read[name] = None if content is None else git_blob_id(content)
-        return read
+        return {**(self._stored or {}), **self.read_since(0)}
+
+    def read_count(self) -> int:
+        """How many blobs the walk has read so far (`read_since` tells those read after)."""
+        return len(self._blobs)
+
+    def read_since(self, count: int) -> dict[str, str | None]:
+        """The blobs read after the first `count` (in the order read) that the stored walk
+        this one was restored from did not name: name -> blob id."""
+        stored = self._stored or {}
+        return {
+            name: None if content is None else git_blob_id(content)
+            for name, content in islice(self._blobs.items(), count, None)
+            if name not in stored
+        }
 
     # -- facts ------------------------------------------------------------------------------
 

@@ -46,6 +46,9 @@ class Judge:
         self._signers: dict[str, SignerFound] = {}
 
     def close(self) -> None:
+        """The walk is over: the workers checking ahead stop (a later question is checked
+        here)."""
+        self.ssh_checks.close()
         if self.openpgp is not None:
             self.openpgp.close()
             self.openpgp = None

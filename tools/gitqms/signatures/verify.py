@@ -26,7 +26,7 @@ from ..records.kinds import active_kinds, declared_in, use_kinds, work_tree_kind
 from . import walk_index
 from .registry import Registry
 from .verdict import AUTHORED, UNPROVEN, Report, Verdict
-from .walk import Walk
+from .walk import Beside, Walk
 
 __all__ = [
     "AUTHORED",
@@ -76,8 +76,8 @@ def walk_history(
     """
     pinned = _prepare(root, revisions, trust_root)
 
-    def walk_all() -> Walk:
-        return _walk(root, revisions, pinned, None)
+    def walk_all(beside: Beside | None = None) -> Walk:
+        return _walk(root, revisions, pinned, None, beside)
 
     tip = git.rev_parse(root, f"{revisions[0]}^{{commit}}") if len(revisions) == 1 else None
     if tip is None or not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", tip):
@@ -123,14 +123,18 @@ def _prepare(root: Path, revisions: Sequence[str], trust_root: str | None) -> st
 
 
 def _walk(
-    root: Path, revisions: Sequence[str], pinned: str | None, depends: Depends | None
+    root: Path,
+    revisions: Sequence[str],
+    pinned: str | None,
+    depends: Depends | None,
+    beside: Beside | None = None,
 ) -> Walk:
     checks = SshChecks()
     try:
         history = load_history(root, revisions, on_commit=offer_to(checks), narrow=depends)
         walk = Walk(history, pinned, checks)
         walk.partial = depends is not None
-        walk.run()
+        walk.run(beside)
     finally:
         checks.close()
     return walk

@@ -13,7 +13,8 @@ Its state (state.py) is what the history index saves and restores.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from datetime import datetime
 from functools import partial
@@ -34,6 +35,10 @@ from .registry import Registry
 from .state import WalkState
 from .trust import INVALID, UNSIGNED, TrustChain, TrustState
 from .verdict import AUTHORED, Report, SeenKey, Unextendable, Verdict
+
+# What runs beside the marks (the history index's copy of the walk): entered once the steps
+# are walked and the raw verdicts set, left once the marks are made.
+Beside = Callable[["Walk"], AbstractContextManager[None]]
 
 
 class Walk:
@@ -86,12 +91,14 @@ class Walk:
 
     # -- walking ----------------------------------------------------------------------------
 
-    def run(self) -> None:
+    def run(self, beside: Beside | None = None) -> None:
         steps = self.history.steps
         self._walk(steps, {step.commit.id for step in steps}, fresh=True)
-        self._finish()
+        self._finish(beside=beside)
 
-    def extend(self, more: History, ssh_checks: SshChecks | None = None) -> None:
+    def extend(
+        self, more: History, ssh_checks: SshChecks | None = None, beside: Beside | None = None
+    ) -> None:
         """Walk on over `more`, commits that descend from this walk's tip, whose parents are
         all walked here or in `more`: what a full walk of the later tip would do, when it
         walks this history first (the caller checks that it does). Raises Unextendable when
@@ -111,7 +118,7 @@ class Walk:
         }
         self.verdicts = list(self.raw_verdicts)
         self._walk(more.steps, known, fresh=False)
-        self._finish(earlier)
+        self._finish(earlier, beside)
 
     def _walk(self, steps: Sequence[Step], known: set[str], *, fresh: bool) -> None:
         claims = self.claims
@@ -186,10 +193,16 @@ class Walk:
             claim = Claim(CONFIG_RECORD, None, None, "changed")
             self.verdicts.append(self.judge.verdict(commit, claim, None, registry, (unsigned,)))
 
-    def _finish(self, earlier: Mapping[int, str] | None = None) -> None:
+    def _finish(
+        self, earlier: Mapping[int, str] | None = None, beside: Beside | None = None
+    ) -> None:
         """The marks made once the tip is reached (`earlier`: the superseded marks of the walk
-        this one extends, by position)."""
+        this one extends, by position), with `beside` running meanwhile."""
         self._raw.set(list(self.verdicts))
+        with nullcontext() if beside is None else beside(self):
+            self._mark(earlier)
+
+    def _mark(self, earlier: Mapping[int, str] | None = None) -> None:
         tip = self.tip
         registry = None if tip is None else self.registry_at(tip)
         if registry is not None:

@@ -19,12 +19,13 @@ import marshal
 import os
 import re
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .. import git
+from .. import aside, git
 from ..crypto import openpgp
 from ..crypto.ahead import SshChecks
 from ..history.commits import Commit
@@ -39,7 +40,7 @@ from .record_changes import changed_records
 from .state import WalkState
 from .stored_walk import Stored, StoredWalk
 from .verdict import Unextendable, Verdict
-from .walk import Walk
+from .walk import Beside, Walk
 
 __all__ = ["StoredWalk", "cached_walk", "snapshot", "stored_ancestor"]
 
@@ -52,24 +53,63 @@ def cached_walk(
     root: Path,
     tip: str,
     pinned: str | None,
-    walk_all: Callable[[], Walk],
+    walk_all: Callable[[Beside | None], Walk],
     offer: Callable[[SshChecks], Callable[[Commit], None]],
 ) -> Walk:
     """The walk of `tip`'s whole history: stored, carried on from a stored ancestor, or
     `walk_all()`; stored for next time."""
     if git.config_value(root, "qms.historyIndex") == "false":
-        return walk_all()
+        return walk_all(None)
     store = Store(root, KIND)
     key = _key(root, tip, pinned)
     sections = store.read(tip, key)
     if sections is not None and _current(root, sections):
         return StoredWalk(root, sections)
-    walk = _carried_on(root, store, tip, pinned, offer) or walk_all()
-    if not os.environ.get("GIT_QUARANTINE_PATH"):  # pushed objects may yet be refused
-        sections = snapshot(walk)
-        if sections is not None:
-            store.write(tip, key, sections)
+    if os.environ.get("GIT_QUARANTINE_PATH"):  # pushed objects may yet be refused: keep none
+        return _carried_on(root, store, tip, pinned, offer, None) or walk_all(None)
+    keeper = _Keeper(store, tip, key)
+    walk = _carried_on(root, store, tip, pinned, offer, keeper) or walk_all(keeper)
+    keeper.keep(walk)
     return walk
+
+
+class _Keeper:
+    """Keeps a finished walk in the index: in a forked child that prepares its sections while
+    this process makes the marks (aside.py), sent the little the marks decide once they are
+    made; else here, once the walk is finished. The file is the same either way."""
+
+    def __init__(self, store: Store, tip: str, key: dict[str, Any]) -> None:
+        self.store, self.tip, self.key = store, tip, key
+        self.aside = False  # kept by a child
+
+    @contextmanager
+    def __call__(self, walk: Walk) -> Iterator[None]:
+        """Beside the marks (Walk.run): a child prepares the sections meanwhile."""
+        read = walk.reader.read_count()
+        child = aside.start(lambda receive: self._write(walk, receive))
+        try:
+            yield
+        except BaseException:
+            if child is not None:
+                child.close()  # it keeps nothing
+            raise
+        if child is not None:
+            child.send(_marked(walk, read))
+            self.aside = True
+
+    def _write(self, walk: Walk, receive: aside.Receive) -> None:
+        """In the child: prepare, then complete with what the marks decided."""
+        prepared = _prepare(walk)
+        marked = receive()
+        if prepared is not None and marked is not None:
+            self.store.write(self.tip, self.key, _complete(prepared, *marked))
+
+    def keep(self, walk: Walk) -> None:
+        """Keep `walk` here, unless a child does."""
+        if not self.aside:
+            sections = snapshot(walk)
+            if sections is not None:
+                self.store.write(self.tip, self.key, sections)
 
 
 def stored_ancestor(root: Path, tip: str) -> bool:
@@ -132,6 +172,7 @@ def _carried_on(
     tip: str,
     pinned: str | None,
     offer: Callable[[SshChecks], Callable[[Commit], None]],
+    beside: Beside | None,
 ) -> Walk | None:
     """The walk of a stored ancestor of `tip`, walked on to `tip`; None when there is none."""
     for name in store.names():
@@ -155,7 +196,7 @@ def _carried_on(
             order = [commit for commit, _ in walk.graph()] + [s.commit.id for s in more.steps]
             if git.topo_order(root, tip) != order:
                 return None
-            walk.extend(more, checks)
+            walk.extend(more, checks, beside)
         except Unextendable:
             return None
         finally:
@@ -172,6 +213,29 @@ def snapshot(walk: Walk) -> dict[str, bytes] | None:
     depends on today's date). Commits are marshalled one by one, so that one record's trail can
     be read without the rest; a walk read back and walked on keeps the bytes it was read from
     and adds its new commits."""
+    prepared = _prepare(walk)
+    return (
+        None if prepared is None else _complete(prepared, *_marked(walk, walk.reader.read_count()))
+    )
+
+
+Marked = tuple[list[tuple[int, tuple[str, ...], str | None]], dict[str, str | None], Any]
+
+
+def _marked(walk: Walk, read: int) -> Marked:
+    """What the marks decide that the index keeps: the verdicts they changed, the blobs they
+    read (after the first `read`), the receipts they read."""
+    final = [
+        (index, v.problems, v.superseded)
+        for index, (v, r) in enumerate(zip(walk.verdicts, walk.raw_verdicts, strict=True))
+        if v is not r and v != r
+    ]
+    return final, walk.reader.read_since(read), (walk.receipts.read, walk.receipts.tip)
+
+
+def _prepare(walk: Walk) -> dict[str, Any] | None:
+    """Every section but what the marks decide (the verdicts' final marks, the blobs and
+    receipts they read): None when the walk must not be kept."""
     stored = walk.stored if isinstance(walk, StoredWalk) else None
     steps = walk.new_steps if isinstance(walk, StoredWalk) else walk.history.steps
     state = walk.state()
@@ -186,9 +250,9 @@ def snapshot(walk: Walk) -> dict[str, bytes] | None:
     )
     return {
         "gpg": marshal.dumps(_gpg() if gpg else None),
-        "receipts": marshal.dumps(state.receipts),
-        "state": marshal.dumps(_saved(walk, state, stored, steps)),
-        "fetched": marshal.dumps(dict(state.read)),
+        "receipts": None,
+        "state": _saved(walk, state, stored, steps),
+        "fetched": dict(state.read),
         "claimed": marshal.dumps(_claimed(claims)),
         **write_items(
             "steps", [step_tuple(step) for step in steps], stored.sections if stored else {}
@@ -206,18 +270,26 @@ def snapshot(walk: Walk) -> dict[str, bytes] | None:
     }
 
 
+def _complete(
+    prepared: dict[str, Any],
+    final: list[tuple[int, tuple[str, ...], str | None]],
+    read: dict[str, str | None],
+    receipts: Any,
+) -> dict[str, bytes]:
+    """The sections, `prepared` completed with what the marks decided."""
+    prepared["receipts"] = marshal.dumps(receipts)
+    prepared["state"] = marshal.dumps({**prepared["state"], "final": final})
+    prepared["fetched"] = marshal.dumps({**prepared["fetched"], **read})
+    return prepared
+
+
 def _saved(
     walk: Walk, state: WalkState, stored: Stored | None, steps: Sequence[Step]
 ) -> dict[str, Any]:
-    """What the walk derived, as plain data: the state section."""
+    """What the walk derived, as plain data: the state section, but for the marks."""
     graph = walk.graph()
     changes = walk.change_index()
     trust, ledger = state.trust, state.ledger
-    final = [
-        (index, v.problems, v.superseded)
-        for index, (v, r) in enumerate(zip(state.verdicts, state.raw_verdicts(), strict=True))
-        if v != r
-    ]
     return {
         "prefix": walk.history.prefix,
         "pinned": trust.pinned_root,
@@ -235,7 +307,7 @@ def _saved(
         },
         "lineage": {blob: sorted(before) for blob, before in trust.lineage.items()},
         "proven": ledger.proven,
-        "final": final,
+        "final": None,  # what the marks decide (_complete)
         "touched": _touched(graph, stored, steps, state.raw_verdicts()),
         "changes": (changes.own, changes.merges),
     }

@@ -1,0 +1,170 @@
+"""Work that only a later run reads, finished in a forked child while this process goes on.
+
+After a walk of history two jobs remain, each on one core: this process makes the marks and
+prints its report, and the walk's result is kept in the history index for the next run. With
+two cores the second job runs beside the first: a forked child (it has the walk from the fork,
+nothing is copied) prepares what it can at once and waits for the little the marks decide,
+which this process sends it when they are made.
+
+Only a command that will wait for its children forks (`allowing`, entered by the CLI around a
+command): on leaving, it waits for each child it started, or stops it first when leaving on an
+error such as Ctrl-C. Elsewhere, with one core, with a thread running (a fork would copy locks
+other threads hold) or where fork cannot be used, `start` returns None and the caller does the
+work itself: the result is the same either way. The child never writes to the terminal, never
+returns into the caller's code, and ends with `os._exit`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import marshal
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from types import FrameType
+from typing import Any
+
+Receive = Callable[[], Any]  # in the child: what the parent sent (marshal data), None if nothing
+
+_started: list[list[Child]] = []  # the children of each `allowing` block entered, innermost last
+
+
+class Child:
+    """A forked child running some work; `send` gives it the value it waits for."""
+
+    def __init__(self, pid: int, to_child: int) -> None:
+        self.pid = pid
+        self._to_child: int | None = to_child
+
+    def send(self, value: Any) -> None:
+        """Send `value` (marshal data) to the child; it reads it as one whole."""
+        if self._to_child is None:
+            return
+        data, written = marshal.dumps(value), 0
+        try:
+            while written < len(data):
+                written += os.write(self._to_child, data[written:])
+        except OSError:
+            pass  # the child is gone: it keeps nothing
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Send nothing more: a child still waiting reads None."""
+        if self._to_child is not None:
+            os.close(self._to_child)
+            self._to_child = None
+
+    def wait(self, stop: bool) -> None:
+        self.close()
+        with contextlib.suppress(ChildProcessError):
+            if stop:
+                os.kill(self.pid, signal.SIGTERM)
+            os.waitpid(self.pid, 0)
+
+
+@contextlib.contextmanager
+def allowing() -> Iterator[None]:
+    """Let `start` fork within this block; on leaving it, wait for every child started in it
+    (stopped first when leaving on Ctrl-C)."""
+    children: list[Child] = []
+    _started.append(children)
+    stop = False
+    try:
+        yield
+    except KeyboardInterrupt:
+        stop = True
+        raise
+    finally:
+        del _started[next(i for i, each in enumerate(_started) if each is children)]
+        for child in children:
+            child.wait(stop)
+
+
+def settle() -> None:
+    """Wait for every child started so far (one still waiting for its value gets none), so
+    that what they write is there to read."""
+    for children in _started:
+        for child in children:
+            child.wait(stop=False)
+        children.clear()
+
+
+def start(work: Callable[[Receive], None]) -> Child | None:
+    """Run `work(receive)` in a forked child; None when not forked here (do the work yourself)."""
+    if not _started or not _can_fork():
+        return None
+    readable, writable = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(readable)
+        os.close(writable)
+        return None
+    if pid == 0:  # the child: it never returns from here
+        os.close(writable)
+        for children in _started:  # its copies of the pipes to earlier children
+            for earlier in children:
+                earlier.close()
+        _started.clear()
+        _in_child(work, readable)
+    os.close(readable)
+    child = Child(pid, writable)
+    _started[-1].append(child)
+    return child
+
+
+def _can_fork() -> bool:
+    if not hasattr(os, "fork") or threading.active_count() > 1:
+        return False
+    try:
+        return len(os.sched_getaffinity(0)) > 1
+    except AttributeError:  # pragma: no cover - not Linux
+        return (os.cpu_count() or 1) > 1
+
+
+def _in_child(work: Callable[[Receive], None], readable: int) -> None:
+    code = 1
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+        signal.signal(signal.SIGTERM, _stop)  # unwinds, so a half-written file is removed
+        gc.disable()  # short-lived; a collection would copy every page the parent's objects fill
+        quiet = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(quiet, fd)
+        sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - ends with the child
+        received = _reader(readable)
+        work(received)
+        code = 0
+    except BaseException:  # best effort: no answer of the parent depends on it
+        pass
+    finally:
+        os._exit(code)
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    sys.exit(1)
+
+
+def _reader(readable: int) -> Receive:
+    """What the parent sends, read by a thread as it comes (so the parent never blocks on a
+    full pipe); `receive()` waits for the whole of it."""
+    chunks: list[bytes] = []
+
+    def drain() -> None:
+        with os.fdopen(readable, "rb") as pipe:
+            while chunk := pipe.read1(1 << 20):
+                chunks.append(chunk)
+
+    thread = threading.Thread(target=drain, daemon=True)
+    thread.start()
+
+    def receive() -> Any:
+        thread.join()
+        data = b"".join(chunks)
+        return marshal.loads(data) if data else None
+
+    return receive
