@@ -15,7 +15,7 @@ from typing import Any, cast
 import pytest
 
 from gitqms import git
-from gitqms.collector import _WALKING, fewer_collections
+from gitqms.collector import _WALKING, fewer_collections, for_one_command
 from gitqms.safeyaml.load import load_yaml
 from gitqms.signatures import verify
 
@@ -81,6 +81,47 @@ def test_both_walks_of_history_are_paced(
     assert cast(Any, verify.walk_narrow(tmp_path, "HEAD", depends)) == "walked"
     assert paces == [_WALKING, _WALKING]
     assert gc.get_threshold() == default_pace
+
+
+class Survivor:
+    """An object a walk leaves behind (its class makes it one the collector tracks)."""
+
+
+def _generation_of(thing: object) -> int | None:
+    for generation in range(3):
+        if any(each is thing for each in gc.get_objects(generation)):
+            return generation
+    return None  # frozen: in no generation the collector scans
+
+
+def test_what_a_walk_leaves_is_moved_out_of_the_young_generations() -> None:
+    """Outside a command (a site build, a server): in the oldest generation, where only a full
+    collection scans it, and still collectable (not frozen)."""
+
+    @fewer_collections
+    def walk() -> Survivor:
+        return Survivor()
+
+    left = walk()
+    assert gc.get_freeze_count() == 0
+    assert _generation_of(left) == 2
+
+
+def test_in_a_command_what_a_walk_leaves_is_frozen_until_the_command_ends() -> None:
+    @fewer_collections
+    def walk() -> Survivor:
+        return Survivor()
+
+    with for_one_command():
+        left = walk()
+        assert gc.get_freeze_count() > 0 and _generation_of(left) is None
+        with for_one_command():  # a command run by a command (the demo's steps)
+            pass
+        assert _generation_of(left) is None  # the inner one thaws nothing
+        after = Survivor()  # made after the walk: collected as usual
+        assert _generation_of(after) == 0
+    assert gc.get_freeze_count() == 0
+    assert _generation_of(left) == 2
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,7 @@ import marshal
 import os
 import signal
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from types import FrameType
@@ -35,20 +36,23 @@ _started: list[list[Child]] = []  # the children of each `allowing` block entere
 class Child:
     """A forked child running some work; `send` gives it the value it waits for."""
 
-    def __init__(self, pid: int, to_child: int) -> None:
+    def __init__(self, pid: int, to_child: int, shared: int) -> None:
         self.pid = pid
-        self._to_child: int | None = to_child
+        self._to_child: int | None = to_child  # a pipe: the value's size, then its end
+        self._shared = shared  # an unlinked file both hold open: the value itself
 
     def send(self, value: Any) -> None:
-        """Send `value` (marshal data) to the child; it reads it as one whole."""
+        """Send `value` (marshal data) to the child; it reads it as one whole. The value goes
+        into a file, so sending never waits for the child to read."""
         if self._to_child is None:
             return
         data, written = marshal.dumps(value), 0
         try:
             while written < len(data):
-                written += os.write(self._to_child, data[written:])
+                written += os.pwrite(self._shared, data[written:], written)
+            os.write(self._to_child, len(data).to_bytes(8, "big"))
         except OSError:
-            pass  # the child is gone: it keeps nothing
+            pass  # a full disk, or the child is gone: it keeps nothing
         finally:
             self.close()
 
@@ -56,14 +60,18 @@ class Child:
         """Send nothing more: a child still waiting reads None."""
         if self._to_child is not None:
             os.close(self._to_child)
+            os.close(self._shared)
             self._to_child = None
 
     def wait(self, stop: bool) -> None:
-        self.close()
-        with contextlib.suppress(ChildProcessError):
+        """Wait for the child to end; `stop`: stop it first (it unwinds where it is)."""
+        with contextlib.suppress(ChildProcessError, ProcessLookupError):
             if stop:
                 os.kill(self.pid, signal.SIGTERM)
+            else:
+                self.close()  # first: one still waiting for its value reads None
             os.waitpid(self.pid, 0)
+        self.close()
 
 
 @contextlib.contextmanager
@@ -97,12 +105,16 @@ def start(work: Callable[[Receive], None]) -> Child | None:
     """Run `work(receive)` in a forked child; None when not forked here (do the work yourself)."""
     if not _started or not _can_fork():
         return None
+    try:
+        shared = _unlinked_file()
+    except OSError:
+        return None
     readable, writable = os.pipe()
     try:
         pid = os.fork()
     except OSError:
-        os.close(readable)
-        os.close(writable)
+        for fd in (readable, writable, shared):
+            os.close(fd)
         return None
     if pid == 0:  # the child: it never returns from here
         os.close(writable)
@@ -110,11 +122,16 @@ def start(work: Callable[[Receive], None]) -> Child | None:
             for earlier in children:
                 earlier.close()
         _started.clear()
-        _in_child(work, readable)
+        _in_child(work, _receiver(readable, shared))
     os.close(readable)
-    child = Child(pid, writable)
+    child = Child(pid, writable, shared)
     _started[-1].append(child)
     return child
+
+
+def _unlinked_file() -> int:
+    with tempfile.TemporaryFile() as handle:
+        return os.dup(handle.fileno())
 
 
 def _can_fork() -> bool:
@@ -126,7 +143,7 @@ def _can_fork() -> bool:
         return (os.cpu_count() or 1) > 1
 
 
-def _in_child(work: Callable[[Receive], None], readable: int) -> None:
+def _in_child(work: Callable[[Receive], None], receive: Receive) -> None:
     code = 1
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
@@ -136,8 +153,7 @@ def _in_child(work: Callable[[Receive], None], readable: int) -> None:
         for fd in (0, 1, 2):
             os.dup2(quiet, fd)
         sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - ends with the child
-        received = _reader(readable)
-        work(received)
+        work(receive)
         code = 0
     except BaseException:  # best effort: no answer of the parent depends on it
         pass
@@ -146,25 +162,22 @@ def _in_child(work: Callable[[Receive], None], readable: int) -> None:
 
 
 def _stop(signum: int, frame: FrameType | None) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: never again inside the unwinding
     sys.exit(1)
 
 
-def _reader(readable: int) -> Receive:
-    """What the parent sends, read by a thread as it comes (so the parent never blocks on a
-    full pipe); `receive()` waits for the whole of it."""
-    chunks: list[bytes] = []
-
-    def drain() -> None:
-        with os.fdopen(readable, "rb") as pipe:
-            while chunk := pipe.read1(1 << 20):
-                chunks.append(chunk)
-
-    thread = threading.Thread(target=drain, daemon=True)
-    thread.start()
+def _receiver(readable: int, shared: int) -> Receive:
+    """`receive()`: waits for the parent's value (None if it sends none)."""
 
     def receive() -> Any:
-        thread.join()
-        data = b"".join(chunks)
-        return marshal.loads(data) if data else None
+        size = b""
+        while len(size) < 8 and (more := os.read(readable, 8 - len(size))):
+            size += more
+        if len(size) < 8:
+            return None
+        length, data = int.from_bytes(size, "big"), bytearray()
+        while len(data) < length and (more := os.pread(shared, length - len(data), len(data))):
+            data += more
+        return marshal.loads(data) if len(data) == length else None
 
     return receive

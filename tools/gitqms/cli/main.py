@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .. import __version__, aside
+from .. import __version__, aside, collector
 from ..errors import Exit, QmsError
 from .common import printable
 
@@ -131,7 +131,9 @@ class QmsGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            with aside.allowing():  # a child keeping a walk in the index ends before qms does
+            # A child keeping a walk in the index ends before qms does; what a walk leaves
+            # is never scanned by the collector again before the command ends.
+            with aside.allowing(), collector.for_one_command():
                 return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
@@ -185,4 +187,20 @@ def cli(ctx: click.Context, repo_path: Path | None, debug: bool) -> None:
 
 
 def main() -> None:
-    cli(prog_name="qms")
+    """`qms` as a command: once the command is done and its output flushed, the process ends
+    without tearing the interpreter down (freeing a walk's million objects one by one takes a
+    quarter of a second after a walk of 20,000 commits, a second and a half at 100,000). Every
+    file the command writes is closed by then and every child it started has ended."""
+    try:
+        cli(prog_name="qms")
+        code: object = 0
+    except SystemExit as done:
+        code = done.code
+    if code is not None and not isinstance(code, int):
+        raise SystemExit(code)  # a message: Python prints it and exits 1
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:  # the reader went away (`qms validate | head`), as `invoke` treats it
+        code = code or Exit.FINDINGS
+    os._exit(code or 0)
