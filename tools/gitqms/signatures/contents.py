@@ -9,6 +9,7 @@ only when a caller asks for it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import islice
 
@@ -76,6 +77,14 @@ def _signed_contents(
     return items
 
 
+_OBJECT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+
+def _id_of(name: str, content: bytes) -> str:
+    """The id of a blob fetched by `name`: the name itself when it is one."""
+    return name if _OBJECT_ID.fullmatch(name) else git_blob_id(content)
+
+
 class Contents:
     """The blobs a walk read, by name (`commit:path` or blob id), and what it learnt of them.
 
@@ -98,6 +107,7 @@ class Contents:
         self._ahead: VersionsAhead | None = None  # a worker reading versions ahead, while walking
         self._fetched_paths = 0
         self._authorship: dict[tuple[str, str], bool] = {}  # (commit, record) -> authored
+        self._ids: dict[str, str | None] = {}  # name -> the blob id it was fetched by
 
     # -- fetching ---------------------------------------------------------------------------
 
@@ -108,6 +118,7 @@ class Contents:
         their changes tell it."""
         names = sorted(blob_names(self.place, steps, known, claims))
         ids = blob_ids(steps, (name for name in names if ":" in name))
+        self._ids.update(ids)
         self._ahead = VersionsAhead(
             self.place.root, _signed_contents(self.place, steps, claims, ids)
         )
@@ -205,9 +216,9 @@ class Contents:
     def read_since(self, count: int) -> dict[str, str | None]:
         """The blobs read after the first `count` (in the order read) that the stored walk
         this one was restored from did not name: name -> blob id."""
-        stored = self._stored or {}
+        stored, ids = self._stored or {}, self._ids
         return {
-            name: None if content is None else git_blob_id(content)
+            name: None if content is None else ids.get(name) or _id_of(name, content)
             for name, content in islice(self._blobs.items(), count, None)
             if name not in stored
         }
