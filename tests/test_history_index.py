@@ -7,9 +7,7 @@ approvals and signed state changes), made once for the module.
 
 from __future__ import annotations
 
-import os
 import shutil
-import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -21,17 +19,13 @@ from gitqms.history.read import Step
 from gitqms.signatures import walk_index
 from gitqms.signatures.verify import Walk, verify_history, walk_history
 from gitqms.signatures.walk_index import StoredWalk
-from toolkit.process import git, run
-
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+from toolkit.generated import generated_history
+from toolkit.process import git
 
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("history") / "T"
-    generate = [sys.executable, str(BENCH / "synth_repo.py"), "--size", "T", "--out", str(out)]
-    run(generate, env=dict(os.environ), timeout=300)
-    return out / "repo"
+    return generated_history(tmp_path_factory, "history")
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -29,17 +28,13 @@ from gitqms.signatures.verify import walk_history
 from gitqms.signatures.walk_index import KIND, StoredWalk
 from toolkit.cli import QMS, qms
 from toolkit.demo import Demo, pristine_demo
+from toolkit.generated import generated_history
 from toolkit.process import environment, git, run
-
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("aside") / "T"
-    generate = [sys.executable, str(BENCH / "synth_repo.py"), "--size", "T", "--out", str(out)]
-    run(generate, env=dict(os.environ), timeout=300)
-    return out / "repo"
+    return generated_history(tmp_path_factory, "aside")
 
 
 @pytest.fixture(scope="module")
