@@ -53,16 +53,16 @@ def _block(ends_process: bool) -> Iterator[None]:
 
 
 def _after_walk() -> None:
-    """Move every object the collector tracks out of its young generations, without scanning
-    them. At the walk's pace its survivors pile up there, and the first collections at the
-    usual pace would each scan all of them (a quarter of a second after a walk of 20,000
-    commits). Frozen (gc.freeze), they are never scanned again; a freeze then a thaw puts them
-    in the oldest generation, scanned again only by a full collection: a command that ends its
-    process freezes them (a walk at L left to a full collection costs a second), anything else
-    (a site build, a server) thaws them, so the cycles they hold can still be freed."""
-    gc.freeze()
-    if not (_one_command and all(_one_command)):
-        gc.unfreeze()
+    """In a command that ends its process, freeze every object the collector tracks (gc.freeze):
+    at the walk's pace its survivors pile up in the young generations, and the first
+    collections at the usual pace would each scan all of them (a quarter of a second after a
+    walk of 20,000 commits); frozen, they are never scanned again. Anywhere else (a site
+    build, a server, the commands `qms demo` runs, a library caller) nothing is done: frozen
+    or only moved to the oldest generation (a freeze then a thaw), the cycles a dropped walk
+    holds would wait for a full collection that the moved objects never bring on (`qms demo`
+    peaked at 378 MB so, 79 MB without)."""
+    if _one_command and all(_one_command):
+        gc.freeze()
 
 
 def fewer_collections(function: Callable[P, R]) -> Callable[P, R]:
