@@ -94,9 +94,10 @@ def _generation_of(thing: object) -> int | None:
     return None  # frozen: in no generation the collector scans
 
 
-def test_what_a_walk_leaves_is_moved_out_of_the_young_generations() -> None:
-    """Outside a command (a site build, a server): in the oldest generation, where only a full
-    collection scans it, and still collectable (not frozen)."""
+def test_outside_a_command_what_a_walk_leaves_stays_where_the_collector_has_it() -> None:
+    """Outside a command (a site build, a server, a library caller): neither frozen nor moved
+    to the oldest generation, whose cycles only a full collection frees, and moved objects
+    never bring one on (review 36: `qms demo` peaked at 378 MB so, 79 MB without)."""
 
     @fewer_collections
     def walk() -> Survivor:
@@ -104,7 +105,7 @@ def test_what_a_walk_leaves_is_moved_out_of_the_young_generations() -> None:
 
     left = walk()
     assert gc.get_freeze_count() == 0
-    assert _generation_of(left) == 2
+    assert _generation_of(left) in (0, 1)
 
 
 def test_in_a_command_what_a_walk_leaves_is_frozen_until_the_command_ends() -> None:

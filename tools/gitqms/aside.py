@@ -24,12 +24,13 @@ import signal
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from types import FrameType
 from typing import Any
 
 Receive = Callable[[], Any]  # in the child: what the parent sent (marshal data), None if nothing
 
+_HELD = {signal.SIGINT, signal.SIGTERM}  # blocked over a fork
 _started: list[list[Child]] = []  # the children of each `allowing` block entered, innermost last
 
 
@@ -110,22 +111,22 @@ def start(work: Callable[[Receive], None]) -> Child | None:
     except OSError:
         return None
     readable, writable = os.pipe()
+    # Ctrl-C or a stop held over the fork: a child would otherwise take one before it ignores
+    # them and unwind into the caller's code; here, one taken before the child is known.
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
     try:
         pid = os.fork()
     except OSError:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
         for fd in (readable, writable, shared):
             os.close(fd)
         return None
     if pid == 0:  # the child: it never returns from here
-        os.close(writable)
-        for children in _started:  # its copies of the pipes to earlier children
-            for earlier in children:
-                earlier.close()
-        _started.clear()
-        _in_child(work, _receiver(readable, shared))
+        _in_child(work, readable, writable, shared, held)
     os.close(readable)
     child = Child(pid, writable, shared)
     _started[-1].append(child)
+    signal.pthread_sigmask(signal.SIG_SETMASK, held)
     return child
 
 
@@ -143,17 +144,25 @@ def _can_fork() -> bool:
         return (os.cpu_count() or 1) > 1
 
 
-def _in_child(work: Callable[[Receive], None], receive: Receive) -> None:
+def _in_child(
+    work: Callable[[Receive], None], readable: int, writable: int, shared: int, held: Iterable[int]
+) -> None:
     code = 1
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
         signal.signal(signal.SIGTERM, _stop)  # unwinds, so a half-written file is removed
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        os.close(writable)
+        for children in _started:  # its copies of the pipes to earlier children
+            for earlier in children:
+                earlier.close()
+        _started.clear()
         gc.disable()  # short-lived; a collection would copy every page the parent's objects fill
         quiet = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(quiet, fd)
         sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - ends with the child
-        work(receive)
+        work(_receiver(readable, shared))
         code = 0
     except BaseException:  # best effort: no answer of the parent depends on it
         pass

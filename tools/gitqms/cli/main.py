@@ -199,8 +199,9 @@ def main() -> None:
     if code is not None and not isinstance(code, int):
         raise SystemExit(code)  # a message: Python prints it and exits 1
     try:
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:  # None: qms was started with that file closed (`qms >&-`)
+                stream.flush()
     except OSError:  # the reader went away (`qms validate | head`), as `invoke` treats it
         code = code or Exit.FINDINGS
     os._exit(code or 0)

@@ -23,6 +23,7 @@ from mkdocs.commands.serve import serve
 from mkdocs.config import load_config
 from mkdocs.exceptions import MkDocsException
 
+from ..collector import lasting
 from ..errors import QmsError
 from ..records.site_inputs import site_inputs
 
@@ -69,7 +70,7 @@ def build_site(
     """Build the site of the repository at `root` into `site_dir` (`pdfs`: with a PDF download
     of each version in force or about to be); returns its index.html."""
     logging.getLogger("mkdocs").setLevel(logging.WARNING)
-    with _options(on, drafts, pdfs), _fixed_config(root, pinned=True) as config_file:
+    with lasting(), _options(on, drafts, pdfs), _fixed_config(root, pinned=True) as config_file:
         try:
             build(load_config(str(config_file), site_dir=str(site_dir.resolve())))
         except MkDocsException as error:
@@ -79,7 +80,7 @@ def build_site(
 
 def serve_site(root: Path, on: date | None, drafts: bool, address: str) -> None:
     """Serve the site with live reload: it rebuilds when a commit lands or a record changes."""
-    with _options(on, drafts), _fixed_config(root, pinned=False) as config_file:
+    with lasting(), _options(on, drafts), _fixed_config(root, pinned=False) as config_file:
         try:
             serve(str(config_file), dev_addr=address, livereload=True)
         except MkDocsException as error:
