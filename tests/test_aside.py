@@ -223,3 +223,30 @@ def test_values_are_plain_data(tmp_path: Path) -> None:
             child.send(value)  # marshal refuses it: no pickled object crosses
         child.close()
     assert (tmp_path / "out").read_text() == "None"
+
+
+MEMINFO = "MemTotal:       24000000 kB\nMemFree:         1000000 kB\nMemAvailable:    {} kB\n"
+
+
+@pytest.mark.parametrize(
+    ("available_kb", "limit", "used", "room"),
+    [
+        (8_000_000, None, None, True),  # 8 GB free for a 1 GB process
+        (1_500_000, None, None, False),  # 1.5 GB: not twice the process
+        (8_000_000, "max\n", "5000000000\n", True),  # a cgroup without a limit
+        (8_000_000, "3000000000\n", "2000000000\n", False),  # its limit leaves 1 GB
+        (8_000_000, "6000000000\n", "2000000000\n", True),
+    ],
+)
+def test_a_child_is_forked_only_with_room_for_a_second_copy(
+    available_kb: int, limit: str | None, used: str | None, room: bool
+) -> None:
+    page = os.sysconf("SC_PAGE_SIZE")
+    statm = f"900000 {1_000_000_000 // page} 100 1 0 500 0\n"  # 1 GB resident
+    meminfo = MEMINFO.format(available_kb)
+    assert aside.room_for_a_copy(meminfo, statm, limit, used) is room
+
+
+def test_this_machine_has_room_for_the_tests_children() -> None:
+    """Else every test above that expects a child would be testing the in-process path."""
+    assert aside._can_fork()

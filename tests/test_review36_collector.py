@@ -22,17 +22,12 @@ from gitqms.cli.demo import _qms_in_process
 from gitqms.history import index_store
 from gitqms.signatures.verify import walk_history
 from gitqms.site.build import build_site
-from toolkit.process import run
-
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+from toolkit.generated import generated_history
 
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("collector") / "T"
-    generate = [sys.executable, str(BENCH / "synth_repo.py"), "--size", "T", "--out", str(out)]
-    run(generate, env=dict(os.environ), timeout=300)
-    return out / "repo"
+    return generated_history(tmp_path_factory, "collector")
 
 
 @pytest.fixture(autouse=True)
@@ -93,15 +88,15 @@ print(*seen)
 """
 
 
-def test_commands_run_inside_a_command_do_not_pile_up_their_walks(tmp_path: Path) -> None:
+def test_commands_run_inside_a_command_do_not_pile_up_their_walks(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
     """Six whole walks of 2,000 commits, each by a command run inside another (as `qms demo`
     runs them): the process does not grow by a walk each time (it did by 14 MB: each walk's
     leftovers moved to the oldest generation, whose cycles no collection came to free)."""
-    out = tmp_path / "S"
-    generate = [sys.executable, str(BENCH / "synth_repo.py"), "--size", "S", "--out", str(out)]
-    run(generate, env=dict(os.environ), timeout=300)
+    repo = generated_history(tmp_path_factory, "nested", "S")
     done = subprocess.run(
-        [sys.executable, "-c", NESTED, str(out / "repo"), "6"],
+        [sys.executable, "-c", NESTED, str(repo), "6"],
         env=dict(os.environ),
         capture_output=True,
         text=True,
