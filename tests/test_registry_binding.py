@@ -11,18 +11,13 @@ import re
 import pytest
 
 from gitqms.signatures.verify import Verdict, walk_history
-from toolkit.team import Team, build_team
-
-
-def written(team: Team) -> None:
-    team.on("2026-02-01")
-    team.write_sop(1, "2026-04-01", "Described.")
+from toolkit.team import Team, build_team, sop_written
 
 
 @pytest.fixture(scope="module")
 def built_team(tmp_path_factory: pytest.TempPathFactory) -> Team:
     """The team with SOP-0001 v1 written on 2026-02-01."""
-    return build_team(tmp_path_factory, written)
+    return build_team(tmp_path_factory, sop_written)
 
 
 def review_on_a_branch(team: Team, main_change: object, day: str = "2026-02-05") -> str:

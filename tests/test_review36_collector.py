@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gc
 import os
-import subprocess
 import sys
 from datetime import date
 from pathlib import Path
@@ -23,6 +22,7 @@ from gitqms.history import index_store
 from gitqms.signatures.verify import walk_history
 from gitqms.site.build import build_site
 from toolkit.generated import generated_history
+from toolkit.process import run
 
 
 @pytest.fixture(scope="module")
@@ -95,14 +95,6 @@ def test_commands_run_inside_a_command_do_not_pile_up_their_walks(
     runs them): the process does not grow by a walk each time (it did by 14 MB: each walk's
     leftovers moved to the oldest generation, whose cycles no collection came to free)."""
     repo = generated_history(tmp_path_factory, "nested", "S")
-    done = subprocess.run(
-        [sys.executable, "-c", NESTED, str(repo), "6"],
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    done = run([sys.executable, "-c", NESTED, repo, "6"], env=dict(os.environ))
     seen = [int(mb) for mb in done.stdout.split()]
     assert seen[-1] - seen[1] < 25, f"resident MB after each command: {seen}"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -19,7 +18,8 @@ import pytest
 from gitqms.history import index_store
 from gitqms.signatures.verify import walk_history
 from test_index_aside import copy_of, kept
-from toolkit.team import Team, build_team
+from toolkit.process import run
+from toolkit.team import Team, build_team, sop_written
 
 ASIDE = r"""
 import sys
@@ -34,14 +34,9 @@ print("forked" if forked else "not forked", len(walk.report.verdicts))
 """
 
 
-def written(team: Team) -> None:
-    team.on("2026-02-01")
-    team.write_sop(1, "2026-04-01", "Described.")
-
-
 @pytest.fixture(scope="module")
 def built_team(tmp_path_factory: pytest.TempPathFactory) -> Team:
-    return build_team(tmp_path_factory, written)
+    return build_team(tmp_path_factory, sop_written)
 
 
 @pytest.fixture(autouse=True)
@@ -51,15 +46,7 @@ def own_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def aside_walk(repo: Path, revision: str = "HEAD") -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", ASIDE, str(repo), revision],
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    done = run([sys.executable, "-c", ASIDE, repo, revision], env=dict(os.environ), timeout=300)
     assert done.stdout.startswith("forked"), done.stdout
 
 

@@ -134,6 +134,12 @@ class Team(Calendar):
         self.qms(self.admin, "approve", "SOP-0001", "--reason", "released")
 
 
+def sop_written(team: Team) -> None:
+    """`then` for `build_team`: SOP-0001 v1 written on 2026-02-01, to take effect on 2026-04-01."""
+    team.on("2026-02-01")
+    team.write_sop(1, "2026-04-01", "Described.")
+
+
 def build_team(
     factory: pytest.TempPathFactory, then: Callable[[Team], object] | None = None
 ) -> Team:
