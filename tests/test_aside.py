@@ -50,7 +50,7 @@ def test_the_child_gets_what_is_sent_and_the_block_waits_for_it(tmp_path: Path) 
     with aside.allowing():
         child = aside.start(writes(tmp_path / "out"))
         assert child is not None and child.pid != os.getpid()
-        child.send(value)
+        assert child.send(value) is True
     assert (tmp_path / "out").read_text() == repr(value)  # written before the block was left
     with pytest.raises(ChildProcessError):
         os.waitpid(child.pid, os.WNOHANG)  # and reaped
@@ -161,7 +161,7 @@ def test_settle_waits_for_children_inside_the_block(tmp_path: Path) -> None:
         aside.settle()  # `second` was sent nothing: it gets None rather than hang
         assert (tmp_path / "first").read_text() == "1"
         assert (tmp_path / "second").read_text() == "None"
-        second.send(2)  # too late: it has ended; nothing fails
+        assert second.send(2) is False  # too late: it has ended; the caller does the work
     assert (tmp_path / "second").read_text() == "None"
 
 

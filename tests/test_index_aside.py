@@ -177,3 +177,27 @@ def test_a_command_stopped_at_any_moment_leaves_a_whole_index_or_none(
         assert kept(repo) in ({}, expected)  # nothing, or the whole walk
         assert git(repo, "rev-parse", "HEAD") == head
         assert git(repo, "status", "--porcelain") == ""
+
+
+def test_a_child_told_to_finish_early_leaves_the_walk_to_be_kept_here(
+    synthetic: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Anything that reads the index while the marks are made waits for the children first
+    (aside.settle): one not yet sent what the marks decided ends without writing, and the walk
+    is kept in-process instead, the same file."""
+    from gitqms import aside
+    from gitqms.signatures.walk import Walk
+
+    here, beside = copy_of(synthetic, tmp_path / "here"), copy_of(synthetic, tmp_path / "beside")
+    walk_history(here)
+    marks = Walk._mark
+
+    def settled_first(walk: Walk, *args: Any) -> None:
+        assert aside._started[-1], "no child was forked"
+        aside.settle()
+        marks(walk, *args)
+
+    monkeypatch.setattr(Walk, "_mark", settled_first)
+    with aside.allowing():
+        walk_history(beside)
+    assert kept(beside) == kept(here)

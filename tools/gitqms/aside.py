@@ -42,18 +42,20 @@ class Child:
         self._to_child: int | None = to_child  # a pipe: the value's size, then its end
         self._shared = shared  # an unlinked file both hold open: the value itself
 
-    def send(self, value: Any) -> None:
+    def send(self, value: Any) -> bool:
         """Send `value` (marshal data) to the child; it reads it as one whole. The value goes
-        into a file, so sending never waits for the child to read."""
+        into a file, so sending never waits for the child to read. False when it could not be
+        sent (the child was already told there is nothing, or is gone): do the work yourself."""
         if self._to_child is None:
-            return
+            return False
         data, written = marshal.dumps(value), 0
         try:
             while written < len(data):
                 written += os.pwrite(self._shared, data[written:], written)
             os.write(self._to_child, len(data).to_bytes(8, "big"))
+            return True
         except OSError:
-            pass  # a full disk, or the child is gone: it keeps nothing
+            return False  # a full disk, or the child is gone: it keeps nothing
         finally:
             self.close()
 

@@ -94,8 +94,7 @@ class _Keeper:
                 child.close()  # it keeps nothing
             raise
         if child is not None:
-            child.send(_marked(walk, read))
-            self.aside = True
+            self.aside = child.send(_marked(walk, read))  # else kept here (keep)
 
     def _write(self, walk: Walk, receive: aside.Receive) -> None:
         """In the child: prepare, then complete with what the marks decided."""
