@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from test_registry_binding import withdraw_review_role, written
+from test_registry_binding import withdraw_review_role
 from toolkit.process import environment, run
 from toolkit.server import GitServer, Pushed, push
-from toolkit.team import Team, build_team
+from toolkit.team import Team, build_team, sop_written
 from toolkit.world import SOP
 
 REFUSED = "! [remote rejected] (pre-receive hook declined)"
@@ -27,7 +27,7 @@ REFUSED = "! [remote rejected] (pre-receive hook declined)"
 @pytest.fixture(scope="module")
 def built_team(tmp_path_factory: pytest.TempPathFactory) -> Team:
     """The lifecycle team with SOP-0001 v1 written on 2026-02-01."""
-    return build_team(tmp_path_factory, written)
+    return build_team(tmp_path_factory, sop_written)
 
 
 @pytest.fixture
