@@ -8,7 +8,6 @@ from a stored ancestor. The aside walk runs in a small process of its own inside
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -18,6 +17,7 @@ import pytest
 from gitqms.history import index_store
 from gitqms.signatures.verify import walk_history
 from test_index_aside import copy_of, kept
+from test_registry_binding import review_on_a_branch, revoke_reviewer_key
 from toolkit.process import run
 from toolkit.team import Team, build_team, sop_written
 
@@ -54,21 +54,7 @@ def revoked_after_a_branch_signed(team: Team) -> list[str]:
     """A review signed on a branch, the reviewer's key revoked on main meanwhile, the branch
     merged, a receipt of the review after the revocation, then one more change on main."""
     world = team.world
-    world.git("switch", "-q", "-c", "review")
-    world.git("switch", "-q", "main")
-    team.on("2026-02-10")
-    out = team.qms(team.admin, "keys", "list", "--format", "json")
-    print_ = next(k["fingerprint"] for k in json.loads(out)["keys"] if k["person"] == "m.okafor")
-    team.qms(team.admin, "keys", "revoke", "m.okafor", print_, "--on", "2026-02-10",
-             "--reason", "laptop stolen")  # fmt: skip
-    world.git("switch", "-q", "review")
-    team.on("2026-02-05")
-    team.qms(team.officer, "review", "SOP-0001", "--reason", "content checked")
-    signed = world.head()
-    world.git("switch", "-q", "main")
-    team.on("2026-02-12")
-    with world.acting(team.admin):
-        world.git("merge", "-q", "--no-ff", "--no-gpg-sign", "review", "-m", "Merge review")
+    signed = review_on_a_branch(team, lambda: revoke_reviewer_key(team))
     merged = world.head()
     note = "qms-receipt 1\nreceived: 2026-02-11T09:00:00Z\nref: refs/heads/review\n"
     world.git("notes", "--ref=qms-receipts", "add", "-m", note, signed)

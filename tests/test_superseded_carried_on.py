@@ -12,7 +12,6 @@ keys; the clock is fixed.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,22 +21,13 @@ from gitqms.signatures import walk_index
 from gitqms.signatures.verify import Walk, walk_history
 from gitqms.signatures.walk_index import StoredWalk
 from test_acknowledge import released
-from toolkit.team import Team, build_team, without_index
+from toolkit.team import Team, cold_copies
 from toolkit.world import SOP
 
-NOW = datetime(2026, 9, 1, 12, tzinfo=UTC)
 APPROVED = "approved"
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Team:
-    return build_team(tmp_path_factory, released)
-
-
-@pytest.fixture
-def team(built: Team, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Team]:
-    with without_index(built, tmp_path, monkeypatch, NOW) as team:
-        yield team
+built, team = cold_copies(released, datetime(2026, 9, 1, 12, tzinfo=UTC))
 
 
 def full_walk(repo: Path) -> Walk:

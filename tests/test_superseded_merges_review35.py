@@ -9,9 +9,7 @@ keys; a branch made before the approval edits the SOP and is merged in after it.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -19,21 +17,10 @@ from gitqms.signatures.verify import walk_history
 from test_acknowledge import released
 from test_superseded_carried_on import approvals, full_walk
 from test_superseded_named_by_proof import approval_marks, log_verdicts
-from toolkit.team import Team, build_team, without_index
+from toolkit.team import Team, cold_copies
 from toolkit.world import SOP
 
-NOW = datetime(2026, 9, 1, 12, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Team:
-    return build_team(tmp_path_factory, released)
-
-
-@pytest.fixture
-def team(built: Team, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Team]:
-    with without_index(built, tmp_path, monkeypatch, NOW) as team:
-        yield team
+built, team = cold_copies(released, datetime(2026, 9, 1, 12, tzinfo=UTC))
 
 
 def side_edit_merged(team: Team, *, sign_merge: bool) -> tuple[str, str, str]:

@@ -16,29 +16,16 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
-
-import pytest
 
 from test_acknowledge import released
-from toolkit.team import Team, build_team, without_index
+from toolkit.team import Team, cold_copies
 from toolkit.world import SOP
 
-NOW = datetime(2026, 9, 1, 12, tzinfo=UTC)
 CHANGED = "the record changed after this signature in "
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Team:
-    return build_team(tmp_path_factory, released)
-
-
-@pytest.fixture
-def team(built: Team, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Team]:
-    with without_index(built, tmp_path, monkeypatch, NOW) as team:
-        yield team
+built, team = cold_copies(released, datetime(2026, 9, 1, 12, tzinfo=UTC))
 
 
 def change_as(team: Team, *, signer: Team | None, name: str, email: str) -> str:

@@ -14,29 +14,14 @@ keys; the clock is fixed.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
-
-import pytest
 
 from test_acknowledge import released
 from test_superseded_carried_on import approvals, carried_on, full_walk
 from test_superseded_named_by_proof import approval_marks, change_as, log_verdicts
-from toolkit.team import Team, build_team, without_index
+from toolkit.team import Team, cold_copies
 
-NOW = datetime(2026, 9, 1, 12, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Team:
-    return build_team(tmp_path_factory, released)
-
-
-@pytest.fixture
-def team(built: Team, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Team]:
-    with without_index(built, tmp_path, monkeypatch, NOW) as team:
-        yield team
+built, team = cold_copies(released, datetime(2026, 9, 1, 12, tzinfo=UTC))
 
 
 def rename(team: Team, person_id: str, name: str, day: str) -> None:

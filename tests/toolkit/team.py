@@ -152,6 +152,22 @@ def build_team(
     return team
 
 
+def cold_copies(then: Callable[[Team], object], now: datetime) -> tuple[Any, Any]:
+    """A module's two fixtures: `built`, its team with `then` done once, and `team`, a copy of
+    it for each test with no history index stored yet, the clock at `now` (`without_index`)."""
+
+    @pytest.fixture(scope="module")
+    def built(tmp_path_factory: pytest.TempPathFactory) -> Team:
+        return build_team(tmp_path_factory, then)
+
+    @pytest.fixture
+    def team(built: Team, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Team]:
+        with without_index(built, tmp_path, monkeypatch, now) as copy:
+            yield copy
+
+    return built, team
+
+
 @contextmanager
 def without_index(
     built: Team, base: Path, monkeypatch: pytest.MonkeyPatch, now: datetime
