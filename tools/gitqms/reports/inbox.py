@@ -39,6 +39,7 @@ from ..lifecycle.status import RecordStatus, Snapshot, snapshot
 from ..lifecycle.training import DUE, OVERDUE, TRAINED, Matrix, Row, matrix_of
 from ..records.config import CONFIG_FILE, Person, QmsConfig, SignatureRule
 from ..records.kinds import kind_of_id
+from ..signatures.authors import AuthorSet, holds
 from ..signatures.claims import Claims
 from ..signatures.verdict import UNPROVEN
 from ..signatures.verify import Walk, trusted_registry, walk_history
@@ -80,7 +81,7 @@ class Opening:
     roles: frozenset[str]
     independent: bool
     signers: frozenset[str]  # person IDs
-    authors: frozenset[str]  # emails, UNPROVEN among them; empty without separation of duties
+    authors: AuthorSet  # emails, UNPROVEN among them, asked when a person needs it (authors.py)
     why: str  # the reason, but for the role the person holds
     key: str
 
@@ -313,20 +314,25 @@ def openings(config: QmsConfig, walk: Walk, commit: str, state: Snapshot) -> lis
         if kind is None:
             continue
         rules = config.signatures.get(kind.name, {})
-        authors = walk.authors_at(commit, record.id) if config.separation_of_duties else frozenset()
+        waiting: list[Opening] = []
         if record.document is not None:
-            found += _document_waiting(record, rules, authors, config)
+            waiting = _document_waiting(record, rules, config)
         elif kind.name in config.lifecycles.machines and record.data is not None:
-            found += _moves(record, rules, authors, config)
+            waiting = _moves(record, rules, config)
+        if config.separation_of_duties and any(each.independent for each in waiting):
+            # Who authored the version matters only to an independent signature: asked then.
+            authors = walk.open_authors_at(commit, record.id)
+            waiting = [replace(each, authors=authors) for each in waiting]
+        found += waiting
     return found
 
 
-def _not_independent(person: Person, authors: frozenset[str]) -> str | None:
+def _not_independent(person: Person, authors: AuthorSet) -> str | None:
     """Why `person` cannot sign a version changed by `authors` where a rule asks for an
     independent signer (None: they can)."""
-    if person.email and person.email.lower() in authors:
+    if person.email and holds(authors, person.email.lower()):
         return "an author of this version"
-    if UNPROVEN in authors:
+    if holds(authors, UNPROVEN):
         return "the version holds a change whose author is not proven"
     return None
 
@@ -334,7 +340,6 @@ def _not_independent(person: Person, authors: frozenset[str]) -> str | None:
 def _document_waiting(
     record: RecordStatus,
     rules: Mapping[str, SignatureRule],
-    authors: frozenset[str],
     config: QmsConfig,
 ) -> list[Opening]:
     """The next approval meaning of a draft or a version in review (the first of the policy's
@@ -363,7 +368,7 @@ def _document_waiting(
                 roles=rule.roles,
                 independent=rule.independent,
                 signers=signers,
-                authors=authors,
+                authors=frozenset(),  # filled in by `openings` where it matters
                 why=(
                     f"v{working.version} is {working.status}: '{meaning}' has {len(signers)} "
                     f"of {need} signers"
@@ -377,7 +382,6 @@ def _document_waiting(
 def _moves(
     record: RecordStatus,
     rules: Mapping[str, SignatureRule],
-    authors: frozenset[str],
     config: QmsConfig,
 ) -> list[Opening]:
     """The moves out of a record's state that a role may sign (not reopening or cancelling,
@@ -404,7 +408,7 @@ def _moves(
                 roles=rule.roles,
                 independent=rule.independent,
                 signers=frozenset(),
-                authors=authors,
+                authors=frozenset(),  # filled in by `openings` where it matters
                 why=f"{record.state}: can move to {transition.target} ({transition.meaning})",
                 key=record.state,
             )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from typing import Any
 
 from .verdict import UNPROVEN
 
@@ -160,3 +161,58 @@ def either(one: AuthorSet, other: AuthorSet) -> AuthorSet:
     if max(depth(one), depth(other)) >= _DEEP:
         return settled(one) | settled(other)
     return Merged(one, other)
+
+
+# -- kept in the history index, questions left open -------------------------------------------
+
+Ref = Any  # what names an open question, for whoever answers it later (contents.AskRef)
+Node = tuple[Any, ...]
+
+
+def encode(pending: dict[str, dict[str, AuthorSet]]) -> tuple[list[Node], dict[str, Any]]:
+    """The tips' authors as plain data, nothing asked: the steps as nodes (children first,
+    each once however many records and tips share it) and each tip's records as node numbers.
+    A question whose ask has no `ref` (none but tests make such) is answered now."""
+    nodes: list[Node] = []
+    numbers: dict[int, int] = {}
+
+    def number(authors: AuthorSet) -> int:
+        if id(authors) not in numbers:
+            nodes.append(_node(authors, number))
+            numbers[id(authors)] = len(nodes) - 1
+        return numbers[id(authors)]
+
+    maps = {tip: {r: number(a) for r, a in authors.items()} for tip, authors in pending.items()}
+    return nodes, maps
+
+
+def _node(authors: AuthorSet, number: Callable[[AuthorSet], int]) -> Node:
+    if isinstance(authors, frozenset) or authors.peek() is not None:
+        return (0, sorted(settled(authors)))
+    if isinstance(authors, Merged):
+        return (3, number(authors._sides[0]), number(authors._sides[1]))
+    base, people = number(authors._base), sorted(authors._people)
+    ref = getattr(authors._ask, "ref", None)
+    if authors._answer is None and ref is not None:
+        return (2, base, people, ref)
+    return (1, base, people, authors._asked())
+
+
+def decode(
+    data: tuple[list[Node], dict[str, Any]], ask_of: Callable[[Ref], Callable[[], bool]]
+) -> dict[str, dict[str, AuthorSet]]:
+    """`encode`'s data back as authors, each open question asked through `ask_of(ref)`."""
+    nodes, maps = data
+    built: list[AuthorSet] = []
+    for node in nodes:
+        if node[0] == 0:
+            built.append(frozenset(node[1]))
+        elif node[0] == 3:
+            built.append(Merged(built[node[1]], built[node[2]]))
+        else:
+            ask = ask_of(node[3]) if node[0] == 2 else None
+            made = MaybeAuthored(built[node[1]], frozenset(node[2]), ask)
+            if node[0] == 1:
+                made._answer = node[3]
+            built.append(made)
+    return {tip: {r: built[n] for r, n in authors.items()} for tip, authors in maps.items()}

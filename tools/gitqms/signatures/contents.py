@@ -30,6 +30,7 @@ from .verdict import git_blob_id
 from .versions_ahead import VersionsAhead
 
 _FEW_PATHS = 32  # records a restored walk fetches one by one before it fetches all at once
+_FEW_RECORDS = 4  # records whose open asks a restored walk fetches before it fetches all
 
 
 def blob_names(
@@ -107,6 +108,9 @@ class Contents:
         self._ahead: VersionsAhead | None = None  # a worker reading versions ahead, while walking
         self._fetched_paths = 0
         self._authorship: dict[tuple[str, str], bool] = {}  # (commit, record) -> authored
+        self._stored_asks: dict[str, list[AskRef]] = {}  # by record: a stored walk's open asks
+        self._asked_blobs: dict[str, bytes | None] = {}  # their blobs, by id, once fetched
+        self._asked_records = 0
         self._ids: dict[str, str | None] = {}  # name -> the blob id it was fetched by
 
     # -- fetching ---------------------------------------------------------------------------
@@ -235,37 +239,90 @@ class Contents:
 
     def authored(self, step: Step, record: str, change: git.Change) -> bool:
         """Whether a signature commit changed more of the record than its state."""
-        key = (step.commit.id, record)
-        if key not in self._authorship:
-            self._authorship[key] = self._changed_more(step, record, change)
-        return self._authorship[key]
+        return self.answer(ask_ref(step, record, change))
 
-    def _changed_more(self, step: Step, record: str, change: git.Change) -> bool:
-        before = self.blob(change.old_blob or "")
-        after = self.blob(f"{step.commit.id}:{self.place.path_of(record)}")
-        if before is not None and after is not None and not front_matter(record):
-            # Most state changes rewrite only one-line state fields of a YAML file: told from
-            # the lines, with one parse of the old content (none when it is known to load as a
-            # mapping, or when the new one is and the edit proves the old the same shape).
-            try:
-                old_text, new_text = decode_record_bytes(before), decode_record_bytes(after)
-                lines = edits_only(old_text, new_text, STATE_FIELDS)
-                mapping = lines and (
-                    known_mapping(before, record)
-                    or (
-                        known_mapping(after, record)
-                        and edits_only(new_text, old_text, STATE_FIELDS)
-                    )
-                    or loads_as_mapping(before, record)
-                )
-            except LoadError:
-                mapping = False
-            if mapping:
-                remember_mapping(after, record)
-                return False
-        old = record_data(before, record)
-        new = record_data(after, record)
-        if not isinstance(old, dict) or not isinstance(new, dict):
-            return True
-        keys = (old.keys() | new.keys()) - STATE_FIELDS
-        return any(old.get(k) != new.get(k) for k in keys)
+    def ask(self, step: Step, record: str, change: git.Change) -> Ask:
+        """`authored`, asked when a question needs it."""
+        return Ask(ask_ref(step, record, change), self.answer)
+
+    def stored_ask(self, ref: AskRef) -> Ask:
+        """An ask a stored walk left open: answered, when asked, from its blobs by id."""
+        self._stored_asks.setdefault(ref[1], []).append(ref)
+        return Ask(ref, self.answer)
+
+    def answer(self, ref: AskRef) -> bool:
+        commit, record = ref[0], ref[1]
+        if (commit, record) not in self._authorship:
+            self._authorship[commit, record] = changed_more(*self._pair(ref), record)
+        return self._authorship[commit, record]
+
+    def _pair(self, ref: AskRef) -> tuple[bytes | None, bytes | None]:
+        """The record's bytes before and after the change: as the walk fetched them (the old
+        by blob id, the new by name), or, for an ask a stored walk left open, by blob id."""
+        commit, record, old, new = ref
+        name = f"{commit}:{self.place.path_of(record)}"
+        if name in self._blobs and (old is None or old in self._blobs):
+            return self._blobs.get(old or ""), self._blobs[name]
+        if any(blob and blob not in self._asked_blobs for blob in (old, new)):
+            self._fetch_asked(record, {blob for blob in (old, new) if blob})
+        return self._asked_blobs.get(old or ""), self._asked_blobs.get(new or "")
+
+    def _fetch_asked(self, record: str, blobs: set[str]) -> None:
+        """Fetch `blobs` in one batch with those of the other open asks of `record`, or of every
+        record once a few were asked about (an inbox asks about many)."""
+        self._asked_records += 1
+        few = self._asked_records <= _FEW_RECORDS
+        for asks in [self._stored_asks.get(record, [])] if few else self._stored_asks.values():
+            for commit, asked, *ids in asks:
+                if (commit, asked) not in self._authorship:
+                    blobs.update(blob for blob in ids if blob)
+        self._asked_blobs.update(self.place.blobs(sorted(blobs - self._asked_blobs.keys())))
+
+
+AskRef = tuple[str, str, str | None, str | None]  # commit, record, blob before, blob after
+
+
+def ask_ref(step: Step, record: str, change: git.Change) -> AskRef:
+    return (step.commit.id, record, change.old_blob, change.new_blob)
+
+
+class Ask:
+    """Whether a signed change to a record was authorship, asked only when a question needs
+    it (authors.py). `ref` names the change by its blobs, so the history index can keep the
+    question open and a later walk answer it from the same bytes."""
+
+    __slots__ = ("_answer", "ref")
+
+    def __init__(self, ref: AskRef, answer: Callable[[AskRef], bool]) -> None:
+        self.ref, self._answer = ref, answer
+
+    def __call__(self) -> bool:
+        return self._answer(self.ref)
+
+
+def changed_more(before: bytes | None, after: bytes | None, record: str) -> bool:
+    """Whether the change from `before` to `after` (a record's bytes, None where the file is
+    missing) changed more than its state fields, or left a record that does not load."""
+    if before is not None and after is not None and not front_matter(record):
+        # Most state changes rewrite only one-line state fields of a YAML file: told from
+        # the lines, with one parse of the old content (none when it is known to load as a
+        # mapping, or when the new one is and the edit proves the old the same shape).
+        try:
+            old_text, new_text = decode_record_bytes(before), decode_record_bytes(after)
+            lines = edits_only(old_text, new_text, STATE_FIELDS)
+            mapping = lines and (
+                known_mapping(before, record)
+                or (known_mapping(after, record) and edits_only(new_text, old_text, STATE_FIELDS))
+                or loads_as_mapping(before, record)
+            )
+        except LoadError:
+            mapping = False
+        if mapping:
+            remember_mapping(after, record)
+            return False
+    old = record_data(before, record)
+    new = record_data(after, record)
+    if not isinstance(old, dict) or not isinstance(new, dict):
+        return True
+    keys = (old.keys() | new.keys()) - STATE_FIELDS
+    return any(old.get(k) != new.get(k) for k in keys)

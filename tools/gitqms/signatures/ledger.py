@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 
 from ..history.commits import Commit
 from ..history.read import Step
@@ -56,7 +55,11 @@ class Ledger:
     def authors_at(self, commit: str, record: str) -> frozenset[str]:
         """Emails of everyone who changed `record` since its last approval, as of `commit` (a
         tip of the walk: the maps of commits whose children were walked are not kept)."""
-        return settled(self.state.pending.get(commit, {}).get(record, frozenset()))
+        return settled(self.open_authors_at(commit, record))
+
+    def open_authors_at(self, commit: str, record: str) -> AuthorSet:
+        """`authors_at`, its questions left open: `authors.holds` asks only what decides."""
+        return self.state.pending.get(commit, {}).get(record, frozenset())
 
     def expect(self, step: Step) -> None:
         """`step` will be walked: its parents' maps are kept until it is."""
@@ -170,7 +173,7 @@ class Ledger:
                 continue  # authored on the merged branch, and counted there
             ask = None
             if record in signed:  # a signed state change is no authorship
-                ask = partial(self.contents.authored, step, record, change)
+                ask = self.contents.ask(step, record, change)
                 if unproven and not ask():  # told now: an unproven change is reported at once
                     continue
             # A signed change makes its signer answer for the version, unproven parts included.

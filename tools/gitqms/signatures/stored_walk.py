@@ -17,6 +17,7 @@ from typing import Any
 
 from ..history.commits import Commit
 from ..history.read import History, LazyHistory, Step
+from . import authors
 from .claims import CONFIG_RECORD, Claim, Claims
 from .contents import blob_names
 from .index_codec import Items, step_from, verdict_from
@@ -68,6 +69,8 @@ class StoredWalk(Walk):
         self._stored_claims = Later(self._load_claims)
         restored = self._restore(saved)
         super().__init__(History(root, saved["prefix"], []), saved["pinned"], restored=restored)
+        for commit, pending in authors.decode(saved["pending"], self.reader.stored_ask).items():
+            self.ledger.hold(commit, pending)
         self.report = self._report(len(self._steps))
 
     def _restore(self, saved: dict[str, Any]) -> WalkState:
@@ -83,13 +86,7 @@ class StoredWalk(Walk):
                 lineage={blob: frozenset(before) for blob, before in saved["lineage"].items()},
                 notes=list(saved["notes"]),
             ),
-            ledger=LedgerState(
-                {
-                    commit: {record: frozenset(people) for record, people in authors.items()}
-                    for commit, authors in saved["pending"].items()
-                },
-                dict(saved["proven"]),
-            ),
+            ledger=LedgerState({}, dict(saved["proven"])),  # the tips' authors: held in __init__
             claims=self._stored_claims,
             seen=Later(self._load_seen),
             raw_verdicts=Later(lambda: [verdict_from(item) for item in raw]),

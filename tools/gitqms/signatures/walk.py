@@ -23,6 +23,7 @@ from ..crypto.ahead import SshChecks
 from ..history.commits import Commit
 from ..history.read import History, Step
 from ..records.config import Person
+from .authors import AuthorSet
 from .claims import CONFIG_RECORD, Claim, Claims, read_claims, record_data
 from .contents import Contents, blob_names
 from .eligible import version_audiences
@@ -314,6 +315,10 @@ class Walk:
         """Emails of everyone who changed `record` since its last approval, as of `commit` (a
         tip of the walk)."""
         return self.ledger.authors_at(commit, record)
+
+    def open_authors_at(self, commit: str, record: str) -> AuthorSet:
+        """`authors_at`, its questions left open: `authors.holds` asks only what decides."""
+        return self.ledger.open_authors_at(commit, record)
 
     def brought_in(self, step: Step, record: str) -> bool:
         """Whether a merge's version of `record` is a merged branch's, not its own edit."""

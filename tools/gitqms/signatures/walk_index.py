@@ -32,7 +32,7 @@ from ..history.commits import Commit
 from ..history.index_store import Store, code_digest
 from ..history.read import Step, load_history
 from ..records.kinds import active_kinds
-from .authors import settled
+from . import authors
 from .claims import Claims
 from .index_codec import claim_tuple, step_tuple, verdict_tuple, write_items
 from .marks import Graph
@@ -300,10 +300,7 @@ def _saved(
         "times": [round(when.timestamp()) for when in _times(walk, graph)],
         "config": [trust.config_blob.get(commit) for commit, _ in graph],
         "trusted": [trust.trusted.get(commit) for commit, _ in graph],
-        "pending": {
-            commit: {record: sorted(settled(people)) for record, people in authors.items()}
-            for commit, authors in ledger.pending.items()
-        },
+        "pending": authors.encode(ledger.pending),  # questions no verdict asked stay open
         "lineage": {blob: sorted(before) for blob, before in trust.lineage.items()},
         "proven": ledger.proven,
         "final": None,  # what the marks decide (_complete)
