@@ -258,11 +258,13 @@ class Contents:
 
     def _pair(self, ref: AskRef) -> tuple[bytes | None, bytes | None]:
         """The record's bytes before and after the change: as the walk fetched them (the old
-        by blob id, the new by name), or, for an ask a stored walk left open, by blob id."""
+        by blob id, the new by name), or, for an ask a stored walk left open, by blob id. No
+        new blob (`ask_ref`): the path holds no regular file, though a read by name (a walk
+        carried on) may have found the bytes of an executable file or a link there."""
         commit, record, old, new = ref
         name = f"{commit}:{self.place.path_of(record)}"
         if name in self._blobs and (old is None or old in self._blobs):
-            return self._blobs.get(old or ""), self._blobs[name]
+            return self._blobs.get(old or ""), self._blobs[name] if new else None
         if any(blob and blob not in self._asked_blobs for blob in (old, new)):
             self._fetch_asked(record, {blob for blob in (old, new) if blob})
         return self._asked_blobs.get(old or ""), self._asked_blobs.get(new or "")
@@ -283,7 +285,10 @@ AskRef = tuple[str, str, str | None, str | None]  # commit, record, blob before,
 
 
 def ask_ref(step: Step, record: str, change: git.Change) -> AskRef:
-    return (step.commit.id, record, change.old_blob, change.new_blob)
+    """The change's blobs as the walk reads them: nothing but a regular file holds a record
+    (the walk reads `commit:path` by the id `blob_ids` gives it, None for any other entry)."""
+    regular = change.new_mode == git.REGULAR_FILE
+    return (step.commit.id, record, change.old_blob, change.new_blob if regular else None)
 
 
 class Ask:
