@@ -12,24 +12,22 @@ from __future__ import annotations
 
 import marshal
 import random
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from gitqms import clock
-from gitqms.history import index_store
 from gitqms.history.read import History
 from gitqms.lifecycle.signed import signed_contents
 from gitqms.lifecycle.status import snapshot
 from gitqms.lifecycle.training import matrix_of
 from gitqms.reports.inbox import everyone
-from gitqms.signatures import authors, contents, walk_index
+from gitqms.signatures import authors, contents
 from gitqms.signatures.authors import AuthorSet, after, either, holds, settled
 from gitqms.signatures.verdict import UNPROVEN
-from gitqms.signatures.verify import Walk, trusted_registry, walk_history
+from gitqms.signatures.verify import trusted_registry, walk_history
 from gitqms.signatures.walk_index import StoredWalk
+from test_history_index import fresh, full_walk  # noqa: F401 (fresh: autouse)
 from test_index_aside import kept
 from toolkit.generated import generated_history
 
@@ -39,15 +37,6 @@ PEOPLE = ["a@x", "b@x", "c@x", UNPROVEN]
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return generated_history(tmp_path_factory, "open-questions")
-
-
-@pytest.fixture(autouse=True)
-def fresh(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    index_store._secret.cache_clear()
-    shutil.rmtree(repo / ".git" / "qms", ignore_errors=True)
-    yield
-    index_store._secret.cache_clear()
 
 
 class _Answers:
@@ -63,14 +52,6 @@ class _Answers:
             return answer(reader, ref)
 
         monkeypatch.setattr(contents.Contents, "answer", counted)
-
-
-def _full(repo: Path) -> Walk:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(walk_index, "cached_walk", lambda *args: args[3]())
-        walk = walk_history(repo, ["HEAD"])
-    assert not isinstance(walk, StoredWalk)
-    return walk
 
 
 def _stored(repo: Path) -> StoredWalk:
@@ -94,7 +75,7 @@ def test_the_index_keeps_open_the_questions_no_verdict_asked(
     during_walk = len(answers.asked)
     kept = _kinds(repo)
     assert kept.count(2) >= 5, kept  # the history's tip holds questions no verdict asked
-    full = _full(repo)
+    full = full_walk(repo)
     tip = full.tip or ""
     records = sorted(full.ledger.state.pending[tip])
     expected = {record: full.authors_at(tip, record) for record in records}
@@ -107,7 +88,7 @@ def test_the_index_keeps_open_the_questions_no_verdict_asked(
 
 def test_each_question_a_stored_walk_answers_is_the_full_walks_answer(repo: Path) -> None:
     """`holds` for every email on a fresh read-back, before anything is settled."""
-    full = _full(repo)
+    full = full_walk(repo)
     tip = full.tip or ""
     pending = full.ledger.state.pending[tip]
     emails = sorted({e for a in pending.values() for e in settled(a)} | {UNPROVEN, "x@y"})
