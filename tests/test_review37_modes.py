@@ -82,3 +82,16 @@ def test_a_walk_carried_on_over_such_a_move_answers_as_a_full_walk(team: Team) -
     assert isinstance(carried, StoredWalk) and carried.new_steps
     assert SEPARATION in _problems(carried, review)
     assert _answers(carried)[1] == cold[1]
+
+
+def test_a_walk_carried_on_over_such_a_move_reports_what_a_full_walk_reports(
+    team: Team,
+) -> None:
+    """Every verdict: the move's own signature claims content the record, executable, does not
+    hold as a record; a walk carried on reads the new commits' records by blob id as a full
+    walk does, from the stored tip's tree, so it finds none either."""
+    chmod, _ = _executable_move(team)
+    cold = _cold(team.world.repo, ["HEAD"])
+    [move] = [v for v in cold[0].verdicts if v.commit == chmod]
+    assert "does not exist in this commit" in " ".join(move.problems)
+    assert _carried_on(team.world.repo, f"{chmod}^") == cold

@@ -16,7 +16,8 @@ from gitqms.signatures import contents
 from gitqms.signatures.authors import holds, settled
 from gitqms.signatures.verdict import UNPROVEN
 from gitqms.signatures.verify import walk_history
-from test_open_questions import _full, _stored
+from test_history_index import full_walk
+from test_open_questions import _stored
 from toolkit.generated import generated_history
 
 
@@ -37,7 +38,7 @@ def repo(generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
 def test_a_restored_walk_that_fetched_every_blob_first_answers_as_the_full_walk(
     repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    full = _full(repo)
+    full = full_walk(repo)
     tip = full.tip or ""
     pending = full.ledger.state.pending[tip]
     emails = sorted({e for a in pending.values() for e in settled(a)} | {UNPROVEN, "x@y"})

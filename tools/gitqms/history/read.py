@@ -68,6 +68,12 @@ class History:
     def files_at(self, commit: str, paths: Iterable[str]) -> dict[str, bytes | None]:
         """`blobs(f"{commit}:{path}")` for each path, by path: one listing of their folders,
         then their blobs by id."""
+        ids = self.file_ids(commit, paths)
+        return self.blobs_by_id(sorted(ids), ids)
+
+    def file_ids(self, commit: str, paths: Iterable[str]) -> dict[str, str | None]:
+        """The blob id of each path at `commit`, by path (None: no regular file there), from
+        one listing of their folders."""
         wanted = sorted(set(paths))
         if not wanted:
             return {}
@@ -76,11 +82,10 @@ class History:
         listed = {
             p: (mode, oid) for p, mode, oid in git.list_tree(self.root, commit, folders + files)
         }
-        ids = {  # nothing but a regular file holds a record (or qms.yaml)
+        return {  # nothing but a regular file holds a record (or qms.yaml)
             path: listed[path][1] if listed.get(path, ("",))[0] == git.REGULAR_FILE else None
             for path in wanted
         }
-        return self.blobs_by_id(wanted, ids)
 
     def holds_files(self, commit: str, folder: str) -> bool:
         """Whether anything is at or below `folder` (from the QMS folder) at `commit`."""
@@ -259,13 +264,18 @@ class LazyHistory(History):
         return self._steps
 
 
-def blob_ids(steps: Sequence[Step], names: Iterable[str]) -> dict[str, str | None]:
+def blob_ids(
+    steps: Sequence[Step],
+    names: Iterable[str],
+    files_at: Callable[[str, Sequence[str]], dict[str, str | None]] | None = None,
+) -> dict[str, str | None]:
     """Blob ids for names `commit:path` of record files and qms.yaml at commits of `steps`,
     as the steps' changes tell them (each commit against its first parent): the blob of the
-    nearest change along the first parents, None where that change deleted the file. Names the
-    changes cannot tell (no change of the path back to the first commit) are left out; read
-    them by name. Looking a path up in a large tree costs git about a millisecond; a blob id
-    costs nothing, so a walk reads its blobs by these ids.
+    nearest change along the first parents, None where that change deleted the file or left
+    no regular file. Along a line whose first parent is not among the steps (a walk carried
+    on from a stored tip), `files_at(commit, paths)` tells the ids there, if given. Names
+    nothing tells are left out; read them by name. Looking a path up in a large tree costs
+    git about a millisecond; a blob id costs nothing, so a walk reads its blobs by these ids.
     """
     wanted: dict[str, list[str]] = {}
     for name in names:
@@ -278,6 +288,11 @@ def blob_ids(steps: Sequence[Step], names: Iterable[str]) -> dict[str, str | Non
             children[first] = children.get(first, 0) + 1
     found: dict[str, str | None] = {}
     states: dict[str, dict[str, str | None]] = {}  # commit -> path -> blob, while a child needs it
+    if files_at is not None:  # the lines that start outside the steps: their files there
+        inside = {step.commit.id for step in steps}
+        paths = sorted({path for each in wanted.values() for path in each})
+        for outside in children.keys() - inside:
+            states[outside] = files_at(outside, paths)
     for step in steps:
         parents = step.commit.parents
         state = states.get(parents[0]) if parents else {}

@@ -121,7 +121,7 @@ class Contents:
         """Fetch in one batch every blob the walk will read for `steps`, by blob id where
         their changes tell it."""
         names = sorted(blob_names(self.place, steps, known, claims))
-        ids = blob_ids(steps, (name for name in names if ":" in name))
+        ids = blob_ids(steps, (name for name in names if ":" in name), self.place.file_ids)
         self._ids.update(ids)
         self._ahead = VersionsAhead(
             self.place.root, _signed_contents(self.place, steps, claims, ids)
