@@ -11,8 +11,10 @@ signed the version independently: a separation-of-duties problem cold, none warm
 Found too (before s37 as well): a walk carried on from a stored one reads its new commits'
 records by name, which finds an executable file's bytes; so the move, walked on, was no
 authorship either. The question now takes a change's new content as absent wherever the
-change left no regular file. Left: the same read by name still lets such a walk find the
-content a signature claims where a full walk finds none (the report says so).
+change left no regular file. The same read by name let such a walk find the content a
+signature claims where a full walk finds none; a walk carried on now reads its new commits'
+records by blob id from the stored tip's tree (history/read.py `blob_ids`), as a full walk
+reads them.
 """
 
 from __future__ import annotations
