@@ -258,13 +258,12 @@ class Contents:
 
     def _pair(self, ref: AskRef) -> tuple[bytes | None, bytes | None]:
         """The record's bytes before and after the change: as the walk fetched them (the old
-        by blob id, the new by name), or, for an ask a stored walk left open, by blob id. No
-        new blob (`ask_ref`): the path holds no regular file, though a read by name (a walk
-        carried on) may have found the bytes of an executable file or a link there."""
+        by blob id, the new by name, read by the id `blob_ids` gave it), or, for an ask a
+        stored walk left open, by blob id."""
         commit, record, old, new = ref
         name = f"{commit}:{self.place.path_of(record)}"
         if name in self._blobs and (old is None or old in self._blobs):
-            return self._blobs.get(old or ""), self._blobs[name] if new else None
+            return self._blobs.get(old or ""), self._blobs[name]
         if any(blob and blob not in self._asked_blobs for blob in (old, new)):
             self._fetch_asked(record, {blob for blob in (old, new) if blob})
         return self._asked_blobs.get(old or ""), self._asked_blobs.get(new or "")
