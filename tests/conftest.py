@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from gitqms.git import streams
 from gitqms.records import kinds
 from toolkit.cli import EXAMPLE_PARTS, ROOT
 from toolkit.server import GitServer
@@ -27,8 +28,11 @@ def git_identity(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
 def gate_both_ways(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every `qms check` of every test is judged twice, by the narrow gate and by the full walk
     of history, and fails where the two differ (rules/check.py): each attack on the gate is a
-    test of the narrow gate too. A test that sets GITQMS_GATE itself overrides this."""
+    test of the narrow gate too. A test that sets GITQMS_GATE itself overrides this. The narrow
+    walk reads history with two `git log` processes however short it is (git/streams.py), the
+    full walk with one: the comparison covers that too."""
     monkeypatch.setenv("GITQMS_GATE", "compare")
+    monkeypatch.setattr(streams, "_TWO_FROM", 2)
 
 
 @pytest.fixture(autouse=True)

@@ -80,6 +80,7 @@ from .streams import (
     cat_objects,
     entry_kind,
     log_changes,
+    log_changes_on_two,
     read_blob,
 )
 from .worktree import (
@@ -152,6 +153,7 @@ __all__ = [
     "is_repository",
     "list_tree",
     "log_changes",
+    "log_changes_on_two",
     "merge_base",
     "merge_branch",
     "new_commits",

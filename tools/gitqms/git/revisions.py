@@ -41,9 +41,9 @@ def rev_list(cwd: Path, revisions: Sequence[str]) -> list[str]:
     return run(cwd, ["rev-list", *revisions, "--"]).stdout.split()
 
 
-def topo_order(cwd: Path, tip: str) -> list[str]:
-    """The commits of `tip`'s history, parents first, in the order `log_changes` gives them."""
-    return run(cwd, ["rev-list", "--topo-order", "--reverse", tip, "--"]).stdout.split()
+def topo_order(cwd: Path, revisions: Sequence[str]) -> list[str]:
+    """The commits of `revisions`, parents first, in the order `log_changes` gives them."""
+    return run(cwd, ["rev-list", "--topo-order", "--reverse", *revisions, "--"]).stdout.split()
 
 
 def commits_changing(cwd: Path, revisions: Sequence[str], paths: Sequence[str]) -> list[str]:

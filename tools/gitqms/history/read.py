@@ -190,8 +190,11 @@ def load_history(
     prefix = git.show_prefix(root)
     logged: dict[str, git.LoggedCommit] = {}
 
+    # Narrow, the walk mostly waits on git log: two of them share the history.
+    log = git.log_changes if narrow is None else git.log_changes_on_two
+
     def ids() -> Iterator[str]:  # git log and git cat-file run side by side
-        for entry in git.log_changes(root, revisions):
+        for entry in log(root, revisions):
             logged[entry.id] = entry
             yield entry.id
 

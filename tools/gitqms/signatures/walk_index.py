@@ -193,7 +193,7 @@ def _carried_on(
             ):
                 return None  # a merge of older history, or of another root
             order = [commit for commit, _ in walk.graph()] + [s.commit.id for s in more.steps]
-            if git.topo_order(root, tip) != order:
+            if git.topo_order(root, [tip]) != order:
                 return None
             walk.extend(more, checks, beside)
         except Unextendable:
