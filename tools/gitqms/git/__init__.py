@@ -80,7 +80,7 @@ from .streams import (
     cat_objects,
     entry_kind,
     log_changes,
-    log_changes_on_two,
+    log_changes_from_both_ends,
     read_blob,
 )
 from .worktree import (
@@ -153,7 +153,7 @@ __all__ = [
     "is_repository",
     "list_tree",
     "log_changes",
-    "log_changes_on_two",
+    "log_changes_from_both_ends",
     "merge_base",
     "merge_branch",
     "new_commits",

@@ -4,8 +4,8 @@ a whole walk, read while git writes it. These are the hot paths of verify, log a
 from __future__ import annotations
 
 import contextlib
-import io
 import queue
+import select
 import subprocess
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import IO
 
 from ..errors import GitError
-from .revisions import topo_order
 from .runner import NULL_OID, finish, nul_tokens, popen
 
 REGULAR_FILE = "100644"  # the one mode a record, qms.yaml or a controlled file may have
@@ -94,54 +93,110 @@ _SHOW = (
     "--no-abbrev",
     "--diff-merges=first-parent",
 )
-_TWO_FROM = 4096  # commits: below, one process is quicker than two
-# Later commits cost more to diff (their folders hold more records): at L, 62 % of the
-# commits, the older ones, take git as long as the other 38 %.
-_OLDER_SHARE = 0.62
 
 
-def log_changes_on_two(cwd: Path, revisions: Sequence[str]) -> Iterator[LoggedCommit]:
+# A history git takes longer than this to order is long enough for a second `git log` to pay:
+# about 35,000 commits on the benchmark machine, where 20,000 take 0.12 s (0: always two).
+_TWO_AFTER = 0.25  # seconds
+
+
+def log_changes_from_both_ends(cwd: Path, revisions: Sequence[str]) -> Iterator[LoggedCommit]:
     """`log_changes(cwd, revisions)`, the same commits in the same order with the same
-    changes, from two `git log` processes diffing half the history each, side by side.
+    changes; on a long history, diffed by two `git log` processes from its two ends.
 
-    `git rev-list` gives the order `git log` would walk; each process then shows its part of
-    it in that order (--no-walk=unsorted), the older part read as it comes, the newer kept in
-    memory meanwhile. For the second core when one `git log` would be the longest task.
+    One walks as `log_changes` does, parents first, and is read as it comes. When git is slow
+    to order the history (`_TWO_AFTER`), a second starts at the tips, newest first, and what it
+    shows is kept. Once the first reaches a commit the second has shown, it is stopped, and the
+    rest of the order (from `git rev-list`, run beside them) comes from what the second shows.
+    Where they meet follows the cost of the diffs, whatever it is; at worst (dates that lie)
+    the second shows the whole history, as one process would.
     """
-    order = topo_order(cwd, revisions)
-    cut = round(len(order) * _OLDER_SHARE) if len(order) >= _TWO_FROM else len(order)
-    parts = [part for part in (order[:cut], order[cut:]) if part]  # none: git log shows HEAD
-    args = ["log", "--no-walk=unsorted", "--stdin", *_SHOW]
-    processes = [popen(cwd, args, stdin=True) for _ in parts]
-    kept: list[bytes] = []
+    older_args = ["log", "--topo-order", "--reverse", *_SHOW, *revisions, "--"]
+    order_args = ["rev-list", "--topo-order", "--reverse", *revisions, "--"]
+    older = popen(cwd, older_args)
+    order = newer = None
     try:
-        for process, part in zip(processes, parts, strict=True):
-            assert process.stdin is not None
-            with process.stdin as stdin:  # git reads all of it before it shows anything
-                stdin.write("".join(f"{commit}\n" for commit in part).encode())
-        later = None
-        if len(processes) == 2:
-            later = threading.Thread(target=_keep, args=(processes[1], kept), daemon=True)
-            later.start()
-        for index, process in enumerate(processes):
-            assert process.stdout is not None
-            if index == 0:
-                yield from _logged(nul_tokens(process.stdout))
-            else:
-                assert later is not None
-                later.join()
-                yield from _logged(nul_tokens(io.BytesIO(b"".join(kept))))
-            finish(process, args, cwd)
+        assert older.stdout is not None
+        if _ready(older.stdout, _TWO_AFTER):
+            yield from _logged(nul_tokens(older.stdout))
+            finish(older, older_args, cwd)
+            return
+        newer = _FromTheTips(cwd, ["log", *_SHOW, *revisions, "--"])
+        order = popen(cwd, order_args)  # sorted before it writes: read only if they meet
+        assert order.stdout is not None
+        shown = 0
+        for entry in _logged(nul_tokens(older.stdout)):
+            yield entry
+            shown += 1
+            if newer.has(entry.id):
+                break
+        else:
+            finish(older, older_args, cwd)
+            return
+        _stop(older)  # met: the rest is the newer process's
+        rest = order.stdout.read().decode("ascii").split()
+        finish(order, order_args, cwd)
+        if rest[shown - 1 : shown] != [entry.id]:
+            raise GitError(f"git rev-list and git log disagree on the order of {entry.id}")
+        for commit in rest[shown:]:
+            yield newer.take(commit)
     finally:
-        for process in processes:
-            _stop(process)
+        for process in (older, order):
+            if process is not None:
+                _stop(process)
+        if newer is not None:
+            newer.stop()
 
 
-def _keep(process: subprocess.Popen[bytes], into: list[bytes]) -> None:
-    """Everything `process` writes, into `into` (in a thread: git never waits on a full pipe)."""
-    assert process.stdout is not None
-    while chunk := process.stdout.read(1 << 20):
-        into.append(chunk)
+def _ready(stream: IO[bytes], seconds: float) -> bool:
+    """Whether `stream` has something to read within `seconds` (0: False at once)."""
+    return seconds > 0 and bool(select.select([stream], [], [], seconds)[0])
+
+
+class _FromTheTips:
+    """A `git log` of the history newest first, its commits kept by id as a thread reads them."""
+
+    def __init__(self, cwd: Path, args: list[str]) -> None:
+        self._process = popen(cwd, args)
+        self._shown: dict[str, LoggedCommit] = {}
+        self._changed = threading.Condition()
+        self._ended = False
+        self._failed: GitError | None = None
+        self._thread = threading.Thread(target=self._read, args=(cwd, args), daemon=True)
+        self._thread.start()
+
+    def has(self, commit: str) -> bool:
+        return commit in self._shown
+
+    def take(self, commit: str) -> LoggedCommit:
+        """`commit` as git shows it, once it has (an error if git ends without it)."""
+        with self._changed:
+            while commit not in self._shown and not self._ended:
+                self._changed.wait()
+            if commit in self._shown:
+                return self._shown.pop(commit)
+        raise self._failed or GitError(f"git log ended without showing commit {commit}")
+
+    def stop(self) -> None:
+        _stop(self._process)
+        self._thread.join()
+
+    def _read(self, cwd: Path, args: list[str]) -> None:
+        assert self._process.stdout is not None
+        try:
+            for entry in _logged(nul_tokens(self._process.stdout)):
+                with self._changed:
+                    self._shown[entry.id] = entry
+                    self._changed.notify_all()
+            finish(self._process, args, cwd)
+        except GitError as error:
+            self._failed = error
+        except (OSError, ValueError):  # stopped: its pipe closed under the reader
+            pass
+        finally:
+            with self._changed:
+                self._ended = True
+                self._changed.notify_all()
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

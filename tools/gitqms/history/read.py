@@ -1,8 +1,9 @@
 """One streaming pass over git history: commits in order, what each changed, their objects.
 
 Two git processes read everything: `git log --raw` for the order and the files each commit
-changed, and one `git cat-file --batch` for the commit objects. Blobs are fetched later, in one
-more batch, only for the commits that need them.
+changed, and one `git cat-file --batch` for the commit objects. (A narrow walk of a long
+history, which mostly waits on `git log`, has two of them diff it from its two ends.) Blobs
+are fetched later, in one more batch, only for the commits that need them.
 
 Nothing but a regular file (mode 100644) is a record: a record's path that holds a symbolic
 link, a submodule, an executable file or a folder holds no content of the record (reads give
@@ -190,8 +191,8 @@ def load_history(
     prefix = git.show_prefix(root)
     logged: dict[str, git.LoggedCommit] = {}
 
-    # Narrow, the walk mostly waits on git log: two of them share the history.
-    log = git.log_changes if narrow is None else git.log_changes_on_two
+    # Narrow, the walk mostly waits on git log: on a long history, two share it.
+    log = git.log_changes if narrow is None else git.log_changes_from_both_ends
 
     def ids() -> Iterator[str]:  # git log and git cat-file run side by side
         for entry in log(root, revisions):
