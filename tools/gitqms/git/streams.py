@@ -76,10 +76,8 @@ def log_changes(
         *paths,
     ]
     process = popen(cwd, args)
-    assert process.stdout is not None
     try:
-        yield from _logged(nul_tokens(process.stdout))
-        finish(process, args, cwd)
+        yield from _logged(_to_the_end(process, args, cwd))
     finally:
         _stop(process)
 
@@ -118,21 +116,19 @@ def log_changes_from_both_ends(cwd: Path, revisions: Sequence[str]) -> Iterator[
     try:
         assert older.stdout is not None
         if _ready(older.stdout, _TWO_AFTER):
-            yield from _logged(nul_tokens(older.stdout))
-            finish(older, older_args, cwd)
+            yield from _logged(_to_the_end(older, older_args, cwd))
             return
         newer = _FromTheTips(cwd, ["log", *_SHOW, *revisions, "--"])
         order = popen(cwd, order_args)  # sorted before it writes: read only if they meet
         assert order.stdout is not None
         shown = 0
-        for entry in _logged(nul_tokens(older.stdout)):
+        for entry in _logged(_to_the_end(older, older_args, cwd)):
             yield entry
             shown += 1
             if newer.has(entry.id):
                 break
         else:
-            finish(older, older_args, cwd)
-            return
+            return  # it showed them all, and ended well (_to_the_end)
         _stop(older)  # met: the rest is the newer process's
         rest = order.stdout.read().decode("ascii").split()
         finish(order, order_args, cwd)
@@ -182,13 +178,11 @@ class _FromTheTips:
         self._thread.join()
 
     def _read(self, cwd: Path, args: list[str]) -> None:
-        assert self._process.stdout is not None
         try:
-            for entry in _logged(nul_tokens(self._process.stdout)):
+            for entry in _logged(_to_the_end(self._process, args, cwd)):
                 with self._changed:
                     self._shown[entry.id] = entry
                     self._changed.notify_all()
-            finish(self._process, args, cwd)
         except GitError as error:
             self._failed = error
         except (OSError, ValueError):  # stopped: its pipe closed under the reader
@@ -204,6 +198,16 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.kill()
         process.wait()
+
+
+def _to_the_end(
+    process: subprocess.Popen[bytes], args: Sequence[str], cwd: Path
+) -> Iterator[bytes]:
+    """The NUL-separated tokens of `process`'s output, then its exit checked: a git that
+    died mid-commit (killed) cut that commit, which `_logged` gives only once the tokens end."""
+    assert process.stdout is not None
+    yield from nul_tokens(process.stdout)
+    finish(process, args, cwd)
 
 
 def _logged(tokens: Iterator[bytes]) -> Iterator[LoggedCommit]:
