@@ -216,8 +216,8 @@ def _logged(tokens: Iterator[bytes]) -> Iterator[LoggedCommit]:
     changes: list[Change] = []
     header: str | None = None
     for token in tokens:
-        text = token.decode("utf-8", "surrogateescape").lstrip("\n")
-        if header is not None:  # this token is the path of the raw line before it
+        text = token.decode("utf-8", "surrogateescape")
+        if header is not None:  # the path of the raw line before it, as is (even "\nsops/…")
             old_mode, new_mode, old, new, status = header[1:].split(" ")
             changes.append(
                 Change(
@@ -230,7 +230,9 @@ def _logged(tokens: Iterator[bytes]) -> Iterator[LoggedCommit]:
                 )
             )
             header = None
-        elif text.startswith("\x01"):
+            continue
+        text = text.lstrip("\n")  # git writes a newline before a commit's first raw line
+        if text.startswith("\x01"):
             if current is not None:
                 yield LoggedCommit(current[0], current[1], tuple(changes))
             commit_id, *parents = text[1:].split()
