@@ -153,3 +153,36 @@ def test_a_path_that_starts_with_a_newline_is_that_path(
     assert paths == ["a", "\nsops/SOP-0001.md"]
     tracked = subprocess.run(["git", "ls-files", "-z"], cwd=repo, capture_output=True, check=True)
     assert tracked.stdout.split(b"\0") == [b"\nsops/SOP-0001.md", b"a", b""]  # no sops/ at all
+
+
+SETTINGS = [("log.showSignature", "true"), ("log.showRoot", "false"), ("diff.relative", "true")]
+
+
+@pytest.mark.parametrize("setting", SETTINGS, ids=[name for name, _ in SETTINGS])
+@pytest.mark.parametrize("both", [False, True], ids=["one", "both"])
+def test_the_repositorys_log_settings_do_not_change_what_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, both: bool, setting: tuple[str, str]
+) -> None:
+    """git log obeys settings that change its output: log.showSignature writes each signed
+    commit's verification before its line (the commit is lost, its changes given to the one
+    before), log.showRoot=false hides what the root added, diff.relative drops and shortens
+    paths when the QMS is a folder of the repository. What is read is history, not them."""
+    monkeypatch.setattr(streams, "_TWO_AFTER", 0.0)
+    repo = tmp_path / "repo"
+    (repo / "qms").mkdir(parents=True)
+    run(repo, "init", "-q", "-b", "main")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "key")])
+    public = (tmp_path / "key.pub").read_text()
+    (tmp_path / "allowed").write_text(f"t@example.org {public}")
+    run(repo, "config", "gpg.format", "ssh")
+    run(repo, "config", "user.signingKey", str(tmp_path / "key"))
+    run(repo, "config", "gpg.ssh.allowedSignersFile", str(tmp_path / "allowed"))
+    commit(repo, "root", qms__sops__a="a\n", outside="o\n")
+    run(repo, "commit", "-q", "-S", "--allow-empty", "-m", "signed")
+    commit(repo, "after", qms__sops__a="a2\n", outside="o2\n")
+    run(repo, "commit", "-q", "-S", "--allow-empty", "-m", "signed again")
+    read = git.log_changes_from_both_ends if both else git.log_changes
+    plain = list(read(repo / "qms", ["main"]))
+    assert [len(entry.changes) for entry in plain] == [2, 0, 2, 0]
+    run(repo, "config", *setting)
+    assert list(read(repo / "qms", ["main"])) == plain
