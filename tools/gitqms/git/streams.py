@@ -82,7 +82,8 @@ def log_changes(
         _stop(process)
 
 
-# How `git log` shows each commit: its id and parents, then its raw changes.
+# How `git log` shows each commit: its id and parents, then its raw changes; whatever the
+# repository's settings say (log.showSignature, log.showRoot, diff.relative).
 _SHOW = (
     "-z",
     "--format=%x01%H %P",
@@ -90,6 +91,9 @@ _SHOW = (
     "--no-renames",
     "--no-abbrev",
     "--diff-merges=first-parent",
+    "--no-show-signature",
+    "--root",
+    "--no-relative",
 )
 
 
