@@ -186,3 +186,30 @@ def test_the_repositorys_log_settings_do_not_change_what_is_read(
     assert [len(entry.changes) for entry in plain] == [2, 0, 2, 0]
     run(repo, "config", *setting)
     assert list(read(repo / "qms", ["main"])) == plain
+
+
+@pytest.mark.parametrize("setting", SETTINGS[:2], ids=[name for name, _ in SETTINGS[:2]])
+def test_the_settings_do_not_change_the_paths_ever_added(
+    tmp_path: Path, setting: tuple[str, str]
+) -> None:
+    """`qms new` never gives a record the ID of one that ever existed (git.paths_ever_added):
+    one added by the root commit and deleted since still counts, whatever log.showRoot says,
+    and log.showSignature adds no 'paths' of its own."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    run(repo, "init", "-q", "-b", "main")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "key")])
+    public = (tmp_path / "key.pub").read_text()
+    (tmp_path / "allowed").write_text(f"t@example.org {public}")
+    run(repo, "config", "gpg.format", "ssh")
+    run(repo, "config", "user.signingKey", str(tmp_path / "key"))
+    run(repo, "config", "gpg.ssh.allowedSignersFile", str(tmp_path / "allowed"))
+    commit(repo, "root", sops__SOP0001="a\n")
+    run(repo, "rm", "-q", "sops/SOP0001")
+    run(repo, "commit", "-q", "-S", "-m", "gone")
+    commit(repo, "next", sops__SOP0002="b\n")
+    run(repo, "commit", "-q", "-S", "--allow-empty", "-m", "signed")
+    plain = git.paths_ever_added(repo, ["sops"])
+    assert plain == {"sops/SOP0001", "sops/SOP0002"}
+    run(repo, "config", *setting)
+    assert git.paths_ever_added(repo, ["sops"]) == plain

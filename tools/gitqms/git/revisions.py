@@ -179,6 +179,8 @@ def paths_ever_added(cwd: Path, folders: Sequence[str]) -> set[str]:
             "--diff-filter=A",
             "--no-renames",
             "--relative",  # paths as seen from `cwd`, which may be a folder of a larger repository
+            "--root",  # whatever the settings say (log.showRoot, log.showSignature)
+            "--no-show-signature",
             "-z",
             "--",
             *folders,
