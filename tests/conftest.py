@@ -32,7 +32,7 @@ def gate_both_ways(monkeypatch: pytest.MonkeyPatch) -> None:
     walk reads history with two `git log` processes however short it is (git/streams.py), the
     full walk with one: the comparison covers that too."""
     monkeypatch.setenv("GITQMS_GATE", "compare")
-    monkeypatch.setattr(streams, "_TWO_AFTER", 0.0)
+    monkeypatch.setattr(streams, "_TWO_FROM", 0)
 
 
 @pytest.fixture(autouse=True)

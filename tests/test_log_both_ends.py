@@ -119,7 +119,7 @@ def test_wherever_they_meet_two_processes_give_one_log(
 ) -> None:
     one = list(git.log_changes(tangled, revisions))
     assert one and [entry.id for entry in one] == git.topo_order(tangled, revisions)
-    monkeypatch.setattr(streams, "_TWO_AFTER", 0.0)
+    monkeypatch.setattr(streams, "_TWO_FROM", 0)
     for at in [*range(1, len(one) + 1), None]:
         meeting_at(monkeypatch, at)
         assert list(git.log_changes_from_both_ends(tangled, revisions)) == one, at
@@ -129,7 +129,7 @@ def test_wherever_they_meet_two_processes_give_one_log(
 def test_where_they_meet_by_themselves(
     tangled: Path, monkeypatch: pytest.MonkeyPatch, revisions: list[str]
 ) -> None:
-    monkeypatch.setattr(streams, "_TWO_AFTER", 0.0)
+    monkeypatch.setattr(streams, "_TWO_FROM", 0)
     commands = started(monkeypatch)
     both = list(git.log_changes_from_both_ends(tangled, revisions))
     assert both == list(git.log_changes(tangled, revisions))
@@ -151,31 +151,34 @@ def test_the_history_is_tangled(tangled: Path) -> None:
     assert by_date[: len(log) // 2] != [entry.id for entry in reversed(log)][: len(log) // 2]
 
 
-def test_a_history_git_orders_at_once_takes_one_process(
-    tangled: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("shorter", [False, True], ids=["as long", "shorter"])
+def test_a_short_history_takes_one_process(
+    tangled: Path, monkeypatch: pytest.MonkeyPatch, shorter: bool
 ) -> None:
-    monkeypatch.setattr(streams, "_TWO_AFTER", 5.0)
+    length = len(git.topo_order(tangled, ["main"]))
+    monkeypatch.setattr(streams, "_TWO_FROM", length + shorter)
     commands = started(monkeypatch)
     both = list(git.log_changes_from_both_ends(tangled, ["main"]))
     assert both == list(git.log_changes(tangled, ["main"]))
-    assert commands == ["log --topo-order", "log --topo-order"]  # the second: log_changes
+    two = ["log --topo-order", "rev-list --topo-order", "log -z"]
+    assert commands == (two[:2] if shorter else two) + ["log --topo-order"]  # last: log_changes
 
 
-@pytest.mark.parametrize("wait", [0.0, 5.0])
+@pytest.mark.parametrize("two_from", [0, 10**6])
 def test_nothing_to_show_shows_nothing(
-    tangled: Path, monkeypatch: pytest.MonkeyPatch, wait: float
+    tangled: Path, monkeypatch: pytest.MonkeyPatch, two_from: int
 ) -> None:
     """No commit in the revisions: nothing, not HEAD's log (git log's default)."""
-    monkeypatch.setattr(streams, "_TWO_AFTER", wait)
+    monkeypatch.setattr(streams, "_TWO_FROM", two_from)
     assert list(git.log_changes_from_both_ends(tangled, ["main~3", "^main~3"])) == []
     assert len(list(git.log_changes_from_both_ends(tangled, ["main~1", "^main~2"]))) == 1
 
 
-@pytest.mark.parametrize("wait", [0.0, 5.0])
+@pytest.mark.parametrize("two_from", [0, 10**6])
 def test_a_revision_git_does_not_know_is_a_git_error(
-    tangled: Path, monkeypatch: pytest.MonkeyPatch, wait: float
+    tangled: Path, monkeypatch: pytest.MonkeyPatch, two_from: int
 ) -> None:
-    monkeypatch.setattr(streams, "_TWO_AFTER", wait)
+    monkeypatch.setattr(streams, "_TWO_FROM", two_from)
     with pytest.raises(GitError, match="git log failed"):
         list(git.log_changes_from_both_ends(tangled, ["no-such-branch"]))
 
@@ -227,7 +230,7 @@ def big(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_a_reader_that_stops_early_leaves_no_git_running(
     big: Path, monkeypatch: pytest.MonkeyPatch, way: str
 ) -> None:
-    monkeypatch.setattr(streams, "_TWO_AFTER", 0.0)
+    monkeypatch.setattr(streams, "_TWO_FROM", 0)
     log: Iterator[git.LoggedCommit]
     if way == "one":
         log = git.log_changes(big, ["main"])

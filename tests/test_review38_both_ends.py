@@ -83,7 +83,7 @@ def test_the_parents_first_log_killed_where_they_meet_is_an_error(
     """They meet at the tip (the tips' process shows it first, so it is the latest they can
     meet); the parents-first process was killed mid-way through the tip's lines, so the tip
     it gives is cut. One process reports that (above); two must too, not give the cut tip."""
-    monkeypatch.setattr(streams, "_TWO_AFTER", 0.0)
+    monkeypatch.setattr(streams, "_TWO_FROM", 0)
     meeting_at(monkeypatch, 2)
     started = _recorded(monkeypatch)
     log = git.log_changes_from_both_ends(heavy_tip, ["main"])
@@ -142,7 +142,7 @@ def test_a_path_that_starts_with_a_newline_is_that_path(
     """git allows a newline in a name: a folder '\\nsops' holding 'SOP-0001.md' is not
     sops/SOP-0001.md, and must not be read as a change of that record (full and narrow walk
     alike read paths so)."""
-    monkeypatch.setattr(streams, "_TWO_AFTER", 0.0)
+    monkeypatch.setattr(streams, "_TWO_FROM", 0)
     repo = tmp_path / "repo"
     repo.mkdir()
     run(repo, "init", "-q", "-b", "main")
@@ -167,7 +167,7 @@ def test_the_repositorys_log_settings_do_not_change_what_is_read(
     commit's verification before its line (the commit is lost, its changes given to the one
     before), log.showRoot=false hides what the root added, diff.relative drops and shortens
     paths when the QMS is a folder of the repository. What is read is history, not them."""
-    monkeypatch.setattr(streams, "_TWO_AFTER", 0.0)
+    monkeypatch.setattr(streams, "_TWO_FROM", 0)
     repo = tmp_path / "repo"
     (repo / "qms").mkdir(parents=True)
     run(repo, "init", "-q", "-b", "main")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import queue
-import select
 import subprocess
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -97,60 +96,56 @@ _SHOW = (
 )
 
 
-# A history git takes longer than this to order is long enough for a second `git log` to pay:
-# about 35,000 commits on the benchmark machine, where 20,000 take 0.12 s (0: always two).
-_TWO_AFTER = 0.25  # seconds
+# A history this long (in commits) is diffed from both ends: below it, the walk's own reading
+# keeps pace with one git (at 20,000 commits a second process gained nothing, at 100,000 it
+# took 12 % off a fresh-clone check). 0: always.
+_TWO_FROM = 35_000
 
 
 def log_changes_from_both_ends(cwd: Path, revisions: Sequence[str]) -> Iterator[LoggedCommit]:
     """`log_changes(cwd, revisions)`, the same commits in the same order with the same
-    changes; on a long history, diffed by two `git log` processes from its two ends.
+    changes; on a long history (`_TWO_FROM`), diffed by two `git log` processes from its two
+    ends.
 
-    One walks as `log_changes` does, parents first, and is read as it comes. When git is slow
-    to order the history (`_TWO_AFTER`), a second starts at the tips, newest first, and what it
-    shows is kept. Once the first reaches a commit the second has shown, it is stopped, and the
-    rest of the order (from `git rev-list`, run beside them) comes from what the second shows.
+    One walks as `log_changes` does, parents first, and is read as it comes; `git rev-list`
+    orders the history beside it. If that order is long, a second `git log` starts at the
+    tips, newest first, and what it shows is kept. Once the first reaches a commit the second
+    has shown, it is stopped, and the rest of the order comes from what the second shows.
     Where they meet follows the cost of the diffs, whatever it is; at worst (dates that lie)
     the second shows the whole history, as one process would.
     """
     older_args = ["log", "--topo-order", "--reverse", *_SHOW, *revisions, "--"]
     order_args = ["rev-list", "--topo-order", "--reverse", *revisions, "--"]
     older = popen(cwd, older_args)
-    order = newer = None
+    order = popen(cwd, order_args)
+    tips = None
     try:
-        assert older.stdout is not None
-        if _ready(older.stdout, _TWO_AFTER):
-            yield from _logged(_to_the_end(older, older_args, cwd))
-            return
-        newer = _FromTheTips(cwd, ["log", *_SHOW, *revisions, "--"])
-        order = popen(cwd, order_args)  # sorted before it writes: read only if they meet
         assert order.stdout is not None
+        ids: list[str] = []
         shown = 0
         for entry in _logged(_to_the_end(older, older_args, cwd)):
+            if not shown:  # git has ordered the history for the first: rev-list has too
+                ids = order.stdout.read().decode("ascii").split()
+                finish(order, order_args, cwd)
+                if len(ids) >= _TWO_FROM:
+                    tips = _FromTheTips(cwd, ["log", *_SHOW, *revisions, "--"])
             yield entry
             shown += 1
-            if newer.has(entry.id):
+            if tips is not None and tips.has(entry.id):
                 break
         else:
             return  # it showed them all, and ended well (_to_the_end)
-        _stop(older)  # met: the rest is the newer process's
-        rest = order.stdout.read().decode("ascii").split()
-        finish(order, order_args, cwd)
-        if rest[shown - 1 : shown] != [entry.id]:
+        _stop(older)  # met: the rest is the tips' process's
+        assert tips is not None
+        if ids[shown - 1 : shown] != [entry.id]:
             raise GitError(f"git rev-list and git log disagree on the order of {entry.id}")
-        for commit in rest[shown:]:
-            yield newer.take(commit)
+        for commit in ids[shown:]:
+            yield tips.take(commit)
     finally:
-        for process in (older, order):
-            if process is not None:
-                _stop(process)
-        if newer is not None:
-            newer.stop()
-
-
-def _ready(stream: IO[bytes], seconds: float) -> bool:
-    """Whether `stream` has something to read within `seconds` (0: False at once)."""
-    return seconds > 0 and bool(select.select([stream], [], [], seconds)[0])
+        _stop(older)
+        _stop(order)
+        if tips is not None:
+            tips.stop()
 
 
 class _FromTheTips:
