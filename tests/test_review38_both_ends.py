@@ -155,6 +155,18 @@ def test_a_path_that_starts_with_a_newline_is_that_path(
     assert tracked.stdout.split(b"\0") == [b"\nsops/SOP-0001.md", b"a", b""]  # no sops/ at all
 
 
+def signing_repository(repo: Path, keys: Path) -> None:
+    """A new repository at `repo` whose `git commit -S` signs with a new SSH key (in `keys`)
+    that git's verification trusts."""
+    run(repo, "init", "-q", "-b", "main")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(keys / "key")])
+    public = (keys / "key.pub").read_text()
+    (keys / "allowed").write_text(f"t@example.org {public}")
+    run(repo, "config", "gpg.format", "ssh")
+    run(repo, "config", "user.signingKey", str(keys / "key"))
+    run(repo, "config", "gpg.ssh.allowedSignersFile", str(keys / "allowed"))
+
+
 SETTINGS = [("log.showSignature", "true"), ("log.showRoot", "false"), ("diff.relative", "true")]
 
 
@@ -170,13 +182,7 @@ def test_the_repositorys_log_settings_do_not_change_what_is_read(
     monkeypatch.setattr(streams, "_TWO_FROM", 0)
     repo = tmp_path / "repo"
     (repo / "qms").mkdir(parents=True)
-    run(repo, "init", "-q", "-b", "main")
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "key")])
-    public = (tmp_path / "key.pub").read_text()
-    (tmp_path / "allowed").write_text(f"t@example.org {public}")
-    run(repo, "config", "gpg.format", "ssh")
-    run(repo, "config", "user.signingKey", str(tmp_path / "key"))
-    run(repo, "config", "gpg.ssh.allowedSignersFile", str(tmp_path / "allowed"))
+    signing_repository(repo, tmp_path)
     commit(repo, "root", qms__sops__a="a\n", outside="o\n")
     run(repo, "commit", "-q", "-S", "--allow-empty", "-m", "signed")
     commit(repo, "after", qms__sops__a="a2\n", outside="o2\n")
@@ -197,13 +203,7 @@ def test_the_settings_do_not_change_the_paths_ever_added(
     and log.showSignature adds no 'paths' of its own."""
     repo = tmp_path / "repo"
     repo.mkdir()
-    run(repo, "init", "-q", "-b", "main")
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "key")])
-    public = (tmp_path / "key.pub").read_text()
-    (tmp_path / "allowed").write_text(f"t@example.org {public}")
-    run(repo, "config", "gpg.format", "ssh")
-    run(repo, "config", "user.signingKey", str(tmp_path / "key"))
-    run(repo, "config", "gpg.ssh.allowedSignersFile", str(tmp_path / "allowed"))
+    signing_repository(repo, tmp_path)
     commit(repo, "root", sops__SOP0001="a\n")
     run(repo, "rm", "-q", "sops/SOP0001")
     run(repo, "commit", "-q", "-S", "-m", "gone")
