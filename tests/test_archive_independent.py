@@ -31,7 +31,7 @@ from gitqms.archive.report import render_json, render_text, verification_report
 from gitqms.errors import QmsError
 from toolkit.cli import QMS, qms_cli
 from toolkit.demo import Demo, copy_demo, new_desk, pristine_demo
-from toolkit.process import clean_env, git, run
+from toolkit.process import clean_env, from_a_shell, git, run
 
 WHEN = "2026-11-21T12:00:00+00:00"
 STRAY = "Stray draft page: never committed, must not be archived"
@@ -533,7 +533,7 @@ def test_ctrl_c_during_the_site_build_leaves_nothing(source: Demo, tmp_path: Pat
     out.mkdir(parents=True)
     env = clean_env(HOLD_STARTED=str(started), HOLD_RELEASE=str(release), PYTHONPATH=str(machine))
     process = subprocess.Popen(
-        [str(QMS), "-C", str(demo.repo), "archive", str(out)],
+        from_a_shell([str(QMS), "-C", str(demo.repo), "archive", str(out)]),
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -36,6 +37,21 @@ def environment(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in LOCATION_VARIABLES}
     env.update(extra)
     return env
+
+
+# A shell starts a command with Ctrl-C and Ctrl-\\ at their defaults, whatever it ignores
+# itself; a test's process may be ignoring them (a library that waited on a child with C's
+# system() leaves SIGINT and SIGQUIT ignored meanwhile, and a child inherits that through exec).
+_AS_A_SHELL = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "signal.signal(signal.SIGQUIT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])"
+)
+
+
+def from_a_shell(args: Sequence[str]) -> list[str]:
+    """`args` as a shell would start them: SIGINT and SIGQUIT at their defaults (the same
+    process: it execs, so its pid is the command's)."""
+    return [sys.executable, "-c", _AS_A_SHELL, *args]
 
 
 def clean_env(**extra: str) -> dict[str, str]:
